@@ -1,0 +1,138 @@
+//! The backend's functions: one Lambda per REST route and per WebSocket route, all built from
+//! this library. A binary in `src/bin/` only names its function; [`lambda_main`] runs it on the
+//! Lambda Runtime API, and the local stack calls the very same [`invoke`] in-process.
+
+pub mod api;
+pub mod authorizer;
+pub mod db;
+pub mod realtime;
+pub mod sessions;
+pub mod users;
+
+use api::{ApiError, ApiResult, Format};
+use im_adapters::Clients;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Request, RequestExt, Response, Service};
+use lambda_runtime::{service_fn, Context, LambdaEvent};
+use serde_json::Value;
+use sessions::Caller;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use lambda_runtime::Error;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// How a function is driven.
+#[derive(Clone, Copy)]
+pub enum Function {
+    /// API Gateway proxy events (HTTP API payload 2.0, or WebSocket) through `lambda_http`.
+    Http(fn(Arc<Clients>, Request) -> BoxFuture<Response<Body>>),
+    /// The HTTP API's Lambda authorizer: raw payload 2.0 authorizer event in, simple response out.
+    Authorizer(fn(Arc<Clients>, Value) -> BoxFuture<Result<Value, ApiError>>),
+}
+
+/// What a route handler sees: the shared clients and who is calling.
+pub struct Ctx {
+    pub clients: Arc<Clients>,
+    /// The caller the authorizer resolved, or why it could not.
+    caller: Result<Caller, String>,
+    /// The raw token of the request, for logout.
+    pub token: Option<String>,
+}
+
+impl Ctx {
+    fn new(clients: Arc<Clients>, req: &Request) -> Ctx {
+        let context = req.request_context_ref().and_then(|c| c.authorizer()).map(|a| &a.fields);
+        let caller = match context {
+            Some(fields) => match (fields.get("user_id").and_then(Value::as_u64), fields.get("device")) {
+                (Some(user_id), Some(Value::String(device))) => Ok(Caller { user_id, device: device.clone() }),
+                _ => Err(fields.get("auth_error").and_then(Value::as_str).unwrap_or("login required").to_string()),
+            },
+            None => Err("login required".to_string()),
+        };
+        let header = |name: http::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
+        let token = sessions::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), None)
+            .map(str::to_string);
+        Ctx { clients, caller, token }
+    }
+
+    /// The authenticated caller, or 401 with the reason the token was refused.
+    pub fn caller(&self) -> ApiResult<&Caller> {
+        self.caller.as_ref().map_err(|reason| ApiError::unauthorized(reason.clone()))
+    }
+}
+
+/// A REST route: runs the handler and renders its result in the negotiated format.
+macro_rules! rest {
+    ($handler:path, $format:ident) => {
+        Function::Http(|clients, req| {
+            Box::pin(async move {
+                let format = Format::negotiate(&req, Format::$format);
+                let ctx = Ctx::new(clients, &req);
+                api::respond(format, $handler(&ctx, &req).await)
+            })
+        })
+    };
+}
+
+/// A WebSocket route: the handler answers with the frame (or status) API Gateway expects.
+macro_rules! socket {
+    ($handler:path) => {
+        Function::Http(|clients, req| Box::pin(async move { $handler(&clients, &req).await }))
+    };
+}
+
+/// Every function, by the name of its binary (and of `Metadata.BuildProperties.Binary` in
+/// `template.yaml`).
+pub fn function(name: &str) -> Option<Function> {
+    Some(match name {
+        "health" => rest!(users::health, Toml),
+        "create_user" => rest!(users::create_user, Toml),
+        "login" => rest!(users::login, Toml),
+        "logout" => rest!(users::logout, Toml),
+        "get_user_by_id" => rest!(users::get_user_by_id, Toml),
+        "get_user_by_phone" => rest!(users::get_user_by_phone, Toml),
+        "authorize" => Function::Authorizer(|clients, event| Box::pin(async move { authorizer::authorize(&clients, event).await })),
+        "ws_connect" => socket!(realtime::connect),
+        "ws_disconnect" => socket!(realtime::disconnect),
+        "ws_default" => socket!(realtime::default_route),
+        _ => return None,
+    })
+}
+
+/// Runs one event through a function: the same path on Lambda and in the local stack.
+/// HTTP events go through `lambda_http`'s own adapter, so request and response conversion
+/// (base64 bodies, cookies, headers) is exactly what the deployed function does.
+pub async fn invoke(clients: Arc<Clients>, function: Function, payload: Value, context: Context) -> Result<Value, Error> {
+    match function {
+        Function::Http(handler) => {
+            let request: LambdaRequest = serde_json::from_value(payload)?;
+            let service = service_fn(move |req: Request| {
+                let clients = clients.clone();
+                async move { Ok::<_, Infallible>(handler(clients, req).await) }
+            });
+            let mut adapter = lambda_http::Adapter::from(service);
+            let response = adapter.call(LambdaEvent::new(request, context)).await?;
+            Ok(serde_json::to_value(response)?)
+        }
+        Function::Authorizer(handler) => match handler(clients, payload).await {
+            Ok(answer) => Ok(answer),
+            Err(err) => Err(err.into()),
+        },
+    }
+}
+
+/// The `main` of every Lambda binary: clients are built once per cold start, then each
+/// invocation is served by [`invoke`].
+pub async fn lambda_main(name: &str) -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let function = function(name).ok_or_else(|| format!("no function named {name}"))?;
+    let clients = Arc::new(Clients::from_env().await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        invoke(clients.clone(), function, event.payload, event.context)
+    }))
+    .await
+}

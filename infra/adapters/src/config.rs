@@ -1,0 +1,94 @@
+//! Configuration read once at cold start. Names match the environment variables that
+//! `template.yaml` sets on every function, so the local stack can set the same ones.
+
+use std::env;
+
+/// Table names, as `template.yaml` names them through `!Ref`.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    /// Users, phone/email claims, session tokens, id counters.
+    pub users: String,
+    /// Live WebSocket connections: per user (found by one BatchGetItem) and per connection.
+    pub connections: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub region: String,
+    pub tables: Tables,
+    pub audio_bucket: String,
+    /// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`: where `@connections` lives.
+    pub websocket_management_endpoint: Option<String>,
+    /// Local stack only: DynamoDB Local and the S3 server.
+    pub dynamodb_endpoint: Option<String>,
+    pub s3_endpoint: Option<String>,
+    /// How many `PostToConnection` calls run at once during a fan-out.
+    pub push_concurrency: usize,
+    /// Lifetime of a session token, in seconds.
+    pub token_ttl_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("missing or invalid environment variable {0}")]
+pub struct ConfigError(pub &'static str);
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    env::var(name).map_err(|_| ConfigError(name))
+}
+
+fn optional(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match optional(name) {
+        Some(v) => v.parse().map_err(|_| ConfigError(name)),
+        None => Ok(default),
+    }
+}
+
+/// Thirty days: a phone stays logged in, as messaging apps do.
+pub const DEFAULT_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
+pub const DEFAULT_PUSH_CONCURRENCY: usize = 64;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Config {
+            region: optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            tables: Tables {
+                users: required("USERS_TABLE")?,
+                connections: required("CONNECTIONS_TABLE")?,
+            },
+            audio_bucket: required("AUDIO_BUCKET")?,
+            websocket_management_endpoint: optional("WEBSOCKET_MANAGEMENT_ENDPOINT"),
+            dynamodb_endpoint: optional("AWS_ENDPOINT_URL_DYNAMODB"),
+            s3_endpoint: optional("AWS_ENDPOINT_URL_S3"),
+            push_concurrency: number("PUSH_CONCURRENCY", DEFAULT_PUSH_CONCURRENCY)?,
+            token_ttl_secs: number("TOKEN_TTL_SECS", DEFAULT_TOKEN_TTL_SECS)?,
+        })
+    }
+
+    /// The environment a function gets from `template.yaml`, as name/value pairs, so
+    /// `invoke` can give a function binary exactly what the template would.
+    pub fn to_env(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
+            ("AWS_REGION", self.region.clone()),
+            ("USERS_TABLE", self.tables.users.clone()),
+            ("CONNECTIONS_TABLE", self.tables.connections.clone()),
+            ("AUDIO_BUCKET", self.audio_bucket.clone()),
+            ("PUSH_CONCURRENCY", self.push_concurrency.to_string()),
+            ("TOKEN_TTL_SECS", self.token_ttl_secs.to_string()),
+        ];
+        let endpoints = [
+            ("WEBSOCKET_MANAGEMENT_ENDPOINT", &self.websocket_management_endpoint),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &self.dynamodb_endpoint),
+            ("AWS_ENDPOINT_URL_S3", &self.s3_endpoint),
+        ];
+        for (name, value) in endpoints {
+            if let Some(v) = value {
+                vars.push((name, v.clone()));
+            }
+        }
+        vars
+    }
+}

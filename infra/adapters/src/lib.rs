@@ -1,0 +1,76 @@
+//! Adapters between the model and AWS: configuration, the DynamoDB tables, the S3 bucket
+//! and the WebSocket pusher. Clients are built once per process (cold start) and shared.
+
+pub mod config;
+pub mod pusher;
+
+pub use config::{Config, Tables};
+pub use pusher::{PostOutcome, Pusher};
+
+use aws_sdk_apigatewaymanagement as apigw;
+use aws_sdk_dynamodb as dynamodb;
+use aws_sdk_s3 as s3;
+
+/// Every AWS client a function may need, built once from one [`Config`].
+#[derive(Clone)]
+pub struct Clients {
+    pub dynamodb: dynamodb::Client,
+    pub s3: s3::Client,
+    pub pusher: Pusher,
+    pub config: Config,
+}
+
+impl Clients {
+    /// Builds the clients. `sdk` is the shared AWS configuration (region, credentials);
+    /// endpoints in `config` override AWS's for the local stack.
+    pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
+        let mut ddb = dynamodb::config::Builder::from(sdk);
+        if let Some(url) = &config.dynamodb_endpoint {
+            ddb = ddb.endpoint_url(url);
+        }
+        let mut s3b = s3::config::Builder::from(sdk).force_path_style(true);
+        if let Some(url) = &config.s3_endpoint {
+            s3b = s3b.endpoint_url(url);
+        }
+        let mut mgmt = apigw::config::Builder::from(sdk);
+        if let Some(url) = &config.websocket_management_endpoint {
+            mgmt = mgmt.endpoint_url(url);
+        }
+        Clients {
+            dynamodb: dynamodb::Client::from_conf(ddb.build()),
+            s3: s3::Client::from_conf(s3b.build()),
+            pusher: Pusher::new(apigw::Client::from_conf(mgmt.build()), config.push_concurrency),
+            config,
+        }
+    }
+
+    /// Clients for a Lambda: AWS configuration from the environment, as the runtime provides it.
+    pub async fn from_env() -> Result<Self, config::ConfigError> {
+        let config = Config::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(&sdk, config))
+    }
+
+    /// Clients for the local stack: fixed dummy credentials, explicit endpoints.
+    pub fn local(config: Config) -> Self {
+        let sdk = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new(config.region.clone()))
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(
+                    LOCAL_ACCESS_KEY,
+                    LOCAL_SECRET_KEY,
+                    None,
+                    None,
+                    "local-stack",
+                ),
+            ))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Self::new(&sdk, config)
+    }
+}
+
+/// Credentials of the local stack's S3 server and DynamoDB Local: not secrets, they
+/// only exist on a developer's machine.
+pub const LOCAL_ACCESS_KEY: &str = "local";
+pub const LOCAL_SECRET_KEY: &str = "local-secret-key";
