@@ -28,8 +28,11 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// How a function is driven.
 #[derive(Clone, Copy)]
 pub enum Function {
-    /// API Gateway proxy events (HTTP API payload 2.0, or WebSocket) through `lambda_http`.
+    /// HTTP API payload 2.0 events, through `lambda_http`.
     Http(fn(Arc<Clients>, Request) -> BoxFuture<Response<Body>>),
+    /// WebSocket API events, through `lambda_http` too. Kept apart because a WebSocket event
+    /// also parses as a (sparse) payload 2.0 event, which would lose its connection id.
+    Socket(fn(Arc<Clients>, Request) -> BoxFuture<Response<Body>>),
     /// The HTTP API's Lambda authorizer: raw payload 2.0 authorizer event in, simple response out.
     Authorizer(fn(Arc<Clients>, Value) -> BoxFuture<Result<Value, ApiError>>),
 }
@@ -81,7 +84,7 @@ macro_rules! rest {
 /// A WebSocket route: the handler answers with the frame (or status) API Gateway expects.
 macro_rules! socket {
     ($handler:path) => {
-        Function::Http(|clients, req| Box::pin(async move { $handler(&clients, &req).await }))
+        Function::Socket(|clients, req| Box::pin(async move { $handler(&clients, &req).await }))
     };
 }
 
@@ -108,8 +111,11 @@ pub fn function(name: &str) -> Option<Function> {
 /// (base64 bodies, cookies, headers) is exactly what the deployed function does.
 pub async fn invoke(clients: Arc<Clients>, function: Function, payload: Value, context: Context) -> Result<Value, Error> {
     match function {
-        Function::Http(handler) => {
-            let request: LambdaRequest = serde_json::from_value(payload)?;
+        Function::Http(handler) | Function::Socket(handler) => {
+            let request = match function {
+                Function::Socket(_) => LambdaRequest::WebSocket(serde_json::from_value(payload)?),
+                _ => serde_json::from_value(payload)?,
+            };
             let service = service_fn(move |req: Request| {
                 let clients = clients.clone();
                 async move { Ok::<_, Infallible>(handler(clients, req).await) }

@@ -1,0 +1,78 @@
+//! `invoke FUNCTION --event events/x.json`: runs a built function binary once on the Lambda
+//! Runtime API, against the DynamoDB and S3 of a running local stack (`make run`). The
+//! `sam local invoke` of machines without Docker.
+
+use clap::Parser;
+use im_adapters::{Config, Tables};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(about = "Invokes one function binary with an event file, like `sam local invoke -e`")]
+struct Args {
+    /// The function's binary name (`get_user_by_id`, `ws_connect`, ...).
+    function: String,
+    /// The event to send (see `events/`).
+    #[arg(long, short)]
+    event: PathBuf,
+    /// Use the release build instead of the debug one.
+    #[arg(long)]
+    release: bool,
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    dynamodb: String,
+    #[arg(long, default_value = "http://127.0.0.1:9000")]
+    s3: String,
+    #[arg(long, default_value = "http://127.0.0.1:3001/v1")]
+    websocket_management: String,
+}
+
+/// The environment `template.yaml` gives a function, pointed at the local stack.
+pub fn local_env(dynamodb: &str, s3: &str, management: &str) -> Vec<(String, String)> {
+    let config = Config {
+        region: "us-east-1".into(),
+        tables: Tables { users: "UsersTable".into(), connections: "ConnectionsTable".into() },
+        audio_bucket: "audio-bucket".into(),
+        websocket_management_endpoint: Some(management.into()),
+        dynamodb_endpoint: Some(dynamodb.into()),
+        s3_endpoint: Some(s3.into()),
+        push_concurrency: im_adapters::config::DEFAULT_PUSH_CONCURRENCY,
+        token_ttl_secs: im_adapters::config::DEFAULT_TOKEN_TTL_SECS,
+    };
+    let mut env: Vec<(String, String)> = config.to_env().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    env.push(("AWS_ACCESS_KEY_ID".into(), im_adapters::LOCAL_ACCESS_KEY.into()));
+    env.push(("AWS_SECRET_ACCESS_KEY".into(), im_adapters::LOCAL_SECRET_KEY.into()));
+    env
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let root = im_local::project_root();
+    let profile = if args.release { "release" } else { "debug" };
+    let binary = root.join("target").join(profile).join(&args.function);
+    if !binary.exists() {
+        eprintln!("{} is not built: run `cargo build -p im-functions{}`", binary.display(), if args.release { " --release" } else { "" });
+        std::process::exit(2);
+    }
+    let event = match std::fs::read_to_string(&args.event).map(|t| serde_json::from_str(&t)) {
+        Ok(Ok(event)) => event,
+        Ok(Err(e)) => return fail(&format!("{} is not JSON: {e}", args.event.display())),
+        Err(e) => return fail(&format!("cannot read {}: {e}", args.event.display())),
+    };
+    let env = local_env(&args.dynamodb, &args.s3, &args.websocket_management);
+    match im_local::runtime_api::run_binary(&binary, &args.function, &env, vec![event]).await {
+        Ok(mut results) => {
+            let result = results.remove(0);
+            match result.outcome {
+                Ok(answer) => println!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default()),
+                Err(error) => fail(&format!("function error: {error}")),
+            }
+            eprintln!("answered in {:?}", result.elapsed);
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) {
+    eprintln!("{message}");
+    std::process::exit(1);
+}

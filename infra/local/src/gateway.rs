@@ -1,0 +1,88 @@
+//! State shared by the HTTP and WebSocket emulators: the template, the functions it names,
+//! the clients they use, the authorizer cache and the live WebSocket connections.
+
+use crate::template::Template;
+use crate::websocket::Connections;
+use im_adapters::Clients;
+use im_functions::Function;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A function failed the way a Lambda fails (error or panic): API Gateway answers 500.
+#[derive(Debug)]
+pub struct LambdaFailure;
+
+/// API Gateway's WebSocket limits; the defaults are AWS's, tests may shorten the timeouts.
+#[derive(Clone, Debug)]
+pub struct WsLimits {
+    pub max_frame_bytes: usize,
+    pub max_message_bytes: usize,
+    pub idle_timeout: Duration,
+    pub max_lifetime: Duration,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        WsLimits {
+            max_frame_bytes: 32 * 1024,
+            max_message_bytes: 128 * 1024,
+            idle_timeout: Duration::from_secs(10 * 60),
+            max_lifetime: Duration::from_secs(2 * 3600),
+        }
+    }
+}
+
+pub struct Gateway {
+    pub template: Template,
+    pub clients: Arc<Clients>,
+    functions: HashMap<String, Function>,
+    pub auth_cache: Mutex<HashMap<String, (Instant, Option<Value>)>>,
+    pub connections: Connections,
+    pub ws_limits: WsLimits,
+}
+
+impl Gateway {
+    /// Resolves every function the template names; a name without code is a startup error.
+    pub fn new(template: Template, clients: Arc<Clients>, ws_limits: WsLimits) -> Result<Gateway, String> {
+        let mut functions = HashMap::new();
+        for binary in template.functions.values() {
+            let function = im_functions::function(binary).ok_or_else(|| format!("template names unknown function {binary}"))?;
+            functions.insert(binary.clone(), function);
+        }
+        Ok(Gateway {
+            template,
+            clients,
+            functions,
+            auth_cache: Mutex::new(HashMap::new()),
+            connections: Connections::default(),
+            ws_limits,
+        })
+    }
+
+    /// Invokes a function in-process, as Lambda would: an error or a panic is a failed invocation.
+    pub async fn call(&self, binary: &str, event: Value) -> Result<Value, LambdaFailure> {
+        let Some(function) = self.functions.get(binary).copied() else { return Err(LambdaFailure) };
+        let context = lambda_http::Context::default();
+        let invocation = tokio::spawn(im_functions::invoke(self.clients.clone(), function, event, context));
+        match invocation.await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(err)) => {
+                tracing::error!(function = binary, error = %err, "invocation failed");
+                Err(LambdaFailure)
+            }
+            Err(panic) => {
+                tracing::error!(function = binary, error = %panic, "invocation panicked");
+                Err(LambdaFailure)
+            }
+        }
+    }
+}
+
+/// API Gateway's request time, `23/Nov/2026:10:32:22 +0000`, and the epoch in milliseconds.
+pub fn api_gateway_time() -> (String, i64) {
+    let now = time::OffsetDateTime::now_utc();
+    let format = time::macros::format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000");
+    (now.format(format).unwrap_or_default(), (now.unix_timestamp_nanos() / 1_000_000) as i64)
+}

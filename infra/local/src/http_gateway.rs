@@ -1,0 +1,243 @@
+//! The HTTP API emulator: each request becomes an API Gateway payload 2.0 event, the route's
+//! authorizer runs first (cached by identity when the template says so), the function runs
+//! in-process through `im_functions::invoke`, and its answer is turned back into HTTP with
+//! API Gateway's rules (base64 bodies decoded by `isBase64Encoded`, `cookies` as Set-Cookie).
+
+use crate::gateway::{api_gateway_time, Gateway, LambdaFailure};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// API Gateway's payload limit for HTTP APIs.
+pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+/// API Gateway's own error answers: `{"message": ...}` with its status.
+fn gateway_error(status: StatusCode, message: &str) -> Response {
+    (status, [("content-type", "application/json")], json!({ "message": message }).to_string()).into_response()
+}
+
+/// Request bodies API Gateway (HTTP API) passes as text; every other body is base64-encoded.
+fn is_text_content(content_type: &str) -> bool {
+    let ct = content_type.to_ascii_lowercase();
+    ct.starts_with("text/") || ["json", "xml", "javascript", "yaml"].iter().any(|t| ct.contains(t))
+}
+
+pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAYLOAD_BYTES).await else {
+        return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    };
+    let path = parts.uri.path();
+    let Some((route, params)) = gateway.template.match_http(parts.method.as_str(), path) else {
+        return gateway_error(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let mut event = payload_v2(&parts, &bytes, &route.key(), &params);
+    if route.authorized {
+        match authorize(&gateway, &event).await {
+            Ok(Some(context)) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
+            Ok(None) => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
+            Err(_) => return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        }
+    }
+    match gateway.call(&route.function, event).await {
+        Ok(answer) => from_payload_v2(&answer),
+        Err(LambdaFailure) => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    }
+}
+
+/// Builds the payload 2.0 event API Gateway sends for this request.
+fn payload_v2(parts: &axum::http::request::Parts, body: &Bytes, route_key: &str, params: &BTreeMap<String, String>) -> Value {
+    let mut headers = Map::new();
+    let mut cookies = vec![];
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).to_string();
+        if name == "cookie" {
+            cookies.extend(value.split(';').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()));
+            continue;
+        }
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => *existing = format!("{existing},{value}"),
+            _ => {
+                headers.insert(name.as_str().to_string(), Value::String(value));
+            }
+        }
+    }
+    headers.insert("x-forwarded-proto".into(), json!("http"));
+    let raw_query = parts.uri.query().unwrap_or("");
+    let mut query = Map::new();
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        match query.get_mut(k.as_ref()) {
+            Some(Value::String(existing)) => *existing = format!("{existing},{v}"),
+            _ => {
+                query.insert(k.to_string(), Value::String(v.to_string()));
+            }
+        }
+    }
+    let path_parameters: Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| {
+            let decoded = percent_decode(v).unwrap_or_else(|| v.clone());
+            (k.clone(), Value::String(decoded))
+        })
+        .collect();
+    let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (body, is_base64) = if body.is_empty() {
+        (Value::Null, false)
+    } else if is_text_content(content_type) && std::str::from_utf8(body).is_ok() {
+        (Value::String(String::from_utf8_lossy(body).to_string()), false)
+    } else {
+        (Value::String(BASE64.encode(body)), true)
+    };
+    let (time, epoch_ms) = api_gateway_time();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": parts.uri.path(),
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": parts.headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time,
+            "timeEpoch": epoch_ms,
+        },
+        "isBase64Encoded": is_base64,
+    });
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if !query.is_empty() {
+        event["queryStringParameters"] = Value::Object(query);
+    }
+    if !path_parameters.is_empty() {
+        event["pathParameters"] = Value::Object(path_parameters);
+    }
+    if !body.is_null() {
+        event["body"] = body;
+    }
+    event
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Runs the authorizer; `Ok(None)` is a deny. Results are cached by identity for the
+/// template's TTL, as API Gateway does (a TTL of 0 turns the cache off).
+async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, LambdaFailure> {
+    let Some(authorizer) = &gateway.template.authorizer else { return Ok(Some(json!({}))) };
+    let cache_key = (authorizer.ttl_secs > 0).then(|| {
+        authorizer.identity_headers.iter().map(|h| event["headers"][h].as_str().unwrap_or("")).collect::<Vec<_>>().join("\n")
+    });
+    if let Some(key) = &cache_key {
+        let cache = gateway.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, answer)) = cache.get(key) {
+            if at.elapsed() < Duration::from_secs(authorizer.ttl_secs) {
+                return Ok(answer.clone());
+            }
+        }
+    }
+    let mut request = event.clone();
+    if let Value::Object(map) = &mut request {
+        map.remove("body");
+        map.remove("isBase64Encoded");
+        map.insert("type".into(), json!("REQUEST"));
+        map.insert("routeArn".into(), json!(format!("arn:aws:execute-api:local:000000000000:local/$default/{}", event["routeKey"].as_str().unwrap_or(""))));
+    }
+    let answer = gateway.call(&authorizer.function, request).await?;
+    let verdict = (answer["isAuthorized"] == json!(true)).then(|| answer["context"].clone());
+    if let Some(key) = cache_key {
+        let mut cache = gateway.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(key, (Instant::now(), verdict.clone()));
+    }
+    Ok(verdict)
+}
+
+/// Turns a payload 2.0 answer into the HTTP response API Gateway would send.
+fn from_payload_v2(answer: &Value) -> Response {
+    let status = answer["statusCode"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
+    let body = match answer["body"].as_str() {
+        None => Vec::new(),
+        Some(text) if answer["isBase64Encoded"] == json!(true) => match BASE64.decode(text) {
+            Ok(bytes) => bytes,
+            Err(_) => return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        },
+        Some(text) => text.as_bytes().to_vec(),
+    };
+    let mut headers = HeaderMap::new();
+    let mut add = |name: &str, value: &str| {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.append(n, v);
+        }
+    };
+    for (name, value) in answer["headers"].as_object().into_iter().flatten() {
+        add(name, value.as_str().unwrap_or_default());
+    }
+    for (name, values) in answer["multiValueHeaders"].as_object().into_iter().flatten() {
+        for value in values.as_array().into_iter().flatten() {
+            add(name, value.as_str().unwrap_or_default());
+        }
+    }
+    for cookie in answer["cookies"].as_array().into_iter().flatten() {
+        add("set-cookie", cookie.as_str().unwrap_or_default());
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_binary_bodies() {
+        assert!(is_text_content("application/json"));
+        assert!(is_text_content("text/plain; charset=utf-8"));
+        assert!(!is_text_content("application/x-www-form-urlencoded"));
+        assert!(!is_text_content("audio/amr"));
+        assert!(!is_text_content("multipart/form-data; boundary=x"));
+    }
+
+    #[test]
+    fn base64_answers_are_decoded() {
+        let answer = json!({"statusCode": 201, "headers": {"content-type": "application/toml"},
+            "body": BASE64.encode("[[response]]\nstatus = 0\n"), "isBase64Encoded": true, "cookies": ["token=a"]});
+        let response = from_payload_v2(&answer);
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()["set-cookie"], "token=a");
+    }
+}

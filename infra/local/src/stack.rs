@@ -1,0 +1,149 @@
+//! The whole local stack in one value: DynamoDB Local, the S3 server, the HTTP API and the
+//! WebSocket API (with `@connections`), all configured from `template.yaml`.
+
+use crate::gateway::{Gateway, WsLimits};
+use crate::template::Template;
+use crate::{dynamodb, http_gateway, s3, websocket};
+use axum::routing::{any, get, post};
+use axum::Router;
+use im_adapters::{Clients, Config, Tables};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+#[derive(Clone, Debug)]
+pub struct StackOptions {
+    /// The project folder: `template.yaml` is read from here, tools are cached in `.tools/`.
+    pub root: PathBuf,
+    /// Ports; 0 picks a free one.
+    pub http_port: u16,
+    pub ws_port: u16,
+    pub dynamodb_port: u16,
+    pub s3_port: u16,
+    /// Where DynamoDB and S3 keep data; `None` keeps DynamoDB in memory and S3 in a temporary folder.
+    pub data_dir: Option<PathBuf>,
+    pub ws_limits: WsLimits,
+}
+
+impl StackOptions {
+    /// Everything in memory on free ports: what the tests use.
+    pub fn ephemeral(root: PathBuf) -> Self {
+        StackOptions { root, http_port: 0, ws_port: 0, dynamodb_port: 0, s3_port: 0, data_dir: None, ws_limits: WsLimits::default() }
+    }
+}
+
+pub struct LocalStack {
+    pub http_url: String,
+    pub ws_url: String,
+    /// The `@connections` endpoint, stage included, as the functions get it.
+    pub management_url: String,
+    pub dynamodb_endpoint: String,
+    pub s3_endpoint: String,
+    pub clients: Arc<Clients>,
+    pub gateway: Arc<Gateway>,
+    _dynamodb: dynamodb::DynamoDbLocal,
+    scratch: Option<PathBuf>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+async fn listen(port: u16) -> std::io::Result<(TcpListener, u16)> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
+}
+
+/// A free port for a child process that must be told its port.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+type StackResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+impl LocalStack {
+    pub async fn start(options: StackOptions) -> StackResult<LocalStack> {
+        let template = Template::load(&options.root.join("template.yaml"))?;
+        let tools = options.root.join(".tools");
+        let home = dynamodb::install(&tools).await?;
+        let dynamodb_port = if options.dynamodb_port == 0 { free_port()? } else { options.dynamodb_port };
+        let dynamodb_data = options.data_dir.as_ref().map(|d| d.join("dynamodb"));
+        let ddb = dynamodb::start(&home, dynamodb_port, dynamodb_data.as_deref()).await?;
+
+        let (s3_root, scratch) = match &options.data_dir {
+            Some(dir) => (dir.join("s3"), None),
+            None => {
+                let dir = std::env::temp_dir().join(format!("im-local-s3-{}", uuid::Uuid::new_v4()));
+                (dir.clone(), Some(dir))
+            }
+        };
+        let (s3_listener, s3_port) = listen(options.s3_port).await?;
+        let mut tasks = vec![s3::serve(&s3_root, s3_listener)?];
+
+        let (http_listener, http_port) = listen(options.http_port).await?;
+        let (ws_listener, ws_port) = listen(options.ws_port).await?;
+        let management_url = format!("http://127.0.0.1:{ws_port}/{}", template.ws_stage);
+        let config = Config {
+            region: "us-east-1".into(),
+            tables: Tables { users: "UsersTable".into(), connections: "ConnectionsTable".into() },
+            audio_bucket: template.buckets.first().cloned().unwrap_or_else(|| "audio-bucket".into()),
+            websocket_management_endpoint: Some(management_url.clone()),
+            dynamodb_endpoint: Some(ddb.endpoint.clone()),
+            s3_endpoint: Some(format!("http://127.0.0.1:{s3_port}")),
+            push_concurrency: im_adapters::config::DEFAULT_PUSH_CONCURRENCY,
+            token_ttl_secs: im_adapters::config::DEFAULT_TOKEN_TTL_SECS,
+        };
+        let clients = Arc::new(Clients::local(config));
+        for table in &template.tables {
+            dynamodb::create_table(&clients.dynamodb, table).await?;
+        }
+        for bucket in &template.buckets {
+            let created = clients.s3.create_bucket().bucket(bucket).send().await;
+            if let Err(err) = created {
+                let owned = err.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists());
+                if !owned {
+                    return Err(format!("create bucket {bucket}: {}", aws_sdk_s3::error::DisplayErrorContext(err)).into());
+                }
+            }
+        }
+
+        let gateway = Arc::new(Gateway::new(template, clients.clone(), options.ws_limits.clone())?);
+        let http = Router::new().fallback(any(http_gateway::handle)).with_state(gateway.clone());
+        let ws = Router::new()
+            .route("/{stage}", get(websocket::upgrade))
+            .route(
+                "/{stage}/@connections/{id}",
+                post(websocket::post_to_connection).get(websocket::get_connection).delete(websocket::delete_connection),
+            )
+            .with_state(gateway.clone());
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(http_listener, http).await;
+        }));
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(ws_listener, ws).await;
+        }));
+        Ok(LocalStack {
+            http_url: format!("http://127.0.0.1:{http_port}"),
+            ws_url: format!("ws://127.0.0.1:{ws_port}/{}", gateway.template.ws_stage),
+            management_url,
+            dynamodb_endpoint: ddb.endpoint.clone(),
+            s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
+            clients,
+            gateway,
+            _dynamodb: ddb,
+            scratch,
+            tasks,
+        })
+    }
+}

@@ -1,0 +1,309 @@
+//! The WebSocket API emulator and its `@connections` management API.
+//!
+//! `ws://host:port/{stage}` accepts a connection only when the `$connect` function answers 2xx;
+//! each frame routes on `$request.body.event` (or falls to `$default`); two-way routes send the
+//! function's answer back; closing runs `$disconnect`. API Gateway's limits apply: frame and
+//! message size, idle timeout, connection lifetime. `POST|GET|DELETE /{stage}/@connections/{id}`
+//! is the management API `aws-sdk-apigatewaymanagement` calls, with 410 Gone for closed connections.
+
+use crate::gateway::{api_gateway_time, Gateway};
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use rand::Rng;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// A live connection as the management API sees it.
+struct Live {
+    outbox: mpsc::UnboundedSender<Message>,
+    connected_at: time::OffsetDateTime,
+    last_active: Arc<Mutex<time::OffsetDateTime>>,
+    source_ip: String,
+    user_agent: String,
+}
+
+/// The live connections, by connection id.
+#[derive(Default)]
+pub struct Connections(Mutex<HashMap<String, Live>>);
+
+impl Connections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// How many connections are open (for the launcher's status line and the tests).
+    pub fn count(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// Connection ids look like API Gateway's: 12 random bytes, base64 (so they carry `=`).
+fn new_connection_id() -> String {
+    use base64::Engine;
+    let bytes: [u8; 11] = rand::thread_rng().gen();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn iso(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn request_context(gateway: &Gateway, route_key: &str, event_type: &str, cid: &str, connected_at_ms: i64) -> Value {
+    let (time, epoch_ms) = api_gateway_time();
+    json!({
+        "routeKey": route_key,
+        "eventType": event_type,
+        "messageDirection": "IN",
+        "stage": gateway.template.ws_stage,
+        "connectedAt": connected_at_ms,
+        "requestTime": time,
+        "requestTimeEpoch": epoch_ms,
+        "identity": { "sourceIp": "127.0.0.1" },
+        "requestId": uuid::Uuid::new_v4().to_string(),
+        "extendedRequestId": uuid::Uuid::new_v4().to_string(),
+        "domainName": "localhost",
+        "connectionId": cid,
+        "apiId": "local",
+    })
+}
+
+fn route_function<'a>(gateway: &'a Gateway, key: &str) -> Option<&'a crate::template::WsRoute> {
+    gateway.template.ws_routes.iter().find(|r| r.key == key)
+}
+
+/// `GET /{stage}` with an upgrade: runs `$connect`, then hands the socket to [`serve`].
+pub async fn upgrade(
+    State(gateway): State<Arc<Gateway>>,
+    Path(stage): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if stage != gateway.template.ws_stage {
+        return (StatusCode::FORBIDDEN, "Forbidden").into_response();
+    }
+    let cid = new_connection_id();
+    let connected_at = time::OffsetDateTime::now_utc();
+    let connected_ms = (connected_at.unix_timestamp_nanos() / 1_000_000) as i64;
+    let mut header_map = Map::new();
+    let mut multi_headers = Map::new();
+    for (name, value) in &headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).to_string();
+        header_map.insert(name.to_string(), json!(value));
+        multi_headers.entry(name.to_string()).or_insert_with(|| json!([])).as_array_mut().map(|a| a.push(json!(value)));
+    }
+    let mut query_map = Map::new();
+    let mut multi_query = Map::new();
+    for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        query_map.insert(k.to_string(), json!(v));
+        multi_query.entry(k.to_string()).or_insert_with(|| json!([])).as_array_mut().map(|a| a.push(json!(v)));
+    }
+    let mut event = json!({
+        "headers": header_map,
+        "multiValueHeaders": multi_headers,
+        "requestContext": request_context(&gateway, "$connect", "CONNECT", &cid, connected_ms),
+        "isBase64Encoded": false,
+    });
+    if !query_map.is_empty() {
+        event["queryStringParameters"] = Value::Object(query_map);
+        event["multiValueQueryStringParameters"] = Value::Object(multi_query);
+    }
+    if let Some(route) = route_function(&gateway, "$connect") {
+        match gateway.call(&route.function, event).await {
+            Ok(answer) => {
+                let status = answer["statusCode"].as_u64().unwrap_or(200) as u16;
+                if !(200..300).contains(&status) {
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+                    return (status, answer["body"].as_str().unwrap_or("").to_string()).into_response();
+                }
+            }
+            Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response(),
+        }
+    }
+    // Registered before the 101 goes out, so a post racing the client's first frame is queued, not lost.
+    let (outbox, inbox) = mpsc::unbounded_channel();
+    let last_active = Arc::new(Mutex::new(connected_at));
+    gateway.connections.lock().insert(
+        cid.clone(),
+        Live {
+            outbox,
+            connected_at,
+            last_active: last_active.clone(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+        },
+    );
+    let limits = gateway.ws_limits.clone();
+    let on_failed = {
+        let gateway = gateway.clone();
+        let cid = cid.clone();
+        move |_err| {
+            gateway.connections.lock().remove(&cid);
+        }
+    };
+    upgrade
+        .max_frame_size(limits.max_frame_bytes)
+        .max_message_size(limits.max_message_bytes)
+        .on_failed_upgrade(on_failed)
+        .on_upgrade(move |socket| serve(gateway, cid, connected_ms, socket, inbox, last_active))
+}
+
+/// Pumps one connection: frames in go to their route, posted frames go out, limits close it.
+async fn serve(
+    gateway: Arc<Gateway>,
+    cid: String,
+    connected_ms: i64,
+    socket: WebSocket,
+    mut inbox: mpsc::UnboundedReceiver<Message>,
+    last_active: Arc<Mutex<time::OffsetDateTime>>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = inbox.recv().await {
+            let closing = matches!(message, Message::Close(_));
+            if sink.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let limits = gateway.ws_limits.clone();
+    let deadline = tokio::time::Instant::now() + limits.max_lifetime;
+    let (mut close_code, mut close_reason) = (1000u16, String::from("Client closed"));
+    loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout(limits.idle_timeout, stream.next()) => next,
+            _ = tokio::time::sleep_until(deadline) => {
+                (close_code, close_reason) = (1001, "Going away: connection lifetime reached".into());
+                break;
+            }
+        };
+        let frame = match next {
+            Err(_) => {
+                (close_code, close_reason) = (1001, "Going away: idle timeout".into());
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(err))) => {
+                // Oversized messages and protocol errors end the connection, as in API Gateway.
+                (close_code, close_reason) = (1009, err.to_string());
+                break;
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        *last_active.lock().unwrap_or_else(|e| e.into_inner()) = time::OffsetDateTime::now_utc();
+        let body = match frame {
+            Message::Text(text) => text.to_string(),
+            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).to_string(),
+            Message::Close(frame) => {
+                if let Some(frame) = frame {
+                    (close_code, close_reason) = (frame.code, frame.reason.to_string());
+                }
+                break;
+            }
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        dispatch(&gateway, &cid, connected_ms, body).await;
+    }
+    let closing = gateway.connections.lock().remove(&cid);
+    if let Some(live) = closing {
+        let frame = CloseFrame { code: close_code, reason: close_reason.clone().into() };
+        let _ = live.outbox.send(Message::Close(Some(frame)));
+    }
+    let _ = writer.await;
+    if let Some(route) = route_function(&gateway, "$disconnect") {
+        let mut context = request_context(&gateway, "$disconnect", "DISCONNECT", &cid, connected_ms);
+        context["disconnectStatusCode"] = json!(close_code);
+        context["disconnectReason"] = json!(close_reason);
+        let _ = gateway.call(&route.function, json!({ "headers": {}, "requestContext": context, "isBase64Encoded": false })).await;
+    }
+}
+
+/// Routes one incoming message on `$request.body.event`, falling back to `$default`.
+async fn dispatch(gateway: &Gateway, cid: &str, connected_ms: i64, body: String) {
+    let selected = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("event").and_then(Value::as_str).map(str::to_string))
+        .filter(|key| !key.starts_with('$') && route_function(gateway, key).is_some());
+    let key = selected.unwrap_or_else(|| "$default".to_string());
+    let Some(route) = route_function(gateway, &key) else {
+        let error = json!({ "message": "Forbidden", "connectionId": cid });
+        post(gateway, cid, Bytes::from(error.to_string()));
+        return;
+    };
+    let event = json!({
+        "requestContext": request_context(gateway, &key, "MESSAGE", cid, connected_ms),
+        "body": body,
+        "isBase64Encoded": false,
+    });
+    match gateway.call(&route.function, event).await {
+        Ok(answer) if route.two_way => {
+            if let Some(reply) = answer["body"].as_str().filter(|b| !b.is_empty()) {
+                post(gateway, cid, Bytes::from(reply.to_string()));
+            }
+        }
+        Ok(_) => {}
+        Err(_) => {
+            let error = json!({ "message": "Internal server error", "connectionId": cid });
+            post(gateway, cid, Bytes::from(error.to_string()));
+        }
+    }
+}
+
+/// Queues a frame for a connection; false when it is gone.
+fn post(gateway: &Gateway, cid: &str, data: Bytes) -> bool {
+    let message = match String::from_utf8(data.to_vec()) {
+        Ok(text) => Message::Text(text.into()),
+        Err(_) => Message::Binary(data),
+    };
+    gateway.connections.lock().get(cid).is_some_and(|live| live.outbox.send(message).is_ok())
+}
+
+fn gone(cid: &str) -> Response {
+    let body = json!({ "message": format!("connection {cid} is gone") }).to_string();
+    (StatusCode::GONE, [("x-amzn-errortype", "GoneException"), ("content-type", "application/json")], body).into_response()
+}
+
+/// `POST /{stage}/@connections/{id}`: PostToConnection.
+pub async fn post_to_connection(
+    State(gateway): State<Arc<Gateway>>,
+    Path((_stage, cid)): Path<(String, String)>,
+    data: Bytes,
+) -> Response {
+    if data.len() > gateway.ws_limits.max_message_bytes {
+        let body = json!({ "message": "payload exceeds 128 KB" }).to_string();
+        return (StatusCode::PAYLOAD_TOO_LARGE, [("x-amzn-errortype", "PayloadTooLargeException")], body).into_response();
+    }
+    if post(&gateway, &cid, data) {
+        StatusCode::OK.into_response()
+    } else {
+        gone(&cid)
+    }
+}
+
+/// `GET /{stage}/@connections/{id}`: GetConnection.
+pub async fn get_connection(State(gateway): State<Arc<Gateway>>, Path((_stage, cid)): Path<(String, String)>) -> Response {
+    let connections = gateway.connections.lock();
+    let Some(live) = connections.get(&cid) else { return gone(&cid) };
+    let last_active = *live.last_active.lock().unwrap_or_else(|e| e.into_inner());
+    let body = json!({
+        "connectedAt": iso(live.connected_at),
+        "lastActiveAt": iso(last_active),
+        "identity": { "sourceIp": live.source_ip, "userAgent": live.user_agent },
+    });
+    (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+}
+
+/// `DELETE /{stage}/@connections/{id}`: DeleteConnection closes it from the server side.
+pub async fn delete_connection(State(gateway): State<Arc<Gateway>>, Path((_stage, cid)): Path<(String, String)>) -> Response {
+    let connections = gateway.connections.lock();
+    let Some(live) = connections.get(&cid) else { return gone(&cid) };
+    let frame = CloseFrame { code: 1000, reason: "Connection closed by the server".into() };
+    let _ = live.outbox.send(Message::Close(Some(frame)));
+    StatusCode::NO_CONTENT.into_response()
+}
