@@ -195,6 +195,13 @@ impl Fields {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/x-www-form-urlencoded")
             .to_ascii_lowercase();
+        let known = ["json", "toml", "application/x-www-form-urlencoded"];
+        if !known.iter().any(|k| content_type.contains(k)) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send application/x-www-form-urlencoded, application/json or application/toml",
+            ));
+        }
         let text = std::str::from_utf8(bytes).map_err(|_| ApiError::bad_request("body is not valid UTF-8"))?;
         let map = if content_type.contains("json") {
             match serde_json::from_str::<Value>(text) {
@@ -206,13 +213,8 @@ impl Fields {
             let table: toml::Table =
                 toml::from_str(text).map_err(|e| ApiError::bad_request(format!("body is not valid TOML: {}", e.message())))?;
             serde_json::to_value(table).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default()
-        } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            parse_form(text)?
         } else {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send application/x-www-form-urlencoded, application/json or application/toml",
-            ));
+            parse_form(text)?
         };
         Ok(Fields(map))
     }

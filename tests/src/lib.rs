@@ -1,1 +1,276 @@
+//! Helpers for the end-to-end tests: one local stack per test binary (DynamoDB Local, S3,
+//! HTTP and WebSocket gateways, all real), and a client that talks to it as a phone would.
 
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// Where the shared stack listens.
+#[derive(Clone, Debug)]
+pub struct StackUrls {
+    pub http: String,
+    pub ws: String,
+    pub management: String,
+    pub dynamodb: String,
+    pub s3: String,
+}
+
+static STACK: OnceLock<StackUrls> = OnceLock::new();
+
+/// Starts the stack once, on a runtime of its own that outlives every test's runtime.
+pub fn stack() -> &'static StackUrls {
+    STACK.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                let root = im_local::project_root();
+                let stack = im_local::LocalStack::start(im_local::StackOptions::ephemeral(root)).await.expect("local stack starts");
+                tx.send(StackUrls {
+                    http: stack.http_url.clone(),
+                    ws: stack.ws_url.clone(),
+                    management: stack.management_url.clone(),
+                    dynamodb: stack.dynamodb_endpoint.clone(),
+                    s3: stack.s3_endpoint.clone(),
+                })
+                .expect("test thread waits");
+                std::future::pending::<()>().await;
+                drop(stack);
+            });
+        });
+        rx.recv().expect("local stack failed to start")
+    })
+}
+
+/// A phone number no other test uses.
+pub fn unique_phone() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("86{:05}{:06}", std::process::id() % 100_000, n)
+}
+
+/// A parsed answer: status and body, with the body read as TOML or JSON by its content type.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    /// The body as a JSON value, whichever format it came in (TOML is converted).
+    pub fn doc(&self) -> Value {
+        if self.content_type.contains("toml") {
+            let table: toml::Table = toml::from_str(&self.text).unwrap_or_else(|e| panic!("invalid TOML {:?}: {e}", self.text));
+            serde_json::to_value(table).expect("TOML converts to JSON")
+        } else {
+            serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("invalid JSON {:?}: {e}", self.text))
+        }
+    }
+    /// simple_im's `[[response]] status`.
+    pub fn im_status(&self) -> i64 {
+        self.doc()["response"][0]["status"].as_i64().expect("response status")
+    }
+    pub fn reason(&self) -> String {
+        self.doc()["response"][0]["reason"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+/// An HTTP client of the stack, optionally logged in.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    pub token: Option<String>,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Client {
+    pub fn new() -> Client {
+        Client { http: reqwest::Client::new(), base: stack().http.clone(), token: None }
+    }
+
+    pub fn with_token(&self, token: &str) -> Client {
+        Client { token: Some(token.to_string()), ..self.clone() }
+    }
+
+    /// Sends a request; `body` is sent as-is with `content_type`; the token goes as a cookie.
+    pub async fn send(&self, method: &str, path: &str, accept: Option<&str>, body: Option<(&str, Vec<u8>)>) -> Answer {
+        let mut request = self.http.request(method.parse().expect("method"), format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.header(COOKIE, format!("token={token}"));
+        }
+        if let Some(accept) = accept {
+            request = request.header(ACCEPT, accept);
+        }
+        if let Some((content_type, bytes)) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(bytes);
+        }
+        let response = request.send().await.expect("request reaches the stack");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let text = response.text().await.expect("body");
+        Answer { status, content_type, headers, text }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, None, None).await
+    }
+
+    /// POSTs a form, as simple_im's curl examples do.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let body = form(fields);
+        self.send("POST", path, None, Some(("application/x-www-form-urlencoded", body.into_bytes()))).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Answer {
+        self.send("POST", path, Some("application/json"), Some(("application/json", body.to_string().into_bytes()))).await
+    }
+
+    /// Sends with `Authorization: Bearer` instead of the cookie.
+    pub async fn get_bearer(&self, path: &str, token: &str) -> Answer {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).expect("header"))
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .expect("request reaches the stack");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        Answer { status, content_type, headers, text: response.text().await.expect("body") }
+    }
+}
+
+/// `application/x-www-form-urlencoded`, like curl's `--data-urlencode`.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+/// A signed-up, logged-in user.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: u64,
+    pub phone: String,
+    pub token: String,
+}
+
+/// Signs up a fresh user and logs in on `device`.
+pub async fn new_user(name: &str, device: &str) -> User {
+    let phone = unique_phone();
+    let client = Client::new();
+    let created = client.post_form("/user", &[("phone", &phone), ("name", name), ("password", "888888")]).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let token = login(&phone, device).await;
+    let id = created.doc()["user"][0]["id"].as_u64().expect("new user id");
+    User { id, phone, token }
+}
+
+/// Logs in and returns the token.
+pub async fn login(phone: &str, device: &str) -> String {
+    let answer = Client::new().post_form("/server/login", &[("phone", phone), ("password", "888888"), ("device", device)]).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.doc()["response"][0]["user"]["token"].as_str().expect("token").to_string()
+}
+
+/// The management API client, as a function would build it, pointed at the local stack.
+pub async fn management_client() -> aws_sdk_apigatewaymanagement::Client {
+    let config = aws_sdk_apigatewaymanagement::Config::builder()
+        .behavior_version(aws_sdk_apigatewaymanagement::config::BehaviorVersion::latest())
+        .region(aws_sdk_apigatewaymanagement::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new("local", "local", None, None, "test"))
+        .endpoint_url(&stack().management)
+        .build();
+    aws_sdk_apigatewaymanagement::Client::from_conf(config)
+}
+
+/// A DynamoDB client on the stack's DynamoDB Local, to look at what the functions stored.
+pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
+        .endpoint_url(&stack().dynamodb)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// The live connection ids the server recorded for a user.
+pub async fn connection_ids(user_id: u64) -> Vec<String> {
+    let item = dynamodb()
+        .get_item()
+        .table_name("ConnectionsTable")
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("user#{user_id}")))
+        .send()
+        .await
+        .expect("DynamoDB Local answers")
+        .item;
+    let conns = item.as_ref().and_then(|i| i.get("conns")).and_then(|c| c.as_m().ok());
+    let mut ids: Vec<String> = conns.map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket with `query` (`token=...&format=...`); Err carries the refusal status.
+pub async fn connect(query: &str) -> Result<Socket, u16> {
+    let url = format!("{}?{query}", stack().ws);
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(other) => panic!("WebSocket handshake failed: {other}"),
+    }
+}
+
+/// The next text frame, failing the test after 10 s of silence (a hang, not a timing claim).
+pub async fn next_text(socket: &mut Socket) -> String {
+    use futures::StreamExt;
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame arrives")
+            .expect("socket open")
+            .expect("frame readable");
+        match frame {
+            tokio_tungstenite::tungstenite::Message::Text(text) => return text.to_string(),
+            tokio_tungstenite::tungstenite::Message::Binary(bytes) => return String::from_utf8_lossy(&bytes).to_string(),
+            _ => continue,
+        }
+    }
+}
+
+/// Sends a text frame.
+pub async fn send_text(socket: &mut Socket, text: &str) {
+    use futures::SinkExt;
+    socket.send(tokio_tungstenite::tungstenite::Message::Text(text.into())).await.expect("frame sent");
+}
+
+/// Waits (bounded) until `check` holds; for state that settles asynchronously, like `$disconnect`.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 10 s");
+}

@@ -122,3 +122,12 @@ pub async fn run_binary(
     server.abort();
     Ok(results)
 }
+
+/// The environment `template.yaml` gives a function, pointed at a local stack's endpoints.
+pub fn local_env(dynamodb: &str, s3: &str, management: &str) -> Vec<(String, String)> {
+    let config = crate::stack::local_config(dynamodb, s3, management, "audio-bucket");
+    let mut env: Vec<(String, String)> = config.to_env().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    env.push(("AWS_ACCESS_KEY_ID".into(), im_adapters::LOCAL_ACCESS_KEY.into()));
+    env.push(("AWS_SECRET_ACCESS_KEY".into(), im_adapters::LOCAL_SECRET_KEY.into()));
+    env
+}

@@ -94,16 +94,8 @@ impl LocalStack {
         let (http_listener, http_port) = listen(options.http_port).await?;
         let (ws_listener, ws_port) = listen(options.ws_port).await?;
         let management_url = format!("http://127.0.0.1:{ws_port}/{}", template.ws_stage);
-        let config = Config {
-            region: "us-east-1".into(),
-            tables: Tables { users: "UsersTable".into(), connections: "ConnectionsTable".into() },
-            audio_bucket: template.buckets.first().cloned().unwrap_or_else(|| "audio-bucket".into()),
-            websocket_management_endpoint: Some(management_url.clone()),
-            dynamodb_endpoint: Some(ddb.endpoint.clone()),
-            s3_endpoint: Some(format!("http://127.0.0.1:{s3_port}")),
-            push_concurrency: im_adapters::config::DEFAULT_PUSH_CONCURRENCY,
-            token_ttl_secs: im_adapters::config::DEFAULT_TOKEN_TTL_SECS,
-        };
+        let bucket = template.buckets.first().cloned().unwrap_or_else(|| "audio-bucket".into());
+        let config = local_config(&ddb.endpoint, &format!("http://127.0.0.1:{s3_port}"), &management_url, &bucket);
         let clients = Arc::new(Clients::local(config));
         for table in &template.tables {
             dynamodb::create_table(&clients.dynamodb, table).await?;
@@ -145,5 +137,20 @@ impl LocalStack {
             scratch,
             tasks,
         })
+    }
+}
+
+/// The configuration functions get on the local stack: tables and bucket under their local
+/// names (a table's logical id, a bucket's kebab-case id), endpoints of the local services.
+pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) -> Config {
+    Config {
+        region: "us-east-1".into(),
+        tables: Tables { users: "UsersTable".into(), connections: "ConnectionsTable".into() },
+        audio_bucket: bucket.into(),
+        websocket_management_endpoint: Some(management.into()),
+        dynamodb_endpoint: Some(dynamodb.into()),
+        s3_endpoint: Some(s3.into()),
+        push_concurrency: im_adapters::config::DEFAULT_PUSH_CONCURRENCY,
+        token_ttl_secs: im_adapters::config::DEFAULT_TOKEN_TTL_SECS,
     }
 }

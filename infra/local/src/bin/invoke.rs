@@ -3,7 +3,6 @@
 //! `sam local invoke` of machines without Docker.
 
 use clap::Parser;
-use im_adapters::{Config, Tables};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -25,24 +24,6 @@ struct Args {
     websocket_management: String,
 }
 
-/// The environment `template.yaml` gives a function, pointed at the local stack.
-pub fn local_env(dynamodb: &str, s3: &str, management: &str) -> Vec<(String, String)> {
-    let config = Config {
-        region: "us-east-1".into(),
-        tables: Tables { users: "UsersTable".into(), connections: "ConnectionsTable".into() },
-        audio_bucket: "audio-bucket".into(),
-        websocket_management_endpoint: Some(management.into()),
-        dynamodb_endpoint: Some(dynamodb.into()),
-        s3_endpoint: Some(s3.into()),
-        push_concurrency: im_adapters::config::DEFAULT_PUSH_CONCURRENCY,
-        token_ttl_secs: im_adapters::config::DEFAULT_TOKEN_TTL_SECS,
-    };
-    let mut env: Vec<(String, String)> = config.to_env().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    env.push(("AWS_ACCESS_KEY_ID".into(), im_adapters::LOCAL_ACCESS_KEY.into()));
-    env.push(("AWS_SECRET_ACCESS_KEY".into(), im_adapters::LOCAL_SECRET_KEY.into()));
-    env
-}
-
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -58,7 +39,7 @@ async fn main() {
         Ok(Err(e)) => return fail(&format!("{} is not JSON: {e}", args.event.display())),
         Err(e) => return fail(&format!("cannot read {}: {e}", args.event.display())),
     };
-    let env = local_env(&args.dynamodb, &args.s3, &args.websocket_management);
+    let env = im_local::runtime_api::local_env(&args.dynamodb, &args.s3, &args.websocket_management);
     match im_local::runtime_api::run_binary(&binary, &args.function, &env, vec![event]).await {
         Ok(mut results) => {
             let result = results.remove(0);

@@ -1,0 +1,27 @@
+//! `invoke`: every function's built binary runs on the Lambda Runtime API with its sample event.
+
+use im_tests::stack;
+use serde_json::Value;
+
+#[tokio::test]
+async fn every_function_binary_answers_its_sample_event() {
+    let root = im_local::project_root();
+    let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
+    let urls = stack();
+    let mut env: Vec<(String, String)> = im_local::runtime_api::local_env(&urls.dynamodb, &urls.s3, &urls.management);
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    for binary in template.functions.values() {
+        let path = root.join("target/debug").join(binary);
+        assert!(path.exists(), "{binary} is not built (make test builds every binary first)");
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(root.join(format!("events/{binary}.json"))).unwrap()).unwrap();
+        let mut results = im_local::runtime_api::run_binary(&path, binary, &env, vec![event]).await.unwrap();
+        let answer = results.remove(0).outcome.unwrap_or_else(|e| panic!("{binary} failed: {e}"));
+        if binary == "authorize" {
+            assert_eq!(answer["isAuthorized"], true, "{answer}");
+            assert!(answer["context"]["auth_error"].is_string(), "the sample token is unknown: {answer}");
+        } else {
+            let status = answer["statusCode"].as_u64().unwrap_or_else(|| panic!("{binary}: {answer}"));
+            assert!((200..500).contains(&status), "{binary} answered {status}: {answer}");
+        }
+    }
+}

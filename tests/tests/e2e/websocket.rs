@@ -1,0 +1,87 @@
+//! The WebSocket API: `$connect` with a token, `@connections` posts, `$default`, `$disconnect`.
+
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use futures::SinkExt;
+use im_tests::{connect, connection_ids, eventually, management_client, new_user, next_text, send_text};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn connects_with_a_token_and_receives_posted_frames() {
+    let user = new_user("listener", "android").await;
+    let mut socket = connect(&format!("token={}&format=toml", user.token)).await.expect("accepted");
+    let ids = connection_ids(user.id).await;
+    assert_eq!(ids.len(), 1, "one connection recorded");
+    let management = management_client().await;
+    management
+        .post_to_connection()
+        .connection_id(&ids[0])
+        .data(Blob::new("[[n]]\nt = \"hello\"\n"))
+        .send()
+        .await
+        .expect("post accepted");
+    assert_eq!(next_text(&mut socket).await, "[[n]]\nt = \"hello\"\n");
+    let info = management.get_connection().connection_id(&ids[0]).send().await.expect("connection info");
+    assert!(info.connected_at().is_some());
+}
+
+#[tokio::test]
+async fn refused_without_a_valid_token() {
+    assert_eq!(connect("").await.err(), Some(401));
+    assert_eq!(connect("token=forged").await.err(), Some(401));
+    let user = new_user("picky", "android").await;
+    assert_eq!(connect(&format!("token={}&format=xml", user.token)).await.err(), Some(400));
+}
+
+#[tokio::test]
+async fn posting_to_a_closed_connection_is_gone_and_the_record_goes() {
+    let user = new_user("leaver", "iphone").await;
+    let mut socket = connect(&format!("token={}", user.token)).await.expect("accepted");
+    let cid = connection_ids(user.id).await.pop().expect("recorded");
+    socket.close(None).await.expect("closed");
+    let management = management_client().await;
+    eventually("the gateway forgets the connection", || async {
+        let posted = management.post_to_connection().connection_id(&cid).data(Blob::new("late")).send().await;
+        matches!(posted, Err(ref e) if e.as_service_error().is_some_and(|e| e.is_gone_exception()))
+    })
+    .await;
+    eventually("$disconnect removes the record", || async { connection_ids(user.id).await.is_empty() }).await;
+}
+
+#[tokio::test]
+async fn server_side_delete_closes_the_socket() {
+    let user = new_user("kicked", "web").await;
+    let mut socket = connect(&format!("token={}", user.token)).await.expect("accepted");
+    let cid = connection_ids(user.id).await.pop().expect("recorded");
+    management_client().await.delete_connection().connection_id(&cid).send().await.expect("deleted");
+    use futures::StreamExt;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await.expect("closes");
+    assert!(matches!(next, Some(Ok(Message::Close(_))) | None), "{next:?}");
+}
+
+#[tokio::test]
+async fn default_route_answers_ping_and_bad_frames_without_closing() {
+    let user = new_user("pinger", "android").await;
+    let mut socket = connect(&format!("token={}", user.token)).await.expect("accepted");
+    send_text(&mut socket, r#"{"event":"PING"}"#).await;
+    assert_eq!(next_text(&mut socket).await, r#"{"event":"PONG","data":{}}"#);
+    send_text(&mut socket, "this is neither json = nor [toml").await;
+    assert!(next_text(&mut socket).await.contains("neither JSON nor TOML"));
+    send_text(&mut socket, r#"{"event":"NO_SUCH_EVENT"}"#).await;
+    assert!(next_text(&mut socket).await.contains("unknown event"));
+    send_text(&mut socket, "[[p]]\n").await;
+    assert_eq!(next_text(&mut socket).await, "[[pp]]\n");
+}
+
+#[tokio::test]
+async fn a_message_over_128_kb_closes_the_connection_as_api_gateway_does() {
+    let user = new_user("talker", "android").await;
+    let mut socket = connect(&format!("token={}", user.token)).await.expect("accepted");
+    let big = "x".repeat(129 * 1024);
+    let _ = socket.send(Message::Text(big.into())).await;
+    use futures::StreamExt;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await.expect("answers");
+    match next {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1009),
+        other => assert!(matches!(other, None | Some(Err(_)) | Some(Ok(Message::Close(None)))), "{other:?}"),
+    }
+}
