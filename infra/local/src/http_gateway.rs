@@ -31,7 +31,7 @@ fn is_text_content(content_type: &str) -> bool {
 
 pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAYLOAD_BYTES).await else {
+    let Some(bytes) = read_body(body).await else {
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
     let path = parts.uri.path();
@@ -50,6 +50,24 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         Ok(answer) => from_payload_v2(&answer),
         Err(LambdaFailure) => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
+}
+
+/// Reads a body up to API Gateway's limit. A larger one is still read to its end (up to a
+/// bound) before the 413 goes out, so the client gets the answer instead of a reset connection.
+async fn read_body(body: Body) -> Option<Bytes> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen <= MAX_PAYLOAD_BYTES {
+            bytes.extend_from_slice(&chunk);
+        } else if seen > 8 * MAX_PAYLOAD_BYTES {
+            break;
+        }
+    }
+    (seen <= MAX_PAYLOAD_BYTES).then(|| Bytes::from(bytes))
 }
 
 /// Builds the payload 2.0 event API Gateway sends for this request.
