@@ -16,16 +16,17 @@ pub enum Format {
 impl Format {
     /// Picks the format from `Accept`; without a usable one, the route's own (its seed's) format.
     pub fn negotiate(req: &Request, route_default: Format) -> Format {
-        let accept = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let json = accept.find("json");
         let toml = accept.find("toml");
         match (json, toml) {
-            (Some(j), Some(t)) => if j < t { Format::Json } else { Format::Toml },
+            (Some(j), Some(t)) => {
+                if j < t {
+                    Format::Json
+                } else {
+                    Format::Toml
+                }
+            }
             (Some(_), None) => Format::Json,
             (None, Some(_)) => Format::Toml,
             (None, None) => route_default,
@@ -210,8 +211,8 @@ impl Fields {
                 Err(e) => return Err(ApiError::bad_request(format!("body is not valid JSON: {e}"))),
             }
         } else if content_type.contains("toml") {
-            let table: toml::Table =
-                toml::from_str(text).map_err(|e| ApiError::bad_request(format!("body is not valid TOML: {}", e.message())))?;
+            let table: toml::Table = toml::from_str(text)
+                .map_err(|e| ApiError::bad_request(format!("body is not valid TOML: {}", e.message())))?;
             serde_json::to_value(table).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default()
         } else {
             parse_form(text)?
@@ -317,9 +318,7 @@ fn percent_decode(text: &str) -> ApiResult<String> {
 pub fn path_param<'a>(req: &'a Request, name: &str) -> ApiResult<&'a str> {
     use lambda_http::RequestExt;
     let params = req.path_parameters_ref();
-    params
-        .and_then(|p| p.first(name))
-        .ok_or_else(|| ApiError::bad_request(format!("missing path parameter {name}")))
+    params.and_then(|p| p.first(name)).ok_or_else(|| ApiError::bad_request(format!("missing path parameter {name}")))
 }
 
 #[cfg(test)]

@@ -57,8 +57,9 @@ impl Ctx {
             None => Err("login required".to_string()),
         };
         let header = |name: http::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
-        let token = sessions::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), None)
-            .map(str::to_string);
+        let token =
+            sessions::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), None)
+                .map(str::to_string);
         Ctx { clients, caller, token }
     }
 
@@ -98,7 +99,9 @@ pub fn function(name: &str) -> Option<Function> {
         "logout" => rest!(users::logout, Toml),
         "get_user_by_id" => rest!(users::get_user_by_id, Toml),
         "get_user_by_phone" => rest!(users::get_user_by_phone, Toml),
-        "authorize" => Function::Authorizer(|clients, event| Box::pin(async move { authorizer::authorize(&clients, event).await })),
+        "authorize" => {
+            Function::Authorizer(|clients, event| Box::pin(async move { authorizer::authorize(&clients, event).await }))
+        }
         "ws_connect" => socket!(realtime::connect),
         "ws_disconnect" => socket!(realtime::disconnect),
         "ws_default" => socket!(realtime::default_route),
@@ -109,7 +112,12 @@ pub fn function(name: &str) -> Option<Function> {
 /// Runs one event through a function: the same path on Lambda and in the local stack.
 /// HTTP events go through `lambda_http`'s own adapter, so request and response conversion
 /// (base64 bodies, cookies, headers) is exactly what the deployed function does.
-pub async fn invoke(clients: Arc<Clients>, function: Function, payload: Value, context: Context) -> Result<Value, Error> {
+pub async fn invoke(
+    clients: Arc<Clients>,
+    function: Function,
+    payload: Value,
+    context: Context,
+) -> Result<Value, Error> {
     match function {
         Function::Http(handler) | Function::Socket(handler) => {
             let request = match function {

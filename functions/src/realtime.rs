@@ -83,8 +83,9 @@ async fn record_connection(clients: &Clients, req: &Request) -> ApiResult<()> {
     let query = req.query_string_parameters_ref();
     let param = |name: &str| query.and_then(|q| q.first(name));
     let header = |name: http::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
-    let token = sessions::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), param("token"))
-        .ok_or_else(|| ApiError::unauthorized("login required: connect with ?token="))?;
+    let token =
+        sessions::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), param("token"))
+            .ok_or_else(|| ApiError::unauthorized("login required: connect with ?token="))?;
     let caller = sessions::resolve(clients, token).await?;
     let format = WireFormat::parse(param("format"))?;
     let device = match param("device") {

@@ -42,7 +42,8 @@ pub async fn verify_password(password: String, stored: Option<String>) -> bool {
 }
 
 /// An argon2id hash of a random string nobody knows, used to equalise timing.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0vSPrNfTzZl0kbgJqrz4+qI9S3Hsv3W4mIC7WMCGqBs";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0vSPrNfTzZl0kbgJqrz4+qI9S3Hsv3W4mIC7WMCGqBs";
 
 /// A new session token: 32 random bytes, URL-safe base64 (cookie- and query-safe).
 pub fn new_token() -> String {

@@ -267,10 +267,8 @@ pub async fn login(ctx: &Ctx, req: &Request) -> ApiResult {
     }
     let id = user.as_ref().and_then(|u| u.u64("id")).ok_or_else(|| ApiError::internal("user item without id"))?;
     let token = sessions::open_session(&ctx.clients, id, &device).await?;
-    let cookie = format!(
-        "token={token}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
-        ctx.clients.config.token_ttl_secs
-    );
+    let cookie =
+        format!("token={token}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax", ctx.clients.config.token_ttl_secs);
     Ok(Reply::ok_with_response(json!({ "user": { "id": id, "token": token } })).with_cookie(cookie))
 }
 
@@ -286,4 +284,3 @@ pub async fn logout(ctx: &Ctx, _req: &Request) -> ApiResult {
 pub async fn health(_ctx: &Ctx, _req: &Request) -> ApiResult {
     Ok(Reply::ok(json!({})))
 }
-

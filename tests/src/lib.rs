@@ -26,7 +26,9 @@ pub fn stack() -> &'static StackUrls {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
                 let root = im_local::project_root();
-                let stack = im_local::LocalStack::start(im_local::StackOptions::ephemeral(root)).await.expect("local stack starts");
+                let stack = im_local::LocalStack::start(im_local::StackOptions::ephemeral(root))
+                    .await
+                    .expect("local stack starts");
                 tx.send(StackUrls {
                     http: stack.http_url.clone(),
                     ws: stack.ws_url.clone(),
@@ -63,7 +65,8 @@ impl Answer {
     /// The body as a JSON value, whichever format it came in (TOML is converted).
     pub fn doc(&self) -> Value {
         if self.content_type.contains("toml") {
-            let table: toml::Table = toml::from_str(&self.text).unwrap_or_else(|e| panic!("invalid TOML {:?}: {e}", self.text));
+            let table: toml::Table =
+                toml::from_str(&self.text).unwrap_or_else(|e| panic!("invalid TOML {:?}: {e}", self.text));
             serde_json::to_value(table).expect("TOML converts to JSON")
         } else {
             serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("invalid JSON {:?}: {e}", self.text))
@@ -132,7 +135,8 @@ impl Client {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Answer {
-        self.send("POST", path, Some("application/json"), Some(("application/json", body.to_string().into_bytes()))).await
+        self.send("POST", path, Some("application/json"), Some(("application/json", body.to_string().into_bytes())))
+            .await
     }
 
     /// Sends with `Authorization: Bearer` instead of the cookie.
@@ -182,7 +186,8 @@ pub async fn new_user(name: &str, device: &str) -> User {
 
 /// Logs in and returns the token.
 pub async fn login(phone: &str, device: &str) -> String {
-    let answer = Client::new().post_form("/server/login", &[("phone", phone), ("password", "888888"), ("device", device)]).await;
+    let answer =
+        Client::new().post_form("/server/login", &[("phone", phone), ("password", "888888"), ("device", device)]).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     answer.doc()["response"][0]["user"]["token"].as_str().expect("token").to_string()
 }
@@ -192,7 +197,9 @@ pub async fn management_client() -> aws_sdk_apigatewaymanagement::Client {
     let config = aws_sdk_apigatewaymanagement::Config::builder()
         .behavior_version(aws_sdk_apigatewaymanagement::config::BehaviorVersion::latest())
         .region(aws_sdk_apigatewaymanagement::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new("local", "local", None, None, "test"))
+        .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
         .endpoint_url(&stack().management)
         .build();
     aws_sdk_apigatewaymanagement::Client::from_conf(config)
@@ -248,7 +255,9 @@ pub async fn next_text(socket: &mut Socket) -> String {
             .expect("frame readable");
         match frame {
             tokio_tungstenite::tungstenite::Message::Text(text) => return text.to_string(),
-            tokio_tungstenite::tungstenite::Message::Binary(bytes) => return String::from_utf8_lossy(&bytes).to_string(),
+            tokio_tungstenite::tungstenite::Message::Binary(bytes) => {
+                return String::from_utf8_lossy(&bytes).to_string()
+            }
             _ => continue,
         }
     }

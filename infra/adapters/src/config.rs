@@ -55,10 +55,7 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Config {
             region: optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
-            tables: Tables {
-                users: required("USERS_TABLE")?,
-                connections: required("CONNECTIONS_TABLE")?,
-            },
+            tables: Tables { users: required("USERS_TABLE")?, connections: required("CONNECTIONS_TABLE")? },
             audio_bucket: required("AUDIO_BUCKET")?,
             websocket_management_endpoint: optional("WEBSOCKET_MANAGEMENT_ENDPOINT"),
             dynamodb_endpoint: optional("AWS_ENDPOINT_URL_DYNAMODB"),

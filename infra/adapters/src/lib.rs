@@ -56,13 +56,7 @@ impl Clients {
         let sdk = aws_config::SdkConfig::builder()
             .region(aws_config::Region::new(config.region.clone()))
             .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(
-                    LOCAL_ACCESS_KEY,
-                    LOCAL_SECRET_KEY,
-                    None,
-                    None,
-                    "local-stack",
-                ),
+                aws_credential_types::Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local-stack"),
             ))
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();

@@ -33,13 +33,8 @@ impl Pusher {
     pub async fn post(&self, connection_id: &str, frame: &[u8]) -> PostOutcome {
         let mut delay = Duration::from_millis(20);
         for attempt in 0..=THROTTLE_RETRIES {
-            let sent = self
-                .client
-                .post_to_connection()
-                .connection_id(connection_id)
-                .data(Blob::new(frame))
-                .send()
-                .await;
+            let sent =
+                self.client.post_to_connection().connection_id(connection_id).data(Blob::new(frame)).send().await;
             match sent {
                 Ok(_) => return PostOutcome::Delivered,
                 Err(err) => {

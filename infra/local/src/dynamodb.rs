@@ -172,7 +172,8 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &Table) -> R
             .build()
             .map_err(|e| LaunchError::Failed(e.to_string()))?;
         // DynamoDB Local accepts TTL; functions also check expiry themselves, as TTL is lazy.
-        let _ = client.update_time_to_live().table_name(&table.logical_id).time_to_live_specification(spec).send().await;
+        let _ =
+            client.update_time_to_live().table_name(&table.logical_id).time_to_live_specification(spec).send().await;
     }
     Ok(())
 }

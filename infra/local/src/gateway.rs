@@ -48,7 +48,8 @@ impl Gateway {
     pub fn new(template: Template, clients: Arc<Clients>, ws_limits: WsLimits) -> Result<Gateway, String> {
         let mut functions = HashMap::new();
         for binary in template.functions.values() {
-            let function = im_functions::function(binary).ok_or_else(|| format!("template names unknown function {binary}"))?;
+            let function =
+                im_functions::function(binary).ok_or_else(|| format!("template names unknown function {binary}"))?;
             functions.insert(binary.clone(), function);
         }
         Ok(Gateway {

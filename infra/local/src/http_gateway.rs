@@ -71,7 +71,12 @@ async fn read_body(body: Body) -> Option<Bytes> {
 }
 
 /// Builds the payload 2.0 event API Gateway sends for this request.
-fn payload_v2(parts: &axum::http::request::Parts, body: &Bytes, route_key: &str, params: &BTreeMap<String, String>) -> Value {
+fn payload_v2(
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    route_key: &str,
+    params: &BTreeMap<String, String>,
+) -> Value {
     let mut headers = Map::new();
     let mut cookies = vec![];
     for (name, value) in &parts.headers {
@@ -177,7 +182,12 @@ fn percent_decode(text: &str) -> Option<String> {
 async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, LambdaFailure> {
     let Some(authorizer) = &gateway.template.authorizer else { return Ok(Some(json!({}))) };
     let cache_key = (authorizer.ttl_secs > 0).then(|| {
-        authorizer.identity_headers.iter().map(|h| event["headers"][h].as_str().unwrap_or("")).collect::<Vec<_>>().join("\n")
+        authorizer
+            .identity_headers
+            .iter()
+            .map(|h| event["headers"][h].as_str().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n")
     });
     if let Some(key) = &cache_key {
         let cache = gateway.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -192,7 +202,13 @@ async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, La
         map.remove("body");
         map.remove("isBase64Encoded");
         map.insert("type".into(), json!("REQUEST"));
-        map.insert("routeArn".into(), json!(format!("arn:aws:execute-api:local:000000000000:local/$default/{}", event["routeKey"].as_str().unwrap_or(""))));
+        map.insert(
+            "routeArn".into(),
+            json!(format!(
+                "arn:aws:execute-api:local:000000000000:local/$default/{}",
+                event["routeKey"].as_str().unwrap_or("")
+            )),
+        );
     }
     let answer = gateway.call(&authorizer.function, request).await?;
     let verdict = (answer["isAuthorized"] == json!(true)).then(|| answer["context"].clone());
@@ -205,7 +221,8 @@ async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, La
 
 /// Turns a payload 2.0 answer into the HTTP response API Gateway would send.
 fn from_payload_v2(answer: &Value) -> Response {
-    let status = answer["statusCode"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
+    let status =
+        answer["statusCode"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
     let body = match answer["body"].as_str() {
         None => Vec::new(),
         Some(text) if answer["isBase64Encoded"] == json!(true) => match BASE64.decode(text) {

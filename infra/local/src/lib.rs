@@ -18,9 +18,5 @@ pub use stack::{LocalStack, StackOptions};
 /// The project folder, found from the current directory upwards (the one with `template.yaml`).
 pub fn project_root() -> std::path::PathBuf {
     let start = std::env::current_dir().unwrap_or_default();
-    start
-        .ancestors()
-        .find(|dir| dir.join("template.yaml").exists())
-        .map(|dir| dir.to_path_buf())
-        .unwrap_or(start)
+    start.ancestors().find(|dir| dir.join("template.yaml").exists()).map(|dir| dir.to_path_buf()).unwrap_or(start)
 }

@@ -37,7 +37,8 @@ async fn next(State(rt): State<Arc<Runtime>>) -> Response {
         if let Some((id, event)) = event {
             *rt.handed_out.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
             let mut headers = HeaderMap::new();
-            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(30);
+            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+                + Duration::from_secs(30);
             headers.insert("lambda-runtime-aws-request-id", id.parse().expect("uuid is a header value"));
             headers.insert("lambda-runtime-deadline-ms", deadline.as_millis().to_string().parse().expect("digits"));
             headers.insert(
@@ -114,7 +115,11 @@ pub async fn run_binary(
             server.abort();
             return Err(format!("{name} gave no answer to event {i} within 60 s"));
         };
-        let from = if i == 0 { started } else { runtime.handed_out.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or(started) };
+        let from = if i == 0 {
+            started
+        } else {
+            runtime.handed_out.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or(started)
+        };
         results.push(Invocation { outcome, elapsed: at.saturating_duration_since(from) });
         runtime.ready.notify_waiters();
     }

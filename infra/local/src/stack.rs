@@ -30,7 +30,15 @@ pub struct StackOptions {
 impl StackOptions {
     /// Everything in memory on free ports: what the tests use.
     pub fn ephemeral(root: PathBuf) -> Self {
-        StackOptions { root, http_port: 0, ws_port: 0, dynamodb_port: 0, s3_port: 0, data_dir: None, ws_limits: WsLimits::default() }
+        StackOptions {
+            root,
+            http_port: 0,
+            ws_port: 0,
+            dynamodb_port: 0,
+            s3_port: 0,
+            data_dir: None,
+            ws_limits: WsLimits::default(),
+        }
     }
 }
 
@@ -103,9 +111,13 @@ impl LocalStack {
         for bucket in &template.buckets {
             let created = clients.s3.create_bucket().bucket(bucket).send().await;
             if let Err(err) = created {
-                let owned = err.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists());
+                let owned = err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists());
                 if !owned {
-                    return Err(format!("create bucket {bucket}: {}", aws_sdk_s3::error::DisplayErrorContext(err)).into());
+                    return Err(
+                        format!("create bucket {bucket}: {}", aws_sdk_s3::error::DisplayErrorContext(err)).into()
+                    );
                 }
             }
         }

@@ -174,7 +174,9 @@ impl Template {
 
         let mut ws_routes = vec![];
         let responded: Vec<String> = of_type("AWS::ApiGatewayV2::RouteResponse")
-            .flat_map(|(_, r)| referenced_ids(r.get("Properties").and_then(|p| p.get("RouteId")).unwrap_or(&Value::Null)))
+            .flat_map(|(_, r)| {
+                referenced_ids(r.get("Properties").and_then(|p| p.get("RouteId")).unwrap_or(&Value::Null))
+            })
             .collect();
         for (id, route) in of_type("AWS::ApiGatewayV2::Route") {
             let props = route.get("Properties").unwrap_or(&Value::Null);
@@ -185,7 +187,11 @@ impl Template {
                 .and_then(|i| by_id.get(&i).copied())
                 .ok_or_else(|| TemplateError::Shape(format!("{id}: Target is not an integration")))?;
             let uri = integration.get("Properties").and_then(|p| p.get("IntegrationUri")).unwrap_or(&Value::Null);
-            ws_routes.push(WsRoute { key: key.to_string(), function: function_of(uri)?, two_way: responded.contains(id) });
+            ws_routes.push(WsRoute {
+                key: key.to_string(),
+                function: function_of(uri)?,
+                two_way: responded.contains(id),
+            });
         }
 
         let ws_stage = doc
@@ -195,7 +201,10 @@ impl Template {
             .unwrap_or("v1")
             .to_string();
         let tables = of_type("AWS::DynamoDB::Table")
-            .map(|(id, r)| Table { logical_id: id.clone(), properties: r.get("Properties").cloned().unwrap_or(Value::Null) })
+            .map(|(id, r)| Table {
+                logical_id: id.clone(),
+                properties: r.get("Properties").cloned().unwrap_or(Value::Null),
+            })
             .collect();
         let buckets = of_type("AWS::S3::Bucket").map(|(id, _)| bucket_name(id)).collect();
         Ok(Template { http_routes, authorizer, ws_routes, ws_stage, tables, buckets, functions })

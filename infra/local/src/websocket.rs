@@ -72,6 +72,13 @@ fn request_context(gateway: &Gateway, route_key: &str, event_type: &str, cid: &s
     })
 }
 
+/// Appends to a `multiValue*` map of lists.
+fn push_multi(map: &mut Map<String, Value>, key: &str, value: &str) {
+    if let Some(list) = map.entry(key.to_string()).or_insert_with(|| json!([])).as_array_mut() {
+        list.push(json!(value));
+    }
+}
+
 fn route_function<'a>(gateway: &'a Gateway, key: &str) -> Option<&'a crate::template::WsRoute> {
     gateway.template.ws_routes.iter().find(|r| r.key == key)
 }
@@ -95,13 +102,13 @@ pub async fn upgrade(
     for (name, value) in &headers {
         let value = String::from_utf8_lossy(value.as_bytes()).to_string();
         header_map.insert(name.to_string(), json!(value));
-        multi_headers.entry(name.to_string()).or_insert_with(|| json!([])).as_array_mut().map(|a| a.push(json!(value)));
+        push_multi(&mut multi_headers, name.as_str(), &value);
     }
     let mut query_map = Map::new();
     let mut multi_query = Map::new();
     for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
         query_map.insert(k.to_string(), json!(v));
-        multi_query.entry(k.to_string()).or_insert_with(|| json!([])).as_array_mut().map(|a| a.push(json!(v)));
+        push_multi(&mut multi_query, &k, &v);
     }
     let mut event = json!({
         "headers": header_map,
@@ -220,7 +227,9 @@ async fn serve(
         let mut context = request_context(&gateway, "$disconnect", "DISCONNECT", &cid, connected_ms);
         context["disconnectStatusCode"] = json!(close_code);
         context["disconnectReason"] = json!(close_reason);
-        let _ = gateway.call(&route.function, json!({ "headers": {}, "requestContext": context, "isBase64Encoded": false })).await;
+        let _ = gateway
+            .call(&route.function, json!({ "headers": {}, "requestContext": context, "isBase64Encoded": false }))
+            .await;
     }
 }
 
@@ -266,7 +275,8 @@ fn post(gateway: &Gateway, cid: &str, data: Bytes) -> bool {
 
 fn gone(cid: &str) -> Response {
     let body = json!({ "message": format!("connection {cid} is gone") }).to_string();
-    (StatusCode::GONE, [("x-amzn-errortype", "GoneException"), ("content-type", "application/json")], body).into_response()
+    (StatusCode::GONE, [("x-amzn-errortype", "GoneException"), ("content-type", "application/json")], body)
+        .into_response()
 }
 
 /// `POST /{stage}/@connections/{id}`: PostToConnection.
@@ -277,7 +287,8 @@ pub async fn post_to_connection(
 ) -> Response {
     if data.len() > gateway.ws_limits.max_message_bytes {
         let body = json!({ "message": "payload exceeds 128 KB" }).to_string();
-        return (StatusCode::PAYLOAD_TOO_LARGE, [("x-amzn-errortype", "PayloadTooLargeException")], body).into_response();
+        return (StatusCode::PAYLOAD_TOO_LARGE, [("x-amzn-errortype", "PayloadTooLargeException")], body)
+            .into_response();
     }
     if post(&gateway, &cid, data) {
         StatusCode::OK.into_response()
@@ -287,7 +298,10 @@ pub async fn post_to_connection(
 }
 
 /// `GET /{stage}/@connections/{id}`: GetConnection.
-pub async fn get_connection(State(gateway): State<Arc<Gateway>>, Path((_stage, cid)): Path<(String, String)>) -> Response {
+pub async fn get_connection(
+    State(gateway): State<Arc<Gateway>>,
+    Path((_stage, cid)): Path<(String, String)>,
+) -> Response {
     let connections = gateway.connections.lock();
     let Some(live) = connections.get(&cid) else { return gone(&cid) };
     let last_active = *live.last_active.lock().unwrap_or_else(|e| e.into_inner());
@@ -300,7 +314,10 @@ pub async fn get_connection(State(gateway): State<Arc<Gateway>>, Path((_stage, c
 }
 
 /// `DELETE /{stage}/@connections/{id}`: DeleteConnection closes it from the server side.
-pub async fn delete_connection(State(gateway): State<Arc<Gateway>>, Path((_stage, cid)): Path<(String, String)>) -> Response {
+pub async fn delete_connection(
+    State(gateway): State<Arc<Gateway>>,
+    Path((_stage, cid)): Path<(String, String)>,
+) -> Response {
     let connections = gateway.connections.lock();
     let Some(live) = connections.get(&cid) else { return gone(&cid) };
     let frame = CloseFrame { code: 1000, reason: "Connection closed by the server".into() };

@@ -13,7 +13,9 @@ async fn every_function_binary_answers_its_sample_event() {
     for binary in template.functions.values() {
         let path = root.join("target/debug").join(binary);
         assert!(path.exists(), "{binary} is not built (make test builds every binary first)");
-        let event: Value = serde_json::from_str(&std::fs::read_to_string(root.join(format!("events/{binary}.json"))).unwrap()).unwrap();
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join(format!("events/{binary}.json"))).unwrap())
+                .unwrap();
         let mut results = im_local::runtime_api::run_binary(&path, binary, &env, vec![event]).await.unwrap();
         let answer = results.remove(0).outcome.unwrap_or_else(|e| panic!("{binary} failed: {e}"));
         if binary == "authorize" {

@@ -35,7 +35,9 @@ async fn seed_create_then_find_user_answers_toml_and_json() {
 #[tokio::test]
 async fn login_answers_simple_im_shape_and_sets_a_cookie() {
     let user = new_user("xiaotie", "iphone").await;
-    let answer = Client::new().post_form("/server/login", &[("phone", &user.phone), ("password", "888888"), ("device", "ipad")]).await;
+    let answer = Client::new()
+        .post_form("/server/login", &[("phone", &user.phone), ("password", "888888"), ("device", "ipad")])
+        .await;
     assert_eq!(answer.status, 200);
     let doc = answer.doc();
     assert_eq!(doc["response"][0]["status"], 0);
@@ -51,14 +53,16 @@ async fn login_answers_simple_im_shape_and_sets_a_cookie() {
 #[tokio::test]
 async fn duplicate_phone_is_refused_and_changes_nothing() {
     let user = new_user("first", "android").await;
-    let again = Client::new().post_form("/user", &[("phone", &user.phone), ("name", "second"), ("password", "999999")]).await;
+    let again =
+        Client::new().post_form("/user", &[("phone", &user.phone), ("name", "second"), ("password", "999999")]).await;
     assert_eq!(again.status, 409);
     assert_eq!(again.im_status(), 1);
     assert!(again.reason().contains("phone"), "{}", again.reason());
     let found = Client::new().with_token(&user.token).get(&format!("/user/phone/{}", user.phone)).await;
     assert_eq!(found.doc()["user"][0]["name"], "first");
     assert_eq!(found.doc()["user"][0]["id"], json!(user.id));
-    let second_password = Client::new().post_form("/server/login", &[("phone", &user.phone), ("password", "999999")]).await;
+    let second_password =
+        Client::new().post_form("/server/login", &[("phone", &user.phone), ("password", "999999")]).await;
     assert_eq!(second_password.status, 401);
 }
 
@@ -71,7 +75,9 @@ async fn duplicate_email_is_refused_and_login_by_email_works() {
     assert_eq!(first.status, 201);
     let upper = email.to_uppercase();
     let phone = unique_phone();
-    let second = Client::new().post_form("/user", &[("phone", &phone), ("name", "b"), ("password", "888888"), ("email", &upper)]).await;
+    let second = Client::new()
+        .post_form("/user", &[("phone", &phone), ("name", "b"), ("password", "888888"), ("email", &upper)])
+        .await;
     assert_eq!(second.status, 409);
     assert!(second.reason().contains("email"));
     // The phone of the refused sign-up was not claimed either: it can still sign up.
@@ -85,7 +91,8 @@ async fn duplicate_email_is_refused_and_login_by_email_works() {
 async fn wrong_password_or_unknown_phone_gets_401_with_a_reason() {
     let user = new_user("someone", "android").await;
     for phone in [user.phone.as_str(), "8600000000001"] {
-        let answer = Client::new().post_form("/server/login", &[("phone", phone), ("password", "wrong-password")]).await;
+        let answer =
+            Client::new().post_form("/server/login", &[("phone", phone), ("password", "wrong-password")]).await;
         assert_eq!(answer.status, 401);
         assert_eq!(answer.im_status(), 1);
         assert!(!answer.reason().is_empty());
@@ -143,10 +150,18 @@ async fn malformed_input_gets_4xx_with_a_reason_and_creates_nothing() {
     let raw_cases: Vec<(&str, Vec<u8>, u16)> = vec![
         ("application/json", b"{not json".to_vec(), 400),
         ("application/x-www-form-urlencoded", format!("phone={phone}&name=%E5%A4&password=888888").into_bytes(), 400),
-        ("application/x-www-form-urlencoded", [b"phone=1&name=".as_slice(), &[0xff, 0xfe], b"&password=888888"].concat(), 400),
+        (
+            "application/x-www-form-urlencoded",
+            [b"phone=1&name=".as_slice(), &[0xff, 0xfe], b"&password=888888"].concat(),
+            400,
+        ),
         ("application/toml", b"phone = ".to_vec(), 400),
         ("image/png", b"\x89PNG".to_vec(), 415),
-        ("application/x-www-form-urlencoded", format!("phone={phone}&name={}&password=888888", "a".repeat(100_000)).into_bytes(), 413),
+        (
+            "application/x-www-form-urlencoded",
+            format!("phone={phone}&name={}&password=888888", "a".repeat(100_000)).into_bytes(),
+            413,
+        ),
     ];
     for (content_type, body, status) in raw_cases {
         let answer = client.send("POST", "/user", None, Some((content_type, body))).await;
@@ -178,19 +193,31 @@ async fn privacy_flags_hide_fields_from_others_only() {
     let created = Client::new()
         .post_form(
             "/user",
-            &[("phone", &phone), ("name", "shy"), ("password", "888888"), ("age", "30"), ("gender", "female"), ("show_age", "false"), ("show_user_name", "false")],
+            &[
+                ("phone", &phone),
+                ("name", "shy"),
+                ("password", "888888"),
+                ("age", "30"),
+                ("gender", "female"),
+                ("show_age", "false"),
+                ("show_user_name", "false"),
+            ],
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let id = created.doc()["user"][0]["id"].as_u64().unwrap();
     let other = new_user("curious", "android").await;
-    let seen = Client::new().with_token(&other.token).send("GET", &format!("/user/id/{id}"), Some("application/json"), None).await;
+    let seen = Client::new()
+        .with_token(&other.token)
+        .send("GET", &format!("/user/id/{id}"), Some("application/json"), None)
+        .await;
     let user = &seen.doc()["user"][0];
     assert_eq!(user["name"], json!(null));
     assert_eq!(user["age"], json!(null));
     assert_eq!(user["gender"], "female");
     let token = login(&phone, "web").await;
-    let own = Client::new().with_token(&token).send("GET", &format!("/user/id/{id}"), Some("application/json"), None).await;
+    let own =
+        Client::new().with_token(&token).send("GET", &format!("/user/id/{id}"), Some("application/json"), None).await;
     assert_eq!(own.doc()["user"][0]["age"], 30);
     assert_eq!(own.doc()["user"][0]["name"], "shy");
 }

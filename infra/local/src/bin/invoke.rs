@@ -31,7 +31,11 @@ async fn main() {
     let profile = if args.release { "release" } else { "debug" };
     let binary = root.join("target").join(profile).join(&args.function);
     if !binary.exists() {
-        eprintln!("{} is not built: run `cargo build -p im-functions{}`", binary.display(), if args.release { " --release" } else { "" });
+        eprintln!(
+            "{} is not built: run `cargo build -p im-functions{}`",
+            binary.display(),
+            if args.release { " --release" } else { "" }
+        );
         std::process::exit(2);
     }
     let event = match std::fs::read_to_string(&args.event).map(|t| serde_json::from_str(&t)) {

@@ -21,6 +21,9 @@ struct Args {
     /// Keep everything in memory instead (forgotten on exit).
     #[arg(long)]
     in_memory: bool,
+    /// Print the HTTP routes read from template.yaml (`METHOD PATH FUNCTION authorized|open`) and exit.
+    #[arg(long)]
+    routes: bool,
 }
 
 #[tokio::main]
@@ -30,6 +33,9 @@ async fn main() {
         .init();
     let args = Args::parse();
     let root = im_local::project_root();
+    if args.routes {
+        return print_routes(&root);
+    }
     let options = StackOptions {
         http_port: args.http_port,
         ws_port: args.ws_port,
@@ -56,4 +62,19 @@ async fn main() {
     let _ = tokio::signal::ctrl_c().await;
     drop(stack);
     println!("stopped");
+}
+
+fn print_routes(root: &std::path::Path) {
+    match im_local::template::Template::load(&root.join("template.yaml")) {
+        Ok(template) => {
+            for route in &template.http_routes {
+                let auth = if route.authorized { "authorized" } else { "open" };
+                println!("{} {} {} {auth}", route.method, route.path, route.function);
+            }
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(1);
+        }
+    }
 }

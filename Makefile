@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` (the backend on the local stack) and
+# `make test` (everything CI checks). Each installs what it needs, quietly once installed.
+
+SHELL := /bin/bash
+TOOLS := .tools
+VENV := $(TOOLS)/venv
+SAM := $(VENV)/bin/sam
+SAM_VERSION := 1.170.0
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: run test bench build-release invoke clean-data
+
+## The backend on the local stack: HTTP API :3000, WebSocket API :3001 (DynamoDB Local is
+## installed on first run). Flags go through ARGS, e.g. make run ARGS=--in-memory
+run:
+	cargo run --quiet -p im-local --bin local_stack -- $(ARGS)
+
+## Formatting, lints, every test (unit and end-to-end), the SAM template checks.
+test: $(SAM)
+	cargo fmt --all --check
+	cargo clippy --quiet --workspace --all-targets -- -D warnings
+	cargo build --quiet --workspace --bins
+	cargo test --quiet --workspace
+	$(SAM) validate --lint
+	$(VENV)/bin/python tests/sam_routes.py target/debug/local_stack
+
+$(SAM):
+	@python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_VERSION)
+
+## Benchmarks (release build); numbers go in docs/BENCHMARKS.md.
+bench:
+	cargo build --quiet --release -p im-functions -p im-local
+	cargo run --quiet --release -p im-local --bin bench
+
+## One function binary with its sample event, against a running `make run`:
+## make invoke FN=get_user_by_id
+invoke:
+	cargo build --quiet -p im-functions --bin $(FN) -p im-local --bin invoke
+	target/debug/invoke $(FN) --event events/$(FN).json
+
+clean-data:
+	rm -rf .data
