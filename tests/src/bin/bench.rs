@@ -1,0 +1,107 @@
+//! `make bench`: the numbers in docs/BENCHMARKS.md.
+//!
+//! - cold start of release function binaries on the Lambda Runtime API (process start to first answer);
+//! - stripped size of every release function binary;
+//! - warm latency of `GET /user/id/{id}` through the local HTTP gateway (authorizer included);
+//! - the gateway's own overhead: `GET /health` over HTTP minus the same event invoked in-process.
+
+use im_tests::{new_user, stack, Client};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn cold_starts(binary: &str, runs: usize) -> Vec<Duration> {
+    let root = im_local::project_root();
+    let urls = stack();
+    let env = im_local::runtime_api::local_env(&urls.dynamodb, &urls.s3, &urls.management);
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(format!("events/{binary}.json"))).unwrap()).unwrap();
+    let path = root.join("target/release").join(binary);
+    let mut samples = vec![];
+    for _ in 0..runs {
+        let mut results = im_local::runtime_api::run_binary(&path, binary, &env, vec![event.clone()]).await.unwrap();
+        let result = results.remove(0);
+        assert!(result.outcome.is_ok(), "{binary}: {:?}", result.outcome);
+        samples.push(result.elapsed);
+    }
+    samples
+}
+
+#[tokio::main]
+async fn main() {
+    let root = im_local::project_root();
+    let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
+    println!("## Release function binaries (stripped)\n");
+    let mut largest = 0;
+    for binary in template.functions.values() {
+        let size = std::fs::metadata(root.join("target/release").join(binary)).map(|m| m.len()).unwrap_or(0);
+        largest = largest.max(size);
+        println!("- {binary}: {:.2} MB", size as f64 / 1e6);
+    }
+    println!("\nlargest: {:.2} MB (target: at most 8 MB)\n", largest as f64 / 1e6);
+
+    println!("## Cold start on the Runtime API (process start to first answer, 20 runs)\n");
+    for binary in ["health", "get_user_by_id"] {
+        let mut samples = cold_starts(binary, 20).await;
+        println!(
+            "- {binary}: p50 {}, min {}, max {}",
+            ms(percentile(&mut samples, 0.5)),
+            ms(samples[0]),
+            ms(*samples.last().unwrap())
+        );
+    }
+
+    let user = new_user("bench", "android").await;
+    let client = Client::new().with_token(&user.token);
+    let path = format!("/user/id/{}", user.id);
+    for _ in 0..50 {
+        client.get(&path).await;
+    }
+    let mut samples = vec![];
+    for _ in 0..1000 {
+        let start = Instant::now();
+        let answer = client.get(&path).await;
+        samples.push(start.elapsed());
+        assert_eq!(answer.status, 200);
+    }
+    println!("\n## Warm GET /user/id through the local gateway (1000 requests, authorizer + GetItem x2)\n");
+    println!("- p50 {}, p99 {}", ms(percentile(&mut samples, 0.5)), ms(percentile(&mut samples, 0.99)));
+
+    // The gateway's overhead: the same /health event, over HTTP vs invoked in-process.
+    let anonymous = Client::new();
+    let mut over_http = vec![];
+    for _ in 0..1000 {
+        let start = Instant::now();
+        assert_eq!(anonymous.get("/health").await.status, 200);
+        over_http.push(start.elapsed());
+    }
+    let clients = std::sync::Arc::new(im_adapters::Clients::local(im_local::stack::local_config(
+        &stack().dynamodb,
+        &stack().s3,
+        &stack().management,
+        "audio-bucket",
+    )));
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(root.join("events/health.json")).unwrap()).unwrap();
+    let function = im_functions::function("health").unwrap();
+    let mut in_process = vec![];
+    for _ in 0..1000 {
+        let start = Instant::now();
+        im_functions::invoke(clients.clone(), function, event.clone(), Default::default()).await.unwrap();
+        in_process.push(start.elapsed());
+    }
+    let http_p50 = percentile(&mut over_http, 0.5);
+    let direct_p50 = percentile(&mut in_process, 0.5);
+    println!("\n## Gateway overhead (GET /health, 1000 requests)\n");
+    println!("- over HTTP through the gateway: p50 {}, p99 {}", ms(http_p50), ms(percentile(&mut over_http, 0.99)));
+    println!("- the function invoked in-process: p50 {}", ms(direct_p50));
+    println!("- overhead (HTTP client + loopback + gateway): p50 {}", ms(http_p50.saturating_sub(direct_p50)));
+}
