@@ -40,3 +40,35 @@ impl ItemExt for Item {
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
+
+/// Writes items in one transaction. `Ok(false)` means a condition failed or another transaction
+/// got there first: the caller's view is stale and it should read again.
+pub async fn transact(
+    clients: &im_adapters::Clients,
+    writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> crate::api::ApiResult<bool> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match clients.dynamodb.transact_write_items().set_transact_items(Some(writes)).send().await {
+        Ok(_) => Ok(true),
+        Err(err) => match err.as_service_error() {
+            Some(E::TransactionCanceledException(_)) | Some(E::TransactionInProgressException(_)) => Ok(false),
+            _ => Err(crate::api::ApiError::aws(err)),
+        },
+    }
+}
+
+/// Optimistic concurrency: runs read-decide-write `attempt`s (each `Ok(None)` when it lost a
+/// race) with a short growing backoff, until one wins.
+pub async fn until_won<T, F, Fut>(mut attempt: F) -> crate::api::ApiResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = crate::api::ApiResult<Option<T>>>,
+{
+    for round in 0..10u32 {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5 << round.min(5))).await;
+    }
+    Err(crate::api::ApiError::new(http::StatusCode::CONFLICT, "too many concurrent changes, try again"))
+}

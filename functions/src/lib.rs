@@ -4,8 +4,13 @@
 
 pub mod api;
 pub mod authorizer;
+pub mod contacts;
 pub mod db;
+pub mod feed;
+pub mod frames;
+pub mod push;
 pub mod realtime;
+pub mod relations;
 pub mod sessions;
 pub mod users;
 
@@ -99,6 +104,12 @@ pub fn function(name: &str) -> Option<Function> {
         "logout" => rest!(users::logout, Toml),
         "get_user_by_id" => rest!(users::get_user_by_id, Toml),
         "get_user_by_phone" => rest!(users::get_user_by_phone, Toml),
+        "get_offline" => rest!(feed::get_offline, Toml),
+        "delete_offline" => rest!(feed::delete_offline, Toml),
+        "add_contact" => rest!(contacts::add_contact, Toml),
+        "accept_contact" => rest!(contacts::accept_contact, Toml),
+        "delete_contact" => rest!(contacts::delete_contact, Toml),
+        "get_contacts_since" => rest!(contacts::contacts_since, Toml),
         "authorize" => {
             Function::Authorizer(|clients, event| Box::pin(async move { authorizer::authorize(&clients, event).await }))
         }

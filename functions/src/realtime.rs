@@ -15,7 +15,7 @@ use http::StatusCode;
 use im_adapters::Clients;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// API Gateway closes a WebSocket after two hours; records live no longer.
@@ -29,14 +29,14 @@ pub enum WireFormat {
 }
 
 impl WireFormat {
-    fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
         match raw.map(str::to_ascii_lowercase).as_deref() {
             None | Some("json") => Ok(WireFormat::Json),
             Some("toml") => Ok(WireFormat::Toml),
             Some(_) => Err(ApiError::bad_request("format must be json or toml")),
         }
     }
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             WireFormat::Json => "json",
             WireFormat::Toml => "toml",
@@ -70,7 +70,9 @@ fn refuse(err: ApiError) -> Response<Body> {
 }
 
 /// `$connect`: `?token=` (or an `Authorization: Bearer` / `token` cookie header), optional
-/// `?format=json|toml` and `?device=`. Refused with 401 without a valid token.
+/// `?format=json|toml` and `?device=`. Without a token the connection is refused (401), unless
+/// it asks to log in by its first frame with `?login=frame` (seed 003's `LOGIN`/`LOGON`,
+/// simple_im's `[[r]] t="login"`); until then every other frame is answered with an error.
 pub async fn connect(clients: &Clients, req: &Request) -> Response<Body> {
     match record_connection(clients, req).await {
         Ok(()) => answer(StatusCode::OK, String::new()),
@@ -83,36 +85,89 @@ async fn record_connection(clients: &Clients, req: &Request) -> ApiResult<()> {
     let query = req.query_string_parameters_ref();
     let param = |name: &str| query.and_then(|q| q.first(name));
     let header = |name: http::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
-    let token =
-        sessions::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), param("token"))
-            .ok_or_else(|| ApiError::unauthorized("login required: connect with ?token="))?;
-    let caller = sessions::resolve(clients, token).await?;
     let format = WireFormat::parse(param("format"))?;
-    let device = match param("device") {
-        Some(d) => crate::users::parse_device(Some(d.to_string()))?,
-        None => caller.device.clone(),
-    };
+    let token =
+        sessions::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), param("token"));
+    let device = param("device").map(|d| crate::users::parse_device(Some(d.to_string()))).transpose()?;
+    match token {
+        Some(token) => {
+            let caller = sessions::resolve(clients, token).await?;
+            let device = device.unwrap_or(caller.device);
+            bind(clients, &cid, caller.user_id, &device, format).await
+        }
+        None if param("login") == Some("frame") => {
+            let device = device.unwrap_or_else(|| "unknown".into());
+            put_connection(clients, &cid, None, &device, format).await
+        }
+        None => Err(ApiError::unauthorized("login required: connect with ?token= (or ?login=frame)")),
+    }
+}
+
+/// Writes the connection's own record; `user_id` is `None` until a login frame binds it.
+async fn put_connection(
+    clients: &Clients,
+    cid: &str,
+    user_id: Option<u64>,
+    device: &str,
+    format: WireFormat,
+) -> ApiResult<()> {
     let now = now_secs();
-    let table = &clients.config.tables.connections;
-    clients
+    let mut put = clients
         .dynamodb
         .put_item()
-        .table_name(table)
+        .table_name(&clients.config.tables.connections)
         .item("pk", s(format!("conn#{cid}")))
-        .item("user_id", n(caller.user_id))
-        .item("device", s(&device))
+        .item("device", s(device))
         .item("format", s(format.as_str()))
         .item("connected_at", n(now))
-        .item("expires_at", n(now + CONNECTION_LIFETIME_SECS))
+        .item("expires_at", n(now + CONNECTION_LIFETIME_SECS));
+    if let Some(user_id) = user_id {
+        put = put.item("user_id", n(user_id));
+    }
+    put.send().await.map_err(ApiError::aws)?;
+    Ok(())
+}
+
+/// Binds a connection to a user: its own record, and an entry in the user's `conns` map.
+pub async fn bind(clients: &Clients, cid: &str, user_id: u64, device: &str, format: WireFormat) -> ApiResult<()> {
+    put_connection(clients, cid, Some(user_id), device, format).await?;
+    let entry = AttributeValue::M(HashMap::from([
+        ("d".to_string(), s(device)),
+        ("f".to_string(), s(format.as_str())),
+        ("at".to_string(), n(now_secs())),
+    ]));
+    add_to_user(clients, user_id, cid, entry).await
+}
+
+/// What a frame's connection is: who (once logged in), which device, which format.
+#[derive(Clone, Debug)]
+pub struct ConnectionInfo {
+    pub connection_id: String,
+    pub user_id: Option<u64>,
+    pub device: String,
+    pub format: WireFormat,
+}
+
+/// Reads a connection's own record (one GetItem); `None` when it is unknown or expired.
+pub async fn connection_info(clients: &Clients, cid: &str) -> ApiResult<Option<ConnectionInfo>> {
+    let out = clients
+        .dynamodb
+        .get_item()
+        .table_name(&clients.config.tables.connections)
+        .key("pk", s(format!("conn#{cid}")))
         .send()
         .await
         .map_err(ApiError::aws)?;
-    let entry = AttributeValue::M(HashMap::from([
-        ("d".to_string(), s(&device)),
-        ("f".to_string(), s(format.as_str())),
-        ("at".to_string(), n(now)),
-    ]));
-    add_to_user(clients, caller.user_id, &cid, entry).await
+    let Some(item) = out.item else { return Ok(None) };
+    if item.u64("expires_at").unwrap_or(0) <= now_secs() {
+        return Ok(None);
+    }
+    Ok(Some(ConnectionInfo {
+        connection_id: cid.to_string(),
+        user_id: item.u64("user_id"),
+        device: item.str("device").unwrap_or("unknown").to_string(),
+        format: WireFormat::parse(item.str("format")).unwrap_or(WireFormat::Json),
+    }))
 }
 
 /// Adds a connection to the user's `conns` map. DynamoDB cannot set a path inside a map that
@@ -195,23 +250,21 @@ pub async fn forget_connection(clients: &Clients, cid: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// `$default`: frames no other route takes. A keep-alive `PING` (JSON `{"event":"PING"}`, TOML
-/// `[[p]]`) is answered with `PONG` / `[[pp]]`; anything else gets an error frame in the dialect
-/// it came in, and the connection stays open.
-pub async fn default_route(_clients: &Clients, req: &Request) -> Response<Body> {
-    let frame = std::str::from_utf8(req.body().as_ref()).unwrap_or("");
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(frame) {
-        let reply = match value["event"].as_str() {
-            Some("PING") => json!({ "event": "PONG", "data": {} }),
-            Some(other) => json!({ "event": "ERROR", "data": { "msg": format!("unknown event {other}") } }),
-            None => json!({ "event": "ERROR", "data": { "msg": "a JSON frame needs an \"event\" name" } }),
-        };
-        return answer(StatusCode::OK, reply.to_string());
+/// `$default`: every frame no other route takes, in either dialect (see `frames`).
+pub async fn default_route(clients: &Clients, req: &Request) -> Response<Body> {
+    let Some(cid) = connection_id(req) else { return refuse(ApiError::bad_request("not a WebSocket event")) };
+    let frame = String::from_utf8_lossy(req.body().as_ref()).to_string();
+    match crate::frames::handle(clients, &cid, &frame).await {
+        Ok(reply) => answer(StatusCode::OK, reply),
+        Err(err) => refuse(err),
     }
-    let reply = match toml::from_str::<toml::Table>(frame) {
-        Ok(table) if table.contains_key("p") => "[[pp]]\n".to_string(),
-        Ok(_) => "[[error]]\nr = \"unknown frame\"\n".to_string(),
-        Err(_) => "[[error]]\nr = \"frame is neither JSON nor TOML\"\n".to_string(),
-    };
-    answer(StatusCode::OK, reply)
+}
+
+/// Encodes a server frame: simple_im's `[[table]]` with `data`'s fields in TOML, or seed 003's
+/// `{"event": ..., "data": ...}` in JSON.
+pub fn encode_frame(format: WireFormat, toml_table: &str, json_event: &str, data: &Value) -> Vec<u8> {
+    match format {
+        WireFormat::Toml => crate::api::Format::Toml.encode(&json!({ toml_table: [data] })),
+        WireFormat::Json => json!({ "event": json_event, "data": data }).to_string().into_bytes(),
+    }
 }

@@ -8,7 +8,10 @@ use crate::api::{path_param, ApiError, ApiResult, Fields, Reply};
 use crate::db::{b, n, now_secs, s, Item, ItemExt};
 use crate::sessions::{self, Caller};
 use crate::Ctx;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use im_adapters::Clients;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem};
+use std::collections::HashMap;
 use http::StatusCode;
 use lambda_http::Request;
 use serde_json::{json, Value};
@@ -17,7 +20,7 @@ use serde_json::{json, Value};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Profile {
     pub id: u64,
-    pub phone: String,
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub name: String,
     pub nick_name: String,
@@ -33,7 +36,7 @@ impl Profile {
     fn from_item(item: &Item) -> Option<Profile> {
         Some(Profile {
             id: item.u64("id")?,
-            phone: item.str("phone")?.to_string(),
+            phone: item.str("phone").map(str::to_string),
             email: item.str("email").map(str::to_string),
             name: item.str("name")?.to_string(),
             nick_name: item.str("nick_name").unwrap_or_default().to_string(),
@@ -94,50 +97,98 @@ pub fn parse_device(raw: Option<String>) -> ApiResult<String> {
     }
 }
 
-/// `POST /user`: signs up. Phone (and email, when given) are claimed in the same transaction
-/// as the profile, so two sign-ups with one phone can never both succeed.
+/// What a sign-up needs; built from `POST /user`'s fields or seed 003's `LOGON` frame.
+#[derive(Clone, Debug, Default)]
+pub struct NewUser {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub name: String,
+    pub password: String,
+    pub nick_name: String,
+    pub age: Option<u64>,
+    pub gender: Option<String>,
+    pub avatar: String,
+    pub show_user_name: bool,
+    pub show_age: bool,
+    pub show_gender: bool,
+}
+
+impl NewUser {
+    /// Validates sign-up fields: a phone (simple_im) or an email (seed 003), or both.
+    pub fn parse(fields: &Fields) -> ApiResult<NewUser> {
+        let phone = fields.opt_text("phone", 1, 32)?.map(|p| parse_phone(&p)).transpose()?;
+        let email = fields.opt_text("email", 3, 254)?.map(|e| parse_email(&e)).transpose()?;
+        if phone.is_none() && email.is_none() {
+            return Err(ApiError::bad_request("phone is required (or an email)"));
+        }
+        Ok(NewUser {
+            phone,
+            email,
+            name: fields.text("name", 1, 64)?,
+            password: fields.text("password", 6, 128)?,
+            nick_name: fields.opt_text("nick_name", 0, 64)?.unwrap_or_default(),
+            age: fields.opt_u64("age", 150)?,
+            gender: fields.opt_text("gender", 1, 16)?,
+            avatar: fields.opt_text("avatar", 0, 1024)?.unwrap_or_default(),
+            show_user_name: fields.opt_bool("show_user_name")?.unwrap_or(true),
+            show_age: fields.opt_bool("show_age")?.unwrap_or(true),
+            show_gender: fields.opt_bool("show_gender")?.unwrap_or(true),
+        })
+    }
+
+    /// Seed 003's `LOGON {user: email, password}`: the name defaults to the email's local part.
+    pub fn from_email(email: &str, password: String) -> ApiResult<NewUser> {
+        let email = parse_email(email)?;
+        if !(6..=128).contains(&password.chars().count()) {
+            return Err(ApiError::bad_request("password must be 6 to 128 characters"));
+        }
+        let name = email.split('@').next().unwrap_or_default().chars().take(64).collect();
+        Ok(NewUser {
+            email: Some(email),
+            name,
+            password,
+            show_user_name: true,
+            show_age: true,
+            show_gender: true,
+            ..NewUser::default()
+        })
+    }
+}
+
+/// `POST /user`: signs up. Answers 201 with the new user.
 pub async fn create_user(ctx: &Ctx, req: &Request) -> ApiResult {
-    let fields = Fields::parse(req)?;
-    let phone = parse_phone(&fields.text("phone", 1, 32)?)?;
-    let name = fields.text("name", 1, 64)?;
-    let password = fields.text("password", 6, 128)?;
-    let email = fields.opt_text("email", 3, 254)?.map(|e| parse_email(&e)).transpose()?;
-    let nick_name = fields.opt_text("nick_name", 0, 64)?.unwrap_or_default();
-    let age = fields.opt_u64("age", 150)?;
-    let gender = fields.opt_text("gender", 1, 16)?;
-    let avatar = fields.opt_text("avatar", 0, 1024)?.unwrap_or_default();
-    let flags = [
-        ("show_user_name", fields.opt_bool("show_user_name")?.unwrap_or(true)),
-        ("show_age", fields.opt_bool("show_age")?.unwrap_or(true)),
-        ("show_gender", fields.opt_bool("show_gender")?.unwrap_or(true)),
-    ];
+    let new = NewUser::parse(&Fields::parse(req)?)?;
+    let id = register(&ctx.clients, &new).await?;
+    let user = json!({ "id": id, "name": new.name, "phone": new.phone, "avatar": new.avatar });
+    Ok(Reply::ok(json!({ "user": [user] })).with_status(StatusCode::CREATED))
+}
 
-    let password_hash = sessions::hash_password(password).await?;
-    let id = next_user_id(ctx).await?;
-    let table = &ctx.clients.config.tables.users;
-
+/// Stores a new user. Phone and email are claimed in the same transaction as the profile, so
+/// two sign-ups with one phone can never both succeed.
+pub async fn register(clients: &Clients, new: &NewUser) -> ApiResult<u64> {
+    let password_hash = sessions::hash_password(new.password.clone()).await?;
+    let id = next_user_id(clients).await?;
+    let table = &clients.config.tables.users;
     let mut profile = Put::builder()
         .table_name(table)
         .item("pk", s(format!("user#{id}")))
         .item("id", n(id))
-        .item("phone", s(&phone))
-        .item("name", s(&name))
-        .item("nick_name", s(&nick_name))
-        .item("avatar", s(&avatar))
+        .item("name", s(&new.name))
+        .item("nick_name", s(&new.nick_name))
+        .item("avatar", s(&new.avatar))
         .item("password_hash", s(password_hash))
         .item("created_at", n(now_secs()))
+        .item("show_user_name", b(new.show_user_name))
+        .item("show_age", b(new.show_age))
+        .item("show_gender", b(new.show_gender))
         .condition_expression("attribute_not_exists(pk)");
-    for (flag, value) in flags {
-        profile = profile.item(flag, b(value));
-    }
-    if let Some(age) = age {
+    if let Some(age) = new.age {
         profile = profile.item("age", n(age));
     }
-    if let Some(gender) = &gender {
-        profile = profile.item("gender", s(gender));
-    }
-    if let Some(email) = &email {
-        profile = profile.item("email", s(email));
+    for (name, value) in [("gender", &new.gender), ("phone", &new.phone), ("email", &new.email)] {
+        if let Some(value) = value {
+            profile = profile.item(name, s(value));
+        }
     }
     let claim = |key: String| {
         Put::builder()
@@ -147,41 +198,44 @@ pub async fn create_user(ctx: &Ctx, req: &Request) -> ApiResult {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map(|put| TransactWriteItem::builder().put(put).build())
+            .map_err(ApiError::internal)
     };
-    let mut writes = vec![
-        TransactWriteItem::builder().put(profile.build().map_err(ApiError::internal)?).build(),
-        claim(format!("phone#{phone}")).map_err(ApiError::internal)?,
-    ];
-    if let Some(email) = &email {
-        writes.push(claim(format!("email#{email}")).map_err(ApiError::internal)?);
+    // Claims in a fixed order, so a cancellation reason's index names the taken claim.
+    let mut claims = vec![];
+    if let Some(phone) = &new.phone {
+        claims.push(("phone is already registered", claim(format!("phone#{phone}"))?));
     }
-    let written = ctx.clients.dynamodb.transact_write_items().set_transact_items(Some(writes)).send().await;
+    if let Some(email) = &new.email {
+        claims.push(("email is already registered", claim(format!("email#{email}"))?));
+    }
+    let mut writes = vec![TransactWriteItem::builder().put(profile.build().map_err(ApiError::internal)?).build()];
+    writes.extend(claims.iter().map(|(_, w)| w.clone()));
+    let written = clients.dynamodb.transact_write_items().set_transact_items(Some(writes)).send().await;
     if let Err(err) = written {
-        let reasons = err
-            .as_service_error()
-            .and_then(|e| match e {
-                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
-                _ => None,
-            })
-            .map(|e| e.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect::<Vec<_>>());
-        return Err(match reasons.as_deref() {
-            Some([_, true, ..]) => ApiError::conflict("phone is already registered"),
-            Some([_, _, true]) => ApiError::conflict("email is already registered"),
-            _ => ApiError::aws(err),
+        let taken = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                .cancellation_reasons()
+                .iter()
+                .skip(1)
+                .position(|r| r.code() == Some("ConditionalCheckFailed"))
+                .map(|i| claims[i].0),
+            _ => None,
+        };
+        return Err(match taken {
+            Some(reason) => ApiError::conflict(reason),
+            None => ApiError::aws(err),
         });
     }
-    let user = json!({ "id": id, "name": name, "phone": phone, "avatar": avatar });
-    Ok(Reply::ok(json!({ "user": [user] })).with_status(StatusCode::CREATED))
+    Ok(id)
 }
 
 /// Draws the next numeric user id (seed ids are numbers). A failed sign-up leaves a gap; ids are
 /// unique, not dense.
-async fn next_user_id(ctx: &Ctx) -> ApiResult<u64> {
-    let out = ctx
-        .clients
+async fn next_user_id(clients: &Clients) -> ApiResult<u64> {
+    let out = clients
         .dynamodb
         .update_item()
-        .table_name(&ctx.clients.config.tables.users)
+        .table_name(&clients.config.tables.users)
         .key("pk", s("counter#users"))
         .update_expression("ADD #v :one")
         .expression_attribute_names("#v", "value")
@@ -193,12 +247,11 @@ async fn next_user_id(ctx: &Ctx) -> ApiResult<u64> {
     out.attributes.as_ref().and_then(|a| a.u64("value")).ok_or_else(|| ApiError::internal("counter without value"))
 }
 
-async fn get_item(ctx: &Ctx, key: String) -> ApiResult<Option<Item>> {
-    let out = ctx
-        .clients
+async fn get_item(clients: &Clients, key: String) -> ApiResult<Option<Item>> {
+    let out = clients
         .dynamodb
         .get_item()
-        .table_name(&ctx.clients.config.tables.users)
+        .table_name(&clients.config.tables.users)
         .key("pk", s(key))
         .send()
         .await
@@ -207,18 +260,18 @@ async fn get_item(ctx: &Ctx, key: String) -> ApiResult<Option<Item>> {
 }
 
 /// Loads a user's stored item (profile and password hash).
-async fn load_user_item(ctx: &Ctx, id: u64) -> ApiResult<Option<Item>> {
-    get_item(ctx, format!("user#{id}")).await
+async fn load_user_item(clients: &Clients, id: u64) -> ApiResult<Option<Item>> {
+    get_item(clients, format!("user#{id}")).await
 }
 
 /// Loads a profile by id; `None` when there is no such user.
-pub async fn load_profile(ctx: &Ctx, id: u64) -> ApiResult<Option<Profile>> {
-    Ok(load_user_item(ctx, id).await?.as_ref().and_then(Profile::from_item))
+pub async fn load_profile(clients: &Clients, id: u64) -> ApiResult<Option<Profile>> {
+    Ok(load_user_item(clients, id).await?.as_ref().and_then(Profile::from_item))
 }
 
 /// Follows a phone or email claim to the user id it belongs to.
-async fn claimed_by(ctx: &Ctx, claim: String) -> ApiResult<Option<u64>> {
-    Ok(get_item(ctx, claim).await?.and_then(|item| item.u64("user_id")))
+pub async fn claimed_by(clients: &Clients, claim: String) -> ApiResult<Option<u64>> {
+    Ok(get_item(clients, claim).await?.and_then(|item| item.u64("user_id")))
 }
 
 fn found(caller: &Caller, profile: Option<Profile>) -> ApiResult {
@@ -231,18 +284,41 @@ pub async fn get_user_by_id(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = ctx.caller()?;
     let id = path_param(req, "id")?;
     let id: u64 = id.parse().map_err(|_| ApiError::bad_request("user id must be a number"))?;
-    found(caller, load_profile(ctx, id).await?)
+    found(caller, load_profile(&ctx.clients, id).await?)
 }
 
 /// `GET /user/phone/{phone}`
 pub async fn get_user_by_phone(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = ctx.caller()?;
     let phone = parse_phone(path_param(req, "phone")?)?;
-    let profile = match claimed_by(ctx, format!("phone#{phone}")).await? {
-        Some(id) => load_profile(ctx, id).await?,
+    let profile = match claimed_by(&ctx.clients, format!("phone#{phone}")).await? {
+        Some(id) => load_profile(&ctx.clients, id).await?,
         None => None,
     };
     found(caller, profile)
+}
+
+/// How a user names themselves at login: a phone (simple_im) or an email (seed 003).
+pub fn login_claim(phone: Option<String>, email: Option<String>) -> ApiResult<String> {
+    match (phone, email) {
+        (Some(phone), _) => Ok(format!("phone#{}", parse_phone(&phone)?)),
+        (None, Some(email)) => Ok(format!("email#{}", parse_email(&email)?)),
+        (None, None) => Err(ApiError::bad_request("phone or email is required")),
+    }
+}
+
+/// Checks a password against the user a claim names; the same refusal whether the user is
+/// unknown or the password wrong, and the same work either way.
+pub async fn authenticate(clients: &Clients, claim: String, password: String) -> ApiResult<u64> {
+    let user = match claimed_by(clients, claim).await? {
+        Some(id) => load_user_item(clients, id).await?,
+        None => None,
+    };
+    let stored_hash = user.as_ref().and_then(|u| u.str("password_hash")).map(str::to_string);
+    if !sessions::verify_password(password, stored_hash).await {
+        return Err(ApiError::unauthorized("wrong phone, email or password"));
+    }
+    user.as_ref().and_then(|u| u.u64("id")).ok_or_else(|| ApiError::internal("user item without id"))
 }
 
 /// `POST /server/login`: phone (or email) and password; opens a session on `device` and answers
@@ -252,23 +328,13 @@ pub async fn login(ctx: &Ctx, req: &Request) -> ApiResult {
     let fields = Fields::parse(req)?;
     let password = fields.text("password", 1, 128)?;
     let device = parse_device(fields.opt_text("device", 1, 16)?)?;
-    let claim = match (fields.opt_text("phone", 1, 32)?, fields.opt_text("email", 3, 254)?) {
-        (Some(phone), _) => format!("phone#{}", parse_phone(&phone)?),
-        (None, Some(email)) => format!("email#{}", parse_email(&email)?),
-        (None, None) => return Err(ApiError::bad_request("phone or email is required")),
-    };
-    let user = match claimed_by(ctx, claim).await? {
-        Some(id) => load_user_item(ctx, id).await?,
-        None => None,
-    };
-    let stored_hash = user.as_ref().and_then(|u| u.str("password_hash")).map(str::to_string);
-    if !sessions::verify_password(password, stored_hash).await {
-        return Err(ApiError::unauthorized("wrong phone, email or password"));
-    }
-    let id = user.as_ref().and_then(|u| u.u64("id")).ok_or_else(|| ApiError::internal("user item without id"))?;
+    let claim = login_claim(fields.opt_text("phone", 1, 32)?, fields.opt_text("email", 3, 254)?)?;
+    let id = authenticate(&ctx.clients, claim, password).await?;
     let token = sessions::open_session(&ctx.clients, id, &device).await?;
-    let cookie =
-        format!("token={token}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax", ctx.clients.config.token_ttl_secs);
+    let cookie = format!(
+        "token={token}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
+        ctx.clients.config.token_ttl_secs
+    );
     Ok(Reply::ok_with_response(json!({ "user": { "id": id, "token": token } })).with_cookie(cookie))
 }
 
@@ -283,4 +349,28 @@ pub async fn logout(ctx: &Ctx, _req: &Request) -> ApiResult {
 /// `GET /health`: answers without touching any table, so it measures the function alone.
 pub async fn health(_ctx: &Ctx, _req: &Request) -> ApiResult {
     Ok(Reply::ok(json!({})))
+}
+
+/// Profiles of many users: one BatchGetItem per 100 ids. Unknown ids are left out.
+pub async fn load_profiles(clients: &Clients, ids: &[u64]) -> ApiResult<HashMap<u64, Profile>> {
+    let table = &clients.config.tables.users;
+    let mut profiles = HashMap::new();
+    for chunk in ids.chunks(100) {
+        let mut keys: Vec<HashMap<String, AttributeValue>> =
+            chunk.iter().map(|id| HashMap::from([("pk".to_string(), s(format!("user#{id}")))])).collect();
+        keys.sort_by_key(|k| format!("{:?}", k.get("pk")));
+        keys.dedup();
+        while !keys.is_empty() {
+            let request = KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(ApiError::internal)?;
+            let out =
+                clients.dynamodb.batch_get_item().request_items(table, request).send().await.map_err(ApiError::aws)?;
+            for item in out.responses.unwrap_or_default().remove(table).unwrap_or_default() {
+                if let Some(profile) = Profile::from_item(&item) {
+                    profiles.insert(profile.id, profile);
+                }
+            }
+            keys = out.unprocessed_keys.unwrap_or_default().remove(table).map(|k| k.keys).unwrap_or_default();
+        }
+    }
+    Ok(profiles)
 }

@@ -10,6 +10,10 @@ pub struct Tables {
     pub users: String,
     /// Live WebSocket connections: per user (found by one BatchGetItem) and per connection.
     pub connections: String,
+    /// Ordered streams: each user's notification feed (later: chats), device cursors.
+    pub conversations: String,
+    /// What two users are to each other: two edges per pair, a versioned head per user.
+    pub relations: String,
 }
 
 #[derive(Clone, Debug)]
@@ -55,7 +59,12 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Config {
             region: optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
-            tables: Tables { users: required("USERS_TABLE")?, connections: required("CONNECTIONS_TABLE")? },
+            tables: Tables {
+                users: required("USERS_TABLE")?,
+                connections: required("CONNECTIONS_TABLE")?,
+                conversations: required("CONVERSATIONS_TABLE")?,
+                relations: required("RELATIONS_TABLE")?,
+            },
             audio_bucket: required("AUDIO_BUCKET")?,
             websocket_management_endpoint: optional("WEBSOCKET_MANAGEMENT_ENDPOINT"),
             dynamodb_endpoint: optional("AWS_ENDPOINT_URL_DYNAMODB"),
@@ -72,6 +81,8 @@ impl Config {
             ("AWS_REGION", self.region.clone()),
             ("USERS_TABLE", self.tables.users.clone()),
             ("CONNECTIONS_TABLE", self.tables.connections.clone()),
+            ("CONVERSATIONS_TABLE", self.tables.conversations.clone()),
+            ("RELATIONS_TABLE", self.tables.relations.clone()),
             ("AUDIO_BUCKET", self.audio_bucket.clone()),
             ("PUSH_CONCURRENCY", self.push_concurrency.to_string()),
             ("TOKEN_TTL_SECS", self.token_ttl_secs.to_string()),

@@ -3,7 +3,7 @@
 
 use crate::template::Table;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
@@ -150,6 +150,17 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &Table) -> R
                 .index_name(yaml_str(gsi, "IndexName"))
                 .set_key_schema(Some(key_schema(gsi.get("KeySchema"))))
                 .projection(p.build())
+                .build()
+                .map_err(|e| LaunchError::Failed(e.to_string()))?,
+        );
+    }
+    for lsi in props.get("LocalSecondaryIndexes").and_then(Value::as_sequence).into_iter().flatten() {
+        let projection = lsi.get("Projection").unwrap_or(&Value::Null);
+        create = create.local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name(yaml_str(lsi, "IndexName"))
+                .set_key_schema(Some(key_schema(lsi.get("KeySchema"))))
+                .projection(Projection::builder().projection_type(ProjectionType::from(yaml_str(projection, "ProjectionType"))).build())
                 .build()
                 .map_err(|e| LaunchError::Failed(e.to_string()))?,
         );

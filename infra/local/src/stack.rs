@@ -7,7 +7,7 @@ use crate::{dynamodb, http_gateway, s3, websocket};
 use axum::routing::{any, get, post};
 use axum::Router;
 use im_adapters::{Clients, Config, Tables};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -17,6 +17,8 @@ use tokio::task::JoinHandle;
 pub struct StackOptions {
     /// The project folder: `template.yaml` is read from here, tools are cached in `.tools/`.
     pub root: PathBuf,
+    /// Address the HTTP, WebSocket and S3 servers listen on (loopback unless a phone must reach them).
+    pub host: IpAddr,
     /// Ports; 0 picks a free one.
     pub http_port: u16,
     pub ws_port: u16,
@@ -32,6 +34,7 @@ impl StackOptions {
     pub fn ephemeral(root: PathBuf) -> Self {
         StackOptions {
             root,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             http_port: 0,
             ws_port: 0,
             dynamodb_port: 0,
@@ -67,8 +70,8 @@ impl Drop for LocalStack {
     }
 }
 
-async fn listen(port: u16) -> std::io::Result<(TcpListener, u16)> {
-    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+async fn listen(host: IpAddr, port: u16) -> std::io::Result<(TcpListener, u16)> {
+    let listener = TcpListener::bind(SocketAddr::new(host, port)).await?;
     let port = listener.local_addr()?.port();
     Ok((listener, port))
 }
@@ -96,11 +99,11 @@ impl LocalStack {
                 (dir.clone(), Some(dir))
             }
         };
-        let (s3_listener, s3_port) = listen(options.s3_port).await?;
+        let (s3_listener, s3_port) = listen(options.host, options.s3_port).await?;
         let mut tasks = vec![s3::serve(&s3_root, s3_listener)?];
 
-        let (http_listener, http_port) = listen(options.http_port).await?;
-        let (ws_listener, ws_port) = listen(options.ws_port).await?;
+        let (http_listener, http_port) = listen(options.host, options.http_port).await?;
+        let (ws_listener, ws_port) = listen(options.host, options.ws_port).await?;
         let management_url = format!("http://127.0.0.1:{ws_port}/{}", template.ws_stage);
         let bucket = template.buckets.first().cloned().unwrap_or_else(|| "audio-bucket".into());
         let config = local_config(&ddb.endpoint, &format!("http://127.0.0.1:{s3_port}"), &management_url, &bucket);
@@ -157,7 +160,12 @@ impl LocalStack {
 pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) -> Config {
     Config {
         region: "us-east-1".into(),
-        tables: Tables { users: "UsersTable".into(), connections: "ConnectionsTable".into() },
+        tables: Tables {
+            users: "UsersTable".into(),
+            connections: "ConnectionsTable".into(),
+            conversations: "ConversationsTable".into(),
+            relations: "RelationsTable".into(),
+        },
         audio_bucket: bucket.into(),
         websocket_management_endpoint: Some(management.into()),
         dynamodb_endpoint: Some(dynamodb.into()),

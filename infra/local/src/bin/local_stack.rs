@@ -7,6 +7,9 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(about = "Runs the IM backend locally: DynamoDB Local, S3, HTTP and WebSocket API Gateway")]
 struct Args {
+    /// Address to listen on; 0.0.0.0 lets a phone on the network reach the stack.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
     #[arg(long, default_value_t = 3000)]
     http_port: u16,
     #[arg(long, default_value_t = 3001)]
@@ -37,6 +40,7 @@ async fn main() {
         return print_routes(&root);
     }
     let options = StackOptions {
+        host: args.host,
         http_port: args.http_port,
         ws_port: args.ws_port,
         dynamodb_port: args.dynamodb_port,

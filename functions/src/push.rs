@@ -1,0 +1,153 @@
+//! The Middleman: how any function tells users something. A notification is stored durably
+//! first, once per recipient feed, then posted to every live connection of every recipient
+//! and to the acting user's other devices, with bounded concurrency. A failed push never fails
+//! the request and never loses the notification: the feed keeps it until each device syncs.
+
+use crate::api::{ApiError, ApiResult};
+use crate::db::{now_secs, s, Item, ItemExt};
+use crate::feed::{self, Entry};
+use crate::realtime::{self, WireFormat, CONNECTION_LIFETIME_SECS};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use im_adapters::{Clients, PostOutcome};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashMap};
+
+/// API Gateway's frame limit: a bigger notification is announced by reference and fetched by sync.
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+
+/// BatchGetItem takes at most 100 keys.
+const BATCH_KEYS: usize = 100;
+
+/// Who acted: their other devices get the echo, the acting device does not.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: u64,
+    pub device: String,
+    /// Set when the action came over a WebSocket: that exact connection gets no echo.
+    pub connection_id: Option<String>,
+}
+
+/// One live connection of a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    pub user_id: u64,
+    pub connection_id: String,
+    pub device: String,
+    pub format: WireFormat,
+}
+
+/// The live connections of `users`: one BatchGetItem per 100 users, never a Scan.
+/// Records older than API Gateway's two-hour limit are ignored (their TTL removes them).
+pub async fn connections_of(clients: &Clients, users: &[u64]) -> ApiResult<Vec<Connection>> {
+    let table = &clients.config.tables.connections;
+    let oldest = now_secs().saturating_sub(CONNECTION_LIFETIME_SECS);
+    let mut found = vec![];
+    let unique: BTreeSet<u64> = users.iter().copied().collect();
+    let unique: Vec<u64> = unique.into_iter().collect();
+    for chunk in unique.chunks(BATCH_KEYS) {
+        let mut keys: Vec<HashMap<String, AttributeValue>> =
+            chunk.iter().map(|u| HashMap::from([("pk".to_string(), s(format!("user#{u}")))])).collect();
+        while !keys.is_empty() {
+            let request = KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(ApiError::internal)?;
+            let out = clients
+                .dynamodb
+                .batch_get_item()
+                .request_items(table, request)
+                .send()
+                .await
+                .map_err(ApiError::aws)?;
+            for item in out.responses.unwrap_or_default().remove(table).unwrap_or_default() {
+                found.extend(parse_connections(&item, oldest));
+            }
+            keys = out.unprocessed_keys.unwrap_or_default().remove(table).map(|k| k.keys).unwrap_or_default();
+        }
+    }
+    Ok(found)
+}
+
+fn parse_connections(item: &Item, oldest: u64) -> Vec<Connection> {
+    let Some(user_id) = item.str("pk").and_then(|pk| pk.strip_prefix("user#")).and_then(|id| id.parse().ok()) else {
+        return vec![];
+    };
+    let Some(conns) = item.get("conns").and_then(|c| c.as_m().ok()) else { return vec![] };
+    conns
+        .iter()
+        .filter_map(|(cid, entry)| {
+            let entry = entry.as_m().ok()?;
+            let at = entry.get("at")?.as_n().ok()?.parse::<u64>().ok()?;
+            if at < oldest {
+                return None;
+            }
+            Some(Connection {
+                user_id,
+                connection_id: cid.clone(),
+                device: entry.get("d")?.as_s().ok()?.clone(),
+                format: WireFormat::parse(entry.get("f").and_then(|f| f.as_s().ok()).map(String::as_str)).ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Renders a notification for a connection: simple_im's `[[n]]` or a JSON `NOTIFY` event.
+pub fn notification_frame(format: WireFormat, entry: &Entry) -> Vec<u8> {
+    let view = entry.view();
+    let frame = realtime::encode_frame(format, "n", "NOTIFY", &view);
+    if frame.len() <= MAX_FRAME_BYTES {
+        return frame;
+    }
+    let reference = json!({ "id": entry.id(), "t": view["t"], "more": true });
+    realtime::encode_frame(format, "n", "NOTIFY", &reference)
+}
+
+/// Stores `notice` in each recipient's feed and in the actor's own (for its other devices),
+/// then pushes it. Returns once the notification is durable; push failures are only logged.
+pub async fn notify(clients: &Clients, actor: &Actor, recipients: &[u64], notice: Map<String, Value>) -> ApiResult<()> {
+    let mut stored: Vec<(u64, Entry)> = vec![];
+    let mut targets: Vec<u64> = recipients.iter().copied().filter(|r| *r != actor.user_id).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    for &user in &targets {
+        let seq = feed::append(clients, user, &notice).await?;
+        stored.push((user, Entry { seq, body: notice.clone() }));
+    }
+    let mut echo = notice.clone();
+    echo.insert("_echo_of".into(), json!(actor.device));
+    let seq = feed::append(clients, actor.user_id, &echo).await?;
+    stored.push((actor.user_id, Entry { seq, body: echo }));
+    deliver(clients, actor, &stored).await;
+    Ok(())
+}
+
+/// Posts already-stored entries to every live connection of their users, except the actor's
+/// own device. 410 Gone forgets that connection.
+pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) {
+    let users: Vec<u64> = stored.iter().map(|(u, _)| *u).collect();
+    let connections = match connections_of(clients, &users).await {
+        Ok(connections) => connections,
+        Err(err) => {
+            tracing::warn!(error = %err, "connection look-up failed; the feed keeps the notification");
+            return;
+        }
+    };
+    let mut posts = vec![];
+    for conn in &connections {
+        let acting = conn.user_id == actor.user_id
+            && match &actor.connection_id {
+                Some(cid) => *cid == conn.connection_id,
+                None => conn.device == actor.device,
+            };
+        if acting {
+            continue;
+        }
+        for (_, entry) in stored.iter().filter(|(u, _)| *u == conn.user_id) {
+            posts.push((conn.connection_id.clone(), notification_frame(conn.format, entry)));
+        }
+    }
+    for (cid, outcome) in clients.pusher.post_all(posts).await {
+        if outcome == PostOutcome::Gone {
+            if let Err(err) = realtime::forget_connection(clients, &cid).await {
+                tracing::warn!(error = %err, "could not forget a gone connection");
+            }
+        }
+    }
+}
