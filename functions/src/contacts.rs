@@ -121,7 +121,8 @@ pub async fn contacts_since(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = ctx.caller()?;
     let since: u64 = path_param(req, "v")?.parse().map_err(|_| ApiError::bad_request("version must be a number"))?;
     let version = relations::version(&ctx.clients, caller.user_id).await?;
-    let changed = if since >= version { vec![] } else { relations::changed_since(&ctx.clients, caller.user_id, since).await? };
+    let changed =
+        if since >= version { vec![] } else { relations::changed_since(&ctx.clients, caller.user_id, since).await? };
     let ids: Vec<u64> = changed.iter().map(|c| c.other).collect();
     let profiles = users::load_profiles(&ctx.clients, &ids).await?;
     let (mut contacts, mut deleted, mut requests) = (vec![], vec![], vec![]);
@@ -132,7 +133,9 @@ pub async fn contacts_since(ctx: &Ctx, req: &Request) -> ApiResult {
                     contacts.push(profile.view(Some(caller.user_id)));
                 }
             }
-            Friendship::RequestedBy => requests.push(json!({ "from": change.other, "ask": change.edge.ask, "ts": change.edge.requested_at })),
+            Friendship::RequestedBy => {
+                requests.push(json!({ "from": change.other, "ask": change.edge.ask, "ts": change.edge.requested_at }))
+            }
             // From 0 there is nothing to delete; after that, anything no longer a contact is.
             Friendship::None | Friendship::Requested if since > 0 => deleted.push(json!({ "id": change.other })),
             _ => {}

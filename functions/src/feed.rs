@@ -86,8 +86,10 @@ pub async fn append(clients: &Clients, user_id: u64, body: &Map<String, Value>) 
             .condition_expression("attribute_not_exists(sk)")
             .build()
             .map_err(ApiError::internal)?;
-        let writes =
-            vec![TransactWriteItem::builder().update(head_update).build(), TransactWriteItem::builder().put(entry).build()];
+        let writes = vec![
+            TransactWriteItem::builder().update(head_update).build(),
+            TransactWriteItem::builder().put(entry).build(),
+        ];
         Ok(transact(clients, writes).await?.then_some(next))
     })
     .await

@@ -21,13 +21,25 @@ use serde_json::{json, Value};
 pub enum Request {
     Ping,
     /// Log in on a connection opened with `?login=frame`: a token, or phone/email and password.
-    Login { token: Option<String>, phone: Option<String>, email: Option<String>, password: Option<String>, device: Option<String> },
+    Login {
+        token: Option<String>,
+        phone: Option<String>,
+        email: Option<String>,
+        password: Option<String>,
+        device: Option<String>,
+    },
     /// Seed 003's `LOGON`: sign up with an email and log in.
-    Logon { email: String, password: String, device: Option<String> },
+    Logon {
+        email: String,
+        password: String,
+        device: Option<String>,
+    },
     /// Acknowledge notifications by id (simple_im `[[a]]`, JSON `ACK`).
     Ack(Vec<String>),
     /// Everything after `after` (default: this device's cursor).
-    Sync { after: Option<String> },
+    Sync {
+        after: Option<String>,
+    },
 }
 
 /// A parsed frame: the request, the dialect to answer in, and JSON's optional `ref`.
@@ -111,7 +123,9 @@ fn parse_json(event: &str, data: &Value) -> Result<Request, String> {
         "ACK" => match (data.get("id"), data.get("ids")) {
             (Some(Value::String(id)), _) => Request::Ack(vec![id.clone()]),
             (_, Some(Value::Array(ids))) => Request::Ack(
-                ids.iter().map(|i| i.as_str().map(str::to_string).ok_or("ids must be strings")).collect::<Result<_, _>>()?,
+                ids.iter()
+                    .map(|i| i.as_str().map(str::to_string).ok_or("ids must be strings"))
+                    .collect::<Result<_, _>>()?,
             ),
             _ => return Err("ACK needs id (a string) or ids".into()),
         },
@@ -289,7 +303,13 @@ async fn login(
 }
 
 /// Seed 003's `LOGON`: signs up with an email and logs this connection in.
-async fn logon(clients: &Clients, conn: &ConnectionInfo, email: &str, password: String, device: Option<String>) -> ApiResult<u64> {
+async fn logon(
+    clients: &Clients,
+    conn: &ConnectionInfo,
+    email: &str,
+    password: String,
+    device: Option<String>,
+) -> ApiResult<u64> {
     let device = match device {
         Some(d) => users::parse_device(Some(d))?,
         None => conn.device.clone(),
@@ -311,7 +331,9 @@ mod tests {
         assert!(matches!(f.request, Request::Login { email: Some(ref e), .. } if e == "eva@gmail.com"));
         let f = parse("[[r]]\nt = \"login\"\ntoken = \"abc\"\nd = \"android\"\n").unwrap();
         assert_eq!(f.dialect, WireFormat::Toml);
-        assert!(matches!(f.request, Request::Login { token: Some(ref t), device: Some(ref d), .. } if t == "abc" && d == "android"));
+        assert!(
+            matches!(f.request, Request::Login { token: Some(ref t), device: Some(ref d), .. } if t == "abc" && d == "android")
+        );
         let f = parse("[[a]]\nid = \"n:3\"\n[[a]]\nid = \"n:4\"\n").unwrap();
         assert_eq!(f.request, Request::Ack(vec!["n:3".into(), "n:4".into()]));
     }

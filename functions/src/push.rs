@@ -49,13 +49,8 @@ pub async fn connections_of(clients: &Clients, users: &[u64]) -> ApiResult<Vec<C
             chunk.iter().map(|u| HashMap::from([("pk".to_string(), s(format!("user#{u}")))])).collect();
         while !keys.is_empty() {
             let request = KeysAndAttributes::builder().set_keys(Some(keys)).build().map_err(ApiError::internal)?;
-            let out = clients
-                .dynamodb
-                .batch_get_item()
-                .request_items(table, request)
-                .send()
-                .await
-                .map_err(ApiError::aws)?;
+            let out =
+                clients.dynamodb.batch_get_item().request_items(table, request).send().await.map_err(ApiError::aws)?;
             for item in out.responses.unwrap_or_default().remove(table).unwrap_or_default() {
                 found.extend(parse_connections(&item, oldest));
             }

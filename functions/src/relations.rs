@@ -108,13 +108,8 @@ async fn read_pair(clients: &Clients, a: u64, b: u64) -> ApiResult<(Edge, Edge, 
     let mut items: Vec<Item> = vec![];
     let mut pending = Some(request);
     while let Some(request) = pending.take() {
-        let out = clients
-            .dynamodb
-            .batch_get_item()
-            .request_items(table, request)
-            .send()
-            .await
-            .map_err(ApiError::aws)?;
+        let out =
+            clients.dynamodb.batch_get_item().request_items(table, request).send().await.map_err(ApiError::aws)?;
         items.extend(out.responses.unwrap_or_default().remove(table).unwrap_or_default());
         pending = out.unprocessed_keys.unwrap_or_default().remove(table).filter(|k| !k.keys.is_empty());
     }

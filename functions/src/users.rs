@@ -9,12 +9,12 @@ use crate::db::{b, n, now_secs, s, Item, ItemExt};
 use crate::sessions::{self, Caller};
 use crate::Ctx;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use im_adapters::Clients;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem};
-use std::collections::HashMap;
 use http::StatusCode;
+use im_adapters::Clients;
 use lambda_http::Request;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// A user's public profile, with seed 004's privacy flags.
 #[derive(Clone, Debug, PartialEq)]
@@ -331,10 +331,8 @@ pub async fn login(ctx: &Ctx, req: &Request) -> ApiResult {
     let claim = login_claim(fields.opt_text("phone", 1, 32)?, fields.opt_text("email", 3, 254)?)?;
     let id = authenticate(&ctx.clients, claim, password).await?;
     let token = sessions::open_session(&ctx.clients, id, &device).await?;
-    let cookie = format!(
-        "token={token}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
-        ctx.clients.config.token_ttl_secs
-    );
+    let cookie =
+        format!("token={token}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax", ctx.clients.config.token_ttl_secs);
     Ok(Reply::ok_with_response(json!({ "user": { "id": id, "token": token } })).with_cookie(cookie))
 }
 

@@ -3,8 +3,8 @@
 
 use crate::template::Table;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};
@@ -160,7 +160,11 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, table: &Table) -> R
             LocalSecondaryIndex::builder()
                 .index_name(yaml_str(lsi, "IndexName"))
                 .set_key_schema(Some(key_schema(lsi.get("KeySchema"))))
-                .projection(Projection::builder().projection_type(ProjectionType::from(yaml_str(projection, "ProjectionType"))).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(yaml_str(projection, "ProjectionType")))
+                        .build(),
+                )
                 .build()
                 .map_err(|e| LaunchError::Failed(e.to_string()))?,
         );

@@ -90,7 +90,8 @@ async fn main() {
         &stack().management,
         "audio-bucket",
     )));
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(root.join("events/health.json")).unwrap()).unwrap();
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("events/health.json")).unwrap()).unwrap();
     let function = im_functions::function("health").unwrap();
     let mut in_process = vec![];
     for _ in 0..1000 {

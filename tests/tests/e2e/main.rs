@@ -2,5 +2,6 @@
 //! gateways), driven over HTTP and WebSocket as a phone would.
 
 mod invoke;
+mod realtime;
 mod users;
 mod websocket;
