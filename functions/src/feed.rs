@@ -19,15 +19,20 @@ use serde_json::{json, Map, Value};
 /// One stored notification, with its place in the feed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
+    /// The shared conversation it was stored in; `None` for the recipient's own feed.
+    pub stream: Option<String>,
     pub seq: u64,
     /// simple_im's notification fields: `t`, `from`, `to`, `ts`, `d`, ...
     pub body: Map<String, Value>,
 }
 
 impl Entry {
-    /// The id clients acknowledge: `n:<seq>`.
+    /// The id clients acknowledge: `n:<seq>` in their own feed, `<conversation>:<seq>` elsewhere.
     pub fn id(&self) -> String {
-        format!("n:{}", self.seq)
+        match &self.stream {
+            None => format!("n:{}", self.seq),
+            Some(stream) => format!("{stream}:{}", self.seq),
+        }
     }
 
     /// The notification as clients see it: its fields plus `id`.
@@ -57,18 +62,24 @@ fn cursor_key(user_id: u64, device: &str) -> String {
     format!("cursor#{user_id}#{device}")
 }
 
-/// Appends an entry and returns its sequence number. The head is read, then head and entry
-/// are written in one transaction conditioned on the head not having moved; a concurrent
-/// append makes us retry with the next number.
+/// Appends an entry to a user's feed and returns its sequence number.
 pub async fn append(clients: &Clients, user_id: u64, body: &Map<String, Value>) -> ApiResult<u64> {
+    append_to(clients, &feed_key(user_id), body).await
+}
+
+/// Appends an entry to any conversation (`feed#<user>`, `group#<id>`, ...) and returns its
+/// sequence number. The head is read, then head and entry are written in one transaction
+/// conditioned on the head not having moved; a concurrent append retries with the next number.
+/// Two writes, whoever and however many will read it.
+pub async fn append_to(clients: &Clients, stream: &str, body: &Map<String, Value>) -> ApiResult<u64> {
     let table = &clients.config.tables.conversations;
     let text = serde_json::to_string(body).map_err(ApiError::internal)?;
     until_won(|| async {
-        let seq = head(clients, user_id).await?;
+        let seq = head_of(clients, stream).await?;
         let next = seq + 1;
         let head_update = Update::builder()
             .table_name(table)
-            .key("pk", s(feed_key(user_id)))
+            .key("pk", s(stream))
             .key("sk", n(0))
             .update_expression("SET #seq = :next")
             .condition_expression("attribute_not_exists(#seq) OR #seq = :seq")
@@ -79,7 +90,7 @@ pub async fn append(clients: &Clients, user_id: u64, body: &Map<String, Value>) 
             .map_err(ApiError::internal)?;
         let entry = Put::builder()
             .table_name(table)
-            .item("pk", s(feed_key(user_id)))
+            .item("pk", s(stream))
             .item("sk", n(next))
             .item("body", s(&text))
             .item("ts", n(now_secs()))
@@ -97,11 +108,16 @@ pub async fn append(clients: &Clients, user_id: u64, body: &Map<String, Value>) 
 
 /// The latest sequence number of a user's feed (0 when empty).
 pub async fn head(clients: &Clients, user_id: u64) -> ApiResult<u64> {
+    head_of(clients, &feed_key(user_id)).await
+}
+
+/// The latest sequence number of a conversation (0 when empty).
+pub async fn head_of(clients: &Clients, stream: &str) -> ApiResult<u64> {
     let out = clients
         .dynamodb
         .get_item()
         .table_name(&clients.config.tables.conversations)
-        .key("pk", s(feed_key(user_id)))
+        .key("pk", s(stream))
         .key("sk", n(0))
         .consistent_read(true)
         .send()
@@ -140,7 +156,7 @@ pub async fn read_after(
             let (Some(seq), Some(body)) = (item.u64("sk"), item.str("body")) else { continue };
             from = seq;
             let Ok(Value::Object(body)) = serde_json::from_str(body) else { continue };
-            let entry = Entry { seq, body };
+            let entry = Entry { stream: None, seq, body };
             if entry.echo_of() == Some(device) {
                 continue;
             }
@@ -170,8 +186,10 @@ pub async fn cursor(clients: &Clients, user_id: u64, device: &str) -> ApiResult<
     Ok(out.item.as_ref().and_then(|i| i.u64("seq")).unwrap_or(0))
 }
 
-/// Moves `device`'s cursor forward to `seq` (never backward: acks may arrive out of order).
+/// Moves `device`'s cursor forward to `seq` (never backward: acks may arrive out of order, and
+/// never past the feed's head: an id from the future would silently skip what comes next).
 pub async fn acknowledge(clients: &Clients, user_id: u64, device: &str, seq: u64) -> ApiResult<()> {
+    let seq = seq.min(head(clients, user_id).await?);
     let moved = clients
         .dynamodb
         .update_item()

@@ -222,14 +222,15 @@ pub async fn handle(clients: &Clients, cid: &str, frame: &str) -> ApiResult<Stri
             WireFormat::Json => answer.json("PONG", json!({})),
             WireFormat::Toml => answer.toml("pp", json!({})),
         }),
-        (Request::Login { token, phone, email, password, device }, _) => {
+        (Request::Login { .. } | Request::Logon { .. }, Some(_)) => Ok(answer.fail("already logged in")),
+        (Request::Login { token, phone, email, password, device }, None) => {
             let outcome = match login(clients, &conn, token, phone, email, password, device).await {
                 Ok(outcome) => outcome,
                 Err(err) => Err(client_reason(err)?),
             };
             Ok(answer.login(outcome))
         }
-        (Request::Logon { email, password, device }, _) => {
+        (Request::Logon { email, password, device }, None) => {
             let outcome = match logon(clients, &conn, &email, password, device).await {
                 Ok(id) => Ok(id),
                 Err(err) => Err(client_reason(err)?),

@@ -103,14 +103,35 @@ pub async fn notify(clients: &Clients, actor: &Actor, recipients: &[u64], notice
     targets.dedup();
     for &user in &targets {
         let seq = feed::append(clients, user, &notice).await?;
-        stored.push((user, Entry { seq, body: notice.clone() }));
+        stored.push((user, Entry { stream: None, seq, body: notice.clone() }));
     }
     let mut echo = notice.clone();
     echo.insert("_echo_of".into(), json!(actor.device));
     let seq = feed::append(clients, actor.user_id, &echo).await?;
-    stored.push((actor.user_id, Entry { seq, body: echo }));
+    stored.push((actor.user_id, Entry { stream: None, seq, body: echo }));
     deliver(clients, actor, &stored).await;
     Ok(())
+}
+
+/// Stores `notice` once in the shared conversation `stream` (a group's, say) and pushes it to
+/// every member's live connections and the actor's other devices. Writes stay two, whatever
+/// the number of members; look-ups grow as members / 100.
+pub async fn broadcast(
+    clients: &Clients,
+    actor: &Actor,
+    stream: &str,
+    members: &[u64],
+    notice: Map<String, Value>,
+) -> ApiResult<u64> {
+    let seq = feed::append_to(clients, stream, &notice).await?;
+    let entry = Entry { stream: Some(stream.to_string()), seq, body: notice };
+    let mut audience: Vec<u64> = members.to_vec();
+    audience.push(actor.user_id);
+    audience.sort_unstable();
+    audience.dedup();
+    let stored: Vec<(u64, Entry)> = audience.into_iter().map(|user| (user, entry.clone())).collect();
+    deliver(clients, actor, &stored).await;
+    Ok(seq)
 }
 
 /// Posts already-stored entries to every live connection of their users, except the actor's
@@ -124,6 +145,10 @@ pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) 
             return;
         }
     };
+    let mut by_user: HashMap<u64, Vec<&Entry>> = HashMap::new();
+    for (user, entry) in stored {
+        by_user.entry(*user).or_default().push(entry);
+    }
     let mut posts = vec![];
     for conn in &connections {
         let acting = conn.user_id == actor.user_id
@@ -134,7 +159,7 @@ pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) 
         if acting {
             continue;
         }
-        for (_, entry) in stored.iter().filter(|(u, _)| *u == conn.user_id) {
+        for entry in by_user.get(&conn.user_id).into_iter().flatten() {
             posts.push((conn.connection_id.clone(), notification_frame(conn.format, entry)));
         }
     }

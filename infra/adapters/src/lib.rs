@@ -2,9 +2,11 @@
 //! and the WebSocket pusher. Clients are built once per process (cold start) and shared.
 
 pub mod config;
+pub mod metrics;
 pub mod pusher;
 
 pub use config::{Config, Tables};
+pub use metrics::RequestCounter;
 pub use pusher::{PostOutcome, Pusher};
 
 use aws_sdk_apigatewaymanagement as apigw;
@@ -18,13 +20,16 @@ pub struct Clients {
     pub s3: s3::Client,
     pub pusher: Pusher,
     pub config: Config,
+    /// DynamoDB requests made through these clients, by operation.
+    pub dynamodb_requests: RequestCounter,
 }
 
 impl Clients {
     /// Builds the clients. `sdk` is the shared AWS configuration (region, credentials);
     /// endpoints in `config` override AWS's for the local stack.
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
-        let mut ddb = dynamodb::config::Builder::from(sdk);
+        let dynamodb_requests = RequestCounter::default();
+        let mut ddb = dynamodb::config::Builder::from(sdk).interceptor(dynamodb_requests.clone());
         if let Some(url) = &config.dynamodb_endpoint {
             ddb = ddb.endpoint_url(url);
         }
@@ -41,6 +46,7 @@ impl Clients {
             s3: s3::Client::from_conf(s3b.build()),
             pusher: Pusher::new(apigw::Client::from_conf(mgmt.build()), config.push_concurrency),
             config,
+            dynamodb_requests,
         }
     }
 

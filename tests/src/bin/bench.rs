@@ -36,10 +36,63 @@ async fn cold_starts(binary: &str, runs: usize) -> Vec<Duration> {
     samples
 }
 
+/// One notification to N users with one live connection each: time until the last delivery,
+/// and the DynamoDB requests the broadcast made.
+async fn fan_out(n: usize) {
+    use futures::StreamExt;
+    let urls = stack();
+    let clients = im_adapters::Clients::local(im_local::stack::local_config(
+        &urls.dynamodb,
+        &urls.s3,
+        &urls.management,
+        "audio-bucket",
+    ));
+    let base = 1_000_000_000 + (n as u64) * 10_000;
+    let members: Vec<u64> = (0..n as u64).map(|i| base + i).collect();
+    let sockets: Vec<im_tests::Socket> = futures::stream::iter(members.clone())
+        .map(|user| {
+            let clients = &clients;
+            async move {
+                let token = im_functions::sessions::open_session(clients, user, "android").await.unwrap();
+                im_tests::connect(&format!("token={token}")).await.unwrap()
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for mut socket in sockets {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _ = im_tests::next_text(&mut socket).await;
+            let _ = tx.send(Instant::now());
+            let _ = socket.close(None).await;
+        });
+    }
+    let actor = im_functions::push::Actor { user_id: base - 1, device: "bench".into(), connection_id: None };
+    let notice = serde_json::json!({ "t": "create_group", "g_id": n, "ts": 0 }).as_object().unwrap().clone();
+    let before = clients.dynamodb_requests.snapshot();
+    let start = Instant::now();
+    im_functions::push::broadcast(&clients, &actor, &format!("bench#{n}"), &members, notice).await.unwrap();
+    let requests = clients.dynamodb_requests.since(&before);
+    let mut last = start;
+    for _ in 0..n {
+        last = last.max(rx.recv().await.unwrap());
+    }
+    println!("- N = {n}: last delivery after {}; DynamoDB requests {requests:?}", ms(last - start));
+}
+
 #[tokio::main]
 async fn main() {
     let root = im_local::project_root();
     let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
+    if std::env::args().any(|a| a == "--fan-out") {
+        println!("## Fan-out: one notification to N users, one live connection each\n");
+        for n in [10, 100, 1000] {
+            fan_out(n).await;
+        }
+        return;
+    }
     println!("## Release function binaries (stripped)\n");
     let mut largest = 0;
     for binary in template.functions.values() {

@@ -232,3 +232,19 @@ async fn bad_frames_get_an_error_and_the_connection_stays_usable() {
     assert_nothing_pending(&mut socket, true).await;
     eventually("the connection is still recorded", || async { connection_ids(bob.id).await.len() == 1 }).await;
 }
+
+#[tokio::test]
+async fn an_ack_from_the_future_skips_nothing_and_login_happens_once() {
+    let alice = new_user("alice", "web").await;
+    let bob = new_user("bob", "android").await;
+    let mut socket = connect(&format!("token={}", bob.token)).await.unwrap();
+    send_text(&mut socket, r#"{"event":"ACK","data":{"id":"n:999"}}"#).await;
+    assert_eq!(json_doc(&next_text(&mut socket).await)["event"], "OK");
+    let login_again = json!({"event": "LOGIN", "data": {"user": alice.phone, "password": "888888"}});
+    send_text(&mut socket, &login_again.to_string()).await;
+    assert_eq!(json_doc(&next_text(&mut socket).await)["data"]["msg"], "already logged in");
+    Client::new().with_token(&alice.token).post_form(&format!("/contact/{}", bob.id), &[("ask", "later")]).await;
+    assert_eq!(json_doc(&next_text(&mut socket).await)["data"]["ask"], "later");
+    let offline = Client::new().with_token(&bob.token).get("/offline").await.doc();
+    assert_eq!(offline["n"][0]["ask"], "later", "the early ack did not swallow it");
+}
