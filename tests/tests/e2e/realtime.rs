@@ -199,8 +199,9 @@ async fn json_dialect_logs_in_or_signs_up_by_first_frame() {
     assert_eq!(ok["event"], "OK", "{ok}");
     let id = ok["data"]["id"].as_u64().unwrap();
     assert_eq!(connection_ids(id).await.len(), 1);
-    send_text(&mut socket, &logon.to_string()).await;
-    assert_eq!(json_doc(&next_text(&mut socket).await)["data"]["msg"], "email is already registered");
+    let mut taken = connect("login=frame").await.unwrap();
+    send_text(&mut taken, &logon.to_string()).await;
+    assert_eq!(json_doc(&next_text(&mut taken).await)["data"]["msg"], "email is already registered");
 
     let mut second = connect("login=frame").await.unwrap();
     send_text(
