@@ -30,8 +30,9 @@ $(SAM):
 
 ## Benchmarks (release build); numbers go in docs/BENCHMARKS.md.
 bench:
-	cargo build --quiet --release -p im-functions -p im-local
-	cargo run --quiet --release -p im-tests --bin bench
+	cargo build --quiet --release -p im-functions -p im-local -p im-tests
+	target/release/bench
+	target/release/bench --fan-out
 
 ## One function binary with its sample event, against a running `make run`:
 ## make invoke FN=get_user_by_id

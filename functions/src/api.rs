@@ -112,6 +112,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub doc: Value,
     pub set_cookie: Option<String>,
+    /// Seed 004's lists are bare JSON arrays: in JSON only this section of the document is sent.
+    pub bare_json: Option<&'static str>,
 }
 
 impl Reply {
@@ -122,7 +124,7 @@ impl Reply {
         if let Value::Object(extra) = sections {
             doc.extend(extra);
         }
-        Reply { status: StatusCode::OK, doc: Value::Object(doc), set_cookie: None }
+        Reply { status: StatusCode::OK, doc: Value::Object(doc), set_cookie: None, bare_json: None }
     }
     /// A document whose `[[response]]` entry carries more than the status (login's `[response.user]`).
     pub fn ok_with_response(fields: Value) -> Self {
@@ -131,7 +133,17 @@ impl Reply {
         if let Value::Object(extra) = fields {
             response.extend(extra);
         }
-        Reply { status: StatusCode::OK, doc: json!({ "response": [response] }), set_cookie: None }
+        Reply { status: StatusCode::OK, doc: json!({ "response": [response] }), set_cookie: None, bare_json: None }
+    }
+    /// A list in seed 004's shape: a bare array in JSON, `[[response]]` then `[[section]]` in TOML.
+    pub fn list(section: &'static str, items: Vec<Value>) -> Self {
+        let mut reply = Reply::ok(json!({ section: items }));
+        reply.bare_json = Some(section);
+        reply
+    }
+    /// `204 No Content`: no body in either format.
+    pub fn no_content() -> Self {
+        Reply::ok(json!({})).with_status(StatusCode::NO_CONTENT)
     }
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;
@@ -146,6 +158,9 @@ impl Reply {
 /// Turns a route's result into the HTTP response, in the negotiated format.
 pub fn respond(format: Format, result: ApiResult) -> Response<Body> {
     let (status, doc, cookie) = match result {
+        Ok(Reply { status, doc, set_cookie, bare_json: Some(section) }) if format == Format::Json => {
+            (status, doc[section].clone(), set_cookie)
+        }
         Ok(reply) => (reply.status, reply.doc, reply.set_cookie),
         Err(ApiError::Client { status, reason, code }) => {
             let mut response = json!({ "status": 1, "reason": reason });
@@ -160,7 +175,8 @@ pub fn respond(format: Format, result: ApiResult) -> Response<Body> {
             (StatusCode::INTERNAL_SERVER_ERROR, body, None)
         }
     };
-    let mut response = Response::new(Body::Binary(format.encode(&doc)));
+    let body = if status == StatusCode::NO_CONTENT { Body::Empty } else { Body::Binary(format.encode(&doc)) };
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
@@ -258,6 +274,27 @@ impl Fields {
             Some(n) if n <= max => Ok(Some(n)),
             _ => Err(ApiError::bad_request(format!("{name} must be a whole number from 0 to {max}"))),
         }
+    }
+
+    /// A list of ids (`members[]=2&members[]=3`, or a JSON/TOML array); absent means empty.
+    pub fn u64_list(&self, name: &str, max_len: usize) -> ApiResult<Vec<u64>> {
+        let items = match self.get(name) {
+            None => return Ok(vec![]),
+            Some(Value::Array(items)) => items.clone(),
+            Some(single) => vec![single.clone()],
+        };
+        if items.len() > max_len {
+            return Err(ApiError::bad_request(format!("{name} takes at most {max_len} ids")));
+        }
+        items
+            .iter()
+            .map(|v| match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+            .map(|id| id.ok_or_else(|| ApiError::bad_request(format!("{name} must be user ids"))))
+            .collect()
     }
 
     /// A boolean: JSON/TOML true/false, or the strings true/false/1/0 from a form.

@@ -68,13 +68,30 @@ pub async fn append(clients: &Clients, user_id: u64, body: &Map<String, Value>) 
 }
 
 /// Appends an entry to any conversation (`feed#<user>`, `group#<id>`, ...) and returns its
-/// sequence number. The head is read, then head and entry are written in one transaction
-/// conditioned on the head not having moved; a concurrent append retries with the next number.
-/// Two writes, whoever and however many will read it.
+/// sequence number. Two writes, whoever and however many will read it.
 pub async fn append_to(clients: &Clients, stream: &str, body: &Map<String, Value>) -> ApiResult<u64> {
+    Ok(append_once(clients, stream, body, None).await?.0)
+}
+
+/// Appends an entry unless `dedup` (a key naming the sender's own id for it) was already used:
+/// then returns the sequence it got the first time and `false`, so a retried send never makes a
+/// second entry. The head is read, then head, entry (and dedup key) are written in one
+/// transaction conditioned on the head not having moved; a concurrent append retries with the
+/// next number, so no number is skipped or reused.
+pub async fn append_once(
+    clients: &Clients,
+    stream: &str,
+    body: &Map<String, Value>,
+    dedup: Option<&str>,
+) -> ApiResult<(u64, bool)> {
     let table = &clients.config.tables.conversations;
     let text = serde_json::to_string(body).map_err(ApiError::internal)?;
     until_won(|| async {
+        if let Some(key) = dedup {
+            if let Some(seq) = get_seq(clients, key).await? {
+                return Ok(Some((seq, false)));
+            }
+        }
         let seq = head_of(clients, stream).await?;
         let next = seq + 1;
         let head_update = Update::builder()
@@ -97,104 +114,65 @@ pub async fn append_to(clients: &Clients, stream: &str, body: &Map<String, Value
             .condition_expression("attribute_not_exists(sk)")
             .build()
             .map_err(ApiError::internal)?;
-        let writes = vec![
+        let mut writes = vec![
             TransactWriteItem::builder().update(head_update).build(),
             TransactWriteItem::builder().put(entry).build(),
         ];
-        Ok(transact(clients, writes).await?.then_some(next))
+        if let Some(key) = dedup {
+            let marker = Put::builder()
+                .table_name(table)
+                .item("pk", s(key))
+                .item("sk", n(0))
+                .item("seq", n(next))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(ApiError::internal)?;
+            writes.push(TransactWriteItem::builder().put(marker).build());
+        }
+        Ok(transact(clients, writes).await?.then_some((next, true)))
     })
     .await
 }
 
-/// The latest sequence number of a user's feed (0 when empty).
-pub async fn head(clients: &Clients, user_id: u64) -> ApiResult<u64> {
-    head_of(clients, &feed_key(user_id)).await
+/// Rewrites an existing entry in place (a deleted message's tombstone).
+pub async fn replace(clients: &Clients, stream: &str, seq: u64, body: &Map<String, Value>) -> ApiResult<()> {
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(&clients.config.tables.conversations)
+        .item("pk", s(stream))
+        .item("sk", n(seq))
+        .item("body", s(serde_json::to_string(body).map_err(ApiError::internal)?))
+        .item("ts", n(now_secs()))
+        .condition_expression("attribute_exists(sk)")
+        .send()
+        .await
+        .map_err(ApiError::aws)?;
+    Ok(())
 }
 
-/// The latest sequence number of a conversation (0 when empty).
-pub async fn head_of(clients: &Clients, stream: &str) -> ApiResult<u64> {
+/// The `seq` attribute of an item at `(pk, 0)`: heads, cursors, read markers, dedup keys.
+pub async fn get_seq(clients: &Clients, pk: &str) -> ApiResult<Option<u64>> {
     let out = clients
         .dynamodb
         .get_item()
         .table_name(&clients.config.tables.conversations)
-        .key("pk", s(stream))
+        .key("pk", s(pk))
         .key("sk", n(0))
         .consistent_read(true)
         .send()
         .await
         .map_err(ApiError::aws)?;
-    Ok(out.item.as_ref().and_then(|i| i.u64("seq")).unwrap_or(0))
+    Ok(out.item.as_ref().and_then(|i| i.u64("seq")))
 }
 
-/// Entries after `after`, oldest first, at most `limit`, skipping the echoes of `device`'s own
-/// actions. Also tells whether more entries follow.
-pub async fn read_after(
-    clients: &Clients,
-    user_id: u64,
-    device: &str,
-    after: u64,
-    limit: usize,
-) -> ApiResult<(Vec<Entry>, bool)> {
-    let mut entries = vec![];
-    let mut from = after;
-    loop {
-        let out = clients
-            .dynamodb
-            .query()
-            .table_name(&clients.config.tables.conversations)
-            .key_condition_expression("pk = :pk AND sk > :after")
-            .expression_attribute_values(":pk", s(feed_key(user_id)))
-            .expression_attribute_values(":after", n(from))
-            .consistent_read(true)
-            .limit((limit + 1) as i32)
-            .send()
-            .await
-            .map_err(ApiError::aws)?;
-        let items: Vec<Item> = out.items.unwrap_or_default();
-        let exhausted = out.last_evaluated_key.is_none();
-        for item in &items {
-            let (Some(seq), Some(body)) = (item.u64("sk"), item.str("body")) else { continue };
-            from = seq;
-            let Ok(Value::Object(body)) = serde_json::from_str(body) else { continue };
-            let entry = Entry { stream: None, seq, body };
-            if entry.echo_of() == Some(device) {
-                continue;
-            }
-            if entries.len() == limit {
-                return Ok((entries, true));
-            }
-            entries.push(entry);
-        }
-        if exhausted || items.is_empty() {
-            return Ok((entries, false));
-        }
-    }
-}
-
-/// Where `device` stopped: the last sequence it acknowledged.
-pub async fn cursor(clients: &Clients, user_id: u64, device: &str) -> ApiResult<u64> {
-    let out = clients
-        .dynamodb
-        .get_item()
-        .table_name(&clients.config.tables.conversations)
-        .key("pk", s(cursor_key(user_id, device)))
-        .key("sk", n(0))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(ApiError::aws)?;
-    Ok(out.item.as_ref().and_then(|i| i.u64("seq")).unwrap_or(0))
-}
-
-/// Moves `device`'s cursor forward to `seq` (never backward: acks may arrive out of order, and
-/// never past the feed's head: an id from the future would silently skip what comes next).
-pub async fn acknowledge(clients: &Clients, user_id: u64, device: &str, seq: u64) -> ApiResult<()> {
-    let seq = seq.min(head(clients, user_id).await?);
+/// Raises the `seq` of `(pk, 0)` to `seq`, never lowering it (cursors and read markers).
+pub async fn raise_seq(clients: &Clients, pk: &str, seq: u64) -> ApiResult<()> {
     let moved = clients
         .dynamodb
         .update_item()
         .table_name(&clients.config.tables.conversations)
-        .key("pk", s(cursor_key(user_id, device)))
+        .key("pk", s(pk))
         .key("sk", n(0))
         .update_expression("SET #seq = :seq")
         .condition_expression("attribute_not_exists(#seq) OR #seq < :seq")
@@ -209,6 +187,97 @@ pub async fn acknowledge(clients: &Clients, user_id: u64, device: &str, seq: u64
     }
 }
 
+/// The latest sequence number of a user's feed (0 when empty).
+pub async fn head(clients: &Clients, user_id: u64) -> ApiResult<u64> {
+    head_of(clients, &feed_key(user_id)).await
+}
+
+/// The latest sequence number of a conversation (0 when empty).
+pub async fn head_of(clients: &Clients, stream: &str) -> ApiResult<u64> {
+    Ok(get_seq(clients, stream).await?.unwrap_or(0))
+}
+
+/// Entries of a conversation with `after < seq <= until`, oldest first, at most `limit`
+/// (a Query on the key, never a Scan); also tells whether more follow.
+pub async fn read_range(
+    clients: &Clients,
+    stream: &str,
+    after: u64,
+    until: u64,
+    limit: usize,
+) -> ApiResult<(Vec<Entry>, bool)> {
+    if until <= after || limit == 0 {
+        return Ok((vec![], false));
+    }
+    let out = clients
+        .dynamodb
+        .query()
+        .table_name(&clients.config.tables.conversations)
+        .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :until")
+        .expression_attribute_values(":pk", s(stream))
+        .expression_attribute_values(":from", n(after + 1))
+        .expression_attribute_values(":until", n(until))
+        .consistent_read(true)
+        .limit(limit as i32)
+        .send()
+        .await
+        .map_err(ApiError::aws)?;
+    let items: Vec<Item> = out.items.unwrap_or_default();
+    let entries: Vec<Entry> = items
+        .iter()
+        .filter_map(|item| {
+            let seq = item.u64("sk")?;
+            let Ok(Value::Object(body)) = serde_json::from_str(item.str("body")?) else { return None };
+            Some(Entry { stream: Some(stream.to_string()), seq, body })
+        })
+        .collect();
+    let last = entries.last().map(|e| e.seq).unwrap_or(until);
+    Ok((entries, out.last_evaluated_key.is_some() && last < until))
+}
+
+/// Feed entries after `after`, oldest first, at most `limit`, skipping the echoes of
+/// `device`'s own actions. Also tells whether more entries follow.
+pub async fn read_after(
+    clients: &Clients,
+    user_id: u64,
+    device: &str,
+    after: u64,
+    limit: usize,
+) -> ApiResult<(Vec<Entry>, bool)> {
+    let key = feed_key(user_id);
+    let mut entries = vec![];
+    let mut from = after;
+    loop {
+        let (page, more) = read_range(clients, &key, from, u64::MAX / 2, limit + 1).await?;
+        for mut entry in page {
+            from = entry.seq;
+            entry.stream = None;
+            if entry.echo_of() == Some(device) {
+                continue;
+            }
+            if entries.len() == limit {
+                return Ok((entries, true));
+            }
+            entries.push(entry);
+        }
+        if !more {
+            return Ok((entries, false));
+        }
+    }
+}
+
+/// Where `device` stopped: the last sequence it acknowledged.
+pub async fn cursor(clients: &Clients, user_id: u64, device: &str) -> ApiResult<u64> {
+    Ok(get_seq(clients, &cursor_key(user_id, device)).await?.unwrap_or(0))
+}
+
+/// Moves `device`'s cursor forward to `seq` (never backward: acks may arrive out of order, and
+/// never past the feed's head: an id from the future would silently skip what comes next).
+pub async fn acknowledge(clients: &Clients, user_id: u64, device: &str, seq: u64) -> ApiResult<()> {
+    let seq = seq.min(head(clients, user_id).await?);
+    raise_seq(clients, &cursor_key(user_id, device), seq).await
+}
+
 /// Most entries one `GET /offline` returns; `more = true` says to ask again.
 pub const OFFLINE_PAGE: usize = 100;
 
@@ -221,11 +290,25 @@ pub async fn get_offline(ctx: &Ctx, req: &Request) -> ApiResult {
         None => cursor(&ctx.clients, caller.user_id, &caller.device).await?,
     };
     let (entries, more) = read_after(&ctx.clients, caller.user_id, &caller.device, after, OFFLINE_PAGE).await?;
-    let mut reply = Reply::ok_with_response(json!({ "more": more }));
+    let (messages, more_messages) =
+        crate::messages::undelivered(&ctx.clients, caller.user_id, &caller.device, OFFLINE_PAGE).await?;
+    let mut reply = Reply::ok_with_response(json!({ "more": more || more_messages }));
     if let Value::Object(doc) = &mut reply.doc {
-        doc.insert("n".into(), Value::Array(entries.iter().map(Entry::view).collect()));
+        for (table, list) in by_table(&entries, &messages) {
+            doc.insert(table.into(), Value::Array(list));
+        }
     }
     Ok(reply)
+}
+
+/// Feed entries and messages grouped by simple_im table (`n`, `m`, `gm`); `n` always present.
+pub fn by_table<'a>(feed: &'a [Entry], messages: &'a [Entry]) -> std::collections::BTreeMap<&'a str, Vec<Value>> {
+    let mut tables: std::collections::BTreeMap<&str, Vec<Value>> = std::collections::BTreeMap::new();
+    tables.entry("n").or_default().extend(feed.iter().map(Entry::view));
+    for entry in messages {
+        tables.entry(crate::push::toml_table(entry)).or_default().push(entry.view());
+    }
+    tables
 }
 
 /// `DELETE /offline[?id=n:12]`: acknowledges everything up to `id` (default: all) for this device.

@@ -9,8 +9,12 @@
 //! A frame that cannot be understood gets an error frame and the connection stays open.
 
 use crate::api::{ApiError, ApiResult};
+use crate::contacts;
 use crate::feed::{self, Entry};
+use crate::messages::{self, Outgoing, Target};
+use crate::push::Actor;
 use crate::realtime::{self, ConnectionInfo, WireFormat};
+use crate::relations::{self, Friendship};
 use crate::sessions;
 use crate::users::{self, NewUser};
 use im_adapters::Clients;
@@ -40,6 +44,65 @@ pub enum Request {
     Sync {
         after: Option<String>,
     },
+    /// Seed 003: ask (or accept) a contact, named by email, phone or id.
+    CreateContact {
+        user: String,
+    },
+    /// Seed 003: end a contact.
+    DeleteContact {
+        user: String,
+    },
+    /// Seed 003: every contact with its unread count.
+    ListContactsUnread,
+    /// Seed 002 `Friend` (simple: one id; list: many).
+    Friend {
+        id: Option<String>,
+        friends: Vec<String>,
+    },
+    /// Seed 002 `Confirm`.
+    Confirm {
+        id: Option<String>,
+        friend: String,
+    },
+    /// Seed 002 `Revoke`.
+    Revoke {
+        id: Option<String>,
+        user: String,
+    },
+    /// A message: simple_im `[[m]]` / `[[gm]]`, seed 003 `CHAT_SEND_MSG`.
+    Send {
+        client_id: String,
+        kind: String,
+        content: String,
+        to: Addressee,
+    },
+    /// Seed 003 `CHAT_WITH`: open a conversation and mark it read.
+    ChatWith {
+        user: String,
+    },
+    /// Seed 003 `CHAT_HISTORY`: `page`/`pagesize`, or `before` a message id.
+    ChatHistory {
+        user: String,
+        page: u64,
+        pagesize: u64,
+        before: Option<String>,
+    },
+    /// Seed 003 `CHAT_RECEIVE_MSG`: the device has the message.
+    ChatReceive {
+        id: String,
+    },
+    /// Seed 003 `CHAT_DELETE`.
+    ChatDelete {
+        id: String,
+    },
+}
+
+/// Who a message is for, as the frame names them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Addressee {
+    /// A user named by email, phone or id.
+    User(String),
+    Group(u64),
 }
 
 /// A parsed frame: the request, the dialect to answer in, and JSON's optional `ref`.
@@ -65,6 +128,19 @@ fn text(data: &Value, key: &str) -> Result<Option<String>, String> {
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(_) => Err(format!("{key} must be a string")),
     }
+}
+
+fn number(data: &Value, key: &str, default: u64) -> Result<u64, String> {
+    match data.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v.as_u64().ok_or_else(|| format!("{key} must be a positive whole number")),
+    }
+}
+
+/// A message id for clients that send none (seed 003 has none): such sends are not deduplicated.
+fn uuid_like() -> String {
+    use rand::Rng;
+    format!("srv-{:032x}", rand::thread_rng().gen::<u128>())
 }
 
 fn required(data: &Value, key: &str) -> Result<String, String> {
@@ -130,6 +206,40 @@ fn parse_json(event: &str, data: &Value) -> Result<Request, String> {
             _ => return Err("ACK needs id (a string) or ids".into()),
         },
         "SYNC" => Request::Sync { after: text(data, "after")? },
+        "CREATE_CONTACT" => Request::CreateContact { user: required(data, "user")? },
+        "DELETE_CONTACT" => Request::DeleteContact { user: required(data, "user")? },
+        "LIST_CONTACTS_UNREAD" => Request::ListContactsUnread,
+        "Friend" => {
+            let friends = match data.get("friend_id") {
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .map(|f| match f {
+                        Value::String(s) => Ok(s.clone()),
+                        Value::Number(n) => Ok(n.to_string()),
+                        _ => Err("friend_id entries must be strings".to_string()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                _ => vec![required(data, "friend_id")?],
+            };
+            Request::Friend { id: text(data, "id")?, friends }
+        }
+        "Confirm" => Request::Confirm { id: text(data, "id")?, friend: required(data, "friend_id")? },
+        "Revoke" => Request::Revoke { id: text(data, "id")?, user: required(data, "user")? },
+        "CHAT_SEND_MSG" => Request::Send {
+            client_id: text(data, "id")?.unwrap_or_else(uuid_like),
+            kind: text(data, "t")?.unwrap_or_else(|| "text".into()),
+            content: required(data, "content")?,
+            to: Addressee::User(required(data, "user")?),
+        },
+        "CHAT_WITH" => Request::ChatWith { user: required(data, "user")? },
+        "CHAT_HISTORY" => Request::ChatHistory {
+            user: required(data, "user")?,
+            page: number(data, "page", 1)?,
+            pagesize: number(data, "pagesize", 20)?.clamp(1, 100),
+            before: text(data, "before")?,
+        },
+        "CHAT_RECEIVE_MSG" => Request::ChatReceive { id: required(data, "id")? },
+        "CHAT_DELETE" => Request::ChatDelete { id: required(data, "id")? },
         other => return Err(format!("unknown event {other}")),
     })
 }
@@ -157,6 +267,21 @@ fn parse_toml(doc: &Value) -> Result<Request, String> {
     }
     if let Some(s) = first("s") {
         return Ok(Request::Sync { after: text(&s, "after")? });
+    }
+    for (table, group) in [("m", false), ("gm", true)] {
+        if let Some(m) = first(table) {
+            let to = if group {
+                Addressee::Group(required(&m, "g_id")?.parse().map_err(|_| "g_id must be a number".to_string())?)
+            } else {
+                Addressee::User(required(&m, "to")?)
+            };
+            return Ok(Request::Send {
+                client_id: required(&m, "id")?,
+                kind: text(&m, "t")?.unwrap_or_else(|| "text".into()),
+                content: required(&m, "c")?,
+                to,
+            });
+        }
     }
     Err("unknown frame".into())
 }
@@ -241,16 +366,67 @@ pub async fn handle(clients: &Clients, cid: &str, frame: &str) -> ApiResult<Stri
         (Request::Ack(ids), Some(user_id)) => {
             let mut latest = 0;
             for id in &ids {
+                if let Some((stream, seq)) = messages::parse_message_id(id) {
+                    if let Err(err) = messages::acknowledge(clients, user_id, &conn.device, &stream, seq).await {
+                        return Ok(answer.fail(&client_reason(err)?));
+                    }
+                    continue;
+                }
                 match feed::parse_id(id) {
                     Some(seq) => latest = latest.max(seq),
                     None => return Ok(answer.fail(&format!("unknown id {id}"))),
                 }
             }
-            feed::acknowledge(clients, user_id, &conn.device, latest).await?;
+            if latest > 0 {
+                feed::acknowledge(clients, user_id, &conn.device, latest).await?;
+            }
             Ok(match frame.dialect {
                 WireFormat::Json => answer.json("OK", json!({})),
                 WireFormat::Toml => String::new(),
             })
+        }
+        (
+            request @ (Request::Send { .. }
+            | Request::ChatWith { .. }
+            | Request::ChatHistory { .. }
+            | Request::ChatReceive { .. }
+            | Request::ChatDelete { .. }),
+            Some(user_id),
+        ) => {
+            let actor = Actor { user_id, device: conn.device.clone(), connection_id: Some(conn.connection_id.clone()) };
+            match chat(clients, &answer, &actor, request).await {
+                Ok(reply) => Ok(reply),
+                Err(err) => Ok(answer.fail(&client_reason(err)?)),
+            }
+        }
+        (Request::ListContactsUnread, Some(user_id)) => {
+            let contacts = contacts::contacts_unread(clients, user_id).await?;
+            Ok(answer.json("OK", json!({ "contacts": contacts })))
+        }
+        (request @ (Request::CreateContact { .. } | Request::DeleteContact { .. }), Some(user_id)) => {
+            let actor = Actor { user_id, device: conn.device.clone(), connection_id: Some(conn.connection_id.clone()) };
+            let (name, delete) = match &request {
+                Request::DeleteContact { user } => (user.as_str(), true),
+                Request::CreateContact { user } => (user.as_str(), false),
+                _ => unreachable!("matched above"),
+            };
+            let Some(them) = contacts::resolve_user(clients, name).await? else {
+                return Ok(answer.fail("No such user"));
+            };
+            let done = if delete {
+                contacts::unfriend(clients, &actor, them).await
+            } else {
+                contacts::befriend(clients, &actor, them).await
+            };
+            Ok(match done {
+                Ok(_) => answer.json("OK", json!({})),
+                Err(ApiError::Client { code: Some("400-20" | "400-21"), .. }) => answer.fail("Already exists"),
+                Err(err) => answer.fail(&client_reason(err)?),
+            })
+        }
+        (request @ (Request::Friend { .. } | Request::Confirm { .. } | Request::Revoke { .. }), Some(user_id)) => {
+            let actor = Actor { user_id, device: conn.device.clone(), connection_id: Some(conn.connection_id.clone()) };
+            private(clients, &answer, &actor, request).await
         }
         (Request::Sync { after }, Some(user_id)) => {
             let after = match after {
@@ -261,7 +437,8 @@ pub async fn handle(clients: &Clients, cid: &str, frame: &str) -> ApiResult<Stri
                 None => feed::cursor(clients, user_id, &conn.device).await?,
             };
             let (entries, more) = feed::read_after(clients, user_id, &conn.device, after, SYNC_PAGE).await?;
-            Ok(sync_answer(&answer, &entries, more))
+            let (messages, more_messages) = messages::undelivered(clients, user_id, &conn.device, SYNC_PAGE).await?;
+            Ok(sync_answer(&answer, &entries, &messages, more || more_messages))
         }
     }
 }
@@ -269,14 +446,155 @@ pub async fn handle(clients: &Clients, cid: &str, frame: &str) -> ApiResult<Stri
 /// Notifications one SYNC answer carries: well under API Gateway's 128 KB message.
 pub const SYNC_PAGE: usize = 50;
 
-fn sync_answer(answer: &Answer, entries: &[Entry], more: bool) -> String {
-    let views: Vec<Value> = entries.iter().map(Entry::view).collect();
+fn sync_answer(answer: &Answer, entries: &[Entry], messages: &[Entry], more: bool) -> String {
+    let tables = feed::by_table(entries, messages);
     match answer.dialect {
-        WireFormat::Json => answer.json("OK", json!({ "n": views, "more": more })),
-        WireFormat::Toml => {
-            let doc = json!({ "n": views, "sync": [{ "more": more }] });
-            String::from_utf8_lossy(&crate::api::Format::Toml.encode(&doc)).to_string()
+        WireFormat::Json => {
+            let mut data = serde_json::Map::new();
+            for (table, list) in tables {
+                data.insert(table.to_string(), Value::Array(list));
+            }
+            data.insert("more".into(), json!(more));
+            answer.json("OK", Value::Object(data))
         }
+        WireFormat::Toml => {
+            let mut doc = serde_json::Map::new();
+            for (table, list) in tables {
+                doc.insert(table.to_string(), Value::Array(list));
+            }
+            doc.insert("sync".into(), json!([{ "more": more }]));
+            String::from_utf8_lossy(&crate::api::Format::Toml.encode(&Value::Object(doc))).to_string()
+        }
+    }
+}
+
+/// Names a user the way seed 003 does (email, phone or id); 404 when nobody has that name.
+async fn named_user(clients: &Clients, name: &str) -> ApiResult<u64> {
+    contacts::resolve_user(clients, name).await?.ok_or_else(|| ApiError::not_found("No such user"))
+}
+
+/// Messages over the socket, both dialects.
+async fn chat(clients: &Clients, answer: &Answer, actor: &Actor, request: Request) -> ApiResult<String> {
+    match request {
+        Request::Send { client_id, kind, content, to } => {
+            let target = match to {
+                Addressee::User(name) => Target::User(named_user(clients, &name).await?),
+                Addressee::Group(id) => Target::Group(id),
+            };
+            let out = Outgoing { client_id: client_id.clone(), kind, content, target };
+            let sent = messages::send(clients, actor, &out).await?;
+            Ok(match answer.dialect {
+                WireFormat::Json => answer.json("OK", json!({ "id": sent.id })),
+                WireFormat::Toml => answer.toml("a", json!({ "id": client_id, "sid": sent.id })),
+            })
+        }
+        Request::ChatWith { user } => {
+            let other = named_user(clients, &user).await?;
+            messages::mark_read(clients, actor.user_id, &messages::direct(actor.user_id, other)).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        Request::ChatHistory { user, page, pagesize, before } => {
+            let other = named_user(clients, &user).await?;
+            let stream = messages::direct(actor.user_id, other);
+            let before = match before {
+                Some(id) => Some(
+                    messages::parse_message_id(&id)
+                        .filter(|(s, _)| *s == stream)
+                        .map(|(_, seq)| seq)
+                        .ok_or_else(|| ApiError::bad_request("before must be a message id of this conversation"))?,
+                ),
+                None => None,
+            };
+            let entries = messages::history(clients, &stream, page, pagesize, before).await?;
+            let profiles = users::load_profiles(clients, &[actor.user_id, other]).await?;
+            let name_of = |id: u64| profiles.get(&id).map(contacts::contact_key).unwrap_or_else(|| id.to_string());
+            let history: Vec<Value> = entries
+                .iter()
+                .map(|e| {
+                    let from = e.body.get("from").and_then(Value::as_u64).unwrap_or(0);
+                    let data = crate::push::frame_data(WireFormat::Json, e);
+                    json!({ "id": e.id(), "content": data["msg"]["content"], "time": data["msg"]["time"], "user": name_of(from), "deleted": e.body.get("deleted").is_some() })
+                })
+                .collect();
+            Ok(answer.json("OK", json!({ "chat_history": history, "current_page": if before.is_some() { Value::Null } else { json!(page) } })))
+        }
+        Request::ChatReceive { id } => {
+            let (stream, seq) =
+                messages::parse_message_id(&id).ok_or_else(|| ApiError::bad_request("not a message id"))?;
+            messages::acknowledge(clients, actor.user_id, &actor.device, &stream, seq).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        Request::ChatDelete { id } => {
+            let (stream, seq) =
+                messages::parse_message_id(&id).ok_or_else(|| ApiError::bad_request("not a message id"))?;
+            if !messages::is_member(clients, actor.user_id, &stream).await? {
+                return Err(ApiError::not_found("message not found"));
+            }
+            messages::delete(clients, actor, &stream, seq).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        _ => Ok(answer.fail("not a chat frame")),
+    }
+}
+
+/// Seed 002 (PRIVATE) over the socket: `io` answers with its errors, `Contact` on confirm,
+/// the `Revoke` echoed back.
+async fn private(clients: &Clients, answer: &Answer, actor: &Actor, request: Request) -> ApiResult<String> {
+    let io = |data: Value| answer.json("io", data);
+    let error = |err: ApiError| -> ApiResult<String> {
+        match err {
+            ApiError::Client { code: Some("400-6" | "400-23"), .. } => Ok(io(json!({ "error": "not_authorized" }))),
+            ApiError::Client { code: Some("404-12"), .. } => Ok(io(json!({ "error": "not_authorized" }))),
+            ApiError::Client { code: Some("400-20" | "400-21" | "400-22"), .. } => Ok(io(json!({}))),
+            ApiError::Client { .. } => Ok(io(json!({ "error": "roster_not_found" }))),
+            internal => Err(internal),
+        }
+    };
+    match request {
+        Request::Friend { friends, .. } => {
+            for name in friends {
+                let Some(them) = contacts::resolve_user(clients, &name).await? else {
+                    return Ok(io(json!({ "error": "roster_not_found" })));
+                };
+                if let Err(err) = contacts::befriend(clients, actor, them).await {
+                    let reply = error(err)?;
+                    if reply != io(json!({})) {
+                        return Ok(reply);
+                    }
+                }
+            }
+            Ok(io(json!({})))
+        }
+        Request::Confirm { friend, .. } => {
+            let Some(them) = contacts::resolve_user(clients, &friend).await? else {
+                return Ok(io(json!({ "error": "roster_not_found" })));
+            };
+            let pair = relations::pair(clients, actor.user_id, them).await?;
+            if pair.ab.friendship == Friendship::Friends {
+                return Ok(io(json!({ "ok": "already_present" })));
+            }
+            if let Err(err) = contacts::confirm(clients, actor, them).await {
+                return error(err);
+            }
+            let profile = users::load_profile(clients, them).await?;
+            let contact = json!({
+                "user_id": them,
+                "phone": profile.and_then(|p| p.phone),
+                "status": "friend",
+                "update_time": crate::db::now_secs(),
+            });
+            Ok(answer.json("Contact", contact))
+        }
+        Request::Revoke { id, user } => {
+            let Some(them) = contacts::resolve_user(clients, &user).await? else {
+                return Ok(io(json!({ "error": "roster_not_found" })));
+            };
+            if let Err(err) = contacts::unfriend(clients, actor, them).await {
+                return error(err);
+            }
+            Ok(answer.json("Revoke", json!({ "id": id, "user": user, "status": "revoke" })))
+        }
+        _ => Ok(answer.fail("not a PRIVATE frame")),
     }
 }
 

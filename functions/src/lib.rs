@@ -3,11 +3,15 @@
 //! Lambda Runtime API, and the local stack calls the very same [`invoke`] in-process.
 
 pub mod api;
+pub mod audio;
 pub mod authorizer;
 pub mod contacts;
 pub mod db;
 pub mod feed;
 pub mod frames;
+pub mod friends;
+pub mod groups;
+pub mod messages;
 pub mod push;
 pub mod realtime;
 pub mod relations;
@@ -110,6 +114,33 @@ pub fn function(name: &str) -> Option<Function> {
         "accept_contact" => rest!(contacts::accept_contact, Toml),
         "delete_contact" => rest!(contacts::delete_contact, Toml),
         "get_contacts_since" => rest!(contacts::contacts_since, Toml),
+        "request_friend" => rest!(friends::request, Json),
+        "accept_friend" => rest!(friends::accept, Json),
+        "ignore_friend" => rest!(friends::ignore, Json),
+        "withdraw_friend" => rest!(friends::withdraw, Json),
+        "delete_friend" => rest!(friends::unfriend, Json),
+        "list_friends" => rest!(friends::list_friends, Json),
+        "list_friend_requests" => rest!(friends::list_requests_received, Json),
+        "list_sent_friend_requests" => rest!(friends::list_requests_sent, Json),
+        "follow" => rest!(friends::follow, Json),
+        "list_followers" => rest!(friends::list_followers, Json),
+        "list_followees" => rest!(friends::list_followees, Json),
+        "unfollow" => rest!(friends::unfollow, Json),
+        "block" => rest!(friends::block, Json),
+        "list_blocks" => rest!(friends::list_blocks, Json),
+        "unblock" => rest!(friends::unblock, Json),
+        "create_group" => rest!(groups::create_group, Toml),
+        "delete_group" => rest!(groups::delete_group, Toml),
+        "join_group" => rest!(groups::join_group, Toml),
+        "add_group_member" => rest!(groups::add_group_member, Toml),
+        "leave_group" => rest!(groups::leave_group, Toml),
+        "list_groups" => rest!(groups::list_groups, Toml),
+        "list_group_members" => rest!(groups::list_members, Toml),
+        "send_message" => rest!(messages::send_route, Toml),
+        "get_message_history" => rest!(messages::history_route, Toml),
+        "send_audio" => rest!(audio::send_audio, Toml),
+        "send_group_audio" => rest!(audio::send_group_audio, Toml),
+        "presign_audio_upload" => rest!(audio::presign_upload, Toml),
         "authorize" => {
             Function::Authorizer(|clients, event| Box::pin(async move { authorizer::authorize(&clients, event).await }))
         }

@@ -83,15 +83,50 @@ fn parse_connections(item: &Item, oldest: u64) -> Vec<Connection> {
         .collect()
 }
 
-/// Renders a notification for a connection: simple_im's `[[n]]` or a JSON `NOTIFY` event.
-pub fn notification_frame(format: WireFormat, entry: &Entry) -> Vec<u8> {
+/// The JSON event a stored entry travels as: seed 003's `NOTIFY_NEW_MSG` for messages,
+/// `NOTIFY_UPDATE_CONTACT` for contact changes, `NOTIFY` for the rest.
+fn json_event(entry: &Entry) -> &'static str {
+    match (entry.body.get("_frame").and_then(Value::as_str), entry.body.get("t").and_then(Value::as_str)) {
+        (Some("m" | "gm"), _) => "NOTIFY_NEW_MSG",
+        (_, Some("add_contact" | "accept_contact" | "delete_contact")) => "NOTIFY_UPDATE_CONTACT",
+        _ => "NOTIFY",
+    }
+}
+
+/// simple_im's table for an entry: `[[m]]`, `[[gm]]` for messages, `[[n]]` for notifications.
+pub fn toml_table(entry: &Entry) -> &str {
+    entry.body.get("_frame").and_then(Value::as_str).unwrap_or("n")
+}
+
+/// An entry as its frame carries it: JSON messages follow seed 003 (`{"msg": {content, time,
+/// ...}}`), everything else is the entry's own fields.
+pub fn frame_data(format: WireFormat, entry: &Entry) -> Value {
     let view = entry.view();
-    let frame = realtime::encode_frame(format, "n", "NOTIFY", &view);
+    match (format, json_event(entry)) {
+        (WireFormat::Json, "NOTIFY_NEW_MSG") => {
+            let mut msg = view.as_object().cloned().unwrap_or_default();
+            msg.insert("content".into(), view["c"].clone());
+            let ts = view["ts"].as_i64().unwrap_or(0);
+            let time = time::OffsetDateTime::from_unix_timestamp(ts)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+            msg.insert("time".into(), json!(time));
+            json!({ "msg": msg })
+        }
+        _ => view,
+    }
+}
+
+/// Renders a stored entry for a connection, in its format. A frame over API Gateway's limit
+/// goes by reference (`more = true`): the client fetches it by sync.
+pub fn notification_frame(format: WireFormat, entry: &Entry) -> Vec<u8> {
+    let event = json_event(entry);
+    let frame = realtime::encode_frame(format, toml_table(entry), event, &frame_data(format, entry));
     if frame.len() <= MAX_FRAME_BYTES {
         return frame;
     }
-    let reference = json!({ "id": entry.id(), "t": view["t"], "more": true });
-    realtime::encode_frame(format, "n", "NOTIFY", &reference)
+    let reference = json!({ "id": entry.id(), "t": entry.body.get("t"), "more": true });
+    realtime::encode_frame(format, toml_table(entry), event, &reference)
 }
 
 /// Stores `notice` in each recipient's feed and in the actor's own (for its other devices),

@@ -54,6 +54,8 @@ pub struct Edge {
     pub ask: String,
     /// When the pending request was made (seconds), for request lists.
     pub requested_at: u64,
+    /// Seed 004's `friend_request_id` of the pending request (0 when none).
+    pub request_id: u64,
     pub following: bool,
     pub followed_by: bool,
     pub blocking: bool,
@@ -68,6 +70,7 @@ impl Edge {
             friendship: Friendship::parse(item.str("friendship")),
             ask: item.str("ask").unwrap_or_default().to_string(),
             requested_at: item.u64("requested_at").unwrap_or(0),
+            request_id: item.u64("request_id").unwrap_or(0),
             following: item.bool("following").unwrap_or(false),
             followed_by: item.bool("followed_by").unwrap_or(false),
             blocking: item.bool("blocking").unwrap_or(false),
@@ -130,6 +133,7 @@ fn put_edge(table: &str, owner: u64, other: u64, edge: &Edge, version: u64) -> A
         .item("friendship", s(edge.friendship.as_str()))
         .item("ask", s(&edge.ask))
         .item("requested_at", n(edge.requested_at))
+        .item("request_id", n(edge.request_id))
         .item("following", AttributeValue::Bool(edge.following))
         .item("followed_by", AttributeValue::Bool(edge.followed_by))
         .item("blocking", AttributeValue::Bool(edge.blocking))
@@ -232,4 +236,100 @@ pub async fn changed_since(clients: &Clients, owner: u64, since: u64) -> ApiResu
             return Ok(edges);
         }
     }
+}
+
+/// Which of a user's edges a list wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum List {
+    Friends,
+    /// Requests waiting for the owner.
+    RequestsReceived,
+    /// Requests the owner sent.
+    RequestsSent,
+    Following,
+    Followers,
+    Blocking,
+}
+
+impl List {
+    fn filter(self) -> (&'static str, AttributeValue) {
+        match self {
+            List::Friends => ("friendship = :v", s("friend")),
+            List::RequestsReceived => ("friendship = :v", s("requested_by")),
+            List::RequestsSent => ("friendship = :v", s("requested")),
+            List::Following => ("following = :v", AttributeValue::Bool(true)),
+            List::Followers => ("followed_by = :v", AttributeValue::Bool(true)),
+            List::Blocking => ("blocking = :v", AttributeValue::Bool(true)),
+        }
+    }
+}
+
+/// The owner's edges in one list: a Query over the owner's partition (paginated by DynamoDB,
+/// consistent, never a Scan). Reads the owner's edges once; lists are small next to the
+/// requests and messages that fill the other tables.
+pub async fn list(clients: &Clients, owner: u64, which: List) -> ApiResult<Vec<ListedEdge>> {
+    let (filter, value) = which.filter();
+    let mut edges = vec![];
+    let mut start = None;
+    loop {
+        let out = clients
+            .dynamodb
+            .query()
+            .table_name(&clients.config.tables.relations)
+            .key_condition_expression("pk = :pk")
+            .filter_expression(filter)
+            .expression_attribute_values(":pk", s(format!("rel#{owner}")))
+            .expression_attribute_values(":v", value.clone())
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(ApiError::aws)?;
+        for item in out.items.unwrap_or_default() {
+            if let Some(other) = item.u64("other") {
+                edges.push(ListedEdge { other, edge: Edge::from_item(&item) });
+            }
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(edges);
+        }
+    }
+}
+
+/// Both views of a pair as they stand (one consistent BatchGetItem).
+pub async fn pair(clients: &Clients, a: u64, b: u64) -> ApiResult<Pair> {
+    let (ab, ba, _, _) = read_pair(clients, a, b).await?;
+    Ok(Pair { ab, ba })
+}
+
+/// Remembers which pair a friend request id belongs to (`request#<id>`), for seed 004's
+/// `friend_request_id` parameters.
+pub async fn remember_request(clients: &Clients, request_id: u64, from: u64, to: u64) -> ApiResult<()> {
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(&clients.config.tables.relations)
+        .item("pk", s(format!("request#{request_id}")))
+        .item("sk", s("#"))
+        .item("from", n(from))
+        .item("to", n(to))
+        .send()
+        .await
+        .map_err(ApiError::aws)?;
+    Ok(())
+}
+
+/// The (from, to) pair of a friend request id, if it was ever made.
+pub async fn find_request(clients: &Clients, request_id: u64) -> ApiResult<Option<(u64, u64)>> {
+    let out = clients
+        .dynamodb
+        .get_item()
+        .table_name(&clients.config.tables.relations)
+        .key("pk", s(format!("request#{request_id}")))
+        .key("sk", s("#"))
+        .send()
+        .await
+        .map_err(ApiError::aws)?;
+    Ok(out.item.and_then(|i| Some((i.u64("from")?, i.u64("to")?))))
 }

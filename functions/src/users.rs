@@ -232,11 +232,16 @@ pub async fn register(clients: &Clients, new: &NewUser) -> ApiResult<u64> {
 /// Draws the next numeric user id (seed ids are numbers). A failed sign-up leaves a gap; ids are
 /// unique, not dense.
 async fn next_user_id(clients: &Clients) -> ApiResult<u64> {
+    next_id(clients, "counter#users").await
+}
+
+/// Draws the next number of a counter item (`counter#users`, `counter#requests`).
+pub async fn next_id(clients: &Clients, counter: &str) -> ApiResult<u64> {
     let out = clients
         .dynamodb
         .update_item()
         .table_name(&clients.config.tables.users)
-        .key("pk", s("counter#users"))
+        .key("pk", s(counter))
         .update_expression("ADD #v :one")
         .expression_attribute_names("#v", "value")
         .expression_attribute_values(":one", n(1))

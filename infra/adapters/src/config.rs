@@ -14,6 +14,8 @@ pub struct Tables {
     pub conversations: String,
     /// What two users are to each other: two edges per pair, a versioned head per user.
     pub relations: String,
+    /// Groups: info, members, and each user's groups.
+    pub groups: String,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +66,7 @@ impl Config {
                 connections: required("CONNECTIONS_TABLE")?,
                 conversations: required("CONVERSATIONS_TABLE")?,
                 relations: required("RELATIONS_TABLE")?,
+                groups: required("GROUPS_TABLE")?,
             },
             audio_bucket: required("AUDIO_BUCKET")?,
             websocket_management_endpoint: optional("WEBSOCKET_MANAGEMENT_ENDPOINT"),
@@ -83,6 +86,7 @@ impl Config {
             ("CONNECTIONS_TABLE", self.tables.connections.clone()),
             ("CONVERSATIONS_TABLE", self.tables.conversations.clone()),
             ("RELATIONS_TABLE", self.tables.relations.clone()),
+            ("GROUPS_TABLE", self.tables.groups.clone()),
             ("AUDIO_BUCKET", self.audio_bucket.clone()),
             ("PUSH_CONCURRENCY", self.push_concurrency.to_string()),
             ("TOKEN_TTL_SECS", self.token_ttl_secs.to_string()),

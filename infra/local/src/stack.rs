@@ -165,6 +165,7 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
             connections: "ConnectionsTable".into(),
             conversations: "ConversationsTable".into(),
             relations: "RelationsTable".into(),
+            groups: "GroupsTable".into(),
         },
         audio_bucket: bucket.into(),
         websocket_management_endpoint: Some(management.into()),

@@ -2,7 +2,9 @@
 //! gateways), driven over HTTP and WebSocket as a phone would.
 
 mod contacts;
+mod friends;
 mod invoke;
 mod realtime;
+mod socket_contacts;
 mod users;
 mod websocket;

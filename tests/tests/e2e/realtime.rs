@@ -45,7 +45,7 @@ async fn every_device_gets_it_except_the_one_that_acted() {
     assert!(n["ts"].as_u64().is_some() && n["id"].as_str().unwrap().starts_with("n:"));
     for socket in [&mut bob_iphone, &mut bob_ipad] {
         let frame = json_doc(&next_text(socket).await);
-        assert_eq!(frame["event"], "NOTIFY");
+        assert_eq!(frame["event"], "NOTIFY_UPDATE_CONTACT");
         assert_eq!(frame["data"]["t"], "add_contact");
         assert_eq!(frame["data"]["from"], json!(alice.id));
     }

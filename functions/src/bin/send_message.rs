@@ -1,0 +1,5 @@
+//! The `send_message` Lambda: see `im_functions::function`.
+#[tokio::main]
+async fn main() -> Result<(), im_functions::Error> {
+    im_functions::lambda_main(env!("CARGO_BIN_NAME")).await
+}
