@@ -4,6 +4,7 @@
 mod contacts;
 mod friends;
 mod invoke;
+mod messages;
 mod realtime;
 mod socket_contacts;
 mod users;
