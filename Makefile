@@ -28,11 +28,16 @@ $(SAM):
 	@python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_VERSION)
 
-## Benchmarks (release build); numbers go in docs/BENCHMARKS.md.
+## Benchmarks; numbers go in docs/BENCHMARKS.md. Function binaries are built as deployed
+## (release: LTO, one codegen unit, stripped); the stack and the bench binary with the lighter
+## `local` profile, so the run does not wait for LTO of every binary.
+BENCH_FUNCTIONS := health get_user_by_id send_message ws_default
 bench:
-	cargo build --quiet --release -p im-functions -p im-local -p im-tests
-	target/release/bench
-	target/release/bench --fan-out
+	cargo build --quiet --release -p im-functions $(addprefix --bin ,$(BENCH_FUNCTIONS))
+	cargo build --quiet --profile local -p im-tests --bin bench
+	target/local/bench
+	target/local/bench --fan-out
+	target/local/bench --messages
 
 ## One function binary with its sample event, against a running `make run`:
 ## make invoke FN=get_user_by_id

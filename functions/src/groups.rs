@@ -90,7 +90,7 @@ pub async fn groups_of(clients: &Clients, user: u64) -> ApiResult<Vec<u64>> {
 }
 
 /// Writes (or deletes) both membership items of each user, 25 requests per BatchWriteItem.
-async fn write_memberships(clients: &Clients, group: u64, users: &[u64], add: bool) -> ApiResult<()> {
+pub async fn write_memberships(clients: &Clients, group: u64, users: &[u64], add: bool) -> ApiResult<()> {
     let table = &clients.config.tables.groups;
     let mut requests = vec![];
     for user in users {

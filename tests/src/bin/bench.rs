@@ -82,10 +82,81 @@ async fn fan_out(n: usize) {
     println!("- N = {n}: last delivery after {}; DynamoDB requests {requests:?}", ms(last - start));
 }
 
+/// Opens a session and a live connection for each of `users` (no sign-up needed to connect).
+async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format: &str) -> Vec<im_tests::Socket> {
+    use futures::StreamExt;
+    futures::stream::iter(users.to_vec())
+        .map(|user| async move {
+            let token = im_functions::sessions::open_session(clients, user, "android").await.unwrap();
+            im_tests::connect(&format!("token={token}&format={format}")).await.unwrap()
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await
+}
+
+/// Send-to-delivery latency of group messages to `n` live members (1:1 is n = 1 with a
+/// two-member group's rules: same code path), and DynamoDB requests per message.
+async fn message_latency(n: usize, messages: usize) {
+    let urls = stack();
+    let clients = im_adapters::Clients::local(im_local::stack::local_config(&urls.dynamodb, &urls.s3, &urls.management, "audio-bucket"));
+    let base = 2_000_000_000 + (n as u64) * 10_000;
+    let sender = base;
+    let members: Vec<u64> = (0..=n as u64).map(|i| base + i).collect();
+    let group = base;
+    im_functions::groups::write_memberships(&clients, group, &members, true).await.unwrap();
+    let sockets = live_sockets(&clients, &members[1..], "json").await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    for mut socket in sockets {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            for i in 0..messages {
+                let _ = im_tests::next_text(&mut socket).await;
+                let _ = tx.send((i, Instant::now()));
+            }
+        });
+    }
+    let actor = im_functions::push::Actor { user_id: sender, device: "bench".into(), connection_id: None };
+    let mut latencies = vec![];
+    let before = clients.dynamodb_requests.snapshot();
+    for i in 0..messages {
+        let out = im_functions::messages::Outgoing {
+            client_id: format!("bench-{i}"),
+            kind: "text".into(),
+            content: format!("message {i}"),
+            target: im_functions::messages::Target::Group(group),
+        };
+        let start = Instant::now();
+        im_functions::messages::send(&clients, &actor, &out).await.unwrap();
+        let mut last = start;
+        for _ in 0..n {
+            let (index, at) = rx.recv().await.unwrap();
+            assert_eq!(index, i);
+            last = last.max(at);
+        }
+        latencies.push(last - start);
+    }
+    let requests = clients.dynamodb_requests.since(&before);
+    let per_message: Vec<String> = requests.iter().map(|(op, count)| format!("{op} {:.1}", *count as f64 / messages as f64)).collect();
+    println!(
+        "- {n} recipient(s): send to last delivery p50 {}, p99 {}; DynamoDB requests per message: {}",
+        ms(percentile(&mut latencies.clone(), 0.5)),
+        ms(percentile(&mut latencies, 0.99)),
+        per_message.join(", ")
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let root = im_local::project_root();
     let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
+    if std::env::args().any(|a| a == "--messages") {
+        println!("## Messages: send to delivery (group conversation; n = 1 is a one-to-one exchange)\n");
+        for (n, count) in [(1, 200), (100, 50), (1000, 20)] {
+            message_latency(n, count).await;
+        }
+        return;
+    }
     if std::env::args().any(|a| a == "--fan-out") {
         println!("## Fan-out: one notification to N users, one live connection each\n");
         for n in [10, 100, 1000] {
@@ -96,9 +167,9 @@ async fn main() {
     println!("## Release function binaries (stripped)\n");
     let mut largest = 0;
     for binary in template.functions.values() {
-        let size = std::fs::metadata(root.join("target/release").join(binary)).map(|m| m.len()).unwrap_or(0);
-        largest = largest.max(size);
-        println!("- {binary}: {:.2} MB", size as f64 / 1e6);
+        let Ok(meta) = std::fs::metadata(root.join("target/release").join(binary)) else { continue };
+        largest = largest.max(meta.len());
+        println!("- {binary}: {:.2} MB", meta.len() as f64 / 1e6);
     }
     println!("\nlargest: {:.2} MB (target: at most 8 MB)\n", largest as f64 / 1e6);
 
