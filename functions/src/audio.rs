@@ -130,6 +130,8 @@ async fn upload_and_send(ctx: &Ctx, req: &Request, group: bool) -> ApiResult {
     } else {
         Target::User(text_part(&parts, "to")?.parse().map_err(|_| ApiError::bad_request("to must be a user id"))?)
     };
+    // Refused senders store nothing.
+    messages::check_allowed(&ctx.clients, caller.user_id, target).await?;
     let key = new_key();
     ctx.clients
         .s3

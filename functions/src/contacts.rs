@@ -193,6 +193,9 @@ pub async fn resolve_user(clients: &Clients, name: &str) -> ApiResult<Option<u64
             return Ok(Some(id));
         }
     }
+    if name.starts_with('+') {
+        return Ok(None);
+    }
     match name.parse::<u64>() {
         Ok(id) if users::load_profile(clients, id).await?.is_some() => Ok(Some(id)),
         _ => Ok(None),

@@ -72,3 +72,19 @@ where
     }
     Err(crate::api::ApiError::new(http::StatusCode::CONFLICT, "too many concurrent changes, try again"))
 }
+
+/// Runs a Query to its last page (DynamoDB pages at 1 MB) and returns every item.
+pub async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> crate::api::ApiResult<Vec<Item>> {
+    let mut items = vec![];
+    let mut start = None;
+    loop {
+        let out = query.clone().set_exclusive_start_key(start).send().await.map_err(crate::api::ApiError::aws)?;
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}

@@ -311,13 +311,29 @@ pub fn by_table<'a>(feed: &'a [Entry], messages: &'a [Entry]) -> std::collection
     tables
 }
 
-/// `DELETE /offline[?id=n:12]`: acknowledges everything up to `id` (default: all) for this device.
+/// `DELETE /offline[?id=...]`: acknowledges, for this device, everything up to `id` — a
+/// notification id (`n:12`) or a message id (`dm#1#2:7`, `group#9:3`, URL-encoded) — or, without
+/// an id, everything: the feed and every conversation.
 pub async fn delete_offline(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = ctx.caller()?;
-    let upto = match req.query_string_parameters_ref().and_then(|q| q.first("id")) {
-        Some(id) => parse_id(id).ok_or_else(|| ApiError::bad_request("id must be a notification id like n:12"))?,
-        None => head(&ctx.clients, caller.user_id).await?,
-    };
-    acknowledge(&ctx.clients, caller.user_id, &caller.device, upto).await?;
+    let clients = &ctx.clients;
+    match req.query_string_parameters_ref().and_then(|q| q.first("id")) {
+        Some(id) => match crate::messages::parse_message_id(id) {
+            Some((stream, seq)) => {
+                crate::messages::acknowledge(clients, caller.user_id, &caller.device, &stream, seq).await?
+            }
+            None => {
+                let seq =
+                    parse_id(id).ok_or_else(|| ApiError::bad_request("id must be a notification or message id"))?;
+                acknowledge(clients, caller.user_id, &caller.device, seq).await?;
+            }
+        },
+        None => {
+            acknowledge(clients, caller.user_id, &caller.device, u64::MAX).await?;
+            for stream in crate::messages::conversations_of(clients, caller.user_id).await? {
+                crate::messages::acknowledge(clients, caller.user_id, &caller.device, &stream, u64::MAX).await?;
+            }
+        }
+    }
     Ok(Reply::ok(json!({})))
 }

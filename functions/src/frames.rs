@@ -394,9 +394,19 @@ pub async fn handle(clients: &Clients, cid: &str, frame: &str) -> ApiResult<Stri
             Some(user_id),
         ) => {
             let actor = Actor { user_id, device: conn.device.clone(), connection_id: Some(conn.connection_id.clone()) };
+            let client_id = match &request {
+                Request::Send { client_id, .. } => Some(client_id.clone()),
+                _ => None,
+            };
             match chat(clients, &answer, &actor, request).await {
                 Ok(reply) => Ok(reply),
-                Err(err) => Ok(answer.fail(&client_reason(err)?)),
+                Err(err) => {
+                    let reason = client_reason(err)?;
+                    Ok(match (answer.dialect, client_id) {
+                        (WireFormat::Toml, Some(id)) => answer.toml("error", json!({ "r": reason, "id": id })),
+                        _ => answer.fail(&reason),
+                    })
+                }
             }
         }
         (Request::ListContactsUnread, Some(user_id)) => {

@@ -189,9 +189,9 @@ async fn list_requests(ctx: &Ctx, which: List) -> ApiResult {
     let caller = ctx.caller()?;
     let edges = relations::list(&ctx.clients, caller.user_id, which).await?;
     let profiles = profiles_of(ctx, &edges).await?;
-    let (prefix, id_field, email_field) = match which {
-        List::RequestsReceived => ("request", "request_user_id", "request_email"),
-        _ => ("requested", "requested_user_id", "requested_email"),
+    let (prefix, id_field, email_field, section) = match which {
+        List::RequestsReceived => ("request", "request_user_id", "request_email", "friend_request"),
+        _ => ("requested", "requested_user_id", "requested_email", "friend_request_sent"),
     };
     let items = edges
         .iter()
@@ -205,7 +205,7 @@ async fn list_requests(ctx: &Ctx, which: List) -> ApiResult {
             Value::Object(item)
         })
         .collect();
-    Ok(Reply::list("friend_request", items))
+    Ok(Reply::list(section, items))
 }
 
 pub async fn list_requests_received(ctx: &Ctx, _req: &Request) -> ApiResult {

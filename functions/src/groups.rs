@@ -6,7 +6,7 @@
 
 use crate::api::{path_param, ApiError, ApiResult, Fields, Reply};
 use crate::contacts::{actor, notice};
-use crate::db::{n, now_secs, s, Item, ItemExt};
+use crate::db::{n, now_secs, query_all, s, Item, ItemExt};
 use crate::push;
 use crate::users;
 use crate::Ctx;
@@ -47,28 +47,16 @@ async fn info(clients: &Clients, group: u64) -> ApiResult<Option<Info>> {
     }))
 }
 
-async fn query_all(clients: &Clients, pk: String, prefix: &str) -> ApiResult<Vec<Item>> {
-    let mut items = vec![];
-    let mut start = None;
-    loop {
-        let out = clients
-            .dynamodb
-            .query()
-            .table_name(&clients.config.tables.groups)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(prefix))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(ApiError::aws)?;
-        items.extend(out.items.unwrap_or_default());
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(items);
-        }
-    }
+async fn query_prefix(clients: &Clients, pk: String, prefix: &str) -> ApiResult<Vec<Item>> {
+    let query = clients
+        .dynamodb
+        .query()
+        .table_name(&clients.config.tables.groups)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+        .expression_attribute_values(":pk", s(&pk))
+        .expression_attribute_values(":prefix", s(prefix))
+        .consistent_read(true);
+    query_all(query).await
 }
 
 fn id_after(item: &Item, prefix: &str) -> Option<u64> {
@@ -77,12 +65,12 @@ fn id_after(item: &Item, prefix: &str) -> Option<u64> {
 
 /// A group's members (a Query on the group's partition).
 pub async fn members(clients: &Clients, group: u64) -> ApiResult<Vec<u64>> {
-    Ok(query_all(clients, stream(group), "member#").await?.iter().filter_map(|i| id_after(i, "member#")).collect())
+    Ok(query_prefix(clients, stream(group), "member#").await?.iter().filter_map(|i| id_after(i, "member#")).collect())
 }
 
 /// The groups a user belongs to.
 pub async fn groups_of(clients: &Clients, user: u64) -> ApiResult<Vec<u64>> {
-    Ok(query_all(clients, format!("member#{user}"), "group#")
+    Ok(query_prefix(clients, format!("member#{user}"), "group#")
         .await?
         .iter()
         .filter_map(|i| id_after(i, "group#"))
@@ -182,8 +170,11 @@ pub async fn delete_group(ctx: &Ctx, req: &Request) -> ApiResult {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "only the creator can delete the group"));
     }
     let members = members(&ctx.clients, group).await?;
+    // Into each member's own feed, not the group's conversation: once the memberships are gone
+    // the group's conversation is no longer theirs to sync. Deleting a group is rare; this is
+    // the one group event whose writes grow with the members.
     let event = notice("delete_group", caller, group, json!({ "g_id": group }));
-    push::broadcast(&ctx.clients, &actor(caller), &stream(group), &members, event).await?;
+    push::notify(&ctx.clients, &actor(caller), &members, event).await?;
     write_memberships(&ctx.clients, group, &members, false).await?;
     ctx.clients
         .dynamodb

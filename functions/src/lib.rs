@@ -98,57 +98,78 @@ macro_rules! socket {
     };
 }
 
-/// Every function, by the name of its binary (and of `Metadata.BuildProperties.Binary` in
-/// `template.yaml`).
-pub fn function(name: &str) -> Option<Function> {
-    Some(match name {
-        "health" => rest!(users::health, Toml),
-        "create_user" => rest!(users::create_user, Toml),
-        "login" => rest!(users::login, Toml),
-        "logout" => rest!(users::logout, Toml),
-        "get_user_by_id" => rest!(users::get_user_by_id, Toml),
-        "get_user_by_phone" => rest!(users::get_user_by_phone, Toml),
-        "get_offline" => rest!(feed::get_offline, Toml),
-        "delete_offline" => rest!(feed::delete_offline, Toml),
-        "add_contact" => rest!(contacts::add_contact, Toml),
-        "accept_contact" => rest!(contacts::accept_contact, Toml),
-        "delete_contact" => rest!(contacts::delete_contact, Toml),
-        "get_contacts_since" => rest!(contacts::contacts_since, Toml),
-        "request_friend" => rest!(friends::request, Json),
-        "accept_friend" => rest!(friends::accept, Json),
-        "ignore_friend" => rest!(friends::ignore, Json),
-        "withdraw_friend" => rest!(friends::withdraw, Json),
-        "delete_friend" => rest!(friends::unfriend, Json),
-        "list_friends" => rest!(friends::list_friends, Json),
-        "list_friend_requests" => rest!(friends::list_requests_received, Json),
-        "list_sent_friend_requests" => rest!(friends::list_requests_sent, Json),
-        "follow" => rest!(friends::follow, Json),
-        "list_followers" => rest!(friends::list_followers, Json),
-        "list_followees" => rest!(friends::list_followees, Json),
-        "unfollow" => rest!(friends::unfollow, Json),
-        "block" => rest!(friends::block, Json),
-        "list_blocks" => rest!(friends::list_blocks, Json),
-        "unblock" => rest!(friends::unblock, Json),
-        "create_group" => rest!(groups::create_group, Toml),
-        "delete_group" => rest!(groups::delete_group, Toml),
-        "join_group" => rest!(groups::join_group, Toml),
-        "add_group_member" => rest!(groups::add_group_member, Toml),
-        "leave_group" => rest!(groups::leave_group, Toml),
-        "list_groups" => rest!(groups::list_groups, Toml),
-        "list_group_members" => rest!(groups::list_members, Toml),
-        "send_message" => rest!(messages::send_route, Toml),
-        "get_message_history" => rest!(messages::history_route, Toml),
-        "send_audio" => rest!(audio::send_audio, Toml),
-        "send_group_audio" => rest!(audio::send_group_audio, Toml),
-        "presign_audio_upload" => rest!(audio::presign_upload, Toml),
-        "authorize" => {
-            Function::Authorizer(|clients, event| Box::pin(async move { authorizer::authorize(&clients, event).await }))
+/// The HTTP API's authorizer: a raw payload 2.0 event in, a simple response out.
+macro_rules! authorizer {
+    ($handler:path) => {
+        Function::Authorizer(|clients, event| Box::pin(async move { $handler(&clients, event).await }))
+    };
+}
+
+/// Declares every function once: a constructor per function in [`by_name`] (so each binary
+/// links only its own handler and LTO drops the rest), and [`function`] to find one by its
+/// binary's name (what the local stack and `Metadata.BuildProperties.Binary` use).
+macro_rules! functions {
+    ($($name:ident => $function:expr,)*) => {
+        /// One constructor per function, named like its binary.
+        pub mod by_name {
+            use super::*;
+            $(pub fn $name() -> Function { $function })*
         }
-        "ws_connect" => socket!(realtime::connect),
-        "ws_disconnect" => socket!(realtime::disconnect),
-        "ws_default" => socket!(realtime::default_route),
-        _ => return None,
-    })
+
+        /// Every function, by the name of its binary.
+        pub fn function(name: &str) -> Option<Function> {
+            match name {
+                $(stringify!($name) => Some(by_name::$name()),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+functions! {
+    health => rest!(users::health, Toml),
+    create_user => rest!(users::create_user, Toml),
+    login => rest!(users::login, Toml),
+    logout => rest!(users::logout, Toml),
+    get_user_by_id => rest!(users::get_user_by_id, Toml),
+    get_user_by_phone => rest!(users::get_user_by_phone, Toml),
+    get_offline => rest!(feed::get_offline, Toml),
+    delete_offline => rest!(feed::delete_offline, Toml),
+    add_contact => rest!(contacts::add_contact, Toml),
+    accept_contact => rest!(contacts::accept_contact, Toml),
+    delete_contact => rest!(contacts::delete_contact, Toml),
+    get_contacts_since => rest!(contacts::contacts_since, Toml),
+    request_friend => rest!(friends::request, Json),
+    accept_friend => rest!(friends::accept, Json),
+    ignore_friend => rest!(friends::ignore, Json),
+    withdraw_friend => rest!(friends::withdraw, Json),
+    delete_friend => rest!(friends::unfriend, Json),
+    list_friends => rest!(friends::list_friends, Json),
+    list_friend_requests => rest!(friends::list_requests_received, Json),
+    list_sent_friend_requests => rest!(friends::list_requests_sent, Json),
+    follow => rest!(friends::follow, Json),
+    list_followers => rest!(friends::list_followers, Json),
+    list_followees => rest!(friends::list_followees, Json),
+    unfollow => rest!(friends::unfollow, Json),
+    block => rest!(friends::block, Json),
+    list_blocks => rest!(friends::list_blocks, Json),
+    unblock => rest!(friends::unblock, Json),
+    create_group => rest!(groups::create_group, Toml),
+    delete_group => rest!(groups::delete_group, Toml),
+    join_group => rest!(groups::join_group, Toml),
+    add_group_member => rest!(groups::add_group_member, Toml),
+    leave_group => rest!(groups::leave_group, Toml),
+    list_groups => rest!(groups::list_groups, Toml),
+    list_group_members => rest!(groups::list_members, Toml),
+    send_message => rest!(messages::send_route, Toml),
+    get_message_history => rest!(messages::history_route, Toml),
+    send_audio => rest!(audio::send_audio, Toml),
+    send_group_audio => rest!(audio::send_group_audio, Toml),
+    presign_audio_upload => rest!(audio::presign_upload, Toml),
+    authorize => authorizer!(authorizer::authorize),
+    ws_connect => socket!(realtime::connect),
+    ws_disconnect => socket!(realtime::disconnect),
+    ws_default => socket!(realtime::default_route),
 }
 
 /// Runs one event through a function: the same path on Lambda and in the local stack.
@@ -183,9 +204,8 @@ pub async fn invoke(
 
 /// The `main` of every Lambda binary: clients are built once per cold start, then each
 /// invocation is served by [`invoke`].
-pub async fn lambda_main(name: &str) -> Result<(), Error> {
+pub async fn lambda_main(function: Function) -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let function = function(name).ok_or_else(|| format!("no function named {name}"))?;
     let clients = Arc::new(Clients::from_env().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         invoke(clients.clone(), function, event.payload, event.context)

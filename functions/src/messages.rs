@@ -80,7 +80,7 @@ pub struct Sent {
 }
 
 /// Who may message whom: friends who do not block each other; members of a group.
-async fn check_allowed(clients: &Clients, from: u64, target: Target) -> ApiResult<Vec<u64>> {
+pub async fn check_allowed(clients: &Clients, from: u64, target: Target) -> ApiResult<Vec<u64>> {
     match target {
         Target::User(other) => {
             if other == from {
@@ -286,7 +286,7 @@ pub async fn delete(clients: &Clients, actor: &Actor, stream: &str, seq: u64) ->
         Some(group) => groups::members(clients, group).await?,
         None => stream.trim_start_matches("dm#").split('#').filter_map(|p| p.parse().ok()).collect(),
     };
-    let notice = json!({ "t": "delete_message", "id": format!("{stream}:{seq}"), "from": actor.user_id, "ts": now_secs(), "d": actor.device });
+    let notice = json!({ "t": "delete_message", "msg_id": format!("{stream}:{seq}"), "from": actor.user_id, "ts": now_secs(), "d": actor.device });
     let others: Vec<u64> = recipients.into_iter().filter(|u| *u != actor.user_id).collect();
     push::notify(clients, actor, &others, notice.as_object().cloned().unwrap_or_default()).await
 }

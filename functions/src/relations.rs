@@ -10,7 +10,7 @@
 //! the same pair (or the same user) cannot both win; the loser re-reads and decides again.
 
 use crate::api::{ApiError, ApiResult};
-use crate::db::{n, now_secs, s, transact, until_won, Item, ItemExt};
+use crate::db::{n, now_secs, query_all, s, transact, until_won, Item, ItemExt};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use im_adapters::Clients;
 use std::collections::HashMap;
@@ -211,31 +211,22 @@ pub async fn version(clients: &Clients, owner: u64) -> ApiResult<u64> {
 /// Edges of `owner` changed after version `since`, oldest change first (a Query on the
 /// `by_version` index, paginated by DynamoDB; never a Scan).
 pub async fn changed_since(clients: &Clients, owner: u64, since: u64) -> ApiResult<Vec<ListedEdge>> {
-    let mut edges = vec![];
-    let mut start = None;
-    loop {
-        let out = clients
-            .dynamodb
-            .query()
-            .table_name(&clients.config.tables.relations)
-            .index_name("by_version")
-            .key_condition_expression("pk = :pk AND version > :since")
-            .expression_attribute_values(":pk", s(format!("rel#{owner}")))
-            .expression_attribute_values(":since", n(since))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(ApiError::aws)?;
-        for item in out.items.unwrap_or_default() {
-            if let Some(other) = item.u64("other") {
-                edges.push(ListedEdge { other, edge: Edge::from_item(&item) });
-            }
-        }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(edges);
-        }
-    }
+    let query = clients
+        .dynamodb
+        .query()
+        .table_name(&clients.config.tables.relations)
+        .index_name("by_version")
+        .key_condition_expression("pk = :pk AND version > :since")
+        .expression_attribute_values(":pk", s(format!("rel#{owner}")))
+        .expression_attribute_values(":since", n(since));
+    Ok(listed(query_all(query).await?))
+}
+
+fn listed(items: Vec<Item>) -> Vec<ListedEdge> {
+    items
+        .iter()
+        .filter_map(|item| Some(ListedEdge { other: item.u64("other")?, edge: Edge::from_item(item) }))
+        .collect()
 }
 
 /// Which of a user's edges a list wants.
@@ -269,36 +260,23 @@ impl List {
 /// requests and messages that fill the other tables.
 pub async fn list(clients: &Clients, owner: u64, which: List) -> ApiResult<Vec<ListedEdge>> {
     let (filter, value) = which.filter();
-    let mut edges = vec![];
-    let mut start = None;
-    loop {
-        let out = clients
-            .dynamodb
-            .query()
-            .table_name(&clients.config.tables.relations)
-            .key_condition_expression("pk = :pk")
-            .filter_expression(filter)
-            .expression_attribute_values(":pk", s(format!("rel#{owner}")))
-            .expression_attribute_values(":v", value.clone())
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(ApiError::aws)?;
-        for item in out.items.unwrap_or_default() {
-            if let Some(other) = item.u64("other") {
-                edges.push(ListedEdge { other, edge: Edge::from_item(&item) });
-            }
-        }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(edges);
-        }
-    }
+    let query = clients
+        .dynamodb
+        .query()
+        .table_name(&clients.config.tables.relations)
+        .key_condition_expression("pk = :pk")
+        .filter_expression(filter)
+        .expression_attribute_values(":pk", s(format!("rel#{owner}")))
+        .expression_attribute_values(":v", value)
+        .consistent_read(true);
+    Ok(listed(query_all(query).await?))
 }
 
 /// Both views of a pair as they stand (one consistent BatchGetItem).
 pub async fn pair(clients: &Clients, a: u64, b: u64) -> ApiResult<Pair> {
+    if a == b {
+        return Err(ApiError::bad_request("a user has no relationship with themselves"));
+    }
     let (ab, ba, _, _) = read_pair(clients, a, b).await?;
     Ok(Pair { ab, ba })
 }

@@ -1,5 +1,5 @@
-//! The `accept_friend` Lambda: see `im_functions::function`.
+//! The `accept_friend` Lambda: see `im_functions::by_name::accept_friend`.
 #[tokio::main]
 async fn main() -> Result<(), im_functions::Error> {
-    im_functions::lambda_main(env!("CARGO_BIN_NAME")).await
+    im_functions::lambda_main(im_functions::by_name::accept_friend()).await
 }

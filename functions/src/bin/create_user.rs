@@ -1,5 +1,5 @@
-//! The `create_user` Lambda: see `im_functions::function`.
+//! The `create_user` Lambda: see `im_functions::by_name::create_user`.
 #[tokio::main]
 async fn main() -> Result<(), im_functions::Error> {
-    im_functions::lambda_main(env!("CARGO_BIN_NAME")).await
+    im_functions::lambda_main(im_functions::by_name::create_user()).await
 }

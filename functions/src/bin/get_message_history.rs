@@ -1,5 +1,5 @@
-//! The `get_message_history` Lambda: see `im_functions::function`.
+//! The `get_message_history` Lambda: see `im_functions::by_name::get_message_history`.
 #[tokio::main]
 async fn main() -> Result<(), im_functions::Error> {
-    im_functions::lambda_main(env!("CARGO_BIN_NAME")).await
+    im_functions::lambda_main(im_functions::by_name::get_message_history()).await
 }

@@ -1,5 +1,5 @@
-//! The `get_user_by_phone` Lambda: see `im_functions::function`.
+//! The `get_user_by_phone` Lambda: see `im_functions::by_name::get_user_by_phone`.
 #[tokio::main]
 async fn main() -> Result<(), im_functions::Error> {
-    im_functions::lambda_main(env!("CARGO_BIN_NAME")).await
+    im_functions::lambda_main(im_functions::by_name::get_user_by_phone()).await
 }

@@ -1,5 +1,5 @@
-//! The `list_followees` Lambda: see `im_functions::function`.
+//! The `list_followees` Lambda: see `im_functions::by_name::list_followees`.
 #[tokio::main]
 async fn main() -> Result<(), im_functions::Error> {
-    im_functions::lambda_main(env!("CARGO_BIN_NAME")).await
+    im_functions::lambda_main(im_functions::by_name::list_followees()).await
 }

@@ -1,5 +1,5 @@
-//! The `logout` Lambda: see `im_functions::function`.
+//! The `logout` Lambda: see `im_functions::by_name::logout`.
 #[tokio::main]
 async fn main() -> Result<(), im_functions::Error> {
-    im_functions::lambda_main(env!("CARGO_BIN_NAME")).await
+    im_functions::lambda_main(im_functions::by_name::logout()).await
 }

@@ -1,5 +1,5 @@
-//! The `presign_audio_upload` Lambda: see `im_functions::function`.
+//! The `presign_audio_upload` Lambda: see `im_functions::by_name::presign_audio_upload`.
 #[tokio::main]
 async fn main() -> Result<(), im_functions::Error> {
-    im_functions::lambda_main(env!("CARGO_BIN_NAME")).await
+    im_functions::lambda_main(im_functions::by_name::presign_audio_upload()).await
 }

@@ -99,7 +99,12 @@ async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format: &st
 /// two-member group's rules: same code path), and DynamoDB requests per message.
 async fn message_latency(n: usize, messages: usize) {
     let urls = stack();
-    let clients = im_adapters::Clients::local(im_local::stack::local_config(&urls.dynamodb, &urls.s3, &urls.management, "audio-bucket"));
+    let clients = im_adapters::Clients::local(im_local::stack::local_config(
+        &urls.dynamodb,
+        &urls.s3,
+        &urls.management,
+        "audio-bucket",
+    ));
     let base = 2_000_000_000 + (n as u64) * 10_000;
     let sender = base;
     let members: Vec<u64> = (0..=n as u64).map(|i| base + i).collect();
@@ -137,7 +142,8 @@ async fn message_latency(n: usize, messages: usize) {
         latencies.push(last - start);
     }
     let requests = clients.dynamodb_requests.since(&before);
-    let per_message: Vec<String> = requests.iter().map(|(op, count)| format!("{op} {:.1}", *count as f64 / messages as f64)).collect();
+    let per_message: Vec<String> =
+        requests.iter().map(|(op, count)| format!("{op} {:.1}", *count as f64 / messages as f64)).collect();
     println!(
         "- {n} recipient(s): send to last delivery p50 {}, p99 {}; DynamoDB requests per message: {}",
         ms(percentile(&mut latencies.clone(), 0.5)),

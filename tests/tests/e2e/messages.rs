@@ -90,13 +90,22 @@ async fn one_to_one_in_both_dialects_with_acks_unread_history_and_delete() {
     assert_eq!(ask(&mut b_json, json!({"event": "CHAT_DELETE", "data": {"id": b_sid}})).await["event"], "OK");
     let told = toml_doc(&next_text(&mut a_toml).await);
     assert_eq!(
-        (told["n"][0]["t"].as_str(), told["n"][0]["id"].as_str()),
+        (told["n"][0]["t"].as_str(), told["n"][0]["msg_id"].as_str()),
         (Some("delete_message"), Some(b_sid.as_str()))
     );
     let rest = client(&a).get(&format!("/message/history?with={}", b.id)).await.doc();
     assert_eq!(rest["m"][1]["deleted"], true);
     assert_eq!(rest["m"][1]["c"], "");
     assert_eq!(rest["m"][0]["c"], "hello");
+
+    // A device that was never online finds both messages; DELETE /offline clears them for it.
+    let tablet = Client::new().with_token(&im_tests::login(&b.phone, "tablet").await);
+    let offline = tablet.get("/offline").await.doc();
+    assert_eq!(offline["m"].as_array().map(Vec::len), Some(2), "{offline}");
+    assert_eq!(tablet.send("DELETE", "/offline", None, None).await.status, 200);
+    let cleared = tablet.get("/offline").await.doc();
+    assert!(cleared.get("m").is_none() && cleared["n"].as_array().unwrap().is_empty(), "{cleared}");
+    assert_eq!(client(&a).send("DELETE", &format!("/friends/{}", a.id), None, None).await.status, 400);
 }
 
 #[tokio::test]
@@ -315,7 +324,7 @@ async fn an_expired_presigned_url_is_refused() {
 #[tokio::test]
 async fn no_loss_under_concurrent_senders_online_and_offline() {
     const SENDERS: usize = 4;
-    const EACH: usize = 15;
+    const EACH: usize = 30;
     let mut members = vec![];
     for i in 0..6 {
         members.push(new_user(&format!("m{i}"), "android").await);
@@ -377,7 +386,8 @@ async fn no_loss_under_concurrent_senders_online_and_offline() {
                 break;
             }
             let last = last.expect("more pages mean messages");
-            assert_eq!(device.send("DELETE", &format!("/offline?id={last}"), None, None).await.status, 200);
+            let encoded = last.replace('#', "%23");
+            assert_eq!(device.send("DELETE", &format!("/offline?id={encoded}"), None, None).await.status, 200);
         }
         let contents: BTreeSet<String> = got.iter().map(|m| m["c"].as_str().unwrap().to_string()).collect();
         assert_eq!((got.len(), contents), (expected.len(), expected.clone()));
