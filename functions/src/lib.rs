@@ -206,7 +206,7 @@ pub async fn invoke(
 /// invocation is served by [`invoke`].
 pub async fn lambda_main(function: Function) -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let clients = Arc::new(Clients::from_env().await?);
+    let clients = Arc::new(Clients::from_env()?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         invoke(clients.clone(), function, event.payload, event.context)
     }))
