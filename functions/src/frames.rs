@@ -229,7 +229,10 @@ fn parse_json(event: &str, data: &Value) -> Result<Request, String> {
             client_id: text(data, "id")?.unwrap_or_else(uuid_like),
             kind: text(data, "t")?.unwrap_or_else(|| "text".into()),
             content: required(data, "content")?,
-            to: Addressee::User(required(data, "user")?),
+            to: match data.get("g_id") {
+                Some(_) => Addressee::Group(number(data, "g_id", 0)?),
+                None => Addressee::User(required(data, "user")?),
+            },
         },
         "CHAT_WITH" => Request::ChatWith { user: required(data, "user")? },
         "CHAT_HISTORY" => Request::ChatHistory {

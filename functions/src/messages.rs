@@ -159,8 +159,23 @@ pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> ApiResult
         recipients.dedup();
         let stored: Vec<(u64, Entry)> = recipients.into_iter().map(|u| (u, entry.clone())).collect();
         push::deliver(clients, actor, &stored).await;
+        if let Target::User(to) = out.target {
+            notify_unread(clients, actor.user_id, to, &stream).await?;
+        }
     }
     Ok(Sent { id, seq, new })
+}
+
+/// Seed 003's `NOTIFY_UPDATE_UNREAD` to the recipient's JSON connections: their unread count
+/// with the sender, keyed as `LIST_CONTACTS_UNREAD` keys it.
+async fn notify_unread(clients: &Clients, from: u64, to: u64, stream: &str) -> ApiResult<()> {
+    let count = unread(clients, to, stream).await?;
+    let key = match crate::users::load_profile(clients, from).await? {
+        Some(profile) => crate::contacts::contact_key(&profile),
+        None => from.to_string(),
+    };
+    push::post_json_event(clients, to, "NOTIFY_UPDATE_UNREAD", json!({ "unread_msg_count": { key: count } })).await;
+    Ok(())
 }
 
 fn read_key(stream: &str, user: u64) -> String {

@@ -198,6 +198,11 @@ pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) 
             posts.push((conn.connection_id.clone(), notification_frame(conn.format, entry)));
         }
     }
+    post_frames(clients, posts).await;
+}
+
+/// Posts frames; a connection that answers 410 Gone is forgotten.
+async fn post_frames(clients: &Clients, posts: Vec<(String, Vec<u8>)>) {
     for (cid, outcome) in clients.pusher.post_all(posts).await {
         if outcome == PostOutcome::Gone {
             if let Err(err) = realtime::forget_connection(clients, &cid).await {
@@ -205,4 +210,24 @@ pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) 
             }
         }
     }
+}
+
+/// Posts a frame of derived state (an unread count, say) to `user`'s JSON connections. Not
+/// stored: whatever it says can be asked again (`LIST_CONTACTS_UNREAD`), so a lost one loses
+/// nothing.
+pub async fn post_json_event(clients: &Clients, user: u64, event: &str, data: Value) {
+    let connections = match connections_of(clients, &[user]).await {
+        Ok(connections) => connections,
+        Err(err) => {
+            tracing::warn!(error = %err, "connection look-up failed");
+            return;
+        }
+    };
+    let frame = realtime::encode_frame(WireFormat::Json, "", event, &data);
+    let posts = connections
+        .into_iter()
+        .filter(|c| c.format == WireFormat::Json)
+        .map(|c| (c.connection_id, frame.clone()))
+        .collect();
+    post_frames(clients, posts).await;
 }

@@ -283,3 +283,13 @@ where
     }
     panic!("{what} did not happen within 10 s");
 }
+
+/// The next JSON frame whose `event` is `event`, skipping others (unread counts and the like).
+pub async fn next_event(socket: &mut Socket, event: &str) -> serde_json::Value {
+    loop {
+        let frame: serde_json::Value = serde_json::from_str(&next_text(socket).await).expect("a JSON frame");
+        if frame["event"] == event {
+            return frame;
+        }
+    }
+}

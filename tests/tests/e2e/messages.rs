@@ -49,6 +49,9 @@ async fn one_to_one_in_both_dialects_with_acks_unread_history_and_delete() {
     let sid = ack["a"][0]["sid"].as_str().unwrap().to_string();
     let pushed = json_doc(&next_text(&mut b_json).await);
     assert_eq!(pushed["event"], "NOTIFY_NEW_MSG");
+    let unread = json_doc(&next_text(&mut b_json).await);
+    assert_eq!(unread["event"], "NOTIFY_UPDATE_UNREAD");
+    assert_eq!(unread["data"]["unread_msg_count"][&a.phone], 1);
     let msg = &pushed["data"]["msg"];
     assert_eq!(
         (msg["content"].as_str(), msg["from"].as_u64(), msg["id"].as_str()),
@@ -184,6 +187,12 @@ async fn groups_create_join_add_message_leave_delete() {
     assert!(ack["a"][0]["sid"].as_str().unwrap().starts_with(&format!("group#{g_id}:")));
     let gm = toml_doc(&next_text(&mut joiner_socket).await)["gm"][0].clone();
     assert_eq!((gm["c"].as_str(), gm["from"].as_u64(), gm["g_id"].as_u64()), (Some("hi all"), Some(m1.id), Some(g_id)));
+    let mut m2_json = connect(&format!("token={}", m2.token)).await.unwrap();
+    let sent =
+        ask(&mut m2_json, json!({"event": "CHAT_SEND_MSG", "data": {"g_id": g_id, "content": "json too"}})).await;
+    assert_eq!(sent["event"], "OK", "{sent}");
+    let gm = toml_doc(&next_text(&mut m1_socket).await)["gm"][0].clone();
+    assert_eq!((gm["c"].as_str(), gm["from"].as_u64()), (Some("json too"), Some(m2.id)));
     let members = client(&joiner).get(&format!("/group/{g_id}/member")).await.doc();
     assert_eq!(members["member"].as_array().unwrap().len(), 5);
     assert_eq!(client(&joiner).get("/group").await.doc()["group"][0]["name"], "group1");
@@ -230,7 +239,7 @@ async fn amr_audio_round_trip_and_refusals() {
     let (ct, body) = multipart(&amr, "audio/amr", "to", &b.id.to_string());
     let sent = client(&a).send("POST", "/m/audio", None, Some((&ct, body))).await;
     assert_eq!(sent.status, 201, "{}", sent.text);
-    let msg = json_doc(&next_text(&mut b_socket).await)["data"]["msg"].clone();
+    let msg = im_tests::next_event(&mut b_socket, "NOTIFY_NEW_MSG").await["data"]["msg"].clone();
     assert_eq!(msg["t"], "audio");
     let url = msg["content"].as_str().unwrap().to_string();
     let http = reqwest::Client::new();
@@ -271,7 +280,7 @@ async fn amr_audio_round_trip_and_refusals() {
         .post_form("/message", &[("to", &b.id.to_string()), ("id", "big1"), ("t", "audio"), ("c", key)])
         .await;
     assert_eq!(via_key.status, 201, "{}", via_key.text);
-    let msg = json_doc(&next_text(&mut b_socket).await)["data"]["msg"].clone();
+    let msg = im_tests::next_event(&mut b_socket, "NOTIFY_NEW_MSG").await["data"]["msg"].clone();
     assert_eq!(http.get(msg["content"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap().to_vec(), amr);
     let bogus = client(&a)
         .post_form(
