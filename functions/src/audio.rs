@@ -109,6 +109,14 @@ fn new_key() -> String {
     format!("audio/{:032x}.amr", rand::thread_rng().gen::<u128>())
 }
 
+/// The key of a sender's upload with their own message id: a retried upload overwrites the
+/// same object (and the send is deduplicated) instead of leaving an orphan.
+fn key_for(sender: u64, client_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{sender}\n{client_id}").as_bytes());
+    format!("audio/{}.amr", &hex::encode(digest)[..32])
+}
+
 /// `POST /m/audio` and `POST /gm/audio`: stores the AMR file, then sends it as a message.
 async fn upload_and_send(ctx: &Ctx, req: &Request, group: bool) -> ApiResult {
     let caller = ctx.caller()?;
@@ -132,7 +140,11 @@ async fn upload_and_send(ctx: &Ctx, req: &Request, group: bool) -> ApiResult {
     };
     // Refused senders store nothing.
     messages::check_allowed(&ctx.clients, caller.user_id, target).await?;
-    let key = new_key();
+    let client_id = match parts.iter().find(|p| p.name == "id") {
+        Some(part) => String::from_utf8(part.data.clone()).map_err(|_| ApiError::bad_request("id is not text"))?,
+        None => new_key(),
+    };
+    let key = key_for(caller.user_id, &client_id);
     ctx.clients
         .s3
         .put_object()
@@ -143,14 +155,10 @@ async fn upload_and_send(ctx: &Ctx, req: &Request, group: bool) -> ApiResult {
         .send()
         .await
         .map_err(ApiError::aws)?;
-    let client_id = parts
-        .iter()
-        .find(|p| p.name == "id")
-        .and_then(|p| String::from_utf8(p.data.clone()).ok())
-        .unwrap_or_else(|| key.clone());
     let out = Outgoing { client_id, kind: "audio".into(), content: key, target };
     let sent = messages::send(&ctx.clients, &actor(caller), &out).await?;
-    Ok(Reply::ok(json!({ "message": [{ "id": out.client_id, "sid": sent.id }] })).with_status(StatusCode::CREATED))
+    let status = if sent.new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(Reply::ok(json!({ "message": [{ "id": out.client_id, "sid": sent.id }] })).with_status(status))
 }
 
 pub async fn send_audio(ctx: &Ctx, req: &Request) -> ApiResult {
@@ -192,7 +200,10 @@ pub async fn check_uploaded(clients: &Clients, key: &str) -> ApiResult<()> {
         .range(format!("bytes=0-{}", AMR_MAGIC.len() - 1))
         .send()
         .await
-        .map_err(|_| ApiError::bad_request("no uploaded audio under that key"))?;
+        .map_err(|err| match err.as_service_error() {
+            Some(e) if e.is_no_such_key() => ApiError::bad_request("no uploaded audio under that key"),
+            _ => ApiError::aws(err),
+        })?;
     let head = object.body.collect().await.map_err(ApiError::internal)?.into_bytes();
     if head.as_ref() != AMR_MAGIC {
         return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not an AMR file (no #!AMR header)"));

@@ -134,6 +134,9 @@ pub async fn create_group(ctx: &Ctx, req: &Request) -> ApiResult {
     member_ids.push(caller.user_id);
     member_ids.sort_unstable();
     member_ids.dedup();
+    if member_ids.len() > MAX_MEMBERS {
+        return Err(ApiError::bad_request(format!("a group has at most {MAX_MEMBERS} members")));
+    }
     let known = users::load_profiles(&ctx.clients, &member_ids).await?;
     if let Some(missing) = member_ids.iter().find(|id| !known.contains_key(id)) {
         return Err(ApiError::coded("404-3", format!("user {missing} not found")));

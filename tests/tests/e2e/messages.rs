@@ -252,6 +252,19 @@ async fn amr_audio_round_trip_and_refusals() {
     assert_eq!(http.get(&tampered).send().await.unwrap().status(), 403);
     assert_eq!(http.get(url.split('?').next().unwrap()).send().await.unwrap().status(), 403, "the bucket is private");
 
+    // A retried upload with the sender's id is the same message (200, same id), not a second one.
+    let (ct, mut body) = multipart(&amr, "audio/amr", "to", &b.id.to_string());
+    body.truncate(body.len() - "------im-test-boundary--\r\n".len());
+    body.extend_from_slice(b"------im-test-boundary\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nvoice-1\r\n------im-test-boundary--\r\n");
+    let first = client(&a).send("POST", "/m/audio", None, Some((&ct, body.clone()))).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    im_tests::next_event(&mut b_socket, "NOTIFY_NEW_MSG").await;
+    let retry = client(&a).send("POST", "/m/audio", None, Some((&ct, body))).await;
+    assert_eq!(
+        (retry.status, retry.doc()["message"][0]["sid"].clone()),
+        (200, first.doc()["message"][0]["sid"].clone())
+    );
+
     let (ct, body) = multipart(b"RIFF\x00\x00WAVEfmt ", "audio/amr", "to", &b.id.to_string());
     let refused = client(&a).send("POST", "/m/audio", None, Some((&ct, body))).await;
     assert_eq!((refused.status, refused.reason().contains("AMR")), (415, true));
