@@ -38,6 +38,7 @@ bench:
 	target/local/bench
 	target/local/bench --fan-out
 	target/local/bench --messages
+	target/local/bench --relations
 
 ## One function binary with its sample event, against a running `make run`:
 ## make invoke FN=get_user_by_id

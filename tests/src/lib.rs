@@ -14,6 +14,8 @@ pub struct StackUrls {
     pub management: String,
     pub dynamodb: String,
     pub s3: String,
+    /// DynamoDB requests the stack's functions made, by operation (for benchmarks).
+    pub dynamodb_requests: im_adapters::RequestCounter,
 }
 
 static STACK: OnceLock<StackUrls> = OnceLock::new();
@@ -35,6 +37,7 @@ pub fn stack() -> &'static StackUrls {
                     management: stack.management_url.clone(),
                     dynamodb: stack.dynamodb_endpoint.clone(),
                     s3: stack.s3_endpoint.clone(),
+                    dynamodb_requests: stack.clients.dynamodb_requests.clone(),
                 })
                 .expect("test thread waits");
                 std::future::pending::<()>().await;

@@ -143,10 +143,57 @@ async fn message_latency(n: usize, messages: usize) {
     );
 }
 
+/// DynamoDB requests one HTTP call makes in the stack's functions (authorizer included).
+async fn requests_of(what: &str, call: impl std::future::Future<Output = im_tests::Answer>) {
+    let counter = &stack().dynamodb_requests;
+    let before = counter.snapshot();
+    let answer = call.await;
+    assert!(answer.status < 300, "{what}: {}", answer.text);
+    let used = counter.since(&before);
+    let total: u64 = used.values().sum();
+    println!("- {what}: {total} requests {used:?}");
+}
+
+/// DynamoDB requests per relationship operation, measured through the HTTP API.
+async fn relationship_costs() {
+    let json = |v: serde_json::Value| Some(("application/json", v.to_string().into_bytes()));
+    let a = new_user("a", "android").await;
+    let b = new_user("b", "android").await;
+    let c = new_user("c", "android").await;
+    let (ca, cb) = (Client::new().with_token(&a.token), Client::new().with_token(&b.token));
+    requests_of(
+        "friend request",
+        ca.send("POST", "/friends/request", None, json(serde_json::json!({"requested_user_id": b.id}))),
+    )
+    .await;
+    requests_of(
+        "accept",
+        cb.send("POST", "/friends/accept", None, json(serde_json::json!({"requested_user_id": a.id}))),
+    )
+    .await;
+    requests_of("block", ca.send("POST", "/blocks", None, json(serde_json::json!({"user_id": c.id})))).await;
+    for i in 0..499 {
+        let friend = new_user(&format!("f{i}"), "android").await;
+        let cf = Client::new().with_token(&friend.token);
+        cf.send("POST", "/friends/request", None, json(serde_json::json!({"requested_user_id": a.id}))).await;
+        ca.send("POST", "/friends/accept", None, json(serde_json::json!({"requested_user_id": friend.id}))).await;
+    }
+    requests_of("list friends (500 friends)", ca.get("/friends")).await;
+    let version = ca.get("/contact/version/0").await.doc()["response"][0]["version"].as_u64().unwrap();
+    requests_of("version sync from 0 (500 contacts)", ca.get("/contact/version/0")).await;
+    requests_of("version sync, one change behind", ca.get(&format!("/contact/version/{}", version - 1))).await;
+    requests_of("version sync at the current version", ca.get(&format!("/contact/version/{version}"))).await;
+}
+
 #[tokio::main]
 async fn main() {
     let root = im_local::project_root();
     let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
+    if std::env::args().any(|a| a == "--relations") {
+        println!("## DynamoDB requests per relationship operation (through the HTTP API, authorizer included)\n");
+        relationship_costs().await;
+        return;
+    }
     if std::env::args().any(|a| a == "--messages") {
         println!("## Messages: send to delivery (group conversation; n = 1 is a one-to-one exchange)\n");
         for (n, count) in [(1, 200), (100, 50), (1000, 20)] {
