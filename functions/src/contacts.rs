@@ -125,18 +125,14 @@ pub async fn add_contact(ctx: &Ctx, req: &Request) -> ApiResult {
 /// `PUT /contact/{id}`: accepts user `id`'s request; they get `accept_contact`.
 pub async fn accept_contact(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = ctx.caller()?;
-    let them = other_user(req)?;
-    relations::transition(&ctx.clients, caller.user_id, them, decide_accept).await?;
-    push::notify(&ctx.clients, &actor(caller), &[them], notice("accept_contact", caller, them, json!({}))).await?;
+    confirm(&ctx.clients, &actor(caller), other_user(req)?).await?;
     Ok(Reply::ok(json!({})))
 }
 
 /// `DELETE /contact/{id}`: ends the friendship (or a pending request); they get `delete_contact`.
 pub async fn delete_contact(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = ctx.caller()?;
-    let them = other_user(req)?;
-    relations::transition(&ctx.clients, caller.user_id, them, decide_delete).await?;
-    push::notify(&ctx.clients, &actor(caller), &[them], notice("delete_contact", caller, them, json!({}))).await?;
+    unfriend(&ctx.clients, &actor(caller), other_user(req)?).await?;
     Ok(Reply::ok(json!({})))
 }
 
@@ -233,7 +229,7 @@ pub async fn befriend(clients: &Clients, actor: &Actor, them: u64) -> ApiResult<
     Ok(Outcome::Requested)
 }
 
-/// Seed 002's `Confirm`: accepts their request (404-12 when there is none).
+/// Accepts their request (404-12 when there is none): `PUT /contact/{id}`, seed 002's `Confirm`.
 pub async fn confirm(clients: &Clients, actor: &Actor, them: u64) -> ApiResult<Outcome> {
     let caller = Caller { user_id: actor.user_id, device: actor.device.clone() };
     relations::transition(clients, caller.user_id, them, decide_accept).await?;
@@ -241,7 +237,8 @@ pub async fn confirm(clients: &Clients, actor: &Actor, them: u64) -> ApiResult<O
     Ok(Outcome::Accepted)
 }
 
-/// Seed 003's `DELETE_CONTACT` and seed 002's `Revoke`: ends a friendship or a pending request.
+/// Ends a friendship or a pending request: `DELETE /contact/{id}`, seed 003's `DELETE_CONTACT`,
+/// seed 002's `Revoke`.
 pub async fn unfriend(clients: &Clients, actor: &Actor, them: u64) -> ApiResult<Outcome> {
     let caller = Caller { user_id: actor.user_id, device: actor.device.clone() };
     relations::transition(clients, caller.user_id, them, decide_delete).await?;

@@ -11,7 +11,7 @@
 
 use crate::api::{ApiError, ApiResult};
 use crate::db::{n, now_secs, query_all, s, transact, until_won, Item, ItemExt};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Get, Put, TransactGetItem, TransactWriteItem};
 use im_adapters::Clients;
 use std::collections::HashMap;
 
@@ -102,25 +102,24 @@ fn head_key(owner: u64) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".to_string(), s(format!("rel#{owner}"))), ("sk".to_string(), s("#head"))])
 }
 
-/// Reads both edges and both heads consistently: one BatchGetItem.
+/// Reads both edges and both heads in one TransactGetItems. Not a BatchGetItem: a batch is
+/// only read-committed item by item, so it can see half of a concurrent transition (new heads,
+/// old edges) and decide on a state that never existed; a transactional read is serialized
+/// with TransactWriteItems.
 async fn read_pair(clients: &Clients, a: u64, b: u64) -> ApiResult<(Edge, Edge, u64, u64)> {
     let table = &clients.config.tables.relations;
-    let keys = vec![edge_key(a, b), edge_key(b, a), head_key(a), head_key(b)];
-    let request =
-        KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(ApiError::internal)?;
-    let mut items: Vec<Item> = vec![];
-    let mut pending = Some(request);
-    while let Some(request) = pending.take() {
-        let out =
-            clients.dynamodb.batch_get_item().request_items(table, request).send().await.map_err(ApiError::aws)?;
-        items.extend(out.responses.unwrap_or_default().remove(table).unwrap_or_default());
-        pending = out.unprocessed_keys.unwrap_or_default().remove(table).filter(|k| !k.keys.is_empty());
+    let mut read = clients.dynamodb.transact_get_items();
+    for key in [edge_key(a, b), edge_key(b, a), head_key(a), head_key(b)] {
+        let get = Get::builder().table_name(table).set_key(Some(key)).build().map_err(ApiError::internal)?;
+        read = read.transact_items(TransactGetItem::builder().get(get).build());
     }
-    let find = |pk: String, sk: String| items.iter().find(|i| i.str("pk") == Some(&pk) && i.str("sk") == Some(&sk));
-    let ab = find(format!("rel#{a}"), b.to_string()).map(Edge::from_item).unwrap_or_default();
-    let ba = find(format!("rel#{b}"), a.to_string()).map(Edge::from_item).unwrap_or_default();
-    let va = find(format!("rel#{a}"), "#head".into()).and_then(|i| i.u64("version")).unwrap_or(0);
-    let vb = find(format!("rel#{b}"), "#head".into()).and_then(|i| i.u64("version")).unwrap_or(0);
+    let out = read.send().await.map_err(ApiError::aws)?;
+    let items: Vec<Option<Item>> = out.responses.unwrap_or_default().into_iter().map(|r| r.item).collect();
+    let item = |i: usize| items.get(i).and_then(Option::as_ref);
+    let ab = item(0).map(Edge::from_item).unwrap_or_default();
+    let ba = item(1).map(Edge::from_item).unwrap_or_default();
+    let va = item(2).and_then(|i| i.u64("version")).unwrap_or(0);
+    let vb = item(3).and_then(|i| i.u64("version")).unwrap_or(0);
     Ok((ab, ba, va, vb))
 }
 
@@ -272,7 +271,7 @@ pub async fn list(clients: &Clients, owner: u64, which: List) -> ApiResult<Vec<L
     Ok(listed(query_all(query).await?))
 }
 
-/// Both views of a pair as they stand (one consistent BatchGetItem).
+/// Both views of a pair as they stand (one TransactGetItems).
 pub async fn pair(clients: &Clients, a: u64, b: u64) -> ApiResult<Pair> {
     if a == b {
         return Err(ApiError::bad_request("a user has no relationship with themselves"));
