@@ -8,7 +8,7 @@ SAM := $(VENV)/bin/sam
 SAM_VERSION := 1.170.0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test bench build-release invoke clean-data
+.PHONY: run test bench soak build-release invoke clean-data
 
 ## The backend on the local stack: HTTP API :3000, WebSocket API :3001 (DynamoDB Local is
 ## installed on first run). Flags go through ARGS, e.g. make run ARGS=--in-memory
@@ -39,6 +39,12 @@ bench:
 	target/local/bench --fan-out
 	target/local/bench --messages
 	target/local/bench --relations
+
+## The long churn run: 10 users x 3 devices dropping and reconnecting while 600 messages flow,
+## acking live, then syncing; prints lost / redelivered (docs/BENCHMARKS.md). `make test` runs
+## the short one (6 users x 2 devices, 90 messages).
+soak:
+	CHURN_SOAK=1 cargo test --quiet -p im-tests --test e2e churn -- --nocapture
 
 ## One function binary with its sample event, against a running `make run`:
 ## make invoke FN=get_user_by_id

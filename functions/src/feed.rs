@@ -10,6 +10,7 @@
 
 use crate::api::{ApiError, ApiResult, Reply};
 use crate::db::{n, now_secs, s, transact, until_won, Item, ItemExt};
+use crate::domain::confirmed::Confirmed;
 use crate::Ctx;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use im_adapters::Clients;
@@ -35,16 +36,18 @@ impl Entry {
         }
     }
 
-    /// The notification as clients see it: its fields plus `id`.
+    /// The notification as clients see it: its fields plus `id` and `seq`, its place in its
+    /// stream, so a client sees a gap (and syncs) without parsing ids.
     pub fn view(&self) -> Value {
         let mut fields = Map::new();
         fields.insert("id".into(), json!(self.id()));
+        fields.insert("seq".into(), json!(self.seq));
         fields.extend(self.body.iter().filter(|(k, _)| !k.starts_with('_')).map(|(k, v)| (k.clone(), v.clone())));
         Value::Object(fields)
     }
 
     /// Stored in the actor's own feed for its other devices; the acting device skips it.
-    fn echo_of(&self) -> Option<&str> {
+    pub fn echo_of(&self) -> Option<&str> {
         self.body.get("_echo_of").and_then(Value::as_str)
     }
 }
@@ -56,10 +59,6 @@ pub fn parse_id(id: &str) -> Option<u64> {
 
 fn feed_key(user_id: u64) -> String {
     format!("feed#{user_id}")
-}
-
-fn cursor_key(user_id: u64, device: &str) -> String {
-    format!("cursor#{user_id}#{device}")
 }
 
 /// Appends an entry to a user's feed and returns its sequence number.
@@ -153,6 +152,11 @@ pub async fn replace(clients: &Clients, stream: &str, seq: u64, body: &Map<Strin
 
 /// The `seq` attribute of an item at `(pk, 0)`: heads, cursors, read markers, dedup keys.
 pub async fn get_seq(clients: &Clients, pk: &str) -> ApiResult<Option<u64>> {
+    Ok(get_marker(clients, pk).await?.as_ref().and_then(|i| i.u64("seq")))
+}
+
+/// The item at `(pk, 0)`, read consistently: a head, cursor, read marker or dedup key.
+async fn get_marker(clients: &Clients, pk: &str) -> ApiResult<Option<Item>> {
     let out = clients
         .dynamodb
         .get_item()
@@ -163,7 +167,7 @@ pub async fn get_seq(clients: &Clients, pk: &str) -> ApiResult<Option<u64>> {
         .send()
         .await
         .map_err(ApiError::aws)?;
-    Ok(out.item.as_ref().and_then(|i| i.u64("seq")))
+    Ok(out.item)
 }
 
 /// Raises the `seq` of `(pk, 0)` to `seq`, never lowering it (cursors and read markers).
@@ -235,66 +239,158 @@ pub async fn read_range(
     Ok((entries, out.last_evaluated_key.is_some() && last < until))
 }
 
-/// Feed entries after `after`, oldest first, at most `limit`, skipping the echoes of
-/// `device`'s own actions. Also tells whether more entries follow.
-pub async fn read_after(
-    clients: &Clients,
-    user_id: u64,
-    device: &str,
-    after: u64,
-    limit: usize,
-) -> ApiResult<(Vec<Entry>, bool)> {
-    let key = feed_key(user_id);
-    let mut entries = vec![];
-    let mut from = after;
-    loop {
-        let (page, more) = read_range(clients, &key, from, u64::MAX / 2, limit + 1).await?;
-        for mut entry in page {
-            from = entry.seq;
-            entry.stream = None;
-            if entry.echo_of() == Some(device) {
-                continue;
-            }
-            if entries.len() == limit {
-                return Ok((entries, true));
-            }
-            entries.push(entry);
-        }
-        if !more {
-            return Ok((entries, false));
-        }
+/// Where a device's confirmations of a stream are kept: `cursor#<user>#<device>` for the user's
+/// feed, `cursor#<user>#<device>#<conversation>` for a conversation.
+fn device_cursor_key(user_id: u64, device: &str, stream: Option<&str>) -> String {
+    match stream {
+        None => format!("cursor#{user_id}#{device}"),
+        Some(stream) => format!("cursor#{user_id}#{device}#{stream}"),
     }
 }
 
-/// Where `device` stopped: the last sequence it acknowledged.
-pub async fn cursor(clients: &Clients, user_id: u64, device: &str) -> ApiResult<u64> {
-    Ok(get_seq(clients, &cursor_key(user_id, device)).await?.unwrap_or(0))
+/// The stream itself: the user's feed when `stream` is `None`.
+fn stream_key(user_id: u64, stream: Option<&str>) -> String {
+    stream.map(str::to_string).unwrap_or_else(|| feed_key(user_id))
 }
 
-/// Moves `device`'s cursor forward to `seq` (never backward: acks may arrive out of order, and
-/// never past the feed's head: an id from the future would silently skip what comes next).
-pub async fn acknowledge(clients: &Clients, user_id: u64, device: &str, seq: u64) -> ApiResult<()> {
-    let seq = seq.min(head(clients, user_id).await?);
-    raise_seq(clients, &cursor_key(user_id, device), seq).await
+/// What `device` has confirmed in a stream, and the version a write of it is conditioned on.
+/// Stored at `(cursor key, 0)`: `seq` the contiguous prefix, `above` the ranges past it, `v`.
+async fn load_confirmed(clients: &Clients, cursor: &str) -> ApiResult<(Confirmed, Option<u64>)> {
+    let Some(item) = get_marker(clients, cursor).await? else { return Ok((Confirmed::default(), None)) };
+    let state = Confirmed::decode(item.u64("seq").unwrap_or(0), item.str("above").unwrap_or(""));
+    Ok((state, item.u64("v")))
+}
+
+/// What `device` of `user_id` has confirmed in a stream (its feed when `stream` is `None`).
+pub async fn confirmed(clients: &Clients, user_id: u64, device: &str, stream: Option<&str>) -> ApiResult<Confirmed> {
+    Ok(load_confirmed(clients, &device_cursor_key(user_id, device, stream)).await?.0)
+}
+
+/// Confirms, for one device, the entries `seqs` of a stream (its feed when `stream` is `None`),
+/// and everything up to `up_to` when that explicit form is asked. Ids past the head name nothing
+/// and are ignored. One read and one conditional write, whatever the gap; a concurrent ack of
+/// the same stream makes the loser read again, so no confirmation is lost.
+pub async fn confirm(
+    clients: &Clients,
+    user_id: u64,
+    device: &str,
+    stream: Option<&str>,
+    seqs: &[u64],
+    up_to: Option<u64>,
+) -> ApiResult<()> {
+    let head = head_of(clients, &stream_key(user_id, stream)).await?;
+    confirm_below(clients, &device_cursor_key(user_id, device, stream), head, seqs, up_to).await
+}
+
+/// Confirms entries known to exist (the acting device's own, just stored), without reading
+/// the head: `seqs` are at most the head by construction.
+pub async fn confirm_stored(
+    clients: &Clients,
+    user_id: u64,
+    device: &str,
+    stream: Option<&str>,
+    seqs: &[u64],
+) -> ApiResult<()> {
+    let head = seqs.iter().copied().max().unwrap_or(0);
+    confirm_below(clients, &device_cursor_key(user_id, device, stream), head, seqs, None).await
+}
+
+async fn confirm_below(clients: &Clients, cursor: &str, head: u64, seqs: &[u64], up_to: Option<u64>) -> ApiResult<()> {
+    let table = &clients.config.tables.conversations;
+    until_won(|| async {
+        let (mut state, version) = load_confirmed(clients, cursor).await?;
+        let mut changed = up_to.is_some_and(|seq| state.confirm_up_to(seq, head));
+        for &seq in seqs {
+            changed |= state.confirm(seq, head);
+        }
+        if !changed {
+            return Ok(Some(()));
+        }
+        let mut put = clients
+            .dynamodb
+            .put_item()
+            .table_name(table)
+            .item("pk", s(cursor))
+            .item("sk", n(0))
+            .item("seq", n(state.prefix()))
+            .item("above", s(state.encode_above()))
+            .item("v", n(version.unwrap_or(0) + 1))
+            .expression_attribute_names("#v", "v");
+        put = match version {
+            Some(v) => put.condition_expression("#v = :v").expression_attribute_values(":v", n(v)),
+            None => put.condition_expression("attribute_not_exists(#v)"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(Some(())),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(None),
+            Err(err) => Err(ApiError::aws(err)),
+        }
+    })
+    .await
+}
+
+/// The entries of a stream (the user's feed when `stream` is `None`) that `device` has not
+/// confirmed, oldest first, at most `limit`, keeping those `keep` accepts. `after` additionally
+/// skips everything up to it (for this read only). Reads only the gaps, a page at a time; also
+/// tells whether more may follow.
+pub async fn unconfirmed(
+    clients: &Clients,
+    user_id: u64,
+    device: &str,
+    stream: Option<&str>,
+    after: Option<u64>,
+    limit: usize,
+    keep: impl Fn(&Entry) -> bool,
+) -> ApiResult<(Vec<Entry>, bool)> {
+    let key = stream_key(user_id, stream);
+    let head = head_of(clients, &key).await?;
+    let mut state = confirmed(clients, user_id, device, stream).await?;
+    if let Some(after) = after {
+        state.confirm_up_to(after, head);
+    }
+    let gaps = state.gaps(head);
+    let mut found = vec![];
+    for &(from, to) in &gaps {
+        let mut last = from - 1;
+        loop {
+            let (page, more) = read_range(clients, &key, last, to, limit - found.len()).await?;
+            for mut entry in page {
+                last = entry.seq;
+                if stream.is_none() {
+                    entry.stream = None;
+                }
+                if keep(&entry) {
+                    found.push(entry);
+                }
+            }
+            if found.len() == limit {
+                return Ok((found, gaps.iter().any(|&(_, to)| to > last)));
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+    Ok((found, false))
 }
 
 /// Most entries one `GET /offline` returns; `more = true` says to ask again.
 pub const OFFLINE_PAGE: usize = 100;
 
-/// `GET /offline[?after=n:12]`: what this device has not acknowledged (or everything after
-/// `after`), oldest first, as simple_im's `[[n]]` entries.
+/// `GET /offline[?after=n:12]`: what this device has not confirmed (in its feed, only what
+/// comes after `after` too), oldest first, as simple_im's `[[n]]`, `[[m]]`, `[[gm]]` entries.
 pub async fn get_offline(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = ctx.caller()?;
     let after = match req.query_string_parameters_ref().and_then(|q| q.first("after")) {
-        Some(id) => parse_id(id).ok_or_else(|| ApiError::bad_request("after must be a notification id like n:12"))?,
-        None => cursor(&ctx.clients, caller.user_id, &caller.device).await?,
+        Some(id) => {
+            Some(parse_id(id).ok_or_else(|| ApiError::bad_request("after must be a notification id like n:12"))?)
+        }
+        None => None,
     };
-    let (entries, more) = read_after(&ctx.clients, caller.user_id, &caller.device, after, OFFLINE_PAGE).await?;
-    let (messages, more_messages) =
-        crate::messages::undelivered(&ctx.clients, caller.user_id, &caller.device, OFFLINE_PAGE).await?;
-    let mut reply = Reply::ok_with_response(json!({ "more": more || more_messages }));
+    let pending = crate::messages::pending(&ctx.clients, caller.user_id, &caller.device, after, OFFLINE_PAGE).await?;
+    let mut reply = Reply::ok_with_response(json!({ "more": pending.more }));
     if let Value::Object(doc) = &mut reply.doc {
-        for (table, list) in by_table(&entries, &messages) {
+        for (table, list) in by_table(&pending.feed, &pending.messages) {
             doc.insert(table.into(), Value::Array(list));
         }
     }
@@ -311,29 +407,20 @@ pub fn by_table<'a>(feed: &'a [Entry], messages: &'a [Entry]) -> std::collection
     tables
 }
 
-/// `DELETE /offline[?id=...]`: acknowledges, for this device, everything up to `id` — a
-/// notification id (`n:12`) or a message id (`dm#1#2:7`, `group#9:3`, URL-encoded) — or, without
-/// an id, everything: the feed and every conversation.
+/// `DELETE /offline?id=...[&id=...]`: confirms, for this device, exactly the entries named —
+/// notification ids (`n:12`) or message ids (`dm#1#2:7`, `group#9:3`, URL-encoded).
+/// `?upto=<id>` is the explicit "everything up to this one" of its stream; without either,
+/// everything: the feed and every conversation.
 pub async fn delete_offline(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = ctx.caller()?;
+    let query = req.query_string_parameters();
+    let ids = query.all("id").unwrap_or_default();
+    let up_to = query.first("upto");
     let clients = &ctx.clients;
-    match req.query_string_parameters_ref().and_then(|q| q.first("id")) {
-        Some(id) => match crate::messages::parse_message_id(id) {
-            Some((stream, seq)) => {
-                crate::messages::acknowledge(clients, caller.user_id, &caller.device, &stream, seq).await?
-            }
-            None => {
-                let seq =
-                    parse_id(id).ok_or_else(|| ApiError::bad_request("id must be a notification or message id"))?;
-                acknowledge(clients, caller.user_id, &caller.device, seq).await?;
-            }
-        },
-        None => {
-            acknowledge(clients, caller.user_id, &caller.device, u64::MAX).await?;
-            for stream in crate::messages::conversations_of(clients, caller.user_id).await? {
-                crate::messages::acknowledge(clients, caller.user_id, &caller.device, &stream, u64::MAX).await?;
-            }
-        }
+    if ids.is_empty() && up_to.is_none() {
+        crate::messages::acknowledge_everything(clients, caller.user_id, &caller.device).await?;
+    } else {
+        crate::messages::acknowledge(clients, caller.user_id, &caller.device, &ids, up_to).await?;
     }
     Ok(Reply::ok(json!({})))
 }

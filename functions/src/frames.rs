@@ -38,8 +38,12 @@ pub enum Request {
         password: String,
         device: Option<String>,
     },
-    /// Acknowledge notifications by id (simple_im `[[a]]`, JSON `ACK`).
-    Ack(Vec<String>),
+    /// Confirm exactly the entries named (simple_im `[[a]] id`, JSON `ACK`); `up_to` is the
+    /// explicit "everything up to this id" (`[[a]] upto`, `ACK {"upto": ...}`).
+    Ack {
+        ids: Vec<String>,
+        up_to: Option<String>,
+    },
     /// Everything after `after` (default: this device's cursor).
     Sync {
         after: Option<String>,
@@ -196,15 +200,19 @@ fn parse_json(event: &str, data: &Value) -> Result<Request, String> {
             password: required(data, "password")?,
             device: text(data, "device")?,
         },
-        "ACK" => match (data.get("id"), data.get("ids")) {
-            (Some(Value::String(id)), _) => Request::Ack(vec![id.clone()]),
-            (_, Some(Value::Array(ids))) => Request::Ack(
-                ids.iter()
+        "ACK" => {
+            let up_to = text(data, "upto")?;
+            let ids = match (data.get("id"), data.get("ids")) {
+                (Some(Value::String(id)), _) => vec![id.clone()],
+                (_, Some(Value::Array(ids))) => ids
+                    .iter()
                     .map(|i| i.as_str().map(str::to_string).ok_or("ids must be strings"))
                     .collect::<Result<_, _>>()?,
-            ),
-            _ => return Err("ACK needs id (a string) or ids".into()),
-        },
+                (None, None) if up_to.is_some() => vec![],
+                _ => return Err("ACK needs id (a string), ids or upto".into()),
+            };
+            Request::Ack { ids, up_to }
+        }
         "SYNC" => Request::Sync { after: text(data, "after")? },
         "CREATE_CONTACT" => Request::CreateContact { user: required(data, "user")? },
         "DELETE_CONTACT" => Request::DeleteContact { user: required(data, "user")? },
@@ -265,8 +273,16 @@ fn parse_toml(doc: &Value) -> Result<Request, String> {
         });
     }
     if let Some(acks) = doc.get("a").and_then(Value::as_array) {
-        let ids = acks.iter().map(|a| required(a, "id")).collect::<Result<Vec<_>, _>>()?;
-        return Ok(Request::Ack(ids));
+        let mut ids = vec![];
+        let mut up_to = None;
+        for ack in acks {
+            match (text(ack, "id")?, text(ack, "upto")?) {
+                (Some(id), _) => ids.push(id),
+                (None, Some(upto)) => up_to = Some(upto),
+                (None, None) => return Err("[[a]] needs id (or upto)".into()),
+            }
+        }
+        return Ok(Request::Ack { ids, up_to });
     }
     if let Some(s) = first("s") {
         return Ok(Request::Sync { after: text(&s, "after")? });
@@ -366,22 +382,9 @@ pub async fn handle(clients: &Clients, cid: &str, frame: &str) -> ApiResult<Stri
             Ok(answer.login(outcome))
         }
         (_, None) => Ok(answer.fail("login first")),
-        (Request::Ack(ids), Some(user_id)) => {
-            let mut latest = 0;
-            for id in &ids {
-                if let Some((stream, seq)) = messages::parse_message_id(id) {
-                    if let Err(err) = messages::acknowledge(clients, user_id, &conn.device, &stream, seq).await {
-                        return Ok(answer.fail(&client_reason(err)?));
-                    }
-                    continue;
-                }
-                match feed::parse_id(id) {
-                    Some(seq) => latest = latest.max(seq),
-                    None => return Ok(answer.fail(&format!("unknown id {id}"))),
-                }
-            }
-            if latest > 0 {
-                feed::acknowledge(clients, user_id, &conn.device, latest).await?;
+        (Request::Ack { ids, up_to }, Some(user_id)) => {
+            if let Err(err) = messages::acknowledge(clients, user_id, &conn.device, &ids, up_to.as_deref()).await {
+                return Ok(answer.fail(&client_reason(err)?));
             }
             Ok(match frame.dialect {
                 WireFormat::Json => answer.json("OK", json!({})),
@@ -444,14 +447,13 @@ pub async fn handle(clients: &Clients, cid: &str, frame: &str) -> ApiResult<Stri
         (Request::Sync { after }, Some(user_id)) => {
             let after = match after {
                 Some(id) => match feed::parse_id(&id) {
-                    Some(seq) => seq,
+                    Some(seq) => Some(seq),
                     None => return Ok(answer.fail(&format!("unknown id {id}"))),
                 },
-                None => feed::cursor(clients, user_id, &conn.device).await?,
+                None => None,
             };
-            let (entries, more) = feed::read_after(clients, user_id, &conn.device, after, SYNC_PAGE).await?;
-            let (messages, more_messages) = messages::undelivered(clients, user_id, &conn.device, SYNC_PAGE).await?;
-            Ok(sync_answer(&answer, &entries, &messages, more || more_messages))
+            let pending = messages::pending(clients, user_id, &conn.device, after, SYNC_PAGE).await?;
+            Ok(sync_answer(&answer, &pending.feed, &pending.messages, pending.more))
         }
     }
 }
@@ -532,9 +534,8 @@ async fn chat(clients: &Clients, answer: &Answer, actor: &Actor, request: Reques
             Ok(answer.json("OK", json!({ "chat_history": history, "current_page": if before.is_some() { Value::Null } else { json!(page) } })))
         }
         Request::ChatReceive { id } => {
-            let (stream, seq) =
-                messages::parse_message_id(&id).ok_or_else(|| ApiError::bad_request("not a message id"))?;
-            messages::acknowledge(clients, actor.user_id, &actor.device, &stream, seq).await?;
+            messages::parse_message_id(&id).ok_or_else(|| ApiError::bad_request("not a message id"))?;
+            messages::acknowledge(clients, actor.user_id, &actor.device, &[id], None).await?;
             Ok(answer.json("OK", json!({})))
         }
         Request::ChatDelete { id } => {
@@ -667,7 +668,7 @@ mod tests {
             matches!(f.request, Request::Login { token: Some(ref t), device: Some(ref d), .. } if t == "abc" && d == "android")
         );
         let f = parse("[[a]]\nid = \"n:3\"\n[[a]]\nid = \"n:4\"\n").unwrap();
-        assert_eq!(f.request, Request::Ack(vec!["n:3".into(), "n:4".into()]));
+        assert_eq!(f.request, Request::Ack { ids: vec!["n:3".into(), "n:4".into()], up_to: None });
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod audio;
 pub mod authorizer;
 pub mod contacts;
 pub mod db;
+pub mod domain;
 pub mod feed;
 pub mod frames;
 pub mod friends;

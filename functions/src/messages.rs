@@ -182,10 +182,6 @@ fn read_key(stream: &str, user: u64) -> String {
     format!("read#{stream}#{user}")
 }
 
-fn device_cursor_key(user: u64, device: &str, stream: &str) -> String {
-    format!("cursor#{user}#{device}#{stream}")
-}
-
 /// Marks a conversation read up to its head (seed 003's `CHAT_WITH`).
 pub async fn mark_read(clients: &Clients, user: u64, stream: &str) -> ApiResult<()> {
     let head = feed::head_of(clients, stream).await?;
@@ -217,13 +213,52 @@ pub async fn is_member(clients: &Clients, user: u64, stream: &str) -> ApiResult<
     }
 }
 
-/// A device acknowledges a message: its cursor in that conversation moves forward.
-pub async fn acknowledge(clients: &Clients, user: u64, device: &str, stream: &str, seq: u64) -> ApiResult<()> {
-    if !is_member(clients, user, stream).await? {
-        return Err(ApiError::bad_request("not your conversation"));
+/// Splits any id a device acknowledges: a message id, or a notification id of its own feed
+/// (`None` stream).
+fn parse_any_id(id: &str) -> ApiResult<(Option<String>, u64)> {
+    if let Some((stream, seq)) = parse_message_id(id) {
+        return Ok((Some(stream), seq));
     }
-    let seq = seq.min(feed::head_of(clients, stream).await?);
-    feed::raise_seq(clients, &device_cursor_key(user, device, stream), seq).await
+    feed::parse_id(id).map(|seq| (None, seq)).ok_or_else(|| ApiError::bad_request(format!("unknown id {id}")))
+}
+
+/// A device confirms exactly the entries it names (`[[a]] id`, `ACK`, `CHAT_RECEIVE_MSG`,
+/// `DELETE /offline?id=`), never the ones before them, and everything up to `up_to` only when
+/// that explicit form is asked. One read and one write per stream named, whatever the gap.
+pub async fn acknowledge(
+    clients: &Clients,
+    user: u64,
+    device: &str,
+    ids: &[impl AsRef<str>],
+    up_to: Option<&str>,
+) -> ApiResult<()> {
+    let mut by_stream: std::collections::BTreeMap<Option<String>, (Vec<u64>, Option<u64>)> = Default::default();
+    for id in ids {
+        let (stream, seq) = parse_any_id(id.as_ref())?;
+        by_stream.entry(stream).or_default().0.push(seq);
+    }
+    if let Some(id) = up_to {
+        let (stream, seq) = parse_any_id(id)?;
+        by_stream.entry(stream).or_default().1 = Some(seq);
+    }
+    for (stream, (seqs, up_to)) in by_stream {
+        if let Some(stream) = &stream {
+            if !is_member(clients, user, stream).await? {
+                return Err(ApiError::bad_request("not your conversation"));
+            }
+        }
+        feed::confirm(clients, user, device, stream.as_deref(), &seqs, up_to).await?;
+    }
+    Ok(())
+}
+
+/// `DELETE /offline` without ids: the device confirms everything, its feed and every conversation.
+pub async fn acknowledge_everything(clients: &Clients, user: u64, device: &str) -> ApiResult<()> {
+    feed::confirm(clients, user, device, None, &[], Some(u64::MAX)).await?;
+    for stream in conversations_of(clients, user).await? {
+        feed::confirm(clients, user, device, Some(&stream), &[], Some(u64::MAX)).await?;
+    }
+    Ok(())
 }
 
 /// The conversations a user takes part in: one per friend and one per group.
@@ -234,25 +269,40 @@ pub async fn conversations_of(clients: &Clients, user: u64) -> ApiResult<Vec<Str
     Ok(streams)
 }
 
-/// Messages this device has not acknowledged, oldest first per conversation, at most `limit`.
-pub async fn undelivered(clients: &Clients, user: u64, device: &str, limit: usize) -> ApiResult<(Vec<Entry>, bool)> {
+/// What a device has not confirmed: its feed's notifications and its conversations' messages.
+pub struct Pending {
+    pub feed: Vec<Entry>,
+    pub messages: Vec<Entry>,
+    /// More may follow: confirm these and ask again.
+    pub more: bool,
+}
+
+/// What `device` has not confirmed, oldest first per stream, at most `limit` of each kind
+/// (`after` skips feed entries up to it). Its own actions are not offered back to it.
+pub async fn pending(
+    clients: &Clients,
+    user: u64,
+    device: &str,
+    after: Option<u64>,
+    limit: usize,
+) -> ApiResult<Pending> {
+    let not_echo = |e: &Entry| e.echo_of() != Some(device);
+    let (feed, more_feed) = feed::unconfirmed(clients, user, device, None, after, limit, not_echo).await?;
+    let (messages, more_messages) = undelivered(clients, user, device, limit).await?;
+    Ok(Pending { feed, messages, more: more_feed || more_messages })
+}
+
+/// Messages this device has not confirmed, oldest first per conversation, at most `limit`.
+async fn undelivered(clients: &Clients, user: u64, device: &str, limit: usize) -> ApiResult<(Vec<Entry>, bool)> {
     let mut found = vec![];
+    let not_own = |e: &Entry| e.body.get("from") != Some(&json!(user)) || e.body.get("d") != Some(&json!(device));
     for stream in conversations_of(clients, user).await? {
-        let head = feed::head_of(clients, &stream).await?;
-        let cursor = feed::get_seq(clients, &device_cursor_key(user, device, &stream)).await?.unwrap_or(0);
-        if head <= cursor {
-            continue;
-        }
         let room = limit.saturating_sub(found.len());
         if room == 0 {
             return Ok((found, true));
         }
-        let (entries, more) = feed::read_range(clients, &stream, cursor, head, room).await?;
-        found.extend(
-            entries
-                .into_iter()
-                .filter(|e| e.body.get("from") != Some(&json!(user)) || e.body.get("d") != Some(&json!(device))),
-        );
+        let (entries, more) = feed::unconfirmed(clients, user, device, Some(&stream), None, room, not_own).await?;
+        found.extend(entries);
         if more {
             return Ok((found, true));
         }

@@ -125,7 +125,7 @@ pub fn notification_frame(format: WireFormat, entry: &Entry) -> Vec<u8> {
     if frame.len() <= MAX_FRAME_BYTES {
         return frame;
     }
-    let reference = json!({ "id": entry.id(), "t": entry.body.get("t"), "more": true });
+    let reference = json!({ "id": entry.id(), "seq": entry.seq, "t": entry.body.get("t"), "more": true });
     realtime::encode_frame(format, toml_table(entry), event, &reference)
 }
 
@@ -172,6 +172,7 @@ pub async fn broadcast(
 /// Posts already-stored entries to every live connection of their users, except the actor's
 /// own device. 410 Gone forgets that connection.
 pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) {
+    confirm_for_acting_device(clients, actor, stored).await;
     let users: Vec<u64> = stored.iter().map(|(u, _)| *u).collect();
     let connections = match connections_of(clients, &users).await {
         Ok(connections) => connections,
@@ -199,6 +200,19 @@ pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) 
         }
     }
     post_frames(clients, posts).await;
+}
+
+/// The acting device has what it did itself: its own entries are confirmed for it, so they
+/// leave no hole that would keep its confirmed prefix from moving. A failure here only means
+/// the device is offered its own entry again by sync.
+async fn confirm_for_acting_device(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) {
+    for (_, entry) in stored.iter().filter(|(user, _)| *user == actor.user_id) {
+        let confirmed =
+            feed::confirm_stored(clients, actor.user_id, &actor.device, entry.stream.as_deref(), &[entry.seq]).await;
+        if let Err(err) = confirmed {
+            tracing::warn!(error = %err, "could not confirm the acting device's own entry");
+        }
+    }
 }
 
 /// Posts frames; a connection that answers 410 Gone is forgotten.

@@ -403,13 +403,13 @@ async fn no_loss_under_concurrent_senders_online_and_offline() {
             for gm in &batch {
                 got.push(gm.clone());
             }
-            let last = batch.last().map(|m| m["id"].as_str().unwrap().to_string());
             if !page["response"][0]["more"].as_bool().unwrap() {
                 break;
             }
-            let last = last.expect("more pages mean messages");
-            let encoded = last.replace('#', "%23");
-            assert_eq!(device.send("DELETE", &format!("/offline?id={encoded}"), None, None).await.status, 200);
+            assert!(!batch.is_empty(), "more pages mean messages");
+            let ids: Vec<String> =
+                batch.iter().map(|m| format!("id={}", m["id"].as_str().unwrap().replace('#', "%23"))).collect();
+            assert_eq!(device.send("DELETE", &format!("/offline?{}", ids.join("&")), None, None).await.status, 200);
         }
         let contents: BTreeSet<String> = got.iter().map(|m| m["c"].as_str().unwrap().to_string()).collect();
         assert_eq!((got.len(), contents), (expected.len(), expected.clone()));

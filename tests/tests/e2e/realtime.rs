@@ -94,8 +94,14 @@ async fn offline_notifications_arrive_by_sync_and_get_offline_exactly_once_after
     assert_eq!(synced["n"][0]["id"], json!(last_id));
     assert_eq!(synced["n"].as_array().unwrap().len(), 1);
 
-    // Acknowledged over the socket: gone from GET /offline for this device, still there for another.
+    // An ack confirms the entry it names, not the ones before it.
     send_text(&mut socket, &format!("[[a]]\nid = \"{last_id}\"\n")).await;
+    assert_nothing_pending(&mut socket, false).await;
+    let left = bob_client.get("/offline").await.doc();
+    assert_eq!(left["n"].as_array().unwrap().len(), 1, "{left}");
+    assert_eq!(left["n"][0]["id"], json!(first_id));
+    // Acknowledged over the socket: gone from GET /offline for this device, still there for another.
+    send_text(&mut socket, &format!("[[a]]\nid = \"{first_id}\"\n")).await;
     assert_nothing_pending(&mut socket, false).await;
     assert!(bob_client.get("/offline").await.doc()["n"].as_array().unwrap().is_empty());
     let ipad = Client::new().with_token(&login(&bob.phone, "ipad").await);
@@ -248,4 +254,43 @@ async fn an_ack_from_the_future_skips_nothing_and_login_happens_once() {
     assert_eq!(json_doc(&next_text(&mut socket).await)["data"]["ask"], "later");
     let offline = Client::new().with_token(&bob.token).get("/offline").await.doc();
     assert_eq!(offline["n"][0]["ask"], "later", "the early ack did not swallow it");
+}
+
+#[tokio::test]
+async fn a_live_ack_after_a_reconnect_does_not_skip_what_came_while_away() {
+    let alice = new_user("alice", "web").await;
+    let bob = new_user("bob", "android").await;
+    let alice_client = Client::new().with_token(&alice.token);
+    // Three notices while bob's phone is away.
+    for _ in 0..3 {
+        assert_eq!(alice_client.post_form(&format!("/contact/{}", bob.id), &[("ask", "hi")]).await.status, 200);
+        assert_eq!(alice_client.send("DELETE", &format!("/contact/{}", bob.id), None, None).await.status, 200);
+    }
+    // Back online, a fourth arrives live, with its sequence, and is acked as seed clients do.
+    let mut socket = connect(&format!("token={}&format=toml", bob.token)).await.unwrap();
+    assert_eq!(alice_client.post_form(&format!("/contact/{}", bob.id), &[("ask", "live")]).await.status, 200);
+    let live = toml_doc(&next_text(&mut socket).await)["n"][0].clone();
+    assert_eq!((live["ask"].as_str(), live["seq"].as_u64()), (Some("live"), Some(7)), "{live}");
+    send_text(&mut socket, &format!("[[a]]\nid = \"{}\"\n", live["id"].as_str().unwrap())).await;
+    assert_nothing_pending(&mut socket, false).await;
+
+    // The six from before are still pending (the gap 1..=6 is visible by seq), the live one is not.
+    send_text(&mut socket, "[[s]]\n").await;
+    let synced = toml_doc(&next_text(&mut socket).await);
+    let seqs: Vec<u64> = synced["n"].as_array().unwrap().iter().map(|n| n["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6], "{synced}");
+    // Only the explicit form confirms everything up to an id.
+    let upto = synced["n"][3]["id"].as_str().unwrap().to_string();
+    let bob_client = Client::new().with_token(&bob.token);
+    assert_eq!(bob_client.send("DELETE", &format!("/offline?upto={upto}"), None, None).await.status, 200);
+    let left = bob_client.get("/offline").await.doc();
+    let seqs: Vec<u64> = left["n"].as_array().unwrap().iter().map(|n| n["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [5, 6], "{left}");
+    // A JSON device confirms by ids and by upto alike; unknown ids are refused, nothing moves.
+    let mut json_socket = connect(&format!("token={}", bob.token)).await.unwrap();
+    send_text(&mut json_socket, r#"{"event":"ACK","data":{"id":"dm#x"}}"#).await;
+    assert_eq!(json_doc(&next_text(&mut json_socket).await)["event"], "FAIL");
+    send_text(&mut json_socket, r#"{"event":"ACK","data":{"upto":"n:6"}}"#).await;
+    assert_eq!(json_doc(&next_text(&mut json_socket).await)["event"], "OK");
+    assert!(bob_client.get("/offline").await.doc()["n"].as_array().unwrap().is_empty());
 }
