@@ -2,30 +2,20 @@
 //! this library. A binary in `src/bin/` only names its function; [`lambda_main`] runs it on the
 //! Lambda Runtime API, and the local stack calls the very same [`invoke`] in-process.
 
-pub mod api;
-pub mod audio;
-pub mod authorizer;
-pub mod contacts;
-pub mod db;
+pub mod delivery;
 pub mod domain;
-pub mod feed;
-pub mod frames;
-pub mod friends;
-pub mod groups;
-pub mod messages;
-pub mod push;
-pub mod realtime;
-pub mod relations;
-pub mod sessions;
-pub mod users;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod ws;
 
-use api::{ApiError, ApiResult, Format};
+use crate::http::Ctx;
+use domain::format::Format;
 use im_adapters::Clients;
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Body, Request, RequestExt, Response, Service};
+use lambda_http::{Body, Request, Response, Service};
 use lambda_runtime::{service_fn, Context, LambdaEvent};
 use serde_json::Value;
-use sessions::Caller;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -43,40 +33,8 @@ pub enum Function {
     /// WebSocket API events, through `lambda_http` too. Kept apart because a WebSocket event
     /// also parses as a (sparse) payload 2.0 event, which would lose its connection id.
     Socket(fn(Arc<Clients>, Request) -> BoxFuture<Response<Body>>),
-    /// The HTTP API's Lambda authorizer: raw payload 2.0 authorizer event in, simple response out.
-    Authorizer(fn(Arc<Clients>, Value) -> BoxFuture<Result<Value, ApiError>>),
-}
-
-/// What a route handler sees: the shared clients and who is calling.
-pub struct Ctx {
-    pub clients: Arc<Clients>,
-    /// The caller the authorizer resolved, or why it could not.
-    caller: Result<Caller, String>,
-    /// The raw token of the request, for logout.
-    pub token: Option<String>,
-}
-
-impl Ctx {
-    fn new(clients: Arc<Clients>, req: &Request) -> Ctx {
-        let context = req.request_context_ref().and_then(|c| c.authorizer()).map(|a| &a.fields);
-        let caller = match context {
-            Some(fields) => match (fields.get("user_id").and_then(Value::as_u64), fields.get("device")) {
-                (Some(user_id), Some(Value::String(device))) => Ok(Caller { user_id, device: device.clone() }),
-                _ => Err(fields.get("auth_error").and_then(Value::as_str).unwrap_or("login required").to_string()),
-            },
-            None => Err("login required".to_string()),
-        };
-        let header = |name: http::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
-        let token =
-            sessions::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), None)
-                .map(str::to_string);
-        Ctx { clients, caller, token }
-    }
-
-    /// The authenticated caller, or 401 with the reason the token was refused.
-    pub fn caller(&self) -> ApiResult<&Caller> {
-        self.caller.as_ref().map_err(|reason| ApiError::unauthorized(reason.clone()))
-    }
+    /// The HTTP API's Lambda authorizer: payload 2.0 authorizer event in, simple response out.
+    Authorizer(fn(Arc<Clients>, Value) -> BoxFuture<Result<Value, Error>>),
 }
 
 /// A REST route: runs the handler and renders its result in the negotiated format.
@@ -84,9 +42,9 @@ macro_rules! rest {
     ($handler:path, $format:ident) => {
         Function::Http(|clients, req| {
             Box::pin(async move {
-                let format = Format::negotiate(&req, Format::$format);
+                let format = http::negotiate(&req, Format::$format);
                 let ctx = Ctx::new(clients, &req);
-                api::respond(format, $handler(&ctx, &req).await)
+                http::respond(format, $handler(&ctx, &req).await)
             })
         })
     };
@@ -99,10 +57,15 @@ macro_rules! socket {
     };
 }
 
-/// The HTTP API's authorizer: a raw payload 2.0 event in, a simple response out.
+/// The HTTP API's authorizer: the payload 2.0 authorizer event in, a simple response out.
 macro_rules! authorizer {
     ($handler:path) => {
-        Function::Authorizer(|clients, event| Box::pin(async move { $handler(&clients, event).await }))
+        Function::Authorizer(|clients, event| {
+            Box::pin(async move {
+                let answer = $handler(&clients, serde_json::from_value(event)?).await?;
+                Ok(serde_json::to_value(answer)?)
+            })
+        })
     };
 }
 
@@ -128,49 +91,49 @@ macro_rules! functions {
 }
 
 functions! {
-    health => rest!(users::health, Toml),
-    create_user => rest!(users::create_user, Toml),
-    login => rest!(users::login, Toml),
-    logout => rest!(users::logout, Toml),
-    get_user_by_id => rest!(users::get_user_by_id, Toml),
-    get_user_by_phone => rest!(users::get_user_by_phone, Toml),
-    get_offline => rest!(feed::get_offline, Toml),
-    delete_offline => rest!(feed::delete_offline, Toml),
-    add_contact => rest!(contacts::add_contact, Toml),
-    accept_contact => rest!(contacts::accept_contact, Toml),
-    delete_contact => rest!(contacts::delete_contact, Toml),
-    get_contacts_since => rest!(contacts::contacts_since, Toml),
-    request_friend => rest!(friends::request, Json),
-    accept_friend => rest!(friends::accept, Json),
-    ignore_friend => rest!(friends::ignore, Json),
-    withdraw_friend => rest!(friends::withdraw, Json),
-    delete_friend => rest!(friends::unfriend, Json),
-    list_friends => rest!(friends::list_friends, Json),
-    list_friend_requests => rest!(friends::list_requests_received, Json),
-    list_sent_friend_requests => rest!(friends::list_requests_sent, Json),
-    follow => rest!(friends::follow, Json),
-    list_followers => rest!(friends::list_followers, Json),
-    list_followees => rest!(friends::list_followees, Json),
-    unfollow => rest!(friends::unfollow, Json),
-    block => rest!(friends::block, Json),
-    list_blocks => rest!(friends::list_blocks, Json),
-    unblock => rest!(friends::unblock, Json),
-    create_group => rest!(groups::create_group, Toml),
-    delete_group => rest!(groups::delete_group, Toml),
-    join_group => rest!(groups::join_group, Toml),
-    add_group_member => rest!(groups::add_group_member, Toml),
-    leave_group => rest!(groups::leave_group, Toml),
-    list_groups => rest!(groups::list_groups, Toml),
-    list_group_members => rest!(groups::list_members, Toml),
-    send_message => rest!(messages::send_route, Toml),
-    get_message_history => rest!(messages::history_route, Toml),
-    send_audio => rest!(audio::send_audio, Toml),
-    send_group_audio => rest!(audio::send_group_audio, Toml),
-    presign_audio_upload => rest!(audio::presign_upload, Toml),
-    authorize => authorizer!(authorizer::authorize),
-    ws_connect => socket!(realtime::connect),
-    ws_disconnect => socket!(realtime::disconnect),
-    ws_default => socket!(realtime::default_route),
+    health => rest!(http::users::health, Toml),
+    create_user => rest!(http::users::create_user, Toml),
+    login => rest!(http::users::login, Toml),
+    logout => rest!(http::users::logout, Toml),
+    get_user_by_id => rest!(http::users::get_user_by_id, Toml),
+    get_user_by_phone => rest!(http::users::get_user_by_phone, Toml),
+    get_offline => rest!(http::offline::get_offline, Toml),
+    delete_offline => rest!(http::offline::delete_offline, Toml),
+    add_contact => rest!(http::contacts::add_contact, Toml),
+    accept_contact => rest!(http::contacts::accept_contact, Toml),
+    delete_contact => rest!(http::contacts::delete_contact, Toml),
+    get_contacts_since => rest!(http::contacts::get_contacts_since, Toml),
+    request_friend => rest!(http::friends::request_friend, Json),
+    accept_friend => rest!(http::friends::accept_friend, Json),
+    ignore_friend => rest!(http::friends::ignore_friend, Json),
+    withdraw_friend => rest!(http::friends::withdraw_friend, Json),
+    delete_friend => rest!(http::friends::delete_friend, Json),
+    list_friends => rest!(http::friends::list_friends, Json),
+    list_friend_requests => rest!(http::friends::list_friend_requests, Json),
+    list_sent_friend_requests => rest!(http::friends::list_sent_friend_requests, Json),
+    follow => rest!(http::friends::follow, Json),
+    list_followers => rest!(http::friends::list_followers, Json),
+    list_followees => rest!(http::friends::list_followees, Json),
+    unfollow => rest!(http::friends::unfollow, Json),
+    block => rest!(http::friends::block, Json),
+    list_blocks => rest!(http::friends::list_blocks, Json),
+    unblock => rest!(http::friends::unblock, Json),
+    create_group => rest!(http::groups::create_group, Toml),
+    delete_group => rest!(http::groups::delete_group, Toml),
+    join_group => rest!(http::groups::join_group, Toml),
+    add_group_member => rest!(http::groups::add_group_member, Toml),
+    leave_group => rest!(http::groups::leave_group, Toml),
+    list_groups => rest!(http::groups::list_groups, Toml),
+    list_group_members => rest!(http::groups::list_group_members, Toml),
+    send_message => rest!(http::messages::send_message, Toml),
+    get_message_history => rest!(http::messages::get_message_history, Toml),
+    send_audio => rest!(http::audio::send_audio, Toml),
+    send_group_audio => rest!(http::audio::send_group_audio, Toml),
+    presign_audio_upload => rest!(http::audio::presign_audio_upload, Toml),
+    authorize => authorizer!(http::authorizer::authorize),
+    ws_connect => socket!(ws::connect),
+    ws_disconnect => socket!(ws::disconnect),
+    ws_default => socket!(ws::default_route),
 }
 
 /// Runs one event through a function: the same path on Lambda and in the local stack.
@@ -196,10 +159,7 @@ pub async fn invoke(
             let response = adapter.call(LambdaEvent::new(request, context)).await?;
             Ok(serde_json::to_value(response)?)
         }
-        Function::Authorizer(handler) => match handler(clients, payload).await {
-            Ok(answer) => Ok(answer),
-            Err(err) => Err(err.into()),
-        },
+        Function::Authorizer(handler) => handler(clients, payload).await,
     }
 }
 

@@ -1,3 +1,17 @@
-//! The domain layer: pure rules and types, no I/O. Every other layer may use it; it uses none.
+//! The domain layer: ids, rules and shapes, pure (no I/O). Every other layer may use it; it
+//! uses none of them.
 
 pub mod confirmed;
+pub mod entry;
+pub mod format;
+pub mod ids;
+pub mod message;
+pub mod notice;
+pub mod refusal;
+pub mod relation;
+pub mod user;
+
+/// Seconds since the Unix epoch: what DynamoDB's TTL reads and what simple_im's `ts` carries.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

@@ -36,6 +36,10 @@ async fn cold_starts(binary: &str, runs: usize) -> Vec<Duration> {
     samples
 }
 
+fn device(name: &str) -> im_functions::domain::ids::DeviceName {
+    im_functions::domain::ids::DeviceName::parse(Some(name)).unwrap()
+}
+
 /// One notification to N users with one live connection each: time until the last delivery,
 /// and the DynamoDB requests the broadcast made.
 async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
@@ -44,7 +48,7 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
     let members: Vec<u64> = (0..n as u64).map(|i| base + i).collect();
     let sockets: Vec<im_tests::Socket> = futures::stream::iter(members.clone())
         .map(|user| async move {
-            let token = im_functions::sessions::open_session(clients, user, "android").await.unwrap();
+            let token = im_functions::service::auth::open_session(clients, user, &device("android")).await.unwrap();
             im_tests::connect(&format!("token={token}")).await.unwrap()
         })
         .buffer_unordered(32)
@@ -59,11 +63,13 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
             let _ = socket.close(None).await;
         });
     }
-    let actor = im_functions::push::Actor { user_id: base - 1, device: "bench".into(), connection_id: None };
-    let notice = serde_json::json!({ "t": "create_group", "g_id": n, "ts": 0 }).as_object().unwrap().clone();
+    let actor = im_functions::domain::ids::Actor { user_id: base - 1, device: device("bench"), connection_id: None };
+    let body = serde_json::json!({ "t": "create_group", "g_id": n, "ts": 0 }).as_object().unwrap().clone();
+    let notice = im_functions::domain::notice::Notice { body };
     let before = clients.dynamodb_requests.snapshot();
     let start = Instant::now();
-    im_functions::push::broadcast(clients, &actor, &format!("bench#{round}#{n}"), &members, notice).await.unwrap();
+    let conversation = im_functions::domain::ids::ConversationId::Group(base);
+    im_functions::delivery::broadcast(clients, &actor, conversation, &members, &notice).await.unwrap();
     let requests = clients.dynamodb_requests.since(&before);
     let mut last = start;
     for _ in 0..n {
@@ -78,7 +84,7 @@ async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format: &st
     use futures::StreamExt;
     futures::stream::iter(users.to_vec())
         .map(|user| async move {
-            let token = im_functions::sessions::open_session(clients, user, "android").await.unwrap();
+            let token = im_functions::service::auth::open_session(clients, user, &device("android")).await.unwrap();
             im_tests::connect(&format!("token={token}&format={format}")).await.unwrap()
         })
         .buffer_unordered(32)
@@ -100,7 +106,7 @@ async fn message_latency(n: usize, messages: usize) {
     let sender = base;
     let members: Vec<u64> = (0..=n as u64).map(|i| base + i).collect();
     let group = base;
-    im_functions::groups::write_memberships(&clients, group, &members, true).await.unwrap();
+    im_functions::store::groups::write_memberships(&clients, group, &members, true).await.unwrap();
     let sockets = live_sockets(&clients, &members[1..], "json").await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     for mut socket in sockets {
@@ -112,18 +118,16 @@ async fn message_latency(n: usize, messages: usize) {
             }
         });
     }
-    let actor = im_functions::push::Actor { user_id: sender, device: "bench".into(), connection_id: None };
+    let actor = im_functions::domain::ids::Actor { user_id: sender, device: device("bench"), connection_id: None };
     let mut latencies = vec![];
     let before = clients.dynamodb_requests.snapshot();
     for i in 0..messages {
-        let out = im_functions::messages::Outgoing {
-            client_id: format!("bench-{i}"),
-            kind: "text".into(),
-            content: format!("message {i}"),
-            target: im_functions::messages::Target::Group(group),
-        };
+        let target = im_functions::domain::ids::Target::Group(group);
+        let out =
+            im_functions::domain::message::Outgoing::new(format!("bench-{i}"), "text", format!("message {i}"), target)
+                .unwrap();
         let start = Instant::now();
-        im_functions::messages::send(&clients, &actor, &out).await.unwrap();
+        im_functions::service::messages::send(&clients, &actor, &out).await.unwrap();
         let mut last = start;
         for _ in 0..n {
             let (index, at) = rx.recv().await.unwrap();

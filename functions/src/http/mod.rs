@@ -1,109 +1,69 @@
-//! The HTTP boundary shared by every route: response format negotiation (TOML or JSON),
-//! one error type with one status mapping, and request field parsing validated at the edge.
+//! The HTTP surface: one file per route area, each route a thin translation from the request
+//! to a use case and from its result to the answer. Shared here: who is calling (from the
+//! authorizer's context), the response format (TOML or JSON by `Accept`), the one rendering of
+//! refusals, and request fields validated once at the edge.
 
+pub mod audio;
+pub mod authorizer;
+pub mod contacts;
+pub mod friends;
+pub mod groups;
+pub mod messages;
+pub mod offline;
+pub mod users;
+
+use crate::domain::format::Format;
+use crate::domain::ids::{Caller, DeviceName};
+use crate::domain::refusal::{Error, Refusal, Result};
+use crate::service::auth;
 use http::{header, HeaderValue, StatusCode};
-use lambda_http::{Body, Request, Response};
+use im_adapters::Clients;
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
-/// The two encodings of one response document.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// simple_im's format: `[[response]] status = 0`.
-    Toml,
-    Json,
+/// What a route handler sees: the shared clients and who is calling.
+pub struct Ctx {
+    pub clients: Arc<Clients>,
+    /// The caller the authorizer resolved, or why it could not.
+    caller: std::result::Result<Caller, String>,
+    /// The raw token of the request, for logout.
+    pub token: Option<String>,
 }
 
-impl Format {
-    /// Picks the format from `Accept`; without a usable one, the route's own (its seed's) format.
-    pub fn negotiate(req: &Request, route_default: Format) -> Format {
-        let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-        let json = accept.find("json");
-        let toml = accept.find("toml");
-        match (json, toml) {
-            (Some(j), Some(t)) => {
-                if j < t {
-                    Format::Json
-                } else {
-                    Format::Toml
-                }
-            }
-            (Some(_), None) => Format::Json,
-            (None, Some(_)) => Format::Toml,
-            (None, None) => route_default,
-        }
+impl Ctx {
+    pub fn new(clients: Arc<Clients>, req: &Request) -> Ctx {
+        let context = req.request_context_ref().and_then(|c| c.authorizer()).map(|a| &a.fields);
+        let caller = match context {
+            Some(fields) => match (fields.get("user_id").and_then(Value::as_u64), fields.get("device")) {
+                (Some(user_id), Some(Value::String(device))) => DeviceName::parse(Some(device))
+                    .map(|device| Caller { user_id, device })
+                    .map_err(|err| err.to_string()),
+                _ => Err(fields.get("auth_error").and_then(Value::as_str).unwrap_or("login required").to_string()),
+            },
+            None => Err("login required".to_string()),
+        };
+        let header = |name: header::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
+        let token =
+            auth::find_token(header(header::AUTHORIZATION).next(), header(header::COOKIE), None).map(str::to_string);
+        Ctx { clients, caller, token }
     }
 
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Toml => "application/toml; charset=utf-8",
-            Format::Json => "application/json",
-        }
-    }
-
-    /// Encodes a document. TOML has no null: null fields (hidden by privacy flags) are left out.
-    pub fn encode(self, doc: &Value) -> Vec<u8> {
-        match self {
-            Format::Json => serde_json::to_vec(doc).unwrap_or_default(),
-            Format::Toml => toml::to_string(&without_nulls(doc)).unwrap_or_default().into_bytes(),
-        }
+    /// The authenticated caller, or 401 with the reason the token was refused.
+    pub fn caller(&self) -> Result<&Caller> {
+        self.caller.as_ref().map_err(|reason| Refusal::Unauthorized(reason.clone()).into())
     }
 }
 
-fn without_nulls(doc: &Value) -> Value {
-    match doc {
-        Value::Object(map) => Value::Object(
-            map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().filter(|v| !v.is_null()).map(without_nulls).collect()),
-        other => other.clone(),
-    }
-}
-
-/// Every failure a client can cause, plus `Internal` for ours. The reason is shown to the client;
-/// an internal cause is logged and never sent.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("{reason}")]
-    Client { status: StatusCode, reason: String, code: Option<&'static str> },
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-pub type ApiResult<T = Reply> = Result<T, ApiError>;
-
-impl ApiError {
-    pub fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        ApiError::Client { status, reason: reason.into(), code: None }
-    }
-    /// An error with one of seed 004's codes (`404-3`, `400-20`, ...); the HTTP status is its prefix.
-    pub fn coded(code: &'static str, reason: impl Into<String>) -> Self {
-        let status = code
-            .split('-')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .and_then(|n| StatusCode::from_u16(n).ok())
-            .unwrap_or(StatusCode::BAD_REQUEST);
-        ApiError::Client { status, reason: reason.into(), code: Some(code) }
-    }
-    pub fn bad_request(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, reason)
-    }
-    pub fn unauthorized(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, reason)
-    }
-    pub fn not_found(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, reason)
-    }
-    pub fn conflict(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, reason)
-    }
-    /// Wraps a failed AWS SDK call, keeping its whole cause chain for the log.
-    pub fn aws<E: std::error::Error>(err: E) -> Self {
-        ApiError::Internal(aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string())
-    }
-    /// Wraps any internal failure (AWS SDK errors, ...) keeping its full cause for the log.
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        ApiError::Internal(err.to_string())
+/// Picks the answer's format from `Accept`; without a usable one, the route's own (its seed's).
+pub fn negotiate(req: &Request, route_default: Format) -> Format {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    match (accept.find("json"), accept.find("toml")) {
+        (Some(j), Some(t)) if j < t => Format::Json,
+        (Some(_), Some(_)) => Format::Toml,
+        (Some(_), None) => Format::Json,
+        (None, Some(_)) => Format::Toml,
+        (None, None) => route_default,
     }
 }
 
@@ -145,6 +105,10 @@ impl Reply {
     pub fn no_content() -> Self {
         Reply::ok(json!({})).with_status(StatusCode::NO_CONTENT)
     }
+    /// `201 Created` with nothing more to say.
+    pub fn created() -> Self {
+        Reply::ok(json!({})).with_status(StatusCode::CREATED)
+    }
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;
         self
@@ -153,23 +117,33 @@ impl Reply {
         self.set_cookie = Some(cookie);
         self
     }
+    /// Adds tables (`[[m]]`, `[[n]]` ...) to the document.
+    pub fn with_tables(mut self, tables: impl IntoIterator<Item = (&'static str, Vec<Value>)>) -> Self {
+        if let Value::Object(doc) = &mut self.doc {
+            doc.extend(tables.into_iter().map(|(name, list)| (name.to_string(), Value::Array(list))));
+        }
+        self
+    }
 }
 
-/// Turns a route's result into the HTTP response, in the negotiated format.
-pub fn respond(format: Format, result: ApiResult) -> Response<Body> {
+/// Turns a route's result into the HTTP response, in the negotiated format: a refusal is its
+/// status with `[[response]] status = 1, reason` (and seed 004's `code`); an internal failure
+/// is logged with its cause and answered 500 without it.
+pub fn respond(format: Format, result: Result<Reply>) -> Response<Body> {
     let (status, doc, cookie) = match result {
         Ok(Reply { status, doc, set_cookie, bare_json: Some(section) }) if format == Format::Json => {
             (status, doc[section].clone(), set_cookie)
         }
         Ok(reply) => (reply.status, reply.doc, reply.set_cookie),
-        Err(ApiError::Client { status, reason, code }) => {
-            let mut response = json!({ "status": 1, "reason": reason });
-            if let Some(code) = code {
+        Err(Error::Refused(refusal)) => {
+            let mut response = json!({ "status": 1, "reason": refusal.to_string() });
+            if let Some(code) = refusal.code() {
                 response["code"] = json!(code);
             }
+            let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
             (status, json!({ "response": [response] }), None)
         }
-        Err(ApiError::Internal(cause)) => {
+        Err(Error::Internal(cause)) => {
             tracing::error!(%cause, "request failed");
             let body = json!({ "response": [{ "status": 1, "reason": "internal error, try again" }] });
             (StatusCode::INTERNAL_SERVER_ERROR, body, None)
@@ -195,13 +169,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct Fields(Map<String, Value>);
 
 impl Fields {
-    pub fn parse(req: &Request) -> ApiResult<Fields> {
+    pub fn parse(req: &Request) -> Result<Fields> {
         let bytes: &[u8] = req.body().as_ref();
         if bytes.len() > MAX_BODY_BYTES {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("body is larger than {MAX_BODY_BYTES} bytes"),
-            ));
+            return Err(Refusal::TooLarge(format!("body is larger than {MAX_BODY_BYTES} bytes")).into());
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Fields::default());
@@ -214,21 +185,19 @@ impl Fields {
             .to_ascii_lowercase();
         let known = ["json", "toml", "application/x-www-form-urlencoded"];
         if !known.iter().any(|k| content_type.contains(k)) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send application/x-www-form-urlencoded, application/json or application/toml",
-            ));
+            let reason = "send application/x-www-form-urlencoded, application/json or application/toml";
+            return Err(Refusal::UnsupportedMedia(reason.into()).into());
         }
-        let text = std::str::from_utf8(bytes).map_err(|_| ApiError::bad_request("body is not valid UTF-8"))?;
+        let text = std::str::from_utf8(bytes).map_err(|_| Refusal::invalid("body is not valid UTF-8"))?;
         let map = if content_type.contains("json") {
             match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(map)) => map,
-                Ok(_) => return Err(ApiError::bad_request("JSON body must be an object")),
-                Err(e) => return Err(ApiError::bad_request(format!("body is not valid JSON: {e}"))),
+                Ok(_) => return Err(Refusal::invalid("JSON body must be an object").into()),
+                Err(e) => return Err(Refusal::invalid(format!("body is not valid JSON: {e}")).into()),
             }
         } else if content_type.contains("toml") {
             let table: toml::Table = toml::from_str(text)
-                .map_err(|e| ApiError::bad_request(format!("body is not valid TOML: {}", e.message())))?;
+                .map_err(|e| Refusal::invalid(format!("body is not valid TOML: {}", e.message())))?;
             serde_json::to_value(table).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default()
         } else {
             parse_form(text)?
@@ -241,29 +210,29 @@ impl Fields {
     }
 
     /// A required text field of `min..=max` characters, trimmed.
-    pub fn text(&self, name: &str, min: usize, max: usize) -> ApiResult<String> {
-        self.opt_text(name, min, max)?.ok_or_else(|| ApiError::bad_request(format!("{name} is required")))
+    pub fn text(&self, name: &str, min: usize, max: usize) -> Result<String> {
+        self.opt_text(name, min, max)?.ok_or_else(|| Refusal::invalid(format!("{name} is required")).into())
     }
 
-    pub fn opt_text(&self, name: &str, min: usize, max: usize) -> ApiResult<Option<String>> {
+    pub fn opt_text(&self, name: &str, min: usize, max: usize) -> Result<Option<String>> {
         let Some(value) = self.get(name) else { return Ok(None) };
         let text = match value {
             Value::String(s) => s.trim().to_string(),
             Value::Number(n) => n.to_string(),
-            _ => return Err(ApiError::bad_request(format!("{name} must be a string"))),
+            _ => return Err(Refusal::invalid(format!("{name} must be a string")).into()),
         };
         let chars = text.chars().count();
         if chars < min || chars > max {
-            return Err(ApiError::bad_request(format!("{name} must be {min} to {max} characters")));
+            return Err(Refusal::invalid(format!("{name} must be {min} to {max} characters")).into());
         }
         if text.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(format!("{name} must not contain control characters")));
+            return Err(Refusal::invalid(format!("{name} must not contain control characters")).into());
         }
         Ok(Some(text))
     }
 
     /// A non-negative integer, as a JSON number or a string of digits (forms only carry strings).
-    pub fn opt_u64(&self, name: &str, max: u64) -> ApiResult<Option<u64>> {
+    pub fn opt_u64(&self, name: &str, max: u64) -> Result<Option<u64>> {
         let Some(value) = self.get(name) else { return Ok(None) };
         let parsed = match value {
             Value::Number(n) => n.as_u64(),
@@ -272,19 +241,24 @@ impl Fields {
         };
         match parsed {
             Some(n) if n <= max => Ok(Some(n)),
-            _ => Err(ApiError::bad_request(format!("{name} must be a whole number from 0 to {max}"))),
+            _ => Err(Refusal::invalid(format!("{name} must be a whole number from 0 to {max}")).into()),
         }
     }
 
+    /// A user id in a seed 004 body: 400-3 when it is not a number.
+    pub fn opt_user(&self, name: &str) -> Result<Option<u64>> {
+        self.opt_u64(name, u64::MAX).map_err(|_| Refusal::BadUserId(name.to_string()).into())
+    }
+
     /// A list of ids (`members[]=2&members[]=3`, or a JSON/TOML array); absent means empty.
-    pub fn u64_list(&self, name: &str, max_len: usize) -> ApiResult<Vec<u64>> {
+    pub fn u64_list(&self, name: &str, max_len: usize) -> Result<Vec<u64>> {
         let items = match self.get(name) {
             None => return Ok(vec![]),
             Some(Value::Array(items)) => items.clone(),
             Some(single) => vec![single.clone()],
         };
         if items.len() > max_len {
-            return Err(ApiError::bad_request(format!("{name} takes at most {max_len} ids")));
+            return Err(Refusal::invalid(format!("{name} takes at most {max_len} ids")).into());
         }
         items
             .iter()
@@ -293,26 +267,27 @@ impl Fields {
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             })
-            .map(|id| id.ok_or_else(|| ApiError::bad_request(format!("{name} must be user ids"))))
+            .map(|id| id.ok_or_else(|| Refusal::invalid(format!("{name} must be user ids")).into()))
             .collect()
     }
 
     /// A boolean: JSON/TOML true/false, or the strings true/false/1/0 from a form.
-    pub fn opt_bool(&self, name: &str) -> ApiResult<Option<bool>> {
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>> {
         let Some(value) = self.get(name) else { return Ok(None) };
         match value {
             Value::Bool(b) => Ok(Some(*b)),
             Value::String(s) if matches!(s.as_str(), "true" | "1") => Ok(Some(true)),
             Value::String(s) if matches!(s.as_str(), "false" | "0") => Ok(Some(false)),
-            _ => Err(ApiError::bad_request(format!("{name} must be true or false"))),
+            _ => Err(Refusal::invalid(format!("{name} must be true or false")).into()),
         }
     }
 }
 
-/// Strict `application/x-www-form-urlencoded` parsing: unlike lossy decoders, broken
-/// percent-encoding or invalid UTF-8 is an error, not replacement characters in stored data.
-/// `name[]` keys (simple_im's `members[]=2&members[]=3`) collect into an array under `name`.
-pub fn parse_form(text: &str) -> ApiResult<Map<String, Value>> {
+/// Strict `application/x-www-form-urlencoded` parsing. Kept by hand on purpose: the crates
+/// decode broken percent-encoding and invalid UTF-8 lossily, and this refuses them instead of
+/// storing replacement characters. `name[]` keys (simple_im's `members[]=2&members[]=3`)
+/// collect into an array under `name`.
+pub fn parse_form(text: &str) -> Result<Map<String, Value>> {
     let mut map = Map::new();
     for pair in text.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -321,17 +296,17 @@ pub fn parse_form(text: &str) -> ApiResult<Map<String, Value>> {
         if let Some(list) = key.strip_suffix("[]") {
             match map.entry(list.to_string()).or_insert_with(|| Value::Array(vec![])) {
                 Value::Array(items) => items.push(value),
-                _ => return Err(ApiError::bad_request(format!("{list} given both as a list and a value"))),
+                _ => return Err(Refusal::invalid(format!("{list} given both as a list and a value")).into()),
             }
         } else if map.insert(key.clone(), value).is_some() {
-            return Err(ApiError::bad_request(format!("{key} given more than once")));
+            return Err(Refusal::invalid(format!("{key} given more than once")).into());
         }
     }
     Ok(map)
 }
 
-fn percent_decode(text: &str) -> ApiResult<String> {
-    let broken = || ApiError::bad_request("form body has broken percent-encoding or invalid UTF-8");
+fn percent_decode(text: &str) -> Result<String> {
+    let broken = || Error::from(Refusal::invalid("form body has broken percent-encoding or invalid UTF-8"));
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -352,10 +327,19 @@ fn percent_decode(text: &str) -> ApiResult<String> {
 }
 
 /// A path parameter, as API Gateway extracted it from the route template.
-pub fn path_param<'a>(req: &'a Request, name: &str) -> ApiResult<&'a str> {
-    use lambda_http::RequestExt;
+pub fn path_param<'a>(req: &'a Request, name: &str) -> Result<&'a str> {
     let params = req.path_parameters_ref();
-    params.and_then(|p| p.first(name)).ok_or_else(|| ApiError::bad_request(format!("missing path parameter {name}")))
+    params.and_then(|p| p.first(name)).ok_or_else(|| Refusal::invalid(format!("missing path parameter {name}")).into())
+}
+
+/// A numeric path parameter; `refusal` says why another value is refused.
+pub fn path_number(req: &Request, name: &str, refusal: impl FnOnce() -> Refusal) -> Result<u64> {
+    path_param(req, name)?.parse().map_err(|_| refusal().into())
+}
+
+/// A query parameter.
+pub fn query<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.query_string_parameters_ref().and_then(|q| q.first(name))
 }
 
 #[cfg(test)]
@@ -376,22 +360,5 @@ mod tests {
         assert!(parse_form("name=%zz").is_err());
         assert!(parse_form("name=%4").is_err());
         assert!(parse_form("a=1&a=2").is_err());
-    }
-
-    #[test]
-    fn toml_is_one_key_per_line_and_drops_nulls() {
-        let doc = json!({"response": [{"status": 0}], "user": [{"id": 2, "name": "大傻", "age": null}]});
-        let text = String::from_utf8(Format::Toml.encode(&doc)).unwrap();
-        assert_eq!(text, "[[response]]\nstatus = 0\n\n[[user]]\nid = 2\nname = \"大傻\"\n");
-        let back: toml::Table = toml::from_str(&text).unwrap();
-        assert_eq!(back["user"][0]["id"].as_integer(), Some(2));
-    }
-
-    #[test]
-    fn coded_errors_take_their_status_from_the_code() {
-        match ApiError::coded("404-3", "no such user") {
-            ApiError::Client { status, .. } => assert_eq!(status, StatusCode::NOT_FOUND),
-            _ => unreachable!(),
-        }
     }
 }

@@ -1,0 +1,159 @@
+//! The delivery layer (simple_im's Middleman): how anything that happened reaches devices. An
+//! entry is stored durably first, once (in each recipient's feed, or once in a shared
+//! conversation), then posted to every live connection of every recipient and to the actor's
+//! other devices, with bounded concurrency. A failed push never fails the request and never
+//! loses the entry: it waits in its stream until each device confirms it.
+
+pub mod render;
+
+use crate::domain::entry::{Entry, EntryKind};
+use crate::domain::format::Format;
+use crate::domain::ids::{Actor, ConversationId};
+use crate::domain::notice::{Notice, NoticeKind};
+use crate::domain::now_secs;
+use crate::store::streams::{self, NewEntry};
+use crate::store::{self, connections};
+use im_adapters::{Clients, PostOutcome};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Stores `notice` in each recipient's feed and in the actor's own (for its other devices),
+/// then pushes it. Returns once the notification is durable; push failures are only logged.
+pub async fn notify(clients: &Clients, actor: &Actor, recipients: &[u64], notice: &Notice) -> store::Result<()> {
+    let mut targets: Vec<u64> = recipients.iter().copied().filter(|r| *r != actor.user_id).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let mut stored = vec![];
+    for user in targets.into_iter().chain([actor.user_id]) {
+        let echo_of = (user == actor.user_id).then_some(actor.device.as_str());
+        let conversation = ConversationId::Feed(user);
+        let new = NewEntry { kind: EntryKind::Notice, echo_of, body: &notice.body };
+        let (seq, _) = streams::append(clients, conversation, new, None).await?;
+        let entry = Entry {
+            conversation,
+            seq,
+            kind: EntryKind::Notice,
+            echo_of: echo_of.map(str::to_string),
+            body: notice.body.clone(),
+        };
+        stored.push((user, entry));
+    }
+    deliver(clients, actor, &stored).await;
+    Ok(())
+}
+
+/// Stores `notice` once in the shared conversation (a group's) and pushes it to every member's
+/// live connections and the actor's other devices. Writes stay two, whatever the number of
+/// members; look-ups grow as members / 100.
+pub async fn broadcast(
+    clients: &Clients,
+    actor: &Actor,
+    conversation: ConversationId,
+    members: &[u64],
+    notice: &Notice,
+) -> store::Result<u64> {
+    let new = NewEntry { kind: EntryKind::Notice, echo_of: None, body: &notice.body };
+    let (seq, _) = streams::append(clients, conversation, new, None).await?;
+    let entry = Entry { conversation, seq, kind: EntryKind::Notice, echo_of: None, body: notice.body.clone() };
+    to_members(clients, actor, members, &entry).await;
+    Ok(seq)
+}
+
+/// Pushes one stored entry of a shared conversation to `members` and the actor's other devices.
+pub async fn to_members(clients: &Clients, actor: &Actor, members: &[u64], entry: &Entry) {
+    let mut audience = members.to_vec();
+    audience.push(actor.user_id);
+    audience.sort_unstable();
+    audience.dedup();
+    let stored: Vec<(u64, Entry)> = audience.into_iter().map(|user| (user, entry.clone())).collect();
+    deliver(clients, actor, &stored).await;
+}
+
+/// Posts already-stored entries to every live connection of their users, except the actor's
+/// own device. 410 Gone forgets that connection.
+pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) {
+    confirm_for_acting_device(clients, actor, stored).await;
+    let users: Vec<u64> = stored.iter().map(|(u, _)| *u).collect();
+    let live = match connections::of_users(clients, &users).await {
+        Ok(live) => live,
+        Err(err) => {
+            tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
+            return;
+        }
+    };
+    let mut by_user: HashMap<u64, Vec<&Entry>> = HashMap::new();
+    for (user, entry) in stored {
+        by_user.entry(*user).or_default().push(entry);
+    }
+    let mut posts = vec![];
+    for conn in &live {
+        let acting = conn.user_id == Some(actor.user_id)
+            && match &actor.connection_id {
+                Some(cid) => *cid == conn.connection_id,
+                None => conn.device == actor.device,
+            };
+        if acting {
+            continue;
+        }
+        for entry in conn.user_id.and_then(|u| by_user.get(&u)).into_iter().flatten() {
+            posts.push((conn.connection_id.clone(), render::push_frame(conn.format, entry).into_bytes()));
+        }
+    }
+    post_frames(clients, posts).await;
+}
+
+/// The acting device has what it did itself: its own entries are confirmed for it, so they
+/// leave no hole that would keep its confirmed prefix from moving. A failure here only means
+/// the device is offered its own entry again by sync.
+async fn confirm_for_acting_device(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) {
+    for (_, entry) in stored.iter().filter(|(user, _)| *user == actor.user_id) {
+        let device = actor.device.as_str();
+        let confirmed =
+            streams::confirm(clients, actor.user_id, device, entry.conversation, entry.seq, &[entry.seq], None).await;
+        if let Err(err) = confirmed {
+            tracing::warn!(error = %err, "could not confirm the acting device's own entry");
+        }
+    }
+}
+
+/// Posts frames; a connection that answers 410 Gone is forgotten.
+async fn post_frames(clients: &Clients, posts: Vec<(String, Vec<u8>)>) {
+    for (cid, outcome) in clients.pusher.post_all(posts).await {
+        if outcome == PostOutcome::Gone {
+            if let Err(err) = connections::forget(clients, &cid).await {
+                tracing::warn!(error = %err, "could not forget a gone connection");
+            }
+        }
+    }
+}
+
+/// Posts a frame of derived state (an unread count, say) to `user`'s JSON connections. Not
+/// stored: whatever it says can be asked again (`LIST_CONTACTS_UNREAD`), so a lost one loses
+/// nothing.
+pub async fn post_json_event(clients: &Clients, user: u64, event: &str, data: Value) {
+    let live = match connections::of_users(clients, &[user]).await {
+        Ok(live) => live,
+        Err(err) => {
+            tracing::warn!(error = %err, "connection look-up failed");
+            return;
+        }
+    };
+    let frame = Format::Json.frame("", event, &data).into_bytes();
+    let posts =
+        live.into_iter().filter(|c| c.format == Format::Json).map(|c| (c.connection_id, frame.clone())).collect();
+    post_frames(clients, posts).await;
+}
+
+/// Tells `recipients` (and the actor's other devices) of a change the actor made, in simple_im's
+/// `[[n]]` shape: `t`, `from`, `to`, the extra fields, `ts`, `d`.
+pub async fn tell(
+    clients: &Clients,
+    actor: &Actor,
+    recipients: &[u64],
+    kind: NoticeKind,
+    to: u64,
+    extra: Value,
+) -> store::Result<()> {
+    let notice = Notice::new(kind, &actor.caller(), to, extra, now_secs());
+    notify(clients, actor, recipients, &notice).await
+}

@@ -1,0 +1,94 @@
+//! The two encodings of every document the backend sends: simple_im's TOML and JSON. One enum
+//! serves HTTP bodies (chosen by `Accept`) and socket frames (the dialect of the connection).
+
+use serde_json::{json, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// simple_im's format: `[[response]] status = 0`, `[[m]] id = ...`.
+    Toml,
+    /// JSON; on the socket, seed 003's `{"event": ..., "data": ...}`.
+    Json,
+}
+
+impl Format {
+    /// `json` or `toml` (any case); absent means JSON.
+    pub fn parse(raw: Option<&str>) -> Option<Format> {
+        match raw.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("json") => Some(Format::Json),
+            Some("toml") => Some(Format::Toml),
+            Some(_) => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Toml => "toml",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Toml => "application/toml; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+
+    /// Encodes a document. TOML has no null: null fields (hidden by privacy flags) are left out;
+    /// the output is one key per line, readable by any TOML parser.
+    pub fn encode(self, doc: &Value) -> Vec<u8> {
+        match self {
+            Format::Json => serde_json::to_vec(doc).unwrap_or_default(),
+            Format::Toml => toml::to_string(&without_nulls(doc)).unwrap_or_default().into_bytes(),
+        }
+    }
+
+    /// A server frame: simple_im's `[[table]]` with `data`'s fields in TOML, or seed 003's
+    /// `{"event": ..., "data": ...}` in JSON.
+    pub fn frame(self, toml_table: &str, json_event: &str, data: &Value) -> String {
+        match self {
+            Format::Toml => String::from_utf8_lossy(&self.encode(&json!({ toml_table: [data] }))).into_owned(),
+            Format::Json => json!({ "event": json_event, "data": data }).to_string(),
+        }
+    }
+}
+
+fn without_nulls(doc: &Value) -> Value {
+    match doc {
+        Value::Object(map) => Value::Object(
+            map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().filter(|v| !v.is_null()).map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Seconds since the epoch as RFC 3339 (`2015-11-22T09:48:59Z`).
+pub fn rfc3339(secs: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_is_one_key_per_line_and_drops_nulls() {
+        let doc = json!({"response": [{"status": 0}], "user": [{"id": 2, "name": "大傻", "age": null}]});
+        let text = String::from_utf8(Format::Toml.encode(&doc)).unwrap();
+        assert_eq!(text, "[[response]]\nstatus = 0\n\n[[user]]\nid = 2\nname = \"大傻\"\n");
+        let back: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(back["user"][0]["id"].as_integer(), Some(2));
+    }
+
+    #[test]
+    fn frames_in_both_dialects() {
+        assert_eq!(Format::Toml.frame("pp", "PONG", &json!({})), "[[pp]]\n");
+        assert_eq!(Format::Json.frame("pp", "PONG", &json!({})), r#"{"event":"PONG","data":{}}"#);
+        assert_eq!(rfc3339(1448185739), "2015-11-22T09:48:59Z");
+    }
+}

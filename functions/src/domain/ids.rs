@@ -1,0 +1,232 @@
+//! Who and where: callers and devices, conversations and the ids of their entries. Ids are
+//! parsed once at the edge and printed one way (`dm#1#2`, `group#9`, `dm#1#2:57`, `n:3`).
+
+use super::refusal::Refusal;
+use std::fmt;
+use std::str::FromStr;
+
+/// A device name as simple_im's `d`: short lowercase words (android, iphone, ipad, web).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceName(String);
+
+impl DeviceName {
+    /// Lowercased; 1 to 16 letters, digits, `-` or `_`. Absent means `unknown`.
+    pub fn parse(raw: Option<&str>) -> Result<DeviceName, Refusal> {
+        let device = raw.unwrap_or("unknown").to_lowercase();
+        if (1..=16).contains(&device.len())
+            && device.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        {
+            Ok(DeviceName(device))
+        } else {
+            Err(Refusal::invalid("device must be 1 to 16 letters, digits, - or _"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeviceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who is calling, as resolved from a valid token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: u64,
+    /// The device the session was opened on.
+    pub device: DeviceName,
+}
+
+/// Who acted: their other devices get the echo, the acting device does not.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: u64,
+    pub device: DeviceName,
+    /// Set when the action came over a WebSocket: that exact connection gets no echo.
+    pub connection_id: Option<String>,
+}
+
+impl From<&Caller> for Actor {
+    fn from(caller: &Caller) -> Actor {
+        Actor { user_id: caller.user_id, device: caller.device.clone(), connection_id: None }
+    }
+}
+
+impl Actor {
+    pub fn caller(&self) -> Caller {
+        Caller { user_id: self.user_id, device: self.device.clone() }
+    }
+}
+
+/// Where a message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    User(u64),
+    Group(u64),
+}
+
+/// An ordered stream of entries: a user's own feed, the conversation of two users, a group's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConversationId {
+    Feed(u64),
+    /// The two users, lower id first: the same whichever of them names it.
+    Direct(u64, u64),
+    Group(u64),
+}
+
+impl ConversationId {
+    pub fn direct(a: u64, b: u64) -> ConversationId {
+        ConversationId::Direct(a.min(b), a.max(b))
+    }
+
+    /// The conversation a message from `from` to `target` belongs to.
+    pub fn of(from: u64, target: Target) -> ConversationId {
+        match target {
+            Target::User(other) => ConversationId::direct(from, other),
+            Target::Group(id) => ConversationId::Group(id),
+        }
+    }
+
+    /// Whether its id alone names `user` as a participant (a feed or a direct conversation).
+    pub fn names(&self, user: u64) -> bool {
+        match *self {
+            ConversationId::Feed(owner) => owner == user,
+            ConversationId::Direct(a, b) => a == user || b == user,
+            ConversationId::Group(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConversationId::Feed(user) => write!(f, "feed#{user}"),
+            ConversationId::Direct(a, b) => write!(f, "dm#{a}#{b}"),
+            ConversationId::Group(id) => write!(f, "group#{id}"),
+        }
+    }
+}
+
+impl FromStr for ConversationId {
+    type Err = Refusal;
+    fn from_str(text: &str) -> Result<Self, Refusal> {
+        let bad = || Refusal::invalid(format!("not a conversation: {text}"));
+        let number = |s: &str| s.parse::<u64>().map_err(|_| bad());
+        if let Some(pair) = text.strip_prefix("dm#") {
+            let (a, b) = pair.split_once('#').ok_or_else(bad)?;
+            return Ok(ConversationId::direct(number(a)?, number(b)?));
+        }
+        if let Some(id) = text.strip_prefix("group#") {
+            return Ok(ConversationId::Group(number(id)?));
+        }
+        if let Some(user) = text.strip_prefix("feed#") {
+            return Ok(ConversationId::Feed(number(user)?));
+        }
+        Err(bad())
+    }
+}
+
+/// The id of one entry: `n:<seq>` in the caller's own feed, `<conversation>:<seq>` elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryId {
+    /// An entry of the caller's own feed (`n:17`, or a bare `17`).
+    Feed(u64),
+    /// A message or group event (`dm#1#2:57`, `group#9:3`).
+    Message(ConversationId, u64),
+}
+
+impl EntryId {
+    /// The entry's stream, from the point of view of `user` (whose feed `n:` ids name).
+    pub fn conversation(&self, user: u64) -> ConversationId {
+        match *self {
+            EntryId::Feed(_) => ConversationId::Feed(user),
+            EntryId::Message(conversation, _) => conversation,
+        }
+    }
+
+    pub fn seq(&self) -> u64 {
+        match *self {
+            EntryId::Feed(seq) | EntryId::Message(_, seq) => seq,
+        }
+    }
+
+    /// The id of entry `seq` of `conversation`.
+    pub fn of(conversation: ConversationId, seq: u64) -> EntryId {
+        match conversation {
+            ConversationId::Feed(_) => EntryId::Feed(seq),
+            other => EntryId::Message(other, seq),
+        }
+    }
+
+    /// The sequence of a message id that must belong to `conversation` (history's `before`).
+    pub fn seq_in(text: &str, conversation: ConversationId) -> Result<u64, Refusal> {
+        match EntryId::message(text) {
+            Some((c, seq)) if c == conversation => Ok(seq),
+            _ => Err(Refusal::invalid("before must be a message id of this conversation")),
+        }
+    }
+
+    /// A message id only: `dm#a#b:seq` or `group#g:seq`.
+    pub fn message(text: &str) -> Option<(ConversationId, u64)> {
+        match text.parse() {
+            Ok(EntryId::Message(conversation, seq)) => Some((conversation, seq)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntryId::Feed(seq) => write!(f, "n:{seq}"),
+            EntryId::Message(conversation, seq) => write!(f, "{conversation}:{seq}"),
+        }
+    }
+}
+
+impl FromStr for EntryId {
+    type Err = Refusal;
+    fn from_str(text: &str) -> Result<Self, Refusal> {
+        let unknown = || Refusal::invalid(format!("unknown id {text}"));
+        if let Some((conversation, seq)) = text.rsplit_once(':').filter(|(c, _)| !c.starts_with("feed#") && *c != "n") {
+            let conversation: ConversationId = conversation.parse().map_err(|_| unknown())?;
+            return Ok(EntryId::Message(conversation, seq.parse().map_err(|_| unknown())?));
+        }
+        text.strip_prefix("n:").unwrap_or(text).parse().map(EntryId::Feed).map_err(|_| unknown())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_ids_print_and_parse_one_way() {
+        assert_eq!(ConversationId::direct(7, 2).to_string(), "dm#2#7");
+        assert_eq!("dm#7#2".parse::<ConversationId>().unwrap(), ConversationId::Direct(2, 7));
+        assert_eq!("group#9".parse::<ConversationId>().unwrap(), ConversationId::Group(9));
+        assert!("dm#1".parse::<ConversationId>().is_err() && "chat#1".parse::<ConversationId>().is_err());
+    }
+
+    #[test]
+    fn entry_ids_of_messages_and_the_feed() {
+        assert_eq!("dm#1#2:57".parse::<EntryId>().unwrap(), EntryId::Message(ConversationId::Direct(1, 2), 57));
+        assert_eq!("n:3".parse::<EntryId>().unwrap(), EntryId::Feed(3));
+        assert_eq!("3".parse::<EntryId>().unwrap(), EntryId::Feed(3));
+        assert_eq!(EntryId::of(ConversationId::Feed(4), 3).to_string(), "n:3");
+        assert_eq!(EntryId::of(ConversationId::Group(9), 3).to_string(), "group#9:3");
+        assert_eq!("dm#x".parse::<EntryId>().unwrap_err().to_string(), "unknown id dm#x");
+        assert!(EntryId::message("n:3").is_none() && EntryId::message("group#9:1").is_some());
+    }
+
+    #[test]
+    fn device_names_are_short_lowercase_words() {
+        assert_eq!(DeviceName::parse(Some("iPad")).unwrap().as_str(), "ipad");
+        assert_eq!(DeviceName::parse(None).unwrap().as_str(), "unknown");
+        assert!(DeviceName::parse(Some("my phone")).is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! Users: the profile others see (with seed 004's privacy flags), what a sign-up needs, and the
+//! shapes of phones and emails.
+
+use super::refusal::Refusal;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+fn yes() -> bool {
+    true
+}
+
+/// A user's profile as stored (less the password hash).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub nick_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    #[serde(default)]
+    pub avatar: String,
+    #[serde(default = "yes")]
+    pub show_user_name: bool,
+    #[serde(default = "yes")]
+    pub show_age: bool,
+    #[serde(default = "yes")]
+    pub show_gender: bool,
+}
+
+impl Profile {
+    /// The profile as `viewer` sees it: hidden fields are null (left out in TOML). The owner
+    /// sees everything, including the email.
+    pub fn view(&self, viewer: Option<u64>) -> Value {
+        let own = viewer == Some(self.id);
+        json!({
+            "id": self.id,
+            "name": (own || self.show_user_name).then_some(&self.name),
+            "nick_name": self.nick_name,
+            "phone": self.phone,
+            "avatar": self.avatar,
+            "age": if own || self.show_age { self.age } else { None },
+            "gender": if own || self.show_gender { self.gender.as_deref() } else { None },
+            "email": if own { self.email.as_deref() } else { None },
+        })
+    }
+
+    /// How seed 003 keys a contact: the email, else the phone, else the id.
+    pub fn contact_key(&self) -> String {
+        self.email.clone().or_else(|| self.phone.clone()).unwrap_or_else(|| self.id.to_string())
+    }
+}
+
+/// Phone numbers as simple_im uses them: 5 to 20 digits with an optional leading `+`.
+pub fn parse_phone(raw: &str) -> Result<String, Refusal> {
+    let digits = raw.strip_prefix('+').unwrap_or(raw);
+    if (5..=20).contains(&digits.len()) && digits.bytes().all(|c| c.is_ascii_digit()) {
+        Ok(raw.to_string())
+    } else {
+        Err(Refusal::invalid("phone must be 5 to 20 digits, optionally after a +"))
+    }
+}
+
+/// Emails are compared case-insensitively; only the obvious shape is checked.
+pub fn parse_email(raw: &str) -> Result<String, Refusal> {
+    let email = raw.to_lowercase();
+    match email.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace) => {
+            Ok(email)
+        }
+        _ => Err(Refusal::invalid("email is not a valid address")),
+    }
+}
+
+/// How a user names themselves at login: a phone (simple_im) or an email (seed 003), as the
+/// key of the claim that finds them.
+pub fn login_claim(phone: Option<&str>, email: Option<&str>) -> Result<String, Refusal> {
+    match (phone, email) {
+        (Some(phone), _) => Ok(format!("phone#{}", parse_phone(phone)?)),
+        (None, Some(email)) => Ok(format!("email#{}", parse_email(email)?)),
+        (None, None) => Err(Refusal::invalid("phone or email is required")),
+    }
+}
+
+/// What a sign-up stores: the profile and the password to hash.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub profile: Profile,
+    pub password: String,
+}
+
+impl NewUser {
+    /// Seed 003's `LOGON {user: email, password}`: the name defaults to the email's local part.
+    pub fn from_email(email: &str, password: String) -> Result<NewUser, Refusal> {
+        let email = parse_email(email)?;
+        if !(6..=128).contains(&password.chars().count()) {
+            return Err(Refusal::invalid("password must be 6 to 128 characters"));
+        }
+        let name = email.split('@').next().unwrap_or_default().chars().take(64).collect();
+        let profile = Profile {
+            id: 0,
+            phone: None,
+            email: Some(email),
+            name,
+            nick_name: String::new(),
+            age: None,
+            gender: None,
+            avatar: String::new(),
+            show_user_name: true,
+            show_age: true,
+            show_gender: true,
+        };
+        Ok(NewUser { profile, password })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_emails_and_login_claims() {
+        assert_eq!(parse_phone("+8618266175357").unwrap(), "+8618266175357");
+        assert!(parse_phone("12ab5").is_err() && parse_phone("1234").is_err());
+        assert_eq!(parse_email("Eva@Gmail.com").unwrap(), "eva@gmail.com");
+        assert!(parse_email("eva@localhost").is_err());
+        assert_eq!(login_claim(Some("8618266175357"), None).unwrap(), "phone#8618266175357");
+        assert_eq!(login_claim(None, Some("Eva@gmail.com")).unwrap(), "email#eva@gmail.com");
+    }
+
+    #[test]
+    fn privacy_flags_hide_fields_from_others_only() {
+        let mut new = NewUser::from_email("eva@gmail.com", "123456".into()).unwrap().profile;
+        new.id = 3;
+        new.age = Some(30);
+        new.show_age = false;
+        assert!(new.view(Some(4))["age"].is_null() && new.view(Some(4))["email"].is_null());
+        assert_eq!(new.view(Some(3))["age"], 30);
+        assert_eq!(new.contact_key(), "eva@gmail.com");
+    }
+}

@@ -1,0 +1,187 @@
+//! Seed 004: friends, follows and blocks over REST, JSON by default, with the seed's codes.
+
+use super::{path_number, Ctx, Fields, Reply};
+use crate::domain::format::rfc3339;
+use crate::domain::ids::Actor;
+use crate::domain::refusal::{Refusal, Result};
+use crate::domain::user::Profile;
+use crate::service::friends;
+use crate::store::relations::{List, ListedEdge};
+use http::StatusCode;
+use lambda_http::Request;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// A user id from a path segment: seed 004's 400-3 when it is not a number.
+fn path_user(req: &Request, name: &str) -> Result<u64> {
+    path_number(req, name, || Refusal::BadUserId(name.to_string()))
+}
+
+fn required_user(fields: &Fields, name: &str) -> Result<u64> {
+    fields.opt_user(name)?.ok_or_else(|| Refusal::invalid(format!("{name} is required")).into())
+}
+
+/// `{prefix}_user_name`, `_nick_name`, `_age`, `_gender` as the viewer may see them.
+fn person(prefix: &str, id_field: &str, id: u64, profile: Option<&Profile>, viewer: u64) -> Map<String, Value> {
+    let view = profile.map(|p| p.view(Some(viewer))).unwrap_or_else(|| json!({}));
+    let mut fields = Map::new();
+    fields.insert(id_field.into(), json!(id));
+    for field in ["name", "nick_name", "age", "gender"] {
+        fields.insert(format!("{prefix}_user_{field}"), view.get(field).cloned().unwrap_or(Value::Null));
+    }
+    fields
+}
+
+/// A seed 004 list of people: `{prefix}_user_*` fields for each edge.
+fn people(
+    section: &'static str,
+    prefix: &str,
+    id_field: &str,
+    list: (Vec<ListedEdge>, HashMap<u64, Profile>),
+    viewer: u64,
+) -> Reply {
+    let (edges, profiles) = list;
+    let items = edges
+        .iter()
+        .map(|e| Value::Object(person(prefix, id_field, e.other, profiles.get(&e.other), viewer)))
+        .collect();
+    Reply::list(section, items)
+}
+
+/// The pending request a body names: `friend_request_id` (wins) or `requested_user_id`.
+async fn request_party(ctx: &Ctx, req: &Request, caller: u64) -> Result<(u64, Option<u64>)> {
+    let fields = Fields::parse(req)?;
+    let (id, other) = (fields.opt_user("friend_request_id")?, fields.opt_user("requested_user_id")?);
+    friends::request_party(&ctx.clients, caller, id, other).await
+}
+
+/// `POST /friends/request` {requested_user_id, resend}: 201 with the request's id.
+pub async fn request_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    let fields = Fields::parse(req)?;
+    let them = required_user(&fields, "requested_user_id")?;
+    let resend = fields.opt_bool("resend")?.unwrap_or(false);
+    let id = friends::request(&ctx.clients, &actor, them, resend).await?;
+    Ok(Reply::ok(json!({ "friend_request": [{ "friend_request_id": id }] })).with_status(StatusCode::CREATED))
+}
+
+/// `POST /friends/accept` {friend_request_id | requested_user_id}: 201.
+pub async fn accept_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    friends::accept(&ctx.clients, &actor, request_party(ctx, req, actor.user_id).await?).await?;
+    Ok(Reply::created())
+}
+
+/// `POST /friends/ignore` {friend_request_id | requested_user_id}: 201.
+pub async fn ignore_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    friends::ignore(&ctx.clients, &actor, request_party(ctx, req, actor.user_id).await?).await?;
+    Ok(Reply::created())
+}
+
+/// `POST /friends/withdraw` {friend_request_id | requested_user_id}: 201.
+pub async fn withdraw_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    friends::withdraw(&ctx.clients, &actor, request_party(ctx, req, actor.user_id).await?).await?;
+    Ok(Reply::created())
+}
+
+/// `DELETE /friends/{user_id}`: 204.
+pub async fn delete_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    friends::unfriend(&ctx.clients, &actor, path_user(req, "user_id")?).await?;
+    Ok(Reply::no_content())
+}
+
+/// `GET /friends`
+pub async fn list_friends(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let list = friends::list(&ctx.clients, caller.user_id, List::Friends).await?;
+    Ok(people("friend", "friend", "friend_id", list, caller.user_id))
+}
+
+/// `GET /friends/request` and `GET /friends/request_sent`
+async fn list_requests(ctx: &Ctx, which: List) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let (edges, profiles) = friends::list(&ctx.clients, caller.user_id, which).await?;
+    let (prefix, id_field, email_field, section) = match which {
+        List::RequestsReceived => ("request", "request_user_id", "request_email", "friend_request"),
+        _ => ("requested", "requested_user_id", "requested_email", "friend_request_sent"),
+    };
+    let items = edges
+        .iter()
+        .map(|e| {
+            let profile = profiles.get(&e.other);
+            let mut item = Map::new();
+            item.insert("friend_request_id".into(), json!(e.edge.request_id));
+            item.extend(person(prefix, id_field, e.other, profile, caller.user_id));
+            item.insert(email_field.into(), json!(profile.and_then(|p| p.email.clone())));
+            item.insert("created_at".into(), json!(rfc3339(e.edge.requested_at)));
+            Value::Object(item)
+        })
+        .collect();
+    Ok(Reply::list(section, items))
+}
+
+/// `GET /friends/request`
+pub async fn list_friend_requests(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    list_requests(ctx, List::RequestsReceived).await
+}
+
+/// `GET /friends/request_sent`
+pub async fn list_sent_friend_requests(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    list_requests(ctx, List::RequestsSent).await
+}
+
+/// `POST /follows` {followee_id}: 201.
+pub async fn follow(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    let them = required_user(&Fields::parse(req)?, "followee_id")?;
+    friends::follow(&ctx.clients, &actor, them).await?;
+    Ok(Reply::created())
+}
+
+/// `DELETE /follows/{followee_id}`: 204.
+pub async fn unfollow(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    friends::unfollow(&ctx.clients, &actor, path_user(req, "followee_id")?).await?;
+    Ok(Reply::no_content())
+}
+
+/// `GET /follows/{user_id}/follower`
+pub async fn list_followers(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let list = friends::follows(&ctx.clients, path_user(req, "user_id")?, List::Followers).await?;
+    Ok(people("follower", "follower", "follower_id", list, caller.user_id))
+}
+
+/// `GET /follows/{user_id}/followee`
+pub async fn list_followees(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let list = friends::follows(&ctx.clients, path_user(req, "user_id")?, List::Following).await?;
+    Ok(people("followee", "followee", "followee_id", list, caller.user_id))
+}
+
+/// `POST /blocks` {user_id}: 201.
+pub async fn block(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    let them = required_user(&Fields::parse(req)?, "user_id")?;
+    friends::block(&ctx.clients, &actor, them).await?;
+    Ok(Reply::created())
+}
+
+/// `GET /blocks`
+pub async fn list_blocks(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let (edges, profiles) = friends::list(&ctx.clients, caller.user_id, List::Blocking).await?;
+    let name = |id: u64| profiles.get(&id).map(|p| p.view(Some(caller.user_id))["name"].clone());
+    let items = edges.iter().map(|e| json!({ "user_id": e.other, "user_name": name(e.other) })).collect();
+    Ok(Reply::list("block", items))
+}
+
+/// `DELETE /blocks/{user_id}`: 204.
+pub async fn unblock(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    friends::unblock(&ctx.clients, &actor, path_user(req, "user_id")?).await?;
+    Ok(Reply::no_content())
+}

@@ -1,0 +1,57 @@
+//! Messages over HTTP, for apps that want REST beside the socket.
+
+use super::{query, Ctx, Fields, Reply};
+use crate::delivery::render::by_table;
+use crate::domain::ids::{Actor, ConversationId, EntryId, Target};
+use crate::domain::message::{Outgoing, MAX_CONTENT_CHARS};
+use crate::domain::refusal::{Refusal, Result};
+use crate::service::messages::{self, Sent};
+use http::StatusCode;
+use lambda_http::Request;
+use serde_json::json;
+
+/// The answer to a send: 201 when stored now, 200 when the same id was sent before.
+pub fn sent(client_id: &str, sent: &Sent) -> Reply {
+    let status = if sent.new { StatusCode::CREATED } else { StatusCode::OK };
+    Reply::ok(json!({ "message": [{ "id": client_id, "sid": sent.id }] })).with_status(status)
+}
+
+/// `POST /message` (`to` or `g_id`, `id`, `t`, `c`): answers once the message is durable, with
+/// its server id.
+pub async fn send_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = Actor::from(ctx.caller()?);
+    let fields = Fields::parse(req)?;
+    let target = match (fields.opt_u64("to", u64::MAX)?, fields.opt_u64("g_id", u64::MAX)?) {
+        (Some(to), None) => Target::User(to),
+        (None, Some(group)) => Target::Group(group),
+        _ => return Err(Refusal::invalid("give to (a user id) or g_id (a group id)").into()),
+    };
+    let client_id = fields.text("id", 1, 64)?;
+    let kind = fields.opt_text("t", 1, 16)?.unwrap_or_else(|| "text".into());
+    let out = Outgoing::new(client_id, &kind, fields.text("c", 1, MAX_CONTENT_CHARS)?, target)?;
+    Ok(sent(&out.client_id, &messages::send(&ctx.clients, &actor, &out).await?))
+}
+
+/// `GET /message/history?with=<user>|g_id=<group>[&before=<id>][&limit=20]`: the newest `limit`
+/// messages before `before`, oldest first.
+pub async fn get_message_history(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let number = |name: &str| -> Result<Option<u64>> {
+        query(req, name)
+            .map(|v| v.parse().map_err(|_| Refusal::invalid(format!("{name} must be a number")).into()))
+            .transpose()
+    };
+    let conversation = match (number("with")?, number("g_id")?) {
+        (Some(other), None) => ConversationId::direct(caller.user_id, other),
+        (None, Some(group)) => ConversationId::Group(group),
+        _ => return Err(Refusal::invalid("give with (a user id) or g_id (a group id)").into()),
+    };
+    let limit = number("limit")?.unwrap_or(20).clamp(1, 100);
+    let before = query(req, "before").map(|id| EntryId::seq_in(id, conversation)).transpose()?;
+    let entries = messages::history(&ctx.clients, caller.user_id, conversation, 1, limit, before).await?;
+    let mut tables = by_table(&entries);
+    if tables.get("n").is_some_and(Vec::is_empty) {
+        tables.remove("n");
+    }
+    Ok(Reply::ok(json!({})).with_tables(tables))
+}

@@ -1,0 +1,97 @@
+//! Users and sessions (seed 001, simple_im's login).
+
+use super::{path_number, path_param, Ctx, Fields, Reply};
+use crate::domain::ids::DeviceName;
+use crate::domain::refusal::{Refusal, Result};
+use crate::domain::user::{login_claim, parse_email, parse_phone, NewUser, Profile};
+use crate::service::{auth, users};
+use cookie::{Cookie, SameSite};
+use http::StatusCode;
+use lambda_http::Request;
+use serde_json::json;
+
+/// `GET /health`: answers without touching any table, so it measures the function alone.
+pub async fn health(_ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    Ok(Reply::ok(json!({})))
+}
+
+/// Sign-up fields: a phone (simple_im) or an email (seed 003), or both.
+fn new_user(fields: &Fields) -> Result<NewUser> {
+    let phone = fields.opt_text("phone", 1, 32)?.map(|p| parse_phone(&p)).transpose()?;
+    let email = fields.opt_text("email", 3, 254)?.map(|e| parse_email(&e)).transpose()?;
+    if phone.is_none() && email.is_none() {
+        return Err(Refusal::invalid("phone is required (or an email)").into());
+    }
+    let profile = Profile {
+        id: 0,
+        phone,
+        email,
+        name: fields.text("name", 1, 64)?,
+        nick_name: fields.opt_text("nick_name", 0, 64)?.unwrap_or_default(),
+        age: fields.opt_u64("age", 150)?,
+        gender: fields.opt_text("gender", 1, 16)?,
+        avatar: fields.opt_text("avatar", 0, 1024)?.unwrap_or_default(),
+        show_user_name: fields.opt_bool("show_user_name")?.unwrap_or(true),
+        show_age: fields.opt_bool("show_age")?.unwrap_or(true),
+        show_gender: fields.opt_bool("show_gender")?.unwrap_or(true),
+    };
+    Ok(NewUser { profile, password: fields.text("password", 6, 128)? })
+}
+
+/// `POST /user`: signs up. Answers 201 with the new user.
+pub async fn create_user(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let new = new_user(&Fields::parse(req)?)?;
+    let id = auth::sign_up(&ctx.clients, &new).await?;
+    let user = json!({ "id": id, "name": new.profile.name, "phone": new.profile.phone, "avatar": new.profile.avatar });
+    Ok(Reply::ok(json!({ "user": [user] })).with_status(StatusCode::CREATED))
+}
+
+/// The session cookie: `max_age` 0 clears it.
+fn session_cookie(token: &str, max_age: u64) -> String {
+    Cookie::build(("token", token))
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age as i64))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Lax)
+        .build()
+        .to_string()
+}
+
+/// `POST /server/login`: phone (or email) and password; opens a session on `device` and answers
+/// simple_im's `[[response]] status = 0` with `[response.user] id, token`. The token also comes
+/// back as an HttpOnly cookie, the way simple_im's clients send it.
+pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let fields = Fields::parse(req)?;
+    let password = fields.text("password", 1, 128)?;
+    let device = DeviceName::parse(fields.opt_text("device", 1, 16)?.as_deref())?;
+    let phone = fields.opt_text("phone", 1, 32)?;
+    let claim = login_claim(phone.as_deref(), fields.opt_text("email", 3, 254)?.as_deref())?;
+    let id = auth::authenticate(&ctx.clients, &claim, password).await?;
+    let token = auth::open_session(&ctx.clients, id, &device).await?;
+    let cookie = session_cookie(&token, ctx.clients.config.token_ttl_secs);
+    Ok(Reply::ok_with_response(json!({ "user": { "id": id, "token": token } })).with_cookie(cookie))
+}
+
+/// `POST /server/logout`: ends the session whose token came with the request.
+pub async fn logout(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    ctx.caller()?;
+    let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
+    auth::close_session(&ctx.clients, token).await?;
+    Ok(Reply::ok(json!({})).with_cookie(session_cookie("", 0)))
+}
+
+/// `GET /user/id/{id}`
+pub async fn get_user_by_id(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let id = path_number(req, "id", || Refusal::invalid("user id must be a number"))?;
+    let profile = users::by_id(&ctx.clients, id).await?;
+    Ok(Reply::ok(json!({ "user": [profile.view(Some(caller.user_id))] })))
+}
+
+/// `GET /user/phone/{phone}`
+pub async fn get_user_by_phone(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let profile = users::by_phone(&ctx.clients, path_param(req, "phone")?).await?;
+    Ok(Reply::ok(json!({ "user": [profile.view(Some(caller.user_id))] })))
+}

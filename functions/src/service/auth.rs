@@ -1,0 +1,136 @@
+//! Signing up, logging in and out, and resolving a token to its caller. Passwords are hashed
+//! with argon2id (off the async threads); tokens are 32 random bytes, stored only hashed.
+
+use crate::domain::ids::{Caller, DeviceName};
+use crate::domain::refusal::{Error, Refusal, Result};
+use crate::domain::user::NewUser;
+use crate::store::{sessions, users};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use im_adapters::Clients;
+use rand::RngCore;
+
+/// Hashes a password with argon2id off the async threads (it is deliberately slow).
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(Error::internal)?
+    .map_err(Error::internal)
+}
+
+/// Checks a password against a stored hash. Without a stored hash it still spends the same
+/// work, so response time does not tell whether an account exists.
+async fn verify_password(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
+        let Ok(parsed) = PasswordHash::new(&stored) else { return false };
+        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && stored != DUMMY_HASH
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// An argon2id hash of a random string nobody knows, used to equalise timing.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0vSPrNfTzZl0kbgJqrz4+qI9S3Hsv3W4mIC7WMCGqBs";
+
+/// A new session token: 32 random bytes, URL-safe base64 (cookie- and query-safe).
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Signs up: stores the profile and the password's hash; returns the new id.
+pub async fn sign_up(clients: &Clients, new: &NewUser) -> Result<u64> {
+    let hash = hash_password(new.password.clone()).await?;
+    Ok(users::insert(clients, &new.profile, hash).await?)
+}
+
+/// Checks a password against the user a claim (`phone#...`, `email#...`) names: the same
+/// refusal whether the user is unknown or the password wrong, and the same work either way.
+pub async fn authenticate(clients: &Clients, claim: &str, password: String) -> Result<u64> {
+    let user = users::claimed_by(clients, claim).await?;
+    let stored = match user {
+        Some(id) => users::password_hash(clients, id).await?,
+        None => None,
+    };
+    match (verify_password(password, stored).await, user) {
+        (true, Some(id)) => Ok(id),
+        _ => Err(Refusal::WrongCredentials.into()),
+    }
+}
+
+/// Opens a session for `user_id` on `device` and returns its token.
+pub async fn open_session(clients: &Clients, user_id: u64, device: &DeviceName) -> Result<String> {
+    let token = new_token();
+    sessions::open(clients, &token, user_id, device).await?;
+    Ok(token)
+}
+
+/// Ends the session of `token`.
+pub async fn close_session(clients: &Clients, token: &str) -> Result<()> {
+    Ok(sessions::close(clients, token).await?)
+}
+
+/// Resolves a token to its caller: one GetItem. Unknown and expired tokens are refused alike.
+pub async fn resolve(clients: &Clients, token: &str) -> Result<Caller> {
+    if token.is_empty() || token.len() > 256 {
+        return Err(Refusal::Unauthorized("invalid token".into()).into());
+    }
+    let (user_id, device) = sessions::find(clients, token)
+        .await?
+        .ok_or_else(|| Refusal::Unauthorized("invalid or expired token".into()))?;
+    let device = DeviceName::parse(Some(&device)).map_err(Error::internal)?;
+    Ok(Caller { user_id, device })
+}
+
+/// Finds the token a client sent: `Authorization: Bearer`, else a `token=` cookie, else
+/// `?token=` (browsers cannot set headers on a WebSocket handshake).
+pub fn find_token<'a>(
+    authorization: Option<&'a str>,
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+    query_token: Option<&'a str>,
+) -> Option<&'a str> {
+    if let Some(bearer) = authorization.and_then(|a| a.strip_prefix("Bearer ")) {
+        return Some(bearer.trim());
+    }
+    let from_cookie = cookie_headers.into_iter().flat_map(cookie::Cookie::split_parse).find_map(|c| match c {
+        Ok(c) if c.name() == "token" => c.value_raw().map(|v| v.trim_matches('"')),
+        _ => None,
+    });
+    from_cookie.or(query_token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_found_in_each_place_in_order() {
+        assert_eq!(find_token(Some("Bearer abc"), ["token=zzz"], Some("q")), Some("abc"));
+        assert_eq!(find_token(None, ["a=1; token=xyz; b=2"], Some("q")), Some("xyz"));
+        assert_eq!(find_token(None, ["a=1"], Some("q")), Some("q"));
+        assert_eq!(find_token(Some("Basic x"), [], None), None);
+    }
+
+    #[test]
+    fn tokens_are_random() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_only_with_the_right_secret() {
+        let hash = hash_password("888888".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("888888".into(), Some(hash.clone())).await);
+        assert!(!verify_password("888889".into(), Some(hash)).await);
+        assert!(!verify_password("anything".into(), None).await);
+    }
+}

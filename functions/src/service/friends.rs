@@ -1,0 +1,138 @@
+//! Seed 004: friend requests by id, follows and blocks, over the one relationship model.
+//!
+//! Rules beyond the seed (see docs/API.md): `requested_user_id` names the other user of the
+//! request (the requester for accept and ignore, the requested user for withdraw); ignoring and
+//! withdrawing tell nobody but the actor's own devices; blocks are told only to the blocker's.
+
+use crate::delivery;
+use crate::domain::ids::Actor;
+use crate::domain::notice::NoticeKind;
+use crate::domain::refusal::{Error, Refusal, Result};
+use crate::domain::relation::{self, Friendship, Rule};
+use crate::domain::user::Profile;
+use crate::service::contacts::send_request;
+use crate::service::users::existing;
+use crate::store::relations::{self, List, ListedEdge};
+use crate::store::users;
+use im_adapters::Clients;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Applies `rule` to the pair, then tells `recipients` (and the actor's other devices).
+async fn change(
+    clients: &Clients,
+    actor: &Actor,
+    them: u64,
+    rule: impl Rule,
+    kind: NoticeKind,
+    tell_them: bool,
+) -> Result<()> {
+    relations::transition(clients, actor.user_id, them, rule).await?;
+    let recipients: &[u64] = if tell_them { &[them] } else { &[] };
+    Ok(delivery::tell(clients, actor, recipients, kind, them, json!({})).await?)
+}
+
+/// `POST /friends/request`: returns the request's id. With `resend`, a request already sent is
+/// told again instead of refused with 400-20.
+pub async fn request(clients: &Clients, actor: &Actor, them: u64, resend: bool) -> Result<u64> {
+    if them == actor.user_id {
+        return Err(Refusal::CannotRequestSelf.into());
+    }
+    existing(clients, them).await?;
+    let request_id = match send_request(clients, actor.user_id, them, "").await {
+        Err(Error::Refused(Refusal::RequestAlreadySent)) if resend => {
+            relations::pair(clients, actor.user_id, them).await?.ab.request_id
+        }
+        other => other?,
+    };
+    let extra = json!({ "ask": "", "friend_request_id": request_id });
+    delivery::tell(clients, actor, &[them], NoticeKind::AddContact, them, extra).await?;
+    Ok(request_id)
+}
+
+/// The other user of a pending request, from `friend_request_id` (wins) or
+/// `requested_user_id`; 404-12 when there is no such request involving the caller.
+pub async fn request_party(
+    clients: &Clients,
+    caller: u64,
+    request_id: Option<u64>,
+    other: Option<u64>,
+) -> Result<(u64, Option<u64>)> {
+    if let Some(id) = request_id {
+        return match relations::find_request(clients, id).await? {
+            Some((from, to)) if from == caller => Ok((to, Some(id))),
+            Some((from, to)) if to == caller => Ok((from, Some(id))),
+            _ => Err(Refusal::RequestNotFound.into()),
+        };
+    }
+    other
+        .map(|other| (other, None))
+        .ok_or_else(|| Refusal::invalid("friend_request_id or requested_user_id is required").into())
+}
+
+/// `POST /friends/accept`: the requester gets `accept_contact`.
+pub async fn accept(clients: &Clients, actor: &Actor, (them, id): (u64, Option<u64>)) -> Result<()> {
+    change(clients, actor, them, relation::accept(id), NoticeKind::AcceptContact, true).await
+}
+
+/// `POST /friends/ignore`: the request is dropped and the requester is not told.
+pub async fn ignore(clients: &Clients, actor: &Actor, (them, id): (u64, Option<u64>)) -> Result<()> {
+    change(clients, actor, them, relation::ignore(id), NoticeKind::IgnoreContact, false).await
+}
+
+/// `POST /friends/withdraw`: 403-6 for the requested side; the other side is not told.
+pub async fn withdraw(clients: &Clients, actor: &Actor, (them, id): (u64, Option<u64>)) -> Result<()> {
+    change(clients, actor, them, relation::withdraw(id), NoticeKind::WithdrawContact, false).await
+}
+
+/// `DELETE /friends/{user_id}`: the former friend gets `delete_contact`; not friends, nothing.
+pub async fn unfriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
+    existing(clients, them).await?;
+    if relations::pair(clients, actor.user_id, them).await?.ab.friendship != Friendship::Friends {
+        return Ok(());
+    }
+    change(clients, actor, them, relation::unfriend, NoticeKind::DeleteContact, true).await
+}
+
+/// `POST /follows`: the followee gets `follow`.
+pub async fn follow(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
+    if them == actor.user_id {
+        return Err(Refusal::CannotFollowSelf.into());
+    }
+    existing(clients, them).await?;
+    change(clients, actor, them, relation::follow, NoticeKind::Follow, true).await
+}
+
+/// `DELETE /follows/{followee_id}`: 400-19 when not following.
+pub async fn unfollow(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
+    change(clients, actor, them, relation::unfollow, NoticeKind::Unfollow, true).await
+}
+
+/// `POST /blocks`: only the blocker's own devices are told.
+pub async fn block(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
+    if them == actor.user_id {
+        return Err(Refusal::CannotBlockSelf.into());
+    }
+    existing(clients, them).await?;
+    change(clients, actor, them, relation::block, NoticeKind::Block, false).await
+}
+
+/// `DELETE /blocks/{user_id}`: 404-3 for an unknown user.
+pub async fn unblock(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
+    existing(clients, them).await?;
+    change(clients, actor, them, relation::unblock, NoticeKind::Unblock, false).await
+}
+
+/// One of a user's lists, with the profiles of the others in it.
+pub async fn list(clients: &Clients, user: u64, which: List) -> Result<(Vec<ListedEdge>, HashMap<u64, Profile>)> {
+    let edges = relations::list(clients, user, which).await?;
+    let ids: Vec<u64> = edges.iter().map(|e| e.other).collect();
+    let profiles = users::profiles(clients, &ids).await?;
+    Ok((edges, profiles))
+}
+
+/// `GET /follows/{user_id}/follower` and `/followee`: anyone's, as seed 004 lists them.
+pub async fn follows(clients: &Clients, user: u64, which: List) -> Result<(Vec<ListedEdge>, HashMap<u64, Profile>)> {
+    existing(clients, user).await?;
+    list(clients, user, which).await
+}

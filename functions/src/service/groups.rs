@@ -1,0 +1,155 @@
+//! Groups (seed 001): create, delete, join by key, add, leave, list. Group events are stored
+//! once in the group's conversation and pushed to every member's devices.
+
+use crate::delivery;
+use crate::domain::ids::{Actor, ConversationId};
+use crate::domain::notice::{Notice, NoticeKind};
+use crate::domain::now_secs;
+use crate::domain::refusal::{Refusal, Result};
+use crate::domain::user::Profile;
+use crate::store::groups::{self, Info};
+use crate::store::users;
+use im_adapters::Clients;
+use rand::Rng;
+use serde_json::{json, Value};
+
+/// Most members a group takes.
+pub const MAX_MEMBERS: usize = 5000;
+
+/// A fresh join key: 16 letters and digits, like simple_im's `g_key`.
+fn new_key() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..16).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
+}
+
+async fn existing(clients: &Clients, group: u64) -> Result<Info> {
+    groups::info(clients, group).await?.ok_or_else(|| Refusal::NotFound("group not found".into()).into())
+}
+
+/// Stores a group event once in the group's conversation and pushes it to `members`.
+async fn announce(
+    clients: &Clients,
+    actor: &Actor,
+    group: u64,
+    members: &[u64],
+    kind: NoticeKind,
+    extra: Value,
+) -> Result<()> {
+    let notice = Notice::new(kind, &actor.caller(), group, extra, now_secs());
+    delivery::broadcast(clients, actor, ConversationId::Group(group), members, &notice).await?;
+    Ok(())
+}
+
+/// A new group.
+pub struct Created {
+    pub id: u64,
+    pub key: String,
+    pub members: Vec<u64>,
+}
+
+/// `POST /group`: creates a group with the actor and the members; all of them get
+/// `create_group` with the `g_key`.
+pub async fn create(clients: &Clients, actor: &Actor, name: &str, members: &[u64]) -> Result<Created> {
+    let mut members = members.to_vec();
+    members.push(actor.user_id);
+    members.sort_unstable();
+    members.dedup();
+    if members.len() > MAX_MEMBERS {
+        return Err(Refusal::invalid(format!("a group has at most {MAX_MEMBERS} members")).into());
+    }
+    let known = users::profiles(clients, &members).await?;
+    if let Some(missing) = members.iter().find(|id| !known.contains_key(id)) {
+        return Err(Refusal::MemberNotFound(*missing).into());
+    }
+    let id = users::next_id(clients, "counter#groups").await?;
+    let key = new_key();
+    groups::create(clients, id, &Info { name: name.to_string(), creator: actor.user_id, g_key: key.clone() }).await?;
+    groups::write_memberships(clients, id, &members, true).await?;
+    let extra = json!({ "g_id": id, "g_key": key, "name": name });
+    announce(clients, actor, id, &members, NoticeKind::CreateGroup, extra).await?;
+    Ok(Created { id, key, members })
+}
+
+/// `DELETE /group/{id}`: the creator only; every member gets `delete_group`.
+pub async fn delete(clients: &Clients, actor: &Actor, group: u64) -> Result<()> {
+    if existing(clients, group).await?.creator != actor.user_id {
+        return Err(Refusal::Forbidden("only the creator can delete the group".into()).into());
+    }
+    let members = groups::members(clients, group).await?;
+    // Into each member's own feed, not the group's conversation: once the memberships are gone
+    // the group's conversation is no longer theirs to sync. Deleting a group is rare; this is
+    // the one group event whose writes grow with the members.
+    let extra = json!({ "g_id": group });
+    delivery::tell(clients, actor, &members, NoticeKind::DeleteGroup, group, extra).await?;
+    groups::write_memberships(clients, group, &members, false).await?;
+    Ok(groups::delete(clients, group).await?)
+}
+
+async fn add_member(clients: &Clients, actor: &Actor, group: u64, member: u64) -> Result<()> {
+    let mut current = groups::members(clients, group).await?;
+    if current.contains(&member) {
+        return Err(Refusal::Conflict("already a member".into()).into());
+    }
+    if current.len() >= MAX_MEMBERS {
+        return Err(Refusal::Conflict(format!("a group has at most {MAX_MEMBERS} members")).into());
+    }
+    groups::write_memberships(clients, group, &[member], true).await?;
+    current.push(member);
+    let extra = json!({ "g_id": group, "member_id": member });
+    announce(clients, actor, group, &current, NoticeKind::CreateGroupMember, extra).await
+}
+
+/// `POST /group/{id}/member`: joins with the group's key.
+pub async fn join(clients: &Clients, actor: &Actor, group: u64, key: &str) -> Result<()> {
+    if existing(clients, group).await?.g_key != key {
+        return Err(Refusal::Forbidden("wrong g_key".into()).into());
+    }
+    add_member(clients, actor, group, actor.user_id).await
+}
+
+/// `POST /group/{id}/member/{uid}`: the creator adds a user.
+pub async fn add(clients: &Clients, actor: &Actor, group: u64, member: u64) -> Result<()> {
+    if existing(clients, group).await?.creator != actor.user_id {
+        return Err(Refusal::Forbidden("only the creator can add members".into()).into());
+    }
+    if users::profile(clients, member).await?.is_none() {
+        return Err(Refusal::UserNotFound.into());
+    }
+    add_member(clients, actor, group, member).await
+}
+
+/// `DELETE /group/{id}/member`: leaves; members (and the leaver's other devices) get
+/// `delete_group_member`.
+pub async fn leave(clients: &Clients, actor: &Actor, group: u64) -> Result<()> {
+    existing(clients, group).await?;
+    let current = groups::members(clients, group).await?;
+    if !current.contains(&actor.user_id) {
+        return Err(Refusal::NotFound("not a member".into()).into());
+    }
+    let extra = json!({ "g_id": group, "gm_id": actor.user_id });
+    announce(clients, actor, group, &current, NoticeKind::DeleteGroupMember, extra).await?;
+    Ok(groups::write_memberships(clients, group, &[actor.user_id], false).await?)
+}
+
+/// `GET /group`: the user's groups.
+pub async fn of_user(clients: &Clients, user: u64) -> Result<Vec<(u64, Info)>> {
+    let mut found = vec![];
+    for group in groups::groups_of(clients, user).await? {
+        if let Some(info) = groups::info(clients, group).await? {
+            found.push((group, info));
+        }
+    }
+    Ok(found)
+}
+
+/// `GET /group/{id}/member`: the members' profiles, for members only.
+pub async fn members(clients: &Clients, user: u64, group: u64) -> Result<Vec<Profile>> {
+    existing(clients, group).await?;
+    let members = groups::members(clients, group).await?;
+    if !members.contains(&user) {
+        return Err(Refusal::Forbidden("not a member".into()).into());
+    }
+    let mut profiles = users::profiles(clients, &members).await?;
+    Ok(members.iter().filter_map(|m| profiles.remove(m)).collect())
+}

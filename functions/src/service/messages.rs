@@ -1,0 +1,193 @@
+//! Conversations: one-to-one and group chat. A message is stored once, in its conversation, at
+//! the conversation's next sequence number (head and message in one transaction, with the
+//! sender's message id as an idempotency key); nobody gets a copy. Unread counts are derived:
+//! the conversation's head minus the member's read marker. Delivery is pushes only.
+
+use crate::delivery;
+use crate::domain::entry::{Entry, EntryKind};
+use crate::domain::ids::{Actor, ConversationId, Target};
+use crate::domain::message::{MessageKind, Outgoing, AMR_MAGIC};
+use crate::domain::notice::NoticeKind;
+use crate::domain::now_secs;
+use crate::domain::refusal::{Refusal, Result};
+use crate::domain::relation;
+use crate::store::relations::{self, List};
+use crate::store::streams::{self, NewEntry};
+use crate::store::{blobs, groups, users};
+use im_adapters::Clients;
+use serde_json::{json, Map};
+
+/// What a send produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sent {
+    /// The server's id for the message: `<conversation>:<seq>`.
+    pub id: String,
+    pub seq: u64,
+    /// False when the same client id was sent before: nothing new was stored or pushed.
+    pub new: bool,
+}
+
+/// Who may message whom: contacts who do not block each other; members of a group. Returns
+/// the audience.
+pub async fn check_allowed(clients: &Clients, from: u64, target: Target) -> Result<Vec<u64>> {
+    match target {
+        Target::User(other) => {
+            if other == from {
+                return Err(Refusal::MessageSelf.into());
+            }
+            relation::may_message(&relations::pair(clients, from, other).await?.ab)?;
+            Ok(vec![other])
+        }
+        Target::Group(id) => {
+            let members = groups::members(clients, id).await?;
+            if !members.contains(&from) {
+                return Err(Refusal::NotGroupMember.into());
+            }
+            Ok(members)
+        }
+    }
+}
+
+/// Checks an uploaded key holds AMR before a message may point at it.
+async fn check_uploaded(clients: &Clients, key: &str) -> Result<()> {
+    match blobs::first_bytes(clients, key, AMR_MAGIC.len()).await? {
+        None => Err(Refusal::invalid("no uploaded audio under that key").into()),
+        Some(head) if head != AMR_MAGIC => {
+            Err(Refusal::UnsupportedMedia("not an AMR file (no #!AMR header)".into()).into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Sends a message: checked, stored durably (once, idempotently), then pushed to every device
+/// of the recipients and the sender's other devices. The sender is acked only after the store.
+pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Sent> {
+    let audience = check_allowed(clients, actor.user_id, out.target).await?;
+    let conversation = ConversationId::of(actor.user_id, out.target);
+    let mut body = Map::new();
+    body.insert("client_id".into(), json!(out.client_id));
+    body.insert("t".into(), json!(out.kind.as_str()));
+    if out.kind == MessageKind::Audio {
+        check_uploaded(clients, &out.content).await?;
+        // Audio names an uploaded key; the message carries a presigned URL to it (and the key).
+        body.insert("c".into(), json!(blobs::download_url(clients, &out.content).await?));
+        body.insert("key".into(), json!(out.content));
+    } else {
+        body.insert("c".into(), json!(out.content));
+    }
+    body.insert("from".into(), json!(actor.user_id));
+    let (kind, target_field, target_value) = match out.target {
+        Target::User(to) => (EntryKind::Message, "to", to),
+        Target::Group(id) => (EntryKind::GroupMessage, "g_id", id),
+    };
+    body.insert(target_field.into(), json!(target_value));
+    body.insert("ts".into(), json!(now_secs()));
+    body.insert("d".into(), json!(actor.device.as_str()));
+    let dedup = streams::dedup_key(conversation, actor.user_id, &out.client_id);
+    let new = NewEntry { kind, echo_of: None, body: &body };
+    let (seq, new) = streams::append(clients, conversation, new, Some(&dedup)).await?;
+    if new {
+        streams::raise_read_marker(clients, conversation, actor.user_id, seq).await?;
+        let entry = Entry { conversation, seq, kind, echo_of: None, body };
+        delivery::to_members(clients, actor, &audience, &entry).await;
+        if let Target::User(to) = out.target {
+            notify_unread(clients, actor.user_id, to, conversation).await?;
+        }
+    }
+    Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
+}
+
+/// Seed 003's `NOTIFY_UPDATE_UNREAD` to the recipient's JSON connections: their unread count
+/// with the sender, keyed as `LIST_CONTACTS_UNREAD` keys it.
+async fn notify_unread(clients: &Clients, from: u64, to: u64, conversation: ConversationId) -> Result<()> {
+    let count = unread(clients, to, conversation).await?;
+    let key = match users::profile(clients, from).await? {
+        Some(profile) => profile.contact_key(),
+        None => from.to_string(),
+    };
+    let data = json!({ "unread_msg_count": { key: count } });
+    delivery::post_json_event(clients, to, "NOTIFY_UPDATE_UNREAD", data).await;
+    Ok(())
+}
+
+/// Marks a conversation read up to its head (seed 003's `CHAT_WITH`).
+pub async fn mark_read(clients: &Clients, user: u64, conversation: ConversationId) -> Result<()> {
+    let head = streams::head(clients, conversation).await?;
+    Ok(streams::raise_read_marker(clients, conversation, user, head).await?)
+}
+
+/// Unread messages of `user` in a conversation: head minus read marker, exact under races.
+pub async fn unread(clients: &Clients, user: u64, conversation: ConversationId) -> Result<u64> {
+    let head = streams::head(clients, conversation).await?;
+    let read = streams::read_marker(clients, conversation, user).await?;
+    Ok(head.saturating_sub(read))
+}
+
+/// Whether `user` takes part in a conversation (its id names them, or they are a member).
+pub async fn is_member(clients: &Clients, user: u64, conversation: ConversationId) -> Result<bool> {
+    match conversation {
+        ConversationId::Group(group) => Ok(groups::members(clients, group).await?.contains(&user)),
+        other => Ok(other.names(user)),
+    }
+}
+
+/// The conversations a user takes part in: one per friend and one per group.
+pub async fn conversations_of(clients: &Clients, user: u64) -> Result<Vec<ConversationId>> {
+    let friends = relations::list(clients, user, List::Friends).await?;
+    let mut conversations: Vec<ConversationId> =
+        friends.iter().map(|f| ConversationId::direct(user, f.other)).collect();
+    conversations.extend(groups::groups_of(clients, user).await?.into_iter().map(ConversationId::Group));
+    Ok(conversations)
+}
+
+/// One page of history, oldest first: `page` 1 is the newest `pagesize` messages (seed 003);
+/// sequence numbers are dense, so a page is a key range, not an offset scan. `before` (a
+/// message's sequence) pages by cursor instead. Only participants may read it.
+pub async fn history(
+    clients: &Clients,
+    user: u64,
+    conversation: ConversationId,
+    page: u64,
+    pagesize: u64,
+    before: Option<u64>,
+) -> Result<Vec<Entry>> {
+    if !is_member(clients, user, conversation).await? {
+        return Err(Refusal::Forbidden("not your conversation".into()).into());
+    }
+    let head = streams::head(clients, conversation).await?;
+    let until = match before {
+        Some(seq) => seq.saturating_sub(1).min(head),
+        None => head.saturating_sub((page.max(1) - 1) * pagesize),
+    };
+    let after = until.saturating_sub(pagesize);
+    Ok(streams::read_range(clients, conversation, after, until, pagesize as usize).await?.0)
+}
+
+/// Deletes a message for both sides (seed 003's `CHAT_DELETE`): only its sender may; the
+/// message stays in place as a tombstone (`deleted = true`, no content), so sequence numbers
+/// and unread counts stay exact, and the other side is told.
+pub async fn delete(clients: &Clients, actor: &Actor, conversation: ConversationId, seq: u64) -> Result<()> {
+    if !is_member(clients, actor.user_id, conversation).await? {
+        return Err(Refusal::NotFound("message not found".into()).into());
+    }
+    let (entries, _) = streams::read_range(clients, conversation, seq.saturating_sub(1), seq, 1).await?;
+    let mut entry = entries.into_iter().next().ok_or_else(|| Refusal::NotFound("message not found".into()))?;
+    if entry.sender() != Some(actor.user_id) {
+        return Err(Refusal::Forbidden("only the sender can delete a message".into()).into());
+    }
+    entry.body.insert("c".into(), json!(""));
+    entry.body.insert("deleted".into(), json!(true));
+    streams::replace(clients, &entry).await?;
+    let participants: Vec<u64> = match conversation {
+        ConversationId::Group(group) => groups::members(clients, group).await?,
+        ConversationId::Direct(a, b) => vec![a, b],
+        ConversationId::Feed(user) => vec![user],
+    };
+    let others: Vec<u64> = participants.into_iter().filter(|u| *u != actor.user_id).collect();
+    let extra = json!({ "msg_id": format!("{conversation}:{seq}") });
+    // A delete notice is addressed to nobody in particular: `to` is left out, as before.
+    let mut notice =
+        crate::domain::notice::Notice::new(NoticeKind::DeleteMessage, &actor.caller(), 0, extra, now_secs());
+    notice.body.remove("to");
+    Ok(delivery::notify(clients, actor, &others, &notice).await?)
+}

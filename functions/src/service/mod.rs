@@ -1,0 +1,13 @@
+//! The service layer: the use cases (sign up, log in, befriend, send, sync, create a group ...),
+//! each taking the caller and typed input and returning a typed result or a refusal. Every
+//! check of "may this caller do this?" lives here, once per use case; the surfaces only
+//! translate.
+
+pub mod audio;
+pub mod auth;
+pub mod contacts;
+pub mod friends;
+pub mod groups;
+pub mod messages;
+pub mod sync;
+pub mod users;

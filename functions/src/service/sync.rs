@@ -1,0 +1,85 @@
+//! What each device has not yet confirmed, and confirming it: `SYNC` / `[[s]]`,
+//! `GET /offline`, and the acks (`[[a]]`, `ACK`, `CHAT_RECEIVE_MSG`, `DELETE /offline`).
+//! An ack confirms exactly the entries it names, never the ones before them
+//! (`domain::confirmed`); "everything up to" is a separate, explicit request.
+
+use crate::domain::entry::Entry;
+use crate::domain::ids::{ConversationId, EntryId};
+use crate::domain::refusal::{Refusal, Result};
+use crate::service::messages::{conversations_of, is_member};
+use crate::store::streams;
+use im_adapters::Clients;
+use std::collections::BTreeMap;
+
+/// What a device has not confirmed: its feed's notifications and its conversations' messages.
+pub struct Pending {
+    pub feed: Vec<Entry>,
+    pub messages: Vec<Entry>,
+    /// More may follow: confirm these and ask again.
+    pub more: bool,
+}
+
+/// What `device` has not confirmed, oldest first per stream, at most `limit` of each kind
+/// (`after` skips feed entries up to it). Its own actions are not offered back to it.
+pub async fn pending(clients: &Clients, user: u64, device: &str, after: Option<u64>, limit: usize) -> Result<Pending> {
+    let not_own = |e: &Entry| !e.is_own(user, device);
+    let feed = ConversationId::Feed(user);
+    let (feed, more_feed) = streams::unconfirmed(clients, user, device, feed, after, limit, not_own).await?;
+    let mut messages = vec![];
+    let mut more_messages = false;
+    for conversation in conversations_of(clients, user).await? {
+        let room = limit - messages.len();
+        if room == 0 {
+            more_messages = true;
+            break;
+        }
+        let (entries, more) = streams::unconfirmed(clients, user, device, conversation, None, room, not_own).await?;
+        messages.extend(entries);
+        if more {
+            more_messages = true;
+            break;
+        }
+    }
+    Ok(Pending { feed, messages, more: more_feed || more_messages })
+}
+
+/// A device confirms exactly the entries it names, and everything up to `up_to` only when that
+/// explicit form is asked. One read and one write per stream named, whatever the gap; ids past
+/// their stream's head name nothing and are ignored.
+pub async fn acknowledge(
+    clients: &Clients,
+    user: u64,
+    device: &str,
+    ids: &[impl AsRef<str>],
+    up_to: Option<&str>,
+) -> Result<()> {
+    let mut by_stream: BTreeMap<ConversationId, (Vec<u64>, Option<u64>)> = BTreeMap::new();
+    for id in ids {
+        let id: EntryId = id.as_ref().parse()?;
+        by_stream.entry(id.conversation(user)).or_default().0.push(id.seq());
+    }
+    if let Some(id) = up_to {
+        let id: EntryId = id.parse()?;
+        by_stream.entry(id.conversation(user)).or_default().1 = Some(id.seq());
+    }
+    for (conversation, (seqs, up_to)) in by_stream {
+        if !is_member(clients, user, conversation).await? {
+            return Err(Refusal::NotYourConversation.into());
+        }
+        let head = streams::head(clients, conversation).await?;
+        streams::confirm(clients, user, device, conversation, head, &seqs, up_to).await?;
+    }
+    Ok(())
+}
+
+/// `DELETE /offline` without ids: the device confirms everything, its feed and every
+/// conversation.
+pub async fn acknowledge_everything(clients: &Clients, user: u64, device: &str) -> Result<()> {
+    let mut all = vec![ConversationId::Feed(user)];
+    all.extend(conversations_of(clients, user).await?);
+    for conversation in all {
+        let head = streams::head(clients, conversation).await?;
+        streams::confirm(clients, user, device, conversation, head, &[], Some(u64::MAX)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! Looking users up: by id, by phone, by the names seeds 002 and 003 use.
+
+use crate::domain::refusal::{Refusal, Result};
+use crate::domain::user::{parse_phone, Profile};
+use crate::store::users;
+use im_adapters::Clients;
+use std::collections::HashMap;
+
+/// `GET /user/id/{id}`'s look-up: 404 "user not found".
+pub async fn by_id(clients: &Clients, id: u64) -> Result<Profile> {
+    users::profile(clients, id).await?.ok_or_else(|| Refusal::NotFound("user not found".into()).into())
+}
+
+/// `GET /user/phone/{phone}`'s look-up.
+pub async fn by_phone(clients: &Clients, phone: &str) -> Result<Profile> {
+    let phone = parse_phone(phone)?;
+    match users::claimed_by(clients, &format!("phone#{phone}")).await? {
+        Some(id) => by_id(clients, id).await,
+        None => Err(Refusal::NotFound("user not found".into()).into()),
+    }
+}
+
+/// Seed 004's check that the other user exists: 404-3.
+pub async fn existing(clients: &Clients, id: u64) -> Result<()> {
+    match users::profile(clients, id).await? {
+        Some(_) => Ok(()),
+        None => Err(Refusal::UserNotFound.into()),
+    }
+}
+
+/// Profiles of many users; unknown ids are left out.
+pub async fn profiles(clients: &Clients, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
+    Ok(users::profiles(clients, ids).await?)
+}
+
+/// How seeds 002 and 003 name a user: an email, a phone, or a numeric id; `None` when nobody
+/// has that name.
+pub async fn resolve(clients: &Clients, name: &str) -> Result<Option<u64>> {
+    let name = name.trim();
+    if name.contains('@') {
+        return Ok(users::claimed_by(clients, &format!("email#{}", name.to_lowercase())).await?);
+    }
+    let digits = name.strip_prefix('+').unwrap_or(name);
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return Ok(None);
+    }
+    if digits.len() >= 5 {
+        if let Some(id) = users::claimed_by(clients, &format!("phone#{name}")).await? {
+            return Ok(Some(id));
+        }
+    }
+    if name.starts_with('+') {
+        return Ok(None);
+    }
+    match name.parse::<u64>() {
+        Ok(id) if users::profile(clients, id).await?.is_some() => Ok(Some(id)),
+        _ => Ok(None),
+    }
+}
+
+/// A user named as seed 003 does; 404 "No such user" when nobody has that name.
+pub async fn named(clients: &Clients, name: &str) -> Result<u64> {
+    resolve(clients, name).await?.ok_or_else(|| Refusal::NotFound("No such user".into()).into())
+}

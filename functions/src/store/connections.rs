@@ -1,0 +1,186 @@
+//! The connections table: `conn#<connection id>` (user once logged in, device, format,
+//! `expires_at` TTL of 2 h, API Gateway's connection limit), found from a frame's connection
+//! id; `user#<id>` with map `conns` of that user's live connections, so the connections of 100
+//! users are one BatchGetItem when a notification fans out.
+
+use super::{aws, batch_get, from_item, lost_condition, pk, s, to_item, Result, StoreError};
+use crate::domain::format::Format;
+use crate::domain::ids::DeviceName;
+use crate::domain::now_secs;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use im_adapters::Clients;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// API Gateway closes a WebSocket after two hours; records live no longer.
+pub const LIFETIME_SECS: u64 = 2 * 3600;
+
+/// What a frame's connection is: who (once logged in), which device, which format.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub connection_id: String,
+    pub user_id: Option<u64>,
+    pub device: DeviceName,
+    pub format: Format,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ConnectionItem {
+    pk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_id: Option<u64>,
+    device: String,
+    format: String,
+    connected_at: u64,
+    expires_at: u64,
+}
+
+/// One connection in a user's `conns` map.
+#[derive(Serialize, Deserialize)]
+struct Live {
+    d: String,
+    f: String,
+    at: u64,
+}
+
+#[derive(Deserialize)]
+struct UserConnections {
+    pk: String,
+    #[serde(default)]
+    conns: HashMap<String, Live>,
+}
+
+fn conn_key(cid: &str) -> String {
+    format!("conn#{cid}")
+}
+
+fn user_key(user: u64) -> String {
+    format!("user#{user}")
+}
+
+/// Writes the connection's own record; `user_id` is `None` until a login frame binds it.
+pub async fn put(clients: &Clients, conn: &Connection) -> Result<()> {
+    let now = now_secs();
+    let item = ConnectionItem {
+        pk: conn_key(&conn.connection_id),
+        user_id: conn.user_id,
+        device: conn.device.to_string(),
+        format: conn.format.as_str().into(),
+        connected_at: now,
+        expires_at: now + LIFETIME_SECS,
+    };
+    let put = clients.dynamodb.put_item().table_name(&clients.config.tables.connections);
+    put.set_item(Some(to_item(&item)?)).send().await.map_err(aws)?;
+    Ok(())
+}
+
+/// Binds a connection to its user: its own record, and an entry in the user's `conns` map.
+pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
+    let user = conn.user_id.ok_or_else(|| StoreError::Malformed("binding a connection without a user".into()))?;
+    put(clients, conn).await?;
+    let live = Live { d: conn.device.to_string(), f: conn.format.as_str().into(), at: now_secs() };
+    let entry = AttributeValue::M(to_item(&live)?);
+    add_to_user(clients, user, &conn.connection_id, entry).await
+}
+
+/// Adds a connection to the user's `conns` map. DynamoDB cannot set a path inside a map that
+/// does not exist yet, so the first connection creates the map (conditionally, against a race).
+async fn add_to_user(clients: &Clients, user: u64, cid: &str, entry: AttributeValue) -> Result<()> {
+    let table = &clients.config.tables.connections;
+    for _ in 0..3 {
+        let into_map = clients
+            .dynamodb
+            .update_item()
+            .table_name(table)
+            .key("pk", s(user_key(user)))
+            .update_expression("SET conns.#cid = :entry")
+            .condition_expression("attribute_exists(conns)")
+            .expression_attribute_names("#cid", cid)
+            .expression_attribute_values(":entry", entry.clone())
+            .send()
+            .await;
+        match into_map {
+            Ok(_) => return Ok(()),
+            Err(err) if !lost_condition(&err) => return Err(aws(err)),
+            Err(_) => {}
+        }
+        let new_map = clients
+            .dynamodb
+            .update_item()
+            .table_name(table)
+            .key("pk", s(user_key(user)))
+            .update_expression("SET conns = :conns")
+            .condition_expression("attribute_not_exists(conns)")
+            .expression_attribute_values(":conns", AttributeValue::M(HashMap::from([(cid.to_string(), entry.clone())])))
+            .send()
+            .await;
+        match new_map {
+            Ok(_) => return Ok(()),
+            Err(err) if !lost_condition(&err) => return Err(aws(err)),
+            Err(_) => {}
+        }
+    }
+    Err(StoreError::Contended)
+}
+
+/// A connection's own record (one GetItem); `None` when it is unknown or expired.
+pub async fn find(clients: &Clients, cid: &str) -> Result<Option<Connection>> {
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.connections).key("pk", s(conn_key(cid)));
+    let Some(item) = get.send().await.map_err(aws)?.item else { return Ok(None) };
+    let item: ConnectionItem = from_item(item)?;
+    if item.expires_at <= now_secs() {
+        return Ok(None);
+    }
+    Ok(Some(Connection {
+        connection_id: cid.to_string(),
+        user_id: item.user_id,
+        device: DeviceName::parse(Some(&item.device)).map_err(super::malformed)?,
+        format: Format::parse(Some(&item.format)).unwrap_or(Format::Json),
+    }))
+}
+
+/// Removes both records of a connection; forgetting an unknown connection is not an error.
+pub async fn forget(clients: &Clients, cid: &str) -> Result<()> {
+    let table = &clients.config.tables.connections;
+    let delete = clients.dynamodb.delete_item().table_name(table).key("pk", s(conn_key(cid)));
+    let removed = delete.return_values(ReturnValue::AllOld).send().await.map_err(aws)?;
+    #[derive(Deserialize)]
+    struct Owner {
+        user_id: Option<u64>,
+    }
+    let Some(item) = removed.attributes else { return Ok(()) };
+    let Some(user) = from_item::<Owner>(item)?.user_id else { return Ok(()) };
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key("pk", s(user_key(user)))
+        .update_expression("REMOVE conns.#cid")
+        .expression_attribute_names("#cid", cid)
+        .send()
+        .await
+        .map_err(aws)?;
+    Ok(())
+}
+
+/// The live connections of `users`: one BatchGetItem per 100 users, never a Scan. Records
+/// older than API Gateway's two-hour limit are ignored (their TTL removes them).
+pub async fn of_users(clients: &Clients, users: &[u64]) -> Result<Vec<Connection>> {
+    let oldest = now_secs().saturating_sub(LIFETIME_SECS);
+    let mut unique = users.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let keys = unique.iter().map(|u| pk(user_key(*u))).collect();
+    let mut found = vec![];
+    for item in batch_get(clients, &clients.config.tables.connections, keys, false).await? {
+        let record: UserConnections = from_item(item)?;
+        let Some(user) = record.pk.strip_prefix("user#").and_then(|id| id.parse().ok()) else { continue };
+        for (cid, live) in record.conns.into_iter().filter(|(_, live)| live.at >= oldest) {
+            let (Ok(device), Some(format)) = (DeviceName::parse(Some(&live.d)), Format::parse(Some(&live.f))) else {
+                continue;
+            };
+            found.push(Connection { connection_id: cid, user_id: Some(user), device, format });
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,169 @@
+//! The store layer: one module per table (and the audio bucket), typed items in and out. It
+//! returns [`StoreError`], never an HTTP answer; only rules applied inside a transaction
+//! (relationships) come back as the domain's refusals.
+
+pub mod blobs;
+pub mod connections;
+pub mod groups;
+pub mod relations;
+pub mod sessions;
+pub mod streams;
+pub mod users;
+
+use crate::domain::refusal::{Error, Refusal};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use im_adapters::Clients;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A uniqueness claim a sign-up makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    Phone,
+    Email,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A failed AWS call, with its whole cause chain for the log.
+    #[error("{0}")]
+    Aws(String),
+    #[error("malformed item: {0}")]
+    Malformed(String),
+    /// The claim belongs to someone else already.
+    #[error("{0:?} already claimed")]
+    Taken(Claim),
+    /// Optimistic retries ran out against concurrent writers.
+    #[error("too many concurrent changes")]
+    Contended,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Error {
+        match err {
+            StoreError::Taken(Claim::Phone) => Refusal::PhoneTaken.into(),
+            StoreError::Taken(Claim::Email) => Refusal::EmailTaken.into(),
+            StoreError::Contended => Refusal::Contended.into(),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Wraps a failed AWS SDK call.
+pub fn aws<E: std::error::Error>(err: E) -> StoreError {
+    StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string())
+}
+
+pub fn malformed(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Malformed(err.to_string())
+}
+
+/// A typed item as DynamoDB attributes.
+pub fn to_item(value: &impl Serialize) -> Result<Item> {
+    serde_dynamo::to_item(value).map_err(malformed)
+}
+
+/// DynamoDB attributes as a typed item.
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
+    serde_dynamo::from_item(item).map_err(malformed)
+}
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Writes items in one transaction. `Ok(false)` means a condition failed or another transaction
+/// got there first: the caller's view is stale and it should read again.
+pub async fn transact(clients: &Clients, writes: Vec<TransactWriteItem>) -> Result<bool> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match clients.dynamodb.transact_write_items().set_transact_items(Some(writes)).send().await {
+        Ok(_) => Ok(true),
+        Err(err) => match err.as_service_error() {
+            Some(E::TransactionCanceledException(_)) | Some(E::TransactionInProgressException(_)) => Ok(false),
+            _ => Err(aws(err)),
+        },
+    }
+}
+
+/// Whether a failed write only lost its condition (the caller re-reads and decides again).
+pub fn lost_condition<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// Optimistic concurrency: runs read-decide-write `attempt`s (each `Ok(None)` when it lost a
+/// race) with a short growing backoff, until one wins.
+pub async fn until_won<T, E, F, Fut>(mut attempt: F) -> std::result::Result<T, E>
+where
+    E: From<StoreError>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<Option<T>, E>>,
+{
+    for round in 0..10u32 {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+        tokio::time::sleep(Duration::from_millis(5 << round.min(5))).await;
+    }
+    Err(StoreError::Contended.into())
+}
+
+/// Runs a Query to its last page (DynamoDB pages at 1 MB) and returns every item.
+pub async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>> {
+    let mut items = vec![];
+    let mut start = None;
+    loop {
+        let out = query.clone().set_exclusive_start_key(start).send().await.map_err(aws)?;
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+/// BatchGetItem takes at most 100 keys.
+const BATCH_KEYS: usize = 100;
+
+/// Reads many items of one table by key: one BatchGetItem per 100 keys, retrying what DynamoDB
+/// leaves unprocessed with a growing backoff (as AWS advises), never a Scan.
+pub async fn batch_get(clients: &Clients, table: &str, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>> {
+    let mut found = vec![];
+    for chunk in keys.chunks(BATCH_KEYS) {
+        let mut pending = chunk.to_vec();
+        for round in 0u32.. {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(consistent)
+                .build()
+                .map_err(malformed)?;
+            let out = clients.dynamodb.batch_get_item().request_items(table, request).send().await.map_err(aws)?;
+            found.extend(out.responses.unwrap_or_default().remove(table).unwrap_or_default());
+            pending = out.unprocessed_keys.unwrap_or_default().remove(table).map(|k| k.keys).unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10 << round.min(6))).await;
+        }
+    }
+    Ok(found)
+}
+
+/// The key `{pk}` of a table keyed by `pk` alone.
+pub fn pk(value: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_string(), s(value))])
+}

@@ -1,0 +1,270 @@
+//! The relations table: each pair is two edges, A's view of B and B's view of A (`rel#<a>`,
+//! `<b>`), and each user has a head (`rel#<a>`, `#head`) whose `version` counts the changes to
+//! their list; every changed edge carries the version of its change, so a sync from version v
+//! is a Query on the `by_version` index (deleted contacts stay as tombstones, so deletions sync
+//! too). A transition reads both edges and both heads, applies a rule, and writes all four in
+//! one transaction conditioned on the heads not having moved: two racing transitions on the
+//! same pair (or the same user) cannot both win; the loser re-reads and decides again.
+//! `request#<id>` remembers which pair a friend request id belongs to.
+
+use super::{aws, from_item, malformed, n, query_all, s, to_item, transact, until_won, Item, Result};
+use crate::domain::now_secs;
+use crate::domain::refusal::{Error, Refusal};
+use crate::domain::relation::{Edge, Friendship, Rule};
+use aws_sdk_dynamodb::types::{AttributeValue, Get, Put, TransactGetItem, TransactWriteItem};
+use im_adapters::Clients;
+use serde::{Deserialize, Serialize};
+
+/// An edge as stored.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+struct EdgeItem {
+    pk: String,
+    sk: String,
+    other: u64,
+    friendship: String,
+    ask: String,
+    requested_at: u64,
+    request_id: u64,
+    following: bool,
+    followed_by: bool,
+    blocking: bool,
+    blocked_by: bool,
+    version: u64,
+    updated_at: u64,
+}
+
+impl EdgeItem {
+    fn edge(&self) -> Edge {
+        Edge {
+            friendship: Friendship::parse(&self.friendship),
+            ask: self.ask.clone(),
+            requested_at: self.requested_at,
+            request_id: self.request_id,
+            following: self.following,
+            followed_by: self.followed_by,
+            blocking: self.blocking,
+            blocked_by: self.blocked_by,
+            version: self.version,
+        }
+    }
+
+    fn new(owner: u64, other: u64, edge: &Edge, version: u64) -> EdgeItem {
+        EdgeItem {
+            pk: format!("rel#{owner}"),
+            sk: other.to_string(),
+            other,
+            friendship: edge.friendship.as_str().to_string(),
+            ask: edge.ask.clone(),
+            requested_at: edge.requested_at,
+            request_id: edge.request_id,
+            following: edge.following,
+            followed_by: edge.followed_by,
+            blocking: edge.blocking,
+            blocked_by: edge.blocked_by,
+            version,
+            updated_at: now_secs(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Head {
+    #[serde(default)]
+    version: u64,
+}
+
+/// Both sides of a pair.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    /// A's view of B.
+    pub ab: Edge,
+    /// B's view of A.
+    pub ba: Edge,
+}
+
+/// One edge of a user's list, for syncs and lists.
+#[derive(Clone, Debug)]
+pub struct ListedEdge {
+    pub other: u64,
+    pub edge: Edge,
+}
+
+fn key(owner: u64, sk: String) -> Item {
+    Item::from([("pk".to_string(), s(format!("rel#{owner}"))), ("sk".to_string(), s(sk))])
+}
+
+/// Reads both edges and both heads in one TransactGetItems. Not a BatchGetItem: a batch is
+/// only read-committed item by item, so it can see half of a concurrent transition (new heads,
+/// old edges) and decide on a state that never existed; a transactional read is serialized
+/// with TransactWriteItems.
+async fn read_pair(clients: &Clients, a: u64, b: u64) -> Result<(Edge, Edge, u64, u64)> {
+    let table = &clients.config.tables.relations;
+    let mut read = clients.dynamodb.transact_get_items();
+    for key in [key(a, b.to_string()), key(b, a.to_string()), key(a, "#head".into()), key(b, "#head".into())] {
+        let get = Get::builder().table_name(table).set_key(Some(key)).build().map_err(malformed)?;
+        read = read.transact_items(TransactGetItem::builder().get(get).build());
+    }
+    let out = read.send().await.map_err(aws)?;
+    let mut items = out.responses.unwrap_or_default().into_iter().map(|r| r.item);
+    let mut next = || items.next().flatten();
+    let edge = |item: Option<Item>| item.map(from_item::<EdgeItem>).transpose().map(|e| e.unwrap_or_default().edge());
+    let version = |item: Option<Item>| item.map(from_item::<Head>).transpose().map(|h| h.map_or(0, |h| h.version));
+    Ok((edge(next())?, edge(next())?, version(next())?, version(next())?))
+}
+
+fn put_edge(table: &str, owner: u64, other: u64, edge: &Edge, version: u64) -> Result<TransactWriteItem> {
+    let item = to_item(&EdgeItem::new(owner, other, edge, version))?;
+    let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(malformed)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn put_head(table: &str, owner: u64, seen: u64) -> Result<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(table)
+        .item("pk", s(format!("rel#{owner}")))
+        .item("sk", s("#head"))
+        .item("version", n(seen + 1))
+        .condition_expression("attribute_not_exists(version) OR version = :seen")
+        .expression_attribute_values(":seen", n(seen))
+        .build()
+        .map_err(malformed)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Applies `rule` to the pair (A's view, B's view) and stores the result atomically; when
+/// nothing changes nothing is written. Returns the pair as stored, or the rule's refusal.
+pub async fn transition(clients: &Clients, a: u64, b: u64, rule: impl Rule) -> Result<Pair, Error> {
+    if a == b {
+        return Err(Refusal::SelfRelation.into());
+    }
+    let table = &clients.config.tables.relations;
+    until_won(|| async {
+        let (ab, ba, va, vb) = read_pair(clients, a, b).await?;
+        let (new_ab, new_ba) = rule(&ab, &ba)?;
+        if new_ab.state() == ab.state() && new_ba.state() == ba.state() {
+            return Ok(Some(Pair { ab, ba }));
+        }
+        let writes = vec![
+            put_head(table, a, va)?,
+            put_head(table, b, vb)?,
+            put_edge(table, a, b, &new_ab, va + 1)?,
+            put_edge(table, b, a, &new_ba, vb + 1)?,
+        ];
+        let won = transact(clients, writes).await?;
+        Ok(won.then(|| Pair { ab: Edge { version: va + 1, ..new_ab }, ba: Edge { version: vb + 1, ..new_ba } }))
+    })
+    .await
+}
+
+/// Both views of a pair as they stand (one TransactGetItems).
+pub async fn pair(clients: &Clients, a: u64, b: u64) -> Result<Pair, Error> {
+    if a == b {
+        return Err(Refusal::SelfRelation.into());
+    }
+    let (ab, ba, _, _) = read_pair(clients, a, b).await?;
+    Ok(Pair { ab, ba })
+}
+
+/// The current version of a user's list.
+pub async fn version(clients: &Clients, owner: u64) -> Result<u64> {
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.relations);
+    let out = get.set_key(Some(key(owner, "#head".into()))).consistent_read(true).send().await.map_err(aws)?;
+    Ok(out.item.map(from_item::<Head>).transpose()?.map_or(0, |h| h.version))
+}
+
+fn listed(items: Vec<Item>) -> Result<Vec<ListedEdge>> {
+    items
+        .into_iter()
+        .map(from_item::<EdgeItem>)
+        .map(|e| e.map(|e| ListedEdge { other: e.other, edge: e.edge() }))
+        .collect()
+}
+
+/// Edges of `owner` changed after version `since`, oldest change first (a Query on the
+/// `by_version` index, paginated by DynamoDB; never a Scan).
+pub async fn changed_since(clients: &Clients, owner: u64, since: u64) -> Result<Vec<ListedEdge>> {
+    let query = clients
+        .dynamodb
+        .query()
+        .table_name(&clients.config.tables.relations)
+        .index_name("by_version")
+        .key_condition_expression("pk = :pk AND version > :since")
+        .expression_attribute_values(":pk", s(format!("rel#{owner}")))
+        .expression_attribute_values(":since", n(since));
+    listed(query_all(query).await?)
+}
+
+/// Which of a user's edges a list wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum List {
+    Friends,
+    /// Requests waiting for the owner.
+    RequestsReceived,
+    /// Requests the owner sent.
+    RequestsSent,
+    Following,
+    Followers,
+    Blocking,
+}
+
+impl List {
+    fn filter(self) -> (&'static str, AttributeValue) {
+        let friendship = |f: Friendship| ("friendship = :v", s(f.as_str()));
+        match self {
+            List::Friends => friendship(Friendship::Friends),
+            List::RequestsReceived => friendship(Friendship::RequestedBy),
+            List::RequestsSent => friendship(Friendship::Requested),
+            List::Following => ("following = :v", AttributeValue::Bool(true)),
+            List::Followers => ("followed_by = :v", AttributeValue::Bool(true)),
+            List::Blocking => ("blocking = :v", AttributeValue::Bool(true)),
+        }
+    }
+}
+
+/// The owner's edges in one list: a Query over the owner's partition (paginated by DynamoDB,
+/// consistent, never a Scan).
+pub async fn list(clients: &Clients, owner: u64, which: List) -> Result<Vec<ListedEdge>> {
+    let (filter, value) = which.filter();
+    let query = clients
+        .dynamodb
+        .query()
+        .table_name(&clients.config.tables.relations)
+        .key_condition_expression("pk = :pk")
+        .filter_expression(filter)
+        .expression_attribute_values(":pk", s(format!("rel#{owner}")))
+        .expression_attribute_values(":v", value)
+        .consistent_read(true);
+    listed(query_all(query).await?)
+}
+
+#[derive(Serialize, Deserialize)]
+struct RequestItem {
+    pk: String,
+    sk: String,
+    from: u64,
+    to: u64,
+}
+
+fn request_key(request_id: u64) -> String {
+    format!("request#{request_id}")
+}
+
+/// Remembers which pair a friend request id belongs to, for seed 004's `friend_request_id`.
+pub async fn remember_request(clients: &Clients, request_id: u64, from: u64, to: u64) -> Result<()> {
+    let item = RequestItem { pk: request_key(request_id), sk: "#".into(), from, to };
+    let put = clients.dynamodb.put_item().table_name(&clients.config.tables.relations);
+    put.set_item(Some(to_item(&item)?)).send().await.map_err(aws)?;
+    Ok(())
+}
+
+/// The (from, to) pair of a friend request id, if it was ever made.
+pub async fn find_request(clients: &Clients, request_id: u64) -> Result<Option<(u64, u64)>> {
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.relations);
+    let out = get.set_key(Some(key_of_request(request_id))).send().await.map_err(aws)?;
+    Ok(out.item.map(from_item::<RequestItem>).transpose()?.map(|r| (r.from, r.to)))
+}
+
+fn key_of_request(request_id: u64) -> Item {
+    Item::from([("pk".to_string(), s(request_key(request_id))), ("sk".to_string(), s("#"))])
+}

@@ -1,0 +1,316 @@
+//! Ordered streams in the conversations table: every user's feed, every pair's conversation,
+//! every group's. A stream is a head item holding the latest sequence number and one item per
+//! entry at its sequence, written together in one transaction so no number is ever skipped or
+//! reused; an entry is stored once, whoever and however many will read it.
+//!
+//! Items (`pk`, `sk`):
+//! - `<conversation>`, 0: the head, `seq`; `<conversation>`, n: entry n (`kind`, `body` as JSON,
+//!   `echo_of`, `ts`). Conversations are `feed#<user>`, `dm#<a>#<b>`, `group#<id>`.
+//! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a send got (retries find it);
+//! - `read#<conversation>#<user>`, 0: the user's read marker (unread = head − marker);
+//! - `cursor#<user>#<device>#<conversation>`, 0: what that device has confirmed: `seq` the
+//!   contiguous prefix, `above` the ranges past it, `v` the version its writes condition on.
+
+use super::{aws, from_item, lost_condition, malformed, n, s, transact, until_won, Item, Result};
+use crate::domain::confirmed::Confirmed;
+use crate::domain::entry::{Entry, EntryKind};
+use crate::domain::ids::ConversationId;
+use crate::domain::now_secs;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use im_adapters::Clients;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// What to append: the entry less its place, which the stream gives it.
+pub struct NewEntry<'a> {
+    pub kind: EntryKind,
+    pub echo_of: Option<&'a str>,
+    pub body: &'a Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct StoredEntry {
+    sk: u64,
+    body: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    echo_of: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Marker {
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    above: Option<String>,
+    #[serde(default)]
+    v: Option<u64>,
+}
+
+/// The item at `(pk, 0)`, read consistently: a head, cursor, read marker or dedup key.
+async fn marker(clients: &Clients, pk: &str) -> Result<Option<Marker>> {
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.conversations);
+    let out = get.key("pk", s(pk)).key("sk", n(0)).consistent_read(true).send().await.map_err(aws)?;
+    out.item.map(from_item::<Marker>).transpose()
+}
+
+/// The latest sequence number of a stream (0 when empty).
+pub async fn head(clients: &Clients, conversation: ConversationId) -> Result<u64> {
+    Ok(marker(clients, &conversation.to_string()).await?.and_then(|m| m.seq).unwrap_or(0))
+}
+
+/// Appends an entry and returns its sequence number. With `dedup` (a key naming the sender's
+/// own id for it), a second append with the same key returns the first's sequence and `false`,
+/// so a retried send never makes a second entry. The head is read, then head, entry (and dedup
+/// key) are written in one transaction conditioned on the head not having moved; a concurrent
+/// append retries with the next number.
+pub async fn append(
+    clients: &Clients,
+    conversation: ConversationId,
+    entry: NewEntry<'_>,
+    dedup: Option<&str>,
+) -> Result<(u64, bool)> {
+    let table = &clients.config.tables.conversations;
+    let stream = conversation.to_string();
+    let body = serde_json::to_string(entry.body).map_err(malformed)?;
+    until_won(|| async {
+        if let Some(key) = dedup {
+            if let Some(seq) = marker(clients, key).await?.and_then(|m| m.seq) {
+                return Ok(Some((seq, false)));
+            }
+        }
+        let seq = head(clients, conversation).await?;
+        let next = seq + 1;
+        let head_update = Update::builder()
+            .table_name(table)
+            .key("pk", s(&stream))
+            .key("sk", n(0))
+            .update_expression("SET #seq = :next")
+            .condition_expression("attribute_not_exists(#seq) OR #seq = :seq")
+            .expression_attribute_names("#seq", "seq")
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":seq", n(seq))
+            .build()
+            .map_err(malformed)?;
+        let mut put = Put::builder()
+            .table_name(table)
+            .item("pk", s(&stream))
+            .item("sk", n(next))
+            .item("kind", s(entry.kind.table()))
+            .item("body", s(&body))
+            .item("ts", n(now_secs()))
+            .condition_expression("attribute_not_exists(sk)");
+        if let Some(device) = entry.echo_of {
+            put = put.item("echo_of", s(device));
+        }
+        let mut writes = vec![
+            TransactWriteItem::builder().update(head_update).build(),
+            TransactWriteItem::builder().put(put.build().map_err(malformed)?).build(),
+        ];
+        if let Some(key) = dedup {
+            let marker = Put::builder()
+                .table_name(table)
+                .item("pk", s(key))
+                .item("sk", n(0))
+                .item("seq", n(next))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(malformed)?;
+            writes.push(TransactWriteItem::builder().put(marker).build());
+        }
+        Ok(transact(clients, writes).await?.then_some((next, true)))
+    })
+    .await
+}
+
+/// Rewrites an existing entry's fields in place (a deleted message's tombstone).
+pub async fn replace(clients: &Clients, entry: &Entry) -> Result<()> {
+    let body = serde_json::to_string(&entry.body).map_err(malformed)?;
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(&clients.config.tables.conversations)
+        .item("pk", s(entry.conversation.to_string()))
+        .item("sk", n(entry.seq))
+        .item("kind", s(entry.kind.table()))
+        .item("body", s(body))
+        .item("ts", n(now_secs()))
+        .condition_expression("attribute_exists(sk)")
+        .send()
+        .await
+        .map_err(aws)?;
+    Ok(())
+}
+
+fn entry(conversation: ConversationId, item: Item) -> Result<Entry> {
+    let stored: StoredEntry = from_item(item)?;
+    let Value::Object(body) = serde_json::from_str(&stored.body).map_err(malformed)? else {
+        return Err(malformed("entry body is not an object"));
+    };
+    let kind = EntryKind::parse(stored.kind.as_deref().unwrap_or("n"));
+    Ok(Entry { conversation, seq: stored.sk, kind, echo_of: stored.echo_of, body })
+}
+
+/// Entries with `after < seq <= until`, oldest first, at most `limit` (a Query on the key,
+/// never a Scan); also tells whether more follow.
+pub async fn read_range(
+    clients: &Clients,
+    conversation: ConversationId,
+    after: u64,
+    until: u64,
+    limit: usize,
+) -> Result<(Vec<Entry>, bool)> {
+    if until <= after || limit == 0 {
+        return Ok((vec![], false));
+    }
+    let out = clients
+        .dynamodb
+        .query()
+        .table_name(&clients.config.tables.conversations)
+        .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :until")
+        .expression_attribute_values(":pk", s(conversation.to_string()))
+        .expression_attribute_values(":from", n(after + 1))
+        .expression_attribute_values(":until", n(until))
+        .consistent_read(true)
+        .limit(limit as i32)
+        .send()
+        .await
+        .map_err(aws)?;
+    let entries: Vec<Entry> =
+        out.items.unwrap_or_default().into_iter().map(|item| entry(conversation, item)).collect::<Result<_>>()?;
+    let last = entries.last().map(|e| e.seq).unwrap_or(until);
+    Ok((entries, out.last_evaluated_key.is_some() && last < until))
+}
+
+fn read_key(conversation: ConversationId, user: u64) -> String {
+    format!("read#{conversation}#{user}")
+}
+
+/// `user`'s read marker in a conversation (0 when nothing was read).
+pub async fn read_marker(clients: &Clients, conversation: ConversationId, user: u64) -> Result<u64> {
+    Ok(marker(clients, &read_key(conversation, user)).await?.and_then(|m| m.seq).unwrap_or(0))
+}
+
+/// Raises `user`'s read marker to `seq`, never lowering it.
+pub async fn raise_read_marker(clients: &Clients, conversation: ConversationId, user: u64, seq: u64) -> Result<()> {
+    let moved = clients
+        .dynamodb
+        .update_item()
+        .table_name(&clients.config.tables.conversations)
+        .key("pk", s(read_key(conversation, user)))
+        .key("sk", n(0))
+        .update_expression("SET #seq = :seq")
+        .condition_expression("attribute_not_exists(#seq) OR #seq < :seq")
+        .expression_attribute_names("#seq", "seq")
+        .expression_attribute_values(":seq", n(seq))
+        .send()
+        .await;
+    match moved {
+        Err(err) if !lost_condition(&err) => Err(aws(err)),
+        _ => Ok(()),
+    }
+}
+
+/// The key of a send's client id, so a retry finds the first send.
+pub fn dedup_key(conversation: ConversationId, sender: u64, client_id: &str) -> String {
+    format!("dedup#{conversation}#{sender}#{client_id}")
+}
+
+fn cursor_key(user: u64, device: &str, conversation: ConversationId) -> String {
+    format!("cursor#{user}#{device}#{conversation}")
+}
+
+/// What `device` of `user` has confirmed in a stream, and the version a write of it is
+/// conditioned on.
+async fn load_confirmed(clients: &Clients, cursor: &str) -> Result<(Confirmed, Option<u64>)> {
+    let Some(marker) = marker(clients, cursor).await? else { return Ok((Confirmed::default(), None)) };
+    Ok((Confirmed::decode(marker.seq.unwrap_or(0), marker.above.as_deref().unwrap_or("")), marker.v))
+}
+
+/// Confirms, for one device, the entries `seqs` of a stream whose latest entry is `head`, and
+/// everything up to `up_to` when that explicit form is asked. One read and one conditional
+/// write, whatever the gap; a concurrent confirmation of the same stream makes the loser read
+/// again, so none is lost.
+pub async fn confirm(
+    clients: &Clients,
+    user: u64,
+    device: &str,
+    conversation: ConversationId,
+    head: u64,
+    seqs: &[u64],
+    up_to: Option<u64>,
+) -> Result<()> {
+    let table = &clients.config.tables.conversations;
+    let cursor = cursor_key(user, device, conversation);
+    until_won(|| async {
+        let (mut state, version) = load_confirmed(clients, &cursor).await?;
+        let mut changed = up_to.is_some_and(|seq| state.confirm_up_to(seq, head));
+        for &seq in seqs {
+            changed |= state.confirm(seq, head);
+        }
+        if !changed {
+            return Ok(Some(()));
+        }
+        let mut put = clients
+            .dynamodb
+            .put_item()
+            .table_name(table)
+            .item("pk", s(&cursor))
+            .item("sk", n(0))
+            .item("seq", n(state.prefix()))
+            .item("above", s(state.encode_above()))
+            .item("v", n(version.unwrap_or(0) + 1))
+            .expression_attribute_names("#v", "v");
+        put = match version {
+            Some(v) => put.condition_expression("#v = :v").expression_attribute_values(":v", n(v)),
+            None => put.condition_expression("attribute_not_exists(#v)"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(Some(())),
+            Err(err) if lost_condition(&err) => Ok(None),
+            Err(err) => Err(aws(err)),
+        }
+    })
+    .await
+}
+
+/// The entries of a stream that `device` has not confirmed, oldest first, at most `limit`,
+/// keeping those `keep` accepts. `after` additionally skips everything up to it (for this read
+/// only). Reads only the gaps, a page at a time; also tells whether more may follow.
+pub async fn unconfirmed(
+    clients: &Clients,
+    user: u64,
+    device: &str,
+    conversation: ConversationId,
+    after: Option<u64>,
+    limit: usize,
+    keep: impl Fn(&Entry) -> bool,
+) -> Result<(Vec<Entry>, bool)> {
+    let head = head(clients, conversation).await?;
+    let (mut state, _) = load_confirmed(clients, &cursor_key(user, device, conversation)).await?;
+    if let Some(after) = after {
+        state.confirm_up_to(after, head);
+    }
+    let gaps = state.gaps(head);
+    let mut found = vec![];
+    for &(from, to) in &gaps {
+        let mut last = from - 1;
+        loop {
+            let (page, more) = read_range(clients, conversation, last, to, limit - found.len()).await?;
+            for entry in page {
+                last = entry.seq;
+                if keep(&entry) {
+                    found.push(entry);
+                }
+            }
+            if found.len() == limit {
+                return Ok((found, gaps.iter().any(|&(_, to)| to > last)));
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+    Ok((found, false))
+}

@@ -1,0 +1,127 @@
+//! The users table: `user#<id>` (the profile and the password hash), `phone#<phone>` and
+//! `email#<email>` (uniqueness claims pointing at the id, written in the same transaction as
+//! the profile), `counter#<name>` (id sequences). Sessions live here too (see `sessions`).
+
+use super::{aws, batch_get, from_item, malformed, n, pk, s, to_item, Claim, Item, Result, StoreError};
+use crate::domain::now_secs;
+use crate::domain::user::Profile;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use im_adapters::Clients;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+fn user_key(id: u64) -> String {
+    format!("user#{id}")
+}
+
+/// Stores a new user under a fresh id. Phone and email are claimed in the same transaction as
+/// the profile, so two sign-ups with one phone can never both succeed.
+pub async fn insert(clients: &Clients, profile: &Profile, password_hash: String) -> Result<u64> {
+    let id = next_id(clients, "counter#users").await?;
+    let table = &clients.config.tables.users;
+    let mut item = to_item(&Profile { id, ..profile.clone() })?;
+    item.insert("pk".into(), s(user_key(id)));
+    item.insert("password_hash".into(), s(password_hash));
+    item.insert("created_at".into(), n(now_secs()));
+    let put = |item: Item| {
+        let put =
+            Put::builder().table_name(table).set_item(Some(item)).condition_expression("attribute_not_exists(pk)");
+        Ok::<_, StoreError>(TransactWriteItem::builder().put(put.build().map_err(malformed)?).build())
+    };
+    let claim = |key: String| put(Item::from([("pk".into(), s(key)), ("user_id".into(), n(id))]));
+    // Claims in a fixed order, so a cancellation reason's index names the taken claim.
+    let mut claims = vec![];
+    if let Some(phone) = &profile.phone {
+        claims.push((Claim::Phone, claim(format!("phone#{phone}"))?));
+    }
+    if let Some(email) = &profile.email {
+        claims.push((Claim::Email, claim(format!("email#{email}"))?));
+    }
+    let mut writes = vec![put(item)?];
+    writes.extend(claims.iter().map(|(_, w)| w.clone()));
+    let written = clients.dynamodb.transact_write_items().set_transact_items(Some(writes)).send().await;
+    if let Err(err) = written {
+        let taken = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                .cancellation_reasons()
+                .iter()
+                .skip(1)
+                .position(|r| r.code() == Some("ConditionalCheckFailed"))
+                .map(|i| claims[i].0),
+            _ => None,
+        };
+        return Err(match taken {
+            Some(claim) => StoreError::Taken(claim),
+            None => aws(err),
+        });
+    }
+    Ok(id)
+}
+
+/// Draws the next number of a counter item (`counter#users`, `counter#requests`,
+/// `counter#groups`). A failed write after it leaves a gap: ids are unique, not dense.
+pub async fn next_id(clients: &Clients, counter: &str) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct Counter {
+        value: u64,
+    }
+    let out = clients
+        .dynamodb
+        .update_item()
+        .table_name(&clients.config.tables.users)
+        .key("pk", s(counter))
+        .update_expression("ADD #v :one")
+        .expression_attribute_names("#v", "value")
+        .expression_attribute_values(":one", n(1))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(aws)?;
+    Ok(from_item::<Counter>(out.attributes.unwrap_or_default())?.value)
+}
+
+async fn get(clients: &Clients, key: String) -> Result<Option<Item>> {
+    let out = clients
+        .dynamodb
+        .get_item()
+        .table_name(&clients.config.tables.users)
+        .key("pk", s(key))
+        .send()
+        .await
+        .map_err(aws)?;
+    Ok(out.item)
+}
+
+/// A profile by id; `None` when there is no such user.
+pub async fn profile(clients: &Clients, id: u64) -> Result<Option<Profile>> {
+    get(clients, user_key(id)).await?.map(from_item).transpose()
+}
+
+/// Profiles of many users (BatchGetItem, 100 ids a call); unknown ids are left out.
+pub async fn profiles(clients: &Clients, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let keys = unique.iter().map(|id| pk(user_key(*id))).collect();
+    let items = batch_get(clients, &clients.config.tables.users, keys, false).await?;
+    items.into_iter().map(|item| from_item::<Profile>(item).map(|p| (p.id, p))).collect()
+}
+
+/// Follows a phone or email claim (`phone#...`, `email#...`) to the user id it belongs to.
+pub async fn claimed_by(clients: &Clients, claim: &str) -> Result<Option<u64>> {
+    #[derive(Deserialize)]
+    struct ClaimItem {
+        user_id: u64,
+    }
+    Ok(get(clients, claim.to_string()).await?.map(from_item::<ClaimItem>).transpose()?.map(|c| c.user_id))
+}
+
+/// The stored password hash of a user.
+pub async fn password_hash(clients: &Clients, id: u64) -> Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Secret {
+        password_hash: String,
+    }
+    Ok(get(clients, user_key(id)).await?.map(from_item::<Secret>).transpose()?.map(|s| s.password_hash))
+}

@@ -1,0 +1,80 @@
+//! Answers to frames, in the frame's dialect: JSON `OK` / `FAIL` / `ERROR` events (with the
+//! frame's `ref`), or the TOML tables simple_im uses (`[[rr]]`, `[[a]]`, `[[error]]`, `[[pp]]`).
+
+use crate::delivery::render::by_table;
+use crate::domain::entry::Entry;
+use crate::domain::format::Format;
+use serde_json::{json, Map, Value};
+
+/// Where an answer goes: the dialect of the frame, and JSON's `ref` to echo.
+pub struct Answer {
+    pub dialect: Format,
+    pub reference: Option<Value>,
+}
+
+impl Answer {
+    /// A JSON event, echoing the frame's `ref`.
+    pub fn json(&self, event: &str, data: Value) -> String {
+        let mut frame = json!({ "event": event, "data": data });
+        if let Some(reference) = &self.reference {
+            frame["ref"] = reference.clone();
+        }
+        frame.to_string()
+    }
+
+    /// A TOML table.
+    pub fn toml(&self, table: &str, data: Value) -> String {
+        Format::Toml.frame(table, "", &data)
+    }
+
+    /// Done, nothing to tell: `OK {}` in JSON, no answer in TOML (simple_im's acks).
+    pub fn done(&self) -> String {
+        match self.dialect {
+            Format::Json => self.json("OK", json!({})),
+            Format::Toml => String::new(),
+        }
+    }
+
+    /// A frame that could not be understood.
+    pub fn error(&self, reason: &str) -> String {
+        match self.dialect {
+            Format::Json => self.json("ERROR", json!({ "msg": reason })),
+            Format::Toml => self.toml("error", json!({ "r": reason })),
+        }
+    }
+
+    /// A request refused; TOML sends carry the client's `id` back.
+    pub fn fail(&self, reason: &str, client_id: Option<&str>) -> String {
+        match (self.dialect, client_id) {
+            (Format::Json, _) => self.json("FAIL", json!({ "msg": reason })),
+            (Format::Toml, Some(id)) => self.toml("error", json!({ "r": reason, "id": id })),
+            (Format::Toml, None) => self.toml("error", json!({ "r": reason })),
+        }
+    }
+
+    /// A login's outcome: `OK {id}` / `FAIL`, or `[[rr]] s = 0` / `s = 1, r`.
+    pub fn login(&self, result: Result<u64, String>) -> String {
+        match (self.dialect, result) {
+            (Format::Json, Ok(id)) => self.json("OK", json!({ "id": id })),
+            (Format::Json, Err(reason)) => self.json("FAIL", json!({ "msg": reason })),
+            (Format::Toml, Ok(_)) => self.toml("rr", json!({ "s": 0 })),
+            (Format::Toml, Err(reason)) => self.toml("rr", json!({ "s": 1, "r": reason })),
+        }
+    }
+
+    /// A page of sync: the entries by table and `more`.
+    pub fn sync(&self, entries: &[Entry], more: bool) -> String {
+        let mut doc: Map<String, Value> =
+            by_table(entries).into_iter().map(|(table, list)| (table.to_string(), Value::Array(list))).collect();
+        match self.dialect {
+            Format::Json => {
+                doc.insert("more".into(), json!(more));
+                self.json("OK", Value::Object(doc))
+            }
+            Format::Toml => {
+                doc.insert("sync".into(), json!([{ "more": more }]));
+                String::from_utf8_lossy(&Format::Toml.encode(&Value::Object(doc))).into_owned()
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Serves one frame: finds the connection, routes the typed request to its use case, and
+//! renders the outcome in the frame's dialect. Refusals become `FAIL` / `[[error]]` (seed 002's
+//! `io` for PRIVATE frames); only internal failures escape.
+
+use super::answer::Answer;
+use super::parse::{parse, Addressee, Request};
+use crate::domain::entry::Entry;
+use crate::domain::format::{rfc3339, Format};
+use crate::domain::ids::{Actor, ConversationId, DeviceName, EntryId, Target};
+use crate::domain::message::Outgoing;
+use crate::domain::now_secs;
+use crate::domain::refusal::{Error, Refusal, Result};
+use crate::domain::user::{login_claim, NewUser};
+use crate::service::contacts;
+use crate::service::{auth, messages, sync, users};
+use crate::store::connections::{self, Connection};
+use im_adapters::Clients;
+use serde_json::{json, Value};
+
+/// Entries of each kind one SYNC answer carries: well under API Gateway's 128 KB message.
+pub const SYNC_PAGE: usize = 50;
+
+/// Handles one frame from connection `cid`; returns the answer to send back ("" for none).
+pub async fn handle(clients: &Clients, cid: &str, text: &str) -> Result<String> {
+    let frame = match parse(text) {
+        Ok(frame) => frame,
+        Err(bad) => return Ok(Answer { dialect: bad.dialect, reference: bad.reference }.error(&bad.reason)),
+    };
+    let answer = Answer { dialect: frame.dialect, reference: frame.reference };
+    let Some(conn) = connections::find(clients, cid).await? else {
+        return Ok(answer.error("unknown or expired connection: reconnect"));
+    };
+    let client_id = match &frame.request {
+        Request::Send { client_id, .. } => Some(client_id.clone()),
+        _ => None,
+    };
+    let served = match (frame.request, conn.user_id) {
+        (Request::Ping, _) => Ok(match answer.dialect {
+            Format::Json => answer.json("PONG", json!({})),
+            Format::Toml => answer.toml("pp", json!({})),
+        }),
+        (Request::Login { .. } | Request::Logon { .. }, Some(_)) => Err(Refusal::invalid("already logged in").into()),
+        (Request::Login { token, phone, email, password, device }, None) => {
+            let login = Login { token, phone, email, password, device };
+            return logged_in(&answer, log_in(clients, &conn, login).await);
+        }
+        (Request::Logon { email, password, device }, None) => {
+            return logged_in(&answer, sign_up(clients, &conn, &email, password, device).await.map(Ok));
+        }
+        (_, None) => Err(Refusal::invalid("login first").into()),
+        (request, Some(user_id)) => {
+            let actor = Actor { user_id, device: conn.device.clone(), connection_id: Some(conn.connection_id.clone()) };
+            serve(clients, &answer, &actor, request).await
+        }
+    };
+    match served {
+        Err(Error::Refused(refusal)) => Ok(answer.fail(&refusal.to_string(), client_id.as_deref())),
+        other => other,
+    }
+}
+
+/// A logged-in connection's request.
+async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Request) -> Result<String> {
+    let device = actor.device.as_str();
+    match request {
+        Request::Ack { ids, up_to } => {
+            sync::acknowledge(clients, actor.user_id, device, &ids, up_to.as_deref()).await?;
+            Ok(answer.done())
+        }
+        Request::Sync { after } => {
+            let after = match after {
+                Some(id) => match id.parse::<EntryId>() {
+                    Ok(EntryId::Feed(seq)) => Some(seq),
+                    _ => return Err(Refusal::invalid(format!("unknown id {id}")).into()),
+                },
+                None => None,
+            };
+            let pending = sync::pending(clients, actor.user_id, device, after, SYNC_PAGE).await?;
+            let entries: Vec<Entry> = pending.feed.into_iter().chain(pending.messages).collect();
+            Ok(answer.sync(&entries, pending.more))
+        }
+        Request::Send { client_id, kind, content, to } => {
+            let target = match to {
+                Addressee::User(name) => Target::User(users::named(clients, &name).await?),
+                Addressee::Group(id) => Target::Group(id),
+            };
+            let out = Outgoing::new(client_id, &kind, content, target)?;
+            let sent = messages::send(clients, actor, &out).await?;
+            Ok(match answer.dialect {
+                Format::Json => answer.json("OK", json!({ "id": sent.id })),
+                Format::Toml => answer.toml("a", json!({ "id": out.client_id, "sid": sent.id })),
+            })
+        }
+        Request::ChatWith { user } => {
+            let other = users::named(clients, &user).await?;
+            messages::mark_read(clients, actor.user_id, ConversationId::direct(actor.user_id, other)).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        Request::ChatHistory { user, page, pagesize, before } => {
+            let other = users::named(clients, &user).await?;
+            chat_history(clients, answer, actor.user_id, other, page, pagesize, before).await
+        }
+        Request::ChatReceive { id } => {
+            EntryId::message(&id).ok_or_else(|| Refusal::invalid("not a message id"))?;
+            sync::acknowledge(clients, actor.user_id, device, &[id], None).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        Request::ChatDelete { id } => {
+            let (conversation, seq) = EntryId::message(&id).ok_or_else(|| Refusal::invalid("not a message id"))?;
+            messages::delete(clients, actor, conversation, seq).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        Request::ListContactsUnread => {
+            let counts = contacts::unread_counts(clients, actor.user_id).await?;
+            Ok(answer.json("OK", json!({ "contacts": counts })))
+        }
+        Request::CreateContact { user } => {
+            let them = users::named(clients, &user).await?;
+            match contacts::befriend(clients, actor, them).await {
+                Err(Error::Refused(Refusal::RequestAlreadySent | Refusal::AlreadyFriends)) => {
+                    Err(Refusal::invalid("Already exists").into())
+                }
+                other => other.map(|_| answer.json("OK", json!({}))),
+            }
+        }
+        Request::DeleteContact { user } => {
+            let them = users::named(clients, &user).await?;
+            contacts::end(clients, actor, them).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        request @ (Request::Friend { .. } | Request::Confirm { .. } | Request::Revoke { .. }) => {
+            private(clients, answer, actor, request).await
+        }
+        Request::Ping | Request::Login { .. } | Request::Logon { .. } => {
+            Err(Error::internal("connection requests are served before login"))
+        }
+    }
+}
+
+/// Seed 003's `CHAT_HISTORY`: one page, oldest first, each entry as the seed shows it.
+async fn chat_history(
+    clients: &Clients,
+    answer: &Answer,
+    user: u64,
+    other: u64,
+    page: u64,
+    pagesize: u64,
+    before: Option<String>,
+) -> Result<String> {
+    let conversation = ConversationId::direct(user, other);
+    let before = before.map(|id| EntryId::seq_in(&id, conversation)).transpose()?;
+    let entries = messages::history(clients, user, conversation, page, pagesize, before).await?;
+    let profiles = users::profiles(clients, &[user, other]).await?;
+    let name_of = |id: u64| profiles.get(&id).map(|p| p.contact_key()).unwrap_or_else(|| id.to_string());
+    let history: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id().to_string(),
+                "content": e.body.get("c"),
+                "time": rfc3339(e.body.get("ts").and_then(Value::as_u64).unwrap_or(0)),
+                "user": name_of(e.sender().unwrap_or(0)),
+                "deleted": e.body.get("deleted").is_some(),
+            })
+        })
+        .collect();
+    let current_page = if before.is_some() { Value::Null } else { json!(page) };
+    Ok(answer.json("OK", json!({ "chat_history": history, "current_page": current_page })))
+}
+
+/// Seed 002's answer to a refused PRIVATE frame (`io` with its error), or an internal failure.
+fn io_refusal(answer: &Answer, err: Error) -> Result<String> {
+    let io = |error: &str| answer.json("io", json!({ "error": error }));
+    match err {
+        Error::Refused(Refusal::Blocked | Refusal::CannotAddSelf | Refusal::RequestNotFound) => {
+            Ok(io("not_authorized"))
+        }
+        Error::Refused(Refusal::RequestAlreadySent | Refusal::AlreadyFriends | Refusal::TheyAlreadyAsked) => {
+            Ok(answer.json("io", json!({})))
+        }
+        Error::Refused(_) => Ok(io("roster_not_found")),
+        internal => Err(internal),
+    }
+}
+
+/// Seed 002 (PRIVATE) over the socket: `io` answers with its errors, `Contact` on confirm, the
+/// `Revoke` echoed back.
+async fn private(clients: &Clients, answer: &Answer, actor: &Actor, request: Request) -> Result<String> {
+    let roster_not_found = || answer.json("io", json!({ "error": "roster_not_found" }));
+    match request {
+        Request::Friend { friends } => {
+            for name in friends {
+                let Some(them) = users::resolve(clients, &name).await? else { return Ok(roster_not_found()) };
+                if let Err(err) = contacts::befriend(clients, actor, them).await {
+                    let reply = io_refusal(answer, err)?;
+                    if reply != answer.json("io", json!({})) {
+                        return Ok(reply);
+                    }
+                }
+            }
+            Ok(answer.json("io", json!({})))
+        }
+        Request::Confirm { friend } => {
+            let Some(them) = users::resolve(clients, &friend).await? else { return Ok(roster_not_found()) };
+            if contacts::are_friends(clients, actor.user_id, them).await? {
+                return Ok(answer.json("io", json!({ "ok": "already_present" })));
+            }
+            if let Err(err) = contacts::confirm(clients, actor, them).await {
+                return io_refusal(answer, err);
+            }
+            let phone = users::profiles(clients, &[them]).await?.remove(&them).and_then(|p| p.phone);
+            let contact = json!({ "user_id": them, "phone": phone, "status": "friend", "update_time": now_secs() });
+            Ok(answer.json("Contact", contact))
+        }
+        Request::Revoke { id, user } => {
+            let Some(them) = users::resolve(clients, &user).await? else { return Ok(roster_not_found()) };
+            if let Err(err) = contacts::end(clients, actor, them).await {
+                return io_refusal(answer, err);
+            }
+            Ok(answer.json("Revoke", json!({ "id": id, "user": user, "status": "revoke" })))
+        }
+        _ => Err(Refusal::invalid("not a PRIVATE frame").into()),
+    }
+}
+
+/// A login frame's credentials.
+struct Login {
+    token: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    device: Option<String>,
+}
+
+/// A login's answer: refusals are shown to the client as its reason.
+fn logged_in(answer: &Answer, outcome: Result<std::result::Result<u64, String>>) -> Result<String> {
+    match outcome {
+        Ok(result) => Ok(answer.login(result)),
+        Err(Error::Refused(refusal)) => Ok(answer.login(Err(refusal.to_string()))),
+        Err(internal) => Err(internal),
+    }
+}
+
+/// The device a login names, else the one the connection was opened with.
+fn device_of(conn: &Connection, device: Option<String>) -> Result<DeviceName> {
+    match device {
+        Some(d) => Ok(DeviceName::parse(Some(&d))?),
+        None => Ok(conn.device.clone()),
+    }
+}
+
+/// Logs a connection in by its first frame; `Ok(Err(reason))` when it sent no credentials.
+async fn log_in(clients: &Clients, conn: &Connection, login: Login) -> Result<std::result::Result<u64, String>> {
+    let device = device_of(conn, login.device)?;
+    let user_id = match (login.token, login.password) {
+        (Some(token), _) => auth::resolve(clients, &token).await?.user_id,
+        (None, Some(password)) => {
+            let claim = login_claim(login.phone.as_deref(), login.email.as_deref())?;
+            auth::authenticate(clients, &claim, password).await?
+        }
+        (None, None) => return Ok(Err("send a token, or a phone/email and password".into())),
+    };
+    bind(clients, conn, user_id, device).await?;
+    Ok(Ok(user_id))
+}
+
+/// Seed 003's `LOGON`: signs up with an email and logs this connection in.
+async fn sign_up(
+    clients: &Clients,
+    conn: &Connection,
+    email: &str,
+    password: String,
+    device: Option<String>,
+) -> Result<u64> {
+    let device = device_of(conn, device)?;
+    let id = auth::sign_up(clients, &NewUser::from_email(email, password)?).await?;
+    bind(clients, conn, id, device).await?;
+    Ok(id)
+}
+
+async fn bind(clients: &Clients, conn: &Connection, user_id: u64, device: DeviceName) -> Result<()> {
+    let bound = Connection { user_id: Some(user_id), device, ..conn.clone() };
+    Ok(connections::bind(clients, &bound).await?)
+}

@@ -1,0 +1,96 @@
+//! The WebSocket surface: `$connect` authenticates and records the connection, `$disconnect`
+//! forgets it, `$default` answers every frame (parsed in `parse`, served in `dispatch`, answered
+//! in `answer`).
+
+pub mod answer;
+pub mod dispatch;
+pub mod parse;
+
+use crate::domain::format::Format;
+use crate::domain::ids::DeviceName;
+use crate::domain::refusal::{Error, Refusal, Result};
+use crate::service::auth;
+use crate::store::connections::{self, Connection};
+use http::StatusCode;
+use im_adapters::Clients;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+
+fn connection_id(req: &Request) -> Result<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::WebSocket(ctx)) => ctx.connection_id.clone(),
+        _ => None,
+    }
+    .ok_or_else(|| Refusal::invalid("not a WebSocket event").into())
+}
+
+/// A WebSocket route's answer: the status decides whether `$connect` is accepted; the body is
+/// the frame sent back on two-way routes. A refusal is its status and reason; an internal
+/// failure is logged and answered 500.
+fn answer(result: Result<String>) -> Response<Body> {
+    let (status, body) = match result {
+        Ok(body) => (StatusCode::OK, body),
+        Err(Error::Refused(refusal)) => {
+            (StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST), refusal.to_string())
+        }
+        Err(Error::Internal(cause)) => {
+            tracing::error!(%cause, "websocket route failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+        }
+    };
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    response
+}
+
+/// `$connect`: `?token=` (or an `Authorization: Bearer` / `token` cookie header), optional
+/// `?format=json|toml` and `?device=`. Without a token the connection is refused (401), unless
+/// it asks to log in by its first frame with `?login=frame` (seed 003's `LOGIN`/`LOGON`,
+/// simple_im's `[[r]] t="login"`); until then every other frame is answered with an error.
+pub async fn connect(clients: &Clients, req: &Request) -> Response<Body> {
+    answer(record_connection(clients, req).await.map(|()| String::new()))
+}
+
+async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
+    let connection_id = connection_id(req)?;
+    let query = req.query_string_parameters_ref();
+    let param = |name: &str| query.and_then(|q| q.first(name));
+    let header = |name: http::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
+    let format = Format::parse(param("format")).ok_or_else(|| Refusal::invalid("format must be json or toml"))?;
+    let token =
+        auth::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), param("token"));
+    let device = param("device").map(|d| DeviceName::parse(Some(d))).transpose()?;
+    let conn = match token {
+        Some(token) => {
+            let caller = auth::resolve(clients, token).await?;
+            let device = device.unwrap_or(caller.device);
+            let conn = Connection { connection_id, user_id: Some(caller.user_id), device, format };
+            return Ok(connections::bind(clients, &conn).await?);
+        }
+        None if param("login") == Some("frame") => {
+            Connection { connection_id, user_id: None, device: device.unwrap_or(DeviceName::parse(None)?), format }
+        }
+        None => {
+            return Err(Refusal::Unauthorized("login required: connect with ?token= (or ?login=frame)".into()).into())
+        }
+    };
+    Ok(connections::put(clients, &conn).await?)
+}
+
+/// `$disconnect`: forgets the connection. Also what a push does on 410 Gone.
+pub async fn disconnect(clients: &Clients, req: &Request) -> Response<Body> {
+    let forgotten = match connection_id(req) {
+        Ok(cid) => connections::forget(clients, &cid).await.map_err(Error::from),
+        Err(err) => Err(err),
+    };
+    answer(forgotten.map(|()| String::new()))
+}
+
+/// `$default`: every frame no other route takes, in either dialect.
+pub async fn default_route(clients: &Clients, req: &Request) -> Response<Body> {
+    let served = match connection_id(req) {
+        Ok(cid) => dispatch::handle(clients, &cid, &String::from_utf8_lossy(req.body().as_ref())).await,
+        Err(err) => Err(err),
+    };
+    answer(served)
+}
