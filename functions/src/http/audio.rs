@@ -3,7 +3,7 @@
 
 use super::messages::sent;
 use super::{Ctx, Reply};
-use crate::domain::ids::{Actor, Target};
+use crate::domain::ids::Target;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::audio::{self, Upload};
 use lambda_http::Request;
@@ -70,7 +70,7 @@ async fn upload(req: &Request, group: bool) -> Result<(Target, Upload)> {
 }
 
 async fn upload_and_send(ctx: &Ctx, req: &Request, group: bool) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
+    let actor = ctx.actor()?;
     let (target, upload) = upload(req, group).await?;
     let (client_id, result) = audio::send(&ctx.clients, &actor, target, upload).await?;
     Ok(sent(&client_id, &result))

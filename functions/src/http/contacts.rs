@@ -1,7 +1,6 @@
 //! simple_im's contacts (seeds 000, 001): add, accept, delete, and the versioned sync.
 
 use super::{path_number, Ctx, Fields, Reply};
-use crate::domain::ids::Actor;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::contacts;
 use lambda_http::Request;
@@ -14,25 +13,20 @@ fn other_user(req: &Request) -> Result<u64> {
 
 /// `POST /contact/{id}` with `ask`: asks user `id` to be a contact; they get `add_contact`.
 pub async fn add_contact(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
+    let actor = ctx.actor()?;
     let them = other_user(req)?;
     let ask = Fields::parse(req)?.opt_text("ask", 0, 256)?.unwrap_or_default();
-    contacts::add(&ctx.clients, &actor, them, &ask).await?;
-    Ok(Reply::ok(json!({})))
+    contacts::add(&ctx.clients, &actor, them, &ask).await.map(Reply::empty)
 }
 
 /// `PUT /contact/{id}`: accepts user `id`'s request; they get `accept_contact`.
 pub async fn accept_contact(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    contacts::confirm(&ctx.clients, &actor, other_user(req)?).await?;
-    Ok(Reply::ok(json!({})))
+    contacts::confirm(&ctx.clients, &ctx.actor()?, other_user(req)?).await.map(Reply::empty)
 }
 
 /// `DELETE /contact/{id}`: ends the friendship (or a pending request); they get `delete_contact`.
 pub async fn delete_contact(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    contacts::end(&ctx.clients, &actor, other_user(req)?).await?;
-    Ok(Reply::ok(json!({})))
+    contacts::end(&ctx.clients, &ctx.actor()?, other_user(req)?).await.map(Reply::empty)
 }
 
 /// `GET /contact/version/{v}`: what changed in my contacts since version `v` — contacts as

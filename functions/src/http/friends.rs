@@ -2,10 +2,9 @@
 
 use super::{path_number, Ctx, Fields, Reply};
 use crate::domain::format::rfc3339;
-use crate::domain::ids::Actor;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::user::Profile;
-use crate::service::friends;
+use crate::service::friends::{self, RequestAnswer, Tie};
 use crate::store::relations::{List, ListedEdge};
 use http::StatusCode;
 use lambda_http::Request;
@@ -57,7 +56,7 @@ async fn request_party(ctx: &Ctx, req: &Request, caller: u64) -> Result<(u64, Op
 
 /// `POST /friends/request` {requested_user_id, resend}: 201 with the request's id.
 pub async fn request_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
+    let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
     let them = required_user(&fields, "requested_user_id")?;
     let resend = fields.opt_bool("resend")?.unwrap_or(false);
@@ -65,30 +64,32 @@ pub async fn request_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
     Ok(Reply::ok(json!({ "friend_request": [{ "friend_request_id": id }] })).with_status(StatusCode::CREATED))
 }
 
-/// `POST /friends/accept` {friend_request_id | requested_user_id}: 201.
+/// Accept, ignore or withdraw the request a body names: 201.
+async fn answer_request(ctx: &Ctx, req: &Request, answer: RequestAnswer) -> Result<Reply> {
+    let actor = ctx.actor()?;
+    let party = request_party(ctx, req, actor.user_id).await?;
+    friends::answer(&ctx.clients, &actor, party, answer).await?;
+    Ok(Reply::created())
+}
+
+/// `POST /friends/accept` {friend_request_id | requested_user_id}
 pub async fn accept_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    friends::accept(&ctx.clients, &actor, request_party(ctx, req, actor.user_id).await?).await?;
-    Ok(Reply::created())
+    answer_request(ctx, req, RequestAnswer::Accept).await
 }
 
-/// `POST /friends/ignore` {friend_request_id | requested_user_id}: 201.
+/// `POST /friends/ignore` {friend_request_id | requested_user_id}
 pub async fn ignore_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    friends::ignore(&ctx.clients, &actor, request_party(ctx, req, actor.user_id).await?).await?;
-    Ok(Reply::created())
+    answer_request(ctx, req, RequestAnswer::Ignore).await
 }
 
-/// `POST /friends/withdraw` {friend_request_id | requested_user_id}: 201.
+/// `POST /friends/withdraw` {friend_request_id | requested_user_id}
 pub async fn withdraw_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    friends::withdraw(&ctx.clients, &actor, request_party(ctx, req, actor.user_id).await?).await?;
-    Ok(Reply::created())
+    answer_request(ctx, req, RequestAnswer::Withdraw).await
 }
 
 /// `DELETE /friends/{user_id}`: 204.
 pub async fn delete_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
+    let actor = ctx.actor()?;
     friends::unfriend(&ctx.clients, &actor, path_user(req, "user_id")?).await?;
     Ok(Reply::no_content())
 }
@@ -133,19 +134,27 @@ pub async fn list_sent_friend_requests(ctx: &Ctx, _req: &Request) -> Result<Repl
     list_requests(ctx, List::RequestsSent).await
 }
 
-/// `POST /follows` {followee_id}: 201.
-pub async fn follow(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    let them = required_user(&Fields::parse(req)?, "followee_id")?;
-    friends::follow(&ctx.clients, &actor, them).await?;
+/// Sets a follow or block of the user a body names: 201.
+async fn tie_from_body(ctx: &Ctx, req: &Request, field: &str, tie: Tie) -> Result<Reply> {
+    let them = required_user(&Fields::parse(req)?, field)?;
+    friends::tie(&ctx.clients, &ctx.actor()?, them, tie).await?;
     Ok(Reply::created())
 }
 
-/// `DELETE /follows/{followee_id}`: 204.
-pub async fn unfollow(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    friends::unfollow(&ctx.clients, &actor, path_user(req, "followee_id")?).await?;
+/// Lifts a follow or block of the user a path names: 204.
+async fn untie(ctx: &Ctx, req: &Request, field: &str, tie: Tie) -> Result<Reply> {
+    friends::tie(&ctx.clients, &ctx.actor()?, path_user(req, field)?, tie).await?;
     Ok(Reply::no_content())
+}
+
+/// `POST /follows` {followee_id}
+pub async fn follow(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    tie_from_body(ctx, req, "followee_id", Tie::Follow).await
+}
+
+/// `DELETE /follows/{followee_id}`
+pub async fn unfollow(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    untie(ctx, req, "followee_id", Tie::Unfollow).await
 }
 
 /// `GET /follows/{user_id}/follower`
@@ -162,12 +171,9 @@ pub async fn list_followees(ctx: &Ctx, req: &Request) -> Result<Reply> {
     Ok(people("followee", "followee", "followee_id", list, caller.user_id))
 }
 
-/// `POST /blocks` {user_id}: 201.
+/// `POST /blocks` {user_id}
 pub async fn block(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    let them = required_user(&Fields::parse(req)?, "user_id")?;
-    friends::block(&ctx.clients, &actor, them).await?;
-    Ok(Reply::created())
+    tie_from_body(ctx, req, "user_id", Tie::Block).await
 }
 
 /// `GET /blocks`
@@ -179,9 +185,7 @@ pub async fn list_blocks(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     Ok(Reply::list("block", items))
 }
 
-/// `DELETE /blocks/{user_id}`: 204.
+/// `DELETE /blocks/{user_id}`
 pub async fn unblock(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    friends::unblock(&ctx.clients, &actor, path_user(req, "user_id")?).await?;
-    Ok(Reply::no_content())
+    untie(ctx, req, "user_id", Tie::Unblock).await
 }

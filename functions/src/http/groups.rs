@@ -1,7 +1,6 @@
 //! Groups (seed 001), TOML by default.
 
 use super::{path_number, Ctx, Fields, Reply};
-use crate::domain::ids::Actor;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::groups::{self, MAX_MEMBERS};
 use http::StatusCode;
@@ -14,7 +13,7 @@ fn group_id(req: &Request) -> Result<u64> {
 
 /// `POST /group` (`members[]`, `name`): 201 with the group, its `g_key` and members.
 pub async fn create_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
+    let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
     let name = fields.text("name", 1, 64)?;
     let members = fields.u64_list("members", MAX_MEMBERS)?;
@@ -25,34 +24,24 @@ pub async fn create_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
 
 /// `DELETE /group/{id}`: the creator only.
 pub async fn delete_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    groups::delete(&ctx.clients, &actor, group_id(req)?).await?;
-    Ok(Reply::ok(json!({})))
+    groups::delete(&ctx.clients, &ctx.actor()?, group_id(req)?).await.map(Reply::empty)
 }
 
 /// `POST /group/{id}/member` (`g_key`): joins with the group's key.
 pub async fn join_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    let group = group_id(req)?;
     let key = Fields::parse(req)?.text("g_key", 1, 64)?;
-    groups::join(&ctx.clients, &actor, group, &key).await?;
-    Ok(Reply::ok(json!({})))
+    groups::join(&ctx.clients, &ctx.actor()?, group_id(req)?, &key).await.map(Reply::empty)
 }
 
 /// `POST /group/{id}/member/{uid}`: the creator adds a user.
 pub async fn add_group_member(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    let group = group_id(req)?;
     let member = path_number(req, "uid", || Refusal::invalid("uid must be a number"))?;
-    groups::add(&ctx.clients, &actor, group, member).await?;
-    Ok(Reply::ok(json!({})))
+    groups::add(&ctx.clients, &ctx.actor()?, group_id(req)?, member).await.map(Reply::empty)
 }
 
 /// `DELETE /group/{id}/member`: leaves the group.
 pub async fn leave_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
-    groups::leave(&ctx.clients, &actor, group_id(req)?).await?;
-    Ok(Reply::ok(json!({})))
+    groups::leave(&ctx.clients, &ctx.actor()?, group_id(req)?).await.map(Reply::empty)
 }
 
 /// `GET /group`: my groups.

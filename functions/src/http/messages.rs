@@ -2,7 +2,7 @@
 
 use super::{query, Ctx, Fields, Reply};
 use crate::delivery::render::by_table;
-use crate::domain::ids::{Actor, ConversationId, EntryId, Target};
+use crate::domain::ids::{ConversationId, EntryId, Target};
 use crate::domain::message::{Outgoing, MAX_CONTENT_CHARS};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{self, Sent};
@@ -19,7 +19,7 @@ pub fn sent(client_id: &str, sent: &Sent) -> Reply {
 /// `POST /message` (`to` or `g_id`, `id`, `t`, `c`): answers once the message is durable, with
 /// its server id.
 pub async fn send_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let actor = Actor::from(ctx.caller()?);
+    let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
     let target = match (fields.opt_u64("to", u64::MAX)?, fields.opt_u64("g_id", u64::MAX)?) {
         (Some(to), None) => Target::User(to),

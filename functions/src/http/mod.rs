@@ -13,7 +13,7 @@ pub mod offline;
 pub mod users;
 
 use crate::domain::format::Format;
-use crate::domain::ids::{Caller, DeviceName};
+use crate::domain::ids::{Actor, Caller, DeviceName};
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::service::auth;
 use http::{header, HeaderValue, StatusCode};
@@ -47,6 +47,11 @@ impl Ctx {
         let token =
             auth::find_token(header(header::AUTHORIZATION).next(), header(header::COOKIE), None).map(str::to_string);
         Ctx { clients, caller, token }
+    }
+
+    /// The caller as the actor of a change made over HTTP.
+    pub fn actor(&self) -> Result<Actor> {
+        self.caller().map(Actor::from)
     }
 
     /// The authenticated caller, or 401 with the reason the token was refused.
@@ -104,6 +109,10 @@ impl Reply {
     /// `204 No Content`: no body in either format.
     pub fn no_content() -> Self {
         Reply::ok(json!({})).with_status(StatusCode::NO_CONTENT)
+    }
+    /// `[[response]] status = 0` alone: done, nothing more to say.
+    pub fn empty(_done: ()) -> Self {
+        Reply::ok(json!({}))
     }
     /// `201 Created` with nothing more to say.
     pub fn created() -> Self {

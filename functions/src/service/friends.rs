@@ -70,19 +70,35 @@ pub async fn request_party(
         .ok_or_else(|| Refusal::invalid("friend_request_id or requested_user_id is required").into())
 }
 
-/// `POST /friends/accept`: the requester gets `accept_contact`.
-pub async fn accept(clients: &Clients, actor: &Actor, (them, id): (u64, Option<u64>)) -> Result<()> {
-    change(clients, actor, them, relation::accept(id), NoticeKind::AcceptContact, true).await
+/// What the actor does about a pending request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestAnswer {
+    /// `POST /friends/accept`: the requester gets `accept_contact`.
+    Accept,
+    /// `POST /friends/ignore`: the request is dropped and the requester is not told.
+    Ignore,
+    /// `POST /friends/withdraw`: 403-6 for the requested side; the other side is not told.
+    Withdraw,
 }
 
-/// `POST /friends/ignore`: the request is dropped and the requester is not told.
-pub async fn ignore(clients: &Clients, actor: &Actor, (them, id): (u64, Option<u64>)) -> Result<()> {
-    change(clients, actor, them, relation::ignore(id), NoticeKind::IgnoreContact, false).await
-}
-
-/// `POST /friends/withdraw`: 403-6 for the requested side; the other side is not told.
-pub async fn withdraw(clients: &Clients, actor: &Actor, (them, id): (u64, Option<u64>)) -> Result<()> {
-    change(clients, actor, them, relation::withdraw(id), NoticeKind::WithdrawContact, false).await
+/// Accepts, ignores or withdraws the pending request with `them` (that very one, with an id).
+pub async fn answer(
+    clients: &Clients,
+    actor: &Actor,
+    (them, id): (u64, Option<u64>),
+    answer: RequestAnswer,
+) -> Result<()> {
+    match answer {
+        RequestAnswer::Accept => {
+            change(clients, actor, them, relation::accept(id), NoticeKind::AcceptContact, true).await
+        }
+        RequestAnswer::Ignore => {
+            change(clients, actor, them, relation::ignore(id), NoticeKind::IgnoreContact, false).await
+        }
+        RequestAnswer::Withdraw => {
+            change(clients, actor, them, relation::withdraw(id), NoticeKind::WithdrawContact, false).await
+        }
+    }
 }
 
 /// `DELETE /friends/{user_id}`: the former friend gets `delete_contact`; not friends, nothing.
@@ -94,33 +110,38 @@ pub async fn unfriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()>
     change(clients, actor, them, relation::unfriend, NoticeKind::DeleteContact, true).await
 }
 
-/// `POST /follows`: the followee gets `follow`.
-pub async fn follow(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    if them == actor.user_id {
-        return Err(Refusal::CannotFollowSelf.into());
+/// A follow or a block, set or lifted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tie {
+    /// `POST /follows`: the followee gets `follow`.
+    Follow,
+    /// `DELETE /follows/{followee_id}`: 400-19 when not following.
+    Unfollow,
+    /// `POST /blocks`: only the blocker's own devices are told.
+    Block,
+    /// `DELETE /blocks/{user_id}`: 404-3 for an unknown user.
+    Unblock,
+}
+
+/// Sets or lifts a follow or a block of `them`.
+pub async fn tie(clients: &Clients, actor: &Actor, them: u64, tie: Tie) -> Result<()> {
+    let on_self = match tie {
+        Tie::Follow => Some(Refusal::CannotFollowSelf),
+        Tie::Block => Some(Refusal::CannotBlockSelf),
+        Tie::Unfollow | Tie::Unblock => None,
+    };
+    if let Some(refusal) = on_self.filter(|_| them == actor.user_id) {
+        return Err(refusal.into());
     }
-    existing(clients, them).await?;
-    change(clients, actor, them, relation::follow, NoticeKind::Follow, true).await
-}
-
-/// `DELETE /follows/{followee_id}`: 400-19 when not following.
-pub async fn unfollow(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    change(clients, actor, them, relation::unfollow, NoticeKind::Unfollow, true).await
-}
-
-/// `POST /blocks`: only the blocker's own devices are told.
-pub async fn block(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    if them == actor.user_id {
-        return Err(Refusal::CannotBlockSelf.into());
+    if tie != Tie::Unfollow {
+        existing(clients, them).await?;
     }
-    existing(clients, them).await?;
-    change(clients, actor, them, relation::block, NoticeKind::Block, false).await
-}
-
-/// `DELETE /blocks/{user_id}`: 404-3 for an unknown user.
-pub async fn unblock(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    existing(clients, them).await?;
-    change(clients, actor, them, relation::unblock, NoticeKind::Unblock, false).await
+    match tie {
+        Tie::Follow => change(clients, actor, them, relation::follow, NoticeKind::Follow, true).await,
+        Tie::Unfollow => change(clients, actor, them, relation::unfollow, NoticeKind::Unfollow, true).await,
+        Tie::Block => change(clients, actor, them, relation::block, NoticeKind::Block, false).await,
+        Tie::Unblock => change(clients, actor, them, relation::unblock, NoticeKind::Unblock, false).await,
+    }
 }
 
 /// One of a user's lists, with the profiles of the others in it.

@@ -86,38 +86,22 @@ pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
 /// Adds a connection to the user's `conns` map. DynamoDB cannot set a path inside a map that
 /// does not exist yet, so the first connection creates the map (conditionally, against a race).
 async fn add_to_user(clients: &Clients, user: u64, cid: &str, entry: AttributeValue) -> Result<()> {
-    let table = &clients.config.tables.connections;
+    let update = |expression: &str, condition: &str| {
+        let update = clients.dynamodb.update_item().table_name(&clients.config.tables.connections);
+        update.key("pk", s(user_key(user))).update_expression(expression).condition_expression(condition)
+    };
+    let into_map = update("SET conns.#cid = :entry", "attribute_exists(conns)")
+        .expression_attribute_names("#cid", cid)
+        .expression_attribute_values(":entry", entry.clone());
+    let new_map = update("SET conns = :conns", "attribute_not_exists(conns)")
+        .expression_attribute_values(":conns", AttributeValue::M(HashMap::from([(cid.to_string(), entry)])));
     for _ in 0..3 {
-        let into_map = clients
-            .dynamodb
-            .update_item()
-            .table_name(table)
-            .key("pk", s(user_key(user)))
-            .update_expression("SET conns.#cid = :entry")
-            .condition_expression("attribute_exists(conns)")
-            .expression_attribute_names("#cid", cid)
-            .expression_attribute_values(":entry", entry.clone())
-            .send()
-            .await;
-        match into_map {
-            Ok(_) => return Ok(()),
-            Err(err) if !lost_condition(&err) => return Err(aws(err)),
-            Err(_) => {}
-        }
-        let new_map = clients
-            .dynamodb
-            .update_item()
-            .table_name(table)
-            .key("pk", s(user_key(user)))
-            .update_expression("SET conns = :conns")
-            .condition_expression("attribute_not_exists(conns)")
-            .expression_attribute_values(":conns", AttributeValue::M(HashMap::from([(cid.to_string(), entry.clone())])))
-            .send()
-            .await;
-        match new_map {
-            Ok(_) => return Ok(()),
-            Err(err) if !lost_condition(&err) => return Err(aws(err)),
-            Err(_) => {}
+        for attempt in [&into_map, &new_map] {
+            match attempt.clone().send().await {
+                Ok(_) => return Ok(()),
+                Err(err) if !lost_condition(&err) => return Err(aws(err)),
+                Err(_) => {}
+            }
         }
     }
     Err(StoreError::Contended)

@@ -302,15 +302,23 @@ pub async fn get_connection(
     State(gateway): State<Arc<Gateway>>,
     Path((_stage, cid)): Path<(String, String)>,
 ) -> Response {
-    let connections = gateway.connections.lock();
-    let Some(live) = connections.get(&cid) else { return gone(&cid) };
-    let last_active = *live.last_active.lock().unwrap_or_else(|e| e.into_inner());
-    let body = json!({
-        "connectedAt": iso(live.connected_at),
-        "lastActiveAt": iso(last_active),
-        "identity": { "sourceIp": live.source_ip, "userAgent": live.user_agent },
-    });
-    (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+    with_live(&gateway, &cid, |live| {
+        let last_active = *live.last_active.lock().unwrap_or_else(|e| e.into_inner());
+        let body = json!({
+            "connectedAt": iso(live.connected_at),
+            "lastActiveAt": iso(last_active),
+            "identity": { "sourceIp": live.source_ip, "userAgent": live.user_agent },
+        });
+        (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+    })
+}
+
+/// Answers from a live connection, or 410 Gone as API Gateway does for a closed one.
+fn with_live(gateway: &Gateway, cid: &str, answer: impl FnOnce(&Live) -> Response) -> Response {
+    match gateway.connections.lock().get(cid) {
+        Some(live) => answer(live),
+        None => gone(cid),
+    }
 }
 
 /// `DELETE /{stage}/@connections/{id}`: DeleteConnection closes it from the server side.
@@ -318,9 +326,9 @@ pub async fn delete_connection(
     State(gateway): State<Arc<Gateway>>,
     Path((_stage, cid)): Path<(String, String)>,
 ) -> Response {
-    let connections = gateway.connections.lock();
-    let Some(live) = connections.get(&cid) else { return gone(&cid) };
-    let frame = CloseFrame { code: 1000, reason: "Connection closed by the server".into() };
-    let _ = live.outbox.send(Message::Close(Some(frame)));
-    StatusCode::NO_CONTENT.into_response()
+    with_live(&gateway, &cid, |live| {
+        let frame = CloseFrame { code: 1000, reason: "Connection closed by the server".into() };
+        let _ = live.outbox.send(Message::Close(Some(frame)));
+        StatusCode::NO_CONTENT.into_response()
+    })
 }
