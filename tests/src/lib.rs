@@ -247,6 +247,11 @@ pub async fn connect(query: &str) -> Result<Socket, u16> {
     }
 }
 
+/// Opens a WebSocket on the stage URL with nothing in it, as the seeds' clients do.
+pub async fn connect_plain() -> Socket {
+    tokio_tungstenite::connect_async(stack().ws.as_str()).await.expect("a plain connect is accepted").0
+}
+
 /// The next text frame, failing the test after 10 s of silence (a hang, not a timing claim).
 pub async fn next_text(socket: &mut Socket) -> String {
     use futures::StreamExt;

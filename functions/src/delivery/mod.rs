@@ -157,3 +157,26 @@ pub async fn tell(
     let notice = Notice::new(kind, &actor.caller(), to, extra, now_secs());
     notify(clients, actor, recipients, &notice).await
 }
+
+/// Posts frames to one connection one after another, so they arrive in this order (a login's
+/// answer, then what was pending). A gone connection is forgotten and the rest not sent.
+pub async fn post_in_order(clients: &Clients, cid: &str, frames: Vec<String>) {
+    for frame in frames {
+        if clients.pusher.post(cid, frame.as_bytes()).await == PostOutcome::Gone {
+            if let Err(err) = connections::forget(clients, cid).await {
+                tracing::warn!(error = %err, "could not forget a gone connection");
+            }
+            return;
+        }
+    }
+}
+
+/// Closes connections from the server side and forgets them.
+pub async fn close(clients: &Clients, cids: &[String]) {
+    for cid in cids {
+        clients.pusher.disconnect(cid).await;
+        if let Err(err) = connections::forget(clients, cid).await {
+            tracing::warn!(error = %err, "could not forget a closed connection");
+        }
+    }
+}

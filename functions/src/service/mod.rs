@@ -9,5 +9,6 @@ pub mod contacts;
 pub mod friends;
 pub mod groups;
 pub mod messages;
+pub mod presence;
 pub mod sync;
 pub mod users;

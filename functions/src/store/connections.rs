@@ -15,6 +15,10 @@ use std::collections::HashMap;
 /// API Gateway closes a WebSocket after two hours; records live no longer.
 pub const LIFETIME_SECS: u64 = 2 * 3600;
 
+/// A connection opened without a token must log in by a frame within this time; after it, its
+/// record is gone and its next frame closes it.
+pub const LOGIN_DEADLINE_SECS: u64 = 60;
+
 /// What a frame's connection is: who (once logged in), which device, which format.
 #[derive(Clone, Debug)]
 pub struct Connection {
@@ -22,6 +26,9 @@ pub struct Connection {
     pub user_id: Option<u64>,
     pub device: DeviceName,
     pub format: Format,
+    /// The client chose the format at connect (`?format=`); otherwise its login frame's
+    /// dialect decides.
+    pub format_chosen: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -31,6 +38,8 @@ struct ConnectionItem {
     user_id: Option<u64>,
     device: String,
     format: String,
+    #[serde(default)]
+    format_chosen: bool,
     connected_at: u64,
     expires_at: u64,
 }
@@ -66,8 +75,9 @@ pub async fn put(clients: &Clients, conn: &Connection) -> Result<()> {
         user_id: conn.user_id,
         device: conn.device.to_string(),
         format: conn.format.as_str().into(),
+        format_chosen: conn.format_chosen,
         connected_at: now,
-        expires_at: now + LIFETIME_SECS,
+        expires_at: now + if conn.user_id.is_some() { LIFETIME_SECS } else { LOGIN_DEADLINE_SECS },
     };
     let put = clients.dynamodb.put_item().table_name(&clients.config.tables.connections);
     put.set_item(Some(to_item(&item)?)).send().await.map_err(aws)?;
@@ -120,6 +130,7 @@ pub async fn find(clients: &Clients, cid: &str) -> Result<Option<Connection>> {
         user_id: item.user_id,
         device: DeviceName::parse(Some(&item.device)).map_err(super::malformed)?,
         format: Format::parse(Some(&item.format)).unwrap_or(Format::Json),
+        format_chosen: item.format_chosen,
     }))
 }
 
@@ -163,7 +174,7 @@ pub async fn of_users(clients: &Clients, users: &[u64]) -> Result<Vec<Connection
             let (Ok(device), Some(format)) = (DeviceName::parse(Some(&live.d)), Format::parse(Some(&live.f))) else {
                 continue;
             };
-            found.push(Connection { connection_id: cid, user_id: Some(user), device, format });
+            found.push(Connection { connection_id: cid, user_id: Some(user), device, format, format_chosen: true });
         }
     }
     Ok(found)

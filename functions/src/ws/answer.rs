@@ -52,13 +52,14 @@ impl Answer {
         }
     }
 
-    /// A login's outcome: `OK {id}` / `FAIL`, or `[[rr]] s = 0` / `s = 1, r`.
-    pub fn login(&self, result: Result<u64, String>) -> String {
+    /// A login's outcome: `OK {id}` / `FAIL`, or `[[rr]] s = 0` / `s = 1, r`, echoing the
+    /// `[[r]]` frame's own `id` when it had one.
+    pub fn login(&self, result: Result<u64, String>, frame_id: Option<&str>) -> String {
         match (self.dialect, result) {
             (Format::Json, Ok(id)) => self.json("OK", json!({ "id": id })),
             (Format::Json, Err(reason)) => self.json("FAIL", json!({ "msg": reason })),
-            (Format::Toml, Ok(_)) => self.toml("rr", json!({ "s": 0 })),
-            (Format::Toml, Err(reason)) => self.toml("rr", json!({ "s": 1, "r": reason })),
+            (Format::Toml, Ok(_)) => self.toml("rr", json!({ "id": frame_id, "s": 0 })),
+            (Format::Toml, Err(reason)) => self.toml("rr", json!({ "id": frame_id, "s": 1, "r": reason })),
         }
     }
 

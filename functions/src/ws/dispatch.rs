@@ -3,7 +3,8 @@
 //! `io` for PRIVATE frames); only internal failures escape.
 
 use super::answer::Answer;
-use super::parse::{parse, Addressee, Request};
+use super::parse::{parse_all, Addressee, Frame, Request};
+use crate::delivery::{self, render};
 use crate::domain::entry::Entry;
 use crate::domain::format::{rfc3339, Format};
 use crate::domain::ids::{Actor, ConversationId, DeviceName, EntryId, Target};
@@ -12,7 +13,7 @@ use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::user::{login_claim, NewUser};
 use crate::service::contacts;
-use crate::service::{auth, messages, sync, users};
+use crate::service::{auth, messages, presence, sync, users};
 use crate::store::connections::{self, Connection};
 use im_adapters::Clients;
 use serde_json::{json, Value};
@@ -20,14 +21,28 @@ use serde_json::{json, Value};
 /// Entries of each kind one SYNC answer carries: well under API Gateway's 128 KB message.
 pub const SYNC_PAGE: usize = 50;
 
-/// Handles one frame from connection `cid`; returns the answer to send back ("" for none).
+/// Handles one WebSocket message from connection `cid`: each request it carries in turn (a TOML
+/// message may carry several tables); returns the answers to send back, in order ("" for none).
 pub async fn handle(clients: &Clients, cid: &str, text: &str) -> Result<String> {
-    let frame = match parse(text) {
-        Ok(frame) => frame,
-        Err(bad) => return Ok(Answer { dialect: bad.dialect, reference: bad.reference }.error(&bad.reason)),
-    };
+    let mut answers = String::new();
+    for frame in parse_all(text) {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(bad) => {
+                answers.push_str(&Answer { dialect: bad.dialect, reference: bad.reference }.error(&bad.reason));
+                continue;
+            }
+        };
+        answers.push_str(&handle_one(clients, cid, frame).await?);
+    }
+    Ok(answers)
+}
+
+async fn handle_one(clients: &Clients, cid: &str, frame: Frame) -> Result<String> {
     let answer = Answer { dialect: frame.dialect, reference: frame.reference };
     let Some(conn) = connections::find(clients, cid).await? else {
+        // Unknown, or a plain connection that did not log in in time: it is closed.
+        delivery::close(clients, &[cid.to_string()]).await;
         return Ok(answer.error("unknown or expired connection: reconnect"));
     };
     let client_id = match &frame.request {
@@ -39,13 +54,19 @@ pub async fn handle(clients: &Clients, cid: &str, text: &str) -> Result<String> 
             Format::Json => answer.json("PONG", json!({})),
             Format::Toml => answer.toml("pp", json!({})),
         }),
+        // Seed 003 sends `LOGIN {}` on a connection its token already logged in.
+        (Request::Login { token: None, password: None, frame_id, .. }, Some(user_id)) => {
+            Ok(answer.login(Ok(user_id), frame_id.as_deref()))
+        }
         (Request::Login { .. } | Request::Logon { .. }, Some(_)) => Err(Refusal::invalid("already logged in").into()),
-        (Request::Login { token, phone, email, password, device }, None) => {
-            let login = Login { token, phone, email, password, device };
-            return logged_in(&answer, log_in(clients, &conn, login).await);
+        (Request::Login { token, phone, email, password, device, frame_id, user_id }, None) => {
+            let login = Login { token, phone, email, password, device, user_id };
+            let outcome = log_in(clients, &conn, login, answer.dialect).await;
+            return logged_in(clients, &answer, &conn, outcome, frame_id.as_deref()).await;
         }
         (Request::Logon { email, password, device }, None) => {
-            return logged_in(&answer, sign_up(clients, &conn, &email, password, device).await.map(Ok));
+            let outcome = sign_up(clients, &conn, &email, password, device, answer.dialect).await.map(Ok);
+            return logged_in(clients, &answer, &conn, outcome, None).await;
         }
         (_, None) => Err(Refusal::invalid("login first").into()),
         (request, Some(user_id)) => {
@@ -230,15 +251,35 @@ struct Login {
     email: Option<String>,
     password: Option<String>,
     device: Option<String>,
+    /// `[r.user] id`: the user the credentials must name.
+    user_id: Option<String>,
 }
 
-/// A login's answer: refusals are shown to the client as its reason.
-fn logged_in(answer: &Answer, outcome: Result<std::result::Result<u64, String>>) -> Result<String> {
-    match outcome {
-        Ok(result) => Ok(answer.login(result)),
-        Err(Error::Refused(refusal)) => Ok(answer.login(Err(refusal.to_string()))),
-        Err(internal) => Err(internal),
+/// After a login frame: a refusal is answered with its reason; a success is answered, then
+/// what this device has not confirmed is pushed without being asked (the simple_im wiki's
+/// login), in the connection's format, before anything else. Both are posted in order through
+/// `@connections`, so the route itself answers nothing.
+async fn logged_in(
+    clients: &Clients,
+    answer: &Answer,
+    conn: &Connection,
+    outcome: Result<std::result::Result<(u64, Connection), String>>,
+    frame_id: Option<&str>,
+) -> Result<String> {
+    let (user_id, bound) = match outcome {
+        Ok(Ok(bound)) => bound,
+        Ok(Err(reason)) => return Ok(answer.login(Err(reason), frame_id)),
+        Err(Error::Refused(refusal)) => return Ok(answer.login(Err(refusal.to_string()), frame_id)),
+        Err(internal) => return Err(internal),
+    };
+    let mut frames = vec![answer.login(Ok(user_id), frame_id)];
+    let pending = sync::pending(clients, user_id, bound.device.as_str(), None, SYNC_PAGE).await?;
+    frames.extend(pending.feed.iter().chain(&pending.messages).map(|entry| render::push_frame(bound.format, entry)));
+    if pending.more {
+        frames.push(bound.format.frame("sync", "SYNC", &json!({ "more": true })));
     }
+    delivery::post_in_order(clients, &conn.connection_id, frames).await;
+    Ok(String::new())
 }
 
 /// The device a login names, else the one the connection was opened with.
@@ -249,8 +290,13 @@ fn device_of(conn: &Connection, device: Option<String>) -> Result<DeviceName> {
     }
 }
 
-/// Logs a connection in by its first frame; `Ok(Err(reason))` when it sent no credentials.
-async fn log_in(clients: &Clients, conn: &Connection, login: Login) -> Result<std::result::Result<u64, String>> {
+/// Logs a connection in by a frame; `Ok(Err(reason))` when it sent no credentials.
+async fn log_in(
+    clients: &Clients,
+    conn: &Connection,
+    login: Login,
+    dialect: Format,
+) -> Result<std::result::Result<(u64, Connection), String>> {
     let device = device_of(conn, login.device)?;
     let user_id = match (login.token, login.password) {
         (Some(token), _) => auth::resolve(clients, &token).await?.user_id,
@@ -260,8 +306,10 @@ async fn log_in(clients: &Clients, conn: &Connection, login: Login) -> Result<st
         }
         (None, None) => return Ok(Err("send a token, or a phone/email and password".into())),
     };
-    bind(clients, conn, user_id, device).await?;
-    Ok(Ok(user_id))
+    if login.user_id.is_some_and(|claimed| claimed != user_id.to_string()) {
+        return Ok(Err("user id does not match the login".into()));
+    }
+    Ok(Ok((user_id, bind(clients, conn, user_id, device, dialect).await?)))
 }
 
 /// Seed 003's `LOGON`: signs up with an email and logs this connection in.
@@ -271,14 +319,23 @@ async fn sign_up(
     email: &str,
     password: String,
     device: Option<String>,
-) -> Result<u64> {
+    dialect: Format,
+) -> Result<(u64, Connection)> {
     let device = device_of(conn, device)?;
     let id = auth::sign_up(clients, &NewUser::from_email(email, password)?).await?;
-    bind(clients, conn, id, device).await?;
-    Ok(id)
+    Ok((id, bind(clients, conn, id, device, dialect).await?))
 }
 
-async fn bind(clients: &Clients, conn: &Connection, user_id: u64, device: DeviceName) -> Result<()> {
-    let bound = Connection { user_id: Some(user_id), device, ..conn.clone() };
-    Ok(connections::bind(clients, &bound).await?)
+/// Binds the connection to its user, in its login frame's dialect unless it chose one.
+async fn bind(
+    clients: &Clients,
+    conn: &Connection,
+    user_id: u64,
+    device: DeviceName,
+    dialect: Format,
+) -> Result<Connection> {
+    let format = if conn.format_chosen { conn.format } else { dialect };
+    let bound = Connection { user_id: Some(user_id), device, format, ..conn.clone() };
+    presence::bind(clients, &bound).await?;
+    Ok(bound)
 }

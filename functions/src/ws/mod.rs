@@ -9,7 +9,7 @@ pub mod parse;
 use crate::domain::format::Format;
 use crate::domain::ids::DeviceName;
 use crate::domain::refusal::{Error, Refusal, Result};
-use crate::service::auth;
+use crate::service::{auth, presence};
 use crate::store::connections::{self, Connection};
 use http::StatusCode;
 use im_adapters::Clients;
@@ -44,9 +44,10 @@ fn answer(result: Result<String>) -> Response<Body> {
 }
 
 /// `$connect`: `?token=` (or an `Authorization: Bearer` / `token` cookie header), optional
-/// `?format=json|toml` and `?device=`. Without a token the connection is refused (401), unless
-/// it asks to log in by its first frame with `?login=frame` (seed 003's `LOGIN`/`LOGON`,
-/// simple_im's `[[r]] t="login"`); until then every other frame is answered with an error.
+/// `?format=json|toml` and `?device=`. Without a token the connection is accepted and must log
+/// in by a frame, as both seed clients do (seed 003's `LOGIN`/`LOGON`, simple_im's
+/// `[[r]] t="login"`) within `LOGIN_DEADLINE_SECS`; until then every other frame is answered
+/// with an error. A bad token is refused (401). `?login=frame` is accepted and changes nothing.
 pub async fn connect(clients: &Clients, req: &Request) -> Response<Body> {
     answer(record_connection(clients, req).await.map(|()| String::new()))
 }
@@ -57,6 +58,7 @@ async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
     let param = |name: &str| query.and_then(|q| q.first(name));
     let header = |name: http::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
     let format = Format::parse(param("format")).ok_or_else(|| Refusal::invalid("format must be json or toml"))?;
+    let format_chosen = param("format").is_some();
     let token =
         auth::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), param("token"));
     let device = param("device").map(|d| DeviceName::parse(Some(d))).transpose()?;
@@ -64,14 +66,12 @@ async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
         Some(token) => {
             let caller = auth::resolve(clients, token).await?;
             let device = device.unwrap_or(caller.device);
-            let conn = Connection { connection_id, user_id: Some(caller.user_id), device, format };
-            return Ok(connections::bind(clients, &conn).await?);
-        }
-        None if param("login") == Some("frame") => {
-            Connection { connection_id, user_id: None, device: device.unwrap_or(DeviceName::parse(None)?), format }
+            let conn = Connection { connection_id, user_id: Some(caller.user_id), device, format, format_chosen };
+            return presence::bind(clients, &conn).await;
         }
         None => {
-            return Err(Refusal::Unauthorized("login required: connect with ?token= (or ?login=frame)".into()).into())
+            let device = device.unwrap_or(DeviceName::parse(None)?);
+            Connection { connection_id, user_id: None, device, format, format_chosen }
         }
     };
     Ok(connections::put(clients, &conn).await?)

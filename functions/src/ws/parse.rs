@@ -17,12 +17,16 @@ use serde_json::{json, Value};
 pub enum Request {
     Ping,
     /// Log in a connection opened without a token: a token, or phone/email and password.
+    /// simple_im's `[[r]]` may carry its own `id` (echoed in `[[rr]]`) and `[r.user] id`,
+    /// which must be the user the token or password names.
     Login {
         token: Option<String>,
         phone: Option<String>,
         email: Option<String>,
         password: Option<String>,
         device: Option<String>,
+        frame_id: Option<String>,
+        user_id: Option<String>,
     },
     /// Seed 003's `LOGON`: sign up with an email and log in.
     Logon {
@@ -247,6 +251,8 @@ impl JsonRequest {
                     email: text(email).or(user_email),
                     password: text(password),
                     device: text(device),
+                    frame_id: None,
+                    user_id: None,
                 }
             }
             JsonRequest::Logon { user, password, device } => {
@@ -297,15 +303,28 @@ impl JsonRequest {
     }
 }
 
-/// simple_im's `[[r]]`: a login request.
+/// simple_im's `[[r]]`: a login request, its credentials at the top or in `[r.user]`.
 #[derive(Deserialize)]
 struct LoginTable {
+    id: Option<Text>,
     t: Option<Text>,
     token: Option<Text>,
     phone: Option<Text>,
     email: Option<Text>,
     password: Option<Text>,
     d: Option<Text>,
+    user: Option<LoginUser>,
+}
+
+/// `[r.user]`: who logs in, on which device, with which token (the simple_im wiki's form).
+#[derive(Deserialize, Default)]
+struct LoginUser {
+    id: Option<Text>,
+    d: Option<Text>,
+    token: Option<Text>,
+    phone: Option<Text>,
+    email: Option<Text>,
+    password: Option<Text>,
 }
 
 /// simple_im's `[[a]]`: an ack of one id (or this project's explicit `upto`).
@@ -353,9 +372,16 @@ impl TomlFrame {
             if text(r.t).as_deref() != Some("login") {
                 return Err("[[r]] supports t = \"login\"".into());
             }
-            let (token, phone, email, password, device) =
-                (text(r.token), text(r.phone), text(r.email), text(r.password), text(r.d));
-            return Ok(Request::Login { token, phone, email, password, device });
+            let user = r.user.unwrap_or_default();
+            return Ok(Request::Login {
+                token: text(user.token).or(text(r.token)),
+                phone: text(user.phone).or(text(r.phone)),
+                email: text(user.email).or(text(r.email)),
+                password: text(user.password).or(text(r.password)),
+                device: text(user.d).or(text(r.d)),
+                frame_id: text(r.id),
+                user_id: text(user.id),
+            });
         }
         if !self.a.is_empty() {
             let mut ids = vec![];
@@ -410,33 +436,148 @@ fn reason(event: Option<&str>, path: &serde_path_to_error::Path, message: &str) 
     }
 }
 
-/// Parses a frame in either dialect.
-pub fn parse(frame: &str) -> Result<Frame, BadFrame> {
+/// Parses a frame in either dialect. A TOML frame may carry several tables (simple_im sends
+/// `[[m]]` and `[[a]]` together): each is a request of its own, in order; consecutive `[[a]]`
+/// tables are one ack.
+pub fn parse_all(frame: &str) -> Vec<Result<Frame, BadFrame>> {
     if let Ok(value) = serde_json::from_str::<Value>(frame) {
-        let reference = value.get("ref").cloned();
-        let bad = |reason: String| BadFrame { dialect: Format::Json, reason, reference: reference.clone() };
-        let Some(event) = value.get("event").and_then(Value::as_str) else {
-            return Err(bad("a JSON frame needs an \"event\" name".into()));
-        };
-        let data = value.get("data").cloned().unwrap_or_else(|| json!({}));
-        if !data.is_object() {
-            return Err(bad("data must be an object".into()));
-        }
-        let typed: JsonRequest =
-            serde_path_to_error::deserialize(json!({ "event": event, "data": data })).map_err(|e| {
-                let message = e.inner().to_string();
-                bad(reason(Some(event), e.path(), message.split(" at line").next().unwrap_or_default()))
-            })?;
-        let request = typed.request().map_err(bad)?;
-        return Ok(Frame { request, dialect: Format::Json, reference });
+        return vec![parse_json(value)];
     }
     let bad = |reason: String| BadFrame { dialect: Format::Toml, reason, reference: None };
-    if toml::from_str::<toml::Table>(frame).is_err() {
-        return Err(bad("frame is neither JSON nor TOML".into()));
+    let text = match toml::from_str::<toml::Table>(frame) {
+        Ok(_) => frame.to_string(),
+        Err(_) => one_key_per_line(frame),
+    };
+    if toml::from_str::<toml::Table>(&text).is_err() {
+        return vec![Err(bad("frame is neither JSON nor TOML".into()))];
     }
-    let tables: TomlFrame = serde_path_to_error::deserialize(toml::Deserializer::new(frame))
-        .map_err(|e| bad(reason(None, e.path(), e.inner().message())))?;
-    Ok(Frame { request: tables.request().map_err(bad)?, dialect: Format::Toml, reference: None })
+    tables_of(&text)
+        .into_iter()
+        .map(|table| {
+            let tables: TomlFrame = serde_path_to_error::deserialize(toml::Deserializer::new(&table))
+                .map_err(|e| bad(reason(None, e.path(), e.inner().message())))?;
+            Ok(Frame { request: tables.request().map_err(bad)?, dialect: Format::Toml, reference: None })
+        })
+        .collect()
+}
+
+/// Parses a frame that carries one request (a JSON frame, or a TOML frame of one table).
+pub fn parse(frame: &str) -> Result<Frame, BadFrame> {
+    parse_all(frame)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(BadFrame { dialect: Format::Toml, reason: "unknown frame".into(), reference: None }))
+}
+
+fn parse_json(value: Value) -> Result<Frame, BadFrame> {
+    let reference = value.get("ref").cloned();
+    let bad = |reason: String| BadFrame { dialect: Format::Json, reason, reference: reference.clone() };
+    let Some(event) = value.get("event").and_then(Value::as_str) else {
+        return Err(bad("a JSON frame needs an \"event\" name".into()));
+    };
+    let data = value.get("data").cloned().unwrap_or_else(|| json!({}));
+    if !data.is_object() {
+        return Err(bad("data must be an object".into()));
+    }
+    let typed: JsonRequest =
+        serde_path_to_error::deserialize(json!({ "event": event, "data": data })).map_err(|e| {
+            let message = e.inner().to_string();
+            bad(reason(Some(event), e.path(), message.split(" at line").next().unwrap_or_default()))
+        })?;
+    let request = typed.request().map_err(bad)?;
+    Ok(Frame { request, dialect: Format::Json, reference })
+}
+
+/// The text of each request of a TOML frame: a chunk per `[[table]]` header (with the
+/// `[table.sub]` tables under it); consecutive `[[a]]` stay together.
+fn tables_of(text: &str) -> Vec<String> {
+    let mut chunks: Vec<(String, String)> = vec![];
+    for line in text.lines() {
+        let header = line.trim().strip_prefix("[[").and_then(|rest| rest.split_once("]]")).map(|(name, _)| name.trim());
+        match (header, chunks.last_mut()) {
+            (Some(name), Some((last, chunk))) if name == "a" && last == "a" => chunk.push_str(&format!("{line}\n")),
+            (Some(name), _) => chunks.push((name.to_string(), format!("{line}\n"))),
+            (None, Some((_, chunk))) => chunk.push_str(&format!("{line}\n")),
+            (None, None) => chunks.push((String::new(), format!("{line}\n"))),
+        }
+    }
+    chunks.into_iter().map(|(_, chunk)| chunk).filter(|c| !c.trim().is_empty()).collect()
+}
+
+/// simple_im's encoder writes a frame on one line (`[[a]] id = "a_02"`), which TOML does not
+/// allow: puts each table header and each `key = value` on a line of its own.
+fn one_key_per_line(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '#' {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '[' {
+            let start = i;
+            while i < chars.len() && chars[i] != ']' {
+                i += 1;
+            }
+            while i < chars.len() && chars[i] == ']' {
+                i += 1;
+            }
+            out.push('\n');
+            out.extend(&chars[start..i]);
+            out.push('\n');
+        } else {
+            let start = i;
+            while i < chars.len() && chars[i] != '=' {
+                i += 1;
+            }
+            let key: String = chars[start..i].iter().collect();
+            i = (i + 1).min(chars.len());
+            while i < chars.len() && chars[i].is_whitespace() {
+                i += 1;
+            }
+            let value_start = i;
+            i = end_of_value(&chars, i);
+            let value: String = chars[value_start..i].iter().collect();
+            out.push_str(&format!("{} = {value}\n", key.trim()));
+        }
+    }
+    out
+}
+
+/// Where a TOML value that starts at `i` ends: a string, an array or inline table (balanced,
+/// strings inside skipped), or a bare value up to the next space.
+fn end_of_value(chars: &[char], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < chars.len() {
+        match chars[i] {
+            quote @ ('"' | '\'') => {
+                i += 1;
+                while i < chars.len() && chars[i] != quote {
+                    i += if chars[i] == '\\' && quote == '"' { 2 } else { 1 };
+                }
+                i += 1;
+                if depth == 0 {
+                    return i.min(chars.len());
+                }
+                continue;
+            }
+            '[' | '{' => depth += 1,
+            ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            c if c.is_whitespace() && depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    chars.len()
 }
 
 #[cfg(test)]
@@ -480,7 +621,16 @@ mod tests {
         assert_eq!(parsed.reference, Some(json!(7)));
         assert!(matches!(parsed.request, Request::Login { email: Some(ref e), .. } if e == "sinchb128@gmail.com"));
         let empty = json_request(r#"{"event":"LOGIN","data":{}}"#);
-        assert_eq!(empty, Request::Login { token: None, phone: None, email: None, password: None, device: None });
+        let nothing = Request::Login {
+            token: None,
+            phone: None,
+            email: None,
+            password: None,
+            device: None,
+            frame_id: None,
+            user_id: None,
+        };
+        assert_eq!(empty, nothing);
     }
 
     #[test]
@@ -574,18 +724,40 @@ mod tests {
         assert_eq!(toml_request("[[p]]\n"), Request::Ping);
     }
 
-    #[test]
-    fn toml_login() {
-        let request = toml_request("[[r]]\nt = \"login\"\ntoken = \"abc\"\nd = \"android\"\n");
-        let expected = Request::Login {
-            token: Some("abc".into()),
+    fn token_login(token: &str, device: &str, frame_id: Option<&str>, user_id: Option<&str>) -> Request {
+        Request::Login {
+            token: Some(token.into()),
             phone: None,
             email: None,
             password: None,
-            device: Some("android".into()),
-        };
-        assert_eq!(request, expected);
+            device: Some(device.into()),
+            frame_id: frame_id.map(Into::into),
+            user_id: user_id.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn toml_login() {
+        let request = toml_request("[[r]]\nt = \"login\"\ntoken = \"abc\"\nd = \"android\"\n");
+        assert_eq!(request, token_login("abc", "android", None, None));
         assert_eq!(bad("[[r]]\nt = \"logout\"\n").reason, "[[r]] supports t = \"login\"");
+    }
+
+    #[test]
+    fn toml_login_as_the_simple_im_wiki_writes_it_on_one_line() {
+        let frame = r#"[[r]] id = "a_01" t = "login" [r.user] id = 1 d = "ipad" token = "tok en=""#;
+        assert_eq!(toml_request(frame), token_login("tok en=", "ipad", Some("a_01"), Some("1")));
+    }
+
+    #[test]
+    fn several_tables_in_one_frame_are_requests_in_order() {
+        let frames =
+            parse_all(r#"[[m]] id = "m_1" t = "text" c = "a b" to = 2 [[a]] id = "a_02" [[a]] id = "a_03" [[p]]"#);
+        let requests: Vec<Request> = frames.into_iter().map(|f| f.unwrap().request).collect();
+        assert_eq!(requests.len(), 3, "{requests:?}");
+        assert!(matches!(&requests[0], Request::Send { content, .. } if content == "a b"));
+        assert_eq!(requests[1], Request::Ack { ids: vec!["a_02".into(), "a_03".into()], up_to: None });
+        assert_eq!(requests[2], Request::Ping);
     }
 
     #[test]

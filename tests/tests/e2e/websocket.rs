@@ -25,8 +25,10 @@ async fn connects_with_a_token_and_receives_posted_frames() {
 }
 
 #[tokio::test]
-async fn refused_without_a_valid_token() {
-    assert_eq!(connect("").await.err(), Some(401));
+async fn refused_with_a_bad_token_and_accepted_without_one_to_log_in_by_frame() {
+    let mut plain = im_tests::connect_plain().await;
+    send_text(&mut plain, "[[s]]\n").await;
+    assert!(next_text(&mut plain).await.contains("login first"));
     assert_eq!(connect("token=forged").await.err(), Some(401));
     let user = new_user("picky", "android").await;
     assert_eq!(connect(&format!("token={}&format=xml", user.token)).await.err(), Some(400));

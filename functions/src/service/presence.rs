@@ -1,0 +1,22 @@
+//! Who is connected: one live socket per user and device name. A new login from a device
+//! closes the socket that device had before (once the new one is bound), so two sockets of
+//! one phone never both receive.
+
+use crate::delivery;
+use crate::domain::refusal::{Error, Result};
+use crate::store::connections::{self, Connection};
+use im_adapters::Clients;
+
+/// Binds a logged-in connection to its user and closes that device's older sockets.
+pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
+    let user = conn.user_id.ok_or_else(|| Error::internal("binding a connection without a user"))?;
+    connections::bind(clients, conn).await?;
+    let older: Vec<String> = connections::of_users(clients, &[user])
+        .await?
+        .into_iter()
+        .filter(|c| c.device == conn.device && c.connection_id != conn.connection_id)
+        .map(|c| c.connection_id)
+        .collect();
+    delivery::close(clients, &older).await;
+    Ok(())
+}
