@@ -12,7 +12,7 @@ use crate::domain::ids::{Actor, ConversationId};
 use crate::domain::notice::{Notice, NoticeKind};
 use crate::domain::now_secs;
 use crate::store::streams::{self, NewEntry};
-use crate::store::{self, connections};
+use crate::store::{self, connections, users};
 use im_adapters::{Clients, PostOutcome};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -85,6 +85,7 @@ pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) 
     for (user, entry) in stored {
         by_user.entry(*user).or_default().push(entry);
     }
+    let summaries = contact_summaries(clients, stored).await;
     let mut posts = vec![];
     for conn in &live {
         let acting = conn.user_id == Some(actor.user_id)
@@ -96,10 +97,38 @@ pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) 
             continue;
         }
         for entry in conn.user_id.and_then(|u| by_user.get(&u)).into_iter().flatten() {
+            let entry = match summaries.get(&(conn.user_id, entry.conversation, entry.seq)) {
+                Some(summarized) if conn.format == Format::Json => summarized,
+                _ => *entry,
+            };
             posts.push((conn.connection_id.clone(), render::push_frame(conn.format, entry).into_bytes()));
         }
     }
     post_frames(clients, posts).await;
+}
+
+/// Seed 003's `NOTIFY_UPDATE_CONTACT` names the contact and its unread count,
+/// `{contacts: {<email>: <n>}}`: contact-change entries as JSON connections get them, by
+/// (recipient, stream, sequence). A contact change is rare; a failed look-up leaves it out.
+async fn contact_summaries(
+    clients: &Clients,
+    stored: &[(u64, Entry)],
+) -> HashMap<(Option<u64>, ConversationId, u64), Entry> {
+    let mut summaries = HashMap::new();
+    for (user, entry) in stored.iter().filter(|(_, e)| render::json_event(e) == "NOTIFY_UPDATE_CONTACT") {
+        let field = |name: &str| entry.body.get(name).and_then(Value::as_u64);
+        let Some(other) = (if field("from") == Some(*user) { field("to") } else { field("from") }) else { continue };
+        let dm = ConversationId::direct(*user, other);
+        let (Ok(Some(profile)), Ok(unread)) =
+            (users::profile(clients, other).await, streams::unread(clients, dm, *user).await)
+        else {
+            continue;
+        };
+        let mut summarized = entry.clone();
+        summarized.body.insert("contacts".into(), serde_json::json!({ profile.contact_key(): unread }));
+        summaries.insert((Some(*user), entry.conversation, entry.seq), summarized);
+    }
+    summaries
 }
 
 /// The acting device has what it did itself: its own entries are confirmed for it, so they

@@ -3,7 +3,7 @@
 //! changes, `NOTIFY` for the rest).
 
 use crate::domain::entry::Entry;
-use crate::domain::format::{rfc3339, Format};
+use crate::domain::format::{seed_time, Format};
 use crate::domain::notice::NoticeKind;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ pub fn frame_data(format: Format, entry: &Entry) -> Value {
     }
     let mut msg = view.as_object().cloned().unwrap_or_default();
     msg.insert("content".into(), view["c"].clone());
-    msg.insert("time".into(), json!(rfc3339(view["ts"].as_u64().unwrap_or(0))));
+    msg.insert("time".into(), json!(seed_time(view["ts"].as_u64().unwrap_or(0))));
     json!({ "msg": msg })
 }
 

@@ -193,12 +193,14 @@ pub fn unblock(ab: &Edge, ba: &Edge) -> Decision {
     Ok((Edge { blocking: false, ..ab.clone() }, Edge { blocked_by: false, ..ba.clone() }))
 }
 
-/// Who may message whom one-to-one: contacts who do not block each other.
+/// Who may message whom one-to-one: contacts, and the two sides of a pending request (a request
+/// opens the conversation, so seed 003's `CREATE_CONTACT` then `CHAT_SEND_MSG` works; the
+/// recipient sees a message from a non-contact); never when either blocks the other.
 pub fn may_message(ab: &Edge) -> Result<(), Refusal> {
     if ab.blocked_either_way() {
         return Err(Refusal::MessageBlocked);
     }
-    if ab.friendship != Friendship::Friends {
+    if ab.friendship == Friendship::None {
         return Err(Refusal::NotYourContact);
     }
     Ok(())
@@ -324,9 +326,14 @@ mod tests {
     }
 
     #[test]
-    fn messaging_needs_contacts_without_blocks() {
+    fn messaging_needs_a_contact_or_a_pending_request_and_no_block() {
         assert_eq!(may_message(&friends().0), Ok(()));
-        assert_eq!(may_message(&requested().0), Err(Refusal::NotYourContact));
+        assert_eq!(may_message(&requested().0), Ok(()), "the asker may write");
+        assert_eq!(may_message(&swap(requested()).0), Ok(()), "and be answered");
+        assert_eq!(may_message(&Edge::default()), Err(Refusal::NotYourContact));
         assert_eq!(may_message(&run(block, friends()).unwrap().1), Err(Refusal::MessageBlocked));
+        let (mut ab, _) = requested();
+        ab.blocked_by = true;
+        assert_eq!(may_message(&ab), Err(Refusal::MessageBlocked), "a request does not get around a block");
     }
 }

@@ -64,6 +64,7 @@ async fn check_uploaded(clients: &Clients, key: &str) -> Result<()> {
 pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Sent> {
     let audience = check_allowed(clients, actor.user_id, out.target).await?;
     let conversation = ConversationId::of(actor.user_id, out.target);
+    let sender = users::profile(clients, actor.user_id).await?;
     let mut body = Map::new();
     body.insert("client_id".into(), json!(out.client_id));
     body.insert("t".into(), json!(out.kind.as_str()));
@@ -76,6 +77,10 @@ pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Se
         body.insert("c".into(), json!(out.content));
     }
     body.insert("from".into(), json!(actor.user_id));
+    // Seed 003 names the sender by email.
+    if let Some(email) = sender.as_ref().and_then(|p| p.email.as_ref()) {
+        body.insert("from_email".into(), json!(email));
+    }
     let (kind, target_field, target_value) = match out.target {
         Target::User(to) => (EntryKind::Message, "to", to),
         Target::Group(id) => (EntryKind::GroupMessage, "g_id", id),
@@ -91,7 +96,8 @@ pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Se
         let entry = Entry { conversation, seq, kind, echo_of: None, body };
         delivery::to_members(clients, actor, &audience, &entry).await;
         if let Target::User(to) = out.target {
-            notify_unread(clients, actor.user_id, to, conversation).await?;
+            let key = sender.map_or_else(|| actor.user_id.to_string(), |p| p.contact_key());
+            notify_unread(clients, &key, to, conversation).await?;
         }
     }
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
@@ -99,12 +105,8 @@ pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Se
 
 /// Seed 003's `NOTIFY_UPDATE_UNREAD` to the recipient's JSON connections: their unread count
 /// with the sender, keyed as `LIST_CONTACTS_UNREAD` keys it.
-async fn notify_unread(clients: &Clients, from: u64, to: u64, conversation: ConversationId) -> Result<()> {
+async fn notify_unread(clients: &Clients, key: &str, to: u64, conversation: ConversationId) -> Result<()> {
     let count = unread(clients, to, conversation).await?;
-    let key = match users::profile(clients, from).await? {
-        Some(profile) => profile.contact_key(),
-        None => from.to_string(),
-    };
     let data = json!({ "unread_msg_count": { key: count } });
     delivery::post_json_event(clients, to, "NOTIFY_UPDATE_UNREAD", data).await;
     Ok(())
@@ -118,9 +120,7 @@ pub async fn mark_read(clients: &Clients, user: u64, conversation: ConversationI
 
 /// Unread messages of `user` in a conversation: head minus read marker, exact under races.
 pub async fn unread(clients: &Clients, user: u64, conversation: ConversationId) -> Result<u64> {
-    let head = streams::head(clients, conversation).await?;
-    let read = streams::read_marker(clients, conversation, user).await?;
-    Ok(head.saturating_sub(read))
+    Ok(streams::unread(clients, conversation, user).await?)
 }
 
 /// Whether `user` takes part in a conversation (its id names them, or they are a member).
@@ -131,9 +131,9 @@ pub async fn is_member(clients: &Clients, user: u64, conversation: ConversationI
     }
 }
 
-/// The conversations a user takes part in: one per friend and one per group.
+/// The conversations a user takes part in: one per contact or pending request, one per group.
 pub async fn conversations_of(clients: &Clients, user: u64) -> Result<Vec<ConversationId>> {
-    let friends = relations::list(clients, user, List::Friends).await?;
+    let friends = relations::list(clients, user, List::Correspondents).await?;
     let mut conversations: Vec<ConversationId> =
         friends.iter().map(|f| ConversationId::direct(user, f.other)).collect();
     conversations.extend(groups::groups_of(clients, user).await?.into_iter().map(ConversationId::Group));

@@ -206,18 +206,24 @@ pub enum List {
     Following,
     Followers,
     Blocking,
+    /// Everyone the owner has a conversation with: contacts and pending requests either way.
+    Correspondents,
 }
 
 impl List {
-    fn filter(self) -> (&'static str, AttributeValue) {
-        let friendship = |f: Friendship| ("friendship = :v", s(f.as_str()));
+    fn filter(self) -> (&'static str, Vec<AttributeValue>) {
+        let friendship = |f: Friendship| ("friendship = :v0", vec![s(f.as_str())]);
         match self {
             List::Friends => friendship(Friendship::Friends),
             List::RequestsReceived => friendship(Friendship::RequestedBy),
             List::RequestsSent => friendship(Friendship::Requested),
-            List::Following => ("following = :v", AttributeValue::Bool(true)),
-            List::Followers => ("followed_by = :v", AttributeValue::Bool(true)),
-            List::Blocking => ("blocking = :v", AttributeValue::Bool(true)),
+            List::Following => ("following = :v0", vec![AttributeValue::Bool(true)]),
+            List::Followers => ("followed_by = :v0", vec![AttributeValue::Bool(true)]),
+            List::Blocking => ("blocking = :v0", vec![AttributeValue::Bool(true)]),
+            List::Correspondents => (
+                "friendship IN (:v0, :v1, :v2)",
+                [Friendship::Friends, Friendship::Requested, Friendship::RequestedBy].map(|f| s(f.as_str())).to_vec(),
+            ),
         }
     }
 }
@@ -225,16 +231,18 @@ impl List {
 /// The owner's edges in one list: a Query over the owner's partition (paginated by DynamoDB,
 /// consistent, never a Scan).
 pub async fn list(clients: &Clients, owner: u64, which: List) -> Result<Vec<ListedEdge>> {
-    let (filter, value) = which.filter();
-    let query = clients
+    let (filter, values) = which.filter();
+    let mut query = clients
         .dynamodb
         .query()
         .table_name(&clients.config.tables.relations)
         .key_condition_expression("pk = :pk")
         .filter_expression(filter)
         .expression_attribute_values(":pk", s(format!("rel#{owner}")))
-        .expression_attribute_values(":v", value)
         .consistent_read(true);
+    for (i, value) in values.into_iter().enumerate() {
+        query = query.expression_attribute_values(format!(":v{i}"), value);
+    }
     listed(query_all(query).await?)
 }
 

@@ -192,6 +192,12 @@ pub async fn read_marker(clients: &Clients, conversation: ConversationId, user: 
     Ok(marker(clients, &read_key(conversation, user)).await?.and_then(|m| m.seq).unwrap_or(0))
 }
 
+/// Unread entries of `user` in a conversation: head minus read marker, exact under races.
+pub async fn unread(clients: &Clients, conversation: ConversationId, user: u64) -> Result<u64> {
+    let head = head(clients, conversation).await?;
+    Ok(head.saturating_sub(read_marker(clients, conversation, user).await?))
+}
+
 /// Raises `user`'s read marker to `seq`, never lowering it.
 pub async fn raise_read_marker(clients: &Clients, conversation: ConversationId, user: u64, seq: u64) -> Result<()> {
     let moved = clients

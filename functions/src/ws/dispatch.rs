@@ -6,7 +6,7 @@ use super::answer::Answer;
 use super::parse::{parse_all, Addressee, Frame, Request};
 use crate::delivery::{self, render};
 use crate::domain::entry::Entry;
-use crate::domain::format::{rfc3339, Format};
+use crate::domain::format::{seed_time, Format};
 use crate::domain::ids::{Actor, ConversationId, DeviceName, EntryId, Target};
 use crate::domain::message::Outgoing;
 use crate::domain::now_secs;
@@ -121,7 +121,8 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
             let other = users::named(clients, &user).await?;
             chat_history(clients, answer, actor.user_id, other, page, pagesize, before).await
         }
-        Request::ChatReceive { id } => {
+        Request::ChatReceive { id: None } => Ok(answer.json("OK", json!({}))),
+        Request::ChatReceive { id: Some(id) } => {
             EntryId::message(&id).ok_or_else(|| Refusal::invalid("not a message id"))?;
             sync::acknowledge(clients, actor.user_id, device, &[id], None).await?;
             Ok(answer.json("OK", json!({})))
@@ -179,7 +180,7 @@ async fn chat_history(
             json!({
                 "id": e.id().to_string(),
                 "content": e.body.get("c"),
-                "time": rfc3339(e.body.get("ts").and_then(Value::as_u64).unwrap_or(0)),
+                "time": seed_time(e.body.get("ts").and_then(Value::as_u64).unwrap_or(0)),
                 "user": name_of(e.sender().unwrap_or(0)),
                 "deleted": e.body.get("deleted").is_some(),
             })
@@ -229,9 +230,15 @@ async fn private(clients: &Clients, answer: &Answer, actor: &Actor, request: Req
             if let Err(err) = contacts::confirm(clients, actor, them).await {
                 return io_refusal(answer, err);
             }
-            let phone = users::profiles(clients, &[them]).await?.remove(&them).and_then(|p| p.phone);
-            let contact = json!({ "user_id": them, "phone": phone, "status": "friend", "update_time": now_secs() });
-            Ok(answer.json("Contact", contact))
+            // Seed 002: both parties get the updated contact, each naming the other.
+            let mut profiles = users::profiles(clients, &[them, actor.user_id]).await?;
+            let mut contact = |id: u64| {
+                let phone = profiles.remove(&id).and_then(|p| p.phone);
+                json!({ "user_id": id, "phone": phone, "status": "friend", "update_time": now_secs() })
+            };
+            let (theirs, ours) = (contact(actor.user_id), contact(them));
+            delivery::post_json_event(clients, them, "Contact", theirs).await;
+            Ok(answer.json("Contact", ours))
         }
         Request::Revoke { id, user } => {
             let Some(them) = users::resolve(clients, &user).await? else { return Ok(roster_not_found()) };

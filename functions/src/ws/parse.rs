@@ -84,9 +84,10 @@ pub enum Request {
         pagesize: u64,
         before: Option<String>,
     },
-    /// Seed 003 `CHAT_RECEIVE_MSG`: the device has the message.
+    /// Seed 003 `CHAT_RECEIVE_MSG`: the device has the message. The seed's own frame carries
+    /// only `content`; without an `id` there is nothing to confirm and it is simply answered.
     ChatReceive {
-        id: String,
+        id: Option<String>,
     },
     /// Seed 003 `CHAT_DELETE`.
     ChatDelete {
@@ -216,7 +217,7 @@ enum JsonRequest {
     },
     #[serde(rename = "CHAT_RECEIVE_MSG")]
     ChatReceiveMsg {
-        id: Text,
+        id: Option<Text>,
     },
     #[serde(rename = "CHAT_DELETE")]
     ChatDelete {
@@ -297,7 +298,7 @@ impl JsonRequest {
                 pagesize: pagesize.unwrap_or(20).clamp(1, 100),
                 before: text(before),
             },
-            JsonRequest::ChatReceiveMsg { id } => Request::ChatReceive { id: id.0 },
+            JsonRequest::ChatReceiveMsg { id } => Request::ChatReceive { id: text(id) },
             JsonRequest::ChatDelete { id } => Request::ChatDelete { id: id.0 },
         })
     }
@@ -694,7 +695,9 @@ mod tests {
     #[test]
     fn json_chat_receive_and_delete() {
         let receive = json_request(r#"{"event":"CHAT_RECEIVE_MSG","data":{"id":"dm#1#2:57"}}"#);
-        assert_eq!(receive, Request::ChatReceive { id: "dm#1#2:57".into() });
+        assert_eq!(receive, Request::ChatReceive { id: Some("dm#1#2:57".into()) });
+        let as_the_seed_writes_it = json_request(r#"{"event":"CHAT_RECEIVE_MSG","data":{"content":""}}"#);
+        assert_eq!(as_the_seed_writes_it, Request::ChatReceive { id: None });
         let delete = json_request(r#"{"event":"CHAT_DELETE","data":{"id":"58d2384deba27c5fb1e7600e"}}"#);
         assert_eq!(delete, Request::ChatDelete { id: "58d2384deba27c5fb1e7600e".into() });
     }

@@ -89,6 +89,13 @@ async fn seed_002_friend_confirm_revoke() {
     assert_eq!(confirmed["data"]["phone"], json!(party.phone));
     let pushed: Value = serde_json::from_str(&next_text(&mut p).await).unwrap();
     assert_eq!(pushed["data"]["t"], "accept_contact");
+    // Seed 002: the asker gets the updated contact too, naming the confirmer.
+    let contact: Value = serde_json::from_str(&next_text(&mut p).await).unwrap();
+    assert_eq!(contact["event"], "Contact");
+    assert_eq!(
+        (contact["data"]["phone"].as_str(), contact["data"]["status"].as_str()),
+        (Some(counter.phone.as_str()), Some("friend"))
+    );
     let twice =
         ask(&mut c, json!({"event": "Confirm", "data": {"id": "c2", "friend_id": party.phone, "status": "friend"}}))
             .await;
