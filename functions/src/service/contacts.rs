@@ -100,10 +100,11 @@ pub async fn since(clients: &Clients, user: u64, since: u64) -> Result<Changes> 
     Ok(changes)
 }
 
-/// Seed 003's `LIST_CONTACTS_UNREAD`: every friend, keyed as seed 003 keys contacts, with the
-/// count of unread messages (head minus read marker of each conversation).
+/// Seed 003's `LIST_CONTACTS_UNREAD`: everyone the user has a conversation with (contacts and
+/// pending requests either way: seed 003 has no accept step), keyed as seed 003 keys contacts,
+/// with the count of unread messages (head minus read marker of each conversation).
 pub async fn unread_counts(clients: &Clients, user: u64) -> Result<Map<String, Value>> {
-    let friends = relations::list(clients, user, relations::List::Friends).await?;
+    let friends = relations::list(clients, user, relations::List::Correspondents).await?;
     let ids: Vec<u64> = friends.iter().map(|f| f.other).collect();
     let profiles = users::profiles(clients, &ids).await?;
     let mut counts = Map::new();
