@@ -193,6 +193,32 @@ pub fn unblock(ab: &Edge, ba: &Edge) -> Decision {
     Ok((Edge { blocking: false, ..ab.clone() }, Edge { blocked_by: false, ..ba.clone() }))
 }
 
+/// Seed 004's view of a relationship from one side, as its block rules name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Flags {
+    pub is_friend: bool,
+    /// I asked them.
+    pub friend_requested: bool,
+    /// They asked me.
+    pub friend_requested_by: bool,
+    pub following: bool,
+    pub followed_by: bool,
+    pub blocking: bool,
+}
+
+impl From<&Edge> for Flags {
+    fn from(ab: &Edge) -> Flags {
+        Flags {
+            is_friend: ab.friendship == Friendship::Friends,
+            friend_requested: ab.friendship == Friendship::Requested,
+            friend_requested_by: ab.friendship == Friendship::RequestedBy,
+            following: ab.following,
+            followed_by: ab.followed_by,
+            blocking: ab.blocking,
+        }
+    }
+}
+
 /// Who may message whom one-to-one: contacts, and the two sides of a pending request (a request
 /// opens the conversation, so seed 003's `CREATE_CONTACT` then `CHAT_SEND_MSG` works; the
 /// recipient sees a message from a non-contact); never when either blocks the other.
@@ -317,6 +343,15 @@ mod tests {
         let (ba, ab) = run(follow, none()).unwrap();
         let (ab, ba) = run(block, (ab, ba)).unwrap();
         assert!(!ab.followed_by && !ba.following, "the blocked user's follow is removed");
+    }
+
+    #[test]
+    fn flags_name_the_relationship_from_each_side() {
+        let (ab, ba) = requested();
+        assert!(Flags::from(&ab).friend_requested && Flags::from(&ba).friend_requested_by);
+        let (ab, _) = run(block, friends()).unwrap();
+        let flags = Flags::from(&ab);
+        assert!(flags.is_friend && flags.blocking, "a block keeps is_friend (seed 004)");
     }
 
     #[test]

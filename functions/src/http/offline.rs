@@ -23,7 +23,8 @@ pub async fn get_offline(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let device = caller.device.as_str();
     let pending = sync::pending(&ctx.clients, caller.user_id, device, after, OFFLINE_PAGE).await?;
     let tables = by_table(pending.feed.iter().chain(&pending.messages));
-    Ok(Reply::ok_with_response(json!({ "more": pending.more })).with_tables(tables))
+    let response = json!({ "more": pending.more, "friend_request": pending.friend_requests });
+    Ok(Reply::ok_with_response(response).with_tables(tables))
 }
 
 /// `DELETE /offline?id=...[&id=...]`: confirms, for this device, exactly the entries named —

@@ -81,17 +81,27 @@ pub async fn logout(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     Ok(Reply::ok(json!({})).with_cookie(session_cookie("", 0)))
 }
 
+/// A user as the caller sees them: the profile (privacy flags applied) and, for another
+/// user, what the caller is to them (seed 004's `is_friend`, `friend_requested`, ...).
+async fn found(ctx: &Ctx, profile: Profile) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let mut view = profile.view(Some(caller.user_id));
+    if let Some(flags) = users::flags(&ctx.clients, caller.user_id, profile.id).await? {
+        let flags = serde_json::to_value(flags).map_err(crate::domain::refusal::Error::internal)?;
+        view.as_object_mut().into_iter().for_each(|v| v.extend(flags.as_object().cloned().unwrap_or_default()));
+    }
+    Ok(Reply::ok(json!({ "user": [view] })))
+}
+
 /// `GET /user/id/{id}`
 pub async fn get_user_by_id(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let caller = ctx.caller()?;
+    ctx.caller()?;
     let id = path_number(req, "id", || Refusal::invalid("user id must be a number"))?;
-    let profile = users::by_id(&ctx.clients, id).await?;
-    Ok(Reply::ok(json!({ "user": [profile.view(Some(caller.user_id))] })))
+    found(ctx, users::by_id(&ctx.clients, id).await?).await
 }
 
 /// `GET /user/phone/{phone}`
 pub async fn get_user_by_phone(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    let caller = ctx.caller()?;
-    let profile = users::by_phone(&ctx.clients, path_param(req, "phone")?).await?;
-    Ok(Reply::ok(json!({ "user": [profile.view(Some(caller.user_id))] })))
+    ctx.caller()?;
+    found(ctx, users::by_phone(&ctx.clients, path_param(req, "phone")?).await?).await
 }

@@ -7,6 +7,7 @@ use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, EntryId};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{conversations_of, is_member};
+use crate::store::relations::{self, List};
 use crate::store::streams;
 use im_adapters::Clients;
 use std::collections::BTreeMap;
@@ -17,6 +18,8 @@ pub struct Pending {
     pub messages: Vec<Entry>,
     /// More may follow: confirm these and ask again.
     pub more: bool,
+    /// Friend requests waiting for the user (seed 004: when not 0, list them).
+    pub friend_requests: usize,
 }
 
 /// What `device` has not confirmed, oldest first per stream, at most `limit` of each kind
@@ -40,7 +43,8 @@ pub async fn pending(clients: &Clients, user: u64, device: &str, after: Option<u
             break;
         }
     }
-    Ok(Pending { feed, messages, more: more_feed || more_messages })
+    let friend_requests = relations::list(clients, user, List::RequestsReceived).await?.len();
+    Ok(Pending { feed, messages, more: more_feed || more_messages, friend_requests })
 }
 
 /// A device confirms exactly the entries it names, and everything up to `up_to` only when that

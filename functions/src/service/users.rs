@@ -1,8 +1,9 @@
 //! Looking users up: by id, by phone, by the names seeds 002 and 003 use.
 
 use crate::domain::refusal::{Refusal, Result};
+use crate::domain::relation::Flags;
 use crate::domain::user::{parse_phone, Profile};
-use crate::store::users;
+use crate::store::{relations, users};
 use im_adapters::Clients;
 use std::collections::HashMap;
 
@@ -18,6 +19,14 @@ pub async fn by_phone(clients: &Clients, phone: &str) -> Result<Profile> {
         Some(id) => by_id(clients, id).await,
         None => Err(Refusal::NotFound("user not found".into()).into()),
     }
+}
+
+/// What `viewer` is to `other` (seed 004's flags); `None` for oneself.
+pub async fn flags(clients: &Clients, viewer: u64, other: u64) -> Result<Option<Flags>> {
+    if viewer == other {
+        return Ok(None);
+    }
+    Ok(Some(Flags::from(&relations::pair(clients, viewer, other).await?.ab)))
 }
 
 /// Seed 004's check that the other user exists: 404-3.

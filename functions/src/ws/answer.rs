@@ -63,17 +63,18 @@ impl Answer {
         }
     }
 
-    /// A page of sync: the entries by table and `more`.
-    pub fn sync(&self, entries: &[Entry], more: bool) -> String {
+    /// A page of sync: the entries by table, `more`, and seed 004's count of friend requests.
+    pub fn sync(&self, entries: &[Entry], more: bool, friend_requests: usize) -> String {
         let mut doc: Map<String, Value> =
             by_table(entries).into_iter().map(|(table, list)| (table.to_string(), Value::Array(list))).collect();
         match self.dialect {
             Format::Json => {
                 doc.insert("more".into(), json!(more));
+                doc.insert("friend_request".into(), json!(friend_requests));
                 self.json("OK", Value::Object(doc))
             }
             Format::Toml => {
-                doc.insert("sync".into(), json!([{ "more": more }]));
+                doc.insert("sync".into(), json!([{ "more": more, "friend_request": friend_requests }]));
                 String::from_utf8_lossy(&Format::Toml.encode(&Value::Object(doc))).into_owned()
             }
         }

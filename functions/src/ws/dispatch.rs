@@ -98,7 +98,7 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
             };
             let pending = sync::pending(clients, actor.user_id, device, after, SYNC_PAGE).await?;
             let entries: Vec<Entry> = pending.feed.into_iter().chain(pending.messages).collect();
-            Ok(answer.sync(&entries, pending.more))
+            Ok(answer.sync(&entries, pending.more, pending.friend_requests))
         }
         Request::Send { client_id, kind, content, to } => {
             let target = match to {

@@ -206,3 +206,37 @@ async fn block_racing_accept_and_accept_racing_withdraw_stay_consistent() {
         );
     }
 }
+
+/// Seed 004's "sync" count of friend requests, and the flags its block rules name
+/// (`is_friend`, `friend_requested`, `friend_requested_by`) as `GET /user/id` shows them.
+#[tokio::test]
+async fn the_request_count_and_the_relationship_flags_the_block_rules_name() {
+    let a = new_user("a", "android").await;
+    let b = new_user("b", "android").await;
+    let c = new_user("c", "android").await;
+    assert_eq!(post(&a, "/friends/request", json!({"requested_user_id": b.id})).await.status, 201);
+    assert_eq!(post(&c, "/friends/request", json!({"requested_user_id": b.id})).await.status, 201);
+    let offline = client(&b).send("GET", "/offline", Some("application/json"), None).await.doc();
+    assert_eq!(offline["response"][0]["friend_request"], 2, "{offline}");
+    let mut socket = connect(&format!("token={}", b.token)).await.unwrap();
+    im_tests::send_text(&mut socket, r#"{"event":"SYNC"}"#).await;
+    assert_eq!(serde_json::from_str::<Value>(&next_text(&mut socket).await).unwrap()["data"]["friend_request"], 2);
+
+    let flags = |viewer: &User, other: &User| {
+        let path = format!("/user/id/{}", other.id);
+        let client = client(viewer);
+        async move {
+            let user = client.send("GET", &path, Some("application/json"), None).await.doc()["user"][0].clone();
+            (user["is_friend"].as_bool(), user["friend_requested"].as_bool(), user["friend_requested_by"].as_bool())
+        }
+    };
+    assert_eq!(flags(&a, &b).await, (Some(false), Some(true), Some(false)));
+    assert_eq!(flags(&b, &a).await, (Some(false), Some(false), Some(true)));
+    assert_eq!(post(&b, "/friends/accept", json!({"requested_user_id": a.id})).await.status, 201);
+    assert_eq!(post(&b, "/blocks", json!({"user_id": a.id})).await.status, 201);
+    assert_eq!(flags(&b, &a).await, (Some(true), Some(false), Some(false)), "is_friend stays true after a block");
+    assert_eq!(post(&b, "/blocks", json!({"user_id": c.id})).await.status, 201);
+    assert_eq!(flags(&b, &c).await, (Some(false), Some(false), Some(false)), "the request is gone");
+    let own = client(&a).send("GET", &format!("/user/id/{}", a.id), Some("application/json"), None).await.doc();
+    assert!(own["user"][0].get("is_friend").is_none(), "no flags about oneself");
+}
