@@ -95,6 +95,8 @@ functions! {
     create_user => rest!(http::users::create_user, Toml),
     login => rest!(http::users::login, Toml),
     logout => rest!(http::users::logout, Toml),
+    reconnect => rest!(http::users::reconnect, Toml),
+    report_failed_server => rest!(http::users::report_failed_server, Toml),
     get_user_by_id => rest!(http::users::get_user_by_id, Toml),
     get_user_by_phone => rest!(http::users::get_user_by_phone, Toml),
     get_offline => rest!(http::offline::get_offline, Toml),

@@ -8,7 +8,7 @@ use crate::service::{auth, users};
 use cookie::{Cookie, SameSite};
 use http::StatusCode;
 use lambda_http::Request;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// `GET /health`: answers without touching any table, so it measures the function alone.
 pub async fn health(_ctx: &Ctx, _req: &Request) -> Result<Reply> {
@@ -70,7 +70,36 @@ pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let id = auth::authenticate(&ctx.clients, &claim, password).await?;
     let token = auth::open_session(&ctx.clients, id, &device).await?;
     let cookie = session_cookie(&token, ctx.clients.config.token_ttl_secs);
-    Ok(Reply::ok_with_response(json!({ "user": { "id": id, "token": token } })).with_cookie(cookie))
+    let mut response = socket_endpoint(ctx);
+    response["user"] = json!({ "id": id, "token": token });
+    Ok(Reply::ok_with_response(response).with_cookie(cookie))
+}
+
+/// Where the socket is, as simple_im's login answers it (`server`, `port`) and as a URL
+/// (`ws_url`): the WebSocket stage whose `@connections` endpoint the functions post to.
+fn socket_endpoint(ctx: &Ctx) -> Value {
+    let management = ctx.clients.config.websocket_management_endpoint.as_deref().unwrap_or_default();
+    let ws_url = management.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+    let url = http::Uri::try_from(ws_url.as_str()).ok();
+    let server = url.as_ref().and_then(|u| u.host()).unwrap_or_default().to_string();
+    let secure = ws_url.starts_with("wss://");
+    let port = url.as_ref().and_then(|u| u.port_u16()).unwrap_or(if secure { 443 } else { 80 });
+    json!({ "server": server, "port": port, "ws_url": ws_url })
+}
+
+/// `POST /server/reconnect`: where to reconnect the socket. simple_im's servers were many; here
+/// the one managed WebSocket endpoint is always the answer.
+pub async fn reconnect(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    ctx.caller()?;
+    Ok(Reply::ok_with_response(socket_endpoint(ctx)))
+}
+
+/// `POST /server/failed`: a client reports the server it could not reach and gets where to go
+/// instead; with one managed endpoint that is the same one (retry it, with backoff).
+pub async fn report_failed_server(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    ctx.caller()?;
+    Fields::parse(req)?.opt_text("server", 0, 256)?;
+    Ok(Reply::ok_with_response(socket_endpoint(ctx)))
 }
 
 /// `POST /server/logout`: ends the session whose token came with the request.

@@ -229,3 +229,26 @@ async fn health_needs_no_token() {
     assert_eq!(answer.im_status(), 0);
     assert!(stack().http.starts_with("http://127.0.0.1:"));
 }
+
+/// simple_im's login answers where the socket is (`server`, `port`); `/server/reconnect` and
+/// `/server/failed` answer the same one managed endpoint.
+#[tokio::test]
+async fn login_reconnect_and_failed_name_the_socket_endpoint() {
+    let user = im_tests::new_user("wanderer", "android").await;
+    let answer = Client::new()
+        .post_form("/server/login", &[("phone", &user.phone), ("password", "888888"), ("device", "android")])
+        .await;
+    let response = answer.doc()["response"][0].clone();
+    let ws = im_tests::stack().ws.clone();
+    assert_eq!(response["ws_url"], serde_json::json!(ws), "{response}");
+    let port = ws.rsplit(':').next().and_then(|p| p.split('/').next()).and_then(|p| p.parse::<u64>().ok());
+    assert_eq!((response["server"].as_str(), response["port"].as_u64()), (Some("127.0.0.1"), port));
+    assert!(response["user"]["token"].is_string());
+    let client = Client::new().with_token(&user.token);
+    for path in ["/server/reconnect", "/server/failed"] {
+        let again = client.post_form(path, &[("server", "127.0.0.1")]).await;
+        assert_eq!(again.status, 200, "{path}: {}", again.text);
+        assert_eq!(again.doc()["response"][0]["ws_url"], serde_json::json!(ws));
+    }
+    assert_eq!(Client::new().post_form("/server/reconnect", &[]).await.status, 401);
+}
