@@ -132,6 +132,7 @@ functions! {
     send_audio => rest!(http::audio::send_audio, Toml),
     send_group_audio => rest!(http::audio::send_group_audio, Toml),
     presign_audio_upload => rest!(http::audio::presign_audio_upload, Toml),
+    get_audio => rest!(http::audio::get_audio, Toml),
     authorize => authorizer!(http::authorizer::authorize),
     ws_connect => socket!(ws::connect),
     ws_disconnect => socket!(ws::disconnect),

@@ -2,10 +2,11 @@
 //! file and `g_id`), and `POST /audio/upload` for a presigned PUT of a large file.
 
 use super::messages::sent;
-use super::{Ctx, Reply};
+use super::{path_param, Ctx, Reply};
 use crate::domain::ids::Target;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::audio::{self, Upload};
+use crate::service::messages;
 use lambda_http::Request;
 use serde_json::json;
 
@@ -92,6 +93,15 @@ pub async fn presign_audio_upload(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     ctx.caller()?;
     let (key, url) = audio::presign_upload(&ctx.clients).await?;
     Ok(Reply::ok(json!({ "upload": [{ "key": key, "url": url, "method": "PUT", "content_type": "audio/amr" }] })))
+}
+
+/// `GET /file/audio/{name}`: an audio message's `c` (simple_im's `file/audio/<name>.amr`),
+/// for participants of its conversation: `302` to a freshly signed URL of the file.
+pub async fn get_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let url = messages::audio_url(&ctx.clients, caller.user_id, path_param(req, "name")?).await?;
+    let reply = Reply::ok(json!({ "audio": [{ "url": url }] })).with_status(http::StatusCode::FOUND);
+    Ok(reply.with_header(http::header::LOCATION, url))
 }
 
 #[cfg(test)]

@@ -76,7 +76,8 @@ pub fn negotiate(req: &Request, route_default: Format) -> Format {
 pub struct Reply {
     pub status: StatusCode,
     pub doc: Value,
-    pub set_cookie: Option<String>,
+    /// Headers beside the body: `Set-Cookie`, `Location`.
+    pub headers: Vec<(header::HeaderName, String)>,
     /// Seed 004's lists are bare JSON arrays: in JSON only this section of the document is sent.
     pub bare_json: Option<&'static str>,
 }
@@ -89,7 +90,7 @@ impl Reply {
         if let Value::Object(extra) = sections {
             doc.extend(extra);
         }
-        Reply { status: StatusCode::OK, doc: Value::Object(doc), set_cookie: None, bare_json: None }
+        Reply { status: StatusCode::OK, doc: Value::Object(doc), headers: vec![], bare_json: None }
     }
     /// A document whose `[[response]]` entry carries more than the status (login's `[response.user]`).
     pub fn ok_with_response(fields: Value) -> Self {
@@ -98,7 +99,7 @@ impl Reply {
         if let Value::Object(extra) = fields {
             response.extend(extra);
         }
-        Reply { status: StatusCode::OK, doc: json!({ "response": [response] }), set_cookie: None, bare_json: None }
+        Reply { status: StatusCode::OK, doc: json!({ "response": [response] }), headers: vec![], bare_json: None }
     }
     /// A list in seed 004's shape: a bare array in JSON, `[[response]]` then `[[section]]` in TOML.
     pub fn list(section: &'static str, items: Vec<Value>) -> Self {
@@ -122,8 +123,8 @@ impl Reply {
         self.status = status;
         self
     }
-    pub fn with_cookie(mut self, cookie: String) -> Self {
-        self.set_cookie = Some(cookie);
+    pub fn with_header(mut self, name: header::HeaderName, value: String) -> Self {
+        self.headers.push((name, value));
         self
     }
     /// Adds tables (`[[m]]`, `[[n]]` ...) to the document.
@@ -139,23 +140,23 @@ impl Reply {
 /// status with `[[response]] status = 1, reason` (and seed 004's `code`); an internal failure
 /// is logged with its cause and answered 500 without it.
 pub fn respond(format: Format, result: Result<Reply>) -> Response<Body> {
-    let (status, doc, cookie) = match result {
-        Ok(Reply { status, doc, set_cookie, bare_json: Some(section) }) if format == Format::Json => {
-            (status, doc[section].clone(), set_cookie)
+    let (status, doc, extra) = match result {
+        Ok(Reply { status, doc, headers, bare_json: Some(section) }) if format == Format::Json => {
+            (status, doc[section].clone(), headers)
         }
-        Ok(reply) => (reply.status, reply.doc, reply.set_cookie),
+        Ok(reply) => (reply.status, reply.doc, reply.headers),
         Err(Error::Refused(refusal)) => {
             let mut response = json!({ "status": 1, "reason": refusal.to_string() });
             if let Some(code) = refusal.code() {
                 response["code"] = json!(code);
             }
             let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, json!({ "response": [response] }), None)
+            (status, json!({ "response": [response] }), vec![])
         }
         Err(Error::Internal(cause)) => {
             tracing::error!(%cause, "request failed");
             let body = json!({ "response": [{ "status": 1, "reason": "internal error, try again" }] });
-            (StatusCode::INTERNAL_SERVER_ERROR, body, None)
+            (StatusCode::INTERNAL_SERVER_ERROR, body, vec![])
         }
     };
     let body = if status == StatusCode::NO_CONTENT { Body::Empty } else { Body::Binary(format.encode(&doc)) };
@@ -163,8 +164,10 @@ pub fn respond(format: Format, result: Result<Reply>) -> Response<Body> {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        headers.insert(header::SET_COOKIE, cookie);
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
     }
     response
 }

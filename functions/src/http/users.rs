@@ -72,7 +72,7 @@ pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let cookie = session_cookie(&token, ctx.clients.config.token_ttl_secs);
     let mut response = socket_endpoint(ctx);
     response["user"] = json!({ "id": id, "token": token });
-    Ok(Reply::ok_with_response(response).with_cookie(cookie))
+    Ok(Reply::ok_with_response(response).with_header(http::header::SET_COOKIE, cookie))
 }
 
 /// Where the socket is, as simple_im's login answers it (`server`, `port`) and as a URL
@@ -107,7 +107,7 @@ pub async fn logout(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     ctx.caller()?;
     let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
     auth::close_session(&ctx.clients, token).await?;
-    Ok(Reply::ok(json!({})).with_cookie(session_cookie("", 0)))
+    Ok(Reply::ok(json!({})).with_header(http::header::SET_COOKIE, session_cookie("", 0)))
 }
 
 /// A user as the caller sees them: the profile (privacy flags applied) and, for another

@@ -70,9 +70,13 @@ pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Se
     body.insert("t".into(), json!(out.kind.as_str()));
     if out.kind == MessageKind::Audio {
         check_uploaded(clients, &out.content).await?;
-        // Audio names an uploaded key; the message carries a presigned URL to it (and the key).
-        body.insert("c".into(), json!(blobs::download_url(clients, &out.content).await?));
-        body.insert("key".into(), json!(out.content));
+        // The object belongs to this conversation from now on; the message names it by a
+        // stable server path (simple_im's `file/audio/<name>.amr`) that signs a fresh URL for
+        // each participant who fetches it, so history never holds a dead link.
+        if !streams::claim_audio(clients, &out.content, conversation).await? {
+            return Err(Refusal::Forbidden("that audio belongs to another conversation".into()).into());
+        }
+        body.insert("c".into(), json!(audio_path(&out.content)));
     } else {
         body.insert("c".into(), json!(out.content));
     }
@@ -101,6 +105,26 @@ pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Se
         }
     }
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
+}
+
+/// The server path of an audio object (`audio/<name>.amr` → `file/audio/<name>.amr`).
+fn audio_path(object: &str) -> String {
+    format!("file/{object}")
+}
+
+/// A fresh signed URL for the audio at a message's path, for a participant of the
+/// conversation it was sent in; anyone else is told it does not exist.
+pub async fn audio_url(clients: &Clients, user: u64, name: &str) -> Result<String> {
+    let object = format!("audio/{name}");
+    let not_found = || Refusal::NotFound("no such audio".into());
+    if !crate::domain::message::is_audio_key(&object) {
+        return Err(not_found().into());
+    }
+    let conversation = streams::audio_owner(clients, &object).await?.ok_or_else(not_found)?;
+    if !is_member(clients, user, conversation).await? {
+        return Err(not_found().into());
+    }
+    Ok(blobs::download_url(clients, &object).await?)
 }
 
 /// Seed 003's `NOTIFY_UPDATE_UNREAD` to the recipient's JSON connections: their unread count

@@ -5,8 +5,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use im_adapters::Clients;
 use std::time::Duration;
 
-/// How long a presigned URL works.
-pub const URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// How long a presigned upload URL works.
+pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// Stores an AMR file under `key`.
 pub async fn put_audio(clients: &Clients, key: &str, bytes: Vec<u8>) -> Result<()> {
@@ -15,16 +15,17 @@ pub async fn put_audio(clients: &Clients, key: &str, bytes: Vec<u8>) -> Result<(
     Ok(())
 }
 
-/// A presigned GET URL for a stored key.
+/// A presigned GET URL for a stored key, working for the configured lifetime.
 pub async fn download_url(clients: &Clients, key: &str) -> Result<String> {
-    let config = PresigningConfig::expires_in(URL_LIFETIME).map_err(malformed)?;
+    let lifetime = Duration::from_secs(clients.config.audio_url_ttl_secs);
+    let config = PresigningConfig::expires_in(lifetime).map_err(malformed)?;
     let request = clients.s3.get_object().bucket(&clients.config.audio_bucket).key(key).presigned(config).await;
     Ok(request.map_err(aws)?.uri().to_string())
 }
 
 /// A presigned PUT URL a phone uploads an AMR file to.
 pub async fn upload_url(clients: &Clients, key: &str) -> Result<String> {
-    let config = PresigningConfig::expires_in(URL_LIFETIME).map_err(malformed)?;
+    let config = PresigningConfig::expires_in(UPLOAD_URL_LIFETIME).map_err(malformed)?;
     let put = clients.s3.put_object().bucket(&clients.config.audio_bucket).key(key).content_type("audio/amr");
     Ok(put.presigned(config).await.map_err(aws)?.uri().to_string())
 }

@@ -32,6 +32,9 @@ pub struct Config {
     pub push_concurrency: usize,
     /// Lifetime of a session token, in seconds.
     pub token_ttl_secs: u64,
+    /// How long a signed audio URL works (`AUDIO_URL_TTL_SECS`); every fetch of a message's
+    /// audio path signs a fresh one.
+    pub audio_url_ttl_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +59,8 @@ fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, Con
 /// Thirty days: a phone stays logged in, as messaging apps do.
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 pub const DEFAULT_PUSH_CONCURRENCY: usize = 64;
+/// Fifteen minutes: long enough to play a voice note, short enough not to be shared.
+pub const DEFAULT_AUDIO_URL_TTL_SECS: u64 = 15 * 60;
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -74,6 +79,7 @@ impl Config {
             s3_endpoint: optional("AWS_ENDPOINT_URL_S3"),
             push_concurrency: number("PUSH_CONCURRENCY", DEFAULT_PUSH_CONCURRENCY)?,
             token_ttl_secs: number("TOKEN_TTL_SECS", DEFAULT_TOKEN_TTL_SECS)?,
+            audio_url_ttl_secs: number("AUDIO_URL_TTL_SECS", DEFAULT_AUDIO_URL_TTL_SECS)?,
         })
     }
 
@@ -90,6 +96,7 @@ impl Config {
             ("AUDIO_BUCKET", self.audio_bucket.clone()),
             ("PUSH_CONCURRENCY", self.push_concurrency.to_string()),
             ("TOKEN_TTL_SECS", self.token_ttl_secs.to_string()),
+            ("AUDIO_URL_TTL_SECS", self.audio_url_ttl_secs.to_string()),
         ];
         let endpoints = [
             ("WEBSOCKET_MANAGEMENT_ENDPOINT", &self.websocket_management_endpoint),

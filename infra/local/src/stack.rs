@@ -173,5 +173,6 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         s3_endpoint: Some(s3.into()),
         push_concurrency: im_adapters::config::DEFAULT_PUSH_CONCURRENCY,
         token_ttl_secs: im_adapters::config::DEFAULT_TOKEN_TTL_SECS,
+        audio_url_ttl_secs: im_adapters::config::DEFAULT_AUDIO_URL_TTL_SECS,
     }
 }

@@ -241,7 +241,10 @@ async fn amr_audio_round_trip_and_refusals() {
     assert_eq!(sent.status, 201, "{}", sent.text);
     let msg = im_tests::next_event(&mut b_socket, "NOTIFY_NEW_MSG").await["data"]["msg"].clone();
     assert_eq!(msg["t"], "audio");
-    let url = msg["content"].as_str().unwrap().to_string();
+    let path = msg["content"].as_str().unwrap().to_string();
+    assert!(path.starts_with("file/audio/") && path.ends_with(".amr"), "a stable server path: {path}");
+    let url = audio_url(&b, &path).await.expect("a participant gets a signed URL");
+    assert_eq!(audio_url(&new_user("c", "android").await, &path).await, Err(404), "others do not");
     let http = reqwest::Client::new();
     let fetched = http.get(&url).send().await.unwrap();
     assert_eq!(fetched.status(), 200);
@@ -294,7 +297,15 @@ async fn amr_audio_round_trip_and_refusals() {
         .await;
     assert_eq!(via_key.status, 201, "{}", via_key.text);
     let msg = im_tests::next_event(&mut b_socket, "NOTIFY_NEW_MSG").await["data"]["msg"].clone();
-    assert_eq!(http.get(msg["content"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap().to_vec(), amr);
+    let url = audio_url(&b, msg["content"].as_str().unwrap()).await.unwrap();
+    assert_eq!(http.get(&url).send().await.unwrap().bytes().await.unwrap().to_vec(), amr);
+    // The key now belongs to a's conversation with b: nobody can attach it elsewhere.
+    let (c, d) = (new_user("c", "android").await, new_user("d", "android").await);
+    befriend(&c, &d).await;
+    let stolen = client(&c)
+        .post_form("/message", &[("to", &d.id.to_string()), ("id", "steal"), ("t", "audio"), ("c", key)])
+        .await;
+    assert_eq!((stolen.status, stolen.reason()), (403, "that audio belongs to another conversation".to_string()));
     let bogus = client(&a)
         .post_form(
             "/message",
@@ -307,6 +318,21 @@ async fn amr_audio_round_trip_and_refusals() {
         )
         .await;
     assert_eq!(bogus.status, 400);
+}
+
+/// Follows an audio message's path as `user`: the signed URL it redirects to, or the status.
+async fn audio_url(user: &User, path: &str) -> Result<String, u16> {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let answer = http
+        .get(format!("{}/{path}", im_tests::stack().http))
+        .header("cookie", format!("token={}", user.token))
+        .send()
+        .await
+        .unwrap();
+    match answer.status().as_u16() {
+        302 => Ok(answer.headers()["location"].to_str().unwrap().to_string()),
+        status => Err(status),
+    }
 }
 
 #[tokio::test]
@@ -417,4 +443,42 @@ async fn no_loss_under_concurrent_senders_online_and_offline() {
             got.iter().map(|m| m["id"].as_str().unwrap().rsplit(':').next().unwrap().parse().unwrap()).collect();
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "one order: {seqs:?}");
     }
+}
+
+/// An audio message's `c` is a path, not a URL: fetched after every URL it ever gave out has
+/// expired (here a 1 s lifetime stands in for an hour), it still downloads. The route runs
+/// in-process with that lifetime, on the stack's DynamoDB and S3.
+#[tokio::test]
+async fn audio_in_history_still_downloads_after_its_signed_urls_expire() {
+    let a = new_user("a", "android").await;
+    let b = new_user("b", "android").await;
+    befriend(&a, &b).await;
+    let amr = b"#!AMR\n\x01\x02\x03".to_vec();
+    let (ct, body) = multipart(&amr, "audio/amr", "to", &b.id.to_string());
+    assert_eq!(client(&a).send("POST", "/m/audio", None, Some((&ct, body))).await.status, 201);
+    let history =
+        client(&b).send("GET", &format!("/message/history?with={}", a.id), Some("application/json"), None).await;
+    let path = history.doc()["m"][0]["c"].as_str().unwrap().to_string();
+
+    let urls = im_tests::stack();
+    let mut config = im_local::stack::local_config(&urls.dynamodb, &urls.s3, &urls.management, "audio-bucket");
+    config.audio_url_ttl_secs = 1;
+    let clients = std::sync::Arc::new(im_adapters::Clients::local(config));
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/get_audio.json")).unwrap();
+    let name = path.rsplit('/').next().unwrap();
+    event["rawPath"] = json!(format!("/{path}"));
+    event["pathParameters"]["name"] = json!(name);
+    event["requestContext"]["authorizer"]["lambda"]["user_id"] = json!(b.id);
+    let fetch = || async {
+        let function = im_functions::function("get_audio").unwrap();
+        let answer = im_functions::invoke(clients.clone(), function, event.clone(), Default::default()).await.unwrap();
+        assert_eq!(answer["statusCode"], 302, "{answer}");
+        answer["headers"]["location"].as_str().unwrap().to_string()
+    };
+    let first = fetch().await;
+    assert_eq!(reqwest::get(&first).await.unwrap().bytes().await.unwrap().to_vec(), amr);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(reqwest::get(&first).await.unwrap().status(), 403, "that URL is dead");
+    let later = fetch().await;
+    assert_eq!(reqwest::get(&later).await.unwrap().bytes().await.unwrap().to_vec(), amr, "the path still works");
 }
