@@ -361,6 +361,7 @@ struct TomlFrame {
     s: Vec<SyncTable>,
     m: Vec<MessageTable>,
     gm: Vec<MessageTable>,
+    n: Vec<toml::Table>,
 }
 
 impl TomlFrame {
@@ -368,6 +369,9 @@ impl TomlFrame {
     fn request(mut self) -> Result<Request, String> {
         if !self.p.is_empty() {
             return Ok(Request::Ping);
+        }
+        if !self.n.is_empty() {
+            return Err("[[n]] is what the server sends: acknowledge it with [[a]] id".into());
         }
         if let Some(r) = self.r.into_iter().next() {
             if text(r.t).as_deref() != Some("login") {
@@ -507,7 +511,7 @@ fn tables_of(text: &str) -> Vec<String> {
 
 /// simple_im's encoder writes a frame on one line (`[[a]] id = "a_02"`), which TOML does not
 /// allow: puts each table header and each `key = value` on a line of its own.
-fn one_key_per_line(text: &str) -> String {
+pub fn one_key_per_line(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -799,6 +803,10 @@ mod tests {
         assert_eq!(bad(r#"{"event":"NOPE"}"#).reason, "unknown event NOPE");
         assert_eq!(bad(r#"{"event":"NOPE","ref":"r"}"#).reference, Some(json!("r")));
         assert_eq!(bad("garbage = = =").reason, "frame is neither JSON nor TOML");
+        assert_eq!(
+            bad("[[n]]\nt = \"add_contact\"\n").reason,
+            "[[n]] is what the server sends: acknowledge it with [[a]] id"
+        );
         let unknown = bad("[[zz]]\n");
         assert_eq!((unknown.dialect, unknown.reason.as_str()), (Format::Toml, "unknown frame"));
     }

@@ -7,6 +7,7 @@ mod friends;
 mod invoke;
 mod messages;
 mod realtime;
+mod seed_000_001;
 mod seed_003;
 mod seed_simple_im;
 mod socket_contacts;
