@@ -8,7 +8,7 @@ pub mod render;
 
 use crate::domain::entry::{Entry, EntryKind};
 use crate::domain::format::Format;
-use crate::domain::ids::{Actor, ConversationId};
+use crate::domain::ids::{device_key, Actor, ConversationId};
 use crate::domain::notice::{Notice, NoticeKind};
 use crate::domain::now_secs;
 use crate::store::streams::{self, NewEntry};
@@ -136,9 +136,9 @@ async fn contact_summaries(
 /// the device is offered its own entry again by sync.
 async fn confirm_for_acting_device(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) {
     for (_, entry) in stored.iter().filter(|(user, _)| *user == actor.user_id) {
-        let device = actor.device.as_str();
+        let device = device_key(&actor.device, &actor.tag);
         let confirmed =
-            streams::confirm(clients, actor.user_id, device, entry.conversation, entry.seq, &[entry.seq], None).await;
+            streams::confirm(clients, actor.user_id, &device, entry.conversation, entry.seq, &[entry.seq], None).await;
         if let Err(err) = confirmed {
             tracing::warn!(error = %err, "could not confirm the acting device's own entry");
         }

@@ -37,8 +37,27 @@ impl fmt::Display for DeviceName {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: u64,
-    /// The device the session was opened on.
+    /// The device the session was opened on: its name, for display and echo rules.
     pub device: DeviceName,
+    /// What tells this login's device from another of the same name (see [`device_key`]).
+    pub tag: String,
+}
+
+/// The identity of a device for what it has confirmed: its name plus its login's tag, so two
+/// phones that both call themselves `android` never share what they confirmed. Sessions from
+/// before tags existed have none and are known by their name alone.
+pub fn device_key(device: &DeviceName, tag: &str) -> String {
+    if tag.is_empty() {
+        device.to_string()
+    } else {
+        format!("{device}~{tag}")
+    }
+}
+
+impl Caller {
+    pub fn device_key(&self) -> String {
+        device_key(&self.device, &self.tag)
+    }
 }
 
 /// Who acted: their other devices get the echo, the acting device does not.
@@ -46,19 +65,20 @@ pub struct Caller {
 pub struct Actor {
     pub user_id: u64,
     pub device: DeviceName,
+    pub tag: String,
     /// Set when the action came over a WebSocket: that exact connection gets no echo.
     pub connection_id: Option<String>,
 }
 
 impl From<&Caller> for Actor {
     fn from(caller: &Caller) -> Actor {
-        Actor { user_id: caller.user_id, device: caller.device.clone(), connection_id: None }
+        Actor { user_id: caller.user_id, device: caller.device.clone(), tag: caller.tag.clone(), connection_id: None }
     }
 }
 
 impl Actor {
     pub fn caller(&self) -> Caller {
-        Caller { user_id: self.user_id, device: self.device.clone() }
+        Caller { user_id: self.user_id, device: self.device.clone(), tag: self.tag.clone() }
     }
 }
 

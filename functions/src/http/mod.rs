@@ -37,7 +37,10 @@ impl Ctx {
         let caller = match context {
             Some(fields) => match (fields.get("user_id").and_then(Value::as_u64), fields.get("device")) {
                 (Some(user_id), Some(Value::String(device))) => DeviceName::parse(Some(device))
-                    .map(|device| Caller { user_id, device })
+                    .map(|device| {
+                        let tag = fields.get("tag").and_then(Value::as_str).unwrap_or_default().to_string();
+                        Caller { user_id, device, tag }
+                    })
                     .map_err(|err| err.to_string()),
                 _ => Err(fields.get("auth_error").and_then(Value::as_str).unwrap_or("login required").to_string()),
             },

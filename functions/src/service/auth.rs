@@ -65,10 +65,15 @@ pub async fn authenticate(clients: &Clients, claim: &str, password: String) -> R
     }
 }
 
+/// A new login's tag: what tells its device from another of the same name.
+pub fn new_tag() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
 /// Opens a session for `user_id` on `device` and returns its token.
 pub async fn open_session(clients: &Clients, user_id: u64, device: &DeviceName) -> Result<String> {
     let token = new_token();
-    sessions::open(clients, &token, user_id, device).await?;
+    sessions::open(clients, &token, user_id, device, &new_tag()).await?;
     Ok(token)
 }
 
@@ -82,11 +87,11 @@ pub async fn resolve(clients: &Clients, token: &str) -> Result<Caller> {
     if token.is_empty() || token.len() > 256 {
         return Err(Refusal::Unauthorized("invalid token".into()).into());
     }
-    let (user_id, device) = sessions::find(clients, token)
+    let (user_id, device, tag) = sessions::find(clients, token)
         .await?
         .ok_or_else(|| Refusal::Unauthorized("invalid or expired token".into()))?;
     let device = DeviceName::parse(Some(&device)).map_err(Error::internal)?;
-    Ok(Caller { user_id, device })
+    Ok(Caller { user_id, device, tag })
 }
 
 /// Finds the token a client sent: `Authorization: Bearer`, else a `token=` cookie, else

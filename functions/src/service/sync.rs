@@ -22,10 +22,18 @@ pub struct Pending {
     pub friend_requests: usize,
 }
 
-/// What `device` has not confirmed, oldest first per stream, at most `limit` of each kind
-/// (`after` skips feed entries up to it). Its own actions are not offered back to it.
-pub async fn pending(clients: &Clients, user: u64, device: &str, after: Option<u64>, limit: usize) -> Result<Pending> {
-    let not_own = |e: &Entry| !e.is_own(user, device);
+/// What a device has not confirmed, oldest first per stream, at most `limit` of each kind
+/// (`after` skips feed entries up to it): `device` is its key (`domain::ids::device_key`, for
+/// what it confirmed) and its name (for the echo rules: its own actions are not offered back).
+pub async fn pending(
+    clients: &Clients,
+    user: u64,
+    (device, name): (String, &str),
+    after: Option<u64>,
+    limit: usize,
+) -> Result<Pending> {
+    let device = device.as_str();
+    let not_own = |e: &Entry| !e.is_own(user, name);
     let feed = ConversationId::Feed(user);
     let (feed, more_feed) = streams::unconfirmed(clients, user, device, feed, after, limit, not_own).await?;
     let mut messages = vec![];

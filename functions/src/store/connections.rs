@@ -25,6 +25,8 @@ pub struct Connection {
     pub connection_id: String,
     pub user_id: Option<u64>,
     pub device: DeviceName,
+    /// The login's tag: with the device name, the key of what this device confirmed.
+    pub tag: String,
     pub format: Format,
     /// The client chose the format at connect (`?format=`); otherwise its login frame's
     /// dialect decides.
@@ -37,6 +39,8 @@ struct ConnectionItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     user_id: Option<u64>,
     device: String,
+    #[serde(default)]
+    tag: String,
     format: String,
     #[serde(default)]
     format_chosen: bool,
@@ -74,6 +78,7 @@ pub async fn put(clients: &Clients, conn: &Connection) -> Result<()> {
         pk: conn_key(&conn.connection_id),
         user_id: conn.user_id,
         device: conn.device.to_string(),
+        tag: conn.tag.clone(),
         format: conn.format.as_str().into(),
         format_chosen: conn.format_chosen,
         connected_at: now,
@@ -129,6 +134,7 @@ pub async fn find(clients: &Clients, cid: &str) -> Result<Option<Connection>> {
         connection_id: cid.to_string(),
         user_id: item.user_id,
         device: DeviceName::parse(Some(&item.device)).map_err(super::malformed)?,
+        tag: item.tag,
         format: Format::parse(Some(&item.format)).unwrap_or(Format::Json),
         format_chosen: item.format_chosen,
     }))
@@ -174,7 +180,15 @@ pub async fn of_users(clients: &Clients, users: &[u64]) -> Result<Vec<Connection
             let (Ok(device), Some(format)) = (DeviceName::parse(Some(&live.d)), Format::parse(Some(&live.f))) else {
                 continue;
             };
-            found.push(Connection { connection_id: cid, user_id: Some(user), device, format, format_chosen: true });
+            let tag = String::new();
+            found.push(Connection {
+                connection_id: cid,
+                user_id: Some(user),
+                device,
+                tag,
+                format,
+                format_chosen: true,
+            });
         }
     }
     Ok(found)

@@ -13,6 +13,9 @@ struct SessionItem {
     pk: String,
     user_id: u64,
     device: String,
+    /// The login's own tag (see `domain::ids::device_key`); none on older sessions.
+    #[serde(default)]
+    tag: String,
     expires_at: u64,
 }
 
@@ -21,11 +24,12 @@ fn token_key(token: &str) -> String {
 }
 
 /// Stores a session for `user_id` on `device`, for the configured lifetime.
-pub async fn open(clients: &Clients, token: &str, user_id: u64, device: &DeviceName) -> Result<()> {
+pub async fn open(clients: &Clients, token: &str, user_id: u64, device: &DeviceName, tag: &str) -> Result<()> {
     let item = SessionItem {
         pk: token_key(token),
         user_id,
         device: device.to_string(),
+        tag: tag.to_string(),
         expires_at: now_secs() + clients.config.token_ttl_secs,
     };
     let put = clients.dynamodb.put_item().table_name(&clients.config.tables.users).set_item(Some(to_item(&item)?));
@@ -40,13 +44,13 @@ pub async fn close(clients: &Clients, token: &str) -> Result<()> {
     Ok(())
 }
 
-/// The user and device of a live session (one GetItem); `None` when unknown or expired (and
-/// not yet swept by TTL).
-pub async fn find(clients: &Clients, token: &str) -> Result<Option<(u64, String)>> {
+/// The user, device and tag of a live session (one GetItem); `None` when unknown or expired
+/// (and not yet swept by TTL).
+pub async fn find(clients: &Clients, token: &str) -> Result<Option<(u64, String, String)>> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.users).key("pk", s(token_key(token)));
     let Some(item) = get.send().await.map_err(aws)?.item else { return Ok(None) };
     let session: SessionItem = from_item(item)?;
-    Ok((session.expires_at > now_secs()).then_some((session.user_id, session.device)))
+    Ok((session.expires_at > now_secs()).then_some((session.user_id, session.device, session.tag)))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::parse::{parse_all, Addressee, Frame, Request};
 use crate::delivery::{self, render};
 use crate::domain::entry::Entry;
 use crate::domain::format::{seed_time, Format};
-use crate::domain::ids::{Actor, ConversationId, DeviceName, EntryId, Target};
+use crate::domain::ids::{device_key, Actor, ConversationId, DeviceName, EntryId, Target};
 use crate::domain::message::Outgoing;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
@@ -70,7 +70,12 @@ async fn handle_one(clients: &Clients, cid: &str, frame: Frame) -> Result<String
         }
         (_, None) => Err(Refusal::invalid("login first").into()),
         (request, Some(user_id)) => {
-            let actor = Actor { user_id, device: conn.device.clone(), connection_id: Some(conn.connection_id.clone()) };
+            let actor = Actor {
+                user_id,
+                device: conn.device.clone(),
+                tag: conn.tag.clone(),
+                connection_id: Some(conn.connection_id.clone()),
+            };
             serve(clients, &answer, &actor, request).await
         }
     };
@@ -82,7 +87,8 @@ async fn handle_one(clients: &Clients, cid: &str, frame: Frame) -> Result<String
 
 /// A logged-in connection's request.
 async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Request) -> Result<String> {
-    let device = actor.device.as_str();
+    let key = device_key(&actor.device, &actor.tag);
+    let device = key.as_str();
     match request {
         Request::Ack { ids, up_to } => {
             sync::acknowledge(clients, actor.user_id, device, &ids, up_to.as_deref()).await?;
@@ -96,7 +102,8 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
                 },
                 None => None,
             };
-            let pending = sync::pending(clients, actor.user_id, device, after, SYNC_PAGE).await?;
+            let pending =
+                sync::pending(clients, actor.user_id, (key.clone(), actor.device.as_str()), after, SYNC_PAGE).await?;
             let entries: Vec<Entry> = pending.feed.into_iter().chain(pending.messages).collect();
             Ok(answer.sync(&entries, pending.more, pending.friend_requests))
         }
@@ -280,7 +287,8 @@ async fn logged_in(
         Err(internal) => return Err(internal),
     };
     let mut frames = vec![answer.login(Ok(user_id), frame_id)];
-    let pending = sync::pending(clients, user_id, bound.device.as_str(), None, SYNC_PAGE).await?;
+    let device = (device_key(&bound.device, &bound.tag), bound.device.as_str());
+    let pending = sync::pending(clients, user_id, device, None, SYNC_PAGE).await?;
     frames.extend(pending.feed.iter().chain(&pending.messages).map(|entry| render::push_frame(bound.format, entry)));
     if pending.more {
         frames.push(bound.format.frame("sync", "SYNC", &json!({ "more": true })));
@@ -305,18 +313,22 @@ async fn log_in(
     dialect: Format,
 ) -> Result<std::result::Result<(u64, Connection), String>> {
     let device = device_of(conn, login.device)?;
-    let user_id = match (login.token, login.password) {
-        (Some(token), _) => auth::resolve(clients, &token).await?.user_id,
+    // A token's device keeps its session's tag; a password login is a new login of its own.
+    let (user_id, tag) = match (login.token, login.password) {
+        (Some(token), _) => {
+            let caller = auth::resolve(clients, &token).await?;
+            (caller.user_id, caller.tag)
+        }
         (None, Some(password)) => {
             let claim = login_claim(login.phone.as_deref(), login.email.as_deref())?;
-            auth::authenticate(clients, &claim, password).await?
+            (auth::authenticate(clients, &claim, password).await?, auth::new_tag())
         }
         (None, None) => return Ok(Err("send a token, or a phone/email and password".into())),
     };
     if login.user_id.is_some_and(|claimed| claimed != user_id.to_string()) {
         return Ok(Err("user id does not match the login".into()));
     }
-    Ok(Ok((user_id, bind(clients, conn, user_id, device, dialect).await?)))
+    Ok(Ok((user_id, bind(clients, conn, user_id, (device, tag), dialect).await?)))
 }
 
 /// Seed 003's `LOGON`: signs up with an email and logs this connection in.
@@ -330,7 +342,7 @@ async fn sign_up(
 ) -> Result<(u64, Connection)> {
     let device = device_of(conn, device)?;
     let id = auth::sign_up(clients, &NewUser::from_email(email, password)?).await?;
-    Ok((id, bind(clients, conn, id, device, dialect).await?))
+    Ok((id, bind(clients, conn, id, (device, auth::new_tag()), dialect).await?))
 }
 
 /// Binds the connection to its user, in its login frame's dialect unless it chose one.
@@ -338,11 +350,11 @@ async fn bind(
     clients: &Clients,
     conn: &Connection,
     user_id: u64,
-    device: DeviceName,
+    (device, tag): (DeviceName, String),
     dialect: Format,
 ) -> Result<Connection> {
     let format = if conn.format_chosen { conn.format } else { dialect };
-    let bound = Connection { user_id: Some(user_id), device, format, ..conn.clone() };
+    let bound = Connection { user_id: Some(user_id), device, tag, format, ..conn.clone() };
     presence::bind(clients, &bound).await?;
     Ok(bound)
 }

@@ -66,12 +66,13 @@ async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
         Some(token) => {
             let caller = auth::resolve(clients, token).await?;
             let device = device.unwrap_or(caller.device);
-            let conn = Connection { connection_id, user_id: Some(caller.user_id), device, format, format_chosen };
+            let (user_id, tag) = (Some(caller.user_id), caller.tag);
+            let conn = Connection { connection_id, user_id, device, tag, format, format_chosen };
             return presence::bind(clients, &conn).await;
         }
         None => {
             let device = device.unwrap_or(DeviceName::parse(None)?);
-            Connection { connection_id, user_id: None, device, format, format_chosen }
+            Connection { connection_id, user_id: None, device, tag: String::new(), format, format_chosen }
         }
     };
     Ok(connections::put(clients, &conn).await?)

@@ -63,7 +63,12 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
             let _ = socket.close(None).await;
         });
     }
-    let actor = im_functions::domain::ids::Actor { user_id: base - 1, device: device("bench"), connection_id: None };
+    let actor = im_functions::domain::ids::Actor {
+        user_id: base - 1,
+        device: device("bench"),
+        tag: String::new(),
+        connection_id: None,
+    };
     let body = serde_json::json!({ "t": "create_group", "g_id": n, "ts": 0 }).as_object().unwrap().clone();
     let notice = im_functions::domain::notice::Notice { body };
     let before = clients.dynamodb_requests.snapshot();
@@ -118,7 +123,12 @@ async fn message_latency(n: usize, messages: usize) {
             }
         });
     }
-    let actor = im_functions::domain::ids::Actor { user_id: sender, device: device("bench"), connection_id: None };
+    let actor = im_functions::domain::ids::Actor {
+        user_id: sender,
+        device: device("bench"),
+        tag: String::new(),
+        connection_id: None,
+    };
     let mut latencies = vec![];
     let before = clients.dynamodb_requests.snapshot();
     for i in 0..messages {

@@ -120,3 +120,23 @@ async fn seed_003s_empty_login_on_a_token_connection_answers_ok() {
     let ok: Value = serde_json::from_str(&next_text(&mut socket).await).unwrap();
     assert_eq!((ok["event"].as_str(), ok["data"]["id"].as_u64()), (Some("OK"), Some(eva.id)));
 }
+
+#[tokio::test]
+async fn two_phones_with_the_same_device_name_confirm_apart() {
+    let alice = new_user("alice", "web").await;
+    let bob = new_user("bob", "android").await;
+    friends(&alice, &bob).await;
+    send(&alice, &bob, "p1", "to both phones").await;
+    let (first, second) = (login(&bob.phone, "android").await, login(&bob.phone, "android").await);
+    let pending = |token: String| async move {
+        let doc = Client::new().with_token(&token).send("GET", "/offline", Some("application/json"), None).await.doc();
+        doc["m"].as_array().cloned().unwrap_or_default()
+    };
+    let messages = pending(first.clone()).await;
+    assert_eq!(messages.len(), 1);
+    let id = messages[0]["id"].as_str().unwrap().replace('#', "%23");
+    let confirmed = Client::new().with_token(&first).send("DELETE", &format!("/offline?id={id}"), None, None).await;
+    assert_eq!(confirmed.status, 200);
+    assert!(pending(first).await.is_empty(), "the first phone confirmed it");
+    assert_eq!(pending(second).await.len(), 1, "the other android still has it");
+}
