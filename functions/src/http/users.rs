@@ -4,7 +4,7 @@ use super::{path_number, path_param, Ctx, Fields, Reply};
 use crate::domain::ids::DeviceName;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::user::{login_claim, parse_email, parse_phone, NewUser, Profile};
-use crate::service::{auth, users};
+use crate::service::{auth, presence, users};
 use cookie::{Cookie, SameSite};
 use http::StatusCode;
 use lambda_http::Request;
@@ -102,11 +102,13 @@ pub async fn report_failed_server(ctx: &Ctx, req: &Request) -> Result<Reply> {
     Ok(Reply::ok_with_response(socket_endpoint(ctx)))
 }
 
-/// `POST /server/logout`: ends the session whose token came with the request.
+/// `POST /server/logout`: ends the session whose token came with the request, and closes the
+/// sockets that session opened.
 pub async fn logout(ctx: &Ctx, _req: &Request) -> Result<Reply> {
-    ctx.caller()?;
+    let caller = ctx.caller()?;
     let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
     auth::close_session(&ctx.clients, token).await?;
+    presence::close_sockets_of(&ctx.clients, caller).await?;
     Ok(Reply::ok(json!({})).with_header(http::header::SET_COOKIE, session_cookie("", 0)))
 }
 

@@ -3,6 +3,7 @@
 //! one phone never both receive.
 
 use crate::delivery;
+use crate::domain::ids::Caller;
 use crate::domain::refusal::{Error, Result};
 use crate::store::connections::{self, Connection};
 use im_adapters::Clients;
@@ -18,5 +19,17 @@ pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
         .map(|c| c.connection_id)
         .collect();
     delivery::close(clients, &older).await;
+    Ok(())
+}
+
+/// Closes the sockets a session opened (its device name and tag): what a logout ends.
+pub async fn close_sockets_of(clients: &Clients, caller: &Caller) -> Result<()> {
+    let sockets: Vec<String> = connections::of_users(clients, &[caller.user_id])
+        .await?
+        .into_iter()
+        .filter(|c| c.device == caller.device && c.tag == caller.tag)
+        .map(|c| c.connection_id)
+        .collect();
+    delivery::close(clients, &sockets).await;
     Ok(())
 }

@@ -54,6 +54,9 @@ struct Live {
     d: String,
     f: String,
     at: u64,
+    /// The login's tag, so a logout finds the sockets of that very session.
+    #[serde(default)]
+    g: String,
 }
 
 #[derive(Deserialize)]
@@ -93,7 +96,7 @@ pub async fn put(clients: &Clients, conn: &Connection) -> Result<()> {
 pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
     let user = conn.user_id.ok_or_else(|| StoreError::Malformed("binding a connection without a user".into()))?;
     put(clients, conn).await?;
-    let live = Live { d: conn.device.to_string(), f: conn.format.as_str().into(), at: now_secs() };
+    let live = Live { d: conn.device.to_string(), f: conn.format.as_str().into(), at: now_secs(), g: conn.tag.clone() };
     let entry = AttributeValue::M(to_item(&live)?);
     add_to_user(clients, user, &conn.connection_id, entry).await
 }
@@ -180,7 +183,7 @@ pub async fn of_users(clients: &Clients, users: &[u64]) -> Result<Vec<Connection
             let (Ok(device), Some(format)) = (DeviceName::parse(Some(&live.d)), Format::parse(Some(&live.f))) else {
                 continue;
             };
-            let tag = String::new();
+            let tag = live.g;
             found.push(Connection {
                 connection_id: cid,
                 user_id: Some(user),

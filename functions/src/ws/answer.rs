@@ -6,6 +6,9 @@ use crate::domain::entry::Entry;
 use crate::domain::format::Format;
 use serde_json::{json, Map, Value};
 
+/// API Gateway's largest WebSocket message (128 KB), less room for its framing.
+pub const MAX_MESSAGE_BYTES: usize = 127 * 1024;
+
 /// Where an answer goes: the dialect of the frame, and JSON's `ref` to echo.
 pub struct Answer {
     pub dialect: Format,
@@ -64,7 +67,21 @@ impl Answer {
     }
 
     /// A page of sync: the entries by table, `more`, and seed 004's count of friend requests.
+    /// It fits one API Gateway WebSocket message: entries past [`MAX_MESSAGE_BYTES`] stay for
+    /// the next page (they are not confirmed, so nothing is lost and the device is never stuck
+    /// on a page it cannot receive).
     pub fn sync(&self, entries: &[Entry], more: bool, friend_requests: usize) -> String {
+        let mut count = entries.len();
+        loop {
+            let page = self.sync_page(&entries[..count], more || count < entries.len(), friend_requests);
+            if page.len() <= MAX_MESSAGE_BYTES || count == 0 {
+                return page;
+            }
+            count = (count * MAX_MESSAGE_BYTES / page.len()).min(count - 1);
+        }
+    }
+
+    fn sync_page(&self, entries: &[Entry], more: bool, friend_requests: usize) -> String {
         let mut doc: Map<String, Value> =
             by_table(entries).into_iter().map(|(table, list)| (table.to_string(), Value::Array(list))).collect();
         match self.dialect {
@@ -77,6 +94,36 @@ impl Answer {
                 doc.insert("sync".into(), json!([{ "more": more, "friend_request": friend_requests }]));
                 String::from_utf8_lossy(&Format::Toml.encode(&Value::Object(doc))).into_owned()
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::entry::EntryKind;
+    use crate::domain::ids::ConversationId;
+
+    fn big_messages(n: u64) -> Vec<Entry> {
+        (1..=n)
+            .map(|seq| {
+                let body = json!({ "t": "text", "c": "😀".repeat(4000), "from": 2, "to": 1 });
+                let body = body.as_object().cloned().unwrap();
+                Entry { conversation: ConversationId::Direct(1, 2), seq, kind: EntryKind::Message, echo_of: None, body }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sync_page_fits_one_websocket_message_and_says_more() {
+        for dialect in [Format::Json, Format::Toml] {
+            let answer = Answer { dialect, reference: None };
+            let page = answer.sync(&big_messages(50), false, 0);
+            assert!(page.len() <= MAX_MESSAGE_BYTES, "{} bytes", page.len());
+            assert!(page.contains("more") && (page.contains("\"more\":true") || page.contains("more = true")));
+            assert!(page.matches("dm#1#2:").count() >= 5, "as many as fit, not a handful");
+            let small = answer.sync(&big_messages(2), false, 0);
+            assert!(small.contains("\"more\":false") || small.contains("more = false"));
         }
     }
 }

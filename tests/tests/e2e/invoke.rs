@@ -1,14 +1,18 @@
 //! `invoke`: every function's built binary runs on the Lambda Runtime API with its sample event.
+//! The sample events act as user 1 on group 1, contact 1 ...: they run on a stack of their own,
+//! so they never touch the users the other tests create (a sample `DELETE /group/1` once deleted
+//! another test's group 1 in the middle of it).
 
-use im_tests::stack;
 use serde_json::Value;
 
 #[tokio::test]
 async fn every_function_binary_answers_its_sample_event() {
     let root = im_local::project_root();
     let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
-    let urls = stack();
-    let mut env: Vec<(String, String)> = im_local::runtime_api::local_env(&urls.dynamodb, &urls.s3, &urls.management);
+    let own =
+        im_local::LocalStack::start(im_local::StackOptions::ephemeral(root.clone())).await.expect("a stack of its own");
+    let mut env: Vec<(String, String)> =
+        im_local::runtime_api::local_env(&own.dynamodb_endpoint, &own.s3_endpoint, &own.management_url);
     env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
     for binary in template.functions.values() {
         let path = root.join("target/debug").join(binary);

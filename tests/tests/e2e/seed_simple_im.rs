@@ -140,3 +140,51 @@ async fn two_phones_with_the_same_device_name_confirm_apart() {
     assert!(pending(first).await.is_empty(), "the first phone confirmed it");
     assert_eq!(pending(second).await.len(), 1, "the other android still has it");
 }
+
+#[tokio::test]
+async fn logout_closes_the_sockets_of_that_session_only() {
+    let bob = new_user("bob", "android").await;
+    let other = login(&bob.phone, "ipad").await;
+    let mut ending = connect(&format!("token={}", bob.token)).await.unwrap();
+    let mut staying = connect(&format!("token={other}")).await.unwrap();
+    let out = Client::new().with_token(&bob.token).post_form("/server/logout", &[]).await;
+    assert_eq!(out.status, 200, "{}", out.text);
+    use futures::StreamExt;
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), ending.next()).await.expect("closed");
+    assert!(matches!(closed, Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None), "{closed:?}");
+    send_text(&mut staying, r#"{"event":"PING"}"#).await;
+    assert!(next_text(&mut staying).await.contains("PONG"), "the other session's socket stays");
+}
+
+#[tokio::test]
+async fn a_sync_answer_fits_one_websocket_message_however_big_the_backlog() {
+    let alice = new_user("alice", "android").await;
+    let bob = new_user("bob", "android").await;
+    friends(&alice, &bob).await;
+    let big = "😀".repeat(4000); // 16 KB of UTF-8: twelve of them are 192 KB
+    for i in 0..12 {
+        send(&alice, &bob, &format!("big{i}"), &big).await;
+    }
+    let mut socket = connect(&format!("token={}&format=toml", bob.token)).await.unwrap();
+    let mut received = 0;
+    for _ in 0..12 {
+        send_text(&mut socket, "[[s]]\n").await;
+        let page = next_text(&mut socket).await;
+        assert!(page.len() <= 128 * 1024, "a page of {} bytes never reaches a phone through API Gateway", page.len());
+        let doc = toml_doc(&page);
+        let ids: String = doc["m"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| format!("[[a]]\nid = \"{}\"\n", m["id"].as_str().unwrap()))
+            .collect();
+        received += doc["m"].as_array().map_or(0, Vec::len);
+        if !ids.is_empty() {
+            send_text(&mut socket, &ids).await;
+        }
+        if doc["sync"][0]["more"] == false {
+            break;
+        }
+    }
+    assert_eq!(received, 12, "every message arrives, page by page");
+}
