@@ -187,6 +187,16 @@ pub async fn new_user(name: &str, device: &str) -> User {
     User { id, phone, token }
 }
 
+/// Makes two users friends (seed 004's request and accept).
+pub async fn befriend(a: &User, b: &User) {
+    let body =
+        |id: u64| Some(("application/json", serde_json::json!({ "requested_user_id": id }).to_string().into_bytes()));
+    let request = Client::new().with_token(&a.token).send("POST", "/friends/request", None, body(b.id)).await;
+    assert_eq!(request.status, 201, "{}", request.text);
+    let accept = Client::new().with_token(&b.token).send("POST", "/friends/accept", None, body(a.id)).await;
+    assert_eq!(accept.status, 201, "{}", accept.text);
+}
+
 /// Logs in and returns the token.
 pub async fn login(phone: &str, device: &str) -> String {
     let answer =

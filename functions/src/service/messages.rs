@@ -10,7 +10,7 @@ use crate::domain::message::{MessageKind, Outgoing, AMR_MAGIC};
 use crate::domain::notice::NoticeKind;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Refusal, Result};
-use crate::domain::relation;
+use crate::domain::relation::{self, Friendship};
 use crate::store::relations::{self, List};
 use crate::store::streams::{self, NewEntry};
 use crate::store::{blobs, groups, users};
@@ -157,11 +157,18 @@ pub async fn is_member(clients: &Clients, user: u64, conversation: ConversationI
 
 /// The conversations a user takes part in: one per contact or pending request, one per group.
 pub async fn conversations_of(clients: &Clients, user: u64) -> Result<Vec<ConversationId>> {
-    let friends = relations::list(clients, user, List::Correspondents).await?;
+    Ok(conversations_and_requests(clients, user).await?.0)
+}
+
+/// The user's conversations, and how many friend requests wait for them (seed 004's count),
+/// from the one Query of their correspondents.
+pub async fn conversations_and_requests(clients: &Clients, user: u64) -> Result<(Vec<ConversationId>, usize)> {
+    let correspondents = relations::list(clients, user, List::Correspondents).await?;
+    let requests = correspondents.iter().filter(|c| c.edge.friendship == Friendship::RequestedBy).count();
     let mut conversations: Vec<ConversationId> =
-        friends.iter().map(|f| ConversationId::direct(user, f.other)).collect();
+        correspondents.iter().map(|c| ConversationId::direct(user, c.other)).collect();
     conversations.extend(groups::groups_of(clients, user).await?.into_iter().map(ConversationId::Group));
-    Ok(conversations)
+    Ok((conversations, requests))
 }
 
 /// One page of history, oldest first: `page` 1 is the newest `pagesize` messages (seed 003);

@@ -6,8 +6,7 @@
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, EntryId};
 use crate::domain::refusal::{Refusal, Result};
-use crate::service::messages::{conversations_of, is_member};
-use crate::store::relations::{self, List};
+use crate::service::messages::{conversations_and_requests, conversations_of, is_member};
 use crate::store::streams;
 use im_adapters::Clients;
 use std::collections::BTreeMap;
@@ -38,7 +37,8 @@ pub async fn pending(
     let (feed, more_feed) = streams::unconfirmed(clients, user, device, feed, after, limit, not_own).await?;
     let mut messages = vec![];
     let mut more_messages = false;
-    for conversation in conversations_of(clients, user).await? {
+    let (conversations, friend_requests) = conversations_and_requests(clients, user).await?;
+    for conversation in conversations {
         let room = limit - messages.len();
         if room == 0 {
             more_messages = true;
@@ -51,7 +51,6 @@ pub async fn pending(
             break;
         }
     }
-    let friend_requests = relations::list(clients, user, List::RequestsReceived).await?.len();
     Ok(Pending { feed, messages, more: more_feed || more_messages, friend_requests })
 }
 

@@ -1,7 +1,7 @@
 //! Conversations: one-to-one and group chat in both dialects, idempotent sends, unread counts,
 //! history, deletion, groups, AMR audio, and no loss under concurrent load.
 
-use im_tests::{connect, new_user, next_text, send_text, Client, Socket, User};
+use im_tests::{befriend, connect, new_user, next_text, send_text, Client, Socket, User};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -20,12 +20,6 @@ fn json_doc(frame: &str) -> Value {
 async fn ask(socket: &mut Socket, frame: Value) -> Value {
     send_text(socket, &frame.to_string()).await;
     json_doc(&next_text(socket).await)
-}
-
-async fn befriend(a: &User, b: &User) {
-    let body = |id: u64| Some(("application/json", json!({ "requested_user_id": id }).to_string().into_bytes()));
-    assert_eq!(client(a).send("POST", "/friends/request", None, body(b.id)).await.status, 201);
-    assert_eq!(client(b).send("POST", "/friends/accept", None, body(a.id)).await.status, 201);
 }
 
 async fn assert_quiet_json(socket: &mut Socket) {

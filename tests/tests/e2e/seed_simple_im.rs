@@ -4,18 +4,12 @@
 //! one live socket per device.
 
 use im_tests::{
-    connect, connect_plain, connection_ids, eventually, login, new_user, next_text, send_text, Client, User,
+    befriend, connect, connect_plain, connection_ids, eventually, login, new_user, next_text, send_text, Client, User,
 };
 use serde_json::{json, Value};
 
 fn toml_doc(frame: &str) -> Value {
     serde_json::to_value(toml::from_str::<toml::Table>(frame).unwrap_or_else(|e| panic!("{frame:?}: {e}"))).unwrap()
-}
-
-async fn friends(a: &User, b: &User) {
-    let body = |id: u64| Some(("application/json", json!({ "requested_user_id": id }).to_string().into_bytes()));
-    assert_eq!(Client::new().with_token(&a.token).send("POST", "/friends/request", None, body(b.id)).await.status, 201);
-    assert_eq!(Client::new().with_token(&b.token).send("POST", "/friends/accept", None, body(a.id)).await.status, 201);
 }
 
 async fn send(from: &User, to: &User, id: &str, text: &str) {
@@ -30,7 +24,7 @@ async fn send(from: &User, to: &User, id: &str, text: &str) {
 async fn the_wikis_login_frame_on_a_plain_connection_gets_rr_then_what_was_pending() {
     let alice = new_user("alice", "android").await;
     let bob = new_user("bob", "android").await;
-    friends(&alice, &bob).await;
+    befriend(&alice, &bob).await;
     send(&alice, &bob, "w1", "while you were away").await;
     send(&alice, &bob, "w2", "and this too").await;
 
@@ -82,7 +76,7 @@ async fn a_login_for_another_user_id_is_refused_with_the_frames_id() {
 async fn several_tables_in_one_frame_are_each_answered_in_order() {
     let alice = new_user("alice", "android").await;
     let bob = new_user("bob", "android").await;
-    friends(&alice, &bob).await;
+    befriend(&alice, &bob).await;
     let mut socket = connect(&format!("token={}&format=toml", alice.token)).await.unwrap();
     send_text(
         &mut socket,
@@ -125,7 +119,7 @@ async fn seed_003s_empty_login_on_a_token_connection_answers_ok() {
 async fn two_phones_with_the_same_device_name_confirm_apart() {
     let alice = new_user("alice", "web").await;
     let bob = new_user("bob", "android").await;
-    friends(&alice, &bob).await;
+    befriend(&alice, &bob).await;
     send(&alice, &bob, "p1", "to both phones").await;
     let (first, second) = (login(&bob.phone, "android").await, login(&bob.phone, "android").await);
     let pending = |token: String| async move {
@@ -160,7 +154,7 @@ async fn logout_closes_the_sockets_of_that_session_only() {
 async fn a_sync_answer_fits_one_websocket_message_however_big_the_backlog() {
     let alice = new_user("alice", "android").await;
     let bob = new_user("bob", "android").await;
-    friends(&alice, &bob).await;
+    befriend(&alice, &bob).await;
     let big = "😀".repeat(4000); // 16 KB of UTF-8: twelve of them are 192 KB
     for i in 0..12 {
         send(&alice, &bob, &format!("big{i}"), &big).await;
