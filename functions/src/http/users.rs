@@ -117,9 +117,12 @@ pub async fn logout(ctx: &Ctx, _req: &Request) -> Result<Reply> {
 async fn found(ctx: &Ctx, profile: Profile) -> Result<Reply> {
     let caller = ctx.caller()?;
     let mut view = profile.view(Some(caller.user_id));
-    if let Some(flags) = users::flags(&ctx.clients, caller.user_id, profile.id).await? {
-        let flags = serde_json::to_value(flags).map_err(crate::domain::refusal::Error::internal)?;
-        view.as_object_mut().into_iter().for_each(|v| v.extend(flags.as_object().cloned().unwrap_or_default()));
+    if let (Some(flags), Value::Object(fields)) =
+        (users::flags(&ctx.clients, caller.user_id, profile.id).await?, &mut view)
+    {
+        if let Ok(Value::Object(flags)) = serde_json::to_value(flags) {
+            fields.extend(flags);
+        }
     }
     Ok(Reply::ok(json!({ "user": [view] })))
 }
