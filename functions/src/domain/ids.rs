@@ -82,6 +82,32 @@ impl Actor {
     }
 }
 
+/// How a frame names a user: by id (a number), or by email or phone (a string). Never both ways
+/// at once: a string of digits is a phone, never an id, so registering phone `10001` cannot
+/// capture what is meant for user 10001.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserRef {
+    Id(u64),
+    Name(String),
+}
+
+impl From<&str> for UserRef {
+    /// A string names a user by email or phone.
+    fn from(name: &str) -> UserRef {
+        UserRef::Name(name.to_string())
+    }
+}
+
+impl UserRef {
+    /// As the frame gave it: a number, or a string.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            UserRef::Id(id) => serde_json::json!(id),
+            UserRef::Name(name) => serde_json::json!(name),
+        }
+    }
+}
+
 /// Where a message goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {

@@ -1,5 +1,6 @@
 //! Looking users up: by id, by phone, by the names seeds 002 and 003 use.
 
+use crate::domain::ids::UserRef;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::Flags;
 use crate::domain::user::{parse_phone, Profile};
@@ -42,32 +43,18 @@ pub async fn profiles(clients: &Clients, ids: &[u64]) -> Result<HashMap<u64, Pro
     Ok(users::profiles(clients, ids).await?)
 }
 
-/// How seeds 002 and 003 name a user: an email, a phone, or a numeric id; `None` when nobody
-/// has that name.
-pub async fn resolve(clients: &Clients, name: &str) -> Result<Option<u64>> {
-    let name = name.trim();
-    if name.contains('@') {
-        return Ok(users::claimed_by(clients, &format!("email#{}", name.to_lowercase())).await?);
-    }
-    let digits = name.strip_prefix('+').unwrap_or(name);
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-        return Ok(None);
-    }
-    if digits.len() >= 5 {
-        if let Some(id) = users::claimed_by(clients, &format!("phone#{name}")).await? {
-            return Ok(Some(id));
-        }
-    }
-    if name.starts_with('+') {
-        return Ok(None);
-    }
-    match name.parse::<u64>() {
-        Ok(id) if users::profile(clients, id).await?.is_some() => Ok(Some(id)),
-        _ => Ok(None),
-    }
+/// The user a frame names: an id (a number), or an email or a phone (a string: never taken as
+/// an id, so a phone cannot shadow one); `None` when nobody has that name.
+pub async fn resolve(clients: &Clients, who: &UserRef) -> Result<Option<u64>> {
+    let name = match who {
+        UserRef::Id(id) => return Ok(users::profile(clients, *id).await?.map(|p| p.id)),
+        UserRef::Name(name) => name.trim(),
+    };
+    let claim = if name.contains('@') { format!("email#{}", name.to_lowercase()) } else { format!("phone#{name}") };
+    Ok(users::claimed_by(clients, &claim).await?)
 }
 
 /// A user named as seed 003 does; 404 "No such user" when nobody has that name.
-pub async fn named(clients: &Clients, name: &str) -> Result<u64> {
+pub async fn named(clients: &Clients, name: &UserRef) -> Result<u64> {
     resolve(clients, name).await?.ok_or_else(|| Refusal::NotFound("No such user".into()).into())
 }

@@ -252,7 +252,7 @@ async fn private(clients: &Clients, answer: &Answer, actor: &Actor, request: Req
             if let Err(err) = contacts::end(clients, actor, them).await {
                 return io_refusal(answer, err);
             }
-            Ok(answer.json("Revoke", json!({ "id": id, "user": user, "status": "revoke" })))
+            Ok(answer.json("Revoke", json!({ "id": id, "user": user.to_json(), "status": "revoke" })))
         }
         _ => Err(Refusal::invalid("not a PRIVATE frame").into()),
     }

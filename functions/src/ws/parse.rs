@@ -8,6 +8,7 @@
 //! A new frame is a variant here and an arm in `dispatch`.
 
 use crate::domain::format::Format;
+use crate::domain::ids::UserRef;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -45,26 +46,26 @@ pub enum Request {
     },
     /// Seed 003: ask (or accept) a contact, named by email, phone or id.
     CreateContact {
-        user: String,
+        user: UserRef,
     },
     /// Seed 003: end a contact.
     DeleteContact {
-        user: String,
+        user: UserRef,
     },
     /// Seed 003: every contact with its unread count.
     ListContactsUnread,
     /// Seed 002 `Friend` (simple: one id; list: many).
     Friend {
-        friends: Vec<String>,
+        friends: Vec<UserRef>,
     },
     /// Seed 002 `Confirm`.
     Confirm {
-        friend: String,
+        friend: UserRef,
     },
     /// Seed 002 `Revoke`.
     Revoke {
         id: Option<String>,
-        user: String,
+        user: UserRef,
     },
     /// A message: simple_im `[[m]]` / `[[gm]]`, seed 003 `CHAT_SEND_MSG`.
     Send {
@@ -75,11 +76,11 @@ pub enum Request {
     },
     /// Seed 003 `CHAT_WITH`: open a conversation and mark it read.
     ChatWith {
-        user: String,
+        user: UserRef,
     },
     /// Seed 003 `CHAT_HISTORY`: `page`/`pagesize`, or `before` a message id.
     ChatHistory {
-        user: String,
+        user: UserRef,
         page: u64,
         pagesize: u64,
         before: Option<String>,
@@ -98,8 +99,8 @@ pub enum Request {
 /// Who a message is for, as the frame names them.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Addressee {
-    /// A user named by email, phone or id.
-    User(String),
+    /// A user named by id (a number), or by email or phone (a string).
+    User(UserRef),
     Group(u64),
 }
 
@@ -137,12 +138,28 @@ fn text(value: Option<Text>) -> Option<String> {
     value.map(|t| t.0)
 }
 
-/// Seed 002's `friend_id`: one id, or a list of them.
+/// A user as a frame names them: a number is an id, a string an email or a phone.
+#[derive(Clone, Debug, PartialEq)]
+struct Who(UserRef);
+
+impl<'de> Deserialize<'de> for Who {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(Who(UserRef::Name(s))),
+            Value::Number(n) => {
+                n.as_u64().map(|id| Who(UserRef::Id(id))).ok_or_else(|| D::Error::custom("expected u64"))
+            }
+            other => Err(D::Error::custom(format!("invalid type: {other}, expected a string"))),
+        }
+    }
+}
+
+/// Seed 002's `friend_id`: one user, or a list of them.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum OneOrMany {
-    One(Text),
-    Many(Vec<Text>),
+    One(Who),
+    Many(Vec<Who>),
 }
 
 /// Seed 003's events, and this project's socket verbs in JSON.
@@ -178,11 +195,11 @@ enum JsonRequest {
     },
     #[serde(rename = "CREATE_CONTACT")]
     CreateContact {
-        user: Text,
+        user: Who,
     },
     #[serde(rename = "DELETE_CONTACT")]
     DeleteContact {
-        user: Text,
+        user: Who,
     },
     #[serde(rename = "LIST_CONTACTS_UNREAD")]
     ListContactsUnread {},
@@ -190,11 +207,11 @@ enum JsonRequest {
         friend_id: OneOrMany,
     },
     Confirm {
-        friend_id: Text,
+        friend_id: Who,
     },
     Revoke {
         id: Option<Text>,
-        user: Text,
+        user: Who,
     },
     #[serde(rename = "CHAT_SEND_MSG")]
     ChatSendMsg {
@@ -202,15 +219,15 @@ enum JsonRequest {
         t: Option<Text>,
         content: Text,
         g_id: Option<u64>,
-        user: Option<Text>,
+        user: Option<Who>,
     },
     #[serde(rename = "CHAT_WITH")]
     ChatWith {
-        user: Text,
+        user: Who,
     },
     #[serde(rename = "CHAT_HISTORY")]
     ChatHistory {
-        user: Text,
+        user: Who,
         page: Option<u64>,
         pagesize: Option<u64>,
         before: Option<Text>,
@@ -412,7 +429,9 @@ impl TomlFrame {
             let g_id = text(m.g_id).ok_or("g_id is required")?;
             Addressee::Group(g_id.parse().map_err(|_| "g_id must be a number".to_string())?)
         } else {
-            Addressee::User(text(m.to).ok_or("to is required")?)
+            // simple_im's `to` is a user id, given as a number or its digits.
+            let to = text(m.to).ok_or("to is required")?;
+            Addressee::User(to.parse().map(UserRef::Id).unwrap_or(UserRef::Name(to)))
         };
         Ok(Request::Send { client_id: m.id.0, kind: text(m.t).unwrap_or_else(|| "text".into()), content: m.c.0, to })
     }
@@ -713,7 +732,7 @@ mod tests {
         let simple = json_request(r#"{"event":"Friend","data":{"friend_id":"8618266175357"}}"#);
         assert_eq!(simple, Request::Friend { friends: vec!["8618266175357".into()] });
         let list = json_request(r#"{"event":"Friend","data":{"friend_id":["a@b.cn",42]}}"#);
-        assert_eq!(list, Request::Friend { friends: vec!["a@b.cn".into(), "42".into()] });
+        assert_eq!(list, Request::Friend { friends: vec!["a@b.cn".into(), UserRef::Id(42)] });
     }
 
     #[test]
@@ -787,7 +806,7 @@ mod tests {
             client_id: "c-1".into(),
             kind: "text".into(),
             content: "hello".into(),
-            to: Addressee::User("2".into()),
+            to: Addressee::User(UserRef::Id(2)),
         };
         assert_eq!(m, expected);
         let gm = toml_request("[[gm]]\nid = \"g1\"\nt = \"text\"\nc = \"hi all\"\ng_id = 9\n");

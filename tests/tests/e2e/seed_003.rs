@@ -79,3 +79,39 @@ async fn the_seeds_flow_logon_contact_chat_history_delete() {
     assert_eq!(login["event"], "OK");
     assert_eq!(ask(&mut again, "LOGIN", json!({})).await["data"]["id"], login["data"]["id"]);
 }
+
+/// A phone is never taken for an id: a number names a user by id, a string by email or phone.
+/// Before, registering phone `10001` captured what others addressed to user 10001.
+#[tokio::test]
+async fn a_phone_cannot_shadow_a_user_id() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    // Ids past 10000, so an id can look like a phone (5 digits at least).
+    im_tests::dynamodb()
+        .update_item()
+        .table_name("UsersTable")
+        .key("pk", A::S("counter#users".into()))
+        .update_expression("SET #v = :v")
+        .condition_expression("attribute_not_exists(#v) OR #v < :v")
+        .expression_attribute_names("#v", "value")
+        .expression_attribute_values(":v", A::N("10000".into()))
+        .send()
+        .await
+        .ok();
+    let victim = im_tests::new_user("victim", "android").await;
+    assert!(victim.id >= 10000);
+    let shadow = im_tests::Client::new()
+        .post_form("/user", &[("phone", &victim.id.to_string()), ("name", "shadow"), ("password", "888888")])
+        .await;
+    assert_eq!(shadow.status, 201, "{}", shadow.text);
+    let sender = im_tests::new_user("sender", "android").await;
+    let mut socket = im_tests::connect(&format!("token={}", sender.token)).await.unwrap();
+    let asked = ask(&mut socket, "CREATE_CONTACT", json!({ "user": victim.id })).await;
+    assert_eq!(asked["event"], "OK");
+    let received = im_tests::Client::new().with_token(&victim.token).get("/friends/request").await;
+    let requests = received.doc();
+    assert_eq!(
+        requests[0]["request_user_id"],
+        json!(sender.id),
+        "the request reached the user with that id: {requests}"
+    );
+}

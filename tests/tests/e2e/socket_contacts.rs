@@ -63,11 +63,8 @@ async fn seed_002_friend_confirm_revoke() {
             .await;
     assert_eq!(sent, json!({"event": "io", "data": {}}));
     next_text(&mut c).await; // the request
-    let list = ask(
-        &mut p,
-        json!({"event": "Friend", "data": {"id": "r2", "friend_id": [third.id.to_string()], "status": "list"}}),
-    )
-    .await;
+    let list =
+        ask(&mut p, json!({"event": "Friend", "data": {"id": "r2", "friend_id": [third.id], "status": "list"}})).await;
     assert_eq!(list["data"], json!({}));
     let unknown =
         ask(&mut p, json!({"event": "Friend", "data": {"id": "r3", "friend_id": "8600000000999", "status": "simple"}}))
