@@ -116,7 +116,10 @@ async fn list_requests(ctx: &Ctx, which: List) -> Result<Reply> {
             let mut item = Map::new();
             item.insert("friend_request_id".into(), json!(e.edge.request_id));
             item.extend(person(prefix, id_field, e.other, profile, caller.user_id));
-            item.insert(email_field.into(), json!(profile.and_then(|p| p.email.clone())));
+            // The requester shows their email to whom they ask; asking someone never reveals
+            // theirs (otherwise a request to anyone harvests their address).
+            let email = profile.and_then(|p| p.email.clone()).filter(|_| which == List::RequestsReceived);
+            item.insert(email_field.into(), json!(email));
             item.insert("created_at".into(), json!(rfc3339(e.edge.requested_at)));
             Value::Object(item)
         })

@@ -240,3 +240,19 @@ async fn the_request_count_and_the_relationship_flags_the_block_rules_name() {
     let own = client(&a).send("GET", &format!("/user/id/{}", a.id), Some("application/json"), None).await.doc();
     assert!(own["user"][0].get("is_friend").is_none(), "no flags about oneself");
 }
+
+/// Asking someone is not a way to learn their email: `request_sent` leaves it out, while the
+/// asked side sees the asker's (they chose to reveal themselves).
+#[tokio::test]
+async fn a_friend_request_does_not_harvest_the_askeds_email() {
+    let asker = new_user("asker", "android").await;
+    let email = format!("target{}@example.com", unique_phone());
+    let created =
+        Client::new().post_form("/user", &[("email", &email), ("name", "target"), ("password", "888888")]).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let target_id = created.doc()["user"][0]["id"].as_u64().unwrap();
+    assert_eq!(post(&asker, "/friends/request", json!({"requested_user_id": target_id})).await.status, 201);
+    let sent = client(&asker).get("/friends/request_sent").await.doc();
+    assert_eq!(sent[0]["requested_user_id"], json!(target_id));
+    assert!(sent[0]["requested_email"].is_null(), "a stranger's email leaked: {sent}");
+}
