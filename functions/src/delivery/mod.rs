@@ -14,8 +14,12 @@ use crate::domain::now_secs;
 use crate::store::streams::{self, NewEntry};
 use crate::store::{self, connections, users};
 use im_adapters::{Clients, PostOutcome};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// How many feed appends one notification runs at once.
+const FEED_APPENDS_AT_ONCE: usize = 16;
 
 /// Stores `notice` in each recipient's feed and in the actor's own (for its other devices),
 /// then pushes it. Returns once the notification is durable; push failures are only logged.
@@ -23,21 +27,18 @@ pub async fn notify(clients: &Clients, actor: &Actor, recipients: &[u64], notice
     let mut targets: Vec<u64> = recipients.iter().copied().filter(|r| *r != actor.user_id).collect();
     targets.sort_unstable();
     targets.dedup();
-    let mut stored = vec![];
-    for user in targets.into_iter().chain([actor.user_id]) {
+    // Each feed is its own stream: appends to different users run side by side.
+    let appends = targets.into_iter().chain([actor.user_id]).map(|user| async move {
         let echo_of = (user == actor.user_id).then_some(actor.device.as_str());
         let conversation = ConversationId::Feed(user);
-        let new = NewEntry { kind: EntryKind::Notice, echo_of, body: &notice.body };
+        let new = NewEntry { kind: EntryKind::Notice, echo_of, body: &notice.body, reader: None };
         let (seq, _) = streams::append(clients, conversation, new, None).await?;
-        let entry = Entry {
-            conversation,
-            seq,
-            kind: EntryKind::Notice,
-            echo_of: echo_of.map(str::to_string),
-            body: notice.body.clone(),
-        };
-        stored.push((user, entry));
-    }
+        let kind = EntryKind::Notice;
+        let entry = Entry { conversation, seq, kind, echo_of: echo_of.map(str::to_string), body: notice.body.clone() };
+        Ok::<_, store::StoreError>((user, entry))
+    });
+    let stored: Vec<(u64, Entry)> =
+        futures::stream::iter(appends).buffer_unordered(FEED_APPENDS_AT_ONCE).try_collect().await?;
     deliver(clients, actor, &stored).await;
     Ok(())
 }
@@ -52,7 +53,7 @@ pub async fn broadcast(
     members: &[u64],
     notice: &Notice,
 ) -> store::Result<u64> {
-    let new = NewEntry { kind: EntryKind::Notice, echo_of: None, body: &notice.body };
+    let new = NewEntry { kind: EntryKind::Notice, echo_of: None, body: &notice.body, reader: None };
     let (seq, _) = streams::append(clients, conversation, new, None).await?;
     let entry = Entry { conversation, seq, kind: EntryKind::Notice, echo_of: None, body: notice.body.clone() };
     to_members(clients, actor, members, &entry).await;

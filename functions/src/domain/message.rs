@@ -75,6 +75,19 @@ pub fn is_audio_key(key: &str) -> bool {
         .is_some_and(|h| h.len() == 32 && h.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// A fresh, unguessable audio key (128 random bits).
+pub fn new_audio_key() -> String {
+    use rand::Rng;
+    format!("audio/{:032x}.amr", rand::thread_rng().gen::<u128>())
+}
+
+/// Where `uploader` puts the file for an audio key before a message attaches it: under their
+/// own prefix, so only they can attach it, and under `upload/`, which a lifecycle rule empties
+/// of whatever no message ever attached.
+pub fn upload_object(uploader: u64, key: &str) -> String {
+    format!("upload/{uploader}/{}", key.strip_prefix("audio/").unwrap_or(key))
+}
+
 /// Every AMR file starts with this.
 pub const AMR_MAGIC: &[u8] = b"#!AMR\n";
 /// Largest audio accepted: minutes of AMR speech.

@@ -5,6 +5,7 @@ pub mod confirmed;
 pub mod entry;
 pub mod format;
 pub mod ids;
+pub mod limits;
 pub mod message;
 pub mod notice;
 pub mod refusal;

@@ -50,6 +50,8 @@ pub enum Refusal {
     MessageSelf,
     #[error("you are not a member of this group")]
     NotGroupMember,
+    #[error("user {0} is not your contact: only contacts may add someone to a group")]
+    NotAddable(u64),
     #[error("not your conversation")]
     NotYourConversation,
     #[error("phone is already registered")]
@@ -58,6 +60,10 @@ pub enum Refusal {
     EmailTaken,
     #[error("wrong phone, email or password")]
     WrongCredentials,
+    #[error("too many attempts: try again in {0} s")]
+    TooManyRequests(u64),
+    #[error("password is too common: choose a less guessable one")]
+    CommonPassword,
     #[error("too many concurrent changes, try again")]
     Contended,
 
@@ -108,12 +114,21 @@ impl Refusal {
         }
         match self {
             Unauthorized(_) | WrongCredentials => 401,
-            MessageBlocked | NotYourContact | NotGroupMember | Forbidden(_) => 403,
+            MessageBlocked | NotYourContact | NotAddable(_) | NotGroupMember | Forbidden(_) => 403,
             NotAContact | NotFound(_) => 404,
             PhoneTaken | EmailTaken | Contended | Conflict(_) => 409,
             TooLarge(_) => 413,
+            TooManyRequests(_) => 429,
             UnsupportedMedia(_) => 415,
             _ => 400,
+        }
+    }
+
+    /// How long to wait before trying again (HTTP's `Retry-After`), when the refusal says.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Refusal::TooManyRequests(secs) => Some(*secs),
+            _ => None,
         }
     }
 

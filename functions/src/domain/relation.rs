@@ -232,6 +232,16 @@ pub fn may_message(ab: &Edge) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Consent for groups: someone may put a user in a group only if that user made them a
+/// contact (friends), and neither blocks the other. Joining with a group's key is one's own
+/// choice and needs no contact.
+pub fn may_add_to_group(ab: Option<&Edge>, user: u64) -> Result<(), Refusal> {
+    match ab {
+        Some(edge) if edge.friendship == Friendship::Friends && !edge.blocked_either_way() => Ok(()),
+        _ => Err(Refusal::NotAddable(user)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 use super::messages::sent;
 use super::{path_param, Ctx, Reply};
 use crate::domain::ids::Target;
+use crate::domain::message::MAX_AUDIO_BYTES;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::audio::{self, Upload};
 use crate::service::messages;
@@ -90,9 +91,10 @@ pub async fn send_group_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
 /// `POST /audio/upload`: a presigned PUT URL and the key to send as an audio message's `c`
 /// once the phone has uploaded the file.
 pub async fn presign_audio_upload(ctx: &Ctx, _req: &Request) -> Result<Reply> {
-    ctx.caller()?;
-    let (key, url) = audio::presign_upload(&ctx.clients).await?;
-    Ok(Reply::ok(json!({ "upload": [{ "key": key, "url": url, "method": "PUT", "content_type": "audio/amr" }] })))
+    let caller = ctx.caller()?;
+    let (key, url) = audio::presign_upload(&ctx.clients, caller.user_id).await?;
+    let upload = json!({ "key": key, "url": url, "method": "PUT", "content_type": "audio/amr", "max_bytes": MAX_AUDIO_BYTES });
+    Ok(Reply::ok(json!({ "upload": [upload] })))
 }
 
 /// `GET /file/audio/{name}`: an audio message's `c` (simple_im's `file/audio/<name>.amr`),

@@ -18,6 +18,7 @@ use crate::domain::refusal::{Error, Refusal, Result};
 use crate::service::auth;
 use http::{header, HeaderValue, StatusCode};
 use im_adapters::Clients;
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct Ctx {
     caller: std::result::Result<Caller, String>,
     /// The raw token of the request, for logout.
     pub token: Option<String>,
+    /// The address the request came from (API Gateway's `sourceIp`), for rate limits.
+    pub source: String,
 }
 
 impl Ctx {
@@ -49,7 +52,11 @@ impl Ctx {
         let header = |name: header::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
         let token =
             auth::find_token(header(header::AUTHORIZATION).next(), header(header::COOKIE), None).map(str::to_string);
-        Ctx { clients, caller, token }
+        let source = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        };
+        Ctx { clients, caller, token, source: source.unwrap_or_else(|| "unknown".into()) }
     }
 
     /// The caller as the actor of a change made over HTTP.
@@ -154,7 +161,8 @@ pub fn respond(format: Format, result: Result<Reply>) -> Response<Body> {
                 response["code"] = json!(code);
             }
             let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, json!({ "response": [response] }), vec![])
+            let retry = refusal.retry_after().map(|secs| (header::RETRY_AFTER, secs.to_string()));
+            (status, json!({ "response": [response] }), retry.into_iter().collect())
         }
         Err(Error::Internal(cause)) => {
             tracing::error!(%cause, "request failed");

@@ -41,7 +41,7 @@ fn new_user(fields: &Fields) -> Result<NewUser> {
 /// `POST /user`: signs up. Answers 201 with the new user.
 pub async fn create_user(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let new = new_user(&Fields::parse(req)?)?;
-    let id = auth::sign_up(&ctx.clients, &new).await?;
+    let id = auth::sign_up(&ctx.clients, &new, &ctx.source).await?;
     let user = json!({ "id": id, "name": new.profile.name, "phone": new.profile.phone, "avatar": new.profile.avatar });
     Ok(Reply::ok(json!({ "user": [user] })).with_status(StatusCode::CREATED))
 }
@@ -67,7 +67,7 @@ pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let device = DeviceName::parse(fields.opt_text("device", 1, 16)?.as_deref())?;
     let phone = fields.opt_text("phone", 1, 32)?;
     let claim = login_claim(phone.as_deref(), fields.opt_text("email", 3, 254)?.as_deref())?;
-    let id = auth::authenticate(&ctx.clients, &claim, password).await?;
+    let id = auth::authenticate(&ctx.clients, &claim, password, &ctx.source).await?;
     let token = auth::open_session(&ctx.clients, id, &device).await?;
     let cookie = session_cookie(&token, ctx.clients.config.token_ttl_secs);
     let mut response = socket_endpoint(ctx);

@@ -3,7 +3,9 @@
 
 use crate::domain::ids::{Caller, DeviceName};
 use crate::domain::refusal::{Error, Refusal, Result};
-use crate::domain::user::NewUser;
+use crate::domain::limits::{LOGINS_PER_ACCOUNT, LOGINS_PER_SOURCE, SIGN_UPS_PER_SOURCE};
+use crate::domain::user::{check_strong_password, NewUser};
+use crate::service::limits;
 use crate::store::{sessions, users};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -45,15 +47,23 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Signs up: stores the profile and the password's hash; returns the new id.
-pub async fn sign_up(clients: &Clients, new: &NewUser) -> Result<u64> {
+/// Signs up from a source address (limited per address; the strong password rule when the
+/// deployment asks for it): stores the profile and the password's hash; returns the new id.
+pub async fn sign_up(clients: &Clients, new: &NewUser, source: &str) -> Result<u64> {
+    if clients.config.strong_passwords {
+        check_strong_password(&new.password)?;
+    }
+    limits::check(clients, &SIGN_UPS_PER_SOURCE, source).await?;
     let hash = hash_password(new.password.clone()).await?;
     Ok(users::insert(clients, &new.profile, hash).await?)
 }
 
 /// Checks a password against the user a claim (`phone#...`, `email#...`) names: the same
 /// refusal whether the user is unknown or the password wrong, and the same work either way.
-pub async fn authenticate(clients: &Clients, claim: &str, password: String) -> Result<u64> {
+/// Attempts are limited per source address and per account before any hashing is spent.
+pub async fn authenticate(clients: &Clients, claim: &str, password: String, source: &str) -> Result<u64> {
+    limits::check(clients, &LOGINS_PER_SOURCE, source).await?;
+    limits::check(clients, &LOGINS_PER_ACCOUNT, claim).await?;
     let user = users::claimed_by(clients, claim).await?;
     let stored = match user {
         Some(id) => users::password_hash(clients, id).await?,

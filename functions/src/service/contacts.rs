@@ -12,11 +12,19 @@ use crate::domain::user::Profile;
 use crate::service::{messages, users as user_lookup};
 use crate::store::{relations, users};
 use im_adapters::Clients;
+use crate::domain::limits::REQUESTS_PER_USER;
+use crate::service::limits;
 use serde_json::{json, Map, Value};
+
+/// Counts one more request (friend request or follow) of `user` against their hourly limit.
+pub async fn count_request(clients: &Clients, user: u64) -> Result<()> {
+    limits::check(clients, &REQUESTS_PER_USER, &user.to_string()).await
+}
 
 /// Stores a friend request from `from` to `to` and the `request#<id>` item that finds it by id;
 /// returns seed 004's `friend_request_id`.
 pub async fn send_request(clients: &Clients, from: u64, to: u64, ask: &str) -> Result<u64> {
+    count_request(clients, from).await?;
     let request_id = users::next_id(clients, "counter#requests").await?;
     relations::transition(clients, from, to, relation::request(ask, request_id, now_secs())).await?;
     relations::remember_request(clients, request_id, from, to).await?;
@@ -40,6 +48,7 @@ pub async fn befriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()>
     if them == actor.user_id {
         return Err(Refusal::CannotAddSelf.into());
     }
+    count_request(clients, actor.user_id).await?;
     let request_id = users::next_id(clients, "counter#requests").await?;
     let pair = relations::transition(clients, actor.user_id, them, relation::befriend(request_id, now_secs())).await?;
     if pair.ab.friendship == Friendship::Friends {

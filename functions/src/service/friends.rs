@@ -10,7 +10,7 @@ use crate::domain::notice::NoticeKind;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Friendship, Rule};
 use crate::domain::user::Profile;
-use crate::service::contacts::send_request;
+use crate::service::contacts::{count_request, send_request};
 use crate::service::users::existing;
 use crate::store::relations::{self, List, ListedEdge};
 use crate::store::users;
@@ -137,7 +137,10 @@ pub async fn tie(clients: &Clients, actor: &Actor, them: u64, tie: Tie) -> Resul
         existing(clients, them).await?;
     }
     match tie {
-        Tie::Follow => change(clients, actor, them, relation::follow, NoticeKind::Follow, true).await,
+        Tie::Follow => {
+            count_request(clients, actor.user_id).await?;
+            change(clients, actor, them, relation::follow, NoticeKind::Follow, true).await
+        }
         Tie::Unfollow => change(clients, actor, them, relation::unfollow, NoticeKind::Unfollow, true).await,
         Tie::Block => change(clients, actor, them, relation::block, NoticeKind::Block, false).await,
         Tie::Unblock => change(clients, actor, them, relation::unblock, NoticeKind::Unblock, false).await,

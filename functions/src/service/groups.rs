@@ -5,16 +5,20 @@ use crate::delivery;
 use crate::domain::ids::{Actor, ConversationId};
 use crate::domain::notice::{Notice, NoticeKind};
 use crate::domain::now_secs;
-use crate::domain::refusal::{Refusal, Result};
+use crate::domain::refusal::{Error, Refusal, Result};
+use crate::domain::relation::{self, Edge};
 use crate::domain::user::Profile;
 use crate::store::groups::{self, Info};
-use crate::store::users;
+use crate::store::relations::{self, List};
+use crate::store::{until_won, users};
+use std::collections::HashMap;
 use im_adapters::Clients;
 use rand::Rng;
 use serde_json::{json, Value};
 
-/// Most members a group takes.
-pub const MAX_MEMBERS: usize = 5000;
+/// Most members a group takes. It bounds what one request may do: a group's creation writes
+/// 2 items per member, its deletion a notice into each member's feed.
+pub const MAX_MEMBERS: usize = 500;
 
 /// A fresh join key: 16 letters and digits, like simple_im's `g_key`.
 fn new_key() -> String {
@@ -48,7 +52,8 @@ pub struct Created {
     pub members: Vec<u64>,
 }
 
-/// `POST /group`: creates a group with the actor and the members; all of them get
+/// `POST /group`: creates a group with the actor and the members (contacts of the actor who
+/// do not block them, see [`relation::may_add_to_group`]); all of them get
 /// `create_group` with the `g_key`.
 pub async fn create(clients: &Clients, actor: &Actor, name: &str, members: &[u64]) -> Result<Created> {
     let mut members = members.to_vec();
@@ -62,9 +67,15 @@ pub async fn create(clients: &Clients, actor: &Actor, name: &str, members: &[u64
     if let Some(missing) = members.iter().find(|id| !known.contains_key(id)) {
         return Err(Refusal::MemberNotFound(*missing).into());
     }
+    let contacts = relations::list(clients, actor.user_id, List::Friends).await?;
+    let edges: HashMap<u64, &Edge> = contacts.iter().map(|c| (c.other, &c.edge)).collect();
+    for member in members.iter().filter(|m| **m != actor.user_id) {
+        relation::may_add_to_group(edges.get(member).copied(), *member)?;
+    }
     let id = users::next_id(clients, "counter#groups").await?;
     let key = new_key();
-    groups::create(clients, id, &Info { name: name.to_string(), creator: actor.user_id, g_key: key.clone() }).await?;
+    let info = Info { name: name.to_string(), creator: actor.user_id, g_key: key.clone() };
+    groups::create(clients, id, &info, members.len()).await?;
     groups::write_memberships(clients, id, &members, true).await?;
     let extra = json!({ "g_id": id, "g_key": key, "name": name });
     announce(clients, actor, id, &members, NoticeKind::CreateGroup, extra).await?;
@@ -86,18 +97,24 @@ pub async fn delete(clients: &Clients, actor: &Actor, group: u64) -> Result<()> 
     Ok(groups::delete(clients, group).await?)
 }
 
+/// Adds a member: the cap and the membership in one transaction, so racing joins cannot pass
+/// the cap; a lost race reads again and decides again.
 async fn add_member(clients: &Clients, actor: &Actor, group: u64, member: u64) -> Result<()> {
-    let mut current = groups::members(clients, group).await?;
-    if current.contains(&member) {
-        return Err(Refusal::Conflict("already a member".into()).into());
-    }
-    if current.len() >= MAX_MEMBERS {
-        return Err(Refusal::Conflict(format!("a group has at most {MAX_MEMBERS} members")).into());
-    }
-    groups::write_memberships(clients, group, &[member], true).await?;
-    current.push(member);
+    let current = until_won(|| async {
+        let current = groups::members(clients, group).await?;
+        if current.contains(&member) {
+            return Err(Refusal::Conflict("already a member".into()).into());
+        }
+        if current.len() >= MAX_MEMBERS {
+            return Err(Refusal::Conflict(format!("a group has at most {MAX_MEMBERS} members")).into());
+        }
+        Ok::<_, Error>(groups::join(clients, group, member, MAX_MEMBERS).await?.then_some(current))
+    })
+    .await?;
+    let mut members = current;
+    members.push(member);
     let extra = json!({ "g_id": group, "member_id": member });
-    announce(clients, actor, group, &current, NoticeKind::CreateGroupMember, extra).await
+    announce(clients, actor, group, &members, NoticeKind::CreateGroupMember, extra).await
 }
 
 /// `POST /group/{id}/member`: joins with the group's key.
@@ -108,7 +125,7 @@ pub async fn join(clients: &Clients, actor: &Actor, group: u64, key: &str) -> Re
     add_member(clients, actor, group, actor.user_id).await
 }
 
-/// `POST /group/{id}/member/{uid}`: the creator adds a user.
+/// `POST /group/{id}/member/{uid}`: the creator adds a user who has them as a contact.
 pub async fn add(clients: &Clients, actor: &Actor, group: u64, member: u64) -> Result<()> {
     if existing(clients, group).await?.creator != actor.user_id {
         return Err(Refusal::Forbidden("only the creator can add members".into()).into());
@@ -116,6 +133,7 @@ pub async fn add(clients: &Clients, actor: &Actor, group: u64, member: u64) -> R
     if users::profile(clients, member).await?.is_none() {
         return Err(Refusal::UserNotFound.into());
     }
+    relation::may_add_to_group(Some(&relations::pair(clients, actor.user_id, member).await?.ab), member)?;
     add_member(clients, actor, group, member).await
 }
 
@@ -129,7 +147,8 @@ pub async fn leave(clients: &Clients, actor: &Actor, group: u64) -> Result<()> {
     }
     let extra = json!({ "g_id": group, "gm_id": actor.user_id });
     announce(clients, actor, group, &current, NoticeKind::DeleteGroupMember, extra).await?;
-    Ok(groups::write_memberships(clients, group, &[actor.user_id], false).await?)
+    groups::leave(clients, group, actor.user_id).await?;
+    Ok(())
 }
 
 /// `GET /group`: the user's groups.

@@ -6,7 +6,10 @@
 use crate::delivery;
 use crate::domain::entry::{Entry, EntryKind};
 use crate::domain::ids::{Actor, ConversationId, Target};
-use crate::domain::message::{MessageKind, Outgoing, AMR_MAGIC};
+use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
+use crate::domain::user::Profile;
+use crate::domain::limits::SENDS_PER_USER;
+use crate::service::{audio, limits};
 use crate::domain::notice::NoticeKind;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Refusal, Result};
@@ -48,41 +51,59 @@ pub async fn check_allowed(clients: &Clients, from: u64, target: Target) -> Resu
     }
 }
 
-/// Checks an uploaded key holds AMR before a message may point at it.
-async fn check_uploaded(clients: &Clients, key: &str) -> Result<()> {
-    match blobs::first_bytes(clients, key, AMR_MAGIC.len()).await? {
-        None => Err(Refusal::invalid("no uploaded audio under that key").into()),
-        Some(head) if head != AMR_MAGIC => {
-            Err(Refusal::UnsupportedMedia("not an AMR file (no #!AMR header)".into()).into())
-        }
-        Some(_) => Ok(()),
-    }
-}
-
-/// Sends a message: checked, stored durably (once, idempotently), then pushed to every device
-/// of the recipients and the sender's other devices. The sender is acked only after the store.
+/// Sends a message: checked, stored durably (once, idempotently, the sender's read marker in
+/// the same transaction), then pushed to every device of the recipients and the sender's other
+/// devices. The sender is acked only after the store. A retry with the same client id stores
+/// nothing new but pushes the stored message again: the first attempt may have died between
+/// its commit and its pushes, and devices drop what they already hold by `seq`.
 pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Sent> {
+    limits::check(clients, &SENDS_PER_USER, &actor.user_id.to_string()).await?;
     let audience = check_allowed(clients, actor.user_id, out.target).await?;
     let conversation = ConversationId::of(actor.user_id, out.target);
     let sender = users::profile(clients, actor.user_id).await?;
+    let dedup = streams::dedup_key(conversation, actor.user_id, &out.client_id);
+    let (entry, new) = match streams::sent_before(clients, &dedup).await? {
+        Some(seq) => (stored(clients, conversation, seq).await?, false),
+        None => store(clients, actor, out, conversation, sender.as_ref(), &dedup).await?,
+    };
+    let seq = entry.seq;
+    delivery::to_members(clients, actor, &audience, &entry).await;
+    if let Target::User(to) = out.target {
+        let key = sender.map_or_else(|| actor.user_id.to_string(), |p| p.contact_key());
+        notify_unread(clients, &key, to, conversation).await?;
+    }
+    Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
+}
+
+/// The entry at `seq` of a conversation.
+async fn stored(clients: &Clients, conversation: ConversationId, seq: u64) -> Result<Entry> {
+    let (entries, _) = streams::read_range(clients, conversation, seq.saturating_sub(1), seq, 1).await?;
+    Ok(entries.into_iter().next().ok_or_else(|| Refusal::NotFound("message not found".into()))?)
+}
+
+/// Stores a new message (its audio attached first); `false` when a concurrent retry won.
+async fn store(
+    clients: &Clients,
+    actor: &Actor,
+    out: &Outgoing,
+    conversation: ConversationId,
+    sender: Option<&Profile>,
+    dedup: &str,
+) -> Result<(Entry, bool)> {
     let mut body = Map::new();
     body.insert("client_id".into(), json!(out.client_id));
     body.insert("t".into(), json!(out.kind.as_str()));
     if out.kind == MessageKind::Audio {
-        check_uploaded(clients, &out.content).await?;
-        // The object belongs to this conversation from now on; the message names it by a
-        // stable server path (simple_im's `file/audio/<name>.amr`) that signs a fresh URL for
-        // each participant who fetches it, so history never holds a dead link.
-        if !streams::claim_audio(clients, &out.content, conversation).await? {
-            return Err(Refusal::Forbidden("that audio belongs to another conversation".into()).into());
-        }
+        audio::attach(clients, actor.user_id, &out.content, conversation).await?;
+        // The message names the object by a stable server path (simple_im's
+        // `file/audio/<name>.amr`) that signs a fresh URL for each participant who fetches it.
         body.insert("c".into(), json!(audio_path(&out.content)));
     } else {
         body.insert("c".into(), json!(out.content));
     }
     body.insert("from".into(), json!(actor.user_id));
     // Seed 003 names the sender by email.
-    if let Some(email) = sender.as_ref().and_then(|p| p.email.as_ref()) {
+    if let Some(email) = sender.and_then(|p| p.email.as_ref()) {
         body.insert("from_email".into(), json!(email));
     }
     let (kind, target_field, target_value) = match out.target {
@@ -92,19 +113,11 @@ pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Se
     body.insert(target_field.into(), json!(target_value));
     body.insert("ts".into(), json!(now_secs()));
     body.insert("d".into(), json!(actor.device.as_str()));
-    let dedup = streams::dedup_key(conversation, actor.user_id, &out.client_id);
-    let new = NewEntry { kind, echo_of: None, body: &body };
-    let (seq, new) = streams::append(clients, conversation, new, Some(&dedup)).await?;
-    if new {
-        streams::raise_read_marker(clients, conversation, actor.user_id, seq).await?;
-        let entry = Entry { conversation, seq, kind, echo_of: None, body };
-        delivery::to_members(clients, actor, &audience, &entry).await;
-        if let Target::User(to) = out.target {
-            let key = sender.map_or_else(|| actor.user_id.to_string(), |p| p.contact_key());
-            notify_unread(clients, &key, to, conversation).await?;
-        }
+    let new = NewEntry { kind, echo_of: None, body: &body, reader: Some(actor.user_id) };
+    match streams::append(clients, conversation, new, Some(dedup)).await? {
+        (seq, true) => Ok((Entry { conversation, seq, kind, echo_of: None, body }, true)),
+        (seq, false) => Ok((stored(clients, conversation, seq).await?, false)),
     }
-    Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
 }
 
 /// The server path of an audio object (`audio/<name>.amr` → `file/audio/<name>.amr`).
@@ -117,7 +130,7 @@ fn audio_path(object: &str) -> String {
 pub async fn audio_url(clients: &Clients, user: u64, name: &str) -> Result<String> {
     let object = format!("audio/{name}");
     let not_found = || Refusal::NotFound("no such audio".into());
-    if !crate::domain::message::is_audio_key(&object) {
+    if !is_audio_key(&object) {
         return Err(not_found().into());
     }
     let conversation = streams::audio_owner(clients, &object).await?.ok_or_else(not_found)?;
@@ -206,9 +219,13 @@ pub async fn delete(clients: &Clients, actor: &Actor, conversation: Conversation
     if entry.sender() != Some(actor.user_id) {
         return Err(Refusal::Forbidden("only the sender can delete a message".into()).into());
     }
+    let audio = entry.body.get("c").and_then(|c| c.as_str()).and_then(|c| c.strip_prefix("file/")).map(String::from);
     entry.body.insert("c".into(), json!(""));
     entry.body.insert("deleted".into(), json!(true));
     streams::replace(clients, &entry).await?;
+    if let Some(object) = audio.filter(|o| is_audio_key(o)) {
+        audio::discard(clients, &object).await?;
+    }
     let participants: Vec<u64> = match conversation {
         ConversationId::Group(group) => groups::members(clients, group).await?,
         ConversationId::Direct(a, b) => vec![a, b],

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod contacts;
 pub mod friends;
 pub mod groups;
+pub mod limits;
 pub mod messages;
 pub mod presence;
 pub mod sync;

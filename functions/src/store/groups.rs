@@ -1,10 +1,11 @@
-//! The groups table (`pk`, `sk`): `group#<id>`,`#info` (name, creator, g_key);
+//! The groups table (`pk`, `sk`): `group#<id>`,`#info` (name, creator, g_key, `members`: how
+//! many, kept in the same transaction as each join and leave so the cap holds under races);
 //! `group#<id>`,`member#<user>`; `member#<user>`,`group#<id>` (a user's groups).
 
-use super::{aws, from_item, malformed, n, query_all, s, to_item, Item, Result};
+use super::{aws, from_item, malformed, n, query_all, s, to_item, transact, Item, Result};
 use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,7 @@ struct InfoItem<'a> {
     #[serde(flatten)]
     info: &'a Info,
     created_at: u64,
+    members: usize,
 }
 
 fn group_key(group: u64) -> String {
@@ -40,9 +42,9 @@ pub async fn info(clients: &Clients, group: u64) -> Result<Option<Info>> {
     out.item.map(from_item).transpose()
 }
 
-/// Writes a new group's record (never over an existing one).
-pub async fn create(clients: &Clients, group: u64, info: &Info) -> Result<()> {
-    let item = InfoItem { pk: group_key(group), sk: "#info", info, created_at: now_secs() };
+/// Writes a new group's record (never over an existing one) for its first `members`.
+pub async fn create(clients: &Clients, group: u64, info: &Info, members: usize) -> Result<()> {
+    let item = InfoItem { pk: group_key(group), sk: "#info", info, created_at: now_secs(), members };
     let put = clients.dynamodb.put_item().table_name(&clients.config.tables.groups).set_item(Some(to_item(&item)?));
     put.condition_expression("attribute_not_exists(pk)").send().await.map_err(aws)?;
     Ok(())
@@ -83,12 +85,56 @@ pub async fn groups_of(clients: &Clients, user: u64) -> Result<Vec<u64>> {
     ids_under(clients, format!("member#{user}"), "group#").await
 }
 
+/// The two membership items of a user in a group: under the group, and under the user.
+fn membership_keys(group: u64, user: u64) -> [(String, String); 2] {
+    [(group_key(group), format!("member#{user}")), (format!("member#{user}"), group_key(group))]
+}
+
+/// Adds one member if the group exists, has fewer than `max` members and does not hold them
+/// already: the count and both membership items in one transaction. `false` when refused.
+pub async fn join(clients: &Clients, group: u64, user: u64, max: usize) -> Result<bool> {
+    change_membership(clients, group, user, Some(max)).await
+}
+
+/// Removes one member (count and items in one transaction); `false` when they were not one.
+pub async fn leave(clients: &Clients, group: u64, user: u64) -> Result<bool> {
+    change_membership(clients, group, user, None).await
+}
+
+async fn change_membership(clients: &Clients, group: u64, user: u64, join_under: Option<usize>) -> Result<bool> {
+    let table = &clients.config.tables.groups;
+    let count = Update::builder().table_name(table).set_key(Some(info_key(group))).expression_attribute_names("#m", "members");
+    let count = match join_under {
+        Some(max) => count
+            .update_expression("ADD #m :one")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(#m) OR #m < :max)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(max)),
+        None => count
+            .update_expression("ADD #m :minus")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":minus", n(-1)),
+    };
+    let mut writes = vec![TransactWriteItem::builder().update(count.build().map_err(malformed)?).build()];
+    for (pk, sk) in membership_keys(group, user) {
+        let write = if join_under.is_some() {
+            let put = Put::builder().table_name(table).item("pk", s(pk)).item("sk", s(sk)).item("joined_at", n(now_secs()));
+            TransactWriteItem::builder().put(put.condition_expression("attribute_not_exists(pk)").build().map_err(malformed)?)
+        } else {
+            let delete = Delete::builder().table_name(table).key("pk", s(pk)).key("sk", s(sk));
+            TransactWriteItem::builder().delete(delete.condition_expression("attribute_exists(pk)").build().map_err(malformed)?)
+        };
+        writes.push(write.build());
+    }
+    transact(clients, writes).await
+}
+
 /// Writes (or deletes) both membership items of each user, 25 requests per BatchWriteItem.
 pub async fn write_memberships(clients: &Clients, group: u64, users: &[u64], add: bool) -> Result<()> {
     let table = &clients.config.tables.groups;
     let mut requests = vec![];
     for user in users {
-        for (pk, sk) in [(group_key(group), format!("member#{user}")), (format!("member#{user}"), group_key(group))] {
+        for (pk, sk) in membership_keys(group, *user) {
             let request = if add {
                 let put = PutRequest::builder().item("pk", s(pk)).item("sk", s(sk)).item("joined_at", n(now_secs()));
                 WriteRequest::builder().put_request(put.build().map_err(malformed)?).build()

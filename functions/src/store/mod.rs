@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod connections;
 pub mod groups;
+pub mod limits;
 pub mod relations;
 pub mod sessions;
 pub mod streams;

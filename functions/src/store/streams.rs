@@ -7,6 +7,7 @@
 //! - `<conversation>`, 0: the head, `seq`; `<conversation>`, n: entry n (`kind`, `body` as JSON,
 //!   `echo_of`, `ts`). Conversations are `feed#<user>`, `dm#<a>#<b>`, `group#<id>`.
 //! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a send got (retries find it);
+//! - `audio#audio/<name>.amr`, 0: the conversation an attached audio object belongs to;
 //! - `read#<conversation>#<user>`, 0: the user's read marker (unread = head − marker);
 //! - `cursor#<user>#<device>#<conversation>`, 0: what that device has confirmed: `seq` the
 //!   contiguous prefix, `above` the ranges past it, `v` the version its writes condition on.
@@ -26,6 +27,9 @@ pub struct NewEntry<'a> {
     pub kind: EntryKind,
     pub echo_of: Option<&'a str>,
     pub body: &'a Map<String, Value>,
+    /// Whose read marker moves to the entry in the same transaction (a message's sender: what
+    /// one sends is read, and a crash cannot leave it counted unread).
+    pub reader: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +122,19 @@ pub async fn append(
                 .build()
                 .map_err(malformed)?;
             writes.push(TransactWriteItem::builder().put(marker).build());
+        }
+        if let Some(user) = entry.reader {
+            // Markers never pass the head, so setting it to the new head never lowers it.
+            let read = Update::builder()
+                .table_name(table)
+                .key("pk", s(read_key(conversation, user)))
+                .key("sk", n(0))
+                .update_expression("SET #seq = :next")
+                .expression_attribute_names("#seq", "seq")
+                .expression_attribute_values(":next", n(next))
+                .build()
+                .map_err(malformed)?;
+            writes.push(TransactWriteItem::builder().update(read).build());
         }
         Ok(transact(clients, writes).await?.then_some((next, true)))
     })
@@ -242,6 +259,13 @@ pub async fn claim_audio(clients: &Clients, object: &str, conversation: Conversa
     }
 }
 
+/// Forgets which conversation an audio object belonged to (its message was deleted).
+pub async fn release_audio(clients: &Clients, object: &str) -> Result<()> {
+    let delete = clients.dynamodb.delete_item().table_name(&clients.config.tables.conversations);
+    delete.key("pk", s(audio_key(object))).key("sk", n(0)).send().await.map_err(aws)?;
+    Ok(())
+}
+
 /// The conversation an audio object belongs to.
 pub async fn audio_owner(clients: &Clients, object: &str) -> Result<Option<ConversationId>> {
     #[derive(Deserialize)]
@@ -252,6 +276,11 @@ pub async fn audio_owner(clients: &Clients, object: &str) -> Result<Option<Conve
     let out = get.key("pk", s(audio_key(object))).key("sk", n(0)).send().await.map_err(aws)?;
     let claim = out.item.map(from_item::<Claim>).transpose()?;
     claim.map(|c| c.conversation.parse().map_err(malformed)).transpose()
+}
+
+/// The sequence a send with this dedup key got, if it was stored already.
+pub async fn sent_before(clients: &Clients, dedup: &str) -> Result<Option<u64>> {
+    Ok(marker(clients, dedup).await?.and_then(|m| m.seq))
 }
 
 /// The key of a send's client id, so a retry finds the first send.

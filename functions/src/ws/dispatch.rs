@@ -21,9 +21,10 @@ use serde_json::{json, Value};
 /// Entries of each kind one SYNC answer carries: well under API Gateway's 128 KB message.
 pub const SYNC_PAGE: usize = 50;
 
-/// Handles one WebSocket message from connection `cid`: each request it carries in turn (a TOML
-/// message may carry several tables); returns the answers to send back, in order ("" for none).
-pub async fn handle(clients: &Clients, cid: &str, text: &str) -> Result<String> {
+/// Handles one WebSocket message from connection `cid` (whose address is `source`): each
+/// request it carries in turn (a TOML message may carry several tables); returns the answers
+/// to send back, in order ("" for none).
+pub async fn handle(clients: &Clients, cid: &str, source: &str, text: &str) -> Result<String> {
     let mut answers = String::new();
     for frame in parse_all(text) {
         let frame = match frame {
@@ -33,12 +34,12 @@ pub async fn handle(clients: &Clients, cid: &str, text: &str) -> Result<String> 
                 continue;
             }
         };
-        answers.push_str(&handle_one(clients, cid, frame).await?);
+        answers.push_str(&handle_one(clients, cid, source, frame).await?);
     }
     Ok(answers)
 }
 
-async fn handle_one(clients: &Clients, cid: &str, frame: Frame) -> Result<String> {
+async fn handle_one(clients: &Clients, cid: &str, source: &str, frame: Frame) -> Result<String> {
     let answer = Answer { dialect: frame.dialect, reference: frame.reference };
     let Some(conn) = connections::find(clients, cid).await? else {
         // Unknown, or a plain connection that did not log in in time: it is closed.
@@ -60,12 +61,12 @@ async fn handle_one(clients: &Clients, cid: &str, frame: Frame) -> Result<String
         }
         (Request::Login { .. } | Request::Logon { .. }, Some(_)) => Err(Refusal::invalid("already logged in").into()),
         (Request::Login { token, phone, email, password, device, frame_id, user_id }, None) => {
-            let login = Login { token, phone, email, password, device, user_id };
+            let login = Login { token, phone, email, password, device, user_id, source };
             let outcome = log_in(clients, &conn, login, answer.dialect).await;
             return logged_in(clients, &answer, &conn, outcome, frame_id.as_deref()).await;
         }
         (Request::Logon { email, password, device }, None) => {
-            let outcome = sign_up(clients, &conn, &email, password, device, answer.dialect).await.map(Ok);
+            let outcome = sign_up(clients, &conn, (&email, password, source), device, answer.dialect).await.map(Ok);
             return logged_in(clients, &answer, &conn, outcome, None).await;
         }
         (_, None) => Err(Refusal::invalid("login first").into()),
@@ -259,7 +260,7 @@ async fn private(clients: &Clients, answer: &Answer, actor: &Actor, request: Req
 }
 
 /// A login frame's credentials.
-struct Login {
+struct Login<'a> {
     token: Option<String>,
     phone: Option<String>,
     email: Option<String>,
@@ -267,6 +268,8 @@ struct Login {
     device: Option<String>,
     /// `[r.user] id`: the user the credentials must name.
     user_id: Option<String>,
+    /// The connection's address, for the login limits.
+    source: &'a str,
 }
 
 /// After a login frame: a refusal is answered with its reason; a success is answered, then
@@ -309,7 +312,7 @@ fn device_of(conn: &Connection, device: Option<String>) -> Result<DeviceName> {
 async fn log_in(
     clients: &Clients,
     conn: &Connection,
-    login: Login,
+    login: Login<'_>,
     dialect: Format,
 ) -> Result<std::result::Result<(u64, Connection), String>> {
     let device = device_of(conn, login.device)?;
@@ -321,7 +324,7 @@ async fn log_in(
         }
         (None, Some(password)) => {
             let claim = login_claim(login.phone.as_deref(), login.email.as_deref())?;
-            (auth::authenticate(clients, &claim, password).await?, auth::new_tag())
+            (auth::authenticate(clients, &claim, password, login.source).await?, auth::new_tag())
         }
         (None, None) => return Ok(Err("send a token, or a phone/email and password".into())),
     };
@@ -335,13 +338,12 @@ async fn log_in(
 async fn sign_up(
     clients: &Clients,
     conn: &Connection,
-    email: &str,
-    password: String,
+    (email, password, source): (&str, String, &str),
     device: Option<String>,
     dialect: Format,
 ) -> Result<(u64, Connection)> {
     let device = device_of(conn, device)?;
-    let id = auth::sign_up(clients, &NewUser::from_email(email, password)?).await?;
+    let id = auth::sign_up(clients, &NewUser::from_email(email, password)?, source).await?;
     Ok((id, bind(clients, conn, id, (device, auth::new_tag()), dialect).await?))
 }
 

@@ -90,7 +90,14 @@ pub async fn disconnect(clients: &Clients, req: &Request) -> Response<Body> {
 /// `$default`: every frame no other route takes, in either dialect.
 pub async fn default_route(clients: &Clients, req: &Request) -> Response<Body> {
     let served = match connection_id(req) {
-        Ok(cid) => dispatch::handle(clients, &cid, &String::from_utf8_lossy(req.body().as_ref())).await,
+        Ok(cid) => {
+            let source = match req.request_context_ref() {
+                Some(RequestContext::WebSocket(ctx)) => ctx.identity.source_ip.clone(),
+                _ => None,
+            };
+            let text = String::from_utf8_lossy(req.body().as_ref());
+            dispatch::handle(clients, &cid, source.as_deref().unwrap_or("unknown"), &text).await
+        }
         Err(err) => Err(err),
     };
     answer(served)

@@ -35,6 +35,10 @@ pub struct Config {
     /// How long a signed audio URL works (`AUDIO_URL_TTL_SECS`); every fetch of a message's
     /// audio path signs a fresh one.
     pub audio_url_ttl_secs: u64,
+    /// `PASSWORD_RULE=strong`: new accounts need a strong password (8+ characters, not a
+    /// common one). The default, `seed`, is the seeds' 6+ characters, so seed clients sign up
+    /// as their documents show.
+    pub strong_passwords: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +84,11 @@ impl Config {
             push_concurrency: number("PUSH_CONCURRENCY", DEFAULT_PUSH_CONCURRENCY)?,
             token_ttl_secs: number("TOKEN_TTL_SECS", DEFAULT_TOKEN_TTL_SECS)?,
             audio_url_ttl_secs: number("AUDIO_URL_TTL_SECS", DEFAULT_AUDIO_URL_TTL_SECS)?,
+            strong_passwords: match optional("PASSWORD_RULE").as_deref() {
+                None | Some("seed") => false,
+                Some("strong") => true,
+                Some(_) => return Err(ConfigError("PASSWORD_RULE")),
+            },
         })
     }
 
@@ -97,6 +106,7 @@ impl Config {
             ("PUSH_CONCURRENCY", self.push_concurrency.to_string()),
             ("TOKEN_TTL_SECS", self.token_ttl_secs.to_string()),
             ("AUDIO_URL_TTL_SECS", self.audio_url_ttl_secs.to_string()),
+            ("PASSWORD_RULE", if self.strong_passwords { "strong" } else { "seed" }.to_string()),
         ];
         let endpoints = [
             ("WEBSOCKET_MANAGEMENT_ENDPOINT", &self.websocket_management_endpoint),

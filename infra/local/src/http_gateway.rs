@@ -5,13 +5,14 @@
 
 use crate::gateway::{api_gateway_time, Gateway, LambdaFailure};
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,11 @@ fn is_text_content(content_type: &str) -> bool {
     ct.starts_with("text/") || ["json", "xml", "javascript", "yaml"].iter().any(|t| ct.contains(t))
 }
 
-pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+pub async fn handle(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let Some(bytes) = read_body(body).await else {
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
@@ -39,6 +44,7 @@ pub async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Re
         return gateway_error(StatusCode::NOT_FOUND, "Not Found");
     };
     let mut event = payload_v2(&parts, &bytes, &route.key(), &params);
+    event["requestContext"]["http"]["sourceIp"] = json!(peer.ip().to_string());
     if route.authorized {
         match authorize(&gateway, &event).await {
             Ok(Some(context)) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
@@ -134,7 +140,7 @@ fn payload_v2(
                 "method": parts.method.as_str(),
                 "path": parts.uri.path(),
                 "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
+                "sourceIp": "",
                 "userAgent": parts.headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or(""),
             },
             "requestId": uuid::Uuid::new_v4().to_string(),

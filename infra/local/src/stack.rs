@@ -135,10 +135,10 @@ impl LocalStack {
             )
             .with_state(gateway.clone());
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(http_listener, http).await;
+            let _ = axum::serve(http_listener, http.into_make_service_with_connect_info::<SocketAddr>()).await;
         }));
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(ws_listener, ws).await;
+            let _ = axum::serve(ws_listener, ws.into_make_service_with_connect_info::<SocketAddr>()).await;
         }));
         Ok(LocalStack {
             http_url: format!("http://127.0.0.1:{http_port}"),
@@ -174,5 +174,6 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         push_concurrency: im_adapters::config::DEFAULT_PUSH_CONCURRENCY,
         token_ttl_secs: im_adapters::config::DEFAULT_TOKEN_TTL_SECS,
         audio_url_ttl_secs: im_adapters::config::DEFAULT_AUDIO_URL_TTL_SECS,
+        strong_passwords: false,
     }
 }

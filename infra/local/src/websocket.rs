@@ -9,13 +9,14 @@
 use crate::gateway::{api_gateway_time, Gateway};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use rand::Rng;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -53,7 +54,9 @@ fn iso(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-fn request_context(gateway: &Gateway, route_key: &str, event_type: &str, cid: &str, connected_at_ms: i64) -> Value {
+/// The `requestContext` of a WebSocket event; `identity.sourceIp` is the client's real address
+/// (the functions' per-address limits read it).
+fn request_context(gateway: &Gateway, route_key: &str, event_type: &str, (cid, source): (&str, &str), connected_at_ms: i64) -> Value {
     let (time, epoch_ms) = api_gateway_time();
     json!({
         "routeKey": route_key,
@@ -63,7 +66,7 @@ fn request_context(gateway: &Gateway, route_key: &str, event_type: &str, cid: &s
         "connectedAt": connected_at_ms,
         "requestTime": time,
         "requestTimeEpoch": epoch_ms,
-        "identity": { "sourceIp": "127.0.0.1" },
+        "identity": { "sourceIp": source },
         "requestId": uuid::Uuid::new_v4().to_string(),
         "extendedRequestId": uuid::Uuid::new_v4().to_string(),
         "domainName": "localhost",
@@ -88,6 +91,7 @@ pub async fn upgrade(
     State(gateway): State<Arc<Gateway>>,
     Path(stage): Path<String>,
     RawQuery(query): RawQuery,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -113,7 +117,7 @@ pub async fn upgrade(
     let mut event = json!({
         "headers": header_map,
         "multiValueHeaders": multi_headers,
-        "requestContext": request_context(&gateway, "$connect", "CONNECT", &cid, connected_ms),
+        "requestContext": request_context(&gateway, "$connect", "CONNECT", (&cid, &peer.ip().to_string()), connected_ms),
         "isBase64Encoded": false,
     });
     if !query_map.is_empty() {
@@ -141,7 +145,7 @@ pub async fn upgrade(
             outbox,
             connected_at,
             last_active: last_active.clone(),
-            source_ip: "127.0.0.1".into(),
+            source_ip: peer.ip().to_string(),
             user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
         },
     );
@@ -218,13 +222,14 @@ async fn serve(
         dispatch(&gateway, &cid, connected_ms, body).await;
     }
     let closing = gateway.connections.lock().remove(&cid);
+    let source = closing.as_ref().map(|live| live.source_ip.clone()).unwrap_or_default();
     if let Some(live) = closing {
         let frame = CloseFrame { code: close_code, reason: close_reason.clone().into() };
         let _ = live.outbox.send(Message::Close(Some(frame)));
     }
     let _ = writer.await;
     if let Some(route) = route_function(&gateway, "$disconnect") {
-        let mut context = request_context(&gateway, "$disconnect", "DISCONNECT", &cid, connected_ms);
+        let mut context = request_context(&gateway, "$disconnect", "DISCONNECT", (&cid, &source), connected_ms);
         context["disconnectStatusCode"] = json!(close_code);
         context["disconnectReason"] = json!(close_reason);
         let _ = gateway
@@ -245,8 +250,9 @@ async fn dispatch(gateway: &Gateway, cid: &str, connected_ms: i64, body: String)
         post(gateway, cid, Bytes::from(error.to_string()));
         return;
     };
+    let source = gateway.connections.lock().get(cid).map(|live| live.source_ip.clone()).unwrap_or_default();
     let event = json!({
-        "requestContext": request_context(gateway, &key, "MESSAGE", cid, connected_ms),
+        "requestContext": request_context(gateway, &key, "MESSAGE", (cid, &source), connected_ms),
         "body": body,
         "isBase64Encoded": false,
     });

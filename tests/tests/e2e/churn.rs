@@ -213,6 +213,9 @@ async fn devices_that_drop_and_ack_live_lose_nothing_and_get_nothing_twice() {
     for i in 0..scenario.users {
         users.push(new_user(&format!("churn{i}"), "web").await);
     }
+    for user in &users[1..] {
+        im_tests::befriend(&users[0], user).await;
+    }
     let others: Vec<String> = users[1..].iter().map(|u| u.id.to_string()).collect();
     let mut form: Vec<(&str, &str)> = others.iter().map(|id| ("members[]", id.as_str())).collect();
     form.push(("name", "bad network"));
