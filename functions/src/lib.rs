@@ -95,6 +95,7 @@ functions! {
     create_user => rest!(http::users::create_user, Toml),
     login => rest!(http::users::login, Toml),
     logout => rest!(http::users::logout, Toml),
+    change_password => rest!(http::users::change_password, Toml),
     reconnect => rest!(http::users::reconnect, Toml),
     report_failed_server => rest!(http::users::report_failed_server, Toml),
     get_user_by_id => rest!(http::users::get_user_by_id, Toml),

@@ -13,8 +13,8 @@ use crate::domain::notice::{Notice, NoticeKind};
 use crate::domain::now_secs;
 use crate::store::streams::{self, NewEntry};
 use crate::store::{self, connections, users};
-use im_adapters::{Clients, PostOutcome};
 use futures::{StreamExt, TryStreamExt};
+use im_adapters::{Clients, PostOutcome};
 use serde_json::Value;
 use std::collections::HashMap;
 

@@ -93,7 +93,8 @@ pub async fn send_group_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
 pub async fn presign_audio_upload(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let (key, url) = audio::presign_upload(&ctx.clients, caller.user_id).await?;
-    let upload = json!({ "key": key, "url": url, "method": "PUT", "content_type": "audio/amr", "max_bytes": MAX_AUDIO_BYTES });
+    let upload =
+        json!({ "key": key, "url": url, "method": "PUT", "content_type": "audio/amr", "max_bytes": MAX_AUDIO_BYTES });
     Ok(Reply::ok(json!({ "upload": [upload] })))
 }
 

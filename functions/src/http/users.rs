@@ -103,13 +103,28 @@ pub async fn report_failed_server(ctx: &Ctx, req: &Request) -> Result<Reply> {
 }
 
 /// `POST /server/logout`: ends the session whose token came with the request, and closes the
-/// sockets that session opened.
-pub async fn logout(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+/// sockets that session opened; with `everywhere = true`, every session of the user and all
+/// their sockets.
+pub async fn logout(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
+    if Fields::parse(req)?.opt_bool("everywhere")?.unwrap_or(false) {
+        auth::end_sessions(&ctx.clients, caller.user_id, None).await?;
+    }
     auth::close_session(&ctx.clients, token).await?;
     presence::close_sockets_of(&ctx.clients, caller).await?;
     Ok(Reply::ok(json!({})).with_header(http::header::SET_COOKIE, session_cookie("", 0)))
+}
+
+/// `PUT /user/password`: `password` (the current one) and `new_password`. Every other session
+/// of the user ends, with its sockets; this one stays.
+pub async fn change_password(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
+    let fields = Fields::parse(req)?;
+    let (current, new) = (fields.text("password", 1, 128)?, fields.text("new_password", 1, 128)?);
+    auth::change_password(&ctx.clients, caller, token, current, new).await?;
+    Ok(Reply::ok(json!({})))
 }
 
 /// A user as the caller sees them: the profile (privacy flags applied) and, for another

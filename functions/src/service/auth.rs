@@ -2,10 +2,10 @@
 //! with argon2id (off the async threads); tokens are 32 random bytes, stored only hashed.
 
 use crate::domain::ids::{Caller, DeviceName};
-use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::limits::{LOGINS_PER_ACCOUNT, LOGINS_PER_SOURCE, SIGN_UPS_PER_SOURCE};
+use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::user::{check_strong_password, NewUser};
-use crate::service::limits;
+use crate::service::{limits, presence};
 use crate::store::{sessions, users};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -50,9 +50,7 @@ fn new_token() -> String {
 /// Signs up from a source address (limited per address; the strong password rule when the
 /// deployment asks for it): stores the profile and the password's hash; returns the new id.
 pub async fn sign_up(clients: &Clients, new: &NewUser, source: &str) -> Result<u64> {
-    if clients.config.strong_passwords {
-        check_strong_password(&new.password)?;
-    }
+    check_password(clients, &new.password)?;
     limits::check(clients, &SIGN_UPS_PER_SOURCE, source).await?;
     let hash = hash_password(new.password.clone()).await?;
     Ok(users::insert(clients, &new.profile, hash).await?)
@@ -80,16 +78,72 @@ pub fn new_tag() -> String {
     format!("{:08x}", rand::random::<u32>())
 }
 
+/// Most sessions one user keeps: a new login past it ends the oldest (and its sockets).
+pub const MAX_SESSIONS_PER_USER: usize = 20;
+
 /// Opens a session for `user_id` on `device` and returns its token.
 pub async fn open_session(clients: &Clients, user_id: u64, device: &DeviceName) -> Result<String> {
     let token = new_token();
     sessions::open(clients, &token, user_id, device, &new_tag()).await?;
+    let mut listed: Vec<(String, sessions::Listed)> = sessions::of_user(clients, user_id).await?.into_iter().collect();
+    if listed.len() > MAX_SESSIONS_PER_USER {
+        listed.sort_by_key(|(_, session)| session.x);
+        let oldest = listed.len() - MAX_SESSIONS_PER_USER;
+        end(clients, user_id, listed.into_iter().take(oldest).collect()).await?;
+    }
     Ok(token)
 }
 
 /// Ends the session of `token`.
 pub async fn close_session(clients: &Clients, token: &str) -> Result<()> {
     Ok(sessions::close(clients, token).await?)
+}
+
+/// Ends every session of the caller's user but the one of `keep` (none: all of them, "log out
+/// everywhere"), and closes the sockets those sessions opened.
+pub async fn end_sessions(clients: &Clients, user: u64, keep: Option<&str>) -> Result<()> {
+    let kept = keep.map(sessions::listed_as);
+    let ended = sessions::of_user(clients, user).await?.into_iter().filter(|(hash, _)| Some(hash) != kept.as_ref());
+    end(clients, user, ended.collect()).await
+}
+
+async fn end(clients: &Clients, user: u64, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
+    let hashes: Vec<String> = ended.iter().map(|(hash, _)| hash.clone()).collect();
+    sessions::end(clients, user, &hashes).await?;
+    let logins: Vec<(String, String)> = ended.into_iter().map(|(_, s)| (s.d, s.g)).collect();
+    presence::close_sockets(clients, user, |c| logins.iter().any(|(d, g)| c.device.as_str() == d && &c.tag == g)).await
+}
+
+/// Changes the caller's password: the current one must be right (attempts count as logins of
+/// the account), the new one passes the sign-up rule; every other session ends, with its
+/// sockets, and the session of `token` stays.
+pub async fn change_password(
+    clients: &Clients,
+    caller: &Caller,
+    token: &str,
+    current: String,
+    new: String,
+) -> Result<()> {
+    limits::check(clients, &LOGINS_PER_ACCOUNT, &format!("user#{}", caller.user_id)).await?;
+    let stored = users::password_hash(clients, caller.user_id).await?;
+    if !verify_password(current, stored).await {
+        return Err(Refusal::WrongCredentials.into());
+    }
+    check_password(clients, &new)?;
+    users::set_password_hash(clients, caller.user_id, hash_password(new).await?).await?;
+    end_sessions(clients, caller.user_id, Some(token)).await
+}
+
+/// The password rule of new passwords: the seeds' 6 to 128 characters, or the strong rule
+/// when the deployment asks for it.
+fn check_password(clients: &Clients, password: &str) -> Result<()> {
+    if clients.config.strong_passwords {
+        return Ok(check_strong_password(password)?);
+    }
+    if !(6..=128).contains(&password.chars().count()) {
+        return Err(Refusal::invalid("password must be 6 to 128 characters").into());
+    }
+    Ok(())
 }
 
 /// Resolves a token to its caller: one GetItem. Unknown and expired tokens are refused alike.

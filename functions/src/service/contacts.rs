@@ -4,16 +4,16 @@
 
 use crate::delivery;
 use crate::domain::ids::{Actor, ConversationId};
+use crate::domain::limits::REQUESTS_PER_USER;
 use crate::domain::notice::NoticeKind;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::{self, Friendship};
 use crate::domain::user::Profile;
+use crate::service::limits;
 use crate::service::{messages, users as user_lookup};
 use crate::store::{relations, users};
 use im_adapters::Clients;
-use crate::domain::limits::REQUESTS_PER_USER;
-use crate::service::limits;
 use serde_json::{json, Map, Value};
 
 /// Counts one more request (friend request or follow) of `user` against their hourly limit.

@@ -11,10 +11,10 @@ use crate::domain::user::Profile;
 use crate::store::groups::{self, Info};
 use crate::store::relations::{self, List};
 use crate::store::{until_won, users};
-use std::collections::HashMap;
 use im_adapters::Clients;
 use rand::Rng;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 /// Most members a group takes. It bounds what one request may do: a group's creation writes
 /// 2 items per member, its deletion a notice into each member's feed.

@@ -6,14 +6,14 @@
 use crate::delivery;
 use crate::domain::entry::{Entry, EntryKind};
 use crate::domain::ids::{Actor, ConversationId, Target};
-use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
-use crate::domain::user::Profile;
 use crate::domain::limits::SENDS_PER_USER;
-use crate::service::{audio, limits};
+use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
 use crate::domain::notice::NoticeKind;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::{self, Friendship};
+use crate::domain::user::Profile;
+use crate::service::{audio, limits};
 use crate::store::relations::{self, List};
 use crate::store::streams::{self, NewEntry};
 use crate::store::{blobs, groups, users};

@@ -24,10 +24,15 @@ pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
 
 /// Closes the sockets a session opened (its device name and tag): what a logout ends.
 pub async fn close_sockets_of(clients: &Clients, caller: &Caller) -> Result<()> {
-    let sockets: Vec<String> = connections::of_users(clients, &[caller.user_id])
+    close_sockets(clients, caller.user_id, |c| c.device == caller.device && c.tag == caller.tag).await
+}
+
+/// Closes a user's sockets that `ended` picks.
+pub async fn close_sockets(clients: &Clients, user: u64, ended: impl Fn(&Connection) -> bool) -> Result<()> {
+    let sockets: Vec<String> = connections::of_users(clients, &[user])
         .await?
         .into_iter()
-        .filter(|c| c.device == caller.device && c.tag == caller.tag)
+        .filter(|c| ended(c))
         .map(|c| c.connection_id)
         .collect();
     delivery::close(clients, &sockets).await;

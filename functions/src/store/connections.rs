@@ -3,7 +3,7 @@
 //! id; `user#<id>` with map `conns` of that user's live connections, so the connections of 100
 //! users are one BatchGetItem when a notification fans out.
 
-use super::{aws, batch_get, from_item, lost_condition, pk, s, to_item, Result, StoreError};
+use super::{aws, batch_get, from_item, pk, put_in_map, remove_from_map, s, to_item, Result, StoreError};
 use crate::domain::format::Format;
 use crate::domain::ids::DeviceName;
 use crate::domain::now_secs;
@@ -101,28 +101,9 @@ pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
     add_to_user(clients, user, &conn.connection_id, entry).await
 }
 
-/// Adds a connection to the user's `conns` map. DynamoDB cannot set a path inside a map that
-/// does not exist yet, so the first connection creates the map (conditionally, against a race).
+/// Adds a connection to the user's `conns` map.
 async fn add_to_user(clients: &Clients, user: u64, cid: &str, entry: AttributeValue) -> Result<()> {
-    let update = |expression: &str, condition: &str| {
-        let update = clients.dynamodb.update_item().table_name(&clients.config.tables.connections);
-        update.key("pk", s(user_key(user))).update_expression(expression).condition_expression(condition)
-    };
-    let into_map = update("SET conns.#cid = :entry", "attribute_exists(conns)")
-        .expression_attribute_names("#cid", cid)
-        .expression_attribute_values(":entry", entry.clone());
-    let new_map = update("SET conns = :conns", "attribute_not_exists(conns)")
-        .expression_attribute_values(":conns", AttributeValue::M(HashMap::from([(cid.to_string(), entry)])));
-    for _ in 0..3 {
-        for attempt in [&into_map, &new_map] {
-            match attempt.clone().send().await {
-                Ok(_) => return Ok(()),
-                Err(err) if !lost_condition(&err) => return Err(aws(err)),
-                Err(_) => {}
-            }
-        }
-    }
-    Err(StoreError::Contended)
+    put_in_map(clients, &clients.config.tables.connections, &user_key(user), ("conns", cid), entry).await
 }
 
 /// A connection's own record (one GetItem); `None` when it is unknown or expired.
@@ -154,17 +135,7 @@ pub async fn forget(clients: &Clients, cid: &str) -> Result<()> {
     }
     let Some(item) = removed.attributes else { return Ok(()) };
     let Some(user) = from_item::<Owner>(item)?.user_id else { return Ok(()) };
-    clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key("pk", s(user_key(user)))
-        .update_expression("REMOVE conns.#cid")
-        .expression_attribute_names("#cid", cid)
-        .send()
-        .await
-        .map_err(aws)?;
-    Ok(())
+    remove_from_map(clients, table, &user_key(user), "conns", &[cid.to_string()]).await
 }
 
 /// The live connections of `users`: one BatchGetItem per 100 users, never a Scan. Records

@@ -2,7 +2,7 @@
 //! many, kept in the same transaction as each join and leave so the cap holds under races);
 //! `group#<id>`,`member#<user>`; `member#<user>`,`group#<id>` (a user's groups).
 
-use super::{aws, from_item, malformed, n, query_all, s, to_item, transact, Item, Result};
+use super::{aws, batch_write, from_item, malformed, n, query_all, s, to_item, transact, Item, Result};
 use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
@@ -103,7 +103,8 @@ pub async fn leave(clients: &Clients, group: u64, user: u64) -> Result<bool> {
 
 async fn change_membership(clients: &Clients, group: u64, user: u64, join_under: Option<usize>) -> Result<bool> {
     let table = &clients.config.tables.groups;
-    let count = Update::builder().table_name(table).set_key(Some(info_key(group))).expression_attribute_names("#m", "members");
+    let count =
+        Update::builder().table_name(table).set_key(Some(info_key(group))).expression_attribute_names("#m", "members");
     let count = match join_under {
         Some(max) => count
             .update_expression("ADD #m :one")
@@ -118,18 +119,21 @@ async fn change_membership(clients: &Clients, group: u64, user: u64, join_under:
     let mut writes = vec![TransactWriteItem::builder().update(count.build().map_err(malformed)?).build()];
     for (pk, sk) in membership_keys(group, user) {
         let write = if join_under.is_some() {
-            let put = Put::builder().table_name(table).item("pk", s(pk)).item("sk", s(sk)).item("joined_at", n(now_secs()));
-            TransactWriteItem::builder().put(put.condition_expression("attribute_not_exists(pk)").build().map_err(malformed)?)
+            let put =
+                Put::builder().table_name(table).item("pk", s(pk)).item("sk", s(sk)).item("joined_at", n(now_secs()));
+            TransactWriteItem::builder()
+                .put(put.condition_expression("attribute_not_exists(pk)").build().map_err(malformed)?)
         } else {
             let delete = Delete::builder().table_name(table).key("pk", s(pk)).key("sk", s(sk));
-            TransactWriteItem::builder().delete(delete.condition_expression("attribute_exists(pk)").build().map_err(malformed)?)
+            TransactWriteItem::builder()
+                .delete(delete.condition_expression("attribute_exists(pk)").build().map_err(malformed)?)
         };
         writes.push(write.build());
     }
     transact(clients, writes).await
 }
 
-/// Writes (or deletes) both membership items of each user, 25 requests per BatchWriteItem.
+/// Writes (or deletes) both membership items of each user.
 pub async fn write_memberships(clients: &Clients, group: u64, users: &[u64], add: bool) -> Result<()> {
     let table = &clients.config.tables.groups;
     let mut requests = vec![];
@@ -145,13 +149,5 @@ pub async fn write_memberships(clients: &Clients, group: u64, users: &[u64], add
             requests.push(request);
         }
     }
-    for chunk in requests.chunks(25) {
-        let mut pending = chunk.to_vec();
-        while !pending.is_empty() {
-            let write = clients.dynamodb.batch_write_item().request_items(table, pending);
-            let out = write.send().await.map_err(aws)?;
-            pending = out.unprocessed_items.unwrap_or_default().remove(table).unwrap_or_default();
-        }
-    }
-    Ok(())
+    batch_write(clients, table, requests).await
 }

@@ -13,7 +13,7 @@ pub mod users;
 
 use crate::domain::refusal::{Error, Refusal};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, WriteRequest};
 use im_adapters::Clients;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -121,6 +121,64 @@ where
         tokio::time::sleep(Duration::from_millis(5 << round.min(5))).await;
     }
     Err(StoreError::Contended.into())
+}
+
+/// Sets `entry` under `name` in the map attribute `map` of the item `pk`. DynamoDB cannot set a
+/// path inside a map that does not exist yet, so the first entry creates the map
+/// (conditionally, against a race).
+pub async fn put_in_map(
+    clients: &Clients,
+    table: &str,
+    key: &str,
+    (map, name): (&str, &str),
+    entry: AttributeValue,
+) -> Result<()> {
+    let update = |expression: &str, condition: &str| {
+        let update = clients.dynamodb.update_item().table_name(table).key("pk", s(key));
+        update.update_expression(expression).condition_expression(condition).expression_attribute_names("#map", map)
+    };
+    let into_map = update("SET #map.#name = :entry", "attribute_exists(#map)")
+        .expression_attribute_names("#name", name)
+        .expression_attribute_values(":entry", entry.clone());
+    let new_map = update("SET #map = :map", "attribute_not_exists(#map)")
+        .expression_attribute_values(":map", AttributeValue::M(HashMap::from([(name.to_string(), entry)])));
+    for _ in 0..3 {
+        for attempt in [&into_map, &new_map] {
+            match attempt.clone().send().await {
+                Ok(_) => return Ok(()),
+                Err(err) if !lost_condition(&err) => return Err(aws(err)),
+                Err(_) => {}
+            }
+        }
+    }
+    Err(StoreError::Contended)
+}
+
+/// Removes entries from the map attribute `map` of the item `pk` (absent ones are no error).
+pub async fn remove_from_map(clients: &Clients, table: &str, key: &str, map: &str, names: &[String]) -> Result<()> {
+    for chunk in names.chunks(50) {
+        let mut update = clients.dynamodb.update_item().table_name(table).key("pk", s(key));
+        update = update.expression_attribute_names("#map", map);
+        let mut paths = vec![];
+        for (i, name) in chunk.iter().enumerate() {
+            update = update.expression_attribute_names(format!("#n{i}"), name);
+            paths.push(format!("#map.#n{i}"));
+        }
+        update.update_expression(format!("REMOVE {}", paths.join(", "))).send().await.map_err(aws)?;
+    }
+    Ok(())
+}
+
+/// Runs write requests 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed.
+pub async fn batch_write(clients: &Clients, table: &str, requests: Vec<WriteRequest>) -> Result<()> {
+    for chunk in requests.chunks(25) {
+        let mut pending = chunk.to_vec();
+        while !pending.is_empty() {
+            let out = clients.dynamodb.batch_write_item().request_items(table, pending).send().await.map_err(aws)?;
+            pending = out.unprocessed_items.unwrap_or_default().remove(table).unwrap_or_default();
+        }
+    }
+    Ok(())
 }
 
 /// Runs a Query to its last page (DynamoDB pages at 1 MB) and returns every item.

@@ -1,12 +1,16 @@
-//! Sessions in the users table: `token#<sha256(token)>` with the user, the device and an
-//! `expires_at` TTL. The token itself is never stored.
+//! Sessions in the users table: `token#<sha256(token)>` with the user, the device, the login's
+//! tag and an `expires_at` TTL; and `sessions#<user>`, a map `s` of that user's sessions by
+//! token hash (device, tag, expiry), so "log out everywhere" and a password change find them.
+//! The token itself is never stored.
 
-use super::{aws, from_item, s, to_item, Result};
+use super::{aws, batch_write, from_item, malformed, put_in_map, remove_from_map, s, to_item, Result};
 use crate::domain::ids::DeviceName;
 use crate::domain::now_secs;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 #[derive(Serialize, Deserialize)]
 struct SessionItem {
@@ -19,38 +23,94 @@ struct SessionItem {
     expires_at: u64,
 }
 
-fn token_key(token: &str) -> String {
-    format!("token#{}", hex::encode(Sha256::digest(token.as_bytes())))
+/// One session in a user's `s` map.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Listed {
+    /// Device name.
+    pub d: String,
+    /// The login's tag.
+    pub g: String,
+    /// When it expires (seconds).
+    pub x: u64,
 }
 
-/// Stores a session for `user_id` on `device`, for the configured lifetime.
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn session_key(hash: &str) -> String {
+    format!("token#{hash}")
+}
+
+fn index_key(user: u64) -> String {
+    format!("sessions#{user}")
+}
+
+/// Stores a session for `user_id` on `device`, for the configured lifetime, and lists it.
 pub async fn open(clients: &Clients, token: &str, user_id: u64, device: &DeviceName, tag: &str) -> Result<()> {
-    let item = SessionItem {
-        pk: token_key(token),
-        user_id,
-        device: device.to_string(),
-        tag: tag.to_string(),
-        expires_at: now_secs() + clients.config.token_ttl_secs,
-    };
-    let put = clients.dynamodb.put_item().table_name(&clients.config.tables.users).set_item(Some(to_item(&item)?));
+    let expires_at = now_secs() + clients.config.token_ttl_secs;
+    let hash = hash(token);
+    let item =
+        SessionItem { pk: session_key(&hash), user_id, device: device.to_string(), tag: tag.to_string(), expires_at };
+    let table = &clients.config.tables.users;
+    let put = clients.dynamodb.put_item().table_name(table).set_item(Some(to_item(&item)?));
     put.send().await.map_err(aws)?;
-    Ok(())
+    let listed = Listed { d: device.to_string(), g: tag.to_string(), x: expires_at };
+    put_in_map(clients, table, &index_key(user_id), ("s", &hash), AttributeValue::M(to_item(&listed)?)).await
 }
 
 /// Ends the session of `token`; ending an unknown session is not an error.
 pub async fn close(clients: &Clients, token: &str) -> Result<()> {
-    let delete = clients.dynamodb.delete_item().table_name(&clients.config.tables.users).key("pk", s(token_key(token)));
-    delete.send().await.map_err(aws)?;
+    let table = &clients.config.tables.users;
+    let hash = hash(token);
+    let delete = clients.dynamodb.delete_item().table_name(table).key("pk", s(session_key(&hash)));
+    let removed = delete.return_values(ReturnValue::AllOld).send().await.map_err(aws)?;
+    if let Some(item) = removed.attributes {
+        let session: SessionItem = from_item(item)?;
+        remove_from_map(clients, table, &index_key(session.user_id), "s", &[hash]).await?;
+    }
     Ok(())
 }
 
 /// The user, device and tag of a live session (one GetItem); `None` when unknown or expired
 /// (and not yet swept by TTL).
 pub async fn find(clients: &Clients, token: &str) -> Result<Option<(u64, String, String)>> {
-    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.users).key("pk", s(token_key(token)));
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.users);
+    let get = get.key("pk", s(session_key(&hash(token))));
     let Some(item) = get.send().await.map_err(aws)?.item else { return Ok(None) };
     let session: SessionItem = from_item(item)?;
     Ok((session.expires_at > now_secs()).then_some((session.user_id, session.device, session.tag)))
+}
+
+/// A user's sessions by token hash, expired ones included (until they are ended).
+pub async fn of_user(clients: &Clients, user: u64) -> Result<HashMap<String, Listed>> {
+    #[derive(Deserialize)]
+    struct Index {
+        #[serde(default)]
+        s: HashMap<String, Listed>,
+    }
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.users).key("pk", s(index_key(user)));
+    let item = get.consistent_read(true).send().await.map_err(aws)?.item;
+    Ok(item.map(from_item::<Index>).transpose()?.map(|i| i.s).unwrap_or_default())
+}
+
+/// Ends the sessions with these token hashes, then unlists them.
+pub async fn end(clients: &Clients, user: u64, hashes: &[String]) -> Result<()> {
+    let table = &clients.config.tables.users;
+    let deletes = hashes
+        .iter()
+        .map(|h| {
+            let delete = DeleteRequest::builder().key("pk", s(session_key(h))).build().map_err(malformed)?;
+            Ok(WriteRequest::builder().delete_request(delete).build())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    batch_write(clients, table, deletes).await?;
+    remove_from_map(clients, table, &index_key(user), "s", hashes).await
+}
+
+/// The hash a token is listed under (to keep the current session when ending the others).
+pub fn listed_as(token: &str) -> String {
+    hash(token)
 }
 
 #[cfg(test)]
@@ -59,8 +119,8 @@ mod tests {
 
     #[test]
     fn only_a_hash_of_the_token_is_the_key() {
-        let key = token_key("abc");
+        let key = session_key(&hash("abc"));
         assert!(key.starts_with("token#") && !key.contains("abc"));
-        assert_ne!(key, token_key("abd"));
+        assert_ne!(key, session_key(&hash("abd")));
     }
 }

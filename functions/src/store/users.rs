@@ -125,3 +125,11 @@ pub async fn password_hash(clients: &Clients, id: u64) -> Result<Option<String>>
     }
     Ok(get(clients, user_key(id)).await?.map(from_item::<Secret>).transpose()?.map(|s| s.password_hash))
 }
+
+/// Replaces a user's password hash.
+pub async fn set_password_hash(clients: &Clients, id: u64, hash: String) -> Result<()> {
+    let update = clients.dynamodb.update_item().table_name(&clients.config.tables.users).key("pk", s(user_key(id)));
+    let update = update.update_expression("SET password_hash = :h").condition_expression("attribute_exists(pk)");
+    update.expression_attribute_values(":h", s(hash)).send().await.map_err(aws)?;
+    Ok(())
+}

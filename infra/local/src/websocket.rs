@@ -56,7 +56,13 @@ fn iso(t: time::OffsetDateTime) -> String {
 
 /// The `requestContext` of a WebSocket event; `identity.sourceIp` is the client's real address
 /// (the functions' per-address limits read it).
-fn request_context(gateway: &Gateway, route_key: &str, event_type: &str, (cid, source): (&str, &str), connected_at_ms: i64) -> Value {
+fn request_context(
+    gateway: &Gateway,
+    route_key: &str,
+    event_type: &str,
+    (cid, source): (&str, &str),
+    connected_at_ms: i64,
+) -> Value {
     let (time, epoch_ms) = api_gateway_time();
     json!({
         "routeKey": route_key,
