@@ -325,3 +325,57 @@ pub async fn next_event(socket: &mut Socket, event: &str) -> serde_json::Value {
         }
     }
 }
+
+/// Waits (bounded) for the server to close a socket, reading past frames still in flight.
+pub async fn closed(socket: &mut Socket) -> bool {
+    use futures::StreamExt;
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await {
+            Err(_) => return false,
+            Ok(None | Some(Err(_)) | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => return true,
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+/// A `multipart/form-data` body with one file part (`filename`) and one text field.
+pub fn multipart(file: &[u8], file_type: &str, field: &str, value: &str) -> (String, Vec<u8>) {
+    let boundary = "----im-test-boundary";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"filename\"; filename=\"10010.amr\"\r\nContent-Type: {file_type}\r\n\r\n").into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(
+        format!(
+            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n--{boundary}--\r\n"
+        )
+        .as_bytes(),
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Follows an audio message's path as `user`: the signed URL it redirects to, or the status.
+pub async fn audio_url(user: &User, path: &str) -> Result<String, u16> {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let answer = http
+        .get(format!("{}/{path}", stack().http))
+        .header("cookie", format!("token={}", user.token))
+        .send()
+        .await
+        .unwrap();
+    match answer.status().as_u16() {
+        302 => Ok(answer.headers()["location"].to_str().unwrap().to_string()),
+        status => Err(status),
+    }
+}
+
+/// An S3 client on the stack's S3 server, to look at what the functions stored.
+pub fn s3() -> aws_sdk_s3::Client {
+    let urls = stack();
+    im_adapters::Clients::local(im_local::stack::local_config(
+        &urls.dynamodb,
+        &urls.s3,
+        &urls.management,
+        "audio-bucket",
+    ))
+    .s3
+    .clone()
+}

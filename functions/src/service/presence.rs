@@ -8,17 +8,25 @@ use crate::domain::refusal::{Error, Result};
 use crate::store::connections::{self, Connection};
 use im_adapters::Clients;
 
-/// Binds a logged-in connection to its user and closes that device's older sockets.
+/// Most live sockets one user keeps (one per device name): a new one past it closes the
+/// oldest, so device names a client makes up cannot grow the user's connection record (and
+/// every fan-out to them) without bound.
+pub const MAX_SOCKETS_PER_USER: usize = 10;
+
+/// Binds a logged-in connection to its user and closes that device's older sockets, and the
+/// oldest sockets past [`MAX_SOCKETS_PER_USER`].
 pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
     let user = conn.user_id.ok_or_else(|| Error::internal("binding a connection without a user"))?;
     connections::bind(clients, conn).await?;
-    let older: Vec<String> = connections::of_users(clients, &[user])
+    let (mut older, mut others): (Vec<_>, Vec<_>) = connections::of_users(clients, &[user])
         .await?
         .into_iter()
-        .filter(|c| c.device == conn.device && c.connection_id != conn.connection_id)
-        .map(|c| c.connection_id)
-        .collect();
-    delivery::close(clients, &older).await;
+        .filter(|c| c.connection_id != conn.connection_id)
+        .partition(|c| c.device == conn.device);
+    others.sort_by_key(|c| c.since);
+    let excess = (others.len() + 1).saturating_sub(MAX_SOCKETS_PER_USER);
+    older.extend(others.into_iter().take(excess));
+    delivery::close(clients, &older.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()).await;
     Ok(())
 }
 

@@ -31,6 +31,8 @@ pub struct Connection {
     /// The client chose the format at connect (`?format=`); otherwise its login frame's
     /// dialect decides.
     pub format_chosen: bool,
+    /// When it was bound to its user (seconds; 0 before).
+    pub since: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -121,6 +123,7 @@ pub async fn find(clients: &Clients, cid: &str) -> Result<Option<Connection>> {
         tag: item.tag,
         format: Format::parse(Some(&item.format)).unwrap_or(Format::Json),
         format_chosen: item.format_chosen,
+        since: item.connected_at,
     }))
 }
 
@@ -154,14 +157,14 @@ pub async fn of_users(clients: &Clients, users: &[u64]) -> Result<Vec<Connection
             let (Ok(device), Some(format)) = (DeviceName::parse(Some(&live.d)), Format::parse(Some(&live.f))) else {
                 continue;
             };
-            let tag = live.g;
             found.push(Connection {
                 connection_id: cid,
                 user_id: Some(user),
                 device,
-                tag,
+                tag: live.g,
                 format,
                 format_chosen: true,
+                since: live.at,
             });
         }
     }

@@ -67,12 +67,12 @@ async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
             let caller = auth::resolve(clients, token).await?;
             let device = device.unwrap_or(caller.device);
             let (user_id, tag) = (Some(caller.user_id), caller.tag);
-            let conn = Connection { connection_id, user_id, device, tag, format, format_chosen };
+            let conn = Connection { connection_id, user_id, device, tag, format, format_chosen, since: 0 };
             return presence::bind(clients, &conn).await;
         }
         None => {
             let device = device.unwrap_or(DeviceName::parse(None)?);
-            Connection { connection_id, user_id: None, device, tag: String::new(), format, format_chosen }
+            Connection { connection_id, user_id: None, device, tag: String::new(), format, format_chosen, since: 0 }
         }
     };
     Ok(connections::put(clients, &conn).await?)

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, one local stack (real DynamoDB Local, S3, HTTP and WebSocket
 //! gateways), driven over HTTP and WebSocket as a phone would.
 
+mod abuse;
 mod churn;
 mod contacts;
 mod friends;

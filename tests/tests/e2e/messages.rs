@@ -1,7 +1,7 @@
 //! Conversations: one-to-one and group chat in both dialects, idempotent sends, unread counts,
 //! history, deletion, groups, AMR audio, and no loss under concurrent load.
 
-use im_tests::{befriend, connect, new_user, next_text, send_text, Client, Socket, User};
+use im_tests::{audio_url, befriend, connect, multipart, new_user, next_text, send_text, Client, Socket, User};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -217,19 +217,6 @@ async fn groups_create_join_add_message_leave_delete() {
     assert_eq!(client(&m1).get(&format!("/group/{g_id}/member")).await.status, 404);
 }
 
-fn multipart(file: &[u8], file_type: &str, field: &str, value: &str) -> (String, Vec<u8>) {
-    let boundary = "----im-test-boundary";
-    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"filename\"; filename=\"10010.amr\"\r\nContent-Type: {file_type}\r\n\r\n").into_bytes();
-    body.extend_from_slice(file);
-    body.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n--{boundary}--\r\n"
-        )
-        .as_bytes(),
-    );
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 #[tokio::test]
 async fn amr_audio_round_trip_and_refusals() {
     let a = new_user("a", "android").await;
@@ -321,21 +308,6 @@ async fn amr_audio_round_trip_and_refusals() {
         )
         .await;
     assert_eq!(bogus.status, 400);
-}
-
-/// Follows an audio message's path as `user`: the signed URL it redirects to, or the status.
-async fn audio_url(user: &User, path: &str) -> Result<String, u16> {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let answer = http
-        .get(format!("{}/{path}", im_tests::stack().http))
-        .header("cookie", format!("token={}", user.token))
-        .send()
-        .await
-        .unwrap();
-    match answer.status().as_u16() {
-        302 => Ok(answer.headers()["location"].to_str().unwrap().to_string()),
-        status => Err(status),
-    }
 }
 
 #[tokio::test]
