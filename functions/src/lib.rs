@@ -37,14 +37,19 @@ pub enum Function {
     Authorizer(fn(Arc<Clients>, Value) -> BoxFuture<Result<Value, Error>>),
 }
 
-/// A REST route: runs the handler and renders its result in the negotiated format.
+/// A REST route: refuses a route's missing session in one place, runs the handler, and renders
+/// its result in the negotiated format.
 macro_rules! rest {
     ($handler:path, $format:ident) => {
         Function::Http(|clients, req| {
             Box::pin(async move {
                 let format = http::negotiate(&req, Format::$format);
                 let ctx = Ctx::new(clients, &req);
-                http::respond(format, $handler(&ctx, &req).await)
+                let result = match ctx.unauthenticated() {
+                    Some(refused) => Err(refused),
+                    None => $handler(&ctx, &req).await,
+                };
+                http::respond(format, result)
             })
         })
     };

@@ -108,13 +108,23 @@ impl Client {
     /// A client from an address of its own in 127.0.0.0/8, as phones come from many addresses:
     /// the per-address limits of the stack (see docs/SECURITY.md) hold for each, as deployed.
     pub fn new() -> Client {
-        Client::from_address(any_loopback_address())
+        Client::of(&stack().http)
     }
 
     /// A client whose requests come from `address` (a loopback address).
     pub fn from_address(address: std::net::IpAddr) -> Client {
+        Client::of(&stack().http).with_address(address)
+    }
+
+    /// A client of another stack's HTTP API (a test with a stack of its own).
+    pub fn of(base: &str) -> Client {
+        let http = reqwest::Client::builder().local_address(any_loopback_address()).build().expect("HTTP client");
+        Client { http, base: base.to_string(), token: None }
+    }
+
+    fn with_address(self, address: std::net::IpAddr) -> Client {
         let http = reqwest::Client::builder().local_address(address).build().expect("HTTP client");
-        Client { http, base: stack().http.clone(), token: None }
+        Client { http, ..self }
     }
 
     pub fn with_token(&self, token: &str) -> Client {
@@ -234,11 +244,16 @@ pub async fn management_client() -> aws_sdk_apigatewaymanagement::Client {
 
 /// A DynamoDB client on the stack's DynamoDB Local, to look at what the functions stored.
 pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    dynamodb_at(&stack().dynamodb)
+}
+
+/// A DynamoDB client on the DynamoDB Local at `endpoint`.
+pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
-        .endpoint_url(&stack().dynamodb)
+        .endpoint_url(endpoint)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

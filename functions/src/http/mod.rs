@@ -32,6 +32,8 @@ pub struct Ctx {
     pub token: Option<String>,
     /// The address the request came from (API Gateway's `sourceIp`), for rate limits.
     pub source: String,
+    /// Whether the authorizer ran: the route needs a session.
+    authorized_route: bool,
 }
 
 impl Ctx {
@@ -56,7 +58,18 @@ impl Ctx {
             Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
             _ => None,
         };
-        Ctx { clients, caller, token, source: source.unwrap_or_else(|| "unknown".into()) }
+        let authorized_route = context.is_some();
+        Ctx { clients, caller, token, source: source.unwrap_or_else(|| "unknown".into()), authorized_route }
+    }
+
+    /// On a route that needs a session, the 401 for a request without a valid one: checked
+    /// before the handler runs, so no route reads its input (or tells what is wrong with it)
+    /// for someone not logged in.
+    pub fn unauthenticated(&self) -> Option<Error> {
+        match &self.caller {
+            Err(reason) if self.authorized_route => Some(Refusal::Unauthorized(reason.clone()).into()),
+            _ => None,
+        }
     }
 
     /// The caller as the actor of a change made over HTTP.

@@ -25,6 +25,9 @@ pub async fn count_request(clients: &Clients, user: u64) -> Result<()> {
 /// returns seed 004's `friend_request_id`.
 pub async fn send_request(clients: &Clients, from: u64, to: u64, ask: &str) -> Result<u64> {
     count_request(clients, from).await?;
+    // The rule first, on the pair as it stands: a refused request takes no id.
+    let pair = relations::pair(clients, from, to).await?;
+    relation::request(ask, 0, now_secs())(&pair.ab, &pair.ba)?;
     let request_id = users::next_id(clients, "counter#requests").await?;
     relations::transition(clients, from, to, relation::request(ask, request_id, now_secs())).await?;
     relations::remember_request(clients, request_id, from, to).await?;
@@ -49,6 +52,8 @@ pub async fn befriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()>
         return Err(Refusal::CannotAddSelf.into());
     }
     count_request(clients, actor.user_id).await?;
+    let pair = relations::pair(clients, actor.user_id, them).await?;
+    relation::befriend(0, now_secs())(&pair.ab, &pair.ba)?;
     let request_id = users::next_id(clients, "counter#requests").await?;
     let pair = relations::transition(clients, actor.user_id, them, relation::befriend(request_id, now_secs())).await?;
     if pair.ab.friendship == Friendship::Friends {

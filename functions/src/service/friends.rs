@@ -27,7 +27,9 @@ async fn change(
     kind: NoticeKind,
     tell_them: bool,
 ) -> Result<()> {
-    relations::transition(clients, actor.user_id, them, rule).await?;
+    if !relations::transition(clients, actor.user_id, them, rule).await?.changed {
+        return Ok(());
+    }
     let recipients: &[u64] = if tell_them { &[them] } else { &[] };
     Ok(delivery::tell(clients, actor, recipients, kind, them, json!({})).await?)
 }

@@ -81,6 +81,9 @@ pub struct Pair {
     pub ab: Edge,
     /// B's view of A.
     pub ba: Edge,
+    /// Whether the transition that gave it wrote anything (a rule that changes nothing writes
+    /// nothing, and nobody is told).
+    pub changed: bool,
 }
 
 /// One edge of a user's list, for syncs and lists.
@@ -143,7 +146,7 @@ pub async fn transition(clients: &Clients, a: u64, b: u64, rule: impl Rule) -> R
         let (ab, ba, va, vb) = read_pair(clients, a, b).await?;
         let (new_ab, new_ba) = rule(&ab, &ba)?;
         if new_ab.state() == ab.state() && new_ba.state() == ba.state() {
-            return Ok(Some(Pair { ab, ba }));
+            return Ok(Some(Pair { ab, ba, changed: false }));
         }
         let writes = vec![
             put_head(table, a, va)?,
@@ -152,7 +155,8 @@ pub async fn transition(clients: &Clients, a: u64, b: u64, rule: impl Rule) -> R
             put_edge(table, b, a, &new_ba, vb + 1)?,
         ];
         let won = transact(clients, writes).await?;
-        Ok(won.then(|| Pair { ab: Edge { version: va + 1, ..new_ab }, ba: Edge { version: vb + 1, ..new_ba } }))
+        let (ab, ba) = (Edge { version: va + 1, ..new_ab }, Edge { version: vb + 1, ..new_ba });
+        Ok(won.then_some(Pair { ab, ba, changed: true }))
     })
     .await
 }
@@ -163,7 +167,7 @@ pub async fn pair(clients: &Clients, a: u64, b: u64) -> Result<Pair, Error> {
         return Err(Refusal::SelfRelation.into());
     }
     let (ab, ba, _, _) = read_pair(clients, a, b).await?;
-    Ok(Pair { ab, ba })
+    Ok(Pair { ab, ba, changed: false })
 }
 
 /// The current version of a user's list.

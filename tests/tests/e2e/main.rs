@@ -6,6 +6,7 @@ mod churn;
 mod contacts;
 mod friends;
 mod invoke;
+mod matrix;
 mod messages;
 mod realtime;
 mod seed_000_001;
