@@ -8,7 +8,7 @@ SAM := $(VENV)/bin/sam
 SAM_VERSION := 1.170.0
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test bench soak build-release invoke clean-data
+.PHONY: run test bench soak fuzz build-release invoke clean-data
 
 ## The backend on the local stack: HTTP API :3000, WebSocket API :3001 (DynamoDB Local is
 ## installed on first run). Flags go through ARGS, e.g. make run ARGS=--in-memory
@@ -45,6 +45,12 @@ bench:
 ## the short one (6 users x 2 devices, 90 messages).
 soak:
 	CHURN_SOAK=1 cargo test --quiet -p im-tests --test e2e churn -- --nocapture
+
+## The long fuzz run (docs/SECURITY.md): 20 000 cases per parser property, and 20 000 random
+## requests and frames against a running stack. `make test` runs 256 and 300.
+fuzz:
+	PROPTEST_CASES=20000 cargo test --quiet -p im-functions --test properties
+	FUZZ_CASES=20000 cargo test --quiet -p im-tests --test e2e fuzz -- --nocapture
 
 ## One function binary with its sample event, against a running `make run`:
 ## make invoke FN=get_user_by_id

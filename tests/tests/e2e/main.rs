@@ -5,6 +5,7 @@ mod abuse;
 mod churn;
 mod contacts;
 mod friends;
+mod fuzz;
 mod invoke;
 mod matrix;
 mod messages;
