@@ -11,8 +11,8 @@ use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::{self, Friendship};
 use crate::domain::user::Profile;
 use crate::service::limits;
-use crate::service::{messages, users as user_lookup};
-use crate::store::{relations, users};
+use crate::service::users as user_lookup;
+use crate::store::{relations, streams, users};
 use im_adapters::Clients;
 use serde_json::{json, Map, Value};
 
@@ -121,10 +121,8 @@ pub async fn unread_counts(clients: &Clients, user: u64) -> Result<Map<String, V
     let friends = relations::list(clients, user, relations::List::Correspondents).await?;
     let ids: Vec<u64> = friends.iter().map(|f| f.other).collect();
     let profiles = users::profiles(clients, &ids).await?;
-    let mut counts = Map::new();
-    for profile in ids.iter().filter_map(|id| profiles.get(id)) {
-        let unread = messages::unread(clients, user, ConversationId::direct(user, profile.id)).await?;
-        counts.insert(profile.contact_key(), json!(unread));
-    }
-    Ok(counts)
+    let known: Vec<&Profile> = ids.iter().filter_map(|id| profiles.get(id)).collect();
+    let conversations: Vec<ConversationId> = known.iter().map(|p| ConversationId::direct(user, p.id)).collect();
+    let unread = streams::unread_in(clients, user, &conversations).await?;
+    Ok(known.iter().zip(unread).map(|(profile, count)| (profile.contact_key(), json!(count))).collect())
 }

@@ -13,7 +13,7 @@ use crate::domain::now_secs;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::{self, Friendship};
 use crate::domain::user::Profile;
-use crate::service::{audio, limits};
+use crate::service::{attachments, limits};
 use crate::store::relations::{self, List};
 use crate::store::streams::{self, NewEntry};
 use crate::store::{blobs, groups, users};
@@ -94,7 +94,7 @@ async fn store(
     body.insert("client_id".into(), json!(out.client_id));
     body.insert("t".into(), json!(out.kind.as_str()));
     if out.kind == MessageKind::Audio {
-        audio::attach(clients, actor.user_id, &out.content, conversation).await?;
+        attachments::attach(clients, actor.user_id, &out.content, conversation).await?;
         // The message names the object by a stable server path (simple_im's
         // `file/audio/<name>.amr`) that signs a fresh URL for each participant who fetches it.
         body.insert("c".into(), json!(audio_path(&out.content)));
@@ -224,7 +224,7 @@ pub async fn delete(clients: &Clients, actor: &Actor, conversation: Conversation
     entry.body.insert("deleted".into(), json!(true));
     streams::replace(clients, &entry).await?;
     if let Some(object) = audio.filter(|o| is_audio_key(o)) {
-        audio::discard(clients, &object).await?;
+        attachments::discard(clients, &object).await?;
     }
     let participants: Vec<u64> = match conversation {
         ConversationId::Group(group) => groups::members(clients, group).await?,

@@ -38,13 +38,15 @@ pub async fn pending(
     let mut messages = vec![];
     let mut more_messages = false;
     let (conversations, friend_requests) = conversations_and_requests(clients, user).await?;
-    for conversation in conversations {
+    // Where the device stands in every conversation is read in batches; only the streams it
+    // is behind in are queried.
+    for position in streams::positions(clients, user, device, &conversations).await?.iter().filter(|p| p.behind()) {
         let room = limit - messages.len();
         if room == 0 {
             more_messages = true;
             break;
         }
-        let (entries, more) = streams::unconfirmed(clients, user, device, conversation, None, room, not_own).await?;
+        let (entries, more) = streams::unconfirmed_at(clients, position, room, not_own).await?;
         messages.extend(entries);
         if more {
             more_messages = true;
@@ -88,9 +90,8 @@ pub async fn acknowledge(
 pub async fn acknowledge_everything(clients: &Clients, user: u64, device: &str) -> Result<()> {
     let mut all = vec![ConversationId::Feed(user)];
     all.extend(conversations_of(clients, user).await?);
-    for conversation in all {
-        let head = streams::head(clients, conversation).await?;
-        streams::confirm(clients, user, device, conversation, head, &[], Some(u64::MAX)).await?;
+    for position in streams::positions(clients, user, device, &all).await?.iter().filter(|p| p.behind()) {
+        streams::confirm(clients, user, device, position.conversation, position.head, &[], Some(u64::MAX)).await?;
     }
     Ok(())
 }

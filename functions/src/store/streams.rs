@@ -12,7 +12,7 @@
 //! - `cursor#<user>#<device>#<conversation>`, 0: what that device has confirmed: `seq` the
 //!   contiguous prefix, `above` the ranges past it, `v` the version its writes condition on.
 
-use super::{aws, from_item, lost_condition, malformed, n, s, transact, until_won, Item, Result};
+use super::{aws, batch_get, from_item, lost_condition, malformed, n, s, transact, until_won, Item, Result};
 use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::{Entry, EntryKind};
 use crate::domain::ids::ConversationId;
@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use im_adapters::Clients;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// What to append: the entry less its place, which the stream gives it.
 pub struct NewEntry<'a> {
@@ -363,7 +364,83 @@ pub async fn unconfirmed(
     if let Some(after) = after {
         state.confirm_up_to(after, head);
     }
-    let gaps = state.gaps(head);
+    unconfirmed_at(clients, &Position { conversation, head, confirmed: state }, limit, keep).await
+}
+
+/// Where one device stands in one stream: the stream's head and what the device confirmed.
+pub struct Position {
+    pub conversation: ConversationId,
+    pub head: u64,
+    pub confirmed: Confirmed,
+}
+
+impl Position {
+    /// Whether the device has entries left to confirm here.
+    pub fn behind(&self) -> bool {
+        !self.confirmed.gaps(self.head).is_empty()
+    }
+}
+
+/// Where `device` of `user` stands in each of `conversations`, in their order: heads and
+/// cursors read together, one BatchGetItem per 50 streams, whatever their number.
+pub async fn positions(
+    clients: &Clients,
+    user: u64,
+    device: &str,
+    conversations: &[ConversationId],
+) -> Result<Vec<Position>> {
+    let keys = |c: &ConversationId| [c.to_string(), cursor_key(user, device, *c)];
+    let markers = markers(clients, conversations.iter().flat_map(keys).collect()).await?;
+    Ok(conversations
+        .iter()
+        .map(|&conversation| {
+            let [head, cursor] = keys(&conversation).map(|k| markers.get(&k));
+            let confirmed = cursor.map_or_else(Confirmed::default, |m| {
+                Confirmed::decode(m.seq.unwrap_or(0), m.above.as_deref().unwrap_or(""))
+            });
+            Position { conversation, head: head.and_then(|m| m.seq).unwrap_or(0), confirmed }
+        })
+        .collect())
+}
+
+/// Unread counts of `user` in each of `conversations` (head minus read marker), in their order:
+/// one BatchGetItem per 50 conversations.
+pub async fn unread_in(clients: &Clients, user: u64, conversations: &[ConversationId]) -> Result<Vec<u64>> {
+    let keys = |c: &ConversationId| [c.to_string(), read_key(*c, user)];
+    let markers = markers(clients, conversations.iter().flat_map(keys).collect()).await?;
+    let seq = |key: &String| markers.get(key).and_then(|m| m.seq).unwrap_or(0);
+    Ok(conversations
+        .iter()
+        .map(|c| {
+            let [head, read] = keys(c);
+            seq(&head).saturating_sub(seq(&read))
+        })
+        .collect())
+}
+
+/// The items at `(pk, 0)` for many keys (consistent BatchGetItem), by key.
+async fn markers(clients: &Clients, pks: Vec<String>) -> Result<HashMap<String, Marker>> {
+    #[derive(Deserialize)]
+    struct Keyed {
+        pk: String,
+        #[serde(flatten)]
+        marker: Marker,
+    }
+    let keys = pks.into_iter().map(|pk| Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), n(0))])).collect();
+    let items = batch_get(clients, &clients.config.tables.conversations, keys, true).await?;
+    items.into_iter().map(|item| from_item::<Keyed>(item).map(|k| (k.pk, k.marker))).collect()
+}
+
+/// The entries a device has not confirmed in one stream from where it stands, oldest first,
+/// at most `limit` of those `keep` takes; `true` when more remain.
+pub async fn unconfirmed_at(
+    clients: &Clients,
+    position: &Position,
+    limit: usize,
+    keep: impl Fn(&Entry) -> bool,
+) -> Result<(Vec<Entry>, bool)> {
+    let conversation = position.conversation;
+    let gaps = position.confirmed.gaps(position.head);
     let mut found = vec![];
     for &(from, to) in &gaps {
         let mut last = from - 1;

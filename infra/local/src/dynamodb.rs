@@ -69,7 +69,10 @@ pub async fn start(home: &Path, port: u16, data_dir: Option<&Path>) -> Result<Dy
     cmd.arg(format!("-Djava.library.path={}", home.join("DynamoDBLocal_lib").display()))
         .arg("-jar")
         .arg(home.join("DynamoDBLocal.jar"))
-        .args(["-port", &port.to_string(), "-sharedDb"]);
+        .args(["-port", &port.to_string(), "-sharedDb", "-disableTelemetry"])
+        // No cross-origin browser access: a web page the developer opens must not read or
+        // write the tables (the default is `*`).
+        .args(["-cors", "http://127.0.0.1"]);
     match data_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| LaunchError::Io("create data folder".into(), e))?;

@@ -291,12 +291,24 @@ fn gone(cid: &str) -> Response {
         .into_response()
 }
 
+/// The `@connections` API answers only this machine (where the functions run): on AWS it takes
+/// only IAM-signed calls of the functions' role, and a stack listening beyond loopback must not
+/// let a phone on the network post to, read or close anyone's socket.
+fn management_forbidden() -> Response {
+    let body = json!({ "message": "Forbidden: @connections answers the functions only" }).to_string();
+    (StatusCode::FORBIDDEN, [("x-amzn-errortype", "AccessDeniedException")], body).into_response()
+}
+
 /// `POST /{stage}/@connections/{id}`: PostToConnection.
 pub async fn post_to_connection(
     State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((_stage, cid)): Path<(String, String)>,
     data: Bytes,
 ) -> Response {
+    if !peer.ip().is_loopback() {
+        return management_forbidden();
+    }
     if data.len() > gateway.ws_limits.max_message_bytes {
         let body = json!({ "message": "payload exceeds 128 KB" }).to_string();
         return (StatusCode::PAYLOAD_TOO_LARGE, [("x-amzn-errortype", "PayloadTooLargeException")], body)
@@ -312,8 +324,12 @@ pub async fn post_to_connection(
 /// `GET /{stage}/@connections/{id}`: GetConnection.
 pub async fn get_connection(
     State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((_stage, cid)): Path<(String, String)>,
 ) -> Response {
+    if !peer.ip().is_loopback() {
+        return management_forbidden();
+    }
     with_live(&gateway, &cid, |live| {
         let last_active = *live.last_active.lock().unwrap_or_else(|e| e.into_inner());
         let body = json!({
@@ -336,8 +352,12 @@ fn with_live(gateway: &Gateway, cid: &str, answer: impl FnOnce(&Live) -> Respons
 /// `DELETE /{stage}/@connections/{id}`: DeleteConnection closes it from the server side.
 pub async fn delete_connection(
     State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((_stage, cid)): Path<(String, String)>,
 ) -> Response {
+    if !peer.ip().is_loopback() {
+        return management_forbidden();
+    }
     with_live(&gateway, &cid, |live| {
         let frame = CloseFrame { code: 1000, reason: "Connection closed by the server".into() };
         let _ = live.outbox.send(Message::Close(Some(frame)));
