@@ -18,23 +18,29 @@ use im_adapters::{Clients, PostOutcome};
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// The feeds a notice to `recipients` goes into: each recipient's (the actor aside), and the
+/// actor's own, marked as the acting device's echo (its other devices get it; it does not).
+pub fn feeds(actor: &Actor, recipients: &[u64]) -> Vec<(u64, Option<String>)> {
+    let mut targets: Vec<u64> = recipients.iter().copied().filter(|r| *r != actor.user_id).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let mut feeds: Vec<(u64, Option<String>)> = targets.into_iter().map(|user| (user, None)).collect();
+    feeds.push((actor.user_id, Some(actor.device.as_str().to_string())));
+    feeds
+}
+
 /// How many feed appends one notification runs at once.
 const FEED_APPENDS_AT_ONCE: usize = 16;
 
 /// Stores `notice` in each recipient's feed and in the actor's own (for its other devices),
 /// then pushes it. Returns once the notification is durable; push failures are only logged.
 pub async fn notify(clients: &Clients, actor: &Actor, recipients: &[u64], notice: &Notice) -> store::Result<()> {
-    let mut targets: Vec<u64> = recipients.iter().copied().filter(|r| *r != actor.user_id).collect();
-    targets.sort_unstable();
-    targets.dedup();
     // Each feed is its own stream: appends to different users run side by side.
-    let appends = targets.into_iter().chain([actor.user_id]).map(|user| async move {
-        let echo_of = (user == actor.user_id).then_some(actor.device.as_str());
+    let appends = feeds(actor, recipients).into_iter().map(|(user, echo_of)| async move {
         let conversation = ConversationId::Feed(user);
-        let new = NewEntry { kind: EntryKind::Notice, echo_of, body: &notice.body, reader: None };
+        let new = NewEntry { kind: EntryKind::Notice, echo_of: echo_of.as_deref(), body: &notice.body, reader: None };
         let (seq, _) = streams::append(clients, conversation, new, None).await?;
-        let kind = EntryKind::Notice;
-        let entry = Entry { conversation, seq, kind, echo_of: echo_of.map(str::to_string), body: notice.body.clone() };
+        let entry = Entry { conversation, seq, kind: EntryKind::Notice, echo_of, body: notice.body.clone() };
         Ok::<_, store::StoreError>((user, entry))
     });
     let stored: Vec<(u64, Entry)> =

@@ -5,14 +5,15 @@
 use crate::delivery;
 use crate::domain::ids::{Actor, ConversationId};
 use crate::domain::limits::REQUESTS_PER_USER;
-use crate::domain::notice::NoticeKind;
+use crate::domain::notice::{Notice, NoticeKind};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Refusal, Result};
-use crate::domain::relation::{self, Friendship};
+use crate::domain::relation::{self, Edge, Friendship, Rule};
 use crate::domain::user::Profile;
 use crate::service::limits;
 use crate::service::users as user_lookup;
-use crate::store::{relations, streams, users};
+use crate::store::relations::{self, Pair, Told};
+use crate::store::{streams, users};
 use im_adapters::Clients;
 use serde_json::{json, Map, Value};
 
@@ -21,17 +22,57 @@ pub async fn count_request(clients: &Clients, user: u64) -> Result<()> {
     limits::check(clients, &REQUESTS_PER_USER, &user.to_string()).await
 }
 
-/// Stores a friend request from `from` to `to` and the `request#<id>` item that finds it by id;
-/// returns seed 004's `friend_request_id`.
-pub async fn send_request(clients: &Clients, from: u64, to: u64, ask: &str) -> Result<u64> {
-    count_request(clients, from).await?;
-    // The rule first, on the pair as it stands: a refused request takes no id.
-    let pair = relations::pair(clients, from, to).await?;
+/// What a relationship change tells: the notice's kind, whether the other side is told (the
+/// actor's other devices always are), its fields, and a new friend request's id to remember.
+pub struct Telling {
+    pub kind: NoticeKind,
+    pub them: bool,
+    pub extra: Value,
+    pub request: Option<u64>,
+}
+
+impl Telling {
+    /// A notice without fields.
+    pub fn plain(kind: NoticeKind, them: bool) -> Telling {
+        Telling { kind, them, extra: json!({}), request: None }
+    }
+}
+
+/// Applies `rule` to the actor and `them` and stores, in the same transaction, the notice
+/// `telling` picks for the resulting edge; then pushes it. Nothing changed: nothing is stored
+/// or told. The one way a relationship changes.
+pub async fn change(
+    clients: &Clients,
+    actor: &Actor,
+    them: u64,
+    rule: impl Rule,
+    telling: impl Fn(&Edge) -> Telling,
+) -> Result<Pair> {
+    let told = |edge: &Edge| {
+        let Telling { kind, them: tell_them, extra, request } = telling(edge);
+        let notice = Notice::new(kind, &actor.caller(), them, extra, now_secs());
+        let recipients: &[u64] = if tell_them { &[them] } else { &[] };
+        let request = request.map(|id| (id, actor.user_id, them));
+        Told { feeds: delivery::feeds(actor, recipients), body: notice.body, request }
+    };
+    let (pair, stored) = relations::transition(clients, actor.user_id, them, rule, told).await?;
+    delivery::deliver(clients, actor, &stored).await;
+    Ok(pair)
+}
+
+/// Asks `them` for friendship (`add_contact`, with the request's id); returns seed 004's
+/// `friend_request_id`. The rule runs first on the pair as it stands, so a refused request
+/// takes no id.
+pub async fn send_request(clients: &Clients, actor: &Actor, them: u64, ask: &str) -> Result<u64> {
+    count_request(clients, actor.user_id).await?;
+    let pair = relations::pair(clients, actor.user_id, them).await?;
     relation::request(ask, 0, now_secs())(&pair.ab, &pair.ba)?;
-    let request_id = users::next_id(clients, "counter#requests").await?;
-    relations::transition(clients, from, to, relation::request(ask, request_id, now_secs())).await?;
-    relations::remember_request(clients, request_id, from, to).await?;
-    Ok(request_id)
+    let id = users::next_id(clients, "counter#requests").await?;
+    let extra = json!({ "ask": ask, "friend_request_id": id });
+    let telling =
+        |_: &Edge| Telling { kind: NoticeKind::AddContact, them: true, extra: extra.clone(), request: Some(id) };
+    change(clients, actor, them, relation::request(ask, id, now_secs()), telling).await?;
+    Ok(id)
 }
 
 /// `POST /contact/{id}` with `ask`: asks `them` to be a contact; they get `add_contact`.
@@ -40,9 +81,8 @@ pub async fn add(clients: &Clients, actor: &Actor, them: u64, ask: &str) -> Resu
         return Err(Refusal::CannotAddSelf.into());
     }
     user_lookup::existing(clients, them).await?;
-    let request_id = send_request(clients, actor.user_id, them, ask).await?;
-    let extra = json!({ "ask": ask, "friend_request_id": request_id });
-    Ok(delivery::tell(clients, actor, &[them], NoticeKind::AddContact, them, extra).await?)
+    send_request(clients, actor, them, ask).await?;
+    Ok(())
 }
 
 /// Seed 003's `CREATE_CONTACT` and seed 002's `Friend`: asks them, or accepts when they
@@ -54,30 +94,28 @@ pub async fn befriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()>
     count_request(clients, actor.user_id).await?;
     let pair = relations::pair(clients, actor.user_id, them).await?;
     relation::befriend(0, now_secs())(&pair.ab, &pair.ba)?;
-    let request_id = users::next_id(clients, "counter#requests").await?;
-    let pair = relations::transition(clients, actor.user_id, them, relation::befriend(request_id, now_secs())).await?;
-    if pair.ab.friendship == Friendship::Friends {
-        delivery::tell(clients, actor, &[them], NoticeKind::AcceptContact, them, json!({})).await?;
-        return Ok(());
-    }
-    relations::remember_request(clients, request_id, actor.user_id, them).await?;
-    let extra = json!({ "ask": "", "friend_request_id": request_id });
-    delivery::tell(clients, actor, &[them], NoticeKind::AddContact, them, extra).await?;
+    let id = users::next_id(clients, "counter#requests").await?;
+    let telling = |edge: &Edge| match edge.friendship {
+        Friendship::Friends => Telling::plain(NoticeKind::AcceptContact, true),
+        _ => {
+            let extra = json!({ "ask": "", "friend_request_id": id });
+            Telling { kind: NoticeKind::AddContact, them: true, extra, request: Some(id) }
+        }
+    };
+    change(clients, actor, them, relation::befriend(id, now_secs()), telling).await?;
     Ok(())
 }
 
 /// Accepts their request (404-12 when there is none): `PUT /contact/{id}`, seed 002's `Confirm`.
 pub async fn confirm(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    relations::transition(clients, actor.user_id, them, relation::accept(None)).await?;
-    delivery::tell(clients, actor, &[them], NoticeKind::AcceptContact, them, json!({})).await?;
+    change(clients, actor, them, relation::accept(None), |_| Telling::plain(NoticeKind::AcceptContact, true)).await?;
     Ok(())
 }
 
 /// Ends a friendship or a pending request: `DELETE /contact/{id}`, seed 003's `DELETE_CONTACT`,
 /// seed 002's `Revoke`.
 pub async fn end(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    relations::transition(clients, actor.user_id, them, relation::delete).await?;
-    delivery::tell(clients, actor, &[them], NoticeKind::DeleteContact, them, json!({})).await?;
+    change(clients, actor, them, relation::delete, |_| Telling::plain(NoticeKind::DeleteContact, true)).await?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use crate::domain::notice::NoticeKind;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Friendship, Rule};
 use crate::domain::user::Profile;
-use crate::service::contacts::{count_request, send_request};
+use crate::service::contacts::{self, count_request, send_request, Telling};
 use crate::service::users::existing;
 use crate::store::relations::{self, List, ListedEdge};
 use crate::store::users;
@@ -18,7 +18,8 @@ use im_adapters::Clients;
 use serde_json::json;
 use std::collections::HashMap;
 
-/// Applies `rule` to the pair, then tells `recipients` (and the actor's other devices).
+/// Applies `rule` to the pair and tells `them` when `tell_them` (the actor's other devices
+/// always), in the change's own transaction.
 async fn change(
     clients: &Clients,
     actor: &Actor,
@@ -27,11 +28,8 @@ async fn change(
     kind: NoticeKind,
     tell_them: bool,
 ) -> Result<()> {
-    if !relations::transition(clients, actor.user_id, them, rule).await?.changed {
-        return Ok(());
-    }
-    let recipients: &[u64] = if tell_them { &[them] } else { &[] };
-    Ok(delivery::tell(clients, actor, recipients, kind, them, json!({})).await?)
+    contacts::change(clients, actor, them, rule, |_| Telling::plain(kind, tell_them)).await?;
+    Ok(())
 }
 
 /// `POST /friends/request`: returns the request's id. With `resend`, a request already sent is
@@ -41,15 +39,15 @@ pub async fn request(clients: &Clients, actor: &Actor, them: u64, resend: bool) 
         return Err(Refusal::CannotRequestSelf.into());
     }
     existing(clients, them).await?;
-    let request_id = match send_request(clients, actor.user_id, them, "").await {
+    match send_request(clients, actor, them, "").await {
         Err(Error::Refused(Refusal::RequestAlreadySent)) if resend => {
-            relations::pair(clients, actor.user_id, them).await?.ab.request_id
+            let request_id = relations::pair(clients, actor.user_id, them).await?.ab.request_id;
+            let extra = json!({ "ask": "", "friend_request_id": request_id });
+            delivery::tell(clients, actor, &[them], NoticeKind::AddContact, them, extra).await?;
+            Ok(request_id)
         }
-        other => other?,
-    };
-    let extra = json!({ "ask": "", "friend_request_id": request_id });
-    delivery::tell(clients, actor, &[them], NoticeKind::AddContact, them, extra).await?;
-    Ok(request_id)
+        other => other,
+    }
 }
 
 /// The other user of a pending request, from `friend_request_id` (wins) or

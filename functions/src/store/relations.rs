@@ -7,13 +7,17 @@
 //! same pair (or the same user) cannot both win; the loser re-reads and decides again.
 //! `request#<id>` remembers which pair a friend request id belongs to.
 
+use super::streams::{self, NewEntry};
 use super::{aws, from_item, malformed, n, query_all, s, to_item, transact, until_won, Item, Result};
+use crate::domain::entry::{Entry, EntryKind};
+use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship, Rule};
 use aws_sdk_dynamodb::types::{AttributeValue, Get, Put, TransactGetItem, TransactWriteItem};
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// An edge as stored.
 #[derive(Serialize, Deserialize, Default)]
@@ -135,9 +139,27 @@ fn put_head(table: &str, owner: u64, seen: u64) -> Result<TransactWriteItem> {
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Applies `rule` to the pair (A's view, B's view) and stores the result atomically; when
-/// nothing changes nothing is written. Returns the pair as stored, or the rule's refusal.
-pub async fn transition(clients: &Clients, a: u64, b: u64, rule: impl Rule) -> Result<Pair, Error> {
+/// What a transition tells, stored in its own transaction so no crash can keep the change and
+/// lose the telling: one notice into each of `feeds` (a user, and the device the actor's own
+/// feed echoes for), and a new friend request's id with its pair (`request#<id>`).
+pub struct Told {
+    pub feeds: Vec<(u64, Option<String>)>,
+    pub body: Map<String, Value>,
+    /// `(request id, from, to)`.
+    pub request: Option<(u64, u64, u64)>,
+}
+
+/// Applies `rule` to the pair (A's view, B's view) and stores the result atomically, with what
+/// `tell` says to tell about the new A's view; when nothing changes nothing is written or told.
+/// Returns the pair as stored (or the rule's refusal) and the notices stored, by user, for the
+/// caller to push.
+pub async fn transition(
+    clients: &Clients,
+    a: u64,
+    b: u64,
+    rule: impl Rule,
+    tell: impl Fn(&Edge) -> Told,
+) -> Result<(Pair, Vec<(u64, Entry)>), Error> {
     if a == b {
         return Err(Refusal::SelfRelation.into());
     }
@@ -146,17 +168,33 @@ pub async fn transition(clients: &Clients, a: u64, b: u64, rule: impl Rule) -> R
         let (ab, ba, va, vb) = read_pair(clients, a, b).await?;
         let (new_ab, new_ba) = rule(&ab, &ba)?;
         if new_ab.state() == ab.state() && new_ba.state() == ba.state() {
-            return Ok(Some(Pair { ab, ba, changed: false }));
+            return Ok(Some((Pair { ab, ba, changed: false }, vec![])));
         }
-        let writes = vec![
+        let mut writes = vec![
             put_head(table, a, va)?,
             put_head(table, b, vb)?,
             put_edge(table, a, b, &new_ab, va + 1)?,
             put_edge(table, b, a, &new_ba, vb + 1)?,
         ];
+        let told = tell(&new_ab);
+        let mut stored = vec![];
+        for (user, echo_of) in &told.feeds {
+            let conversation = ConversationId::Feed(*user);
+            let seen = streams::head(clients, conversation).await?;
+            let entry =
+                NewEntry { kind: EntryKind::Notice, echo_of: echo_of.as_deref(), body: &told.body, reader: None };
+            writes.extend(streams::append_writes(&clients.config.tables.conversations, conversation, seen, &entry)?);
+            let (kind, echo_of, body) = (EntryKind::Notice, echo_of.clone(), told.body.clone());
+            stored.push((*user, Entry { conversation, seq: seen + 1, kind, echo_of, body }));
+        }
+        if let Some((request_id, from, to)) = told.request {
+            let item = RequestItem { pk: request_key(request_id), sk: "#".into(), from, to };
+            let put = Put::builder().table_name(table).set_item(Some(to_item(&item)?)).build().map_err(malformed)?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
         let won = transact(clients, writes).await?;
         let (ab, ba) = (Edge { version: va + 1, ..new_ab }, Edge { version: vb + 1, ..new_ba });
-        Ok(won.then_some(Pair { ab, ba, changed: true }))
+        Ok(won.then_some((Pair { ab, ba, changed: true }, stored)))
     })
     .await
 }
@@ -260,14 +298,6 @@ struct RequestItem {
 
 fn request_key(request_id: u64) -> String {
     format!("request#{request_id}")
-}
-
-/// Remembers which pair a friend request id belongs to, for seed 004's `friend_request_id`.
-pub async fn remember_request(clients: &Clients, request_id: u64, from: u64, to: u64) -> Result<()> {
-    let item = RequestItem { pk: request_key(request_id), sk: "#".into(), from, to };
-    let put = clients.dynamodb.put_item().table_name(&clients.config.tables.relations);
-    put.set_item(Some(to_item(&item)?)).send().await.map_err(aws)?;
-    Ok(())
 }
 
 /// The (from, to) pair of a friend request id, if it was ever made.

@@ -77,8 +77,6 @@ pub async fn append(
     dedup: Option<&str>,
 ) -> Result<(u64, bool)> {
     let table = &clients.config.tables.conversations;
-    let stream = conversation.to_string();
-    let body = serde_json::to_string(entry.body).map_err(malformed)?;
     until_won(|| async {
         if let Some(key) = dedup {
             if let Some(seq) = marker(clients, key).await?.and_then(|m| m.seq) {
@@ -87,32 +85,7 @@ pub async fn append(
         }
         let seq = head(clients, conversation).await?;
         let next = seq + 1;
-        let head_update = Update::builder()
-            .table_name(table)
-            .key("pk", s(&stream))
-            .key("sk", n(0))
-            .update_expression("SET #seq = :next")
-            .condition_expression("attribute_not_exists(#seq) OR #seq = :seq")
-            .expression_attribute_names("#seq", "seq")
-            .expression_attribute_values(":next", n(next))
-            .expression_attribute_values(":seq", n(seq))
-            .build()
-            .map_err(malformed)?;
-        let mut put = Put::builder()
-            .table_name(table)
-            .item("pk", s(&stream))
-            .item("sk", n(next))
-            .item("kind", s(entry.kind.table()))
-            .item("body", s(&body))
-            .item("ts", n(now_secs()))
-            .condition_expression("attribute_not_exists(sk)");
-        if let Some(device) = entry.echo_of {
-            put = put.item("echo_of", s(device));
-        }
-        let mut writes = vec![
-            TransactWriteItem::builder().update(head_update).build(),
-            TransactWriteItem::builder().put(put.build().map_err(malformed)?).build(),
-        ];
+        let mut writes = append_writes(table, conversation, seq, &entry)?;
         if let Some(key) = dedup {
             let marker = Put::builder()
                 .table_name(table)
@@ -140,6 +113,45 @@ pub async fn append(
         Ok(transact(clients, writes).await?.then_some((next, true)))
     })
     .await
+}
+
+/// The two writes that append `entry` to a stream whose head was read as `seen`: the head
+/// moved to `seen + 1` (conditioned on it still being `seen`) and the entry at that number. For
+/// an append that must commit with other writes (a relationship change and its notices).
+pub fn append_writes(
+    table: &str,
+    conversation: ConversationId,
+    seen: u64,
+    entry: &NewEntry,
+) -> Result<Vec<TransactWriteItem>> {
+    let stream = conversation.to_string();
+    let next = seen + 1;
+    let head_update = Update::builder()
+        .table_name(table)
+        .key("pk", s(&stream))
+        .key("sk", n(0))
+        .update_expression("SET #seq = :next")
+        .condition_expression("attribute_not_exists(#seq) OR #seq = :seq")
+        .expression_attribute_names("#seq", "seq")
+        .expression_attribute_values(":next", n(next))
+        .expression_attribute_values(":seq", n(seen))
+        .build()
+        .map_err(malformed)?;
+    let mut put = Put::builder()
+        .table_name(table)
+        .item("pk", s(&stream))
+        .item("sk", n(next))
+        .item("kind", s(entry.kind.table()))
+        .item("body", s(serde_json::to_string(entry.body).map_err(malformed)?))
+        .item("ts", n(now_secs()))
+        .condition_expression("attribute_not_exists(sk)");
+    if let Some(device) = entry.echo_of {
+        put = put.item("echo_of", s(device));
+    }
+    Ok(vec![
+        TransactWriteItem::builder().update(head_update).build(),
+        TransactWriteItem::builder().put(put.build().map_err(malformed)?).build(),
+    ])
 }
 
 /// Rewrites an existing entry's fields in place (a deleted message's tombstone).
