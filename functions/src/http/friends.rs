@@ -1,15 +1,14 @@
 //! Seed 004: friends, follows and blocks over REST, JSON by default, with the seed's codes.
 
-use super::{path_number, Ctx, Fields, Reply};
+use super::{path_number, query, Ctx, Fields, Reply};
 use crate::domain::format::rfc3339;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::user::Profile;
-use crate::service::friends::{self, RequestAnswer, Tie};
-use crate::store::relations::{List, ListedEdge};
+use crate::service::friends::{self, Listing, RequestAnswer, Tie};
+use crate::store::relations::{List, Page};
 use http::StatusCode;
 use lambda_http::Request;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 
 /// A user id from a path segment: seed 004's 400-3 when it is not a number.
 fn path_user(req: &Request, name: &str) -> Result<u64> {
@@ -32,19 +31,43 @@ fn person(prefix: &str, id_field: &str, id: u64, profile: Option<&Profile>, view
 }
 
 /// A seed 004 list of people: `{prefix}_user_*` fields for each edge.
-fn people(
-    section: &'static str,
-    prefix: &str,
-    id_field: &str,
-    list: (Vec<ListedEdge>, HashMap<u64, Profile>),
-    viewer: u64,
-) -> Reply {
-    let (edges, profiles) = list;
-    let items = edges
+fn people(section: &'static str, prefix: &str, id_field: &str, list: &Listing, viewer: u64) -> Reply {
+    let items = list
+        .edges
         .iter()
-        .map(|e| Value::Object(person(prefix, id_field, e.other, profiles.get(&e.other), viewer)))
+        .map(|e| Value::Object(person(prefix, id_field, e.other, list.profiles.get(&e.other), viewer)))
         .collect();
     Reply::list(section, items)
+}
+
+/// Most users one list page holds: the default and the ceiling of `?limit=`.
+pub const LIST_PAGE: usize = 1000;
+
+/// A list route's page: `?after=<user id>` (where the previous page ended) and `?limit=`.
+fn page(req: &Request) -> Result<Page> {
+    let limit = match query(req, "limit") {
+        None => LIST_PAGE,
+        Some(raw) => raw
+            .parse()
+            .ok()
+            .filter(|l| (1..=LIST_PAGE).contains(l))
+            .ok_or_else(|| Refusal::invalid(format!("limit must be a number from 1 to {LIST_PAGE}")))?,
+    };
+    let after =
+        query(req, "after").map(|raw| raw.parse().map_err(|_| Refusal::BadUserId("after".into()))).transpose()?;
+    Ok(Page { after, limit })
+}
+
+/// A page's answer: the seed's bare list, and when more follow a `Link` header to the next
+/// page (RFC 8288), which seed clients ignore.
+fn paged(reply: Reply, req: &Request, page: Page, next: Option<u64>) -> Reply {
+    match next {
+        Some(after) => {
+            let link = format!("<{}?after={after}&limit={}>; rel=\"next\"", req.uri().path(), page.limit);
+            reply.with_header(http::header::LINK, link)
+        }
+        None => reply,
+    }
 }
 
 /// The pending request a body names: `friend_request_id` (wins) or `requested_user_id`.
@@ -95,16 +118,18 @@ pub async fn delete_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
 }
 
 /// `GET /friends`
-pub async fn list_friends(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+pub async fn list_friends(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let list = friends::list(&ctx.clients, caller.user_id, List::Friends).await?;
-    Ok(people("friend", "friend", "friend_id", list, caller.user_id))
+    let page = page(req)?;
+    let list = friends::list(&ctx.clients, caller.user_id, List::Friends, page).await?;
+    Ok(paged(people("friend", "friend", "friend_id", &list, caller.user_id), req, page, list.next))
 }
 
 /// `GET /friends/request` and `GET /friends/request_sent`
-async fn list_requests(ctx: &Ctx, which: List) -> Result<Reply> {
+async fn list_requests(ctx: &Ctx, req: &Request, which: List) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let (edges, profiles) = friends::list(&ctx.clients, caller.user_id, which).await?;
+    let page = page(req)?;
+    let Listing { edges, profiles, next } = friends::list(&ctx.clients, caller.user_id, which, page).await?;
     let (prefix, id_field, email_field, section) = match which {
         List::RequestsReceived => ("request", "request_user_id", "request_email", "friend_request"),
         _ => ("requested", "requested_user_id", "requested_email", "friend_request_sent"),
@@ -124,17 +149,17 @@ async fn list_requests(ctx: &Ctx, which: List) -> Result<Reply> {
             Value::Object(item)
         })
         .collect();
-    Ok(Reply::list(section, items))
+    Ok(paged(Reply::list(section, items), req, page, next))
 }
 
 /// `GET /friends/request`
-pub async fn list_friend_requests(ctx: &Ctx, _req: &Request) -> Result<Reply> {
-    list_requests(ctx, List::RequestsReceived).await
+pub async fn list_friend_requests(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    list_requests(ctx, req, List::RequestsReceived).await
 }
 
 /// `GET /friends/request_sent`
-pub async fn list_sent_friend_requests(ctx: &Ctx, _req: &Request) -> Result<Reply> {
-    list_requests(ctx, List::RequestsSent).await
+pub async fn list_sent_friend_requests(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    list_requests(ctx, req, List::RequestsSent).await
 }
 
 /// Sets a follow or block of the user a body names: 201.
@@ -163,15 +188,17 @@ pub async fn unfollow(ctx: &Ctx, req: &Request) -> Result<Reply> {
 /// `GET /follows/{user_id}/follower`
 pub async fn list_followers(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let list = friends::follows(&ctx.clients, path_user(req, "user_id")?, List::Followers).await?;
-    Ok(people("follower", "follower", "follower_id", list, caller.user_id))
+    let page = page(req)?;
+    let list = friends::follows(&ctx.clients, path_user(req, "user_id")?, List::Followers, page).await?;
+    Ok(paged(people("follower", "follower", "follower_id", &list, caller.user_id), req, page, list.next))
 }
 
 /// `GET /follows/{user_id}/followee`
 pub async fn list_followees(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let list = friends::follows(&ctx.clients, path_user(req, "user_id")?, List::Following).await?;
-    Ok(people("followee", "followee", "followee_id", list, caller.user_id))
+    let page = page(req)?;
+    let list = friends::follows(&ctx.clients, path_user(req, "user_id")?, List::Following, page).await?;
+    Ok(paged(people("followee", "followee", "followee_id", &list, caller.user_id), req, page, list.next))
 }
 
 /// `POST /blocks` {user_id}
@@ -180,12 +207,13 @@ pub async fn block(ctx: &Ctx, req: &Request) -> Result<Reply> {
 }
 
 /// `GET /blocks`
-pub async fn list_blocks(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+pub async fn list_blocks(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let (edges, profiles) = friends::list(&ctx.clients, caller.user_id, List::Blocking).await?;
+    let page = page(req)?;
+    let Listing { edges, profiles, next } = friends::list(&ctx.clients, caller.user_id, List::Blocking, page).await?;
     let name = |id: u64| profiles.get(&id).map(|p| p.view(Some(caller.user_id))["name"].clone());
     let items = edges.iter().map(|e| json!({ "user_id": e.other, "user_name": name(e.other) })).collect();
-    Ok(Reply::list("block", items))
+    Ok(paged(Reply::list("block", items), req, page, next))
 }
 
 /// `DELETE /blocks/{user_id}`

@@ -11,13 +11,15 @@ fn group_id(req: &Request) -> Result<u64> {
     path_number(req, "id", || Refusal::invalid("group id must be a number"))
 }
 
-/// `POST /group` (`members[]`, `name`): 201 with the group, its `g_key` and members.
+/// `POST /group` (`members[]`, `name`, optional `id`): 201 with the group, its `g_key` and
+/// members.
 pub async fn create_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
     let name = fields.text("name", 1, 64)?;
     let members = fields.u64_list("members", MAX_MEMBERS)?;
-    let created = groups::create(&ctx.clients, &actor, &name, &members).await?;
+    let client_id = fields.opt_text("id", 1, 64)?;
+    let created = groups::create(&ctx.clients, &actor, &name, &members, client_id.as_deref()).await?;
     let view = json!({ "g_id": created.id, "g_key": created.key, "name": name, "members": created.members });
     Ok(Reply::ok(json!({ "group": [view] })).with_status(StatusCode::CREATED))
 }

@@ -124,6 +124,9 @@ pub async fn are_friends(clients: &Clients, a: u64, b: u64) -> Result<bool> {
     Ok(relations::pair(clients, a, b).await?.ab.friendship == Friendship::Friends)
 }
 
+/// Most changes one contact sync answers.
+pub const CONTACT_SYNC_PAGE: usize = 500;
+
 /// What changed in a user's contacts since a version (`GET /contact/version/{v}`).
 pub struct Changes {
     pub version: u64,
@@ -136,8 +139,16 @@ pub struct Changes {
 
 /// At the current version nothing is listed; from 0, everything current.
 pub async fn since(clients: &Clients, user: u64, since: u64) -> Result<Changes> {
-    let version = relations::version(clients, user).await?;
-    let changed = if since >= version { vec![] } else { relations::changed_since(clients, user, since).await? };
+    let mut version = relations::version(clients, user).await?;
+    let (changed, more) = match since >= version {
+        true => (vec![], false),
+        false => relations::changed_since(clients, user, since, CONTACT_SYNC_PAGE).await?,
+    };
+    // A partial page answers the version of its last change: the client's next sync from it
+    // gets the rest.
+    if more {
+        version = changed.last().map_or(version, |c| c.edge.version);
+    }
     let ids: Vec<u64> = changed.iter().map(|c| c.other).collect();
     let mut profiles = users::profiles(clients, &ids).await?;
     let mut changes = Changes { version, contacts: vec![], deleted: vec![], requests: vec![] };

@@ -12,7 +12,7 @@ use crate::domain::relation::{self, Friendship, Rule};
 use crate::domain::user::Profile;
 use crate::service::contacts::{self, count_request, send_request, Telling};
 use crate::service::users::existing;
-use crate::store::relations::{self, List, ListedEdge};
+use crate::store::relations::{self, List, ListedEdge, Page};
 use crate::store::users;
 use im_adapters::Clients;
 use serde_json::json;
@@ -147,16 +147,24 @@ pub async fn tie(clients: &Clients, actor: &Actor, them: u64, tie: Tie) -> Resul
     }
 }
 
-/// One of a user's lists, with the profiles of the others in it.
-pub async fn list(clients: &Clients, user: u64, which: List) -> Result<(Vec<ListedEdge>, HashMap<u64, Profile>)> {
-    let edges = relations::list(clients, user, which).await?;
+/// One page of a list: the edges, the profiles of the others in them, and where the next
+/// page starts (when there is one).
+pub struct Listing {
+    pub edges: Vec<ListedEdge>,
+    pub profiles: HashMap<u64, Profile>,
+    pub next: Option<u64>,
+}
+
+/// One page of one of a user's lists, with the profiles of the others in it.
+pub async fn list(clients: &Clients, user: u64, which: List, page: Page) -> Result<Listing> {
+    let (edges, next) = relations::list_page(clients, user, which, page).await?;
     let ids: Vec<u64> = edges.iter().map(|e| e.other).collect();
     let profiles = users::profiles(clients, &ids).await?;
-    Ok((edges, profiles))
+    Ok(Listing { edges, profiles, next })
 }
 
 /// `GET /follows/{user_id}/follower` and `/followee`: anyone's, as seed 004 lists them.
-pub async fn follows(clients: &Clients, user: u64, which: List) -> Result<(Vec<ListedEdge>, HashMap<u64, Profile>)> {
+pub async fn follows(clients: &Clients, user: u64, which: List, page: Page) -> Result<Listing> {
     existing(clients, user).await?;
-    list(clients, user, which).await
+    list(clients, user, which, page).await
 }

@@ -10,7 +10,7 @@ use crate::domain::relation::{self, Edge};
 use crate::domain::user::Profile;
 use crate::store::groups::{self, Info};
 use crate::store::relations::{self, List};
-use crate::store::{until_won, users};
+use crate::store::{streams, until_won, users};
 use im_adapters::Clients;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -52,10 +52,17 @@ pub struct Created {
     pub members: Vec<u64>,
 }
 
-/// `POST /group`: creates a group with the actor and the members (contacts of the actor who
+/// `POST /group` (optional client `id`: a retry resumes the same creation): creates a group
+/// with the actor and the members (contacts of the actor who
 /// do not block them, see [`relation::may_add_to_group`]); all of them get
 /// `create_group` with the `g_key`.
-pub async fn create(clients: &Clients, actor: &Actor, name: &str, members: &[u64]) -> Result<Created> {
+pub async fn create(
+    clients: &Clients,
+    actor: &Actor,
+    name: &str,
+    members: &[u64],
+    client_id: Option<&str>,
+) -> Result<Created> {
     let mut members = members.to_vec();
     members.push(actor.user_id);
     members.sort_unstable();
@@ -72,13 +79,28 @@ pub async fn create(clients: &Clients, actor: &Actor, name: &str, members: &[u64
     for member in members.iter().filter(|m| **m != actor.user_id) {
         relation::may_add_to_group(edges.get(member).copied(), *member)?;
     }
-    let id = users::next_id(clients, "counter#groups").await?;
-    let key = new_key();
-    let info = Info { name: name.to_string(), creator: actor.user_id, g_key: key.clone() };
-    groups::create(clients, id, &info, members.len()).await?;
+    // With the client's id, a retry resumes the creation it repeats: same group, every step
+    // done again idempotently (the record, the memberships), the announcement only once.
+    let id = match client_id {
+        Some(cid) => match groups::created_by(clients, actor.user_id, cid).await? {
+            Some(id) => id,
+            None => {
+                groups::claim_creation(clients, actor.user_id, cid, users::next_id(clients, "counter#groups").await?)
+                    .await?
+            }
+        },
+        None => users::next_id(clients, "counter#groups").await?,
+    };
+    let info = Info { name: name.to_string(), creator: actor.user_id, g_key: new_key() };
+    let key = match groups::create(clients, id, &info, members.len()).await? {
+        true => info.g_key,
+        false => existing(clients, id).await?.g_key,
+    };
     groups::write_memberships(clients, id, &members, true).await?;
-    let extra = json!({ "g_id": id, "g_key": key, "name": name });
-    announce(clients, actor, id, &members, NoticeKind::CreateGroup, extra).await?;
+    if streams::head(clients, ConversationId::Group(id)).await? == 0 {
+        let extra = json!({ "g_id": id, "g_key": key, "name": name });
+        announce(clients, actor, id, &members, NoticeKind::CreateGroup, extra).await?;
+    }
     Ok(Created { id, key, members })
 }
 

@@ -1,8 +1,10 @@
 //! The groups table (`pk`, `sk`): `group#<id>`,`#info` (name, creator, g_key, `members`: how
 //! many, kept in the same transaction as each join and leave so the cap holds under races);
-//! `group#<id>`,`member#<user>`; `member#<user>`,`group#<id>` (a user's groups).
+//! `group#<id>`,`member#<user>`; `member#<user>`,`group#<id>` (a user's groups);
+//! `create#<creator>#<client id>`,`#`: the group a `POST /group` with that id made (retries
+//! resume it instead of making another).
 
-use super::{aws, batch_write, from_item, malformed, n, query_all, s, to_item, transact, Item, Result};
+use super::{aws, batch_write, from_item, lost_condition, malformed, n, query_all, s, to_item, transact, Item, Result};
 use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
@@ -42,12 +44,44 @@ pub async fn info(clients: &Clients, group: u64) -> Result<Option<Info>> {
     out.item.map(from_item).transpose()
 }
 
-/// Writes a new group's record (never over an existing one) for its first `members`.
-pub async fn create(clients: &Clients, group: u64, info: &Info, members: usize) -> Result<()> {
+/// Writes a new group's record for its first `members`, never over an existing one: `false`
+/// when the group exists already (a resumed creation).
+pub async fn create(clients: &Clients, group: u64, info: &Info, members: usize) -> Result<bool> {
     let item = InfoItem { pk: group_key(group), sk: "#info", info, created_at: now_secs(), members };
     let put = clients.dynamodb.put_item().table_name(&clients.config.tables.groups).set_item(Some(to_item(&item)?));
-    put.condition_expression("attribute_not_exists(pk)").send().await.map_err(aws)?;
-    Ok(())
+    match put.condition_expression("attribute_not_exists(pk)").send().await {
+        Ok(_) => Ok(true),
+        Err(err) if lost_condition(&err) => Ok(false),
+        Err(err) => Err(aws(err)),
+    }
+}
+
+fn creation_key(creator: u64, client_id: &str) -> Item {
+    Item::from([("pk".to_string(), s(format!("create#{creator}#{client_id}"))), ("sk".to_string(), s("#"))])
+}
+
+/// The group a creator's `POST /group` with this client id made (or claimed), if any.
+pub async fn created_by(clients: &Clients, creator: u64, client_id: &str) -> Result<Option<u64>> {
+    #[derive(Deserialize)]
+    struct Claim {
+        group: u64,
+    }
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.groups);
+    let out = get.set_key(Some(creation_key(creator, client_id))).consistent_read(true).send().await.map_err(aws)?;
+    Ok(out.item.map(from_item::<Claim>).transpose()?.map(|c| c.group))
+}
+
+/// Claims `group` for a creator's client id; when a racing retry claimed first, its group.
+pub async fn claim_creation(clients: &Clients, creator: u64, client_id: &str, group: u64) -> Result<u64> {
+    let mut put = clients.dynamodb.put_item().table_name(&clients.config.tables.groups);
+    for (name, value) in creation_key(creator, client_id) {
+        put = put.item(name, value);
+    }
+    match put.item("group", n(group)).condition_expression("attribute_not_exists(pk)").send().await {
+        Ok(_) => Ok(group),
+        Err(err) if lost_condition(&err) => Ok(created_by(clients, creator, client_id).await?.unwrap_or(group)),
+        Err(err) => Err(aws(err)),
+    }
 }
 
 /// Removes a group's record.

@@ -223,18 +223,22 @@ fn listed(items: Vec<Item>) -> Result<Vec<ListedEdge>> {
         .collect()
 }
 
-/// Edges of `owner` changed after version `since`, oldest change first (a Query on the
-/// `by_version` index, paginated by DynamoDB; never a Scan).
-pub async fn changed_since(clients: &Clients, owner: u64, since: u64) -> Result<Vec<ListedEdge>> {
-    let query = clients
+/// Edges of `owner` changed after version `since`, oldest change first, at most `limit` (one
+/// Query page of the `by_version` index; never a Scan), and whether more follow.
+pub async fn changed_since(clients: &Clients, owner: u64, since: u64, limit: usize) -> Result<(Vec<ListedEdge>, bool)> {
+    let out = clients
         .dynamodb
         .query()
         .table_name(&clients.config.tables.relations)
         .index_name("by_version")
         .key_condition_expression("pk = :pk AND version > :since")
         .expression_attribute_values(":pk", s(format!("rel#{owner}")))
-        .expression_attribute_values(":since", n(since));
-    listed(query_all(query).await?)
+        .expression_attribute_values(":since", n(since))
+        .limit(limit as i32)
+        .send()
+        .await
+        .map_err(aws)?;
+    Ok((listed(out.items.unwrap_or_default())?, out.last_evaluated_key.is_some()))
 }
 
 /// Which of a user's edges a list wants.
@@ -286,6 +290,54 @@ pub async fn list(clients: &Clients, owner: u64, which: List) -> Result<Vec<List
         query = query.expression_attribute_values(format!(":v{i}"), value);
     }
     listed(query_all(query).await?)
+}
+
+/// One page of a list: the users after `after` (in the list's order), at most `limit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub after: Option<u64>,
+    pub limit: usize,
+}
+
+/// One page of the owner's edges in one list, and the `after` of the next page when there is
+/// one: Query pages (with the list's filter) are read until the page is full.
+pub async fn list_page(
+    clients: &Clients,
+    owner: u64,
+    which: List,
+    page: Page,
+) -> Result<(Vec<ListedEdge>, Option<u64>)> {
+    let (filter, values) = which.filter();
+    let mut query = clients
+        .dynamodb
+        .query()
+        .table_name(&clients.config.tables.relations)
+        .filter_expression(filter)
+        .expression_attribute_values(":pk", s(format!("rel#{owner}")))
+        .consistent_read(true);
+    query = match page.after {
+        Some(after) => query
+            .key_condition_expression("pk = :pk AND sk > :after")
+            .expression_attribute_values(":after", s(after.to_string())),
+        None => query.key_condition_expression("pk = :pk"),
+    };
+    for (i, value) in values.into_iter().enumerate() {
+        query = query.expression_attribute_values(format!(":v{i}"), value);
+    }
+    let mut found = vec![];
+    let mut start = None;
+    loop {
+        let out = query.clone().set_exclusive_start_key(start).send().await.map_err(aws)?;
+        found.extend(listed(out.items.unwrap_or_default())?);
+        start = out.last_evaluated_key;
+        if found.len() >= page.limit || start.is_none() {
+            break;
+        }
+    }
+    let more = found.len() > page.limit || (found.len() == page.limit && start.is_some());
+    found.truncate(page.limit);
+    let next = if more { found.last().map(|e| e.other) } else { None };
+    Ok((found, next))
 }
 
 #[derive(Serialize, Deserialize)]

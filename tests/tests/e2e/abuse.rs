@@ -355,3 +355,53 @@ async fn made_up_device_names_cannot_pile_up_sockets() {
     assert!(next_text(&mut eleventh).await.contains("PONG"));
     im_tests::eventually("ten records", || async { im_tests::connection_ids(user.id).await.len() == 10 }).await;
 }
+
+#[tokio::test]
+async fn lists_come_in_pages_that_link_to_the_next() {
+    let owner = new_user("popular", "android").await;
+    let mut friends = vec![];
+    for i in 0..3 {
+        let friend = new_user(&format!("f{i}"), "android").await;
+        befriend(&owner, &friend).await;
+        friends.push(friend.id);
+    }
+    let first = client(&owner).get("/friends?limit=2").await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let link = first.headers["link"].to_str().unwrap().to_string();
+    assert!(link.starts_with("</friends?after=") && link.ends_with(">; rel=\"next\""), "{link}");
+    let next = link.trim_start_matches('<').split('>').next().unwrap();
+    let second = client(&owner).get(next).await;
+    assert!(!second.headers.contains_key("link"), "the last page links nowhere");
+    let mut seen: Vec<u64> = [first.doc(), second.doc()]
+        .iter()
+        .flat_map(|page| page.as_array().unwrap().iter().map(|f| f["friend_id"].as_u64().unwrap()).collect::<Vec<_>>())
+        .collect();
+    seen.sort_unstable();
+    friends.sort_unstable();
+    assert_eq!(seen, friends, "every friend once, across the pages");
+    assert_eq!(
+        client(&owner).get("/friends").await.doc().as_array().map(Vec::len),
+        Some(3),
+        "no limit: the whole list"
+    );
+    assert_eq!(client(&owner).get("/friends?limit=0").await.status, 400);
+}
+
+#[tokio::test]
+async fn a_retried_group_creation_resumes_the_same_group() {
+    let (creator, member) = (new_user("creator", "android").await, new_user("member", "android").await);
+    befriend(&creator, &member).await;
+    let mut socket = connect(&format!("token={}&format=json", member.token)).await.unwrap();
+    let form = [("members[]", member.id.to_string()), ("name", "once".into()), ("id", "g-1".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let first = client(&creator).post_form("/group", &form).await;
+    let again = client(&creator).post_form("/group", &form).await;
+    assert_eq!((first.status, again.status), (201, 201), "{} {}", first.text, again.text);
+    assert_eq!(first.doc()["group"][0]["g_id"], again.doc()["group"][0]["g_id"], "one group");
+    assert_eq!(first.doc()["group"][0]["g_key"], again.doc()["group"][0]["g_key"]);
+    assert_eq!(client(&member).get("/group").await.doc()["group"].as_array().map(Vec::len), Some(1));
+    let told = next_text(&mut socket).await;
+    assert!(told.contains("create_group"), "{told}");
+    send_text(&mut socket, r#"{"event":"PING"}"#).await;
+    assert!(next_text(&mut socket).await.contains("PONG"), "announced once");
+}
