@@ -119,10 +119,12 @@ pub async fn delete(clients: &Clients, actor: &Actor, group: u64) -> Result<()> 
     Ok(groups::delete(clients, group).await?)
 }
 
-/// Adds a member: the cap and the membership in one transaction, so racing joins cannot pass
-/// the cap; a lost race reads again and decides again.
+/// Adds a member: the cap, the membership and the group's notice of it in one transaction, so
+/// racing joins cannot pass the cap and no crash keeps a join untold; a lost race reads again.
 async fn add_member(clients: &Clients, actor: &Actor, group: u64, member: u64) -> Result<()> {
-    let current = until_won(|| async {
+    let extra = json!({ "g_id": group, "member_id": member });
+    let notice = Notice::new(NoticeKind::CreateGroupMember, &actor.caller(), group, extra, now_secs());
+    let (mut members, entry) = until_won(|| async {
         let current = groups::members(clients, group).await?;
         if current.contains(&member) {
             return Err(Refusal::Conflict("already a member".into()).into());
@@ -130,13 +132,13 @@ async fn add_member(clients: &Clients, actor: &Actor, group: u64, member: u64) -
         if current.len() >= MAX_MEMBERS {
             return Err(Refusal::Conflict(format!("a group has at most {MAX_MEMBERS} members")).into());
         }
-        Ok::<_, Error>(groups::join(clients, group, member, MAX_MEMBERS).await?.then_some(current))
+        let joined = groups::join(clients, group, member, MAX_MEMBERS, &notice.body).await?;
+        Ok::<_, Error>(joined.map(|entry| (current, entry)))
     })
     .await?;
-    let mut members = current;
     members.push(member);
-    let extra = json!({ "g_id": group, "member_id": member });
-    announce(clients, actor, group, &members, NoticeKind::CreateGroupMember, extra).await
+    delivery::to_members(clients, actor, &members, &entry).await;
+    Ok(())
 }
 
 /// `POST /group/{id}/member`: joins with the group's key.
@@ -168,20 +170,21 @@ pub async fn leave(clients: &Clients, actor: &Actor, group: u64) -> Result<()> {
         return Err(Refusal::NotFound("not a member".into()).into());
     }
     let extra = json!({ "g_id": group, "gm_id": actor.user_id });
-    announce(clients, actor, group, &current, NoticeKind::DeleteGroupMember, extra).await?;
-    groups::leave(clients, group, actor.user_id).await?;
+    let notice = Notice::new(NoticeKind::DeleteGroupMember, &actor.caller(), group, extra, now_secs());
+    let entry = until_won(|| async {
+        if !groups::members(clients, group).await?.contains(&actor.user_id) {
+            return Err(Refusal::NotFound("not a member".into()).into());
+        }
+        Ok::<_, Error>(groups::leave(clients, group, actor.user_id, &notice.body).await?)
+    })
+    .await?;
+    delivery::to_members(clients, actor, &current, &entry).await;
     Ok(())
 }
 
 /// `GET /group`: the user's groups.
 pub async fn of_user(clients: &Clients, user: u64) -> Result<Vec<(u64, Info)>> {
-    let mut found = vec![];
-    for group in groups::groups_of(clients, user).await? {
-        if let Some(info) = groups::info(clients, group).await? {
-            found.push((group, info));
-        }
-    }
-    Ok(found)
+    Ok(groups::infos(clients, &groups::groups_of(clients, user).await?).await?)
 }
 
 /// `GET /group/{id}/member`: the members' profiles, for members only.

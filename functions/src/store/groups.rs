@@ -4,12 +4,18 @@
 //! `create#<creator>#<client id>`,`#`: the group a `POST /group` with that id made (retries
 //! resume it instead of making another).
 
-use super::{aws, batch_write, from_item, lost_condition, malformed, n, query_all, s, to_item, transact, Item, Result};
+use super::streams::{self, NewEntry};
+use super::{
+    aws, batch_get, batch_write, from_item, lost_condition, malformed, n, query_all, s, to_item, transact, Item, Result,
+};
+use crate::domain::entry::{Entry, EntryKind};
 use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// A group's own record.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -42,6 +48,23 @@ pub async fn info(clients: &Clients, group: u64) -> Result<Option<Info>> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.groups);
     let out = get.set_key(Some(info_key(group))).consistent_read(true).send().await.map_err(aws)?;
     out.item.map(from_item).transpose()
+}
+
+/// The records of `groups` that exist, in their order: one BatchGetItem per 100 groups.
+pub async fn infos(clients: &Clients, groups: &[u64]) -> Result<Vec<(u64, Info)>> {
+    #[derive(Deserialize)]
+    struct Stored {
+        pk: String,
+        #[serde(flatten)]
+        info: Info,
+    }
+    let keys = groups.iter().map(|g| info_key(*g)).collect();
+    let mut found: HashMap<String, Info> = HashMap::new();
+    for item in batch_get(clients, &clients.config.tables.groups, keys, true).await? {
+        let stored: Stored = from_item(item)?;
+        found.insert(stored.pk, stored.info);
+    }
+    Ok(groups.iter().filter_map(|g| found.remove(&group_key(*g)).map(|info| (*g, info))).collect())
 }
 
 /// Writes a new group's record for its first `members`, never over an existing one: `false`
@@ -125,17 +148,31 @@ fn membership_keys(group: u64, user: u64) -> [(String, String); 2] {
 }
 
 /// Adds one member if the group exists, has fewer than `max` members and does not hold them
-/// already: the count and both membership items in one transaction. `false` when refused.
-pub async fn join(clients: &Clients, group: u64, user: u64, max: usize) -> Result<bool> {
-    change_membership(clients, group, user, Some(max)).await
+/// already: the count, both membership items and the group's notice of it (`notice`, appended
+/// to the group's conversation) in one transaction. `None` when refused or raced: read again.
+pub async fn join(
+    clients: &Clients,
+    group: u64,
+    user: u64,
+    max: usize,
+    notice: &Map<String, Value>,
+) -> Result<Option<Entry>> {
+    change_membership(clients, group, user, Some(max), notice).await
 }
 
-/// Removes one member (count and items in one transaction); `false` when they were not one.
-pub async fn leave(clients: &Clients, group: u64, user: u64) -> Result<bool> {
-    change_membership(clients, group, user, None).await
+/// Removes one member, with the group's notice of it, in one transaction; `None` when they
+/// were not one, or raced.
+pub async fn leave(clients: &Clients, group: u64, user: u64, notice: &Map<String, Value>) -> Result<Option<Entry>> {
+    change_membership(clients, group, user, None, notice).await
 }
 
-async fn change_membership(clients: &Clients, group: u64, user: u64, join_under: Option<usize>) -> Result<bool> {
+async fn change_membership(
+    clients: &Clients,
+    group: u64,
+    user: u64,
+    join_under: Option<usize>,
+    notice: &Map<String, Value>,
+) -> Result<Option<Entry>> {
     let table = &clients.config.tables.groups;
     let count =
         Update::builder().table_name(table).set_key(Some(info_key(group))).expression_attribute_names("#m", "members");
@@ -164,7 +201,12 @@ async fn change_membership(clients: &Clients, group: u64, user: u64, join_under:
         };
         writes.push(write.build());
     }
-    transact(clients, writes).await
+    let conversation = ConversationId::Group(group);
+    let seen = streams::head(clients, conversation).await?;
+    let entry = NewEntry { kind: EntryKind::Notice, echo_of: None, body: notice, reader: None };
+    writes.extend(streams::append_writes(&clients.config.tables.conversations, conversation, seen, &entry)?);
+    let stored = Entry { conversation, seq: seen + 1, kind: EntryKind::Notice, echo_of: None, body: notice.clone() };
+    Ok(transact(clients, writes).await?.then_some(stored))
 }
 
 /// Writes (or deletes) both membership items of each user.
