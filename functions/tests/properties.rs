@@ -11,53 +11,7 @@ use im_functions::ws::parse::{one_key_per_line, parse_all};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-/// Event names the socket knows, and some it does not.
-const EVENTS: &[&str] = &[
-    "PING",
-    "LOGIN",
-    "LOGON",
-    "ACK",
-    "SYNC",
-    "CREATE_CONTACT",
-    "DELETE_CONTACT",
-    "LIST_CONTACTS_UNREAD",
-    "CHAT_SEND_MSG",
-    "CHAT_WITH",
-    "CHAT_HISTORY",
-    "CHAT_RECEIVE_MSG",
-    "CHAT_DELETE",
-    "Friend",
-    "Confirm",
-    "Revoke",
-    "NOPE",
-    "",
-];
-/// simple_im's tables, and some it does not have.
-const TABLES: &[&str] = &["p", "r", "a", "s", "m", "gm", "n", "zz", "r.user"];
-/// Field names the frames use.
-const FIELDS: &[&str] = &[
-    "id",
-    "t",
-    "c",
-    "to",
-    "g_id",
-    "upto",
-    "after",
-    "token",
-    "phone",
-    "email",
-    "password",
-    "d",
-    "user",
-    "content",
-    "friend_id",
-    "page",
-    "pagesize",
-    "before",
-    "time",
-    "data",
-    "event",
-];
+include!("common/vocabulary.rs");
 
 /// Any JSON value, nested a few levels.
 fn json_value() -> impl Strategy<Value = Value> {

@@ -62,23 +62,29 @@ pub async fn insert(clients: &Clients, profile: &Profile, password_hash: String)
 /// Draws the next number of a counter item (`counter#users`, `counter#requests`,
 /// `counter#groups`). A failed write after it leaves a gap: ids are unique, not dense.
 pub async fn next_id(clients: &Clients, counter: &str) -> Result<u64> {
-    #[derive(Deserialize)]
-    struct Counter {
-        value: u64,
-    }
-    let out = clients
+    increment(clients, counter, "value", None).await
+}
+
+/// Adds 1 to the number `attribute` of the item `key` (created at 1) and returns it; with
+/// `expires_at`, the item also gets that TTL. One atomic UpdateItem: ids and rate-limit counts.
+pub async fn increment(clients: &Clients, key: &str, attribute: &str, expires_at: Option<u64>) -> Result<u64> {
+    let mut update = clients
         .dynamodb
         .update_item()
         .table_name(&clients.config.tables.users)
-        .key("pk", s(counter))
+        .key("pk", s(key))
         .update_expression("ADD #v :one")
-        .expression_attribute_names("#v", "value")
+        .expression_attribute_names("#v", attribute)
         .expression_attribute_values(":one", n(1))
-        .return_values(ReturnValue::UpdatedNew)
-        .send()
-        .await
-        .map_err(aws)?;
-    Ok(from_item::<Counter>(out.attributes.unwrap_or_default())?.value)
+        .return_values(ReturnValue::UpdatedNew);
+    if let Some(at) = expires_at {
+        update = update
+            .update_expression("ADD #v :one SET expires_at = :expires")
+            .expression_attribute_values(":expires", n(at));
+    }
+    let out = update.send().await.map_err(aws)?;
+    let counted = out.attributes.as_ref().and_then(|a| a.get(attribute)).and_then(|v| v.as_n().ok());
+    counted.and_then(|v| v.parse().ok()).ok_or_else(|| malformed("a counter without its number"))
 }
 
 async fn get(clients: &Clients, key: String) -> Result<Option<Item>> {

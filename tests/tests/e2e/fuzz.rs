@@ -11,60 +11,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-const FIELDS: &[&str] = &[
-    "id",
-    "t",
-    "c",
-    "to",
-    "g_id",
-    "upto",
-    "after",
-    "token",
-    "phone",
-    "email",
-    "password",
-    "new_password",
-    "d",
-    "user",
-    "content",
-    "friend_id",
-    "page",
-    "pagesize",
-    "before",
-    "name",
-    "members",
-    "members[]",
-    "g_key",
-    "ask",
-    "requested_user_id",
-    "friend_request_id",
-    "user_id",
-    "followee_id",
-    "everywhere",
-    "limit",
-    "with",
-    "device",
-];
-const EVENTS: &[&str] = &[
-    "PING",
-    "LOGIN",
-    "LOGON",
-    "ACK",
-    "SYNC",
-    "CREATE_CONTACT",
-    "DELETE_CONTACT",
-    "LIST_CONTACTS_UNREAD",
-    "CHAT_SEND_MSG",
-    "CHAT_WITH",
-    "CHAT_HISTORY",
-    "CHAT_RECEIVE_MSG",
-    "CHAT_DELETE",
-    "Friend",
-    "Confirm",
-    "Revoke",
-    "NOPE",
-];
-const TABLES: &[&str] = &["p", "r", "a", "s", "m", "gm", "n", "zz"];
+include!("../../../functions/tests/common/vocabulary.rs");
 
 /// Random text: ASCII, digits, unicode, control characters, percent escapes.
 fn text(rng: &mut StdRng) -> String {
