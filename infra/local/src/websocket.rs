@@ -327,10 +327,7 @@ pub async fn get_connection(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((_stage, cid)): Path<(String, String)>,
 ) -> Response {
-    if !peer.ip().is_loopback() {
-        return management_forbidden();
-    }
-    with_live(&gateway, &cid, |live| {
+    with_live(&gateway, peer, &cid, |live| {
         let last_active = *live.last_active.lock().unwrap_or_else(|e| e.into_inner());
         let body = json!({
             "connectedAt": iso(live.connected_at),
@@ -341,8 +338,12 @@ pub async fn get_connection(
     })
 }
 
-/// Answers from a live connection, or 410 Gone as API Gateway does for a closed one.
-fn with_live(gateway: &Gateway, cid: &str, answer: impl FnOnce(&Live) -> Response) -> Response {
+/// Answers a caller on this machine from a live connection, or 410 Gone as API Gateway does
+/// for a closed one.
+fn with_live(gateway: &Gateway, peer: SocketAddr, cid: &str, answer: impl FnOnce(&Live) -> Response) -> Response {
+    if !peer.ip().is_loopback() {
+        return management_forbidden();
+    }
     match gateway.connections.lock().get(cid) {
         Some(live) => answer(live),
         None => gone(cid),
@@ -355,10 +356,7 @@ pub async fn delete_connection(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((_stage, cid)): Path<(String, String)>,
 ) -> Response {
-    if !peer.ip().is_loopback() {
-        return management_forbidden();
-    }
-    with_live(&gateway, &cid, |live| {
+    with_live(&gateway, peer, &cid, |live| {
         let frame = CloseFrame { code: 1000, reason: "Connection closed by the server".into() };
         let _ = live.outbox.send(Message::Close(Some(frame)));
         StatusCode::NO_CONTENT.into_response()

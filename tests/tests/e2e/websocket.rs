@@ -87,3 +87,39 @@ async fn a_message_over_128_kb_closes_the_connection_as_api_gateway_does() {
         other => assert!(matches!(other, None | Some(Err(_)) | Some(Ok(Message::Close(None)))), "{other:?}"),
     }
 }
+
+/// With the stack listening beyond loopback (`--host 0.0.0.0`, for a phone on the network),
+/// `@connections` still answers only this machine's own callers (the functions): a caller from
+/// the network is refused, as AWS refuses a call without the functions' IAM signature.
+#[tokio::test]
+async fn connections_api_refuses_callers_from_the_network() {
+    let Some(address) = non_loopback_address() else {
+        eprintln!("no non-loopback address on this machine: nothing to call from");
+        return;
+    };
+    let mut options = im_local::StackOptions::ephemeral(im_local::project_root());
+    options.host = std::net::Ipv4Addr::UNSPECIFIED.into();
+    let stack = im_local::LocalStack::start(options).await.unwrap();
+    let port = stack.management_url.split(':').nth(2).and_then(|rest| rest.split('/').next()).unwrap().to_string();
+    let path = format!("/v1/@connections/{}", "AbCdEfGhIjKlMnO=");
+    let call = |from: std::net::IpAddr, to: String| {
+        let url = format!("http://{to}:{port}{path}");
+        async move {
+            let http = reqwest::Client::builder().local_address(from).build().unwrap();
+            http.post(url).body("hi").send().await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(call(address, address.to_string()).await, 403, "a caller from the network");
+    assert_eq!(
+        call("127.0.0.1".parse().unwrap(), "127.0.0.1".into()).await,
+        410,
+        "this machine: the connection is gone"
+    );
+}
+
+/// An address of this machine that is not loopback, if it has one.
+fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let out = std::process::Command::new("hostname").arg("-I").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.split_whitespace().filter_map(|a| a.parse::<std::net::IpAddr>().ok()).find(|a| a.is_ipv4() && !a.is_loopback())
+}
