@@ -12,6 +12,7 @@ pub use pusher::{PostOutcome, Pusher};
 use aws_sdk_apigatewaymanagement as apigw;
 use aws_sdk_dynamodb as dynamodb;
 use aws_sdk_s3 as s3;
+pub use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Every AWS client a function may need, built once from one [`Config`].
 #[derive(Clone)]
@@ -28,7 +29,17 @@ impl Clients {
     /// Builds the clients. `sdk` is the shared AWS configuration (region, credentials);
     /// endpoints in `config` override AWS's for the local stack.
     pub fn new(sdk: &aws_config::SdkConfig, config: Config) -> Self {
-        let dynamodb_requests = RequestCounter::default();
+        Self::with_interceptor(sdk, config, RequestCounter::default(), None)
+    }
+
+    /// Builds the clients counting DynamoDB requests into `dynamodb_requests`, with `guard`
+    /// (the local stack's IAM check) on every client when given.
+    fn with_interceptor(
+        sdk: &aws_config::SdkConfig,
+        config: Config,
+        dynamodb_requests: RequestCounter,
+        guard: Option<SharedInterceptor>,
+    ) -> Self {
         let mut ddb = dynamodb::config::Builder::from(sdk).interceptor(dynamodb_requests.clone());
         if let Some(url) = &config.dynamodb_endpoint {
             ddb = ddb.endpoint_url(url);
@@ -40,6 +51,11 @@ impl Clients {
         let mut mgmt = apigw::config::Builder::from(sdk);
         if let Some(url) = &config.websocket_management_endpoint {
             mgmt = mgmt.endpoint_url(url);
+        }
+        if let Some(guard) = guard {
+            ddb.push_interceptor(guard.clone());
+            s3b.push_interceptor(guard.clone());
+            mgmt.push_interceptor(guard);
         }
         Clients {
             dynamodb: dynamodb::Client::from_conf(ddb.build()),
@@ -66,15 +82,25 @@ impl Clients {
 
     /// Clients for the local stack: fixed dummy credentials, explicit endpoints.
     pub fn local(config: Config) -> Self {
-        let sdk = aws_config::SdkConfig::builder()
-            .region(aws_config::Region::new(config.region.clone()))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local-stack"),
-            ))
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build();
-        Self::new(&sdk, config)
+        Self::new(&local_sdk(&config), config)
     }
+
+    /// The local stack's clients for one function: its IAM check (`guard`) on every call, and
+    /// DynamoDB requests counted into the stack's shared `counter`.
+    pub fn local_guarded(config: Config, counter: RequestCounter, guard: SharedInterceptor) -> Self {
+        Self::with_interceptor(&local_sdk(&config), config, counter, Some(guard))
+    }
+}
+
+/// The local stack's SDK configuration: its region, fixed dummy credentials.
+fn local_sdk(config: &Config) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new(config.region.clone()))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local-stack"),
+        ))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
 }
 
 /// Credentials of the local stack's S3 server and DynamoDB Local: not secrets, they

@@ -86,13 +86,14 @@ pub async fn start(home: &Path, port: u16, data_dir: Option<&Path>) -> Result<Dy
     die_with_parent(&mut cmd);
     let child = cmd.spawn().map_err(|e| LaunchError::Io("start java".into(), e))?;
     let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..300 {
+    // A minute: several stacks starting at once on two cores (the test binaries) slow the JVM.
+    for _ in 0..1200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return Ok(DynamoDbLocal { _child: child, endpoint });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(LaunchError::Failed(format!("DynamoDB Local did not listen on port {port} within 15 s")))
+    Err(LaunchError::Failed(format!("DynamoDB Local did not listen on port {port} within 60 s")))
 }
 
 /// Asks the kernel to kill the child when this process exits, however it exits: no stray Java.

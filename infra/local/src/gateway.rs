@@ -1,6 +1,7 @@
 //! State shared by the HTTP and WebSocket emulators: the template, the functions it names,
 //! the clients they use, the authorizer cache and the live WebSocket connections.
 
+use crate::iam::{Denials, Guard};
 use crate::template::Template;
 use crate::websocket::Connections;
 use im_adapters::Clients;
@@ -38,6 +39,10 @@ pub struct Gateway {
     pub template: Template,
     pub clients: Arc<Clients>,
     functions: HashMap<String, Function>,
+    /// Each function's own clients, held to its template policy (`crate::iam`).
+    function_clients: HashMap<String, Arc<Clients>>,
+    /// The calls IAM refused, for tests and the log.
+    pub denials: Denials,
     pub auth_cache: Mutex<HashMap<String, (Instant, Option<Value>)>>,
     pub connections: Connections,
     pub ws_limits: WsLimits,
@@ -45,17 +50,40 @@ pub struct Gateway {
 
 impl Gateway {
     /// Resolves every function the template names; a name without code is a startup error.
-    pub fn new(template: Template, clients: Arc<Clients>, ws_limits: WsLimits) -> Result<Gateway, String> {
+    /// `deny_base` is where refused AWS calls go (the gateway's own `/__denied/{service}`).
+    pub fn new(
+        template: Template,
+        clients: Arc<Clients>,
+        ws_limits: WsLimits,
+        deny_base: &str,
+    ) -> Result<Gateway, String> {
         let mut functions = HashMap::new();
+        let mut function_clients = HashMap::new();
+        let denials = Denials::default();
         for binary in template.functions.values() {
             let function =
                 im_functions::function(binary).ok_or_else(|| format!("template names unknown function {binary}"))?;
             functions.insert(binary.clone(), function);
+            let guard = Guard {
+                function: binary.clone(),
+                statements: Arc::new(template.policies.get(binary).cloned().unwrap_or_default()),
+                stage: template.ws_stage.clone(),
+                deny_base: deny_base.to_string(),
+                denials: denials.clone(),
+            };
+            let own = Clients::local_guarded(
+                clients.config.clone(),
+                clients.dynamodb_requests.clone(),
+                im_adapters::SharedInterceptor::new(guard),
+            );
+            function_clients.insert(binary.clone(), Arc::new(own));
         }
         Ok(Gateway {
             template,
             clients,
             functions,
+            function_clients,
+            denials,
             auth_cache: Mutex::new(HashMap::new()),
             connections: Connections::default(),
             ws_limits,
@@ -64,9 +92,12 @@ impl Gateway {
 
     /// Invokes a function in-process, as Lambda would: an error or a panic is a failed invocation.
     pub async fn call(&self, binary: &str, event: Value) -> Result<Value, LambdaFailure> {
-        let Some(function) = self.functions.get(binary).copied() else { return Err(LambdaFailure) };
+        let (Some(function), Some(clients)) = (self.functions.get(binary).copied(), self.function_clients.get(binary))
+        else {
+            return Err(LambdaFailure);
+        };
         let context = lambda_http::Context::default();
-        let invocation = tokio::spawn(im_functions::invoke(self.clients.clone(), function, event, context));
+        let invocation = tokio::spawn(im_functions::invoke(clients.clone(), function, event, context));
         match invocation.await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(err)) => {

@@ -3,7 +3,7 @@
 
 use crate::gateway::{Gateway, WsLimits};
 use crate::template::Template;
-use crate::{dynamodb, http_gateway, s3, websocket};
+use crate::{dynamodb, http_gateway, iam, s3, websocket};
 use axum::routing::{any, get, post};
 use axum::Router;
 use im_adapters::{Clients, Config, Tables};
@@ -27,6 +27,8 @@ pub struct StackOptions {
     /// Where DynamoDB and S3 keep data; `None` keeps DynamoDB in memory and S3 in a temporary folder.
     pub data_dir: Option<PathBuf>,
     pub ws_limits: WsLimits,
+    /// Another template than the project's (a test's altered copy).
+    pub template: Option<PathBuf>,
 }
 
 impl StackOptions {
@@ -41,6 +43,7 @@ impl StackOptions {
             s3_port: 0,
             data_dir: None,
             ws_limits: WsLimits::default(),
+            template: None,
         }
     }
 }
@@ -85,7 +88,8 @@ type StackResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 impl LocalStack {
     pub async fn start(options: StackOptions) -> StackResult<LocalStack> {
-        let template = Template::load(&options.root.join("template.yaml"))?;
+        let template_path = options.template.clone().unwrap_or_else(|| options.root.join("template.yaml"));
+        let template = Template::load(&template_path)?;
         let tools = options.root.join(".tools");
         let home = dynamodb::install(&tools).await?;
         let dynamodb_port = if options.dynamodb_port == 0 { free_port()? } else { options.dynamodb_port };
@@ -125,10 +129,12 @@ impl LocalStack {
             }
         }
 
-        let gateway = Arc::new(Gateway::new(template, clients.clone(), options.ws_limits.clone())?);
+        let deny_base = format!("http://127.0.0.1:{ws_port}");
+        let gateway = Arc::new(Gateway::new(template, clients.clone(), options.ws_limits.clone(), &deny_base)?);
         let http = Router::new().fallback(any(http_gateway::handle)).with_state(gateway.clone());
         let ws = Router::new()
             .route("/{stage}", get(websocket::upgrade))
+            .route("/__denied/{service}", any(iam::denied))
             .route(
                 "/{stage}/@connections/{id}",
                 post(websocket::post_to_connection).get(websocket::get_connection).delete(websocket::delete_connection),

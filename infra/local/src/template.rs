@@ -72,6 +72,16 @@ pub struct Template {
     pub buckets: Vec<String>,
     /// Every function's binary name, by logical id.
     pub functions: BTreeMap<String, String>,
+    /// Every function's IAM statements (its `Policies`), by binary name, resources resolved
+    /// to local ARNs (`crate::iam`).
+    pub policies: BTreeMap<String, Vec<Statement>>,
+}
+
+/// One `Allow` statement of a function's policy: actions and resources, `*` wildcards kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
 }
 
 /// Resolves `!Ref X`, `!GetAtt X.Arn` and `${X.Arn}` / `${X}` inside `!Sub` to the logical id X.
@@ -89,6 +99,64 @@ fn referenced_ids(value: &Value) -> Vec<String> {
             _ => vec![],
         },
         _ => vec![],
+    }
+}
+
+/// Resolves a policy's `Resource` to the local stack's ARNs: `!GetAtt X.Arn` of a table or
+/// the bucket, and `!Sub` with `${X.Arn}`, `${AWS::Region}`, `${AWS::AccountId}`,
+/// `${WebSocketApi}` and `${StageName}`.
+struct LocalArns<'a> {
+    by_id: &'a BTreeMap<String, &'a Value>,
+    stage: &'a str,
+}
+
+/// The local stack's region and account, in every ARN it makes.
+pub const LOCAL_REGION: &str = "us-east-1";
+pub const LOCAL_ACCOUNT: &str = "000000000000";
+
+/// The local ARN of a table.
+pub fn table_arn(table: &str) -> String {
+    format!("arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT}:table/{table}")
+}
+
+impl LocalArns<'_> {
+    fn arn_of(&self, id: &str) -> Result<String, TemplateError> {
+        match self.by_id.get(id).and_then(|r| str_of(r, "Type")) {
+            Some("AWS::DynamoDB::Table") => Ok(table_arn(id)),
+            Some("AWS::S3::Bucket") => Ok(format!("arn:aws:s3:::{}", bucket_name(id))),
+            _ => Err(TemplateError::Shape(format!("no local ARN for {id}"))),
+        }
+    }
+
+    fn resolve(&self, value: &Value) -> Result<String, TemplateError> {
+        match value {
+            Value::String(literal) => Ok(literal.clone()),
+            Value::Tagged(tagged) => match (tagged.tag.to_string().as_str(), &tagged.value) {
+                ("!GetAtt", Value::String(attr)) => self.arn_of(attr.trim_end_matches(".Arn")),
+                ("!Sub", Value::String(text)) => {
+                    let mut out = String::new();
+                    let mut rest = text.as_str();
+                    while let Some(start) = rest.find("${") {
+                        out.push_str(&rest[..start]);
+                        let end =
+                            rest[start..].find('}').ok_or_else(|| TemplateError::Shape(format!("bad !Sub {text}")))?;
+                        let name = &rest[start + 2..start + end];
+                        out.push_str(&match name {
+                            "AWS::Region" => LOCAL_REGION.to_string(),
+                            "AWS::AccountId" => LOCAL_ACCOUNT.to_string(),
+                            "WebSocketApi" => "local".to_string(),
+                            "StageName" => self.stage.to_string(),
+                            other => self.arn_of(other.trim_end_matches(".Arn"))?,
+                        });
+                        rest = &rest[start + end + 1..];
+                    }
+                    out.push_str(rest);
+                    Ok(out)
+                }
+                _ => Err(TemplateError::Shape(format!("unsupported Resource {value:?}"))),
+            },
+            other => Err(TemplateError::Shape(format!("unsupported Resource {other:?}"))),
+        }
     }
 }
 
@@ -207,7 +275,35 @@ impl Template {
             })
             .collect();
         let buckets = of_type("AWS::S3::Bucket").map(|(id, _)| bucket_name(id)).collect();
-        Ok(Template { http_routes, authorizer, ws_routes, ws_stage, tables, buckets, functions })
+        let arns = LocalArns { by_id: &by_id, stage: &ws_stage };
+        let mut policies = BTreeMap::new();
+        for (id, resource) in of_type("AWS::Serverless::Function") {
+            let listed = resource.get("Properties").and_then(|p| p.get("Policies")).and_then(Value::as_sequence);
+            let mut statements = vec![];
+            for policy in listed.into_iter().flatten() {
+                let Some(list) = policy.get("Statement").and_then(Value::as_sequence) else {
+                    return Err(TemplateError::Shape(format!("{id}: only inline Statement policies are read")));
+                };
+                for statement in list {
+                    if str_of(statement, "Effect") != Some("Allow") {
+                        return Err(TemplateError::Shape(format!("{id}: only Allow statements are read")));
+                    }
+                    let strings = |key: &str| -> Vec<&Value> {
+                        match statement.get(key) {
+                            Some(Value::Sequence(items)) => items.iter().collect(),
+                            Some(one) => vec![one],
+                            None => vec![],
+                        }
+                    };
+                    let actions = strings("Action").into_iter().filter_map(Value::as_str).map(String::from).collect();
+                    let resources =
+                        strings("Resource").into_iter().map(|r| arns.resolve(r)).collect::<Result<_, _>>()?;
+                    statements.push(Statement { actions, resources });
+                }
+            }
+            policies.insert(functions[id].clone(), statements);
+        }
+        Ok(Template { http_routes, authorizer, ws_routes, ws_stage, tables, buckets, functions, policies })
     }
 
     /// The route serving `method path`, with the path parameters it extracts. Literal segments
@@ -284,6 +380,13 @@ mod tests {
         assert!(t.match_http("DELETE", "/health").is_none());
         assert!(t.tables.iter().any(|t| t.logical_id == "UsersTable"));
         assert_eq!(t.buckets, vec!["audio-bucket"]);
+        let policy = &t.policies["get_user_by_id"];
+        assert!(policy
+            .iter()
+            .any(|s| s.actions.contains(&"dynamodb:GetItem".to_string())
+                && s.resources.contains(&table_arn("UsersTable"))));
+        let presign = &t.policies["presign_audio_upload"];
+        assert_eq!(presign[0].resources, vec!["arn:aws:s3:::audio-bucket/upload/*".to_string()]);
         let default = t.ws_routes.iter().find(|r| r.key == "$default").unwrap();
         assert!(default.two_way);
         assert_eq!(t.authorizer.as_ref().unwrap().function, "authorize");

@@ -6,6 +6,7 @@ mod churn;
 mod contacts;
 mod friends;
 mod fuzz;
+mod iam;
 mod invoke;
 mod matrix;
 mod messages;

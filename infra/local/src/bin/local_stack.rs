@@ -47,6 +47,7 @@ async fn main() {
         s3_port: args.s3_port,
         data_dir: (!args.in_memory).then(|| root.join(&args.data_dir)),
         ws_limits: WsLimits::default(),
+        template: None,
         root,
     };
     let stack = match LocalStack::start(options).await {

@@ -1,0 +1,312 @@
+//! IAM, enforced locally from the template: every AWS call a function makes is checked against
+//! that function's `Policies` before it leaves the process (an SDK interceptor on the clients
+//! the local stack gives the function). A call AWS would refuse fails as AWS fails it: the
+//! request goes to the gateway's `/__denied/{service}`, which answers DynamoDB's
+//! `AccessDeniedException`, S3's `403 AccessDenied` or `@connections`' `403`, with AWS's
+//! message naming the function's role, the action and the resource. S3's semantics on missing
+//! objects follow too: without `s3:ListBucket` a missing key is `403`, not `404`.
+//!
+//! The actions checked are the ones AWS checks: per item for TransactWriteItems (`PutItem`,
+//! `UpdateItem`, `DeleteItem`, `ConditionCheckItem`) and TransactGetItems (`GetItem`), per
+//! table for the batch calls, the index ARN for a Query on an index, `s3:GetObject` for
+//! HeadObject and for a CopyObject's source.
+
+use crate::template::{table_arn, Statement, LOCAL_ACCOUNT, LOCAL_REGION};
+use aws_sdk_apigatewaymanagement::operation as apigw;
+use aws_sdk_dynamodb::operation as ddb;
+use aws_sdk_s3::operation as s3;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextMut,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use std::sync::{Arc, Mutex};
+
+/// Calls the policies refused, as `function: action on resource`, for tests and the log.
+#[derive(Clone, Debug, Default)]
+pub struct Denials(Arc<Mutex<Vec<String>>>);
+
+impl Denials {
+    pub fn list(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn push(&self, denial: String) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(denial);
+    }
+}
+
+/// Whether `pattern` (IAM's `*` and `?` wildcards) matches `text`.
+pub fn matches(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+/// Whether the statements allow `action` on `resource` (actions match case-insensitively).
+pub fn allows(statements: &[Statement], action: &str, resource: &str) -> bool {
+    let action = action.to_ascii_lowercase();
+    statements.iter().any(|s| {
+        s.actions.iter().any(|a| matches(&a.to_ascii_lowercase(), &action))
+            && s.resources.iter().any(|r| matches(r, resource))
+    })
+}
+
+/// The (action, resource) pairs AWS checks for one call, from its input; `None` for an
+/// operation this module does not know (refused: a new call needs a rule here first).
+fn needed(
+    input: &aws_smithy_runtime_api::client::interceptors::context::Input,
+) -> Option<(&'static str, Vec<(String, String)>)> {
+    let table = |name: Option<&str>| table_arn(name.unwrap_or_default());
+    let one = |service, action: &str, resource: String| Some((service, vec![(action.to_string(), resource)]));
+    if let Some(i) = input.downcast_ref::<ddb::get_item::GetItemInput>() {
+        return one("dynamodb", "dynamodb:GetItem", table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::put_item::PutItemInput>() {
+        return one("dynamodb", "dynamodb:PutItem", table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::update_item::UpdateItemInput>() {
+        return one("dynamodb", "dynamodb:UpdateItem", table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::delete_item::DeleteItemInput>() {
+        return one("dynamodb", "dynamodb:DeleteItem", table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::query::QueryInput>() {
+        let arn = match i.index_name() {
+            Some(index) => format!("{}/index/{index}", table(i.table_name())),
+            None => table(i.table_name()),
+        };
+        return one("dynamodb", "dynamodb:Query", arn);
+    }
+    if let Some(i) = input.downcast_ref::<ddb::scan::ScanInput>() {
+        return one("dynamodb", "dynamodb:Scan", table(i.table_name()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::batch_get_item::BatchGetItemInput>() {
+        let tables = i.request_items().into_iter().flat_map(|m| m.keys());
+        return Some(("dynamodb", tables.map(|t| ("dynamodb:BatchGetItem".into(), table_arn(t))).collect()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::batch_write_item::BatchWriteItemInput>() {
+        let tables = i.request_items().into_iter().flat_map(|m| m.keys());
+        return Some(("dynamodb", tables.map(|t| ("dynamodb:BatchWriteItem".into(), table_arn(t))).collect()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::transact_write_items::TransactWriteItemsInput>() {
+        let items = i.transact_items().iter().filter_map(|item| {
+            let (action, name) = match (item.put(), item.update(), item.delete(), item.condition_check()) {
+                (Some(p), ..) => ("dynamodb:PutItem", p.table_name()),
+                (_, Some(u), ..) => ("dynamodb:UpdateItem", u.table_name()),
+                (_, _, Some(d), _) => ("dynamodb:DeleteItem", d.table_name()),
+                (.., Some(c)) => ("dynamodb:ConditionCheckItem", c.table_name()),
+                _ => return None,
+            };
+            Some((action.to_string(), table_arn(name)))
+        });
+        return Some(("dynamodb", items.collect()));
+    }
+    if let Some(i) = input.downcast_ref::<ddb::transact_get_items::TransactGetItemsInput>() {
+        let items = i.transact_items().iter().filter_map(|item| item.get());
+        return Some(("dynamodb", items.map(|g| ("dynamodb:GetItem".into(), table_arn(g.table_name()))).collect()));
+    }
+    let object = |bucket: Option<&str>, key: Option<&str>| {
+        format!("arn:aws:s3:::{}/{}", bucket.unwrap_or_default(), key.unwrap_or_default())
+    };
+    if let Some(i) = input.downcast_ref::<s3::get_object::GetObjectInput>() {
+        return one("s3", "s3:GetObject", object(i.bucket(), i.key()));
+    }
+    if let Some(i) = input.downcast_ref::<s3::head_object::HeadObjectInput>() {
+        return one("s3", "s3:GetObject", object(i.bucket(), i.key()));
+    }
+    if let Some(i) = input.downcast_ref::<s3::put_object::PutObjectInput>() {
+        return one("s3", "s3:PutObject", object(i.bucket(), i.key()));
+    }
+    if let Some(i) = input.downcast_ref::<s3::delete_object::DeleteObjectInput>() {
+        return one("s3", "s3:DeleteObject", object(i.bucket(), i.key()));
+    }
+    if let Some(i) = input.downcast_ref::<s3::copy_object::CopyObjectInput>() {
+        let source = format!("arn:aws:s3:::{}", i.copy_source().unwrap_or_default().trim_start_matches('/'));
+        let pairs = vec![("s3:GetObject".into(), source), ("s3:PutObject".into(), object(i.bucket(), i.key()))];
+        return Some(("s3", pairs));
+    }
+    if let Some(i) = input.downcast_ref::<s3::list_objects_v2::ListObjectsV2Input>() {
+        return one("s3", "s3:ListBucket", format!("arn:aws:s3:::{}", i.bucket().unwrap_or_default()));
+    }
+    let connection = |method: &str, id: Option<&str>| {
+        let id = id.unwrap_or_default();
+        format!("arn:aws:execute-api:{LOCAL_REGION}:{LOCAL_ACCOUNT}:local/{{stage}}/{method}/@connections/{id}")
+    };
+    if let Some(i) = input.downcast_ref::<apigw::post_to_connection::PostToConnectionInput>() {
+        return one("execute-api", "execute-api:ManageConnections", connection("POST", i.connection_id()));
+    }
+    if let Some(i) = input.downcast_ref::<apigw::delete_connection::DeleteConnectionInput>() {
+        return one("execute-api", "execute-api:ManageConnections", connection("DELETE", i.connection_id()));
+    }
+    if let Some(i) = input.downcast_ref::<apigw::get_connection::GetConnectionInput>() {
+        return one("execute-api", "execute-api:ManageConnections", connection("GET", i.connection_id()));
+    }
+    None
+}
+
+/// A call refused before it left: where it goes instead, and AWS's message.
+#[derive(Clone, Debug)]
+struct Refused {
+    service: &'static str,
+    message: String,
+}
+
+impl Storable for Refused {
+    type Storer = StoreReplace<Self>;
+}
+
+/// An S3 read of a function without `s3:ListBucket` on its bucket: a missing key must answer
+/// 403, as S3 does to a caller who may not list.
+#[derive(Clone, Debug)]
+struct MayNotList;
+
+impl Storable for MayNotList {
+    type Storer = StoreReplace<Self>;
+}
+
+/// The interceptor that holds one function to its policy.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    /// The function's binary name, and its role as AWS names it in refusals.
+    pub function: String,
+    pub statements: Arc<Vec<Statement>>,
+    /// The WebSocket stage (`@connections` ARNs carry it).
+    pub stage: String,
+    /// The gateway's base URL, where refused calls are sent (`/__denied/{service}`).
+    pub deny_base: String,
+    pub denials: Denials,
+}
+
+impl Guard {
+    fn message(&self, action: &str, resource: &str) -> String {
+        let role = format!("arn:aws:sts::{LOCAL_ACCOUNT}:assumed-role/{}-role/{}", self.function, self.function);
+        format!(
+            "User: {role} is not authorized to perform: {action} on resource: {resource} because no identity-based \
+             policy allows the {action} action (template.yaml: the Policies of the function {})",
+            self.function
+        )
+    }
+}
+
+impl Intercept for Guard {
+    fn name(&self) -> &'static str {
+        "LocalIamGuard"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some((service, pairs)) = needed(context.input()) else {
+            let message =
+                format!("{}: an AWS call the local IAM check does not know (infra/local/src/iam.rs)", self.function);
+            self.denials.push(message.clone());
+            cfg.interceptor_state().store_put(Refused { service: "dynamodb", message });
+            return Ok(());
+        };
+        for (action, resource) in pairs {
+            let resource = resource.replace("{stage}", &self.stage);
+            if !allows(&self.statements, &action, &resource) {
+                tracing::warn!(function = %self.function, %action, %resource, "IAM: refused as AWS would refuse it");
+                self.denials.push(format!("{}: {action} on {resource}", self.function));
+                cfg.interceptor_state().store_put(Refused { service, message: self.message(&action, &resource) });
+                return Ok(());
+            }
+            if action == "s3:GetObject" {
+                let bucket = resource.trim_start_matches("arn:aws:s3:::").split('/').next().unwrap_or_default();
+                if !allows(&self.statements, "s3:ListBucket", &format!("arn:aws:s3:::{bucket}")) {
+                    cfg.interceptor_state().store_put(MayNotList);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(refused) = cfg.load::<Refused>() {
+            let request = context.request_mut();
+            request.set_uri(format!("{}/__denied/{}", self.deny_base, refused.service))?;
+            request.headers_mut().insert("x-local-denied", refused.message.clone());
+        }
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response_mut();
+        if cfg.load::<MayNotList>().is_some() && response.status().as_u16() == 404 {
+            *response.status_mut() = 403.try_into()?;
+            *response.body_mut() = SdkBody::from(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `ANY /__denied/{service}`: a refused call's answer, in the service's own error shape.
+pub async fn denied(
+    axum::extract::Path(service): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let message = headers.get("x-local-denied").and_then(|v| v.to_str().ok()).unwrap_or("Access Denied").to_string();
+    match service.as_str() {
+        "s3" => {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+            );
+            (StatusCode::FORBIDDEN, [("content-type", "application/xml")], body).into_response()
+        }
+        "execute-api" => {
+            let body = serde_json::json!({ "message": message }).to_string();
+            (StatusCode::FORBIDDEN, [("x-amzn-errortype", "AccessDeniedException")], body).into_response()
+        }
+        _ => {
+            let body =
+                serde_json::json!({ "__type": "com.amazon.coral.service#AccessDeniedException", "Message": message });
+            (StatusCode::BAD_REQUEST, [("content-type", "application/x-amz-json-1.0")], body.to_string())
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_and_actions_match_as_iam_matches_them() {
+        assert!(matches("arn:aws:s3:::audio-bucket/audio/*", "arn:aws:s3:::audio-bucket/audio/ab.amr"));
+        assert!(!matches("arn:aws:s3:::audio-bucket/audio/*", "arn:aws:s3:::audio-bucket/upload/1/ab.amr"));
+        assert!(!matches(&table_arn("UsersTable"), &format!("{}/index/by_version", table_arn("UsersTable"))));
+        let statements =
+            vec![Statement { actions: vec!["dynamodb:GetItem".into()], resources: vec![table_arn("UsersTable")] }];
+        assert!(allows(&statements, "dynamodb:getitem", &table_arn("UsersTable")));
+        assert!(!allows(&statements, "dynamodb:PutItem", &table_arn("UsersTable")));
+        assert!(!allows(&statements, "dynamodb:GetItem", &table_arn("GroupsTable")));
+    }
+}

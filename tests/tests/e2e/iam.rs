@@ -1,0 +1,48 @@
+//! IAM is enforced locally from the template: each function's AWS calls are checked against
+//! its `Policies` (infra/local/src/iam.rs), so a permission missing from the template fails
+//! here as it would fail deployed.
+
+use im_tests::Client;
+
+/// Removes `dynamodb:GetItem` on the users table from `GetUserByIdFunction` in a copy of the
+/// template, and starts a stack on it: the route fails, and the refusal names the function,
+/// the action and the resource.
+#[tokio::test]
+async fn a_permission_missing_from_the_template_fails_locally_as_on_aws() {
+    let root = im_local::project_root();
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let start = template.find("  GetUserByIdFunction:").unwrap();
+    let grant = "- { Effect: Allow, Action: [dynamodb:GetItem], Resource: !GetAtt UsersTable.Arn }";
+    let at = start + template[start..].find(grant).expect("the function reads the users table");
+    let altered = format!(
+        "{}- {{ Effect: Allow, Action: [dynamodb:Query], Resource: !GetAtt UsersTable.Arn }}{}",
+        &template[..at],
+        &template[at + grant.len()..]
+    );
+    let copy = std::env::temp_dir().join(format!("im-template-{}.yaml", uuid::Uuid::new_v4()));
+    std::fs::write(&copy, altered).unwrap();
+    let mut options = im_local::StackOptions::ephemeral(root);
+    options.template = Some(copy.clone());
+    let stack = im_local::LocalStack::start(options).await.unwrap();
+
+    let client = Client::of(&stack.http_url);
+    let phone = im_tests::unique_phone();
+    assert_eq!(
+        client.post_form("/user", &[("phone", &phone), ("name", "x"), ("password", "888888")]).await.status,
+        201
+    );
+    let login = client.post_form("/server/login", &[("phone", &phone), ("password", "888888")]).await;
+    let token = login.doc()["response"][0]["user"]["token"].as_str().unwrap().to_string();
+    let denied = client.with_token(&token).get("/user/id/1").await;
+    assert_eq!(denied.status, 500, "{}", denied.text);
+    let denials = stack.gateway.denials.list();
+    assert!(
+        denials.iter().any(
+            |d| d == "get_user_by_id: dynamodb:GetItem on arn:aws:dynamodb:us-east-1:000000000000:table/UsersTable"
+        ),
+        "{denials:?}"
+    );
+    let other = client.with_token(&token).get(&format!("/user/phone/{phone}")).await;
+    assert_eq!(other.status, 200, "the other functions keep their permissions");
+    std::fs::remove_file(copy).ok();
+}
