@@ -145,7 +145,14 @@ pub enum Error {
     Refused(#[from] Refusal),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A backend (DynamoDB, S3, `@connections`) did not answer in time or could not be
+    /// reached: `503` with `Retry-After`, the cause logged.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
 }
+
+/// Seconds a client waits before retrying after a `503`.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
 impl Error {
     /// Any internal failure, keeping its full cause for the log.

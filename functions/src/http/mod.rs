@@ -14,7 +14,7 @@ pub mod users;
 
 use crate::domain::format::Format;
 use crate::domain::ids::{Actor, Caller, DeviceName};
-use crate::domain::refusal::{Error, Refusal, Result};
+use crate::domain::refusal::{Error, Refusal, Result, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::service::auth;
 use http::{header, HeaderValue, StatusCode};
 use im_adapters::Clients;
@@ -34,6 +34,8 @@ pub struct Ctx {
     pub source: String,
     /// Whether the authorizer ran: the route needs a session.
     authorized_route: bool,
+    /// The authorizer could not reach the sessions (503, not 401).
+    unavailable: bool,
 }
 
 impl Ctx {
@@ -51,6 +53,7 @@ impl Ctx {
             },
             None => Err("login required".to_string()),
         };
+        let unavailable = context.and_then(|fields| fields.get("unavailable")).and_then(Value::as_bool) == Some(true);
         let header = |name: header::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
         let token =
             auth::find_token(header(header::AUTHORIZATION).next(), header(header::COOKIE), None).map(str::to_string);
@@ -59,13 +62,23 @@ impl Ctx {
             _ => None,
         };
         let authorized_route = context.is_some();
-        Ctx { clients, caller, token, source: source.unwrap_or_else(|| "unknown".into()), authorized_route }
+        Ctx {
+            clients,
+            caller,
+            token,
+            source: source.unwrap_or_else(|| "unknown".into()),
+            authorized_route,
+            unavailable,
+        }
     }
 
     /// On a route that needs a session, the 401 for a request without a valid one: checked
     /// before the handler runs, so no route reads its input (or tells what is wrong with it)
     /// for someone not logged in.
     pub fn unauthenticated(&self) -> Option<Error> {
+        if self.unavailable {
+            return Some(Error::Unavailable("the authorizer could not read the session".into()));
+        }
         match &self.caller {
             Err(reason) if self.authorized_route => Some(Refusal::Unauthorized(reason.clone()).into()),
             _ => None,
@@ -176,6 +189,12 @@ pub fn respond(format: Format, result: Result<Reply>) -> Response<Body> {
             let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
             let retry = refusal.retry_after().map(|secs| (header::RETRY_AFTER, secs.to_string()));
             (status, json!({ "response": [response] }), retry.into_iter().collect())
+        }
+        Err(Error::Unavailable(cause)) => {
+            tracing::warn!(%cause, "a backend is unavailable");
+            let body = json!({ "response": [{ "status": 1, "reason": "service unavailable, try again" }] });
+            let retry = vec![(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string())];
+            (StatusCode::SERVICE_UNAVAILABLE, body, retry)
         }
         Err(Error::Internal(cause)) => {
             tracing::error!(%cause, "request failed");

@@ -12,6 +12,7 @@ pub mod streams;
 pub mod users;
 
 use crate::domain::refusal::{Error, Refusal};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, WriteRequest};
 use im_adapters::Clients;
@@ -43,6 +44,9 @@ pub enum StoreError {
     /// Optimistic retries ran out against concurrent writers.
     #[error("too many concurrent changes")]
     Contended,
+    /// The service timed out, could not be reached or throttled past the retries.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -53,14 +57,32 @@ impl From<StoreError> for Error {
             StoreError::Taken(Claim::Phone) => Refusal::PhoneTaken.into(),
             StoreError::Taken(Claim::Email) => Refusal::EmailTaken.into(),
             StoreError::Contended => Refusal::Contended.into(),
+            StoreError::Unavailable(cause) => Error::Unavailable(cause),
             other => Error::Internal(other.to_string()),
         }
     }
 }
 
-/// Wraps a failed AWS SDK call.
-pub fn aws<E: std::error::Error>(err: E) -> StoreError {
-    StoreError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string())
+/// Wraps a failed AWS SDK call: a timeout, a connection that failed or throttling past the
+/// retries is `Unavailable` (the client is told to retry), anything else a failure.
+pub fn aws<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    let throttled = err.as_service_error().and_then(|e| e.code()).is_some_and(|code| {
+        matches!(
+            code,
+            "ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded" | "SlowDown"
+        )
+    });
+    let unavailable = matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)) || throttled;
+    let cause = aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string();
+    if unavailable {
+        StoreError::Unavailable(cause)
+    } else {
+        StoreError::Aws(cause)
+    }
 }
 
 pub fn malformed(err: impl std::fmt::Display) -> StoreError {

@@ -33,6 +33,10 @@ fn answer(result: Result<String>) -> Response<Body> {
         Err(Error::Refused(refusal)) => {
             (StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST), refusal.to_string())
         }
+        Err(Error::Unavailable(cause)) => {
+            tracing::warn!(%cause, "a backend is unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "service unavailable, try again".into())
+        }
         Err(Error::Internal(cause)) => {
             tracing::error!(%cause, "websocket route failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())

@@ -39,6 +39,10 @@ pub struct Config {
     /// common one). The default, `seed`, is the seeds' 6+ characters, so seed clients sign up
     /// as their documents show.
     pub strong_passwords: bool,
+    /// The function's own timeout (`FUNCTION_TIMEOUT_SECS`, the template's `Timeout`): AWS
+    /// calls are cut well inside it (see [`Config::sdk_timeouts`]), so a slow or dead backend
+    /// gets the client a 503 instead of a function killed at its timeout.
+    pub function_timeout_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,10 +67,23 @@ fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, Con
 /// Thirty days: a phone stays logged in, as messaging apps do.
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 pub const DEFAULT_PUSH_CONCURRENCY: usize = 64;
+/// The template's `Globals.Function.Timeout`.
+pub const DEFAULT_FUNCTION_TIMEOUT_SECS: u64 = 10;
+
 /// Fifteen minutes: long enough to play a voice note, short enough not to be shared.
 pub const DEFAULT_AUDIO_URL_TTL_SECS: u64 = 15 * 60;
 
 impl Config {
+    /// The AWS calls' budget within the function's timeout: an attempt gets 30 % of it (3 s of
+    /// 10), a call with its retry 60 % (6 s), a connection 1 s; two attempts at most. What is
+    /// left answers the client 503 well before Lambda kills the function, and well inside API
+    /// Gateway's 29 s.
+    pub fn sdk_timeouts(&self) -> (std::time::Duration, std::time::Duration, std::time::Duration, u32) {
+        let budget_ms = self.function_timeout_secs.max(1) * 1000;
+        let ms = std::time::Duration::from_millis;
+        (ms(budget_ms * 3 / 10), ms(budget_ms * 6 / 10), ms(1000), 2)
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Config {
             region: optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
@@ -89,6 +106,7 @@ impl Config {
                 Some("strong") => true,
                 Some(_) => return Err(ConfigError("PASSWORD_RULE")),
             },
+            function_timeout_secs: number("FUNCTION_TIMEOUT_SECS", DEFAULT_FUNCTION_TIMEOUT_SECS)?,
         })
     }
 
@@ -107,6 +125,7 @@ impl Config {
             ("TOKEN_TTL_SECS", self.token_ttl_secs.to_string()),
             ("AUDIO_URL_TTL_SECS", self.audio_url_ttl_secs.to_string()),
             ("PASSWORD_RULE", if self.strong_passwords { "strong" } else { "seed" }.to_string()),
+            ("FUNCTION_TIMEOUT_SECS", self.function_timeout_secs.to_string()),
         ];
         let endpoints = [
             ("WEBSOCKET_MANAGEMENT_ENDPOINT", &self.websocket_management_endpoint),

@@ -40,6 +40,14 @@ impl Clients {
         dynamodb_requests: RequestCounter,
         guard: Option<SharedInterceptor>,
     ) -> Self {
+        let (attempt, operation, connect, attempts) = config.sdk_timeouts();
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(operation)
+            .connect_timeout(connect)
+            .build();
+        let retries = aws_config::retry::RetryConfig::standard().with_max_attempts(attempts);
+        let sdk = &sdk.to_builder().timeout_config(timeouts).retry_config(retries).build();
         let mut ddb = dynamodb::config::Builder::from(sdk).interceptor(dynamodb_requests.clone());
         if let Some(url) = &config.dynamodb_endpoint {
             ddb = ddb.endpoint_url(url);

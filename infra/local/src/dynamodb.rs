@@ -59,8 +59,15 @@ async fn run_quietly(cmd: &mut Command, what: &str) -> Result<(), LaunchError> {
 
 /// A running DynamoDB Local; killed when dropped, and by the kernel if we die first.
 pub struct DynamoDbLocal {
-    _child: Child,
+    child: Child,
     pub endpoint: String,
+}
+
+impl DynamoDbLocal {
+    /// The Java process's id (tests freeze and kill it to see the functions answer 503).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
 }
 
 /// Starts DynamoDB Local on `port`, in memory or persisting under `data_dir`, and waits until it answers.
@@ -89,7 +96,7 @@ pub async fn start(home: &Path, port: u16, data_dir: Option<&Path>) -> Result<Dy
     // A minute: several stacks starting at once on two cores (the test binaries) slow the JVM.
     for _ in 0..1200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok(DynamoDbLocal { _child: child, endpoint });
+            return Ok(DynamoDbLocal { child, endpoint });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -98,7 +98,18 @@ impl Gateway {
         };
         let context = lambda_http::Context::default();
         let invocation = tokio::spawn(im_functions::invoke(clients.clone(), function, event, context));
-        match invocation.await {
+        // Lambda cuts a function off at its `Timeout`; so does the local stack.
+        let limit = Duration::from_secs(self.template.timeouts.get(binary).copied().unwrap_or(3));
+        let abort = invocation.abort_handle();
+        let finished = match tokio::time::timeout(limit, invocation).await {
+            Ok(finished) => finished,
+            Err(_) => {
+                abort.abort();
+                tracing::error!(function = binary, seconds = limit.as_secs(), "Task timed out: cut off at its Timeout");
+                return Err(LambdaFailure);
+            }
+        };
+        match finished {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(err)) => {
                 tracing::error!(function = binary, error = %err, "invocation failed");

@@ -57,7 +57,7 @@ pub struct LocalStack {
     pub s3_endpoint: String,
     pub clients: Arc<Clients>,
     pub gateway: Arc<Gateway>,
-    _dynamodb: dynamodb::DynamoDbLocal,
+    dynamodb: dynamodb::DynamoDbLocal,
     scratch: Option<PathBuf>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -87,6 +87,11 @@ fn free_port() -> std::io::Result<u16> {
 type StackResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 impl LocalStack {
+    /// DynamoDB Local's process id.
+    pub fn dynamodb_pid(&self) -> Option<u32> {
+        self.dynamodb.pid()
+    }
+
     pub async fn start(options: StackOptions) -> StackResult<LocalStack> {
         let template_path = options.template.clone().unwrap_or_else(|| options.root.join("template.yaml"));
         let template = Template::load(&template_path)?;
@@ -154,7 +159,7 @@ impl LocalStack {
             s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
             clients,
             gateway,
-            _dynamodb: ddb,
+            dynamodb: ddb,
             scratch,
             tasks,
         })
@@ -181,5 +186,6 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         token_ttl_secs: im_adapters::config::DEFAULT_TOKEN_TTL_SECS,
         audio_url_ttl_secs: im_adapters::config::DEFAULT_AUDIO_URL_TTL_SECS,
         strong_passwords: false,
+        function_timeout_secs: im_adapters::config::DEFAULT_FUNCTION_TIMEOUT_SECS,
     }
 }

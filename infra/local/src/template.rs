@@ -72,6 +72,8 @@ pub struct Template {
     pub buckets: Vec<String>,
     /// Every function's binary name, by logical id.
     pub functions: BTreeMap<String, String>,
+    /// Every function's `Timeout` in seconds (its own, else `Globals`), by binary name.
+    pub timeouts: BTreeMap<String, u64>,
     /// Every function's IAM statements (its `Policies`), by binary name, resources resolved
     /// to local ARNs (`crate::iam`).
     pub policies: BTreeMap<String, Vec<Statement>>,
@@ -303,7 +305,15 @@ impl Template {
             }
             policies.insert(functions[id].clone(), statements);
         }
-        Ok(Template { http_routes, authorizer, ws_routes, ws_stage, tables, buckets, functions, policies })
+        let global_timeout =
+            doc.get("Globals").and_then(|g| g.get("Function")).and_then(|f| f.get("Timeout")).and_then(Value::as_u64);
+        let timeouts = of_type("AWS::Serverless::Function")
+            .map(|(id, r)| {
+                let own = r.get("Properties").and_then(|p| p.get("Timeout")).and_then(Value::as_u64);
+                (functions[id].clone(), own.or(global_timeout).unwrap_or(3))
+            })
+            .collect();
+        Ok(Template { http_routes, authorizer, ws_routes, ws_stage, tables, buckets, functions, timeouts, policies })
     }
 
     /// The route serving `method path`, with the path parameters it extracts. Literal segments

@@ -46,3 +46,41 @@ async fn a_permission_missing_from_the_template_fails_locally_as_on_aws() {
     assert_eq!(other.status, 200, "the other functions keep their permissions");
     std::fs::remove_file(copy).ok();
 }
+
+/// DynamoDB frozen (SIGSTOP), then killed, under a running stack: routes answer 503 with
+/// `Retry-After` in their own format (not a hang past the gateway's limit, not a bare 500),
+/// and work again once it is back.
+#[tokio::test]
+async fn a_frozen_or_dead_dynamodb_gets_a_503_with_retry_after() {
+    let stack = im_local::LocalStack::start(im_local::StackOptions::ephemeral(im_local::project_root())).await.unwrap();
+    let pid = stack.dynamodb_pid().unwrap().to_string();
+    let signal = |name: &str| {
+        let status = std::process::Command::new("kill").args([name, pid.as_str()]).status().unwrap();
+        assert!(status.success(), "kill {name}");
+    };
+    let client = Client::of(&stack.http_url);
+    let phone = im_tests::unique_phone();
+    let created = client.post_form("/user", &[("phone", &phone), ("name", "x"), ("password", "888888")]).await;
+    let id = created.doc()["user"][0]["id"].as_u64().unwrap();
+    let login = client.post_form("/server/login", &[("phone", &phone), ("password", "888888")]).await;
+    let session = client.with_token(login.doc()["response"][0]["user"]["token"].as_str().unwrap());
+    let unavailable = |answer: &im_tests::Answer| {
+        answer.status == 503
+            && answer.headers.get("retry-after").is_some()
+            && answer.reason() == "service unavailable, try again"
+    };
+
+    signal("-STOP");
+    let frozen = session.get(&format!("/user/id/{id}")).await;
+    let frozen_send = session.post_form("/message", &[("to", "1"), ("id", "f1"), ("t", "text"), ("c", "hi")]).await;
+    signal("-CONT");
+    assert!(unavailable(&frozen), "{} {:?} {}", frozen.status, frozen.headers, frozen.text);
+    assert!(unavailable(&frozen_send), "{} {}", frozen_send.status, frozen_send.text);
+    assert_eq!(session.get(&format!("/user/id/{id}")).await.status, 200, "back once it answers again");
+
+    signal("-KILL");
+    let dead = session.get(&format!("/user/id/{id}")).await;
+    assert!(unavailable(&dead), "{} {}", dead.status, dead.text);
+    let dead_login = client.post_form("/server/login", &[("phone", &phone), ("password", "888888")]).await;
+    assert!(unavailable(&dead_login), "{} {}", dead_login.status, dead_login.text);
+}
