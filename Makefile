@@ -20,7 +20,9 @@ test: $(SAM)
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo build --quiet --workspace --bins
-	cargo test --quiet --workspace
+	rm -f target/iam-usage.txt
+	IAM_USAGE_FILE=$(CURDIR)/target/iam-usage.txt cargo test --quiet --workspace
+	target/debug/iam_unused target/iam-usage.txt
 	$(SAM) validate --lint
 	$(VENV)/bin/python tests/sam_routes.py target/debug/local_stack
 

@@ -55,11 +55,42 @@ pub fn matches(pattern: &str, text: &str) -> bool {
 
 /// Whether the statements allow `action` on `resource` (actions match case-insensitively).
 pub fn allows(statements: &[Statement], action: &str, resource: &str) -> bool {
-    let action = action.to_ascii_lowercase();
-    statements.iter().any(|s| {
-        s.actions.iter().any(|a| matches(&a.to_ascii_lowercase(), &action))
-            && s.resources.iter().any(|r| matches(r, resource))
+    grant(statements, action, resource).is_some()
+}
+
+/// The grant (`action resource-pattern`, as the template writes them) that allows a call.
+fn grant(statements: &[Statement], action: &str, resource: &str) -> Option<String> {
+    let wanted = action.to_ascii_lowercase();
+    statements.iter().find_map(|s| {
+        let action = s.actions.iter().find(|a| matches(&a.to_ascii_lowercase(), &wanted))?;
+        let pattern = s.resources.iter().find(|r| matches(r, resource))?;
+        Some(format!("{action} {pattern}"))
     })
+}
+
+/// Every grant of a policy, `action resource-pattern`.
+pub fn grants(statements: &[Statement]) -> Vec<String> {
+    statements
+        .iter()
+        .flat_map(|s| s.actions.iter().flat_map(move |a| s.resources.iter().map(move |r| format!("{a} {r}"))))
+        .collect()
+}
+
+/// Appends `function grant` to the file `IAM_USAGE_FILE` names, once per process and grant:
+/// what `make test` exercised, for `iam_unused` to list what no test used.
+fn record_use(function: &str, grant: &str) {
+    use std::collections::BTreeSet;
+    use std::sync::OnceLock;
+    static SEEN: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
+    let Some(path) = std::env::var_os("IAM_USAGE_FILE") else { return };
+    let line = format!("{function} {grant}");
+    if !SEEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner()).insert(line.clone()) {
+        return;
+    }
+    use std::io::Write;
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{line}");
+    }
 }
 
 /// The (action, resource) pairs AWS checks for one call, from its input; `None` for an
@@ -219,7 +250,11 @@ impl Intercept for Guard {
         };
         for (action, resource) in pairs {
             let resource = resource.replace("{stage}", &self.stage);
-            if !allows(&self.statements, &action, &resource) {
+            let granted = grant(&self.statements, &action, &resource);
+            if let Some(grant) = &granted {
+                record_use(&self.function, grant);
+            }
+            if granted.is_none() {
                 tracing::warn!(function = %self.function, %action, %resource, "IAM: refused as AWS would refuse it");
                 self.denials.push(format!("{}: {action} on {resource}", self.function));
                 cfg.interceptor_state().store_put(Refused { service, message: self.message(&action, &resource) });
