@@ -110,6 +110,10 @@ impl Gateway {
             }
         };
         match finished {
+            Ok(Ok(answer)) if answer.to_string().len() > crate::http_gateway::MAX_LAMBDA_PAYLOAD_BYTES => {
+                tracing::error!(function = binary, "Response payload size exceeded maximum allowed payload size");
+                Err(LambdaFailure)
+            }
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(err)) => {
                 tracing::error!(function = binary, error = %err, "invocation failed");

@@ -19,6 +19,13 @@ use std::time::{Duration, Instant};
 /// API Gateway's payload limit for HTTP APIs.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
 
+/// Lambda's payload limit for a synchronous invocation, request and response alike: an event
+/// past it (a body near the gateway's 10 MB, base64-encoded) never reaches the function.
+pub const MAX_LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// The HTTP API's integration timeout: past it the client gets 503, whatever the function does.
+pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+
 /// API Gateway's own error answers: `{"message": ...}` with its status.
 fn gateway_error(status: StatusCode, message: &str) -> Response {
     (status, [("content-type", "application/json")], json!({ "message": message }).to_string()).into_response()
@@ -45,8 +52,19 @@ pub async fn handle(
     };
     let mut event = payload_v2(&parts, &bytes, &route.key(), &params);
     event["requestContext"]["http"]["sourceIp"] = json!(peer.ip().to_string());
+    if event.to_string().len() > MAX_LAMBDA_PAYLOAD_BYTES {
+        return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    }
+    match tokio::time::timeout(INTEGRATION_TIMEOUT, run(&gateway, route, event)).await {
+        Ok(answer) => answer,
+        Err(_) => gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+    }
+}
+
+/// The authorizer (when the route has it), then the route's function.
+async fn run(gateway: &Gateway, route: &crate::template::HttpRoute, mut event: Value) -> Response {
     if route.authorized {
-        match authorize(&gateway, &event).await {
+        match authorize(gateway, &event).await {
             Ok(Some(context)) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
             Ok(None) => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
             Err(_) => return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),

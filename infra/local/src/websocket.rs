@@ -264,7 +264,13 @@ async fn dispatch(gateway: &Gateway, cid: &str, connected_ms: i64, body: String)
     });
     match gateway.call(&route.function, event).await {
         Ok(answer) if route.two_way => {
-            if let Some(reply) = answer["body"].as_str().filter(|b| !b.is_empty()) {
+            let reply = answer["body"].as_str().filter(|b| !b.is_empty());
+            // An answer past the message limit does not reach the client on AWS either.
+            if reply.is_some_and(|r| r.len() > gateway.ws_limits.max_message_bytes) {
+                tracing::error!(route = key, "the route's answer exceeds the 128 KB message limit");
+                let error = json!({ "message": "Internal server error", "connectionId": cid });
+                post(gateway, cid, Bytes::from(error.to_string()));
+            } else if let Some(reply) = reply {
                 post(gateway, cid, Bytes::from(reply.to_string()));
             }
         }

@@ -84,3 +84,13 @@ async fn a_frozen_or_dead_dynamodb_gets_a_503_with_retry_after() {
     let dead_login = client.post_form("/server/login", &[("phone", &phone), ("password", "888888")]).await;
     assert!(unavailable(&dead_login), "{} {}", dead_login.status, dead_login.text);
 }
+
+/// A body under the HTTP API's 10 MB but past Lambda's 6 MB invocation payload once
+/// base64-encoded never reaches the function: the gateway answers 413, as AWS does.
+#[tokio::test]
+async fn a_body_past_lambdas_payload_limit_is_refused_by_the_gateway() {
+    let user = im_tests::new_user("big", "android").await;
+    let (ct, body) = im_tests::multipart(&vec![7u8; 5 * 1024 * 1024], "audio/amr", "to", "1");
+    let answer = Client::new().with_token(&user.token).send("POST", "/m/audio", None, Some((&ct, body))).await;
+    assert_eq!((answer.status, answer.text.as_str()), (413, r#"{"message":"Request Entity Too Large"}"#));
+}

@@ -123,3 +123,19 @@ fn non_loopback_address() -> Option<std::net::IpAddr> {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     text.split_whitespace().filter_map(|a| a.parse::<std::net::IpAddr>().ok()).find(|a| a.is_ipv4() && !a.is_loopback())
 }
+
+/// `@connections` refuses a frame past the 128 KB message limit, as AWS does
+/// (`PayloadTooLargeException`), and the socket stays open.
+#[tokio::test]
+async fn a_push_past_128_kb_is_refused_as_on_aws() {
+    let user = im_tests::new_user("big", "android").await;
+    let mut socket = im_tests::connect(&format!("token={}", user.token)).await.unwrap();
+    let cid = im_tests::connection_ids(user.id).await.pop().unwrap();
+    let management = im_tests::management_client().await;
+    let big = vec![b'x'; 128 * 1024 + 1];
+    let refused = management.post_to_connection().connection_id(&cid).data(big.into()).send().await.unwrap_err();
+    assert_eq!(refused.raw_response().map(|r| r.status().as_u16()), Some(413));
+    let fits = management.post_to_connection().connection_id(&cid).data(b"fits".to_vec().into()).send().await;
+    assert!(fits.is_ok());
+    assert_eq!(im_tests::next_text(&mut socket).await, "fits");
+}
