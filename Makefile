@@ -6,6 +6,8 @@ TOOLS := .tools
 VENV := $(TOOLS)/venv
 SAM := $(VENV)/bin/sam
 SAM_VERSION := 1.170.0
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test bench soak fuzz build-release invoke clean-data
@@ -16,7 +18,7 @@ run:
 	cargo run --quiet -p im-local --bin local_stack -- $(ARGS)
 
 ## Formatting, lints, every test (unit and end-to-end), the SAM template checks.
-test: $(SAM)
+test: $(SAM) $(CHECKOV)
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo build --quiet --workspace --bins
@@ -24,11 +26,17 @@ test: $(SAM)
 	IAM_USAGE_FILE=$(CURDIR)/target/iam-usage.txt cargo test --quiet --workspace
 	target/debug/iam_unused target/iam-usage.txt
 	$(SAM) validate --lint
+	$(CHECKOV) -f template.yaml --config-file .checkov.yaml
 	$(VENV)/bin/python tests/sam_routes.py target/debug/local_stack
 
 $(SAM):
 	@python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_VERSION)
+
+# checkov in a venv of its own: its boto3 pin conflicts with SAM CLI's.
+$(CHECKOV):
+	@python3 -m venv $(TOOLS)/checkov
+	@$(TOOLS)/checkov/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 
 ## Benchmarks; numbers go in docs/BENCHMARKS.md. Function binaries are built as deployed
 ## (release: LTO, one codegen unit, stripped); the stack and the bench binary with the lighter
