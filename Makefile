@@ -10,7 +10,7 @@ CHECKOV := $(TOOLS)/checkov/bin/checkov
 CHECKOV_VERSION := 3.3.30
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test bench soak fuzz build-release invoke clean-data
+.PHONY: run test bench soak fuzz package build-release invoke clean-data
 
 ## The backend on the local stack: HTTP API :3000, WebSocket API :3001 (DynamoDB Local is
 ## installed on first run). Flags go through ARGS, e.g. make run ARGS=--in-memory
@@ -61,6 +61,21 @@ soak:
 fuzz:
 	PROPTEST_CASES=20000 cargo test --quiet -p im-functions --test properties
 	FUZZ_CASES=20000 cargo test --quiet -p im-tests --test e2e fuzz -- --nocapture
+
+## The deployable artifact: every function built for provided.al2023 arm64 as `sam build`
+## builds it (BuildMethod rust-cargolambda: cargo-lambda, with zig to cross-link), zipped, then
+## each zip's size. Long (fat LTO per function): not in `make test`; docs/BENCHMARKS.md.
+PACKAGE_TOOLS := $(TOOLS)/package/bin/cargo-lambda
+package: $(PACKAGE_TOOLS)
+	@rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1
+	PATH=$(CURDIR)/$(TOOLS)/package/bin:$$PATH cargo lambda build --quiet --release --arm64 --output-format zip -p im-functions
+	@for zip in target/lambda/*/bootstrap.zip; do \
+		printf '%-28s %7d KB\n' "$$(basename $$(dirname $$zip))" $$(( $$(stat -c %s $$zip) / 1024 )); \
+	done
+
+$(PACKAGE_TOOLS):
+	@python3 -m venv $(TOOLS)/package
+	@$(TOOLS)/package/bin/pip install --quiet --disable-pip-version-check cargo-lambda==1.9.2 ziglang==0.17.1
 
 ## One function binary with its sample event, against a running `make run`:
 ## make invoke FN=get_user_by_id
