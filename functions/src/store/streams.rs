@@ -66,8 +66,8 @@ pub async fn head(clients: &Clients, conversation: ConversationId) -> Result<u64
 }
 
 /// Appends an entry and returns its sequence number. With `dedup` (a key naming the sender's
-/// own id for it), a second append with the same key returns the first's sequence and `false`,
-/// so a retried send never makes a second entry. The head is read, then head, entry (and dedup
+/// own id for it, which the caller has looked up already), a second append with the same key
+/// returns the first's sequence and `false`, so a retried send never makes a second entry. The head is read, then head, entry (and dedup
 /// key) are written in one transaction conditioned on the head not having moved; a concurrent
 /// append retries with the next number.
 pub async fn append(
@@ -77,8 +77,12 @@ pub async fn append(
     dedup: Option<&str>,
 ) -> Result<(u64, bool)> {
     let table = &clients.config.tables.conversations;
+    // The caller looked the dedup key up before appending (`sent_before`); a duplicate racing
+    // in between makes the transaction's condition on the key fail, and the next round finds it.
+    let first_round = std::sync::atomic::AtomicBool::new(true);
     until_won(|| async {
-        if let Some(key) = dedup {
+        let retrying = !first_round.swap(false, std::sync::atomic::Ordering::Relaxed);
+        if let Some(key) = dedup.filter(|_| retrying) {
             if let Some(seq) = marker(clients, key).await?.and_then(|m| m.seq) {
                 return Ok(Some((seq, false)));
             }
