@@ -35,6 +35,8 @@ pub enum Function {
     Socket(fn(Arc<Clients>, Request) -> BoxFuture<Response<Body>>),
     /// The HTTP API's Lambda authorizer: payload 2.0 authorizer event in, simple response out.
     Authorizer(fn(Arc<Clients>, Value) -> BoxFuture<Result<Value, Error>>),
+    /// An event Lambda hands over as it came (an asynchronous invocation): JSON in and out.
+    Event(fn(Arc<Clients>, Value) -> BoxFuture<Result<Value, Error>>),
 }
 
 /// A REST route: refuses a route's missing session in one place, runs the handler, and renders
@@ -71,6 +73,13 @@ macro_rules! authorizer {
                 Ok(serde_json::to_value(answer)?)
             })
         })
+    };
+}
+
+/// An asynchronously invoked function: its error fails the run, and Lambda retries the event.
+macro_rules! event {
+    ($handler:path) => {
+        Function::Event(|clients, payload| Box::pin(async move { Ok($handler(&clients, payload).await?) }))
     };
 }
 
@@ -143,6 +152,7 @@ functions! {
     ws_connect => socket!(ws::connect),
     ws_disconnect => socket!(ws::disconnect),
     ws_default => socket!(ws::default_route),
+    fan_out => event!(delivery::fan_out::run),
 }
 
 /// Runs one event through a function: the same path on Lambda and in the local stack.
@@ -168,7 +178,7 @@ pub async fn invoke(
             let response = adapter.call(LambdaEvent::new(request, context)).await?;
             Ok(serde_json::to_value(response)?)
         }
-        Function::Authorizer(handler) => handler(clients, payload).await,
+        Function::Authorizer(handler) | Function::Event(handler) => handler(clients, payload).await,
     }
 }
 

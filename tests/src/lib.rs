@@ -16,6 +16,22 @@ pub struct StackUrls {
     pub s3: String,
     /// DynamoDB requests the stack's functions made, by operation (for benchmarks).
     pub dynamodb_requests: im_adapters::RequestCounter,
+    /// The Lambda API the functions hand the fan-out to, and what it ran.
+    pub lambda: String,
+    pub invocations: im_local::lambda_api::Invocations,
+    /// The fan-out worker's name, as the functions are configured with it.
+    pub fan_out_function: Option<String>,
+}
+
+impl StackUrls {
+    /// The configuration the stack's functions run with (fan-out hand-off included), for a
+    /// test that calls the functions' code in-process with clients of its own.
+    pub fn config(&self) -> im_adapters::Config {
+        let mut config = im_local::stack::local_config(&self.dynamodb, &self.s3, &self.management, "audio-bucket");
+        config.lambda_endpoint = Some(self.lambda.clone());
+        config.fan_out_function = self.fan_out_function.clone();
+        config
+    }
 }
 
 static STACK: OnceLock<StackUrls> = OnceLock::new();
@@ -38,6 +54,9 @@ pub fn stack() -> &'static StackUrls {
                     dynamodb: stack.dynamodb_endpoint.clone(),
                     s3: stack.s3_endpoint.clone(),
                     dynamodb_requests: stack.clients.dynamodb_requests.clone(),
+                    lambda: stack.lambda_url.clone(),
+                    invocations: stack.gateway.invocations.clone(),
+                    fan_out_function: stack.clients.config.fan_out_function.clone(),
                 })
                 .expect("test thread waits");
                 std::future::pending::<()>().await;
@@ -284,6 +303,24 @@ pub async fn connect(query: &str) -> Result<Socket, u16> {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
         Err(other) => panic!("WebSocket handshake failed: {other}"),
     }
+}
+
+/// Opens a session and a live connection (`format` `json` or `toml`) for each of `users`, 32 at
+/// a time, straight from the store: no sign-up, a token is all a connect needs.
+pub async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format: &str) -> Vec<Socket> {
+    use futures::StreamExt;
+    let device = im_functions::domain::ids::DeviceName::parse(Some("android")).expect("a device name");
+    futures::stream::iter(users.to_vec())
+        .map(|user| {
+            let device = device.clone();
+            async move {
+                let token = im_functions::service::auth::open_session(clients, user, &device).await.expect("a session");
+                connect(&format!("token={token}&format={format}")).await.expect("connected")
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await
 }
 
 /// Opens a WebSocket on the stage URL with nothing in it, as the seeds' clients do.

@@ -4,6 +4,7 @@
 //! other devices, with bounded concurrency. A failed push never fails the request and never
 //! loses the entry: it waits in its stream until each device confirms it.
 
+pub mod fan_out;
 pub mod render;
 
 use crate::domain::entry::{Entry, EntryKind};
@@ -66,28 +67,45 @@ pub async fn broadcast(
     Ok(seq)
 }
 
-/// Pushes one stored entry of a shared conversation to `members` and the actor's other devices.
+/// Pushes one stored entry of a shared conversation to `members` and the actor's other devices;
+/// an audience beyond `DIRECT_AUDIENCE` is handed to the fan-out worker ([`fan_out`]), so the
+/// caller is answered without waiting for the posts.
 pub async fn to_members(clients: &Clients, actor: &Actor, members: &[u64], entry: &Entry) {
     let mut audience = members.to_vec();
     audience.push(actor.user_id);
     audience.sort_unstable();
     audience.dedup();
-    let stored: Vec<(u64, Entry)> = audience.into_iter().map(|user| (user, entry.clone())).collect();
-    deliver(clients, actor, &stored).await;
+    let own = [(actor.user_id, entry.clone())];
+    let posts = async {
+        let here = fan_out::hand_off(clients, actor, entry, audience).await;
+        let stored: Vec<(u64, Entry)> = here.into_iter().map(|user| (user, entry.clone())).collect();
+        if let Err(err) = post_to_live(clients, actor, &stored).await {
+            tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
+        }
+    };
+    futures::join!(confirm_for_acting_device(clients, actor, &own), posts);
 }
 
 /// Posts already-stored entries to every live connection of their users, except the actor's
-/// own device. 410 Gone forgets that connection.
+/// own device, and confirms the actor's own entries for its device. A failed look-up is only
+/// logged: the stream keeps the entry for sync.
 pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) {
-    confirm_for_acting_device(clients, actor, stored).await;
+    let ((), posted) =
+        futures::join!(confirm_for_acting_device(clients, actor, stored), post_to_live(clients, actor, stored));
+    if let Err(err) = posted {
+        tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
+    }
+}
+
+/// Posts stored entries to their users' live connections, except the acting device; 410 Gone
+/// forgets a connection. Fails when the connections cannot be looked up (nothing was posted
+/// then): the fan-out worker fails its run so that Lambda retries it.
+async fn post_to_live(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) -> store::Result<()> {
+    if stored.is_empty() {
+        return Ok(());
+    }
     let users: Vec<u64> = stored.iter().map(|(u, _)| *u).collect();
-    let live = match connections::of_users(clients, &users).await {
-        Ok(live) => live,
-        Err(err) => {
-            tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
-            return;
-        }
-    };
+    let live = connections::of_users(clients, &users).await?;
     let mut by_user: HashMap<u64, Vec<&Entry>> = HashMap::new();
     for (user, entry) in stored {
         by_user.entry(*user).or_default().push(entry);
@@ -112,6 +130,7 @@ pub async fn deliver(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) 
         }
     }
     post_frames(clients, posts).await;
+    Ok(())
 }
 
 /// Seed 003's `NOTIFY_UPDATE_CONTACT` names the contact and its unread count,

@@ -57,21 +57,36 @@ pub async fn check_allowed(clients: &Clients, from: u64, target: Target) -> Resu
 /// nothing new but pushes the stored message again: the first attempt may have died between
 /// its commit and its pushes, and devices drop what they already hold by `seq`.
 pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Sent> {
-    limits::check(clients, &SENDS_PER_USER, &actor.user_id.to_string()).await?;
-    let audience = check_allowed(clients, actor.user_id, out.target).await?;
     let conversation = ConversationId::of(actor.user_id, out.target);
-    let sender = users::profile(clients, actor.user_id).await?;
     let dedup = streams::dedup_key(conversation, actor.user_id, &out.client_id);
-    let (entry, new) = match streams::sent_before(clients, &dedup).await? {
+    let subject = actor.user_id.to_string();
+    // Four independent round trips at once, none with an effect but the rate counter; their
+    // answers are judged in the order of the rules (rate limit first).
+    let (admitted, audience, sender, sent_before) = futures::join!(
+        limits::check(clients, &SENDS_PER_USER, &subject),
+        check_allowed(clients, actor.user_id, out.target),
+        users::profile(clients, actor.user_id),
+        streams::sent_before(clients, &dedup),
+    );
+    admitted?;
+    let audience = audience?;
+    let sender = sender?;
+    let (entry, new) = match sent_before? {
         Some(seq) => (stored(clients, conversation, seq).await?, false),
         None => store(clients, actor, out, conversation, sender.as_ref(), &dedup).await?,
     };
     let seq = entry.seq;
-    delivery::to_members(clients, actor, &audience, &entry).await;
-    if let Target::User(to) = out.target {
-        let key = sender.map_or_else(|| actor.user_id.to_string(), |p| p.contact_key());
-        notify_unread(clients, &key, to, conversation).await?;
-    }
+    let unread = async {
+        match out.target {
+            Target::User(to) => {
+                let key = sender.map_or_else(|| actor.user_id.to_string(), |p| p.contact_key());
+                notify_unread(clients, &key, to, conversation).await
+            }
+            Target::Group(_) => Ok(()),
+        }
+    };
+    let ((), unread) = futures::join!(delivery::to_members(clients, actor, &audience, &entry), unread);
+    unread?;
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
 }
 

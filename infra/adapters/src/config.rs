@@ -43,6 +43,14 @@ pub struct Config {
     /// calls are cut well inside it (see [`Config::sdk_timeouts`]), so a slow or dead backend
     /// gets the client a 503 instead of a function killed at its timeout.
     pub function_timeout_secs: u64,
+    /// The fan-out worker (`FAN_OUT_FUNCTION`, a function name): audiences larger than
+    /// [`Config::direct_audience`] are handed to it, asynchronously, instead of being posted by
+    /// the function that stored the entry. `None` posts everything in place.
+    pub fan_out_function: Option<String>,
+    /// The largest audience (users) a function posts to itself (`DIRECT_AUDIENCE`).
+    pub direct_audience: usize,
+    /// Local stack only: the Lambda API the fan-out is handed to.
+    pub lambda_endpoint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +77,8 @@ pub const DEFAULT_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
 pub const DEFAULT_PUSH_CONCURRENCY: usize = 64;
 /// The template's `Globals.Function.Timeout`.
 pub const DEFAULT_FUNCTION_TIMEOUT_SECS: u64 = 10;
+/// One connection look-up (a BatchGetItem reads 100 users): beyond it, delivery is handed off.
+pub const DEFAULT_DIRECT_AUDIENCE: usize = 100;
 
 /// Fifteen minutes: long enough to play a voice note, short enough not to be shared.
 pub const DEFAULT_AUDIO_URL_TTL_SECS: u64 = 15 * 60;
@@ -107,6 +117,9 @@ impl Config {
                 Some(_) => return Err(ConfigError("PASSWORD_RULE")),
             },
             function_timeout_secs: number("FUNCTION_TIMEOUT_SECS", DEFAULT_FUNCTION_TIMEOUT_SECS)?,
+            fan_out_function: optional("FAN_OUT_FUNCTION"),
+            direct_audience: number("DIRECT_AUDIENCE", DEFAULT_DIRECT_AUDIENCE)?,
+            lambda_endpoint: optional("AWS_ENDPOINT_URL_LAMBDA"),
         })
     }
 
@@ -126,11 +139,14 @@ impl Config {
             ("AUDIO_URL_TTL_SECS", self.audio_url_ttl_secs.to_string()),
             ("PASSWORD_RULE", if self.strong_passwords { "strong" } else { "seed" }.to_string()),
             ("FUNCTION_TIMEOUT_SECS", self.function_timeout_secs.to_string()),
+            ("DIRECT_AUDIENCE", self.direct_audience.to_string()),
         ];
         let endpoints = [
             ("WEBSOCKET_MANAGEMENT_ENDPOINT", &self.websocket_management_endpoint),
             ("AWS_ENDPOINT_URL_DYNAMODB", &self.dynamodb_endpoint),
             ("AWS_ENDPOINT_URL_S3", &self.s3_endpoint),
+            ("AWS_ENDPOINT_URL_LAMBDA", &self.lambda_endpoint),
+            ("FAN_OUT_FUNCTION", &self.fan_out_function),
         ];
         for (name, value) in endpoints {
             if let Some(v) = value {

@@ -1,16 +1,19 @@
-//! Adapters between the model and AWS: configuration, the DynamoDB tables, the S3 bucket
-//! and the WebSocket pusher. Clients are built once per process (cold start) and shared.
+//! Adapters between the model and AWS: configuration, the DynamoDB tables, the S3 bucket,
+//! the WebSocket pusher and the fan-out worker's invocations. Clients are built once per process (cold start) and shared.
 
 pub mod config;
+pub mod invoker;
 pub mod metrics;
 pub mod pusher;
 
 pub use config::{Config, Tables};
+pub use invoker::Invoker;
 pub use metrics::RequestCounter;
 pub use pusher::{PostOutcome, Pusher};
 
 use aws_sdk_apigatewaymanagement as apigw;
 use aws_sdk_dynamodb as dynamodb;
+use aws_sdk_lambda as lambda;
 use aws_sdk_s3 as s3;
 pub use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
@@ -20,6 +23,8 @@ pub struct Clients {
     pub dynamodb: dynamodb::Client,
     pub s3: s3::Client,
     pub pusher: Pusher,
+    /// Hands large deliveries to the fan-out worker (asynchronous invocations).
+    pub invoker: Invoker,
     pub config: Config,
     /// DynamoDB requests made through these clients, by operation.
     pub dynamodb_requests: RequestCounter,
@@ -60,15 +65,21 @@ impl Clients {
         if let Some(url) = &config.websocket_management_endpoint {
             mgmt = mgmt.endpoint_url(url);
         }
+        let mut lambdab = lambda::config::Builder::from(sdk);
+        if let Some(url) = &config.lambda_endpoint {
+            lambdab = lambdab.endpoint_url(url);
+        }
         if let Some(guard) = guard {
             ddb.push_interceptor(guard.clone());
             s3b.push_interceptor(guard.clone());
+            lambdab.push_interceptor(guard.clone());
             mgmt.push_interceptor(guard);
         }
         Clients {
             dynamodb: dynamodb::Client::from_conf(ddb.build()),
             s3: s3::Client::from_conf(s3b.build()),
             pusher: Pusher::new(apigw::Client::from_conf(mgmt.build()), config.push_concurrency),
+            invoker: Invoker::new(lambda::Client::from_conf(lambdab.build())),
             config,
             dynamodb_requests,
         }

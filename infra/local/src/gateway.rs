@@ -46,6 +46,8 @@ pub struct Gateway {
     pub auth_cache: Mutex<HashMap<String, (Instant, Option<Value>)>>,
     pub connections: Connections,
     pub ws_limits: WsLimits,
+    /// The asynchronous invocations the local Lambda API ran (`crate::lambda_api`).
+    pub invocations: crate::lambda_api::Invocations,
 }
 
 impl Gateway {
@@ -87,6 +89,7 @@ impl Gateway {
             auth_cache: Mutex::new(HashMap::new()),
             connections: Connections::default(),
             ws_limits,
+            invocations: Default::default(),
         })
     }
 

@@ -2,7 +2,7 @@
 //! that function's `Policies` before it leaves the process (an SDK interceptor on the clients
 //! the local stack gives the function). A call AWS would refuse fails as AWS fails it: the
 //! request goes to the gateway's `/__denied/{service}`, which answers DynamoDB's
-//! `AccessDeniedException`, S3's `403 AccessDenied` or `@connections`' `403`, with AWS's
+//! `AccessDeniedException`, S3's `403 AccessDenied`, `@connections`' or Lambda's `403`, with AWS's
 //! message naming the function's role, the action and the resource. S3's semantics on missing
 //! objects follow too: without `s3:ListBucket` a missing key is `403`, not `404`.
 //!
@@ -11,9 +11,10 @@
 //! table for the batch calls, the index ARN for a Query on an index, `s3:GetObject` for
 //! HeadObject and for a CopyObject's source.
 
-use crate::template::{table_arn, Statement, LOCAL_ACCOUNT, LOCAL_REGION};
+use crate::template::{function_arn, table_arn, Statement, LOCAL_ACCOUNT, LOCAL_REGION};
 use aws_sdk_apigatewaymanagement::operation as apigw;
 use aws_sdk_dynamodb::operation as ddb;
+use aws_sdk_lambda::operation as lambda;
 use aws_sdk_s3::operation as s3;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -183,6 +184,15 @@ fn needed(
     if let Some(i) = input.downcast_ref::<apigw::get_connection::GetConnectionInput>() {
         return one("execute-api", "execute-api:ManageConnections", connection("GET", i.connection_id()));
     }
+    if let Some(i) = input.downcast_ref::<lambda::invoke::InvokeInput>() {
+        let name = i.function_name().unwrap_or_default();
+        let unqualified = if name.starts_with("arn:") {
+            name.to_string()
+        } else {
+            name.split(':').next().unwrap_or(name).to_string()
+        };
+        return one("lambda", "lambda:InvokeFunction", function_arn(&unqualified));
+    }
     None
 }
 
@@ -316,7 +326,7 @@ pub async fn denied(
             );
             (StatusCode::FORBIDDEN, [("content-type", "application/xml")], body).into_response()
         }
-        "execute-api" => {
+        "execute-api" | "lambda" => {
             let body = serde_json::json!({ "message": message }).to_string();
             (StatusCode::FORBIDDEN, [("x-amzn-errortype", "AccessDeniedException")], body).into_response()
         }

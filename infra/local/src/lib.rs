@@ -7,6 +7,7 @@ pub mod dynamodb;
 pub mod gateway;
 pub mod http_gateway;
 pub mod iam;
+pub mod lambda_api;
 pub mod runtime_api;
 pub mod s3;
 pub mod stack;

@@ -22,6 +22,31 @@ pub struct Invocation {
     pub outcome: Result<Value, Value>,
     /// From process start (first event) or from handing the event out, to the answer.
     pub elapsed: Duration,
+    /// The process's CPU time so far (all its threads), read when the answer came.
+    pub cpu: Duration,
+    /// The process's peak resident memory so far (`VmHWM`), in KiB.
+    pub peak_rss_kib: u64,
+}
+
+/// CPU time of every thread of `pid` (nanosecond `schedstat`, not the 10 ms `stat` ticks) and
+/// its peak resident set; zero where `/proc` cannot tell.
+fn usage(pid: Option<u32>) -> (Duration, u64) {
+    let Some(pid) = pid else { return (Duration::ZERO, 0) };
+    let mut nanos = 0u64;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            nanos += stat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let peak = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0);
+    (Duration::from_nanos(nanos), peak)
 }
 
 struct Runtime {
@@ -120,7 +145,8 @@ pub async fn run_binary(
         } else {
             runtime.handed_out.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or(started)
         };
-        results.push(Invocation { outcome, elapsed: at.saturating_duration_since(from) });
+        let (cpu, peak_rss_kib) = usage(child.id());
+        results.push(Invocation { outcome, elapsed: at.saturating_duration_since(from), cpu, peak_rss_kib });
         runtime.ready.notify_waiters();
     }
     let _ = child.kill().await;
@@ -130,7 +156,11 @@ pub async fn run_binary(
 
 /// The environment `template.yaml` gives a function, pointed at a local stack's endpoints.
 pub fn local_env(dynamodb: &str, s3: &str, management: &str) -> Vec<(String, String)> {
-    let config = crate::stack::local_config(dynamodb, s3, management, "audio-bucket");
+    env_of(&crate::stack::local_config(dynamodb, s3, management, "audio-bucket"))
+}
+
+/// The environment of a function configured with `config`, local credentials included.
+pub fn env_of(config: &im_adapters::Config) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = config.to_env().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     env.push(("AWS_ACCESS_KEY_ID".into(), im_adapters::LOCAL_ACCESS_KEY.into()));
     env.push(("AWS_SECRET_ACCESS_KEY".into(), im_adapters::LOCAL_SECRET_KEY.into()));

@@ -3,7 +3,7 @@
 
 use crate::gateway::{Gateway, WsLimits};
 use crate::template::Template;
-use crate::{dynamodb, http_gateway, iam, s3, websocket};
+use crate::{dynamodb, http_gateway, iam, lambda_api, s3, websocket};
 use axum::routing::{any, get, post};
 use axum::Router;
 use im_adapters::{Clients, Config, Tables};
@@ -29,6 +29,9 @@ pub struct StackOptions {
     pub ws_limits: WsLimits,
     /// Another template than the project's (a test's altered copy).
     pub template: Option<PathBuf>,
+    /// Where the functions post frames instead of the stack's own `@connections` (the
+    /// benchmark's counting stub); `None` in normal use.
+    pub connections_endpoint: Option<String>,
 }
 
 impl StackOptions {
@@ -44,6 +47,7 @@ impl StackOptions {
             data_dir: None,
             ws_limits: WsLimits::default(),
             template: None,
+            connections_endpoint: None,
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct LocalStack {
     pub ws_url: String,
     /// The `@connections` endpoint, stage included, as the functions get it.
     pub management_url: String,
+    /// The Lambda API (`Invoke`) the functions hand the fan-out to.
+    pub lambda_url: String,
     pub dynamodb_endpoint: String,
     pub s3_endpoint: String,
     pub clients: Arc<Clients>,
@@ -113,9 +119,15 @@ impl LocalStack {
 
         let (http_listener, http_port) = listen(options.host, options.http_port).await?;
         let (ws_listener, ws_port) = listen(options.host, options.ws_port).await?;
-        let management_url = format!("http://127.0.0.1:{ws_port}/{}", template.ws_stage);
+        let management_url = options
+            .connections_endpoint
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{ws_port}/{}", template.ws_stage));
         let bucket = template.buckets.first().cloned().unwrap_or_else(|| "audio-bucket".into());
-        let config = local_config(&ddb.endpoint, &format!("http://127.0.0.1:{s3_port}"), &management_url, &bucket);
+        let lambda_url = format!("http://127.0.0.1:{ws_port}");
+        let mut config = local_config(&ddb.endpoint, &format!("http://127.0.0.1:{s3_port}"), &management_url, &bucket);
+        config.lambda_endpoint = Some(lambda_url.clone());
+        config.fan_out_function = template.fan_out_function.clone();
         let clients = Arc::new(Clients::local(config));
         for table in &template.tables {
             dynamodb::create_table(&clients.dynamodb, table).await?;
@@ -140,6 +152,7 @@ impl LocalStack {
         let ws = Router::new()
             .route("/{stage}", get(websocket::upgrade))
             .route("/__denied/{service}", any(iam::denied))
+            .route("/2015-03-31/functions/{name}/invocations", post(lambda_api::invoke))
             .route(
                 "/{stage}/@connections/{id}",
                 post(websocket::post_to_connection).get(websocket::get_connection).delete(websocket::delete_connection),
@@ -155,6 +168,7 @@ impl LocalStack {
             http_url: format!("http://127.0.0.1:{http_port}"),
             ws_url: format!("ws://127.0.0.1:{ws_port}/{}", gateway.template.ws_stage),
             management_url,
+            lambda_url,
             dynamodb_endpoint: ddb.endpoint.clone(),
             s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
             clients,
@@ -187,5 +201,8 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         audio_url_ttl_secs: im_adapters::config::DEFAULT_AUDIO_URL_TTL_SECS,
         strong_passwords: false,
         function_timeout_secs: im_adapters::config::DEFAULT_FUNCTION_TIMEOUT_SECS,
+        direct_audience: im_adapters::config::DEFAULT_DIRECT_AUDIENCE,
+        fan_out_function: None,
+        lambda_endpoint: None,
     }
 }

@@ -77,6 +77,14 @@ pub struct Template {
     /// Every function's IAM statements (its `Policies`), by binary name, resources resolved
     /// to local ARNs (`crate::iam`).
     pub policies: BTreeMap<String, Vec<Statement>>,
+    /// Every function's binary, by the names the Lambda API knows it by: its `FunctionName`
+    /// (resolved, the stack named `local`) and its binary name.
+    pub function_names: BTreeMap<String, String>,
+    /// Retries of a failed asynchronous invocation (`EventInvokeConfig.MaximumRetryAttempts`,
+    /// AWS's default 2), by binary name.
+    pub async_retries: BTreeMap<String, u32>,
+    /// The fan-out worker's name as `Globals` gives it to every function (`FAN_OUT_FUNCTION`).
+    pub fan_out_function: Option<String>,
 }
 
 /// One `Allow` statement of a function's policy: actions and resources, `*` wildcards kept.
@@ -115,6 +123,16 @@ struct LocalArns<'a> {
 /// The local stack's region and account, in every ARN it makes.
 pub const LOCAL_REGION: &str = "us-east-1";
 pub const LOCAL_ACCOUNT: &str = "000000000000";
+/// The local stack's `AWS::StackName`.
+pub const LOCAL_STACK_NAME: &str = "local";
+
+/// The local ARN of a function, from its name or its ARN.
+pub fn function_arn(name: &str) -> String {
+    if name.starts_with("arn:") {
+        return name.to_string();
+    }
+    format!("arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{name}")
+}
 
 /// The local ARN of a table.
 pub fn table_arn(table: &str) -> String {
@@ -146,6 +164,8 @@ impl LocalArns<'_> {
                         out.push_str(&match name {
                             "AWS::Region" => LOCAL_REGION.to_string(),
                             "AWS::AccountId" => LOCAL_ACCOUNT.to_string(),
+                            "AWS::Partition" => "aws".to_string(),
+                            "AWS::StackName" => LOCAL_STACK_NAME.to_string(),
                             "WebSocketApi" => "local".to_string(),
                             "StageName" => self.stage.to_string(),
                             other => self.arn_of(other.trim_end_matches(".Arn"))?,
@@ -313,7 +333,44 @@ impl Template {
                 (functions[id].clone(), own.or(global_timeout).unwrap_or(3))
             })
             .collect();
-        Ok(Template { http_routes, authorizer, ws_routes, ws_stage, tables, buckets, functions, timeouts, policies })
+        let mut function_names = BTreeMap::new();
+        let mut async_retries = BTreeMap::new();
+        for (id, r) in of_type("AWS::Serverless::Function") {
+            let binary = functions[id].clone();
+            let props = r.get("Properties");
+            if let Some(name) = props.and_then(|p| p.get("FunctionName")) {
+                function_names.insert(arns.resolve(name)?, binary.clone());
+            }
+            function_names.insert(binary.clone(), binary.clone());
+            let retries = props
+                .and_then(|p| p.get("EventInvokeConfig"))
+                .and_then(|c| c.get("MaximumRetryAttempts"))
+                .and_then(Value::as_u64)
+                .unwrap_or(2);
+            async_retries.insert(binary, retries as u32);
+        }
+        let fan_out_function = doc
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Environment"))
+            .and_then(|e| e.get("Variables"))
+            .and_then(|v| v.get("FAN_OUT_FUNCTION"))
+            .map(|name| arns.resolve(name))
+            .transpose()?;
+        Ok(Template {
+            http_routes,
+            authorizer,
+            ws_routes,
+            ws_stage,
+            tables,
+            buckets,
+            functions,
+            timeouts,
+            policies,
+            function_names,
+            async_retries,
+            fan_out_function,
+        })
     }
 
     /// The route serving `method path`, with the path parameters it extracts. Literal segments

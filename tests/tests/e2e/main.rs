@@ -4,6 +4,7 @@
 mod abuse;
 mod churn;
 mod contacts;
+mod costs;
 mod friends;
 mod fuzz;
 mod iam;

@@ -48,6 +48,7 @@ async fn main() {
         data_dir: (!args.in_memory).then(|| root.join(&args.data_dir)),
         ws_limits: WsLimits::default(),
         template: None,
+        connections_endpoint: None,
         root,
     };
     let stack = match LocalStack::start(options).await {

@@ -1,9 +1,16 @@
-//! `make bench`: the numbers in docs/BENCHMARKS.md.
+//! `make bench`: the numbers in docs/BENCHMARKS.md, one section per flag:
 //!
-//! - cold start of release function binaries on the Lambda Runtime API (process start to first answer);
-//! - stripped size of every release function binary;
-//! - warm latency of `GET /user/id/{id}` through the local HTTP gateway (authorizer included);
-//! - the gateway's own overhead: `GET /health` over HTTP minus the same event invoked in-process.
+//! - (none): stripped size of every release function binary; warm latency of `GET /user/id/{id}`
+//!   through the local HTTP gateway (authorizer included); the gateway's own overhead;
+//! - `--stub-connections`: the send path's handler cost with an `@connections` stub, and cold
+//!   starts with peak RSS ([`stub`]);
+//! - `--cost`: the cost of a million messages on AWS beside the reference chat ([`cost`]);
+//! - `--scale`: one message to 10 000 and 100 000 recipients through the fan-out worker ([`scale`]);
+//! - `--fan-out`, `--messages`, `--relations`: through the local stack's emulators.
+
+mod cost;
+mod scale;
+mod stub;
 
 use im_tests::{new_user, stack, Client};
 use serde_json::Value;
@@ -17,23 +24,6 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-async fn cold_starts(binary: &str, runs: usize) -> Vec<Duration> {
-    let root = im_local::project_root();
-    let urls = stack();
-    let env = im_local::runtime_api::local_env(&urls.dynamodb, &urls.s3, &urls.management);
-    let event: Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join(format!("events/{binary}.json"))).unwrap()).unwrap();
-    let path = root.join("target/release").join(binary);
-    let mut samples = vec![];
-    for _ in 0..runs {
-        let mut results = im_local::runtime_api::run_binary(&path, binary, &env, vec![event.clone()]).await.unwrap();
-        let result = results.remove(0);
-        assert!(result.outcome.is_ok(), "{binary}: {:?}", result.outcome);
-        samples.push(result.elapsed);
-    }
-    samples
 }
 
 fn device(name: &str) -> im_functions::domain::ids::DeviceName {
@@ -84,19 +74,6 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
     println!("- N = {n}{warm}: last delivery after {}; DynamoDB requests {requests:?}", ms(last - start));
 }
 
-/// Opens a session and a live connection for each of `users` (no sign-up needed to connect).
-async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format: &str) -> Vec<im_tests::Socket> {
-    use futures::StreamExt;
-    futures::stream::iter(users.to_vec())
-        .map(|user| async move {
-            let token = im_functions::service::auth::open_session(clients, user, &device("android")).await.unwrap();
-            im_tests::connect(&format!("token={token}&format={format}")).await.unwrap()
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await
-}
-
 /// Send-to-delivery latency of group messages to `n` live members (1:1 is n = 1 with a
 /// two-member group's rules: same code path), and DynamoDB requests per message.
 async fn message_latency(n: usize, messages: usize) {
@@ -112,7 +89,7 @@ async fn message_latency(n: usize, messages: usize) {
     let members: Vec<u64> = (0..=n as u64).map(|i| base + i).collect();
     let group = base;
     im_functions::store::groups::write_memberships(&clients, group, &members, true).await.unwrap();
-    let sockets = live_sockets(&clients, &members[1..], "json").await;
+    let sockets = im_tests::live_sockets(&clients, &members[1..], "json").await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     for mut socket in sockets {
         let tx = tx.clone();
@@ -199,10 +176,126 @@ async fn relationship_costs() {
     requests_of("version sync at the current version", ca.get(&format!("/contact/version/{version}"))).await;
 }
 
+/// A local stack of the bench's own whose functions post to the counting stub.
+async fn stub_stack() -> (im_local::LocalStack, stub::StubConnections) {
+    let connections = stub::StubConnections::start().await;
+    let mut options = im_local::StackOptions::ephemeral(im_local::project_root());
+    options.connections_endpoint = Some(connections.url.clone());
+    (im_local::LocalStack::start(options).await.expect("the local stack starts"), connections)
+}
+
+/// `--stub-connections`: handler cost of a group send for N = 10, 100, 1000 on each path, in
+/// process and through the release binary; then cold processes with their peak RSS.
+async fn stub_connections() {
+    use stub::{Group, Path};
+    let (own, connections) = stub_stack().await;
+    let config = own.clients.config.clone();
+    let env = im_local::runtime_api::env_of(&config);
+    let setup = im_adapters::Clients::local(config.clone());
+    println!(
+        "## Send handler cost, `@connections` stubbed ({} sends after {} warm-ups)\n",
+        stub::MEASURED,
+        stub::WARM_UPS
+    );
+    for n in [10, 100, 1000] {
+        let group = Group::prepare(&setup, n, 3_000_000_000 + n as u64 * 10).await;
+        for path in Path::ALL {
+            let mut measured = tokio::task::block_in_place(|| {
+                stub::in_process(config.clone(), &group, path, &connections, &own.clients.dynamodb_requests)
+            });
+            println!("{}", measured.line("in process", path, n));
+            let mut measured = stub::through_binary(&group, path, &env, &connections).await;
+            println!("{}", measured.line("release binary", path, n));
+        }
+    }
+    println!("\n## Cold processes: spawn to first answer, killed after it (20 each)\n");
+    let group = Group::prepare(&setup, 10, 3_900_000_000).await;
+    let sample = |name: &str| -> Value {
+        let path = im_local::project_root().join(format!("events/{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let runs = 20;
+    let cold_events: [(&str, Vec<Value>); 4] = [
+        ("health", vec![sample("health"); runs]),
+        ("get_user_by_id", vec![sample("get_user_by_id"); runs]),
+        ("send_message", (0..runs).map(|i| group.event(Path::PostMessage, "c", i)).collect()),
+        ("ws_default", (0..runs).map(|i| group.event(Path::ChatSendMsg, "c", i)).collect()),
+    ];
+    for (binary, events) in cold_events {
+        let (mut samples, peak) = stub::cold(binary, events, &env).await;
+        println!(
+            "- {binary}: cold start p50 {}, min {}, max {}; peak RSS {:.1} MiB",
+            ms(percentile(&mut samples, 0.5)),
+            ms(samples[0]),
+            ms(*samples.last().unwrap()),
+            peak as f64 / 1024.0
+        );
+    }
+}
+
+/// `--cost`: one-to-one, groups of 100 and 1000, measured in process with the stub, priced.
+async fn cost_per_million() {
+    use stub::{Group, Path};
+    let (own, connections) = stub_stack().await;
+    let config = own.clients.config.clone();
+    let setup = im_adapters::Clients::local(config.clone());
+    let (a, b) = (4_100_000_001, 4_100_000_002);
+    let as_user = |id: u64| im_functions::domain::ids::Actor {
+        user_id: id,
+        device: device(stub::DEVICE),
+        tag: String::new(),
+        connection_id: None,
+    };
+    im_functions::service::contacts::befriend(&setup, &as_user(a), b).await.expect("a asks b");
+    im_functions::service::contacts::befriend(&setup, &as_user(b), a).await.expect("b accepts");
+    let pair = Group::pair(&setup, a, b).await;
+    let measure = |group: &Group, path: Path| {
+        tokio::task::block_in_place(|| {
+            stub::in_process(config.clone(), group, path, &connections, &own.clients.dynamodb_requests)
+        })
+    };
+    let mut rows = vec![];
+    let mut direct = measure(&pair, Path::Direct);
+    rows.push(cost::ours("one-to-one", &mut direct, 2));
+    rows.push(cost::reference("one-to-one", 2));
+    for n in [100, 1000] {
+        let group = Group::prepare(&setup, n, 4_000_000_000 + n as u64 * 10).await;
+        let mut measured = measure(&group, Path::PostMessage);
+        rows.push(cost::ours(&format!("group of {n}"), &mut measured, n));
+        rows.push(cost::reference(&format!("group of {n}"), n));
+    }
+    println!("## Cost of a million messages (us-east-1 list prices)\n");
+    println!("| traffic | design | Lambda duration (modelled on AWS) | Lambda | DynamoDB per message: units, $ per million | API Gateway | total per million |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for row in &rows {
+        println!("{}", row.markdown());
+    }
+    println!();
+    for line in cost::extras() {
+        println!("{line}");
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let root = im_local::project_root();
     let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
+    if std::env::args().any(|a| a == "--stub-connections") {
+        stub_connections().await;
+        return;
+    }
+    if std::env::args().any(|a| a == "--scale") {
+        let (own, connections) = stub_stack().await;
+        println!("## One message to N recipients through the fan-out worker, `@connections` stubbed\n");
+        for n in [10_000, 100_000] {
+            scale::audience(&own, &connections, n).await;
+        }
+        return;
+    }
+    if std::env::args().any(|a| a == "--cost") {
+        cost_per_million().await;
+        return;
+    }
     if std::env::args().any(|a| a == "--relations") {
         println!("## DynamoDB requests per relationship operation (through the HTTP API, authorizer included)\n");
         relationship_costs().await;
@@ -236,17 +329,6 @@ async fn main() {
         println!("- {binary}: {:.2} MB", meta.len() as f64 / 1e6);
     }
     println!("\nlargest: {:.2} MB (target: at most 8 MB)\n", largest as f64 / 1e6);
-
-    println!("## Cold start on the Runtime API (process start to first answer, 20 runs)\n");
-    for binary in ["health", "get_user_by_id"] {
-        let mut samples = cold_starts(binary, 20).await;
-        println!(
-            "- {binary}: p50 {}, min {}, max {}",
-            ms(percentile(&mut samples, 0.5)),
-            ms(samples[0]),
-            ms(*samples.last().unwrap())
-        );
-    }
 
     let user = new_user("bench", "android").await;
     let client = Client::new().with_token(&user.token);

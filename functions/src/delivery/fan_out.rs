@@ -1,0 +1,123 @@
+//! Audiences beyond one invocation. A function that stored an entry for more than
+//! `DIRECT_AUDIENCE` users does not post it: it queues batches of at most
+//! [`USERS_PER_HAND_OFF`] users to the fan-out worker (asynchronous invocations: Lambda keeps
+//! the event and retries a failed run) and answers its caller. The worker splits a batch
+//! larger than [`USERS_PER_DELIVERY`] into invocations of itself, and posts a smaller one.
+//!
+//! The acting device's own confirmation stays with the function that stored the entry, so a
+//! message's writes do not depend on its audience; the worker only reads and posts.
+//!
+//! Each user is in exactly one posting invocation, so each connection gets one post; a retry
+//! happens only when a run failed before posting (the entry or the connections could not be
+//! read). Lambda may still run an event twice, rarely: clients drop a repeat by its `seq`, as
+//! they do for any repeat (docs/API.md).
+
+use super::post_to_live;
+use crate::domain::entry::Entry;
+use crate::domain::ids::{Actor, ConversationId, DeviceName};
+use crate::store::streams;
+use futures::StreamExt;
+use im_adapters::Clients;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Users one hand-off names: 5000 ids keep the event near 100 KB, under Lambda's 256 KB.
+pub const USERS_PER_HAND_OFF: usize = 5_000;
+/// Users one worker invocation posts to itself: ten connection look-ups, about a thousand posts.
+pub const USERS_PER_DELIVERY: usize = 1_000;
+/// Invocations queued at once.
+const QUEUED_AT_ONCE: usize = 16;
+
+/// What a worker invocation is handed: who acted, which entry, to whom.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Batch {
+    pub user_id: u64,
+    pub device: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub connection_id: Option<String>,
+    pub conversation: String,
+    pub seq: u64,
+    pub users: Vec<u64>,
+}
+
+impl Batch {
+    fn new(actor: &Actor, entry: &Entry, users: &[u64]) -> Batch {
+        Batch {
+            user_id: actor.user_id,
+            device: actor.device.as_str().to_string(),
+            tag: actor.tag.clone(),
+            connection_id: actor.connection_id.clone(),
+            conversation: entry.conversation.to_string(),
+            seq: entry.seq,
+            users: users.to_vec(),
+        }
+    }
+
+    fn actor(&self) -> Result<Actor, String> {
+        let device = DeviceName::parse(Some(&self.device)).map_err(|e| format!("device: {e:?}"))?;
+        Ok(Actor { user_id: self.user_id, device, tag: self.tag.clone(), connection_id: self.connection_id.clone() })
+    }
+}
+
+/// Queues `users` to the worker `function` in batches of `size`; returns the users of the
+/// batches Lambda did not take (the caller posts to them itself).
+async fn queue(clients: &Clients, function: &str, batch: &Batch, size: usize) -> Vec<u64> {
+    let parts: Vec<Batch> =
+        batch.users.chunks(size).map(|users| Batch { users: users.to_vec(), ..batch.clone() }).collect();
+    futures::stream::iter(parts)
+        .map(|part| queue_one(clients, function, part))
+        .buffer_unordered(QUEUED_AT_ONCE)
+        .concat()
+        .await
+}
+
+/// Queues one batch; its users when Lambda did not take it.
+async fn queue_one(clients: &Clients, function: &str, part: Batch) -> Vec<u64> {
+    let payload = serde_json::to_vec(&part).unwrap_or_default();
+    match clients.invoker.queue(function, payload).await {
+        Ok(()) => vec![],
+        Err(err) => {
+            tracing::warn!(error = %err, users = part.users.len(), "could not hand a delivery off; posting it here");
+            part.users
+        }
+    }
+}
+
+/// Hands the delivery of a stored entry to `audience` off to the worker, when the audience is
+/// too large to post here and a worker is configured; returns the users left to post here.
+pub async fn hand_off(clients: &Clients, actor: &Actor, entry: &Entry, audience: Vec<u64>) -> Vec<u64> {
+    let Some(function) = clients.config.fan_out_function.as_deref() else { return audience };
+    if audience.len() <= clients.config.direct_audience {
+        return audience;
+    }
+    queue(clients, function, &Batch::new(actor, entry, &audience), USERS_PER_HAND_OFF).await
+}
+
+/// The worker (`fan_out` function): splits a large batch into invocations of itself, posts a
+/// small one. An error makes Lambda retry the event.
+pub async fn run(clients: &Clients, payload: Value) -> Result<Value, String> {
+    let batch: Batch = serde_json::from_value(payload).map_err(|e| format!("not a fan-out batch: {e}"))?;
+    let actor = batch.actor()?;
+    let mut users = batch.users.clone();
+    if users.len() > USERS_PER_DELIVERY {
+        users = match clients.config.fan_out_function.as_deref() {
+            Some(function) => queue(clients, function, &batch, USERS_PER_DELIVERY).await,
+            None => users,
+        };
+    }
+    if users.is_empty() {
+        return Ok(Value::Null);
+    }
+    let conversation: ConversationId = batch.conversation.parse().map_err(|_| "bad conversation id".to_string())?;
+    let (entries, _) = streams::read_range(clients, conversation, batch.seq.saturating_sub(1), batch.seq, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let entry = entries.into_iter().next().ok_or_else(|| format!("{conversation}:{} is not stored", batch.seq))?;
+    for part in users.chunks(USERS_PER_DELIVERY) {
+        let stored: Vec<(u64, Entry)> = part.iter().map(|user| (*user, entry.clone())).collect();
+        post_to_live(clients, &actor, &stored).await.map_err(|e| e.to_string())?;
+    }
+    Ok(Value::Null)
+}

@@ -1,0 +1,179 @@
+//! `bench --cost`: what a million messages cost on AWS, from measured handler time and counted
+//! DynamoDB requests, beside AWS's reference chat (aws-samples/simple-websockets-chat-app) for
+//! the same traffic. List prices of us-east-1 (on-demand DynamoDB after its November 2024 cut).
+
+use super::stub::Measured;
+
+const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
+const LAMBDA_X86_GB_SECOND: f64 = 0.000_016_666_7;
+const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+const DYNAMODB_WRU: f64 = 0.625 / 1e6;
+const DYNAMODB_RRU: f64 = 0.125 / 1e6;
+/// WebSocket messages (each 32 KB or part of it), and HTTP API requests: the same price.
+const GATEWAY_MESSAGE: f64 = 1.00 / 1e6;
+const GATEWAY_CONNECTION_MINUTE: f64 = 0.25 / 1e6;
+const S3_PUT: f64 = 0.005 / 1000.0;
+const S3_GET: f64 = 0.0004 / 1000.0;
+const S3_GB_MONTH: f64 = 0.023;
+
+/// On AWS each DynamoDB request is a network round trip (about 4 ms, against well under 1 ms to
+/// DynamoDB Local), and a wave of posts to `@connections` about 10 ms: added to the local time.
+const AWS_ROUND_TRIP_MS: f64 = 4.0;
+const AWS_POST_WAVE_MS: f64 = 10.0;
+/// Posts in flight at once (the pusher's concurrency).
+const POSTS_AT_ONCE: f64 = 64.0;
+
+/// The template's memory size for the send functions.
+const MEMORY_GB: f64 = 128.0 / 1024.0;
+/// The reference chat's `sendmessage`: 256 MB, x86_64 (its template sets no architecture).
+const REFERENCE_MEMORY_GB: f64 = 256.0 / 1024.0;
+/// A reference connection item is its connection id, about 30 bytes.
+const REFERENCE_ITEM_BYTES: f64 = 30.0;
+/// A membership item of ours (group, member, flags).
+const MEMBERSHIP_ITEM_BYTES: f64 = 60.0;
+
+/// Read and write units of one message from its counted requests, for an audience of `n`
+/// users: every item read is under 4 KB, every item written under 1 KB (a text message item is
+/// about 300 bytes); transactions cost double, the send's transaction writes 3 items (head,
+/// message, idempotency key); a BatchGetItem of connections reads one eventually consistent
+/// item per user; the members Query reads `n` small items consistently.
+pub fn units(measured: &Measured, n: usize) -> (f64, f64) {
+    let (mut read, mut write) = (0.0, 0.0);
+    for (op, count) in &measured.requests_per_message {
+        match op.as_str() {
+            "GetItem" => read += count,
+            "TransactGetItems" => read += count * 2.0 * 2.0,
+            "BatchGetItem" => read += 0.5 * n as f64,
+            "Query" => read += count * (n as f64 * MEMBERSHIP_ITEM_BYTES / 4096.0).ceil().max(1.0),
+            "PutItem" | "UpdateItem" | "DeleteItem" => write += count,
+            "TransactWriteItems" => write += count * 3.0 * 2.0,
+            _ => {}
+        }
+    }
+    (read, write)
+}
+
+/// One row: the cost of a million messages, by service.
+pub struct Row {
+    pub traffic: String,
+    pub design: &'static str,
+    pub duration_ms: f64,
+    pub lambda: f64,
+    pub read_units: f64,
+    pub write_units: f64,
+    pub dynamodb: f64,
+    pub gateway: f64,
+}
+
+impl Row {
+    pub fn total(&self) -> f64 {
+        self.lambda + self.dynamodb + self.gateway
+    }
+
+    pub fn markdown(&self) -> String {
+        format!(
+            "| {} | {} | {:.1} ms | ${:.2} | {:.1} RRU + {:.0} WRU: ${:.2} | ${:.0} | **${:.0}** |",
+            self.traffic,
+            self.design,
+            self.duration_ms,
+            self.lambda * 1e6,
+            self.read_units,
+            self.write_units,
+            self.dynamodb * 1e6,
+            self.gateway * 1e6,
+            self.total() * 1e6
+        )
+    }
+}
+
+/// Fan-out worker invocations per message for an audience of `n` (docs/ARCHITECTURE.md):
+/// batches of 5000 handed off beyond 100 users, split in invocations of 1000 beyond 1000.
+fn worker_invocations(n: usize) -> f64 {
+    let n = n as f64;
+    match n {
+        _ if n <= 100.0 => 0.0,
+        _ if n <= 1000.0 => 1.0,
+        _ => (n / 5000.0).ceil() + (n / 1000.0).ceil(),
+    }
+}
+
+/// An `Invoke` round trip on AWS; 16 are queued at once.
+const AWS_INVOKE_MS: f64 = 15.0;
+
+/// This project's send to `n` users (n = 2: one-to-one), from its measured p50s and requests
+/// (the fan-out worker's included): the sender's and the worker's invocations.
+pub fn ours(traffic: &str, measured: &mut Measured, n: usize) -> Row {
+    let requests: f64 = measured.requests_per_message.values().sum();
+    let handler = super::percentile(&mut measured.handler, 0.5).as_secs_f64() * 1000.0;
+    let last_post = super::percentile(&mut measured.last_post, 0.5).as_secs_f64() * 1000.0;
+    let waves = (measured.posts_per_message / POSTS_AT_ONCE).ceil();
+    let workers = worker_invocations(n);
+    let duration_ms = if workers == 0.0 {
+        (handler + requests * AWS_ROUND_TRIP_MS + waves * AWS_POST_WAVE_MS).ceil()
+    } else {
+        // The worker reads the entry and the connections; the sender the rest, then queues.
+        let worker_requests = measured.requests_per_message.get("BatchGetItem").copied().unwrap_or(0.0) + 1.0;
+        let sender = handler
+            + (requests - worker_requests) * AWS_ROUND_TRIP_MS
+            + (workers.min(n as f64 / 5000.0).ceil() / 16.0).ceil() * AWS_INVOKE_MS;
+        let worker = (last_post - handler).max(0.0) + worker_requests * AWS_ROUND_TRIP_MS + waves * AWS_POST_WAVE_MS;
+        (sender + worker).ceil()
+    };
+    let (read_units, write_units) = units(measured, n);
+    Row {
+        traffic: traffic.into(),
+        design: "this project (Rust, arm64, 128 MB)",
+        duration_ms,
+        lambda: (1.0 + workers) * LAMBDA_REQUEST + duration_ms / 1000.0 * MEMORY_GB * LAMBDA_ARM_GB_SECOND,
+        read_units,
+        write_units,
+        dynamodb: read_units * DYNAMODB_RRU + write_units * DYNAMODB_WRU,
+        // The sender's frame or request in, one post per other device out.
+        gateway: (1.0 + measured.posts_per_message) * GATEWAY_MESSAGE,
+    }
+}
+
+/// The reference chat for the same audience: its `sendmessage` Scans every connection (at
+/// least the `n` of the audience) and posts to each, the sender included; it stores nothing.
+/// Its warm handler time against the same stub, from issue 13's measurement (upper ends).
+pub fn reference(traffic: &str, n: usize) -> Row {
+    let local = match n {
+        0..=10 => 14.0,
+        11..=100 => 57.0,
+        _ => 266.0,
+    };
+    let duration_ms = (local + AWS_ROUND_TRIP_MS + (n as f64 / POSTS_AT_ONCE).ceil() * AWS_POST_WAVE_MS).ceil();
+    let read_units = 0.5 * (n as f64 * REFERENCE_ITEM_BYTES / 4096.0).ceil();
+    Row {
+        traffic: traffic.into(),
+        design: "reference chat (Node.js, x86_64, 256 MB)",
+        duration_ms,
+        lambda: LAMBDA_REQUEST + duration_ms / 1000.0 * REFERENCE_MEMORY_GB * LAMBDA_X86_GB_SECOND,
+        read_units,
+        write_units: 0.0,
+        dynamodb: read_units * DYNAMODB_RRU,
+        gateway: (1.0 + n as f64) * GATEWAY_MESSAGE,
+    }
+}
+
+/// The extras that do not depend on the design: a device online all month, and a voice note.
+pub fn extras() -> Vec<String> {
+    let month_minutes = 30.0 * 24.0 * 60.0;
+    // A 10 s AMR note at 12.2 kbit/s is about 16 KB; the upload is a PUT, attaching it a copy
+    // (PUT-priced) and a delete (free), each listener one GET; kept a month.
+    let note_gb = 16.0 / 1024.0 / 1024.0;
+    let one_to_one = 2.0 * S3_PUT + S3_GET + note_gb * S3_GB_MONTH;
+    let group_100 = 2.0 * S3_PUT + 99.0 * S3_GET + note_gb * S3_GB_MONTH;
+    vec![
+        format!(
+            "- a device connected all month: {:.0} connection minutes, ${:.4} (both designs)",
+            month_minutes,
+            month_minutes * GATEWAY_CONNECTION_MINUTE
+        ),
+        format!(
+            "- S3 for a million one-to-one voice notes (16 KB, kept a month): ${:.2}; to a group of 100, every member listening: ${:.2} (the message itself is priced as above)",
+            one_to_one * 1e6,
+            group_100 * 1e6
+        ),
+    ]
+}

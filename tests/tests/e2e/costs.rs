@@ -1,0 +1,119 @@
+//! What a message costs in DynamoDB requests, counted by the SDK's own request counter on a
+//! client of the functions' code (not the stack's shared one, which other tests also use), and
+//! the fan-out hand-off of large audiences to the worker, through the local Lambda API.
+
+use im_adapters::Clients;
+use im_functions::delivery::fan_out::Batch;
+use im_functions::domain::entry::EntryKind;
+use im_functions::domain::ids::{Actor, ConversationId, DeviceName, Target};
+use im_functions::domain::message::Outgoing;
+use im_functions::store::streams::{self, NewEntry};
+use std::collections::BTreeMap;
+
+const WRITES: [&str; 5] = ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"];
+
+fn base() -> u64 {
+    7_000_000_000 + u64::from(rand::random::<u32>()) * 1000
+}
+
+fn actor(user_id: u64) -> Actor {
+    Actor { user_id, device: DeviceName::parse(Some("bench")).unwrap(), tag: String::new(), connection_id: None }
+}
+
+/// Sends two messages to a group of `n` members, each with a live socket through the local
+/// gateway, and returns the requests of the second send (the first creates the conversation).
+async fn second_send(clients: &Clients, n: usize) -> BTreeMap<String, u64> {
+    let base = base();
+    let members: Vec<u64> = (0..n as u64).map(|i| base + i).collect();
+    im_functions::store::groups::write_memberships(clients, base, &members, true).await.unwrap();
+    let mut sockets = im_tests::live_sockets(clients, &members[1..], "toml").await;
+    let mut requests = BTreeMap::new();
+    for i in 0..2 {
+        let out = Outgoing::new(format!("cost-{i}"), "text", format!("message {i}"), Target::Group(base)).unwrap();
+        let before = clients.dynamodb_requests.snapshot();
+        im_functions::service::messages::send(clients, &actor(members[0]), &out).await.unwrap();
+        requests = clients.dynamodb_requests.since(&before);
+        for socket in &mut sockets {
+            let frame = im_tests::next_text(socket).await;
+            assert!(frame.contains(&format!("message {i}")), "{frame}");
+        }
+    }
+    requests
+}
+
+fn writes(requests: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    requests.iter().filter(|(op, _)| WRITES.contains(&op.as_str())).map(|(op, c)| (op.clone(), *c)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_writes_the_same_whatever_the_group_size_and_nothing_scans() {
+    let urls = im_tests::stack();
+    let clients = Clients::local(urls.config());
+    let handed_off = urls.invocations.of("fan_out").succeeded;
+    let small = second_send(&clients, 3).await;
+    let medium = second_send(&clients, 60).await;
+    // Beyond DIRECT_AUDIENCE (100): the worker posts; every member still gets the message.
+    let large = second_send(&clients, 150).await;
+    assert!(!writes(&small).is_empty(), "a send writes: {small:?}");
+    assert_eq!(writes(&small), writes(&medium), "writes per message depend on the group size");
+    assert_eq!(writes(&small), writes(&large), "writes per message depend on the group size");
+    // Reads grow only by the connection look-ups, 100 users a request, until the hand-off.
+    assert_eq!(small.get("BatchGetItem"), Some(&1), "{small:?}");
+    assert_eq!(medium.get("BatchGetItem"), Some(&1), "{medium:?}");
+    assert_eq!(large.get("BatchGetItem"), None, "the sender looked connections up itself: {large:?}");
+    assert!(urls.invocations.of("fan_out").succeeded >= handed_off + 2, "{:?}", urls.invocations.of("fan_out"));
+    // Nothing, in this send or anywhere in the stack so far, scans a table.
+    for requests in [&small, &medium, &large, &urls.dynamodb_requests.snapshot()] {
+        assert!(!requests.contains_key("Scan"), "a Scan: {requests:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handed_off_delivery_that_fails_is_retried_by_lambda() {
+    let urls = im_tests::stack();
+    let clients = Clients::local(urls.config());
+    let base = base();
+    let members: Vec<u64> = (0..3).map(|i| base + i).collect();
+    let mut sockets = im_tests::live_sockets(&clients, &members, "toml").await;
+    let conversation = ConversationId::Group(base);
+    // The worker is handed an entry that is not stored yet: its run fails, Lambda retries it.
+    let before = urls.invocations.of("fan_out");
+    let batch = Batch {
+        user_id: base + 999,
+        device: "bench".into(),
+        tag: String::new(),
+        connection_id: None,
+        conversation: conversation.to_string(),
+        seq: 1,
+        users: members.clone(),
+    };
+    let function = urls.fan_out_function.clone().expect("the template names a fan-out worker");
+    clients.invoker.queue(&function, serde_json::to_vec(&batch).unwrap()).await.unwrap();
+    im_tests::eventually("the first run fails", || async {
+        urls.invocations.of("fan_out").failed_runs > before.failed_runs
+    })
+    .await;
+    let body = serde_json::json!({ "t": "text", "c": "retried", "from": base + 999, "g_id": base });
+    let new = NewEntry { kind: EntryKind::GroupMessage, echo_of: None, body: body.as_object().unwrap(), reader: None };
+    streams::append(&clients, conversation, new, None).await.unwrap();
+    for socket in &mut sockets {
+        let frame = im_tests::next_text(socket).await;
+        assert!(frame.contains("retried"), "{frame}");
+    }
+    im_tests::eventually("the retried run succeeds", || async {
+        let after = urls.invocations.of("fan_out");
+        after.succeeded > before.succeeded && after.runs >= before.runs + 2
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_lambda_api_refuses_an_event_over_256_kb_and_an_unknown_function() {
+    let urls = im_tests::stack();
+    let clients = Clients::local(urls.config());
+    let function = urls.fan_out_function.clone().unwrap();
+    let refused = clients.invoker.queue(&function, vec![b' '; 257 * 1024]).await.unwrap_err();
+    assert!(refused.contains("RequestEntityTooLarge"), "{refused}");
+    let unknown = clients.invoker.queue("no-such-function", b"{}".to_vec()).await.unwrap_err();
+    assert!(unknown.contains("ResourceNotFound"), "{unknown}");
+}
