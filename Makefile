@@ -40,15 +40,14 @@ $(CHECKOV):
 
 ## Benchmarks; numbers go in docs/BENCHMARKS.md. Function binaries are built as deployed
 ## (release: LTO, one codegen unit, stripped); the stack and the bench binary with the lighter
-## `local` profile, so the run does not wait for LTO of every binary.
-BENCH_FUNCTIONS := health get_user_by_id send_message ws_default
+## `local` profile, so the run does not wait for LTO of every binary. One section or a few:
+## make bench SECTIONS="--stub-connections --cost"
+BENCH_FUNCTIONS := health get_user_by_id send_message ws_default fan_out
+SECTIONS ?= --sizes --stub-connections --cost --scale --fan-out --messages --relations
 bench:
 	cargo build --quiet --release -p im-functions $(addprefix --bin ,$(BENCH_FUNCTIONS))
 	cargo build --quiet --profile local -p im-tests --bin bench
-	target/local/bench
-	target/local/bench --fan-out
-	target/local/bench --messages
-	target/local/bench --relations
+	@for section in $(SECTIONS); do target/local/bench $$section || exit 1; echo; done
 
 ## The long churn run: 10 users x 3 devices dropping and reconnecting while 600 messages flow,
 ## acking live, then syncing; prints lost / redelivered (docs/BENCHMARKS.md). `make test` runs

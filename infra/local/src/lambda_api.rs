@@ -4,7 +4,8 @@
 //!   failed run (an error, a panic, the function's `Timeout`) is tried again after 1 s, then
 //!   2 s (AWS waits about one and two minutes), `EventInvokeConfig.MaximumRetryAttempts` times
 //!   (AWS's default 2), then dropped with an error log (AWS: to the on-failure destination).
-//!   A payload over 256 KB is refused (`413`; 6 MB for the others);
+//!   A payload over 256 KB is refused (`413`; 6 MB for the others). At most [`RUNS_AT_ONCE`]
+//!   events run at once; the others wait their turn in the queue;
 //! - `RequestResponse` (the default): runs and answers the result, or `X-Amz-Function-Error`;
 //! - `DryRun`: `204`.
 //!
@@ -42,9 +43,20 @@ pub struct AsyncStats {
     pub succeeded: u64,
 }
 
+/// Queued events run at most this many at once: on AWS each runs in a sandbox of its own, up to
+/// the account's concurrency; on a laptop's few cores a hundred at once would only starve each
+/// other past their `Timeout`. The rest wait in the queue, as events do behind a concurrency limit.
+pub const RUNS_AT_ONCE: usize = 4;
+
 /// Asynchronous invocations by function (binary name), for tests and benchmarks.
-#[derive(Clone, Debug, Default)]
-pub struct Invocations(Arc<Mutex<BTreeMap<String, AsyncStats>>>);
+#[derive(Clone, Debug)]
+pub struct Invocations(Arc<Mutex<BTreeMap<String, AsyncStats>>>, Arc<tokio::sync::Semaphore>);
+
+impl Default for Invocations {
+    fn default() -> Self {
+        Invocations(Default::default(), Arc::new(tokio::sync::Semaphore::new(RUNS_AT_ONCE)))
+    }
+}
 
 impl Invocations {
     pub fn of(&self, function: &str) -> AsyncStats {
@@ -127,6 +139,7 @@ async fn run_event(gateway: Arc<Gateway>, binary: String, payload: Value) {
         if attempt > 0 {
             tokio::time::sleep(RETRY_DELAYS[(attempt - 1).min(RETRY_DELAYS.len() - 1)]).await;
         }
+        let Ok(_slot) = gateway.invocations.1.acquire().await else { return };
         gateway.invocations.count(&binary, |s| s.runs += 1);
         if gateway.call(&binary, payload.clone()).await.is_ok() {
             gateway.invocations.count(&binary, |s| s.succeeded += 1);

@@ -16,12 +16,20 @@ const S3_PUT: f64 = 0.005 / 1000.0;
 const S3_GET: f64 = 0.0004 / 1000.0;
 const S3_GB_MONTH: f64 = 0.023;
 
-/// On AWS each DynamoDB request is a network round trip (about 4 ms, against well under 1 ms to
-/// DynamoDB Local), and a wave of posts to `@connections` about 10 ms: added to the local time.
+/// Lambda gives a function CPU in proportion to its memory: one vCPU at 1769 MB. CPU-bound time
+/// stretches by 1769 / memory; a CPU-second costs 1.769 GB-seconds whatever the memory.
+const FULL_CPU_MB: f64 = 1769.0;
+/// On AWS a DynamoDB round trip takes about 4 ms, a wave of posts to `@connections` about
+/// 10 ms, an `Invoke` about 15 ms: the waits added to the CPU time.
 const AWS_ROUND_TRIP_MS: f64 = 4.0;
 const AWS_POST_WAVE_MS: f64 = 10.0;
+const AWS_INVOKE_MS: f64 = 15.0;
 /// Posts in flight at once (the pusher's concurrency).
 const POSTS_AT_ONCE: f64 = 64.0;
+/// Round trips one after another in a send (functions/src/service/messages.rs): the rate
+/// counter, membership, profile and duplicate check at once; the head; the transaction; the
+/// acting device's confirmation beside the connection look-ups; then the posts.
+const SEND_STAGES: f64 = 5.0;
 
 /// The template's memory size for the send functions.
 const MEMORY_GB: f64 = 128.0 / 1024.0;
@@ -72,7 +80,7 @@ impl Row {
 
     pub fn markdown(&self) -> String {
         format!(
-            "| {} | {} | {:.1} ms | ${:.2} | {:.1} RRU + {:.0} WRU: ${:.2} | ${:.0} | **${:.0}** |",
+            "| {} | {} | {:.0} ms | ${:.2} | {:.1} RRU + {:.0} WRU: ${:.2} | ${:.0} | **${:.0}** |",
             self.traffic,
             self.design,
             self.duration_ms,
@@ -97,28 +105,20 @@ fn worker_invocations(n: usize) -> f64 {
     }
 }
 
-/// An `Invoke` round trip on AWS; 16 are queued at once.
-const AWS_INVOKE_MS: f64 = 15.0;
-
-/// This project's send to `n` users (n = 2: one-to-one), from its measured p50s and requests
-/// (the fan-out worker's included): the sender's and the worker's invocations.
-pub fn ours(traffic: &str, measured: &mut Measured, n: usize) -> Row {
-    let requests: f64 = measured.requests_per_message.values().sum();
-    let handler = super::percentile(&mut measured.handler, 0.5).as_secs_f64() * 1000.0;
-    let last_post = super::percentile(&mut measured.last_post, 0.5).as_secs_f64() * 1000.0;
-    let waves = (measured.posts_per_message / POSTS_AT_ONCE).ceil();
+/// This project's send to `n` users (n = 2: one-to-one), from its measured CPU time, requests
+/// and posts (the fan-out worker's included). `cpu_per_post` prices the worker's posts, which
+/// run outside the measured handler.
+pub fn ours(traffic: &str, measured: &Measured, n: usize, cpu_per_post: f64) -> Row {
     let workers = worker_invocations(n);
-    let duration_ms = if workers == 0.0 {
-        (handler + requests * AWS_ROUND_TRIP_MS + waves * AWS_POST_WAVE_MS).ceil()
-    } else {
-        // The worker reads the entry and the connections; the sender the rest, then queues.
-        let worker_requests = measured.requests_per_message.get("BatchGetItem").copied().unwrap_or(0.0) + 1.0;
-        let sender = handler
-            + (requests - worker_requests) * AWS_ROUND_TRIP_MS
-            + (workers.min(n as f64 / 5000.0).ceil() / 16.0).ceil() * AWS_INVOKE_MS;
-        let worker = (last_post - handler).max(0.0) + worker_requests * AWS_ROUND_TRIP_MS + waves * AWS_POST_WAVE_MS;
-        (sender + worker).ceil()
-    };
+    let mut cpu_ms = measured.cpu_per_message.as_secs_f64() * 1000.0;
+    let mut waits =
+        SEND_STAGES * AWS_ROUND_TRIP_MS + (measured.posts_per_message / POSTS_AT_ONCE).ceil() * AWS_POST_WAVE_MS;
+    if workers > 0.0 {
+        // The worker posts (its CPU), reads the entry and the connections (one stage each).
+        cpu_ms += measured.posts_per_message * cpu_per_post;
+        waits += AWS_INVOKE_MS * (workers / 16.0).ceil() + 2.0 * AWS_ROUND_TRIP_MS;
+    }
+    let duration_ms = (cpu_ms * FULL_CPU_MB / 128.0 + waits).ceil();
     let (read_units, write_units) = units(measured, n);
     Row {
         traffic: traffic.into(),
@@ -137,12 +137,15 @@ pub fn ours(traffic: &str, measured: &mut Measured, n: usize) -> Row {
 /// least the `n` of the audience) and posts to each, the sender included; it stores nothing.
 /// Its warm handler time against the same stub, from issue 13's measurement (upper ends).
 pub fn reference(traffic: &str, n: usize) -> Row {
-    let local = match n {
+    // Issue 13's warm handler times (upper ends) against the same stub, taken as CPU time: the
+    // stub answers at once and a Scan of small items is quick. It posts all at once.
+    let cpu_ms = match n {
         0..=10 => 14.0,
         11..=100 => 57.0,
         _ => 266.0,
     };
-    let duration_ms = (local + AWS_ROUND_TRIP_MS + (n as f64 / POSTS_AT_ONCE).ceil() * AWS_POST_WAVE_MS).ceil();
+    let waits = AWS_ROUND_TRIP_MS * (n as f64 * REFERENCE_ITEM_BYTES / (1024.0 * 1024.0)).ceil() + AWS_POST_WAVE_MS;
+    let duration_ms = (cpu_ms * FULL_CPU_MB / 256.0 + waits).ceil();
     let read_units = 0.5 * (n as f64 * REFERENCE_ITEM_BYTES / 4096.0).ceil();
     Row {
         traffic: traffic.into(),

@@ -1,6 +1,6 @@
 //! `make bench`: the numbers in docs/BENCHMARKS.md, one section per flag:
 //!
-//! - (none): stripped size of every release function binary; warm latency of `GET /user/id/{id}`
+//! - `--sizes` (or none): stripped size of every release function binary; warm latency of `GET /user/id/{id}`
 //!   through the local HTTP gateway (authorizer included); the gateway's own overhead;
 //! - `--stub-connections`: the send path's handler cost with an `@connections` stub, and cold
 //!   starts with peak RSS ([`stub`]);
@@ -254,17 +254,22 @@ async fn cost_per_million() {
             stub::in_process(config.clone(), group, path, &connections, &own.clients.dynamodb_requests)
         })
     };
-    let mut rows = vec![];
-    let mut direct = measure(&pair, Path::Direct);
-    rows.push(cost::ours("one-to-one", &mut direct, 2));
-    rows.push(cost::reference("one-to-one", 2));
+    let direct = measure(&pair, Path::Direct);
+    let mut groups = vec![];
     for n in [100, 1000] {
         let group = Group::prepare(&setup, n, 4_000_000_000 + n as u64 * 10).await;
-        let mut measured = measure(&group, Path::PostMessage);
-        rows.push(cost::ours(&format!("group of {n}"), &mut measured, n));
-        rows.push(cost::reference(&format!("group of {n}"), n));
+        groups.push((n, measure(&group, Path::PostMessage)));
+    }
+    // A post's CPU time, from the group of 100 (all posted by the handler) over one-to-one.
+    let cpu_per_post = (groups[0].1.cpu_per_message.as_secs_f64() - direct.cpu_per_message.as_secs_f64()) * 1000.0
+        / (groups[0].1.posts_per_message - direct.posts_per_message);
+    let mut rows = vec![cost::ours("one-to-one", &direct, 2, cpu_per_post), cost::reference("one-to-one", 2)];
+    for (n, measured) in &groups {
+        rows.push(cost::ours(&format!("group of {n}"), measured, *n, cpu_per_post));
+        rows.push(cost::reference(&format!("group of {n}"), *n));
     }
     println!("## Cost of a million messages (us-east-1 list prices)\n");
+    println!("CPU per post (group of 100 over one-to-one): {cpu_per_post:.3} ms\n");
     println!("| traffic | design | Lambda duration (modelled on AWS) | Lambda | DynamoDB per message: units, $ per million | API Gateway | total per million |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for row in &rows {
