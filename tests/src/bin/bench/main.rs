@@ -308,7 +308,7 @@ async fn main() {
     }
     if std::env::args().any(|a| a == "--messages") {
         println!("## Messages: send to delivery (group conversation; n = 1 is a one-to-one exchange)\n");
-        for (n, count) in [(1, 200), (100, 50), (1000, 20)] {
+        for (n, count) in [(1, 100), (100, 50), (1000, 20)] {
             message_latency(n, count).await;
         }
         return;

@@ -201,6 +201,8 @@ pub struct Measured {
     pub cpu_per_message: Duration,
     pub posts_per_message: f64,
     pub requests_per_message: BTreeMap<String, f64>,
+    /// The handler's own DynamoDB requests: average wait for an answer, by operation.
+    pub wait_per_request: BTreeMap<String, Duration>,
 }
 
 impl Measured {
@@ -211,8 +213,10 @@ impl Measured {
         } else {
             format!(", last post p50 {}", ms(percentile(&mut self.last_post, 0.5)))
         };
+        let waits: Vec<String> = self.wait_per_request.iter().map(|(op, w)| format!("{op} {}", ms(*w))).collect();
+        let waits = if waits.is_empty() { String::new() } else { format!("; wait per request: {}", waits.join(", ")) };
         format!(
-            "- N = {n}, {} ({how}): handler p50 {}, p99 {}{last_post}, handler CPU {} per message, posts per message {:.1} (expected {}){}",
+            "- N = {n}, {} ({how}): handler p50 {}, p99 {}{last_post}, handler CPU {} per message, posts per message {:.1} (expected {}){}{waits}",
             path.name(),
             ms(percentile(&mut self.handler, 0.5)),
             ms(percentile(&mut self.handler, 0.99)),
@@ -266,11 +270,13 @@ pub fn in_process(
                     let expected = n as u64 - 1;
                     let mut posts_start = 0;
                     let mut requests_before = clients.dynamodb_requests.snapshot();
+                    let mut waits_before = clients.dynamodb_requests.waits();
                     let mut stack_before = stack.snapshot();
                     for (i, event) in events.into_iter().enumerate() {
                         if i == WARM_UPS {
                             posts_start = stub.posts();
                             requests_before = clients.dynamodb_requests.snapshot();
+                            waits_before = clients.dynamodb_requests.waits();
                             stack_before = stack.snapshot();
                         }
                         let posts_before = stub.posts();
@@ -294,6 +300,18 @@ pub fn in_process(
                         last_post,
                         cpu_per_message: cpu / MEASURED as u32,
                         posts_per_message: per((stub.posts() - posts_start) as f64),
+                        wait_per_request: {
+                            let counts = clients.dynamodb_requests.since(&requests_before);
+                            let waits = clients.dynamodb_requests.waits();
+                            counts
+                                .into_iter()
+                                .map(|(op, count)| {
+                                    let waited = waits.get(&op).copied().unwrap_or_default()
+                                        - waits_before.get(&op).copied().unwrap_or_default();
+                                    (op, waited / count as u32)
+                                })
+                                .collect()
+                        },
                         requests_per_message: {
                             let mut all = clients.dynamodb_requests.since(&requests_before);
                             for (op, count) in stack.since(&stack_before) {
@@ -331,6 +349,7 @@ pub async fn through_binary(group: &Group, path: Path, env: &[(String, String)],
         cpu_per_message: cpu / MEASURED as u32,
         posts_per_message: (stub.posts() - before) as f64 / runs.len() as f64,
         requests_per_message: BTreeMap::new(),
+        wait_per_request: BTreeMap::new(),
     }
 }
 
