@@ -49,7 +49,8 @@ fn writes(requests: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
 async fn a_message_writes_the_same_whatever_the_group_size_and_nothing_scans() {
     let urls = im_tests::stack();
     let clients = Clients::local(urls.config());
-    let handed_off = urls.invocations.of("fan_out").succeeded;
+    // Counted when Lambda takes the event, before the sender's send returns.
+    let handed_off = urls.invocations.of("fan_out").queued;
     let small = second_send(&clients, 3).await;
     let medium = second_send(&clients, 60).await;
     // Beyond DIRECT_AUDIENCE (100): the worker posts; every member still gets the message.
@@ -61,7 +62,7 @@ async fn a_message_writes_the_same_whatever_the_group_size_and_nothing_scans() {
     assert_eq!(small.get("BatchGetItem"), Some(&1), "{small:?}");
     assert_eq!(medium.get("BatchGetItem"), Some(&1), "{medium:?}");
     assert_eq!(large.get("BatchGetItem"), None, "the sender looked connections up itself: {large:?}");
-    assert!(urls.invocations.of("fan_out").succeeded >= handed_off + 2, "{:?}", urls.invocations.of("fan_out"));
+    assert!(urls.invocations.of("fan_out").queued >= handed_off + 2, "{:?}", urls.invocations.of("fan_out"));
     // Nothing, in this send or anywhere in the stack so far, scans a table.
     for requests in [&small, &medium, &large, &urls.dynamodb_requests.snapshot()] {
         assert!(!requests.contains_key("Scan"), "a Scan: {requests:?}");
@@ -116,4 +117,29 @@ async fn the_lambda_api_refuses_an_event_over_256_kb_and_an_unknown_function() {
     assert!(refused.contains("RequestEntityTooLarge"), "{refused}");
     let unknown = clients.invoker.queue("no-such-function", b"{}".to_vec()).await.unwrap_err();
     assert!(unknown.contains("ResourceNotFound"), "{unknown}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_message_over_http_is_handed_off_under_the_functions_own_iam() {
+    let urls = im_tests::stack();
+    let clients = Clients::local(urls.config());
+    let base = base();
+    let members: Vec<u64> = (0..120).map(|i| base + i).collect();
+    im_functions::store::groups::write_memberships(&clients, base, &members, true).await.unwrap();
+    let mut sockets = im_tests::live_sockets(&clients, &members[1..], "toml").await;
+    let sender = DeviceName::parse(Some("bench")).unwrap();
+    let token = im_functions::service::auth::open_session(&clients, members[0], &sender).await.unwrap();
+    let queued = urls.invocations.of("fan_out").queued;
+    // `send_message` runs with its template policy: the hand-off needs its lambda:InvokeFunction
+    // grant (refused, the sender would post to everyone itself and nothing would be queued).
+    let sent = im_tests::Client::new()
+        .with_token(&token)
+        .post_form("/message", &[("g_id", &base.to_string()), ("id", "http-1"), ("t", "text"), ("c", "over http")])
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    for socket in &mut sockets {
+        let frame = im_tests::next_text(socket).await;
+        assert!(frame.contains("over http"), "{frame}");
+    }
+    assert!(urls.invocations.of("fan_out").queued > queued, "{:?}", urls.invocations.of("fan_out"));
 }
