@@ -91,16 +91,24 @@ pub async fn start(home: &Path, port: u16, data_dir: Option<&Path>) -> Result<Dy
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
     die_with_parent(&mut cmd);
-    let child = cmd.spawn().map_err(|e| LaunchError::Io("start java".into(), e))?;
+    // One JVM starts at a time in a process: several stacks starting at once (a test binary's
+    // own stacks) on two busy cores once kept one from listening for a whole minute.
+    static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = STARTING.lock().await;
+    let mut child = cmd.spawn().map_err(|e| LaunchError::Io("start java".into(), e))?;
     let endpoint = format!("http://127.0.0.1:{port}");
-    // A minute: several stacks starting at once on two cores (the test binaries) slow the JVM.
-    for _ in 0..1200 {
+    for _ in 0..2400 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return Ok(DynamoDbLocal { child, endpoint });
         }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(LaunchError::Failed(format!(
+                "DynamoDB Local exited before listening on port {port}: {status}"
+            )));
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(LaunchError::Failed(format!("DynamoDB Local did not listen on port {port} within 60 s")))
+    Err(LaunchError::Failed(format!("DynamoDB Local did not listen on port {port} within 120 s")))
 }
 
 /// Asks the kernel to kill the child when this process exits, however it exits: no stray Java.
