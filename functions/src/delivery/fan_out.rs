@@ -43,7 +43,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    fn new(actor: &Actor, entry: &Entry, users: &[u64]) -> Batch {
+    fn new(actor: &Actor, entry: &Entry, users: Vec<u64>) -> Batch {
         Batch {
             user_id: actor.user_id,
             device: actor.device.as_str().to_string(),
@@ -51,6 +51,19 @@ impl Batch {
             connection_id: actor.connection_id.clone(),
             conversation: entry.conversation.to_string(),
             seq: entry.seq,
+            users,
+        }
+    }
+
+    /// The same hand-off for other users (without copying this batch's own list).
+    fn for_users(&self, users: &[u64]) -> Batch {
+        Batch {
+            user_id: self.user_id,
+            device: self.device.clone(),
+            tag: self.tag.clone(),
+            connection_id: self.connection_id.clone(),
+            conversation: self.conversation.clone(),
+            seq: self.seq,
             users: users.to_vec(),
         }
     }
@@ -64,8 +77,7 @@ impl Batch {
 /// Queues `users` to the worker `function` in batches of `size`; returns the users of the
 /// batches Lambda did not take (the caller posts to them itself).
 async fn queue(clients: &Clients, function: &str, batch: &Batch, size: usize) -> Vec<u64> {
-    let parts: Vec<Batch> =
-        batch.users.chunks(size).map(|users| Batch { users: users.to_vec(), ..batch.clone() }).collect();
+    let parts: Vec<Batch> = batch.users.chunks(size).map(|users| batch.for_users(users)).collect();
     futures::stream::iter(parts)
         .map(|part| queue_one(clients, function, part))
         .buffer_unordered(QUEUED_AT_ONCE)
@@ -92,7 +104,7 @@ pub async fn hand_off(clients: &Clients, actor: &Actor, entry: &Entry, audience:
     if audience.len() <= clients.config.direct_audience {
         return audience;
     }
-    queue(clients, function, &Batch::new(actor, entry, &audience), USERS_PER_HAND_OFF).await
+    queue(clients, function, &Batch::new(actor, entry, audience), USERS_PER_HAND_OFF).await
 }
 
 /// The worker (`fan_out` function): splits a large batch into invocations of itself, posts a
@@ -100,13 +112,12 @@ pub async fn hand_off(clients: &Clients, actor: &Actor, entry: &Entry, audience:
 pub async fn run(clients: &Clients, payload: Value) -> Result<Value, String> {
     let batch: Batch = serde_json::from_value(payload).map_err(|e| format!("not a fan-out batch: {e}"))?;
     let actor = batch.actor()?;
-    let mut users = batch.users.clone();
-    if users.len() > USERS_PER_DELIVERY {
-        users = match clients.config.fan_out_function.as_deref() {
-            Some(function) => queue(clients, function, &batch, USERS_PER_DELIVERY).await,
-            None => users,
-        };
-    }
+    let users = match clients.config.fan_out_function.as_deref() {
+        Some(function) if batch.users.len() > USERS_PER_DELIVERY => {
+            queue(clients, function, &batch, USERS_PER_DELIVERY).await
+        }
+        _ => batch.users.clone(),
+    };
     if users.is_empty() {
         return Ok(Value::Null);
     }
