@@ -8,23 +8,40 @@ SAM := $(VENV)/bin/sam
 SAM_VERSION := 1.170.0
 CHECKOV := $(TOOLS)/checkov/bin/checkov
 CHECKOV_VERSION := 3.3.30
+SCHEMATHESIS := $(TOOLS)/schemathesis/bin/schemathesis
+SCHEMATHESIS_VERSION := 4.32.5
+WEB_MODULES := web/node_modules/.package-lock.json
+CHROMIUM := /usr/bin/chromium
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test bench soak fuzz package build-release invoke clean-data
+.PHONY: run logs test bench soak fuzz package build-release invoke clean-data
 
-## The backend on the local stack: HTTP API :3000, WebSocket API :3001 (DynamoDB Local is
-## installed on first run). Flags go through ARGS, e.g. make run ARGS=--in-memory
+## The backend on the local stack: HTTP API :3000, WebSocket API :3001, the web client at
+## http://127.0.0.1:3000/app/ (DynamoDB Local and the web client's modules are installed on
+## first run). Flags go through ARGS, e.g. make run ARGS="--in-memory --seed-demo"
 run:
+	@$(MAKE) --no-print-directory $(WEB_MODULES) || echo "(the web client's voice-note player is missing until npm can install web/'s modules)"
 	cargo run --quiet -p im-local --bin local_stack -- $(ARGS)
 
-## Formatting, lints, every test (unit and end-to-end), the SAM template checks.
-test: $(SAM) $(CHECKOV)
+## Follows the running stack's log: JSON lines in Lambda's format, each with its request id,
+## route, frame and caller (`make run` prints one short line per request as well).
+logs:
+	@touch .data/logs/stack.jsonl 2>/dev/null || { mkdir -p .data/logs && touch .data/logs/stack.jsonl; }
+	tail -n 50 -F .data/logs/stack.jsonl
+
+## Formatting, lints, every test (unit and end-to-end, schemathesis and the browser test among
+## them), the contract report (every answer and frame held to docs/openapi.yaml and
+## docs/asyncapi.yaml), the SAM template checks. Artifacts (screenshot, reports): target/artifacts/
+test: $(SAM) $(CHECKOV) $(SCHEMATHESIS) $(WEB_MODULES) $(CHROMIUM)
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
 	cargo build --quiet --workspace --bins
-	rm -f target/iam-usage.txt
-	IAM_USAGE_FILE=$(CURDIR)/target/iam-usage.txt cargo test --quiet --workspace
+	rm -f target/iam-usage.txt target/contracts.log
+	IAM_USAGE_FILE=$(CURDIR)/target/iam-usage.txt IM_CONTRACT_LOG=$(CURDIR)/target/contracts.log cargo test --quiet --workspace
 	target/debug/iam_unused target/iam-usage.txt
+	target/debug/contract_report target/contracts.log
+	@echo "schemathesis: $$(cat target/artifacts/schemathesis-cases.txt) cases, 0 failures (target/artifacts/schemathesis.txt)"
+	@echo "browser test screenshot: target/artifacts/web-chat.png"
 	$(SAM) validate --lint
 	$(CHECKOV) -f template.yaml --config-file .checkov.yaml
 	$(VENV)/bin/python tests/sam_routes.py target/debug/local_stack
@@ -32,6 +49,20 @@ test: $(SAM) $(CHECKOV)
 $(SAM):
 	@python3 -m venv $(VENV)
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_VERSION)
+
+$(SCHEMATHESIS):
+	@python3 -m venv $(TOOLS)/schemathesis
+	@$(TOOLS)/schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+
+# The web client's modules (the AMR decoder; playwright-core for the browser test), from npm.
+$(WEB_MODULES): web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@npm ci --prefix web --silent --no-audit --no-fund || { echo "npm could not install web/'s modules: is the npm registry reachable (npm config get registry)?"; exit 1; }
+
+# Debian's Chromium for the browser test (a tool's own browser download does not work here).
+$(CHROMIUM):
+	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1 \
+		|| { echo "could not install chromium: run as root, or: sudo apt-get install chromium chromium-driver"; exit 1; }
 
 # checkov in a venv of its own: its boto3 pin conflicts with SAM CLI's.
 $(CHECKOV):
@@ -55,11 +86,14 @@ bench:
 soak:
 	CHURN_SOAK=1 cargo test --quiet -p im-tests --test e2e churn -- --nocapture
 
-## The long fuzz run (docs/SECURITY.md): 20 000 cases per parser property, and 20 000 random
-## requests and frames against a running stack. `make test` runs 256 and 300.
-fuzz:
+## The long fuzz run (docs/SECURITY.md): 20 000 cases per parser property, 20 000 random
+## requests and frames against a running stack, and schemathesis with 200 cases per operation
+## and a random seed. `make test` runs 256, 300 and 8 (seed 1).
+fuzz: $(SCHEMATHESIS)
 	PROPTEST_CASES=20000 cargo test --quiet -p im-functions --test properties
 	FUZZ_CASES=20000 cargo test --quiet -p im-tests --test e2e fuzz -- --nocapture
+	SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_SEED=$$RANDOM cargo test --quiet -p im-tests --test e2e schemathesis
+	@echo "schemathesis: $$(cat target/artifacts/schemathesis-cases.txt) cases, 0 failures"
 
 ## The deployable artifact: every function built for provided.al2023 arm64 as `sam build`
 ## builds it (BuildMethod rust-cargolambda: cargo-lambda, with zig to cross-link), zipped, then

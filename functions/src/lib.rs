@@ -164,6 +164,46 @@ pub async fn invoke(
     payload: Value,
     context: Context,
 ) -> Result<Value, Error> {
+    use tracing::Instrument;
+    let span = invocation_span(&payload, &context);
+    let started = std::time::Instant::now();
+    let done = if matches!(function, Function::Authorizer(_)) { "authorized" } else { "answered" };
+    let answer = run(clients, function, payload, context).instrument(span.clone()).await;
+    span.in_scope(|| match &answer {
+        Ok(answer) => tracing::info!(status = answer["statusCode"].as_u64(), ms = started.elapsed().as_millis() as u64, "{done}"),
+        Err(err) => tracing::error!(error = %err, ms = started.elapsed().as_millis() as u64, "failed"),
+    });
+    answer
+}
+
+/// The span every line of one invocation is logged in: Lambda's request id (API Gateway's when
+/// there is none, as on the local stack), the route, and the caller the authorizer resolved;
+/// a WebSocket frame's kind and caller are recorded by the dispatcher once it knows them.
+fn invocation_span(payload: &Value, context: &Context) -> tracing::Span {
+    let request = &payload["requestContext"];
+    let request_id = match context.request_id.as_str() {
+        "" => request["requestId"].as_str().unwrap_or(""),
+        id => id,
+    };
+    let route = request["routeKey"].as_str().unwrap_or("event");
+    let span = tracing::info_span!(
+        "invocation",
+        requestId = request_id,
+        route,
+        connectionId = tracing::field::Empty,
+        frame = tracing::field::Empty,
+        caller = tracing::field::Empty
+    );
+    if let Some(caller) = request["authorizer"]["lambda"]["user_id"].as_u64() {
+        span.record("caller", caller);
+    }
+    if let Some(cid) = request["connectionId"].as_str() {
+        span.record("connectionId", cid);
+    }
+    span
+}
+
+async fn run(clients: Arc<Clients>, function: Function, payload: Value, context: Context) -> Result<Value, Error> {
     match function {
         Function::Http(handler) | Function::Socket(handler) => {
             let request = match function {
@@ -185,7 +225,7 @@ pub async fn invoke(
 /// The `main` of every Lambda binary: clients are built once per cold start, then each
 /// invocation is served by [`invoke`].
 pub async fn lambda_main(function: Function) -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    im_adapters::logging::init_lambda();
     let clients = Arc::new(Clients::from_env()?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         invoke(clients.clone(), function, event.payload, event.context)

@@ -41,11 +41,16 @@ pub async fn handle(clients: &Clients, cid: &str, source: &str, text: &str) -> R
 
 async fn handle_one(clients: &Clients, cid: &str, source: &str, frame: Frame) -> Result<String> {
     let answer = Answer { dialect: frame.dialect, reference: frame.reference };
+    let span = tracing::Span::current();
+    span.record("frame", frame.request.name());
     let Some(conn) = connections::find(clients, cid).await? else {
         // Unknown, or a plain connection that did not log in in time: it is closed.
         delivery::close(clients, &[cid.to_string()]).await;
         return Ok(answer.error("unknown or expired connection: reconnect"));
     };
+    if let Some(user_id) = conn.user_id {
+        span.record("caller", user_id);
+    }
     let client_id = match &frame.request {
         Request::Send { client_id, .. } => Some(client_id.clone()),
         _ => None,

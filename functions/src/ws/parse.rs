@@ -96,6 +96,31 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The request's kind, for the log (never its fields: a login carries a password).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Ping => "ping",
+            Request::Login { .. } => "login",
+            Request::Logon { .. } => "logon",
+            Request::Ack { .. } => "ack",
+            Request::Sync { .. } => "sync",
+            Request::CreateContact { .. } => "create_contact",
+            Request::DeleteContact { .. } => "delete_contact",
+            Request::ListContactsUnread => "list_contacts_unread",
+            Request::Friend { .. } => "friend",
+            Request::Confirm { .. } => "confirm",
+            Request::Revoke { .. } => "revoke",
+            Request::Send { to: Addressee::Group(_), .. } => "send_group",
+            Request::Send { .. } => "send",
+            Request::ChatWith { .. } => "chat_with",
+            Request::ChatHistory { .. } => "chat_history",
+            Request::ChatReceive { .. } => "chat_receive",
+            Request::ChatDelete { .. } => "chat_delete",
+        }
+    }
+}
+
 /// Who a message is for, as the frame names them.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Addressee {

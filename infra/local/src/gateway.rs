@@ -48,6 +48,8 @@ pub struct Gateway {
     pub ws_limits: WsLimits,
     /// The asynchronous invocations the local Lambda API ran (`crate::lambda_api`).
     pub invocations: crate::lambda_api::Invocations,
+    /// The contracts every answer and frame is held to (`crate::contracts`), when checked.
+    pub contracts: Option<Arc<crate::contracts::Contracts>>,
 }
 
 impl Gateway {
@@ -90,6 +92,7 @@ impl Gateway {
             connections: Connections::default(),
             ws_limits,
             invocations: Default::default(),
+            contracts: None,
         })
     }
 

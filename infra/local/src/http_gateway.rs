@@ -42,6 +42,25 @@ pub async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    let (method, path) = (request.method().to_string(), request.uri().path().to_string());
+    let response = answer(&gateway, peer, request).await;
+    match &gateway.contracts {
+        Some(contracts) => checked(contracts, &method, &path, response).await,
+        None => response,
+    }
+}
+
+/// Holds an answer to the OpenAPI document on its way out (`crate::contracts`).
+async fn checked(contracts: &crate::contracts::Contracts, method: &str, path: &str, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    contracts.check_http(method, path, parts.status.as_u16(), content_type, &bytes);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The gateway's answer to one request: its own errors, or the route's function's.
+async fn answer(gateway: &Gateway, peer: SocketAddr, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Some(bytes) = read_body(body).await else {
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
@@ -55,7 +74,7 @@ pub async fn handle(
     if event.to_string().len() > MAX_LAMBDA_PAYLOAD_BYTES {
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     }
-    match tokio::time::timeout(INTEGRATION_TIMEOUT, run(&gateway, route, event)).await {
+    match tokio::time::timeout(INTEGRATION_TIMEOUT, run(gateway, route, event)).await {
         Ok(answer) => answer,
         Err(_) => gateway_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
     }

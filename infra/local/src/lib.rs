@@ -3,6 +3,8 @@
 //! (with `@connections`) over the functions of `im_functions`, configured by `template.yaml`.
 //! `runtime_api` also runs a built function binary on the Lambda Runtime API (`invoke`).
 
+pub mod contracts;
+pub mod demo;
 pub mod dynamodb;
 pub mod gateway;
 pub mod http_gateway;
@@ -10,12 +12,13 @@ pub mod iam;
 pub mod lambda_api;
 pub mod runtime_api;
 pub mod s3;
+pub mod site;
 pub mod stack;
 pub mod template;
 pub mod websocket;
 
 pub use gateway::WsLimits;
-pub use stack::{LocalStack, StackOptions};
+pub use stack::{ContractChecks, LocalStack, StackOptions};
 
 /// The project folder, found from the current directory upwards (the one with `template.yaml`).
 pub fn project_root() -> std::path::PathBuf {

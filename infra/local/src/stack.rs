@@ -1,7 +1,9 @@
 //! The whole local stack in one value: DynamoDB Local, the S3 server, the HTTP API and the
 //! WebSocket API (with `@connections`), all configured from `template.yaml`.
 
+use crate::contracts::Contracts;
 use crate::gateway::{Gateway, WsLimits};
+use crate::site::{self, Site};
 use crate::template::Template;
 use crate::{dynamodb, http_gateway, iam, lambda_api, s3, websocket};
 use axum::routing::{any, get, post};
@@ -32,6 +34,20 @@ pub struct StackOptions {
     /// Where the functions post frames instead of the stack's own `@connections` (the
     /// benchmark's counting stub); `None` in normal use.
     pub connections_endpoint: Option<String>,
+    /// Whether every answer and frame is held to `docs/openapi.yaml` and `docs/asyncapi.yaml`.
+    pub contract_checks: ContractChecks,
+}
+
+/// How the stack holds its answers to the contracts (`crate::contracts`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ContractChecks {
+    /// Tests: the documents must load, and every answer and frame is checked.
+    Required,
+    /// `make run`: checked (violations logged) when the documents load; a document being
+    /// edited that does not load is a warning, not a stop.
+    WhenPresent,
+    /// Benchmarks: nothing checked, so the gateway adds no CPU of its own.
+    Off,
 }
 
 impl StackOptions {
@@ -48,6 +64,7 @@ impl StackOptions {
             ws_limits: WsLimits::default(),
             template: None,
             connections_endpoint: None,
+            contract_checks: ContractChecks::Required,
         }
     }
 }
@@ -79,8 +96,19 @@ impl Drop for LocalStack {
     }
 }
 
-async fn listen(host: IpAddr, port: u16) -> std::io::Result<(TcpListener, u16)> {
-    let listener = TcpListener::bind(SocketAddr::new(host, port)).await?;
+/// Listens on `port`; a taken port is an error that says what to do.
+async fn listen(host: IpAddr, port: u16, flag: &str) -> std::io::Result<(TcpListener, u16)> {
+    let listener = TcpListener::bind(SocketAddr::new(host, port)).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => std::io::Error::new(
+            e.kind(),
+            format!(
+                "port {port} on {host} is taken (another `make run`?): stop that process (`ss -ltnp 'sport = :{port}'` \
+                 shows it) or choose another port: make run ARGS=\"--{flag} {}\"",
+                port + 100
+            ),
+        ),
+        _ => e,
+    })?;
     let port = listener.local_addr()?.port();
     Ok((listener, port))
 }
@@ -103,7 +131,11 @@ impl LocalStack {
         let template = Template::load(&template_path)?;
         let tools = options.root.join(".tools");
         let home = dynamodb::install(&tools).await?;
-        let dynamodb_port = if options.dynamodb_port == 0 { free_port()? } else { options.dynamodb_port };
+        let dynamodb_port = match options.dynamodb_port {
+            0 => free_port()?,
+            // A DynamoDB already there would answer our readiness check, and take our tables.
+            port => listen(Ipv4Addr::LOCALHOST.into(), port, "dynamodb-port").await.map(|_| port)?,
+        };
         let dynamodb_data = options.data_dir.as_ref().map(|d| d.join("dynamodb"));
         let ddb = dynamodb::start(&home, dynamodb_port, dynamodb_data.as_deref()).await?;
 
@@ -114,11 +146,11 @@ impl LocalStack {
                 (dir.clone(), Some(dir))
             }
         };
-        let (s3_listener, s3_port) = listen(options.host, options.s3_port).await?;
+        let (s3_listener, s3_port) = listen(options.host, options.s3_port, "s3-port").await?;
         let mut tasks = vec![s3::serve(&s3_root, s3_listener)?];
 
-        let (http_listener, http_port) = listen(options.host, options.http_port).await?;
-        let (ws_listener, ws_port) = listen(options.host, options.ws_port).await?;
+        let (http_listener, http_port) = listen(options.host, options.http_port, "http-port").await?;
+        let (ws_listener, ws_port) = listen(options.host, options.ws_port, "ws-port").await?;
         let management_url = options
             .connections_endpoint
             .clone()
@@ -147,8 +179,21 @@ impl LocalStack {
         }
 
         let deny_base = format!("http://127.0.0.1:{ws_port}");
-        let gateway = Arc::new(Gateway::new(template, clients.clone(), options.ws_limits.clone(), &deny_base)?);
-        let http = Router::new().fallback(any(http_gateway::handle)).with_state(gateway.clone());
+        // Checked runs need the contracts; `make run` goes on without them (a document being
+        // edited), and says so.
+        let contracts = match Contracts::load(&options.root) {
+            Ok(contracts) => Some(Arc::new(contracts)),
+            Err(err) if options.contract_checks == ContractChecks::Required => return Err(err.into()),
+            Err(err) => {
+                tracing::warn!("the contracts did not load, answers are not checked against them: {err}");
+                None
+            }
+        };
+        let mut gateway = Gateway::new(template, clients.clone(), options.ws_limits.clone(), &deny_base)?;
+        gateway.contracts = contracts.clone().filter(|_| options.contract_checks != ContractChecks::Off);
+        let gateway = Arc::new(gateway);
+        let site = Arc::new(Site::new(&options.root, ws_port, &gateway.template.ws_stage, contracts.as_deref()));
+        let http = Router::new().merge(site::routes(site)).fallback(any(http_gateway::handle)).with_state(gateway.clone());
         let ws = Router::new()
             .route("/{stage}", get(websocket::upgrade))
             .route("/__denied/{service}", any(iam::denied))

@@ -262,7 +262,12 @@ async fn dispatch(gateway: &Gateway, cid: &str, connected_ms: i64, body: String)
         "body": body,
         "isBase64Encoded": false,
     });
-    match gateway.call(&route.function, event).await {
+    let answer = gateway.call(&route.function, event).await;
+    if let Some(contracts) = &gateway.contracts {
+        let reply = answer.as_ref().ok().and_then(|a| a["body"].as_str());
+        contracts.check_client_frame(&body, reply);
+    }
+    match answer {
         Ok(answer) if route.two_way => {
             let reply = answer["body"].as_str().filter(|b| !b.is_empty());
             // An answer past the message limit does not reach the client on AWS either.
@@ -285,7 +290,12 @@ async fn dispatch(gateway: &Gateway, cid: &str, connected_ms: i64, body: String)
 /// Queues a frame for a connection; false when it is gone.
 fn post(gateway: &Gateway, cid: &str, data: Bytes) -> bool {
     let message = match String::from_utf8(data.to_vec()) {
-        Ok(text) => Message::Text(text.into()),
+        Ok(text) => {
+            if let Some(contracts) = &gateway.contracts {
+                contracts.check_server_frame(&text);
+            }
+            Message::Text(text.into())
+        }
         Err(_) => Message::Binary(data),
     };
     gateway.connections.lock().get(cid).is_some_and(|live| live.outbox.send(message).is_ok())

@@ -5,6 +5,7 @@ mod abuse;
 mod churn;
 mod contacts;
 mod costs;
+mod ecosystem;
 mod friends;
 mod fuzz;
 mod iam;
