@@ -60,7 +60,7 @@ fn document(body: &Option<String>) -> Response {
 }
 
 async fn serve(site: &Site, headers: &HeaderMap, path: &str) -> Response {
-    let relative = path.trim_start_matches("/app").trim_start_matches('/');
+    let relative = path.strip_prefix("/app/").unwrap_or("");
     if relative == "config.json" {
         return json(&config(site, headers));
     }
@@ -119,5 +119,6 @@ mod tests {
         assert_eq!(inside(root, "../template.yaml"), None);
         assert_eq!(inside(root, "a/../../x"), None);
         assert_eq!(inside(root, "/etc/passwd"), None);
+        assert_eq!(inside(root, "app.js"), Some(PathBuf::from("/srv/web/app.js")));
     }
 }

@@ -147,9 +147,9 @@ impl LocalStack {
             }
         };
         let (s3_listener, s3_port) = listen(options.host, options.s3_port, "s3-port").await?;
-        let mut tasks = vec![s3::serve(&s3_root, s3_listener)?];
-
         let (http_listener, http_port) = listen(options.host, options.http_port, "http-port").await?;
+        let mut tasks = vec![s3::serve(&s3_root, s3_listener, http_port)?];
+
         let (ws_listener, ws_port) = listen(options.host, options.ws_port, "ws-port").await?;
         let management_url = options
             .connections_endpoint

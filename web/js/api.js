@@ -1,0 +1,190 @@
+// The HTTP API (docs/API.md §2, §4). Every call asks for JSON (routes answer TOML by default),
+// sends the session token as `Authorization: Bearer`, and never uses cookies: the login's
+// `Set-Cookie` is ignored (`credentials: 'omit'`), so nothing but the header authenticates.
+
+export class ApiError extends Error {
+  constructor(status, reason, code, retryAfter) {
+    super(reason || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || null;
+    this.retryAfter = retryAfter || null;
+  }
+}
+
+export class Api {
+  /**
+   * @param {string} baseUrl the HTTP API, without a trailing slash
+   * @param {() => string|null} token the current session token
+   * @param {() => void} onExpired called when a call made with a token answers 401
+   */
+  constructor(baseUrl, token, onExpired) {
+    this.base = baseUrl;
+    this.token = token;
+    this.onExpired = onExpired;
+  }
+
+  async request(method, path, { query, json, form, raw = false } = {}) {
+    const url = new URL(this.base + path);
+    for (const [key, value] of Object.entries(query || {})) {
+      if (value !== undefined && value !== null) url.searchParams.append(key, String(value));
+    }
+    const headers = { Accept: 'application/json' };
+    const token = this.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let body;
+    if (json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(json);
+    } else if (form !== undefined) {
+      body = form; // FormData: the browser sets the multipart boundary
+    }
+    let res;
+    try {
+      res = await fetch(url, { method, headers, body, credentials: 'omit', cache: 'no-store' });
+    } catch (err) {
+      throw new ApiError(0, `cannot reach ${this.base} (${err.message})`);
+    }
+    if (raw && res.ok) return res;
+    const text = await res.text();
+    let doc = null;
+    if (text) {
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        doc = null;
+      }
+    }
+    if (!res.ok) {
+      // Route errors: {"response":[{"status":1,"reason":...,"code":...}]};
+      // API Gateway's own: {"message": ...}.
+      const entry = doc && Array.isArray(doc.response) ? doc.response[0] || {} : {};
+      const reason = entry.reason || (doc && doc.message) || res.statusText || `HTTP ${res.status}`;
+      if (res.status === 401 && token) this.onExpired();
+      throw new ApiError(res.status, reason, entry.code, res.headers.get('Retry-After'));
+    }
+    return doc;
+  }
+
+  // --- users and sessions (§2.2, §2.3, §2.4, §2.5)
+
+  async signUp({ phone, name, password }) {
+    const doc = await this.request('POST', '/user', { json: { phone, name, password } });
+    return doc.user[0];
+  }
+
+  /** `{id, token, wsUrl}`; `who` is a phone, or an email when it has an `@`. */
+  async logIn(who, password) {
+    const json = who.includes('@') ? { email: who, password, device: 'web' } : { phone: who, password, device: 'web' };
+    const doc = await this.request('POST', '/server/login', { json });
+    const answer = doc.response[0];
+    return { id: answer.user.id, token: answer.user.token, wsUrl: answer.ws_url };
+  }
+
+  async logOut() {
+    await this.request('POST', '/server/logout');
+  }
+
+  async user(id) {
+    return (await this.request('GET', `/user/id/${encodeURIComponent(id)}`)).user[0];
+  }
+
+  async userByPhone(phone) {
+    return (await this.request('GET', `/user/phone/${encodeURIComponent(phone)}`)).user[0];
+  }
+
+  /** The contact list as of version 0: profiles (with phones) and pending requests (§2.6). */
+  async contactsVersion(version = 0) {
+    return this.request('GET', `/contact/version/${version}`);
+  }
+
+  // --- seed 004 friends (§4.6): lists are bare JSON arrays
+
+  async friends() {
+    return this.list('/friends');
+  }
+
+  async friendRequests() {
+    return this.list('/friends/request');
+  }
+
+  /** A list route, following its `?after=` pages (1000 users each). */
+  async list(path) {
+    const all = [];
+    let after;
+    for (;;) {
+      const page = await this.request('GET', path, { query: { after, limit: 1000 } });
+      all.push(...page);
+      if (page.length < 1000) return all;
+      const last = page[page.length - 1];
+      after = last.friend_id ?? last.request_user_id ?? last.requested_user_id ?? last.user_id;
+      if (after === undefined) return all;
+    }
+  }
+
+  async requestFriend(userId) {
+    return this.request('POST', '/friends/request', { json: { requested_user_id: userId } });
+  }
+
+  async acceptFriend(friendRequestId) {
+    return this.request('POST', '/friends/accept', { json: { friend_request_id: friendRequestId } });
+  }
+
+  async ignoreFriend(friendRequestId) {
+    return this.request('POST', '/friends/ignore', { json: { friend_request_id: friendRequestId } });
+  }
+
+  // --- groups (§4.4)
+
+  async groups() {
+    return (await this.request('GET', '/group')).group || [];
+  }
+
+  async createGroup(name, members, clientId) {
+    return (await this.request('POST', '/group', { json: { name, members, id: clientId } })).group[0];
+  }
+
+  async groupMembers(groupId) {
+    return (await this.request('GET', `/group/${groupId}/member`)).member || [];
+  }
+
+  // --- messages (§4.1)
+
+  /**
+   * One page of a conversation, oldest first: `[[m]]` / `[[gm]]` and, for a group, its events
+   * (`[[n]]`), merged in sequence order. `peer` is `{user}` or `{group}`.
+   */
+  async history(peer, { before, limit = 30 } = {}) {
+    const query = peer.group ? { g_id: peer.group } : { with: peer.user };
+    const doc = await this.request('GET', '/message/history', { query: { ...query, before, limit } });
+    const entries = [...(doc.m || []), ...(doc.gm || []), ...(doc.n || []).map((n) => ({ ...n, event: true }))];
+    entries.sort((a, b) => a.seq - b.seq);
+    return entries;
+  }
+
+  /** The HTTP fallback of a send: idempotent on the client id, like the socket's. */
+  async sendMessage(peer, clientId, content) {
+    const json = peer.group ? { g_id: peer.group, id: clientId, c: content } : { to: peer.user, id: clientId, c: content };
+    return (await this.request('POST', '/message', { json })).message[0].sid;
+  }
+
+  /** An AMR file as a voice note (`POST /m/audio`, `/gm/audio`): the message's `sid`. */
+  async sendAudio(peer, clientId, file) {
+    const form = new FormData();
+    form.append('file', file, file.name || 'voice.amr');
+    if (peer.group) form.append('g_id', String(peer.group));
+    else form.append('to', String(peer.user));
+    form.append('id', clientId);
+    const path = peer.group ? '/gm/audio' : '/m/audio';
+    return (await this.request('POST', path, { form })).message[0].sid;
+  }
+
+  /**
+   * The bytes of an audio message. `c` is its stable path (`file/audio/<hex>.amr`); the route
+   * answers 302 to a presigned S3 URL, which fetch follows (S3 must answer CORS for this page's
+   * origin, or the browser refuses to hand over the body).
+   */
+  async audio(path) {
+    const res = await this.request('GET', '/' + path.replace(/^\/+/, ''), { raw: true });
+    return res.arrayBuffer();
+  }
+}

@@ -1,0 +1,282 @@
+// DOM helpers and the renderers of the page's parts. User text only ever goes in as text
+// nodes (never innerHTML).
+
+import { voiceNoteLook } from './audio.js';
+
+export const $ = (selector) => document.querySelector(selector);
+
+/** h('div.a.b', {attrs}, ...children): an element; `on*` attributes become listeners. */
+export function h(tag, attrs = {}, ...children) {
+  const [name, ...classes] = tag.split('.');
+  const el = document.createElement(name || 'div');
+  if (classes.length) el.className = classes.join(' ');
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'text') el.textContent = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export function showMessage(el, text, kind = 'info') {
+  el.textContent = text || '';
+  el.dataset.kind = kind;
+}
+
+const PALETTE = ['#3b82f6', '#10b981', '#f59e0b', '#ef4444', '#8b5cf6', '#06b6d4', '#ec4899', '#84cc16'];
+
+export function avatar(name, seed, extra = '') {
+  const initial = (String(name || '?').trim()[0] || '?').toUpperCase();
+  const color = PALETTE[Math.abs(Number(seed) || 0) % PALETTE.length];
+  return h(`span.avatar${extra}`, { style: `background:${color}`, 'aria-hidden': 'true' }, initial);
+}
+
+export function clock(ts) {
+  const d = new Date(ts * 1000);
+  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+function dayLabel(ts) {
+  const d = new Date(ts * 1000);
+  const today = new Date();
+  const yesterday = new Date(Date.now() - 86_400_000);
+  if (d.toDateString() === today.toDateString()) return 'Today';
+  if (d.toDateString() === yesterday.toDateString()) return 'Yesterday';
+  return d.toLocaleDateString([], { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+// --- the sidebar
+
+export function renderMe(me) {
+  $('#me-name').textContent = me.name || `User ${me.id}`;
+  $('#me-id').textContent = String(me.id);
+  const slot = $('#me-avatar');
+  slot.replaceWith(Object.assign(avatar(me.name, me.id), { id: 'me-avatar' }));
+}
+
+export function renderConnection(detail) {
+  const button = $('#conn');
+  const label = $('#conn-label');
+  button.dataset.state = detail.state;
+  if (detail.state === 'online') {
+    label.textContent = 'Online';
+    button.title = 'Connected: live updates on';
+  } else if (detail.state === 'connecting') {
+    label.textContent = 'Connecting…';
+    button.title = 'Connecting to the socket';
+  } else if (detail.reason === 'replaced') {
+    label.textContent = 'Paused';
+    button.title = 'This account connected from another window; click to take the connection back';
+  } else if (detail.retryIn) {
+    label.textContent = `Offline · retry in ${Math.ceil(detail.retryIn / 1000)} s`;
+    button.title = `${detail.reason || 'disconnected'}; click to retry now`;
+  } else {
+    label.textContent = 'Offline';
+    button.title = detail.reason || 'disconnected';
+  }
+}
+
+function badge(count, testid) {
+  return count > 0 ? h('span.badge', { 'data-testid': testid, 'aria-label': `${count} unread` }, count > 99 ? '99+' : String(count)) : null;
+}
+
+export function renderContacts(state, onOpen) {
+  const list = $('#contacts');
+  const friends = [...state.friends.values()].sort((a, b) => a.name.localeCompare(b.name));
+  list.replaceChildren(
+    ...friends.map((f) => {
+      const key = `u:${f.id}`;
+      const conv = state.convs.get(key);
+      const sub = conv && conv.last ? preview(conv.last, state) : `id ${f.id}`;
+      return h(
+        'li',
+        {},
+        h(
+          `button.item${state.current === key ? '.active' : ''}`,
+          { type: 'button', 'data-testid': `contact-${f.id}`, onclick: () => onOpen(key) },
+          avatar(f.name, f.id),
+          h('span.item-text', {}, h('span.item-name', {}, f.name), h('span.item-sub', {}, sub)),
+          badge(state.unread.get(key) || 0, `unread-${f.id}`),
+        ),
+      );
+    }),
+  );
+  $('#contacts-empty').hidden = friends.length > 0;
+}
+
+export function renderGroups(state, onOpen) {
+  const list = $('#groups');
+  const groups = [...state.groups.values()].sort((a, b) => a.name.localeCompare(b.name));
+  list.replaceChildren(
+    ...groups.map((g) => {
+      const key = `g:${g.g_id}`;
+      const conv = state.convs.get(key);
+      const sub = conv && conv.last ? preview(conv.last, state) : `group ${g.g_id}`;
+      return h(
+        'li',
+        {},
+        h(
+          `button.item${state.current === key ? '.active' : ''}`,
+          { type: 'button', 'data-testid': `group-${g.g_id}`, onclick: () => onOpen(key) },
+          avatar(g.name, g.g_id + 3, '.square'),
+          h('span.item-text', {}, h('span.item-name', {}, g.name), h('span.item-sub', {}, sub)),
+          badge(state.unread.get(key) || 0, `unread-group-${g.g_id}`),
+        ),
+      );
+    }),
+  );
+  $('#groups-empty').hidden = groups.length > 0;
+}
+
+export function renderRequests(state, { onAccept, onIgnore }) {
+  const list = $('#requests');
+  list.replaceChildren(
+    ...state.requests.map((r) => {
+      const name = r.request_user_name || r.request_user_nick_name || `User ${r.request_user_id}`;
+      return h(
+        'li.request',
+        { 'data-testid': `request-${r.request_user_id}` },
+        avatar(name, r.request_user_id),
+        h('span.item-text', {}, h('span.item-name', {}, name), h('span.item-sub', {}, `id ${r.request_user_id} wants to be your friend`)),
+        h('span.request-actions', {},
+          h('button.primary.small', { type: 'button', 'data-testid': `accept-${r.request_user_id}`, onclick: (e) => onAccept(r, e.currentTarget) }, 'Accept'),
+          h('button.small', { type: 'button', 'data-testid': `ignore-${r.request_user_id}`, onclick: (e) => onIgnore(r, e.currentTarget) }, 'Ignore'),
+        ),
+      );
+    }),
+  );
+  $('#requests-section').hidden = state.requests.length === 0;
+}
+
+export function renderGroupMemberPicker(state) {
+  const box = $('#group-members');
+  const friends = [...state.friends.values()].sort((a, b) => a.name.localeCompare(b.name));
+  box.replaceChildren(
+    ...(friends.length
+      ? friends.map((f) => h('label.check', {}, h('input', { type: 'checkbox', value: f.id, 'data-testid': `member-${f.id}` }), ` ${f.name}`))
+      : [h('span.muted.small', {}, 'Contacts you add appear here.')]),
+  );
+}
+
+function preview(entry, state) {
+  if (entry.event) return describeEvent(entry, state);
+  const mine = entry.from === state.me.id;
+  const body = entry.deleted ? 'message deleted' : entry.t === 'audio' ? 'Voice note' : entry.t === 'text' ? entry.c : `[${entry.t}]`;
+  return mine ? `You: ${body}` : body;
+}
+
+export function describeEvent(e, state) {
+  const who = (id) => (id === state.me.id ? 'You' : state.names.get(id) || `User ${id}`);
+  switch (e.t) {
+    case 'create_group':
+      return `${who(e.from)} created the group “${e.name || ''}”`;
+    case 'create_group_member':
+      return e.member_id === e.from ? `${who(e.member_id)} joined` : `${who(e.from)} added ${who(e.member_id)}`;
+    case 'delete_group_member':
+      return `${who(e.gm_id)} left`;
+    case 'delete_group':
+      return `${who(e.from)} deleted the group`;
+    default:
+      return e.t;
+  }
+}
+
+// --- the conversation
+
+export function renderChatHeader(state) {
+  const conv = state.current && state.convs.get(state.current);
+  const title = $('#chat-title');
+  const subtitle = $('#chat-subtitle');
+  if (!conv) {
+    title.textContent = 'No conversation';
+    subtitle.textContent = '';
+    $('#composer-form').hidden = true;
+    return;
+  }
+  if (conv.peer.user) {
+    const f = state.friends.get(conv.peer.user);
+    title.textContent = (f && f.name) || state.names.get(conv.peer.user) || `User ${conv.peer.user}`;
+    subtitle.textContent = `id ${conv.peer.user}${f && f.phone ? ` · ${f.phone}` : ''}`;
+  } else {
+    const g = state.groups.get(conv.peer.group);
+    title.textContent = (g && g.name) || `Group ${conv.peer.group}`;
+    subtitle.textContent = conv.members ? `${conv.members.length} members · ${conv.members.map((m) => m.name || `User ${m.id}`).join(', ')}` : `group ${conv.peer.group}`;
+  }
+  $('#composer-form').hidden = false;
+}
+
+/**
+ * The current conversation's entries. `mode`: 'bottom' scrolls to the newest, 'keep' keeps
+ * the view where it was (older entries were prepended), 'auto' follows the newest only when
+ * the reader was already at the bottom.
+ */
+export function renderMessages(state, conv, mode, { onPlay, onRetry }) {
+  const box = $('#messages');
+  const fromBottom = box.scrollHeight - box.scrollTop;
+  const atBottom = fromBottom - box.clientHeight < 80;
+  const nodes = [];
+  if (conv.loadingOlder) nodes.push(h('div.loading.muted.small', {}, 'Loading older messages…'));
+  else if (conv.loaded && !conv.hasMore && conv.entries.size) nodes.push(h('div.start.muted.small', {}, 'Start of the conversation'));
+  let lastDay = null;
+  let lastFrom = null;
+  for (const entry of orderedEntries(conv)) {
+    const day = dayLabel(entry.ts);
+    if (day !== lastDay) {
+      nodes.push(h('div.day', {}, h('span', {}, day)));
+      lastDay = day;
+      lastFrom = null;
+    }
+    if (entry.event) {
+      nodes.push(h('div.event', { 'data-testid': 'event' }, describeEvent(entry, state)));
+      lastFrom = null;
+      continue;
+    }
+    const mine = entry.from === state.me.id;
+    const showSender = conv.peer.group && !mine && entry.from !== lastFrom;
+    lastFrom = entry.from;
+    nodes.push(messageNode(state, entry, mine, showSender, { onPlay, onRetry }));
+  }
+  if (!nodes.length || (conv.loaded && conv.entries.size === 0 && conv.pending.length === 0)) {
+    nodes.push(h('div.placeholder.muted', {}, conv.loaded ? 'No messages yet: say hello.' : 'Loading…'));
+  }
+  box.replaceChildren(...nodes);
+  if (mode === 'bottom' || (mode === 'auto' && atBottom)) box.scrollTop = box.scrollHeight;
+  else if (mode === 'keep') box.scrollTop = box.scrollHeight - fromBottom;
+}
+
+export function orderedEntries(conv) {
+  const stored = [...conv.entries.values()].sort((a, b) => a.seq - b.seq);
+  return [...stored, ...conv.pending];
+}
+
+function messageNode(state, entry, mine, showSender, { onPlay, onRetry }) {
+  let body;
+  if (entry.deleted) body = h('span.text.deleted', {}, 'This message was deleted');
+  else if (entry.t === 'audio') {
+    const look = voiceNoteLook(entry.c);
+    body = h(
+      'button.play',
+      { type: 'button', 'data-testid': 'audio-play', 'data-path': entry.c, 'data-state': look.state, title: look.title, onclick: () => onPlay(entry) },
+      look.text,
+    );
+  } else if (entry.t === 'text') body = h('span.text', {}, entry.c);
+  else body = h('span.text', {}, `[${entry.t}] ${entry.c}`);
+  const status = entry.failed
+    ? h('button.link.failed', { type: 'button', title: entry.failed, onclick: () => onRetry(entry) }, `Not sent: ${entry.failed} · retry`)
+    : entry.pending
+      ? h('span', {}, 'sending…')
+      : null;
+  return h(
+    `div.msg${mine ? '.mine' : ''}${entry.pending ? '.pending' : ''}`,
+    { 'data-testid': 'message', 'data-id': entry.id || '', 'data-mine': mine ? 'true' : 'false' },
+    showSender ? h('div.sender', {}, state.names.get(entry.from) || `User ${entry.from}`) : null,
+    h('div.bubble', {}, body),
+    h('div.meta', {}, clock(entry.ts), status ? ' · ' : '', status),
+  );
+}

@@ -1,0 +1,211 @@
+// The web client in headless Chromium, two users in two browser contexts: sign up and log in
+// through the page, a friend request by phone, accepted live, a live chat both ways, and the
+// history after a reload. Prints one line per step; exit 0 when all pass, 1 (with what failed,
+// the pages' console errors and failure screenshots) otherwise.
+//
+//   IM_WEB_URL=http://127.0.0.1:3000/app/ node web/test/browser.mjs
+//
+// Env: IM_WEB_URL (the page, default http://127.0.0.1:3000/app/), IM_SCREENSHOT (default
+// web/test-artifacts/chat.png), CHROMIUM (default /usr/bin/chromium).
+
+import { chromium } from 'playwright-core';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = resolve(here, '..', 'test-artifacts');
+const url = process.env.IM_WEB_URL || 'http://127.0.0.1:3000/app/';
+const screenshot = resolve(process.env.IM_SCREENSHOT || join(artifacts, 'chat.png'));
+const WAIT = 15_000; // every wait is bounded by this
+const WATCHDOG = 180_000; // and the whole run by this
+
+const stamp = String(Date.now()).slice(-9);
+const users = {
+  A: { name: 'Ada Lovelace', phone: `86${stamp}1`, password: 'analytical-engine' },
+  B: { name: 'Grace Hopper', phone: `86${stamp}2`, password: 'compiler-1952' },
+};
+const hello = 'hello from A';
+const answer = 'Hi Ada! Grace here, got your message.';
+const afterReload = 'Welcome back, Grace. Shall we meet at the Analytical Engine at three?';
+
+let browser;
+const pages = {};
+const consoleErrors = [];
+
+function log(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    const result = await fn();
+    log(`ok   ${name} (${Date.now() - started} ms)`);
+    return result;
+  } catch (err) {
+    log(`FAIL ${name} (${Date.now() - started} ms)`);
+    throw Object.assign(err, { step: name });
+  }
+}
+
+async function openUser(key) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, deviceScaleFactor: 1, locale: 'en-US' });
+  context.setDefaultTimeout(WAIT);
+  context.setDefaultNavigationTimeout(WAIT);
+  const page = await context.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(`[${key}] console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => consoleErrors.push(`[${key}] page error: ${err.message}`));
+  pages[key] = page;
+  return page;
+}
+
+async function signUpAndLogIn(key) {
+  const user = users[key];
+  const page = pages[key];
+  await step(`${key}: open ${url}`, async () => {
+    await page.goto(url);
+    await page.locator('#phone').waitFor({ state: 'visible' });
+  });
+  await step(`${key}: sign up as ${user.name} (${user.phone})`, async () => {
+    await page.fill('#phone', user.phone);
+    await page.fill('#name', user.name);
+    await page.fill('#password', user.password);
+    await page.click('#signup');
+    await page.locator('#auth-message', { hasText: 'Account created' }).waitFor();
+  });
+  await step(`${key}: log in`, async () => {
+    await page.fill('#password', user.password);
+    await page.click('#login');
+    await page.locator('#app-view').waitFor({ state: 'visible' });
+    await page.locator('#me-name', { hasText: user.name }).waitFor();
+    user.id = Number(await page.locator('#me-id').textContent());
+    if (!Number.isInteger(user.id) || user.id <= 0) throw new Error(`no user id shown (#me-id = ${user.id})`);
+  });
+  await step(`${key}: socket online (user id ${user.id})`, () => page.locator('#conn[data-state="online"]').waitFor());
+}
+
+async function expectMessage(page, text, mine) {
+  const message = page.locator(`[data-testid="message"][data-mine="${mine}"]`, { hasText: text });
+  await message.waitFor();
+  // Stored on the server: it carries the server's id (dm#<a>#<b>:<seq>).
+  const id = await message.getAttribute('data-id');
+  if (!/^dm#\d+#\d+:\d+$/.test(id || '')) {
+    await page.waitForFunction(
+      (t) => [...document.querySelectorAll('[data-testid="message"]')].some((m) => m.textContent.includes(t) && /^dm#\d+#\d+:\d+$/.test(m.dataset.id)),
+      text,
+      { timeout: WAIT },
+    );
+  }
+}
+
+async function run() {
+  mkdirSync(artifacts, { recursive: true });
+  for (const old of readdirSync(artifacts)) if (old.startsWith('failure-')) rmSync(join(artifacts, old));
+  await step('launch chromium', async () => {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: WAIT,
+    });
+  });
+  await openUser('A');
+  await openUser('B');
+  await signUpAndLogIn('A');
+  await signUpAndLogIn('B');
+  const { A, B } = users;
+  const a = pages.A;
+  const b = pages.B;
+
+  await step('A: send a friend request to B by phone', async () => {
+    await a.fill('#friend-query', B.phone);
+    await a.click('#friend-add');
+    await a.locator('#friend-message', { hasText: 'Friend request sent' }).waitFor();
+  });
+  await step('B: sees the request live and accepts it', async () => {
+    await b.getByTestId(`request-${A.id}`).waitFor();
+    await b.getByTestId(`accept-${A.id}`).click();
+    await b.getByTestId(`request-${A.id}`).waitFor({ state: 'detached' });
+  });
+  await step('B: has A in contacts', () => b.getByTestId(`contact-${A.id}`).waitFor());
+  await step('A: has B in contacts (live, no reload)', () => a.getByTestId(`contact-${B.id}`).waitFor());
+
+  await step('both: open the conversation', async () => {
+    await b.getByTestId(`contact-${A.id}`).click();
+    await a.getByTestId(`contact-${B.id}`).click();
+    await a.locator('#chat-title', { hasText: B.name }).waitFor();
+    await b.locator('#chat-title', { hasText: A.name }).waitFor();
+    await a.locator('#composer').waitFor({ state: 'visible' });
+    await b.locator('#messages .placeholder', { hasText: 'No messages yet' }).waitFor();
+  });
+  await step(`A: sends "${hello}"`, async () => {
+    await a.fill('#composer', hello);
+    await a.click('#send');
+    await expectMessage(a, hello, true);
+  });
+  await step('B: receives it live', () => expectMessage(b, hello, false));
+  await step('B: answers', async () => {
+    await b.fill('#composer', answer);
+    await b.press('#composer', 'Enter');
+    await expectMessage(b, answer, true);
+  });
+  await step('A: receives the answer live', () => expectMessage(a, answer, false));
+
+  await step('B: reloads and still sees the history', async () => {
+    await b.reload();
+    await b.locator('#app-view').waitFor({ state: 'visible' });
+    await b.locator('#conn[data-state="online"]').waitFor();
+    await b.getByTestId(`contact-${A.id}`).click();
+    await expectMessage(b, hello, false);
+    await expectMessage(b, answer, true);
+    const texts = await b.locator('[data-testid="message"] .bubble').allTextContents();
+    const order = [texts.indexOf(hello), texts.indexOf(answer)];
+    if (order[0] < 0 || order[1] < order[0]) throw new Error(`history out of order: ${JSON.stringify(texts)}`);
+  });
+  await step('A: sends again, B receives it live on its new socket', async () => {
+    await a.fill('#composer', afterReload);
+    await a.click('#send');
+    await expectMessage(a, afterReload, true);
+    await expectMessage(b, afterReload, false);
+  });
+  await step(`screenshot ${screenshot}`, async () => {
+    mkdirSync(dirname(screenshot), { recursive: true });
+    await b.locator('#composer').blur();
+    await b.screenshot({ path: screenshot });
+  });
+}
+
+async function failureScreenshots() {
+  mkdirSync(artifacts, { recursive: true });
+  for (const [key, page] of Object.entries(pages)) {
+    const path = join(artifacts, `failure-${key}.png`);
+    try {
+      await page.screenshot({ path, timeout: 5000 });
+      log(`     failure screenshot: ${path}`);
+    } catch {
+      // the page is gone
+    }
+  }
+}
+
+const watchdog = setTimeout(() => {
+  log(`FAIL the run took longer than ${WATCHDOG / 1000} s`);
+  process.exit(1);
+}, WATCHDOG);
+
+let code = 0;
+try {
+  await run();
+  log('PASS two users signed up, became friends, chatted live both ways, and the history survived a reload');
+} catch (err) {
+  code = 1;
+  log(`FAIL ${err.step ? `${err.step}: ` : ''}${String(err.message || err).split('\n')[0]}`);
+  await failureScreenshots();
+  for (const line of consoleErrors) log(`     ${line}`);
+} finally {
+  clearTimeout(watchdog);
+  if (browser) await browser.close().catch(() => {});
+}
+process.exit(code);
