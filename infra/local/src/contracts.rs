@@ -73,16 +73,21 @@ impl Contracts {
         })
     }
 
-    /// The OpenAPI `paths` key a request path falls under.
-    pub fn path_key(&self, path: &str) -> Option<&str> {
+    /// The operation (JSON pointer) a request falls under, chosen as API Gateway routes: among
+    /// the paths with this method, the one with the most literal segments
+    /// (`DELETE /friends/request` is `DELETE /friends/{user_id}`: there is no `DELETE` of the
+    /// literal path).
+    pub fn operation(&self, method: &str, path: &str) -> Option<String> {
         let parts = segments(path);
+        let method = method.to_ascii_lowercase();
         self.paths
             .iter()
-            .find(|(template, _)| {
+            .filter(|(template, _)| {
                 template.len() == parts.len()
                     && template.iter().zip(&parts).all(|(t, p)| t.starts_with('{') || t == p)
             })
-            .map(|(_, key)| key.as_str())
+            .map(|(_, key)| format!("/paths/{}/{method}", escape(key)))
+            .find(|pointer| self.openapi.pointer(pointer).is_some())
     }
 
     /// Checks an HTTP answer against the operation's documented response.
@@ -93,12 +98,8 @@ impl Contracts {
     }
 
     fn http_verdict(&self, method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) -> Verdict {
-        let operation = self.path_key(path).and_then(|key| {
-            let pointer = format!("/paths/{}/{}", escape(key), method.to_ascii_lowercase());
-            self.openapi.pointer(&pointer).is_some().then_some(pointer)
-        });
         // API Gateway's own answers (unknown path or method) are outside every operation.
-        let Some(operation) = operation else {
+        let Some(operation) = self.operation(method, path) else {
             return self.validate_body("/components/schemas/GatewayError", content_type, body);
         };
         let responses = format!("{operation}/responses");
