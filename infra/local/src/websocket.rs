@@ -289,8 +289,12 @@ async fn dispatch(gateway: &Gateway, cid: &str, connected_ms: i64, body: String)
 
 /// Queues a frame for a connection; false when it is gone.
 fn post(gateway: &Gateway, cid: &str, data: Bytes) -> bool {
+    if !gateway.connections.lock().contains_key(cid) {
+        return false;
+    }
     let message = match String::from_utf8(data.to_vec()) {
         Ok(text) => {
+            // What a client receives is held to docs/asyncapi.yaml (`crate::contracts`).
             if let Some(contracts) = &gateway.contracts {
                 contracts.check_server_frame(&text);
             }
