@@ -170,7 +170,9 @@ pub async fn invoke(
     let done = if matches!(function, Function::Authorizer(_)) { "authorized" } else { "answered" };
     let answer = run(clients, function, payload, context).instrument(span.clone()).await;
     span.in_scope(|| match &answer {
-        Ok(answer) => tracing::info!(status = answer["statusCode"].as_u64(), ms = started.elapsed().as_millis() as u64, "{done}"),
+        Ok(answer) => {
+            tracing::info!(status = answer["statusCode"].as_u64(), ms = started.elapsed().as_millis() as u64, "{done}")
+        }
         Err(err) => tracing::error!(error = %err, ms = started.elapsed().as_millis() as u64, "failed"),
     });
     answer

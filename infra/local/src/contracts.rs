@@ -83,8 +83,7 @@ impl Contracts {
         self.paths
             .iter()
             .filter(|(template, _)| {
-                template.len() == parts.len()
-                    && template.iter().zip(&parts).all(|(t, p)| t.starts_with('{') || t == p)
+                template.len() == parts.len() && template.iter().zip(&parts).all(|(t, p)| t.starts_with('{') || t == p)
             })
             .map(|(_, key)| format!("/paths/{}/{method}", escape(key)))
             .find(|pointer| self.openapi.pointer(pointer).is_some())
@@ -114,7 +113,9 @@ impl Contracts {
         let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if body.is_empty() {
             return match content {
-                Some(content) if !content.is_empty() => Verdict::Violation("an empty body where one is documented".into()),
+                Some(content) if !content.is_empty() => {
+                    Verdict::Violation("an empty body where one is documented".into())
+                }
                 _ => Verdict::Valid,
             };
         }
@@ -344,8 +345,11 @@ fn parse_frame(text: &str) -> Result<(&'static str, Value), String> {
 
 /// The first few errors, or `None` when the instance is valid.
 fn errors(validator: &jsonschema::Validator, instance: &Value) -> Option<String> {
-    let found: Vec<String> =
-        validator.iter_errors(instance).take(3).map(|e| format!("at {:?}: {e}", e.instance_path().to_string())).collect();
+    let found: Vec<String> = validator
+        .iter_errors(instance)
+        .take(3)
+        .map(|e| format!("at {:?}: {e}", e.instance_path().to_string()))
+        .collect();
     (!found.is_empty()).then(|| found.join("; "))
 }
 
@@ -410,8 +414,11 @@ mod tests {
             for (method, operation) in item.as_object().unwrap() {
                 for (code, response) in operation["responses"].as_object().into_iter().flatten() {
                     for media in response["content"].as_object().into_iter().flat_map(|c| c.keys()) {
-                        let pointer =
-                            format!("/paths/{}/{method}/responses/{code}/content/{}/schema", escape(path), escape(media));
+                        let pointer = format!(
+                            "/paths/{}/{method}/responses/{code}/content/{}/schema",
+                            escape(path),
+                            escape(media)
+                        );
                         contracts.validator(&contracts.openapi, &pointer).unwrap();
                         count += 1;
                     }

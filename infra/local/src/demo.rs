@@ -29,14 +29,16 @@ pub async fn seed(http: &str) -> Result<bool, String> {
     };
     let mut users = Vec::new();
     for (phone, name) in USERS {
-        let (status, created) = call("POST", "/user", None, json!({"phone": phone, "name": name, "password": PASSWORD})).await?;
+        let (status, created) =
+            call("POST", "/user", None, json!({"phone": phone, "name": name, "password": PASSWORD})).await?;
         match status {
             201 => {}
             409 => return Ok(false),
             _ => return Err(format!("sign-up of {name}: {status} {created}")),
         }
         let (status, login) =
-            call("POST", "/server/login", None, json!({"phone": phone, "password": PASSWORD, "device": "demo"})).await?;
+            call("POST", "/server/login", None, json!({"phone": phone, "password": PASSWORD, "device": "demo"}))
+                .await?;
         let token = login["response"][0]["user"]["token"].as_str().map(str::to_string);
         let id = created["user"][0]["id"].as_u64();
         match (status, token, id) {
@@ -44,7 +46,8 @@ pub async fn seed(http: &str) -> Result<bool, String> {
             _ => return Err(format!("login of {name}: {status} {login}")),
         }
     }
-    let [(alice, alice_token), (bob, bob_token), (carol, carol_token)] = <[_; 3]>::try_from(users).expect("three users");
+    let [(alice, alice_token), (bob, bob_token), (carol, carol_token)] =
+        <[_; 3]>::try_from(users).expect("three users");
     for (friend, token) in [(bob, &bob_token), (carol, &carol_token)] {
         expect(call("POST", "/friends/request", Some(&alice_token), json!({"requested_user_id": friend})).await?, 201)?;
         expect(call("POST", "/friends/accept", Some(token), json!({"requested_user_id": alice})).await?, 201)?;
@@ -58,12 +61,21 @@ pub async fn seed(http: &str) -> Result<bool, String> {
         expect(call("POST", "/message", Some(token), message).await?, 201)?;
     }
     let (_, group) = expect(
-        call("POST", "/group", Some(&alice_token), json!({"name": "demo group", "members": [bob, carol], "id": "demo"}))
-            .await?,
+        call(
+            "POST",
+            "/group",
+            Some(&alice_token),
+            json!({"name": "demo group", "members": [bob, carol], "id": "demo"}),
+        )
+        .await?,
         201,
     )?;
     let g_id = group["group"][0]["g_id"].as_u64().ok_or("the group has no id")?;
-    expect(call("POST", "/message", Some(&carol_token), json!({"g_id": g_id, "id": "demo-4", "c": "Hello group!"})).await?, 201)?;
+    expect(
+        call("POST", "/message", Some(&carol_token), json!({"g_id": g_id, "id": "demo-4", "c": "Hello group!"}))
+            .await?,
+        201,
+    )?;
     Ok(true)
 }
 

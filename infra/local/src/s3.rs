@@ -46,7 +46,10 @@ pub fn serve(root: &Path, listener: TcpListener, web_port: u16) -> std::io::Resu
 
 /// An `http://` origin on the HTTP API's port: the web client `make run` serves.
 fn is_web_client(origin: &str, web_port: u16) -> bool {
-    origin.strip_prefix("http://").and_then(|host| host.rsplit_once(':')).is_some_and(|(_, port)| port == web_port.to_string())
+    origin
+        .strip_prefix("http://")
+        .and_then(|host| host.rsplit_once(':'))
+        .is_some_and(|(_, port)| port == web_port.to_string())
 }
 
 #[cfg(test)]

@@ -64,12 +64,18 @@ async fn serve(site: &Site, headers: &HeaderMap, path: &str) -> Response {
     if relative == "config.json" {
         return json(&config(site, headers));
     }
-    let relative = if relative.is_empty() || relative.ends_with('/') { format!("{relative}index.html") } else { relative.to_string() };
+    let relative = if relative.is_empty() || relative.ends_with('/') {
+        format!("{relative}index.html")
+    } else {
+        relative.to_string()
+    };
     let Some(file) = inside(&site.web_root, &relative) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     match tokio::fs::read(&file).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, content_type(&file)), (header::CACHE_CONTROL, "no-cache")], bytes).into_response(),
+        Ok(bytes) => {
+            ([(header::CONTENT_TYPE, content_type(&file)), (header::CACHE_CONTROL, "no-cache")], bytes).into_response()
+        }
         Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }

@@ -193,7 +193,8 @@ impl LocalStack {
         gateway.contracts = contracts.clone().filter(|_| options.contract_checks != ContractChecks::Off);
         let gateway = Arc::new(gateway);
         let site = Arc::new(Site::new(&options.root, ws_port, &gateway.template.ws_stage, contracts.as_deref()));
-        let http = Router::new().merge(site::routes(site)).fallback(any(http_gateway::handle)).with_state(gateway.clone());
+        let http =
+            Router::new().merge(site::routes(site)).fallback(any(http_gateway::handle)).with_state(gateway.clone());
         let ws = Router::new()
             .route("/{stage}", get(websocket::upgrade))
             .route("/__denied/{service}", any(iam::denied))

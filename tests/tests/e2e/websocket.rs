@@ -42,7 +42,12 @@ async fn posting_to_a_closed_connection_is_gone_and_the_record_goes() {
     socket.close(None).await.expect("closed");
     let management = management_client().await;
     eventually("the gateway forgets the connection", || async {
-        let posted = management.post_to_connection().connection_id(&cid).data(Blob::new(r#"{"event":"PONG","data":{},"ref":"late"}"#)).send().await;
+        let posted = management
+            .post_to_connection()
+            .connection_id(&cid)
+            .data(Blob::new(r#"{"event":"PONG","data":{},"ref":"late"}"#))
+            .send()
+            .await;
         matches!(posted, Err(ref e) if e.as_service_error().is_some_and(|e| e.is_gone_exception()))
     })
     .await;
