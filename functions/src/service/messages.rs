@@ -216,7 +216,8 @@ pub async fn history(
     let head = streams::head(clients, conversation).await?;
     let until = match before {
         Some(seq) => seq.saturating_sub(1).min(head),
-        None => head.saturating_sub((page.max(1) - 1) * pagesize),
+        // `page` is the client's: a huge one is simply past the start, never an overflow.
+        None => head.saturating_sub((page.max(1) - 1).saturating_mul(pagesize)),
     };
     let after = until.saturating_sub(pagesize);
     Ok(streams::read_range(clients, conversation, after, until, pagesize as usize).await?.0)

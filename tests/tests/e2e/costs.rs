@@ -94,7 +94,9 @@ async fn a_handed_off_delivery_that_fails_is_retried_by_lambda() {
         urls.invocations.of("fan_out").failed_runs > before.failed_runs
     })
     .await;
-    let body = serde_json::json!({ "t": "text", "c": "retried", "from": base + 999, "g_id": base });
+    // A group message as a send stores it (docs/asyncapi.yaml holds the frame to that shape).
+    let body = serde_json::json!({ "client_id": "r-1", "t": "text", "c": "retried", "from": base + 999,
+        "g_id": base, "ts": 1_795_000_000, "d": "android" });
     let new = NewEntry { kind: EntryKind::GroupMessage, echo_of: None, body: body.as_object().unwrap(), reader: None };
     streams::append(&clients, conversation, new, None).await.unwrap();
     for socket in &mut sockets {

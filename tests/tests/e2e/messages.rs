@@ -87,6 +87,11 @@ async fn one_to_one_in_both_dialects_with_acks_unread_history_and_delete() {
     assert_eq!(history["data"]["current_page"], 1);
     let older = ask(&mut b_json, json!({"event": "CHAT_HISTORY", "data": {"user": a.phone, "before": b_sid}})).await;
     assert_eq!(older["data"]["chat_history"].as_array().unwrap().len(), 1);
+    // A page far past the start is empty, not an overflow (it was API Gateway's 500 frame).
+    let far = json!({"event": "CHAT_HISTORY", "data": {"user": a.phone, "page": u64::MAX, "pagesize": 20}});
+    let far = ask(&mut b_json, far).await;
+    assert_eq!(far["event"], "OK", "{far}");
+    assert_eq!(far["data"]["chat_history"], json!([]));
 
     let not_mine = ask(&mut b_json, json!({"event": "CHAT_DELETE", "data": {"id": sid}})).await;
     assert_eq!(not_mine["event"], "FAIL");

@@ -5,6 +5,9 @@ use futures::SinkExt;
 use im_tests::{connect, connection_ids, eventually, management_client, new_user, next_text, send_text};
 use tokio_tungstenite::tungstenite::Message;
 
+/// A notification as the functions post it (docs/asyncapi.yaml, `[[n]]`).
+const NOTIFICATION: &str = "[[n]]\nid = \"n:1\"\nseq = 1\nt = \"follow\"\nfrom = 1\nto = 2\nts = 1448185739\nd = \"android\"\n";
+
 #[tokio::test]
 async fn connects_with_a_token_and_receives_posted_frames() {
     let user = new_user("listener", "android").await;
@@ -15,11 +18,11 @@ async fn connects_with_a_token_and_receives_posted_frames() {
     management
         .post_to_connection()
         .connection_id(&ids[0])
-        .data(Blob::new("[[n]]\nt = \"hello\"\n"))
+        .data(Blob::new(NOTIFICATION))
         .send()
         .await
         .expect("post accepted");
-    assert_eq!(next_text(&mut socket).await, "[[n]]\nt = \"hello\"\n");
+    assert_eq!(next_text(&mut socket).await, NOTIFICATION);
     let info = management.get_connection().connection_id(&ids[0]).send().await.expect("connection info");
     assert!(info.connected_at().is_some());
 }
