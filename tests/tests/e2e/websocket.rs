@@ -6,7 +6,8 @@ use im_tests::{connect, connection_ids, eventually, management_client, new_user,
 use tokio_tungstenite::tungstenite::Message;
 
 /// A notification as the functions post it (docs/asyncapi.yaml, `[[n]]`).
-const NOTIFICATION: &str = "[[n]]\nid = \"n:1\"\nseq = 1\nt = \"follow\"\nfrom = 1\nto = 2\nts = 1448185739\nd = \"android\"\n";
+const NOTIFICATION: &str =
+    "[[n]]\nid = \"n:1\"\nseq = 1\nt = \"follow\"\nfrom = 1\nto = 2\nts = 1448185739\nd = \"android\"\n";
 
 #[tokio::test]
 async fn connects_with_a_token_and_receives_posted_frames() {
