@@ -367,8 +367,11 @@ pub fn as_json(document: &Value) -> String {
 mod tests {
     use super::*;
 
+    /// The contracts, not logging: these tests make violations on purpose, and `make test`'s
+    /// report must hold only what the stacks saw.
     fn contracts() -> Contracts {
-        Contracts::load(&crate::project_root()).expect("docs/openapi.yaml and docs/asyncapi.yaml load")
+        let contracts = Contracts::load(&crate::project_root()).expect("docs/openapi.yaml and docs/asyncapi.yaml load");
+        Contracts { log: None, ..contracts }
     }
 
     /// The OpenAPI document is checked against the code: its operations are exactly the
