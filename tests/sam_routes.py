@@ -20,6 +20,10 @@ def sam_routes():
         binary = resources[route.function_name]["Metadata"]["BuildProperties"]["Binary"]
         authorized = route.authorizer_name is not None
         for method in route.methods:
+            # SAM adds OPTIONS to every route when the API has a CorsConfiguration (ours exists
+            # only with WebClientOrigin set); API Gateway answers those preflights itself.
+            if method == "OPTIONS":
+                continue
             routes.add((method, route.path, binary, authorized))
     return routes
 
