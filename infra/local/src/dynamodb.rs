@@ -102,27 +102,32 @@ pub async fn start(home: &Path, port: u16, data_dir: Option<&Path>) -> Result<Dy
     // own stacks) on two busy cores once kept one from listening for a whole minute.
     static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one_at_a_time = STARTING.lock().await;
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => LaunchError::Failed(
-            "Java is missing: DynamoDB Local needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
-                .into(),
-        ),
-        _ => LaunchError::Io("start java".into(), e),
-    })?;
     let endpoint = format!("http://127.0.0.1:{port}");
-    for _ in 0..2400 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok(DynamoDbLocal { child, endpoint });
+    // A JVM that has not listened after 120 s on starved cores is killed and started once more.
+    for attempt in 1..=2 {
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => LaunchError::Failed(
+                "Java is missing: DynamoDB Local needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
+                    .into(),
+            ),
+            _ => LaunchError::Io("start java".into(), e),
+        })?;
+        for _ in 0..2400 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Ok(DynamoDbLocal { child, endpoint });
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(LaunchError::Failed(format!(
+                    "DynamoDB Local exited before listening on port {port} ({status}): is the port taken? \
+                     Choose another: make run ARGS=\"--dynamodb-port 8100\""
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(LaunchError::Failed(format!(
-                "DynamoDB Local exited before listening on port {port} ({status}): is the port taken? \
-                 Choose another: make run ARGS=\"--dynamodb-port 8100\""
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = child.kill().await;
+        tracing::warn!(port, attempt, "DynamoDB Local did not listen within 120 s");
     }
-    Err(LaunchError::Failed(format!("DynamoDB Local did not listen on port {port} within 120 s")))
+    Err(LaunchError::Failed(format!("DynamoDB Local did not listen on port {port}, twice within 120 s")))
 }
 
 /// Asks the kernel to kill the child when this process exits, however it exits: no stray Java.
