@@ -49,7 +49,9 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
             .args(["run", &format!("{url}/openapi.json"), "--url", &url])
             .args(["--header", &format!("Authorization: Bearer {token}")])
             .args(["--checks", "not_a_server_error,response_schema_conformance,content_type_conformance"])
-            .args(["--max-examples", &examples(), "--seed", &seed, "--workers", "2"])
+            // One worker: hypothesis's source inspection is not thread-safe on CPython 3.11
+            // ("AST constructor recursion depth mismatch" in a clean-clone run with two).
+            .args(["--max-examples", &examples(), "--seed", &seed, "--workers", "1"])
             .args(["--phases", "examples,coverage,fuzzing", "--no-shrink"])
             // The fuzzing user's session must live on: these two end it (they are tested elsewhere).
             .args(["--exclude-operation-id", "logout", "--exclude-operation-id", "change_password"])
