@@ -201,7 +201,9 @@ impl Contracts {
 
     /// The compiled schema at `pointer` in `document`, `#/components/...` refs resolving.
     fn validator(&self, document: &Value, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
-        let key = format!("{}{pointer}", document["openapi"].is_string());
+        // The two documents share pointer shapes (`/components/...`): the key names the document.
+        let which = if document["openapi"].is_string() { "openapi" } else { "asyncapi" };
+        let key = format!("{which}#{pointer}");
         if let Some(found) = self.validators.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(found.clone());
         }
