@@ -12,7 +12,7 @@
 //! read). Lambda may still run an event twice, rarely: clients drop a repeat by its `seq`, as
 //! they do for any repeat (docs/API.md).
 
-use super::post_to_live;
+use super::push_to_live;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{Actor, ConversationId, DeviceName};
 use crate::store::streams;
@@ -127,8 +127,8 @@ pub async fn run(clients: &Clients, payload: Value) -> Result<Value, String> {
         .map_err(|e| e.to_string())?;
     let entry = entries.into_iter().next().ok_or_else(|| format!("{conversation}:{} is not stored", batch.seq))?;
     for part in users.chunks(USERS_PER_DELIVERY) {
-        let stored: Vec<(u64, Entry)> = part.iter().map(|user| (*user, entry.clone())).collect();
-        post_to_live(clients, &actor, &stored).await.map_err(|e| e.to_string())?;
+        let reached: Vec<(u64, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
+        push_to_live(clients, &actor, &reached).await.map_err(|e| e.to_string())?;
     }
     Ok(Value::Null)
 }

@@ -1,10 +1,10 @@
-//! How a stored entry travels: simple_im's `[[m]]` / `[[gm]]` / `[[n]]` tables in TOML, seed
-//! 003's events in JSON (`NOTIFY_NEW_MSG` for messages, `NOTIFY_UPDATE_CONTACT` for contact
-//! changes, `NOTIFY` for the rest).
+//! How a stored entry travels, one function per dialect: simple_im's `[[m]]` / `[[gm]]` /
+//! `[[n]]` tables in TOML, seed 003's events in JSON (`NOTIFY_NEW_MSG` for messages,
+//! `NOTIFY_UPDATE_CONTACT` for contact changes, `NOTIFY` for the rest).
 
-use crate::domain::entry::Entry;
+use crate::domain::entry::{Body, Entry, View};
 use crate::domain::format::{seed_time, Format};
-use crate::domain::notice::NoticeKind;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -13,38 +13,73 @@ pub const MAX_FRAME_BYTES: usize = 32 * 1024;
 
 /// The JSON event an entry travels as.
 pub fn json_event(entry: &Entry) -> &'static str {
-    if entry.kind.is_message() {
-        "NOTIFY_NEW_MSG"
-    } else if entry.t().is_some_and(NoticeKind::is_contact_change) {
-        "NOTIFY_UPDATE_CONTACT"
-    } else {
-        "NOTIFY"
+    match &entry.body {
+        Body::Message(_) => "NOTIFY_NEW_MSG",
+        Body::Notice(notice) if notice.what.is_contact_change() => "NOTIFY_UPDATE_CONTACT",
+        Body::Notice(_) => "NOTIFY",
     }
 }
 
-/// An entry as its frame carries it: JSON messages follow seed 003 (`{"msg": {content, time,
-/// ...}}`), everything else is the entry's own fields.
-pub fn frame_data(format: Format, entry: &Entry) -> Value {
-    let view = entry.view();
-    if format == Format::Toml || !entry.kind.is_message() {
-        return view;
-    }
-    let mut msg = view.as_object().cloned().unwrap_or_default();
-    msg.insert("content".into(), view["c"].clone());
-    msg.insert("time".into(), json!(seed_time(view["ts"].as_u64().unwrap_or(0))));
-    json!({ "msg": msg })
+/// Seed 003's message: the entry's fields, with the seed's `content` and `time`.
+#[derive(Serialize)]
+struct SeedMessage<'a> {
+    #[serde(flatten)]
+    view: View<'a>,
+    content: &'a str,
+    time: String,
 }
 
-/// An entry rendered for a connection, in its format. A frame over API Gateway's limit goes by
-/// reference (`more = true`): the client fetches it by sync.
+/// A contact change as seed 003 shows it: with the contact and its unread count.
+#[derive(Serialize)]
+struct WithContacts<'a> {
+    #[serde(flatten)]
+    view: View<'a>,
+    contacts: BTreeMap<&'a str, u64>,
+}
+
+/// One contact's unread count (`{<contact key>: <n>}`), shown with a contact change.
+pub type ContactCount = (String, u64);
+
+/// An entry in simple_im's dialect: its table with the entry's fields.
+pub fn toml_frame(entry: &Entry) -> String {
+    within_limit(Format::Toml, entry, Format::Toml.frame(entry.kind().table(), "", &as_value(&entry.view())))
+}
+
+/// An entry in seed 003's dialect: messages as `{"msg": {..., content, time}}`, contact changes
+/// with `contacts` when the recipient's count is known, anything else its fields.
+pub fn json_frame(entry: &Entry, contacts: Option<&ContactCount>) -> String {
+    let data = match (&entry.body, contacts) {
+        (Body::Message(m), _) => {
+            json!({ "msg": SeedMessage { view: entry.view(), content: &m.c, time: seed_time(m.ts) } })
+        }
+        (Body::Notice(_), Some((key, unread))) => {
+            as_value(&WithContacts { view: entry.view(), contacts: BTreeMap::from([(key.as_str(), *unread)]) })
+        }
+        (Body::Notice(_), None) => as_value(&entry.view()),
+    };
+    within_limit(Format::Json, entry, Format::Json.frame("", json_event(entry), &data))
+}
+
+/// An entry rendered for a connection of `format`.
 pub fn push_frame(format: Format, entry: &Entry) -> String {
-    let (table, event) = (entry.kind.table(), json_event(entry));
-    let frame = format.frame(table, event, &frame_data(format, entry));
+    match format {
+        Format::Toml => toml_frame(entry),
+        Format::Json => json_frame(entry, None),
+    }
+}
+
+fn as_value(shown: &impl Serialize) -> Value {
+    serde_json::to_value(shown).unwrap_or_default()
+}
+
+/// A frame over API Gateway's limit goes by reference (`more = true`): the client fetches it
+/// by sync.
+fn within_limit(format: Format, entry: &Entry, frame: String) -> String {
     if frame.len() <= MAX_FRAME_BYTES {
         return frame;
     }
-    let reference = json!({ "id": entry.id().to_string(), "seq": entry.seq, "t": entry.t(), "more": true });
-    format.frame(table, event, &reference)
+    let reference = json!({ "id": entry.id().to_string(), "seq": entry.seq, "t": entry.body.t(), "more": true });
+    format.frame(entry.kind().table(), json_event(entry), &reference)
 }
 
 /// Entries grouped by simple_im table (`n`, `m`, `gm`), as sync and `GET /offline` list them;
@@ -52,7 +87,65 @@ pub fn push_frame(format: Format, entry: &Entry) -> String {
 pub fn by_table<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> BTreeMap<&'static str, Vec<Value>> {
     let mut tables: BTreeMap<&'static str, Vec<Value>> = BTreeMap::from([("n", vec![])]);
     for entry in entries {
-        tables.entry(entry.kind.table()).or_default().push(entry.view());
+        tables.entry(entry.kind().table()).or_default().push(as_value(&entry.view()));
     }
     tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::entry::Message;
+    use crate::domain::ids::{ConversationId, Target};
+    use crate::domain::message::MessageKind;
+    use crate::domain::notice::{Change, Notice};
+
+    fn text(c: &str) -> Entry {
+        let message = Message {
+            client_id: "c1".into(),
+            t: MessageKind::Text,
+            c: c.into(),
+            from: 1,
+            from_email: Some("a@b.c".into()),
+            target: Target::User(2),
+            ts: 1448185739,
+            d: "android".into(),
+            deleted: false,
+        };
+        Entry { conversation: ConversationId::direct(1, 2), seq: 4, echo_of: None, body: Body::Message(message) }
+    }
+
+    #[test]
+    fn a_message_in_each_dialect() {
+        let toml: toml::Table = toml::from_str(&toml_frame(&text("hi"))).unwrap();
+        assert_eq!(toml["m"][0]["c"].as_str(), Some("hi"));
+        assert_eq!(toml["m"][0]["id"].as_str(), Some("dm#1#2:4"));
+        let json: Value = serde_json::from_str(&json_frame(&text("hi"), None)).unwrap();
+        assert_eq!(json["event"], "NOTIFY_NEW_MSG");
+        assert_eq!(json["data"]["msg"]["content"], "hi");
+        assert_eq!(json["data"]["msg"]["time"], "2015-11-22T09:48:59.000000");
+        assert_eq!(json["data"]["msg"]["from_email"], "a@b.c");
+    }
+
+    #[test]
+    fn a_contact_change_carries_its_count_in_json_only() {
+        let notice = Notice { what: Change::AcceptContact, from: 2, to: Some(1), ts: 0, d: "ipad".into() };
+        let entry = Entry { conversation: ConversationId::Feed(1), seq: 2, echo_of: None, body: Body::Notice(notice) };
+        let json: Value = serde_json::from_str(&json_frame(&entry, Some(&("b@c.d".into(), 3)))).unwrap();
+        assert_eq!(
+            (json["event"].as_str(), &json["data"]["contacts"]),
+            (Some("NOTIFY_UPDATE_CONTACT"), &json!({"b@c.d": 3}))
+        );
+        assert_eq!(json["data"]["id"], "n:2");
+        assert!(!toml_frame(&entry).contains("contacts"));
+    }
+
+    #[test]
+    fn an_entry_over_the_frame_limit_goes_by_reference() {
+        let big = text(&"x".repeat(MAX_FRAME_BYTES));
+        let frame = toml_frame(&big);
+        assert!(frame.len() < 200 && frame.contains("more = true"), "{frame}");
+        let json: Value = serde_json::from_str(&json_frame(&big, None)).unwrap();
+        assert_eq!((json["data"]["more"].as_bool(), json["data"]["seq"].as_u64()), (Some(true), Some(4)));
+    }
 }

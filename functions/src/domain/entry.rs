@@ -1,9 +1,11 @@
-//! One stored entry of a conversation or feed: a message, a group event or a notification.
-//! Its public fields are simple_im's (`t`, `from`, `to`, `c`, `ts`, `d`, ...); what the server
-//! needs besides (which table it travels as, whose echo it is) is typed, not hidden in them.
+//! One stored entry of a conversation or feed: a message or a notice, typed. Its wire fields
+//! are simple_im's (`t`, `from`, `to`, `c`, `ts`, `d`, ...); what the server needs besides (its
+//! place, whose echo it is) sits beside them, not hidden in them.
 
-use super::ids::{ConversationId, EntryId};
-use serde_json::{json, Map, Value};
+use super::ids::{ConversationId, EntryId, Target};
+use super::message::MessageKind;
+use super::notice::Notice;
+use serde::{Deserialize, Serialize};
 
 /// Which simple_im table an entry travels as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,11 +27,13 @@ impl EntryKind {
         }
     }
 
-    pub fn parse(table: &str) -> EntryKind {
+    /// The kind a table name stands for; `None` for a name that is no entry's.
+    pub fn parse(table: &str) -> Option<EntryKind> {
         match table {
-            "m" => EntryKind::Message,
-            "gm" => EntryKind::GroupMessage,
-            _ => EntryKind::Notice,
+            "m" => Some(EntryKind::Message),
+            "gm" => Some(EntryKind::GroupMessage),
+            "n" => Some(EntryKind::Notice),
+            _ => None,
         }
     }
 
@@ -38,16 +42,108 @@ impl EntryKind {
     }
 }
 
+/// A message as stored and shown (simple_im's `[[m]]` / `[[gm]]` fields, in that order).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// The sender's own id for it: a retry with the same id is the same message.
+    pub client_id: String,
+    pub t: MessageKind,
+    /// The text, or an attachment's stable server path (`file/audio/<name>.amr`).
+    pub c: String,
+    pub from: u64,
+    /// Seed 003 names the sender by email, when they have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_email: Option<String>,
+    /// `to = <user>` or `g_id = <group>`.
+    #[serde(flatten)]
+    pub target: Target,
+    pub ts: u64,
+    pub d: String,
+    /// A tombstone: deleted by its sender, its content gone, its place kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+impl Message {
+    /// The attached object a message names by its server path (`file/audio/<name>.amr`).
+    pub fn attachment(&self) -> Option<&str> {
+        self.c.strip_prefix("file/").filter(|_| self.t != MessageKind::Text)
+    }
+
+    /// The message as a tombstone: no content, marked deleted.
+    pub fn tombstone(&mut self) {
+        self.c.clear();
+        self.deleted = true;
+    }
+}
+
+/// What an entry says: a message or a notice. On the wire it is the fields of either.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Body {
+    Message(Message),
+    Notice(Notice),
+}
+
+impl Body {
+    pub fn kind(&self) -> EntryKind {
+        match self {
+            Body::Message(Message { target: Target::User(_), .. }) => EntryKind::Message,
+            Body::Message(Message { target: Target::Group(_), .. }) => EntryKind::GroupMessage,
+            Body::Notice(_) => EntryKind::Notice,
+        }
+    }
+
+    /// Who sent or did it.
+    pub fn from(&self) -> u64 {
+        match self {
+            Body::Message(m) => m.from,
+            Body::Notice(n) => n.from,
+        }
+    }
+
+    /// The device it was sent or done from.
+    pub fn device(&self) -> &str {
+        match self {
+            Body::Message(m) => &m.d,
+            Body::Notice(n) => &n.d,
+        }
+    }
+
+    pub fn ts(&self) -> u64 {
+        match self {
+            Body::Message(m) => m.ts,
+            Body::Notice(n) => n.ts,
+        }
+    }
+
+    /// simple_im's `t`: the message kind (`text`, `audio`, ...) or the notice's (`add_contact`, ...).
+    pub fn t(&self) -> &'static str {
+        match self {
+            Body::Message(m) => m.t.as_str(),
+            Body::Notice(n) => n.what.t(),
+        }
+    }
+}
+
 /// An entry as stored, with its place in its stream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     pub conversation: ConversationId,
     pub seq: u64,
-    pub kind: EntryKind,
     /// Set on the copy stored in the actor's own feed: the device that acted skips it.
     pub echo_of: Option<String>,
-    /// simple_im's fields.
-    pub body: Map<String, Value>,
+    pub body: Body,
+}
+
+/// An entry as clients see it: `id` and `seq` (its place, so a client sees a gap and syncs
+/// without parsing ids), then its fields.
+#[derive(Serialize)]
+pub struct View<'a> {
+    pub id: String,
+    pub seq: u64,
+    #[serde(flatten)]
+    pub body: &'a Body,
 }
 
 impl Entry {
@@ -56,28 +152,91 @@ impl Entry {
         EntryId::of(self.conversation, self.seq)
     }
 
-    /// The entry as clients see it: its fields plus `id` and `seq`, its place in its stream, so
-    /// a client sees a gap (and syncs) without parsing ids.
-    pub fn view(&self) -> Value {
-        let mut fields = Map::new();
-        fields.insert("id".into(), json!(self.id().to_string()));
-        fields.insert("seq".into(), json!(self.seq));
-        fields.extend(self.body.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Value::Object(fields)
+    pub fn kind(&self) -> EntryKind {
+        self.body.kind()
     }
 
-    pub fn sender(&self) -> Option<u64> {
-        self.body.get("from").and_then(Value::as_u64)
+    pub fn view(&self) -> View<'_> {
+        View { id: self.id().to_string(), seq: self.seq, body: &self.body }
     }
 
-    /// The kind named by `t` (`text`, `add_contact`, ...).
-    pub fn t(&self) -> Option<&str> {
-        self.body.get("t").and_then(Value::as_str)
+    pub fn sender(&self) -> u64 {
+        self.body.from()
+    }
+
+    pub fn message(&self) -> Option<&Message> {
+        match &self.body {
+            Body::Message(m) => Some(m),
+            Body::Notice(_) => None,
+        }
     }
 
     /// Whether `user`'s `device` sent or did this itself.
     pub fn is_own(&self, user: u64, device: &str) -> bool {
-        self.echo_of.as_deref() == Some(device)
-            || (self.sender() == Some(user) && self.body.get("d").and_then(Value::as_str) == Some(device))
+        self.echo_of.as_deref() == Some(device) || (self.sender() == user && self.body.device() == device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::notice::Change;
+    use serde_json::json;
+
+    fn message(target: Target) -> Message {
+        Message {
+            client_id: "c1".into(),
+            t: MessageKind::Text,
+            c: "hi".into(),
+            from: 1,
+            from_email: None,
+            target,
+            ts: 1448185739,
+            d: "android".into(),
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn a_message_shows_simple_im_fields_after_its_place() {
+        let entry = Entry {
+            conversation: ConversationId::direct(1, 2),
+            seq: 3,
+            echo_of: None,
+            body: Body::Message(message(Target::User(2))),
+        };
+        let view = serde_json::to_value(entry.view()).unwrap();
+        let expected = json!({"id": "dm#1#2:3", "seq": 3, "client_id": "c1", "t": "text", "c": "hi", "from": 1,
+            "to": 2, "ts": 1448185739, "d": "android"});
+        assert_eq!(view, expected);
+        assert_eq!(entry.kind(), EntryKind::Message);
+        let group = Body::Message(message(Target::Group(9)));
+        assert_eq!(serde_json::to_value(&group).unwrap()["g_id"], json!(9));
+        assert_eq!(group.kind(), EntryKind::GroupMessage);
+    }
+
+    #[test]
+    fn a_tombstone_keeps_its_place_and_says_deleted() {
+        let mut m = message(Target::User(2));
+        m.t = MessageKind::Audio;
+        m.c = "file/audio/x.amr".into();
+        assert_eq!(m.attachment(), Some("audio/x.amr"));
+        m.tombstone();
+        let shown = serde_json::to_value(&m).unwrap();
+        assert_eq!((shown["c"].as_str(), shown["deleted"].as_bool()), (Some(""), Some(true)));
+        assert_eq!(serde_json::from_value::<Message>(shown).unwrap(), m);
+    }
+
+    #[test]
+    fn own_entries_are_the_acting_devices() {
+        let notice = Notice { what: Change::Follow, from: 1, to: Some(2), ts: 0, d: "ipad".into() };
+        let entry = Entry {
+            conversation: ConversationId::Feed(1),
+            seq: 1,
+            echo_of: Some("web".into()),
+            body: Body::Notice(notice),
+        };
+        assert!(entry.is_own(1, "web") && entry.is_own(1, "ipad") && !entry.is_own(2, "ipad"));
+        assert_eq!(EntryKind::parse("zz"), None);
     }
 }

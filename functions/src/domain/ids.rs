@@ -108,10 +108,12 @@ impl UserRef {
     }
 }
 
-/// Where a message goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a message goes: on the wire, simple_im's `to = <user>` or `g_id = <group>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Target {
+    #[serde(rename = "to")]
     User(u64),
+    #[serde(rename = "g_id")]
     Group(u64),
 }
 

@@ -5,7 +5,8 @@ use super::refusal::Refusal;
 use std::str::FromStr;
 
 /// Message kinds simple_im knows (`t`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MessageKind {
     Text,
     Audio,

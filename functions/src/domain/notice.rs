@@ -1,12 +1,15 @@
-//! Notifications: what someone must hear about a change, in simple_im's `[[n]]` shape.
+//! Notifications: what someone must hear about a change, in simple_im's `[[n]]` shape: what
+//! changed (`t` and its own fields), who did it (`from`), to whom (`to`), when, from which device.
 
 use super::ids::Caller;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
 
-/// Every kind of notification (simple_im's `t`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoticeKind {
-    AddContact,
+/// What changed: one variant per kind of notification, tagged by simple_im's `t`, each with the
+/// fields its kind carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum Change {
+    AddContact { ask: String, friend_request_id: u64 },
     AcceptContact,
     DeleteContact,
     IgnoreContact,
@@ -15,18 +18,19 @@ pub enum NoticeKind {
     Unfollow,
     Block,
     Unblock,
-    CreateGroup,
-    CreateGroupMember,
-    DeleteGroupMember,
-    DeleteGroup,
-    DeleteMessage,
+    CreateGroup { g_id: u64, g_key: String, name: String },
+    CreateGroupMember { g_id: u64, member_id: u64 },
+    DeleteGroupMember { g_id: u64, gm_id: u64 },
+    DeleteGroup { g_id: u64 },
+    DeleteMessage { msg_id: String },
 }
 
-impl NoticeKind {
-    pub fn as_str(self) -> &'static str {
-        use NoticeKind::*;
+impl Change {
+    /// simple_im's `t`.
+    pub fn t(&self) -> &'static str {
+        use Change::*;
         match self {
-            AddContact => "add_contact",
+            AddContact { .. } => "add_contact",
             AcceptContact => "accept_contact",
             DeleteContact => "delete_contact",
             IgnoreContact => "ignore_contact",
@@ -35,37 +39,77 @@ impl NoticeKind {
             Unfollow => "unfollow",
             Block => "block",
             Unblock => "unblock",
-            CreateGroup => "create_group",
-            CreateGroupMember => "create_group_member",
-            DeleteGroupMember => "delete_group_member",
-            DeleteGroup => "delete_group",
-            DeleteMessage => "delete_message",
+            CreateGroup { .. } => "create_group",
+            CreateGroupMember { .. } => "create_group_member",
+            DeleteGroupMember { .. } => "delete_group_member",
+            DeleteGroup { .. } => "delete_group",
+            DeleteMessage { .. } => "delete_message",
         }
     }
 
     /// Contact changes travel as seed 003's `NOTIFY_UPDATE_CONTACT`.
-    pub fn is_contact_change(t: &str) -> bool {
-        [NoticeKind::AddContact, NoticeKind::AcceptContact, NoticeKind::DeleteContact].iter().any(|k| k.as_str() == t)
+    pub fn is_contact_change(&self) -> bool {
+        matches!(self, Change::AddContact { .. } | Change::AcceptContact | Change::DeleteContact)
     }
 }
 
-/// A notification to store and push: `t`, `from`, `to`, the extra fields, `ts`, `d`.
-#[derive(Clone, Debug, PartialEq)]
+/// A notification to store and push.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
-    pub body: Map<String, Value>,
+    #[serde(flatten)]
+    pub what: Change,
+    pub from: u64,
+    /// Whom it is about: a user or a group; a deleted message's notice names nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<u64>,
+    pub ts: u64,
+    pub d: String,
 }
 
 impl Notice {
-    pub fn new(kind: NoticeKind, by: &Caller, to: u64, extra: Value, ts: u64) -> Notice {
-        let mut body = Map::new();
-        body.insert("t".into(), json!(kind.as_str()));
-        body.insert("from".into(), json!(by.user_id));
-        body.insert("to".into(), json!(to));
-        if let Value::Object(extra) = extra {
-            body.extend(extra);
-        }
-        body.insert("ts".into(), json!(ts));
-        body.insert("d".into(), json!(by.device.as_str()));
-        Notice { body }
+    pub fn new(what: Change, by: &Caller, to: Option<u64>, ts: u64) -> Notice {
+        Notice { what, from: by.user_id, to, ts, d: by.device.as_str().to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_notice_is_simple_im_n_table() {
+        let notice = Notice {
+            what: Change::AddContact { ask: "hello".into(), friend_request_id: 7 },
+            from: 1,
+            to: Some(2),
+            ts: 1448185739,
+            d: "android".into(),
+        };
+        let shown = serde_json::to_value(&notice).unwrap();
+        let expected = json!({"t": "add_contact", "ask": "hello", "friend_request_id": 7, "from": 1, "to": 2,
+            "ts": 1448185739, "d": "android"});
+        assert_eq!(shown, expected);
+        assert_eq!(serde_json::from_value::<Notice>(shown).unwrap(), notice);
+        assert_eq!(notice.what.t(), "add_contact");
+        assert!(notice.what.is_contact_change() && !Change::Follow.is_contact_change());
+    }
+
+    #[test]
+    fn kinds_without_fields_and_without_an_addressee() {
+        let deleted = Notice {
+            what: Change::DeleteMessage { msg_id: "dm#1#2:3".into() },
+            from: 1,
+            to: None,
+            ts: 0,
+            d: "web".into(),
+        };
+        let shown = serde_json::to_value(&deleted).unwrap();
+        assert!(shown.get("to").is_none(), "{shown}");
+        let plain: Notice =
+            serde_json::from_value(json!({"t": "unblock", "from": 3, "to": 4, "ts": 5, "d": "ipad"})).unwrap();
+        assert_eq!(plain.what, Change::Unblock);
+        let unknown = serde_json::from_value::<Notice>(json!({"t": "hello", "from": 3, "ts": 5, "d": "ipad"}));
+        assert!(unknown.is_err(), "an unknown kind is refused, not defaulted");
     }
 }

@@ -5,7 +5,7 @@
 use crate::delivery;
 use crate::domain::ids::{Actor, ConversationId};
 use crate::domain::limits::REQUESTS_PER_USER;
-use crate::domain::notice::{Notice, NoticeKind};
+use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::{self, Edge, Friendship, Rule};
@@ -15,7 +15,6 @@ use crate::service::users as user_lookup;
 use crate::store::relations::{self, Pair, Told};
 use crate::store::{streams, users};
 use im_adapters::Clients;
-use serde_json::{json, Map, Value};
 
 /// Counts one more request (friend request or follow) of `user` against their hourly limit.
 pub async fn count_request(clients: &Clients, user: u64) -> Result<()> {
@@ -25,16 +24,21 @@ pub async fn count_request(clients: &Clients, user: u64) -> Result<()> {
 /// What a relationship change tells: the notice's kind, whether the other side is told (the
 /// actor's other devices always are), its fields, and a new friend request's id to remember.
 pub struct Telling {
-    pub kind: NoticeKind,
+    pub change: Change,
     pub them: bool,
-    pub extra: Value,
     pub request: Option<u64>,
 }
 
 impl Telling {
-    /// A notice without fields.
-    pub fn plain(kind: NoticeKind, them: bool) -> Telling {
-        Telling { kind, them, extra: json!({}), request: None }
+    /// A notice that is no friend request.
+    pub fn plain(change: Change, them: bool) -> Telling {
+        Telling { change, them, request: None }
+    }
+
+    /// A friend request's `add_contact`, remembering its id.
+    fn request(ask: &str, id: u64) -> Telling {
+        let change = Change::AddContact { ask: ask.to_string(), friend_request_id: id };
+        Telling { change, them: true, request: Some(id) }
     }
 }
 
@@ -49,14 +53,14 @@ pub async fn change(
     telling: impl Fn(&Edge) -> Telling,
 ) -> Result<Pair> {
     let told = |edge: &Edge| {
-        let Telling { kind, them: tell_them, extra, request } = telling(edge);
-        let notice = Notice::new(kind, &actor.caller(), them, extra, now_secs());
+        let Telling { change, them: tell_them, request } = telling(edge);
+        let notice = Notice::new(change, &actor.caller(), Some(them), now_secs());
         let recipients: &[u64] = if tell_them { &[them] } else { &[] };
         let request = request.map(|id| (id, actor.user_id, them));
-        Told { feeds: delivery::feeds(actor, recipients), body: notice.body, request }
+        Told { feeds: delivery::feeds(actor, recipients), notice, request }
     };
     let (pair, stored) = relations::transition(clients, actor.user_id, them, rule, told).await?;
-    delivery::deliver(clients, actor, &stored).await;
+    delivery::push_stored(clients, actor, &stored).await;
     Ok(pair)
 }
 
@@ -68,9 +72,7 @@ pub async fn send_request(clients: &Clients, actor: &Actor, them: u64, ask: &str
     let pair = relations::pair(clients, actor.user_id, them).await?;
     relation::request(ask, 0, now_secs())(&pair.ab, &pair.ba)?;
     let id = users::next_id(clients, "counter#requests").await?;
-    let extra = json!({ "ask": ask, "friend_request_id": id });
-    let telling =
-        |_: &Edge| Telling { kind: NoticeKind::AddContact, them: true, extra: extra.clone(), request: Some(id) };
+    let telling = |_: &Edge| Telling::request(ask, id);
     change(clients, actor, them, relation::request(ask, id, now_secs()), telling).await?;
     Ok(id)
 }
@@ -96,11 +98,8 @@ pub async fn befriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()>
     relation::befriend(0, now_secs())(&pair.ab, &pair.ba)?;
     let id = users::next_id(clients, "counter#requests").await?;
     let telling = |edge: &Edge| match edge.friendship {
-        Friendship::Friends => Telling::plain(NoticeKind::AcceptContact, true),
-        _ => {
-            let extra = json!({ "ask": "", "friend_request_id": id });
-            Telling { kind: NoticeKind::AddContact, them: true, extra, request: Some(id) }
-        }
+        Friendship::Friends => Telling::plain(Change::AcceptContact, true),
+        _ => Telling::request("", id),
     };
     change(clients, actor, them, relation::befriend(id, now_secs()), telling).await?;
     Ok(())
@@ -108,14 +107,14 @@ pub async fn befriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()>
 
 /// Accepts their request (404-12 when there is none): `PUT /contact/{id}`, seed 002's `Confirm`.
 pub async fn confirm(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    change(clients, actor, them, relation::accept(None), |_| Telling::plain(NoticeKind::AcceptContact, true)).await?;
+    change(clients, actor, them, relation::accept(None), |_| Telling::plain(Change::AcceptContact, true)).await?;
     Ok(())
 }
 
 /// Ends a friendship or a pending request: `DELETE /contact/{id}`, seed 003's `DELETE_CONTACT`,
 /// seed 002's `Revoke`.
 pub async fn end(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    change(clients, actor, them, relation::delete, |_| Telling::plain(NoticeKind::DeleteContact, true)).await?;
+    change(clients, actor, them, relation::delete, |_| Telling::plain(Change::DeleteContact, true)).await?;
     Ok(())
 }
 
@@ -166,12 +165,12 @@ pub async fn since(clients: &Clients, user: u64, since: u64) -> Result<Changes> 
 /// Seed 003's `LIST_CONTACTS_UNREAD`: everyone the user has a conversation with (contacts and
 /// pending requests either way: seed 003 has no accept step), keyed as seed 003 keys contacts,
 /// with the count of unread messages (head minus read marker of each conversation).
-pub async fn unread_counts(clients: &Clients, user: u64) -> Result<Map<String, Value>> {
+pub async fn unread_counts(clients: &Clients, user: u64) -> Result<Vec<(String, u64)>> {
     let friends = relations::list(clients, user, relations::List::Correspondents).await?;
     let ids: Vec<u64> = friends.iter().map(|f| f.other).collect();
     let profiles = users::profiles(clients, &ids).await?;
     let known: Vec<&Profile> = ids.iter().filter_map(|id| profiles.get(id)).collect();
     let conversations: Vec<ConversationId> = known.iter().map(|p| ConversationId::direct(user, p.id)).collect();
     let unread = streams::unread_in(clients, user, &conversations).await?;
-    Ok(known.iter().zip(unread).map(|(profile, count)| (profile.contact_key(), json!(count))).collect())
+    Ok(known.iter().zip(unread).map(|(profile, count)| (profile.contact_key(), count)).collect())
 }

@@ -6,7 +6,7 @@
 
 use crate::delivery;
 use crate::domain::ids::Actor;
-use crate::domain::notice::NoticeKind;
+use crate::domain::notice::Change;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Friendship, Rule};
 use crate::domain::user::Profile;
@@ -15,7 +15,6 @@ use crate::service::users::existing;
 use crate::store::relations::{self, List, ListedEdge, Page};
 use crate::store::users;
 use im_adapters::Clients;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// Applies `rule` to the pair and tells `them` when `tell_them` (the actor's other devices
@@ -25,10 +24,10 @@ async fn change(
     actor: &Actor,
     them: u64,
     rule: impl Rule,
-    kind: NoticeKind,
+    told: Change,
     tell_them: bool,
 ) -> Result<()> {
-    contacts::change(clients, actor, them, rule, |_| Telling::plain(kind, tell_them)).await?;
+    contacts::change(clients, actor, them, rule, |_| Telling::plain(told.clone(), tell_them)).await?;
     Ok(())
 }
 
@@ -42,8 +41,8 @@ pub async fn request(clients: &Clients, actor: &Actor, them: u64, resend: bool) 
     match send_request(clients, actor, them, "").await {
         Err(Error::Refused(Refusal::RequestAlreadySent)) if resend => {
             let request_id = relations::pair(clients, actor.user_id, them).await?.ab.request_id;
-            let extra = json!({ "ask": "", "friend_request_id": request_id });
-            delivery::tell(clients, actor, &[them], NoticeKind::AddContact, them, extra).await?;
+            let change = Change::AddContact { ask: String::new(), friend_request_id: request_id };
+            delivery::tell_users(clients, actor, &[them], change, Some(them)).await?;
             Ok(request_id)
         }
         other => other,
@@ -89,14 +88,10 @@ pub async fn answer(
     answer: RequestAnswer,
 ) -> Result<()> {
     match answer {
-        RequestAnswer::Accept => {
-            change(clients, actor, them, relation::accept(id), NoticeKind::AcceptContact, true).await
-        }
-        RequestAnswer::Ignore => {
-            change(clients, actor, them, relation::ignore(id), NoticeKind::IgnoreContact, false).await
-        }
+        RequestAnswer::Accept => change(clients, actor, them, relation::accept(id), Change::AcceptContact, true).await,
+        RequestAnswer::Ignore => change(clients, actor, them, relation::ignore(id), Change::IgnoreContact, false).await,
         RequestAnswer::Withdraw => {
-            change(clients, actor, them, relation::withdraw(id), NoticeKind::WithdrawContact, false).await
+            change(clients, actor, them, relation::withdraw(id), Change::WithdrawContact, false).await
         }
     }
 }
@@ -107,7 +102,7 @@ pub async fn unfriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()>
     if relations::pair(clients, actor.user_id, them).await?.ab.friendship != Friendship::Friends {
         return Ok(());
     }
-    change(clients, actor, them, relation::unfriend, NoticeKind::DeleteContact, true).await
+    change(clients, actor, them, relation::unfriend, Change::DeleteContact, true).await
 }
 
 /// A follow or a block, set or lifted.
@@ -139,11 +134,11 @@ pub async fn tie(clients: &Clients, actor: &Actor, them: u64, tie: Tie) -> Resul
     match tie {
         Tie::Follow => {
             count_request(clients, actor.user_id).await?;
-            change(clients, actor, them, relation::follow, NoticeKind::Follow, true).await
+            change(clients, actor, them, relation::follow, Change::Follow, true).await
         }
-        Tie::Unfollow => change(clients, actor, them, relation::unfollow, NoticeKind::Unfollow, true).await,
-        Tie::Block => change(clients, actor, them, relation::block, NoticeKind::Block, false).await,
-        Tie::Unblock => change(clients, actor, them, relation::unblock, NoticeKind::Unblock, false).await,
+        Tie::Unfollow => change(clients, actor, them, relation::unfollow, Change::Unfollow, true).await,
+        Tie::Block => change(clients, actor, them, relation::block, Change::Block, false).await,
+        Tie::Unblock => change(clients, actor, them, relation::unblock, Change::Unblock, false).await,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::delivery;
 use crate::domain::ids::{Actor, ConversationId};
-use crate::domain::notice::{Notice, NoticeKind};
+use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Edge};
@@ -13,7 +13,6 @@ use crate::store::relations::{self, List};
 use crate::store::{streams, until_won, users};
 use im_adapters::Clients;
 use rand::Rng;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// Most members a group takes. It bounds what one request may do: a group's creation writes
@@ -32,16 +31,9 @@ async fn existing(clients: &Clients, group: u64) -> Result<Info> {
 }
 
 /// Stores a group event once in the group's conversation and pushes it to `members`.
-async fn announce(
-    clients: &Clients,
-    actor: &Actor,
-    group: u64,
-    members: &[u64],
-    kind: NoticeKind,
-    extra: Value,
-) -> Result<()> {
-    let notice = Notice::new(kind, &actor.caller(), group, extra, now_secs());
-    delivery::broadcast(clients, actor, ConversationId::Group(group), members, &notice).await?;
+async fn announce(clients: &Clients, actor: &Actor, group: u64, members: &[u64], change: Change) -> Result<()> {
+    let notice = Notice::new(change, &actor.caller(), Some(group), now_secs());
+    delivery::tell_group(clients, actor, ConversationId::Group(group), members, &notice).await?;
     Ok(())
 }
 
@@ -98,8 +90,8 @@ pub async fn create(
     };
     groups::write_memberships(clients, id, &members, true).await?;
     if streams::head(clients, ConversationId::Group(id)).await? == 0 {
-        let extra = json!({ "g_id": id, "g_key": key, "name": name });
-        announce(clients, actor, id, &members, NoticeKind::CreateGroup, extra).await?;
+        let change = Change::CreateGroup { g_id: id, g_key: key.clone(), name: name.to_string() };
+        announce(clients, actor, id, &members, change).await?;
     }
     Ok(Created { id, key, members })
 }
@@ -113,8 +105,7 @@ pub async fn delete(clients: &Clients, actor: &Actor, group: u64) -> Result<()> 
     // Into each member's own feed, not the group's conversation: once the memberships are gone
     // the group's conversation is no longer theirs to sync. Deleting a group is rare; this is
     // the one group event whose writes grow with the members.
-    let extra = json!({ "g_id": group });
-    delivery::tell(clients, actor, &members, NoticeKind::DeleteGroup, group, extra).await?;
+    delivery::tell_users(clients, actor, &members, Change::DeleteGroup { g_id: group }, Some(group)).await?;
     groups::write_memberships(clients, group, &members, false).await?;
     Ok(groups::delete(clients, group).await?)
 }
@@ -122,8 +113,8 @@ pub async fn delete(clients: &Clients, actor: &Actor, group: u64) -> Result<()> 
 /// Adds a member: the cap, the membership and the group's notice of it in one transaction, so
 /// racing joins cannot pass the cap and no crash keeps a join untold; a lost race reads again.
 async fn add_member(clients: &Clients, actor: &Actor, group: u64, member: u64) -> Result<()> {
-    let extra = json!({ "g_id": group, "member_id": member });
-    let notice = Notice::new(NoticeKind::CreateGroupMember, &actor.caller(), group, extra, now_secs());
+    let change = Change::CreateGroupMember { g_id: group, member_id: member };
+    let notice = Notice::new(change, &actor.caller(), Some(group), now_secs());
     let (mut members, entry) = until_won(|| async {
         let current = groups::members(clients, group).await?;
         if current.contains(&member) {
@@ -132,12 +123,12 @@ async fn add_member(clients: &Clients, actor: &Actor, group: u64, member: u64) -
         if current.len() >= MAX_MEMBERS {
             return Err(Refusal::Conflict(format!("a group has at most {MAX_MEMBERS} members")).into());
         }
-        let joined = groups::join(clients, group, member, MAX_MEMBERS, &notice.body).await?;
+        let joined = groups::join(clients, group, member, MAX_MEMBERS, &notice).await?;
         Ok::<_, Error>(joined.map(|entry| (current, entry)))
     })
     .await?;
     members.push(member);
-    delivery::to_members(clients, actor, &members, &entry).await;
+    delivery::push_to_members(clients, actor, &members, &entry).await;
     Ok(())
 }
 
@@ -169,16 +160,16 @@ pub async fn leave(clients: &Clients, actor: &Actor, group: u64) -> Result<()> {
     if !current.contains(&actor.user_id) {
         return Err(Refusal::NotFound("not a member".into()).into());
     }
-    let extra = json!({ "g_id": group, "gm_id": actor.user_id });
-    let notice = Notice::new(NoticeKind::DeleteGroupMember, &actor.caller(), group, extra, now_secs());
+    let change = Change::DeleteGroupMember { g_id: group, gm_id: actor.user_id };
+    let notice = Notice::new(change, &actor.caller(), Some(group), now_secs());
     let entry = until_won(|| async {
         if !groups::members(clients, group).await?.contains(&actor.user_id) {
             return Err(Refusal::NotFound("not a member".into()).into());
         }
-        Ok::<_, Error>(groups::leave(clients, group, actor.user_id, &notice.body).await?)
+        Ok::<_, Error>(groups::leave(clients, group, actor.user_id, &notice).await?)
     })
     .await?;
-    delivery::to_members(clients, actor, &current, &entry).await;
+    delivery::push_to_members(clients, actor, &current, &entry).await;
     Ok(())
 }
 

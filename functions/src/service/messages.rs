@@ -4,11 +4,11 @@
 //! the conversation's head minus the member's read marker. Delivery is pushes only.
 
 use crate::delivery;
-use crate::domain::entry::{Entry, EntryKind};
+use crate::domain::entry::{Body, Entry, Message};
 use crate::domain::ids::{Actor, ConversationId, Target};
 use crate::domain::limits::SENDS_PER_USER;
 use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
-use crate::domain::notice::NoticeKind;
+use crate::domain::notice::Change;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::{self, Friendship};
@@ -18,7 +18,7 @@ use crate::store::relations::{self, List};
 use crate::store::streams::{self, NewEntry};
 use crate::store::{blobs, groups, users};
 use im_adapters::Clients;
-use serde_json::{json, Map};
+use serde_json::json;
 
 /// What a send produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,7 +85,7 @@ pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Se
             Target::Group(_) => Ok(()),
         }
     };
-    let ((), unread) = futures::join!(delivery::to_members(clients, actor, &audience, &entry), unread);
+    let ((), unread) = futures::join!(delivery::push_to_members(clients, actor, &audience, &entry), unread);
     unread?;
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
 }
@@ -105,32 +105,29 @@ async fn store(
     sender: Option<&Profile>,
     dedup: &str,
 ) -> Result<(Entry, bool)> {
-    let mut body = Map::new();
-    body.insert("client_id".into(), json!(out.client_id));
-    body.insert("t".into(), json!(out.kind.as_str()));
-    if out.kind == MessageKind::Audio {
+    let content = if out.kind == MessageKind::Audio {
         attachments::attach(clients, actor.user_id, &out.content, conversation).await?;
         // The message names the object by a stable server path (simple_im's
         // `file/audio/<name>.amr`) that signs a fresh URL for each participant who fetches it.
-        body.insert("c".into(), json!(audio_path(&out.content)));
+        audio_path(&out.content)
     } else {
-        body.insert("c".into(), json!(out.content));
-    }
-    body.insert("from".into(), json!(actor.user_id));
-    // Seed 003 names the sender by email.
-    if let Some(email) = sender.and_then(|p| p.email.as_ref()) {
-        body.insert("from_email".into(), json!(email));
-    }
-    let (kind, target_field, target_value) = match out.target {
-        Target::User(to) => (EntryKind::Message, "to", to),
-        Target::Group(id) => (EntryKind::GroupMessage, "g_id", id),
+        out.content.clone()
     };
-    body.insert(target_field.into(), json!(target_value));
-    body.insert("ts".into(), json!(now_secs()));
-    body.insert("d".into(), json!(actor.device.as_str()));
-    let new = NewEntry { kind, echo_of: None, body: &body, reader: Some(actor.user_id) };
+    let body = Body::Message(Message {
+        client_id: out.client_id.clone(),
+        t: out.kind,
+        c: content,
+        from: actor.user_id,
+        // Seed 003 names the sender by email.
+        from_email: sender.and_then(|p| p.email.clone()),
+        target: out.target,
+        ts: now_secs(),
+        d: actor.device.as_str().to_string(),
+        deleted: false,
+    });
+    let new = NewEntry { echo_of: None, body: &body, reader: Some(actor.user_id) };
     match streams::append(clients, conversation, new, Some(dedup)).await? {
-        (seq, true) => Ok((Entry { conversation, seq, kind, echo_of: None, body }, true)),
+        (seq, true) => Ok((Entry { conversation, seq, echo_of: None, body }, true)),
         (seq, false) => Ok((stored(clients, conversation, seq).await?, false)),
     }
 }
@@ -160,7 +157,7 @@ pub async fn audio_url(clients: &Clients, user: u64, name: &str) -> Result<Strin
 async fn notify_unread(clients: &Clients, key: &str, to: u64, conversation: ConversationId) -> Result<()> {
     let count = unread(clients, to, conversation).await?;
     let data = json!({ "unread_msg_count": { key: count } });
-    delivery::post_json_event(clients, to, "NOTIFY_UPDATE_UNREAD", data).await;
+    delivery::push_event_to_user(clients, to, "NOTIFY_UPDATE_UNREAD", data).await;
     Ok(())
 }
 
@@ -232,12 +229,14 @@ pub async fn delete(clients: &Clients, actor: &Actor, conversation: Conversation
     }
     let (entries, _) = streams::read_range(clients, conversation, seq.saturating_sub(1), seq, 1).await?;
     let mut entry = entries.into_iter().next().ok_or_else(|| Refusal::NotFound("message not found".into()))?;
-    if entry.sender() != Some(actor.user_id) {
+    let Body::Message(message) = &mut entry.body else {
+        return Err(Refusal::NotFound("message not found".into()).into());
+    };
+    if message.from != actor.user_id {
         return Err(Refusal::Forbidden("only the sender can delete a message".into()).into());
     }
-    let audio = entry.body.get("c").and_then(|c| c.as_str()).and_then(|c| c.strip_prefix("file/")).map(String::from);
-    entry.body.insert("c".into(), json!(""));
-    entry.body.insert("deleted".into(), json!(true));
+    let audio = message.attachment().map(String::from);
+    message.tombstone();
     streams::replace(clients, &entry).await?;
     if let Some(object) = audio.filter(|o| is_audio_key(o)) {
         attachments::discard(clients, &object).await?;
@@ -248,10 +247,7 @@ pub async fn delete(clients: &Clients, actor: &Actor, conversation: Conversation
         ConversationId::Feed(user) => vec![user],
     };
     let others: Vec<u64> = participants.into_iter().filter(|u| *u != actor.user_id).collect();
-    let extra = json!({ "msg_id": format!("{conversation}:{seq}") });
-    // A delete notice is addressed to nobody in particular: `to` is left out, as before.
-    let mut notice =
-        crate::domain::notice::Notice::new(NoticeKind::DeleteMessage, &actor.caller(), 0, extra, now_secs());
-    notice.body.remove("to");
-    Ok(delivery::notify(clients, actor, &others, &notice).await?)
+    // A delete notice is addressed to nobody in particular: it has no `to`.
+    let change = Change::DeleteMessage { msg_id: format!("{conversation}:{seq}") };
+    Ok(delivery::tell_users(clients, actor, &others, change, None).await?)
 }

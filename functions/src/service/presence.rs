@@ -26,7 +26,7 @@ pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
     others.sort_by_key(|c| c.since);
     let excess = (others.len() + 1).saturating_sub(MAX_SOCKETS_PER_USER);
     older.extend(others.into_iter().take(excess));
-    delivery::close(clients, &older.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()).await;
+    delivery::close_connections(clients, &older.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()).await;
     Ok(())
 }
 
@@ -43,6 +43,6 @@ pub async fn close_sockets(clients: &Clients, user: u64, ended: impl Fn(&Connect
         .filter(|c| ended(c))
         .map(|c| c.connection_id)
         .collect();
-    delivery::close(clients, &sockets).await;
+    delivery::close_connections(clients, &sockets).await;
     Ok(())
 }

@@ -8,13 +8,13 @@ use super::streams::{self, NewEntry};
 use super::{
     aws, batch_get, batch_write, from_item, lost_condition, malformed, n, query_all, s, to_item, transact, Item, Result,
 };
-use crate::domain::entry::{Entry, EntryKind};
+use crate::domain::entry::{Body, Entry};
 use crate::domain::ids::ConversationId;
+use crate::domain::notice::Notice;
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// A group's own record.
@@ -150,19 +150,13 @@ fn membership_keys(group: u64, user: u64) -> [(String, String); 2] {
 /// Adds one member if the group exists, has fewer than `max` members and does not hold them
 /// already: the count, both membership items and the group's notice of it (`notice`, appended
 /// to the group's conversation) in one transaction. `None` when refused or raced: read again.
-pub async fn join(
-    clients: &Clients,
-    group: u64,
-    user: u64,
-    max: usize,
-    notice: &Map<String, Value>,
-) -> Result<Option<Entry>> {
+pub async fn join(clients: &Clients, group: u64, user: u64, max: usize, notice: &Notice) -> Result<Option<Entry>> {
     change_membership(clients, group, user, Some(max), notice).await
 }
 
 /// Removes one member, with the group's notice of it, in one transaction; `None` when they
 /// were not one, or raced.
-pub async fn leave(clients: &Clients, group: u64, user: u64, notice: &Map<String, Value>) -> Result<Option<Entry>> {
+pub async fn leave(clients: &Clients, group: u64, user: u64, notice: &Notice) -> Result<Option<Entry>> {
     change_membership(clients, group, user, None, notice).await
 }
 
@@ -171,7 +165,7 @@ async fn change_membership(
     group: u64,
     user: u64,
     join_under: Option<usize>,
-    notice: &Map<String, Value>,
+    notice: &Notice,
 ) -> Result<Option<Entry>> {
     let table = &clients.config.tables.groups;
     let count =
@@ -203,9 +197,10 @@ async fn change_membership(
     }
     let conversation = ConversationId::Group(group);
     let seen = streams::head(clients, conversation).await?;
-    let entry = NewEntry { kind: EntryKind::Notice, echo_of: None, body: notice, reader: None };
+    let body = Body::Notice(notice.clone());
+    let entry = NewEntry { echo_of: None, body: &body, reader: None };
     writes.extend(streams::append_writes(&clients.config.tables.conversations, conversation, seen, &entry)?);
-    let stored = Entry { conversation, seq: seen + 1, kind: EntryKind::Notice, echo_of: None, body: notice.clone() };
+    let stored = Entry { conversation, seq: seen + 1, echo_of: None, body };
     Ok(transact(clients, writes).await?.then_some(stored))
 }
 

@@ -9,15 +9,15 @@
 
 use super::streams::{self, NewEntry};
 use super::{aws, from_item, malformed, n, query_all, s, to_item, transact, until_won, Item, Result};
-use crate::domain::entry::{Entry, EntryKind};
+use crate::domain::entry::{Body, Entry};
 use crate::domain::ids::ConversationId;
+use crate::domain::notice::Notice;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship, Rule};
 use aws_sdk_dynamodb::types::{AttributeValue, Get, Put, TransactGetItem, TransactWriteItem};
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// An edge as stored.
 #[derive(Serialize, Deserialize, Default)]
@@ -144,7 +144,7 @@ fn put_head(table: &str, owner: u64, seen: u64) -> Result<TransactWriteItem> {
 /// feed echoes for), and a new friend request's id with its pair (`request#<id>`).
 pub struct Told {
     pub feeds: Vec<(u64, Option<String>)>,
-    pub body: Map<String, Value>,
+    pub notice: Notice,
     /// `(request id, from, to)`.
     pub request: Option<(u64, u64, u64)>,
 }
@@ -177,15 +177,15 @@ pub async fn transition(
             put_edge(table, b, a, &new_ba, vb + 1)?,
         ];
         let told = tell(&new_ab);
+        let body = Body::Notice(told.notice);
         let mut stored = vec![];
         for (user, echo_of) in &told.feeds {
             let conversation = ConversationId::Feed(*user);
             let seen = streams::head(clients, conversation).await?;
-            let entry =
-                NewEntry { kind: EntryKind::Notice, echo_of: echo_of.as_deref(), body: &told.body, reader: None };
+            let entry = NewEntry { echo_of: echo_of.as_deref(), body: &body, reader: None };
             writes.extend(streams::append_writes(&clients.config.tables.conversations, conversation, seen, &entry)?);
-            let (kind, echo_of, body) = (EntryKind::Notice, echo_of.clone(), told.body.clone());
-            stored.push((*user, Entry { conversation, seq: seen + 1, kind, echo_of, body }));
+            let (echo_of, body) = (echo_of.clone(), body.clone());
+            stored.push((*user, Entry { conversation, seq: seen + 1, echo_of, body }));
         }
         if let Some((request_id, from, to)) = told.request {
             let item = RequestItem { pk: request_key(request_id), sk: "#".into(), from, to };

@@ -4,8 +4,8 @@
 //! reused; an entry is stored once, whoever and however many will read it.
 //!
 //! Items (`pk`, `sk`):
-//! - `<conversation>`, 0: the head, `seq`; `<conversation>`, n: entry n (`kind`, `body` as JSON,
-//!   `echo_of`, `ts`). Conversations are `feed#<user>`, `dm#<a>#<b>`, `group#<id>`.
+//! - `<conversation>`, 0: the head, `seq`; `<conversation>`, n: entry n (`kind`, `body` as a
+//!   map of its typed fields (a JSON string in items written before bodies were typed), `echo_of`, `ts`). Conversations are `feed#<user>`, `dm#<a>#<b>`, `group#<id>`.
 //! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a send got (retries find it);
 //! - `audio#audio/<name>.amr`, 0: the conversation an attached audio object belongs to;
 //! - `read#<conversation>#<user>`, 0: the user's read marker (unread = head − marker);
@@ -14,20 +14,19 @@
 
 use super::{aws, batch_get, from_item, lost_condition, malformed, n, s, transact, until_won, Item, Result};
 use crate::domain::confirmed::Confirmed;
-use crate::domain::entry::{Entry, EntryKind};
+use crate::domain::entry::{Body, Entry, EntryKind};
 use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use im_adapters::Clients;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// What to append: the entry less its place, which the stream gives it.
 pub struct NewEntry<'a> {
-    pub kind: EntryKind,
     pub echo_of: Option<&'a str>,
-    pub body: &'a Map<String, Value>,
+    pub body: &'a Body,
     /// Whose read marker moves to the entry in the same transaction (a message's sender: what
     /// one sends is read, and a crash cannot leave it counted unread).
     pub reader: Option<u64>,
@@ -36,7 +35,7 @@ pub struct NewEntry<'a> {
 #[derive(Deserialize)]
 struct StoredEntry {
     sk: u64,
-    body: String,
+    /// Items from before kinds were stored are notices.
     #[serde(default)]
     kind: Option<String>,
     #[serde(default)]
@@ -145,8 +144,8 @@ pub fn append_writes(
         .table_name(table)
         .item("pk", s(&stream))
         .item("sk", n(next))
-        .item("kind", s(entry.kind.table()))
-        .item("body", s(serde_json::to_string(entry.body).map_err(malformed)?))
+        .item("kind", s(entry.body.kind().table()))
+        .item("body", stored_body(entry.body)?)
         .item("ts", n(now_secs()))
         .condition_expression("attribute_not_exists(sk)");
     if let Some(device) = entry.echo_of {
@@ -160,15 +159,15 @@ pub fn append_writes(
 
 /// Rewrites an existing entry's fields in place (a deleted message's tombstone).
 pub async fn replace(clients: &Clients, entry: &Entry) -> Result<()> {
-    let body = serde_json::to_string(&entry.body).map_err(malformed)?;
+    let body = stored_body(&entry.body)?;
     clients
         .dynamodb
         .put_item()
         .table_name(&clients.config.tables.conversations)
         .item("pk", s(entry.conversation.to_string()))
         .item("sk", n(entry.seq))
-        .item("kind", s(entry.kind.table()))
-        .item("body", s(body))
+        .item("kind", s(entry.kind().table()))
+        .item("body", body)
         .item("ts", n(now_secs()))
         .condition_expression("attribute_exists(sk)")
         .send()
@@ -177,13 +176,31 @@ pub async fn replace(clients: &Clients, entry: &Entry) -> Result<()> {
     Ok(())
 }
 
-fn entry(conversation: ConversationId, item: Item) -> Result<Entry> {
+/// A body as DynamoDB holds it: a map of its fields.
+fn stored_body(body: &Body) -> Result<AttributeValue> {
+    serde_dynamo::to_attribute_value(body).map_err(malformed)
+}
+
+/// A stored body of `kind`: a map, or the JSON string of items written before bodies were typed.
+fn body_of(kind: EntryKind, stored: AttributeValue) -> Result<Body> {
+    fn typed<T: DeserializeOwned>(stored: AttributeValue) -> Result<T> {
+        match stored {
+            AttributeValue::S(json) => serde_json::from_str(&json).map_err(malformed),
+            map => serde_dynamo::from_attribute_value(map).map_err(malformed),
+        }
+    }
+    Ok(match kind {
+        EntryKind::Notice => Body::Notice(typed(stored)?),
+        EntryKind::Message | EntryKind::GroupMessage => Body::Message(typed(stored)?),
+    })
+}
+
+fn entry(conversation: ConversationId, mut item: Item) -> Result<Entry> {
+    let body = item.remove("body").ok_or_else(|| malformed("an entry without a body"))?;
     let stored: StoredEntry = from_item(item)?;
-    let Value::Object(body) = serde_json::from_str(&stored.body).map_err(malformed)? else {
-        return Err(malformed("entry body is not an object"));
-    };
-    let kind = EntryKind::parse(stored.kind.as_deref().unwrap_or("n"));
-    Ok(Entry { conversation, seq: stored.sk, kind, echo_of: stored.echo_of, body })
+    let kind = stored.kind.as_deref().unwrap_or("n");
+    let kind = EntryKind::parse(kind).ok_or_else(|| malformed(format!("unknown entry kind {kind}")))?;
+    Ok(Entry { conversation, seq: stored.sk, echo_of: stored.echo_of, body: body_of(kind, body)? })
 }
 
 /// Entries with `after < seq <= until`, oldest first, at most `limit` (a Query on the key,
@@ -477,4 +494,65 @@ pub async fn unconfirmed_at(
         }
     }
     Ok((found, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::notice::Change;
+
+    fn item(fields: &[(&str, AttributeValue)]) -> Item {
+        fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn items_written_before_bodies_were_typed_are_read() {
+        // As the code before typed bodies wrote them: the body a JSON string.
+        let message = r#"{"client_id":"c1","t":"text","c":"hello","from":1,"from_email":"a@b.c","to":2,"ts":1448185739,"d":"android"}"#;
+        let old = item(&[("pk", s("dm#1#2")), ("sk", n(3)), ("kind", s("m")), ("body", s(message)), ("ts", n(1))]);
+        let entry = entry(ConversationId::direct(1, 2), old).unwrap();
+        let shown = entry.message().expect("a message");
+        assert_eq!((shown.c.as_str(), shown.from, entry.seq, entry.kind()), ("hello", 1, 3, EntryKind::Message));
+        let tombstone = r#"{"client_id":"c1","t":"audio","c":"","from":1,"g_id":9,"ts":1,"d":"ipad","deleted":true}"#;
+        let old = item(&[("sk", n(4)), ("kind", s("gm")), ("body", s(tombstone))]);
+        assert!(entry_of(ConversationId::Group(9), old).message().unwrap().deleted);
+        // Notices from before kinds were stored have no `kind`, and a delete notice no `to`.
+        let notice = r#"{"t":"delete_message","from":1,"msg_id":"dm#1#2:3","ts":5,"d":"web"}"#;
+        let old = item(&[("sk", n(1)), ("body", s(notice)), ("echo_of", s("web"))]);
+        let entry = entry_of(ConversationId::Feed(1), old);
+        let Body::Notice(notice) = &entry.body else { panic!("a notice") };
+        assert_eq!(
+            (&notice.what, notice.to, entry.echo_of.as_deref()),
+            (&Change::DeleteMessage { msg_id: "dm#1#2:3".into() }, None, Some("web"))
+        );
+    }
+
+    fn entry_of(conversation: ConversationId, item: Item) -> Entry {
+        entry(conversation, item).unwrap()
+    }
+
+    #[test]
+    fn bodies_are_stored_as_maps_and_read_back() {
+        let notice = crate::domain::notice::Notice {
+            what: Change::CreateGroup { g_id: 9, g_key: "k".into(), name: "大傻".into() },
+            from: 1,
+            to: Some(9),
+            ts: 7,
+            d: "android".into(),
+        };
+        let body = Body::Notice(notice);
+        let stored = stored_body(&body).unwrap();
+        let AttributeValue::M(fields) = &stored else { panic!("a map: {stored:?}") };
+        assert_eq!(fields.get("t"), Some(&s("create_group")));
+        assert_eq!(fields.get("g_id"), Some(&n(9)));
+        let back = item(&[("sk", n(2)), ("kind", s("n")), ("body", stored)]);
+        assert_eq!(entry_of(ConversationId::Group(9), back).body, body);
+    }
+
+    #[test]
+    fn an_unknown_kind_or_a_missing_body_is_malformed_not_defaulted() {
+        let unknown = item(&[("sk", n(2)), ("kind", s("zz")), ("body", s("{}"))]);
+        assert!(entry(ConversationId::Feed(1), unknown).is_err());
+        assert!(entry(ConversationId::Feed(1), item(&[("sk", n(2)), ("kind", s("n"))])).is_err());
+    }
 }

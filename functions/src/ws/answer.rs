@@ -101,15 +101,25 @@ impl Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::entry::EntryKind;
-    use crate::domain::ids::ConversationId;
+    use crate::domain::entry::{Body, Message};
+    use crate::domain::ids::{ConversationId, Target};
+    use crate::domain::message::MessageKind;
 
     fn big_messages(n: u64) -> Vec<Entry> {
         (1..=n)
             .map(|seq| {
-                let body = json!({ "t": "text", "c": "😀".repeat(4000), "from": 2, "to": 1 });
-                let body = body.as_object().cloned().unwrap();
-                Entry { conversation: ConversationId::Direct(1, 2), seq, kind: EntryKind::Message, echo_of: None, body }
+                let message = Message {
+                    client_id: format!("c{seq}"),
+                    t: MessageKind::Text,
+                    c: "😀".repeat(4000),
+                    from: 2,
+                    from_email: None,
+                    target: Target::User(1),
+                    ts: 0,
+                    d: "web".into(),
+                    deleted: false,
+                };
+                Entry { conversation: ConversationId::Direct(1, 2), seq, echo_of: None, body: Body::Message(message) }
             })
             .collect()
     }

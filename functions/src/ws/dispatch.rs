@@ -45,7 +45,7 @@ async fn handle_one(clients: &Clients, cid: &str, source: &str, frame: Frame) ->
     span.record("frame", frame.request.name());
     let Some(conn) = connections::find(clients, cid).await? else {
         // Unknown, or a plain connection that did not log in in time: it is closed.
-        delivery::close(clients, &[cid.to_string()]).await;
+        delivery::close_connections(clients, &[cid.to_string()]).await;
         return Ok(answer.error("unknown or expired connection: reconnect"));
     };
     if let Some(user_id) = conn.user_id {
@@ -147,6 +147,7 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
         }
         Request::ListContactsUnread => {
             let counts = contacts::unread_counts(clients, actor.user_id).await?;
+            let counts: serde_json::Map<String, Value> = counts.into_iter().map(|(key, n)| (key, json!(n))).collect();
             Ok(answer.json("OK", json!({ "contacts": counts })))
         }
         Request::CreateContact { user } => {
@@ -190,12 +191,13 @@ async fn chat_history(
     let history: Vec<Value> = entries
         .iter()
         .map(|e| {
+            let message = e.message();
             json!({
                 "id": e.id().to_string(),
-                "content": e.body.get("c"),
-                "time": seed_time(e.body.get("ts").and_then(Value::as_u64).unwrap_or(0)),
-                "user": name_of(e.sender().unwrap_or(0)),
-                "deleted": e.body.get("deleted").is_some(),
+                "content": message.map(|m| m.c.as_str()),
+                "time": seed_time(e.body.ts()),
+                "user": name_of(e.sender()),
+                "deleted": message.is_some_and(|m| m.deleted),
             })
         })
         .collect();
@@ -250,7 +252,7 @@ async fn private(clients: &Clients, answer: &Answer, actor: &Actor, request: Req
                 json!({ "user_id": id, "phone": phone, "status": "friend", "update_time": now_secs() })
             };
             let (theirs, ours) = (contact(actor.user_id), contact(them));
-            delivery::post_json_event(clients, them, "Contact", theirs).await;
+            delivery::push_event_to_user(clients, them, "Contact", theirs).await;
             Ok(answer.json("Contact", ours))
         }
         Request::Revoke { id, user } => {
@@ -301,7 +303,7 @@ async fn logged_in(
     if pending.more {
         frames.push(bound.format.frame("sync", "SYNC", &json!({ "more": true })));
     }
-    delivery::post_in_order(clients, &conn.connection_id, frames).await;
+    delivery::push_to_connection_in_order(clients, &conn.connection_id, frames).await;
     Ok(String::new())
 }
 

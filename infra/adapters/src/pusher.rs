@@ -56,7 +56,8 @@ impl Pusher {
     }
 
     /// Posts each (connection, frame) pair with bounded concurrency; outcomes come back in order.
-    pub async fn post_all(&self, posts: Vec<(String, Vec<u8>)>) -> Vec<(String, PostOutcome)> {
+    /// A frame many connections get is one shared buffer.
+    pub async fn post_all(&self, posts: Vec<(String, std::sync::Arc<[u8]>)>) -> Vec<(String, PostOutcome)> {
         stream::iter(posts)
             .map(|(cid, frame)| async move {
                 let outcome = self.post(&cid, &frame).await;

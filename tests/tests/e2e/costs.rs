@@ -4,9 +4,9 @@
 
 use im_adapters::Clients;
 use im_functions::delivery::fan_out::Batch;
-use im_functions::domain::entry::EntryKind;
+use im_functions::domain::entry::{Body, Message};
 use im_functions::domain::ids::{Actor, ConversationId, DeviceName, Target};
-use im_functions::domain::message::Outgoing;
+use im_functions::domain::message::{MessageKind, Outgoing};
 use im_functions::store::streams::{self, NewEntry};
 use std::collections::BTreeMap;
 
@@ -95,9 +95,18 @@ async fn a_handed_off_delivery_that_fails_is_retried_by_lambda() {
     })
     .await;
     // A group message as a send stores it (docs/asyncapi.yaml holds the frame to that shape).
-    let body = serde_json::json!({ "client_id": "r-1", "t": "text", "c": "retried", "from": base + 999,
-        "g_id": base, "ts": 1_795_000_000, "d": "android" });
-    let new = NewEntry { kind: EntryKind::GroupMessage, echo_of: None, body: body.as_object().unwrap(), reader: None };
+    let body = Body::Message(Message {
+        client_id: "r-1".into(),
+        t: MessageKind::Text,
+        c: "retried".into(),
+        from: base + 999,
+        from_email: None,
+        target: Target::Group(base),
+        ts: 1_795_000_000,
+        d: "android".into(),
+        deleted: false,
+    });
+    let new = NewEntry { echo_of: None, body: &body, reader: None };
     streams::append(&clients, conversation, new, None).await.unwrap();
     for socket in &mut sockets {
         let frame = im_tests::next_text(socket).await;

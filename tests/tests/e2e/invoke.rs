@@ -22,13 +22,19 @@ async fn every_function_binary_answers_its_sample_event() {
                 .unwrap();
         if binary == "fan_out" {
             // The worker is handed a stored entry: group 1's first message.
-            let body = serde_json::json!({ "t": "text", "c": "hi", "from": 1, "g_id": 1 });
-            let new = im_functions::store::streams::NewEntry {
-                kind: im_functions::domain::entry::EntryKind::GroupMessage,
-                echo_of: None,
-                body: body.as_object().unwrap(),
-                reader: None,
-            };
+            use im_functions::domain::entry::{Body, Message};
+            let body = Body::Message(Message {
+                client_id: "c-1".into(),
+                t: im_functions::domain::message::MessageKind::Text,
+                c: "hi".into(),
+                from: 1,
+                from_email: None,
+                target: im_functions::domain::ids::Target::Group(1),
+                ts: 1_795_000_000,
+                d: "android".into(),
+                deleted: false,
+            });
+            let new = im_functions::store::streams::NewEntry { echo_of: None, body: &body, reader: None };
             let group = im_functions::domain::ids::ConversationId::Group(1);
             im_functions::store::streams::append(&own.clients, group, new, None).await.unwrap();
         }

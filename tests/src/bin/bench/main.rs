@@ -59,12 +59,19 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
         tag: String::new(),
         connection_id: None,
     };
-    let body = serde_json::json!({ "t": "create_group", "g_id": n, "ts": 0 }).as_object().unwrap().clone();
-    let notice = im_functions::domain::notice::Notice { body };
+    let what =
+        im_functions::domain::notice::Change::CreateGroup { g_id: n as u64, g_key: String::new(), name: String::new() };
+    let notice = im_functions::domain::notice::Notice {
+        what,
+        from: actor.user_id,
+        to: Some(n as u64),
+        ts: 0,
+        d: "bench".into(),
+    };
     let before = clients.dynamodb_requests.snapshot();
     let start = Instant::now();
     let conversation = im_functions::domain::ids::ConversationId::Group(base);
-    im_functions::delivery::broadcast(clients, &actor, conversation, &members, &notice).await.unwrap();
+    im_functions::delivery::tell_group(clients, &actor, conversation, &members, &notice).await.unwrap();
     let requests = clients.dynamodb_requests.since(&before);
     let mut last = start;
     for _ in 0..n {

@@ -8,7 +8,7 @@ use super::stub::StubConnections;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::StreamExt;
 use im_functions::domain::ids::{Actor, ConversationId, DeviceName};
-use im_functions::domain::notice::Notice;
+use im_functions::domain::notice::{Change, Notice};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -72,12 +72,12 @@ pub async fn audience(own: &im_local::LocalStack, stub: &StubConnections, n: usi
         tag: String::new(),
         connection_id: Some(format!("stub{}=", users[0])),
     };
-    let body = serde_json::json!({ "t": "text", "c": "to everyone", "from": users[0], "ts": 0 });
-    let notice = Notice { body: body.as_object().expect("an object").clone() };
+    let what = Change::CreateGroup { g_id: base, g_key: String::new(), name: "to everyone".into() };
+    let notice = Notice { what, from: users[0], to: Some(base), ts: 0, d: super::stub::DEVICE.into() };
     let invocations = own.gateway.invocations.of("fan_out");
     stub.reset();
     let start = Instant::now();
-    im_functions::delivery::broadcast(&clients, &actor, ConversationId::Group(base), &users, &notice)
+    im_functions::delivery::tell_group(&clients, &actor, ConversationId::Group(base), &users, &notice)
         .await
         .expect("stored and handed off");
     let ack = start.elapsed();
