@@ -79,7 +79,7 @@ macro_rules! authorizer {
 /// An asynchronously invoked function: its error fails the run, and Lambda retries the event.
 macro_rules! event {
     ($handler:path) => {
-        Function::Event(|clients, payload| Box::pin(async move { Ok($handler(&clients, payload).await?) }))
+        Function::Event(|clients, payload| Box::pin(async move { Ok($handler(&*clients, payload).await?) }))
     };
 }
 

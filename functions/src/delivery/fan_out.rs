@@ -9,15 +9,14 @@
 //!
 //! Each user is in exactly one posting invocation, so each connection gets one post; a retry
 //! happens only when a run failed before posting (the entry or the connections could not be
-//! read). Lambda may still run an event twice, rarely: clients drop a repeat by its `seq`, as
+//! read). Lambda may still run an event twice, rarely: backend drop a repeat by its `seq`, as
 //! they do for any repeat (docs/API.md).
 
 use super::push_to_live;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{Actor, ConversationId, DeviceName};
-use crate::store::streams;
+use crate::store::Backend;
 use futures::StreamExt;
-use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -76,19 +75,19 @@ impl Batch {
 
 /// Queues `users` to the worker `function` in batches of `size`; returns the users of the
 /// batches Lambda did not take (the caller posts to them itself).
-async fn queue(clients: &Clients, function: &str, batch: &Batch, size: usize) -> Vec<u64> {
+async fn queue(backend: &impl Backend, function: &str, batch: &Batch, size: usize) -> Vec<u64> {
     let parts: Vec<Batch> = batch.users.chunks(size).map(|users| batch.for_users(users)).collect();
     futures::stream::iter(parts)
-        .map(|part| queue_one(clients, function, part))
+        .map(|part| queue_one(backend, function, part))
         .buffer_unordered(QUEUED_AT_ONCE)
         .concat()
         .await
 }
 
 /// Queues one batch; its users when Lambda did not take it.
-async fn queue_one(clients: &Clients, function: &str, part: Batch) -> Vec<u64> {
+async fn queue_one(backend: &impl Backend, function: &str, part: Batch) -> Vec<u64> {
     let payload = serde_json::to_vec(&part).unwrap_or_default();
-    match clients.invoker.queue(function, payload).await {
+    match backend.queue(function, payload).await {
         Ok(()) => vec![],
         Err(err) => {
             tracing::warn!(error = %err, users = part.users.len(), "could not hand a delivery off; posting it here");
@@ -99,22 +98,22 @@ async fn queue_one(clients: &Clients, function: &str, part: Batch) -> Vec<u64> {
 
 /// Hands the delivery of a stored entry to `audience` off to the worker, when the audience is
 /// too large to post here and a worker is configured; returns the users left to post here.
-pub async fn hand_off(clients: &Clients, actor: &Actor, entry: &Entry, audience: Vec<u64>) -> Vec<u64> {
-    let Some(function) = clients.config.fan_out_function.as_deref() else { return audience };
-    if audience.len() <= clients.config.direct_audience {
+pub async fn hand_off(backend: &impl Backend, actor: &Actor, entry: &Entry, audience: Vec<u64>) -> Vec<u64> {
+    let Some((function, direct)) = backend.fan_out_worker() else { return audience };
+    if audience.len() <= direct {
         return audience;
     }
-    queue(clients, function, &Batch::new(actor, entry, audience), USERS_PER_HAND_OFF).await
+    queue(backend, function, &Batch::new(actor, entry, audience), USERS_PER_HAND_OFF).await
 }
 
 /// The worker (`fan_out` function): splits a large batch into invocations of itself, posts a
 /// small one. An error makes Lambda retry the event.
-pub async fn run(clients: &Clients, payload: Value) -> Result<Value, String> {
+pub async fn run(backend: &impl Backend, payload: Value) -> Result<Value, String> {
     let batch: Batch = serde_json::from_value(payload).map_err(|e| format!("not a fan-out batch: {e}"))?;
     let actor = batch.actor()?;
-    let users = match clients.config.fan_out_function.as_deref() {
-        Some(function) if batch.users.len() > USERS_PER_DELIVERY => {
-            queue(clients, function, &batch, USERS_PER_DELIVERY).await
+    let users = match backend.fan_out_worker() {
+        Some((function, _)) if batch.users.len() > USERS_PER_DELIVERY => {
+            queue(backend, function, &batch, USERS_PER_DELIVERY).await
         }
         _ => batch.users.clone(),
     };
@@ -122,13 +121,12 @@ pub async fn run(clients: &Clients, payload: Value) -> Result<Value, String> {
         return Ok(Value::Null);
     }
     let conversation: ConversationId = batch.conversation.parse().map_err(|_| "bad conversation id".to_string())?;
-    let (entries, _) = streams::read_range(clients, conversation, batch.seq.saturating_sub(1), batch.seq, 1)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (entries, _) =
+        backend.read_range(conversation, batch.seq.saturating_sub(1), batch.seq, 1).await.map_err(|e| e.to_string())?;
     let entry = entries.into_iter().next().ok_or_else(|| format!("{conversation}:{} is not stored", batch.seq))?;
     for part in users.chunks(USERS_PER_DELIVERY) {
         let reached: Vec<(u64, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
-        push_to_live(clients, &actor, &reached).await.map_err(|e| e.to_string())?;
+        push_to_live(backend, &actor, &reached).await.map_err(|e| e.to_string())?;
     }
     Ok(Value::Null)
 }

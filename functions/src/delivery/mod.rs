@@ -15,10 +15,10 @@ use crate::domain::format::Format;
 use crate::domain::ids::{device_key, Actor, ConversationId};
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
-use crate::store::streams::{self, NewEntry};
-use crate::store::{self, connections, users};
+use crate::store::streams::NewEntry;
+use crate::store::{self, Backend};
 use futures::{StreamExt, TryStreamExt};
-use im_adapters::{Clients, PostOutcome};
+use im_adapters::PostOutcome;
 use render::ContactCount;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -42,7 +42,7 @@ const FEED_APPENDS_AT_ONCE: usize = 16;
 /// goes into each one's feed, then is pushed. Returns once it is durable; push failures are
 /// only logged.
 pub async fn tell_users(
-    clients: &Clients,
+    backend: &impl Backend,
     actor: &Actor,
     recipients: &[u64],
     change: Change,
@@ -55,13 +55,13 @@ pub async fn tell_users(
         async move {
             let conversation = ConversationId::Feed(user);
             let new = NewEntry { echo_of: echo_of.as_deref(), body, reader: None };
-            let (seq, _) = streams::append(clients, conversation, new, None).await?;
+            let (seq, _) = backend.append(conversation, new, None).await?;
             Ok::<_, store::StoreError>((user, Entry { conversation, seq, echo_of, body: body.clone() }))
         }
     });
     let stored: Vec<(u64, Entry)> =
         futures::stream::iter(appends).buffer_unordered(FEED_APPENDS_AT_ONCE).try_collect().await?;
-    push_stored(clients, actor, &stored).await;
+    push_stored(backend, actor, &stored).await;
     Ok(())
 }
 
@@ -69,45 +69,44 @@ pub async fn tell_users(
 /// live connections and the actor's other devices. Writes stay two, whatever the number of
 /// members; look-ups grow as members / 100.
 pub async fn tell_group(
-    clients: &Clients,
+    backend: &impl Backend,
     actor: &Actor,
     conversation: ConversationId,
     members: &[u64],
     notice: &Notice,
 ) -> store::Result<u64> {
     let body = Body::Notice(notice.clone());
-    let (seq, _) =
-        streams::append(clients, conversation, NewEntry { echo_of: None, body: &body, reader: None }, None).await?;
-    push_to_members(clients, actor, members, &Entry { conversation, seq, echo_of: None, body }).await;
+    let (seq, _) = backend.append(conversation, NewEntry { echo_of: None, body: &body, reader: None }, None).await?;
+    push_to_members(backend, actor, members, &Entry { conversation, seq, echo_of: None, body }).await;
     Ok(seq)
 }
 
 /// Pushes one stored entry of a shared conversation to `members` and the actor's other devices;
 /// an audience beyond `DIRECT_AUDIENCE` is handed to the fan-out worker ([`fan_out`]), so the
 /// caller is answered without waiting for the posts.
-pub async fn push_to_members(clients: &Clients, actor: &Actor, members: &[u64], entry: &Entry) {
+pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[u64], entry: &Entry) {
     let mut audience = members.to_vec();
     audience.push(actor.user_id);
     audience.sort_unstable();
     audience.dedup();
     let posts = async {
-        let here = fan_out::hand_off(clients, actor, entry, audience).await;
+        let here = fan_out::hand_off(backend, actor, entry, audience).await;
         let reached: Vec<(u64, &Entry)> = here.into_iter().map(|user| (user, entry)).collect();
-        if let Err(err) = push_to_live(clients, actor, &reached).await {
+        if let Err(err) = push_to_live(backend, actor, &reached).await {
             tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
         }
     };
-    futures::join!(confirm_for_acting_device(clients, actor, vec![entry]), posts);
+    futures::join!(confirm_for_acting_device(backend, actor, vec![entry]), posts);
 }
 
 /// Pushes entries already stored in their users' feeds to every live connection of those users,
 /// except the actor's own device, and confirms the actor's own entries for its device. A failed
 /// look-up is only logged: the stream keeps the entry for sync.
-pub async fn push_stored(clients: &Clients, actor: &Actor, stored: &[(u64, Entry)]) {
+pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(u64, Entry)]) {
     let own: Vec<&Entry> = stored.iter().filter(|(user, _)| *user == actor.user_id).map(|(_, entry)| entry).collect();
     let reached: Vec<(u64, &Entry)> = stored.iter().map(|(user, entry)| (*user, entry)).collect();
     let ((), posted) =
-        futures::join!(confirm_for_acting_device(clients, actor, own), push_to_live(clients, actor, &reached));
+        futures::join!(confirm_for_acting_device(backend, actor, own), push_to_live(backend, actor, &reached));
     if let Err(err) = posted {
         tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
     }
@@ -117,17 +116,17 @@ pub async fn push_stored(clients: &Clients, actor: &Actor, stored: &[(u64, Entry
 /// forgets a connection. Each distinct frame is rendered once and its bytes shared by every
 /// connection that gets it. Fails when the connections cannot be looked up (nothing was posted
 /// then): the fan-out worker fails its run so that Lambda retries it.
-async fn push_to_live(clients: &Clients, actor: &Actor, reached: &[(u64, &Entry)]) -> store::Result<()> {
+async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(u64, &Entry)]) -> store::Result<()> {
     if reached.is_empty() {
         return Ok(());
     }
     let users: Vec<u64> = reached.iter().map(|(u, _)| *u).collect();
-    let live = connections::of_users(clients, &users).await?;
+    let live = backend.of_users(&users).await?;
     let mut by_user: HashMap<u64, Vec<&Entry>> = HashMap::new();
     for (user, entry) in reached {
         by_user.entry(*user).or_default().push(entry);
     }
-    let counts = contact_counts(clients, reached).await;
+    let counts = contact_counts(backend, reached).await;
     // A frame differs by entry and dialect, and for a contact change by who sees it.
     let mut frames: HashMap<(ConversationId, u64, Format, Option<u64>), Arc<[u8]>> = HashMap::new();
     let mut posts = vec![];
@@ -154,7 +153,7 @@ async fn push_to_live(clients: &Clients, actor: &Actor, reached: &[(u64, &Entry)
             posts.push((conn.connection_id.clone(), frame.clone()));
         }
     }
-    post_forgetting_gone(clients, posts).await;
+    post_forgetting_gone(backend, posts).await;
     Ok(())
 }
 
@@ -163,7 +162,7 @@ async fn push_to_live(clients: &Clients, actor: &Actor, reached: &[(u64, &Entry)
 /// get it, by (recipient, stream, sequence). A contact change is rare; a failed look-up leaves
 /// it out.
 async fn contact_counts(
-    clients: &Clients,
+    backend: &impl Backend,
     reached: &[(u64, &Entry)],
 ) -> HashMap<(u64, ConversationId, u64), ContactCount> {
     let mut counts = HashMap::new();
@@ -174,9 +173,7 @@ async fn contact_counts(
         }
         let Some(other) = (if notice.from == *user { notice.to } else { Some(notice.from) }) else { continue };
         let dm = ConversationId::direct(*user, other);
-        let (Ok(Some(profile)), Ok(unread)) =
-            (users::profile(clients, other).await, streams::unread(clients, dm, *user).await)
-        else {
+        let (Ok(Some(profile)), Ok(unread)) = (backend.profile(other).await, backend.unread(dm, *user).await) else {
             continue;
         };
         counts.insert((*user, entry.conversation, entry.seq), (profile.contact_key(), unread));
@@ -187,11 +184,11 @@ async fn contact_counts(
 /// The acting device has what it did itself: its own entries are confirmed for it, so they
 /// leave no hole that would keep its confirmed prefix from moving. A failure here only means
 /// the device is offered its own entry again by sync.
-async fn confirm_for_acting_device(clients: &Clients, actor: &Actor, own: Vec<&Entry>) {
+async fn confirm_for_acting_device(backend: &impl Backend, actor: &Actor, own: Vec<&Entry>) {
     let device = device_key(&actor.device, &actor.tag);
     for entry in own {
         let confirmed =
-            streams::confirm(clients, actor.user_id, &device, entry.conversation, entry.seq, &[entry.seq], None).await;
+            backend.confirm(actor.user_id, &device, entry.conversation, entry.seq, &[entry.seq], None).await;
         if let Err(err) = confirmed {
             tracing::warn!(error = %err, "could not confirm the acting device's own entry");
         }
@@ -199,16 +196,16 @@ async fn confirm_for_acting_device(clients: &Clients, actor: &Actor, own: Vec<&E
 }
 
 /// Posts frames; a connection that answers 410 Gone is forgotten.
-async fn post_forgetting_gone(clients: &Clients, posts: Vec<(String, Arc<[u8]>)>) {
-    for (cid, outcome) in clients.pusher.post_all(posts).await {
+async fn post_forgetting_gone(backend: &impl Backend, posts: Vec<(String, Arc<[u8]>)>) {
+    for (cid, outcome) in backend.post_all(posts).await {
         if outcome == PostOutcome::Gone {
-            forget(clients, &cid, "gone").await;
+            forget(backend, &cid, "gone").await;
         }
     }
 }
 
-async fn forget(clients: &Clients, cid: &str, why: &str) {
-    if let Err(err) = connections::forget(clients, cid).await {
+async fn forget(backend: &impl Backend, cid: &str, why: &str) {
+    if let Err(err) = backend.forget(cid).await {
         tracing::warn!(error = %err, why, "could not forget a connection");
     }
 }
@@ -216,8 +213,8 @@ async fn forget(clients: &Clients, cid: &str, why: &str) {
 /// Pushes a frame of derived state (an unread count, say) to `user`'s JSON connections. Not
 /// stored: whatever it says can be asked again (`LIST_CONTACTS_UNREAD`), so a lost one loses
 /// nothing.
-pub async fn push_event_to_user(clients: &Clients, user: u64, event: &str, data: Value) {
-    let live = match connections::of_users(clients, &[user]).await {
+pub async fn push_event_to_user(backend: &impl Backend, user: u64, event: &str, data: Value) {
+    let live = match backend.of_users(&[user]).await {
         Ok(live) => live,
         Err(err) => {
             tracing::warn!(error = %err, "connection look-up failed");
@@ -227,24 +224,150 @@ pub async fn push_event_to_user(clients: &Clients, user: u64, event: &str, data:
     let frame: Arc<[u8]> = Arc::from(Format::Json.frame("", event, &data).into_bytes());
     let posts =
         live.into_iter().filter(|c| c.format == Format::Json).map(|c| (c.connection_id, frame.clone())).collect();
-    post_forgetting_gone(clients, posts).await;
+    post_forgetting_gone(backend, posts).await;
 }
 
 /// Pushes frames to one connection one after another, so they arrive in this order (a login's
 /// answer, then what was pending). A gone connection is forgotten and the rest not sent.
-pub async fn push_to_connection_in_order(clients: &Clients, cid: &str, frames: Vec<String>) {
+pub async fn push_to_connection_in_order(backend: &impl Backend, cid: &str, frames: Vec<String>) {
     for frame in frames {
-        if clients.pusher.post(cid, frame.as_bytes()).await == PostOutcome::Gone {
-            forget(clients, cid, "gone").await;
+        if backend.post(cid, frame.as_bytes()).await == PostOutcome::Gone {
+            forget(backend, cid, "gone").await;
             return;
         }
     }
 }
 
 /// Closes connections from the server side and forgets them.
-pub async fn close_connections(clients: &Clients, cids: &[String]) {
+pub async fn close_connections(backend: &impl Backend, cids: &[String]) {
     for cid in cids {
-        clients.pusher.disconnect(cid).await;
-        forget(clients, cid, "closed").await;
+        backend.disconnect(cid).await;
+        forget(backend, cid, "closed").await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::entry::Message;
+    use crate::domain::ids::{DeviceName, Target};
+    use crate::domain::message::MessageKind;
+    use crate::store::memory::Memory;
+
+    fn actor(user: u64, device: &str) -> Actor {
+        Actor {
+            user_id: user,
+            device: DeviceName::parse(Some(device)).unwrap(),
+            tag: String::new(),
+            connection_id: None,
+        }
+    }
+
+    fn group_message(group: u64, seq: u64) -> Entry {
+        let message = Message {
+            client_id: format!("c{seq}"),
+            t: MessageKind::Text,
+            c: "hi all".into(),
+            from: 1,
+            from_email: None,
+            target: Target::Group(group),
+            ts: 0,
+            d: "web".into(),
+            deleted: false,
+        };
+        Entry { conversation: ConversationId::Group(group), seq, echo_of: None, body: Body::Message(message) }
+    }
+
+    #[tokio::test]
+    async fn a_notice_goes_into_each_recipients_feed_and_the_actors_own_as_an_echo() {
+        let memory = Memory::default();
+        let bob = memory.connect(2, "android", Format::Toml);
+        let (alice_ipad, alice_web) = (memory.connect(1, "ipad", Format::Json), memory.connect(1, "web", Format::Json));
+        tell_users(&memory, &actor(1, "web"), &[2, 2, 1], Change::Follow, Some(2)).await.unwrap();
+        assert_eq!(memory.stream(ConversationId::Feed(2)).len(), 1, "once in bob's feed, however often named");
+        let own = memory.stream(ConversationId::Feed(1));
+        assert_eq!((own.len(), own[0].echo_of.as_deref()), (1, Some("web")));
+        let to_bob = memory.frames_to(&bob);
+        assert!(to_bob.len() == 1 && to_bob[0].starts_with("[[n]]") && to_bob[0].contains("t = \"follow\""));
+        assert_eq!(memory.frames_to(&alice_ipad).len(), 1, "the actor's other devices are told");
+        assert!(memory.frames_to(&alice_web).is_empty(), "the acting device is not");
+        let cursors = &memory.state().cursors;
+        assert!(cursors[&(1, "web".to_string(), ConversationId::Feed(1))].contains(1), "its own echo is confirmed");
+    }
+
+    #[tokio::test]
+    async fn a_gone_connection_is_forgotten_and_the_entry_stays_for_sync() {
+        let memory = Memory::default();
+        let (stale, live) = (memory.connect(2, "iphone", Format::Json), memory.connect(2, "ipad", Format::Json));
+        memory.state().gone.insert(stale.clone());
+        tell_users(&memory, &actor(1, "web"), &[2], Change::Block, Some(2)).await.unwrap();
+        let state = memory.state();
+        let left: Vec<&str> = state.connections.iter().map(|c| c.connection_id.as_str()).collect();
+        assert_eq!(left, [live.as_str()]);
+        drop(state);
+        assert_eq!(memory.frames_to(&live).len(), 1);
+        assert_eq!(memory.stream(ConversationId::Feed(2)).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn each_distinct_frame_is_rendered_once_and_its_bytes_shared() {
+        let memory = Memory::default();
+        let members = [1, 2, 3, 4];
+        let (mut toml, mut json) = (vec![], vec![]);
+        for &user in &members[1..] {
+            toml.push(memory.connect(user, "android", Format::Toml));
+            json.push(memory.connect(user, "web", Format::Json));
+        }
+        push_to_members(&memory, &actor(1, "web"), &members, &group_message(9, 1)).await;
+        let state = memory.state();
+        let buffer = |cid: &String| state.posts.iter().find(|(c, _)| c == cid).map(|(_, f)| f.clone()).unwrap();
+        let (first_toml, first_json) = (buffer(&toml[0]), buffer(&json[0]));
+        assert!(toml.iter().all(|c| Arc::ptr_eq(&buffer(c), &first_toml)), "one TOML frame for every TOML socket");
+        assert!(json.iter().all(|c| Arc::ptr_eq(&buffer(c), &first_json)));
+        assert!(first_toml.starts_with(b"[[gm]]") && first_json.starts_with(b"{\"event\":\"NOTIFY_NEW_MSG\""));
+        assert_eq!(state.posts.len(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_contact_change_tells_json_devices_the_contacts_unread_count() {
+        let memory = Memory::default();
+        memory.user(1, Some("alice@example.com"));
+        let (json, toml) = (memory.connect(2, "web", Format::Json), memory.connect(2, "android", Format::Toml));
+        tell_users(&memory, &actor(1, "ipad"), &[2], Change::AcceptContact, Some(2)).await.unwrap();
+        let frame: Value = serde_json::from_str(&memory.frames_to(&json)[0]).unwrap();
+        assert_eq!(frame["event"], "NOTIFY_UPDATE_CONTACT");
+        assert_eq!(frame["data"]["contacts"], serde_json::json!({ "alice@example.com": 0 }));
+        assert!(!memory.frames_to(&toml)[0].contains("contacts"));
+    }
+
+    #[tokio::test]
+    async fn a_large_audience_goes_to_the_worker_and_nothing_is_posted_here() {
+        let memory = Memory::with_worker("fan-out", 2);
+        let member = memory.connect(5, "web", Format::Json);
+        push_to_members(&memory, &actor(1, "web"), &[1, 2, 3, 4, 5], &group_message(9, 1)).await;
+        let state = memory.state();
+        assert_eq!(state.queued.len(), 1);
+        let batch: fan_out::Batch = serde_json::from_slice(&state.queued[0].1).unwrap();
+        assert_eq!((batch.users, batch.seq), (vec![1, 2, 3, 4, 5], 1));
+        assert!(state.posts.iter().all(|(cid, _)| *cid != member));
+    }
+
+    #[tokio::test]
+    async fn derived_state_goes_to_json_devices_only_and_is_not_stored() {
+        let memory = Memory::default();
+        let (json, toml) = (memory.connect(2, "web", Format::Json), memory.connect(2, "android", Format::Toml));
+        push_event_to_user(&memory, 2, "NOTIFY_UPDATE_UNREAD", serde_json::json!({ "unread_msg_count": { "1": 3 } }))
+            .await;
+        assert_eq!(memory.frames_to(&json).len(), 1);
+        assert!(memory.frames_to(&toml).is_empty() && memory.state().entries.is_empty());
+    }
+
+    #[tokio::test]
+    async fn closed_connections_are_disconnected_and_forgotten() {
+        let memory = Memory::default();
+        let socket = memory.connect(2, "web", Format::Json);
+        close_connections(&memory, &[socket.clone()]).await;
+        assert_eq!(memory.state().disconnected, [socket]);
+        assert!(memory.state().connections.is_empty());
     }
 }

@@ -102,7 +102,7 @@ pub async fn presign_audio_upload(ctx: &Ctx, _req: &Request) -> Result<Reply> {
 /// for participants of its conversation: `302` to a freshly signed URL of the file.
 pub async fn get_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let url = messages::audio_url(&ctx.clients, caller.user_id, path_param(req, "name")?).await?;
+    let url = messages::audio_url(&*ctx.clients, caller.user_id, path_param(req, "name")?).await?;
     let reply = Reply::ok(json!({ "audio": [{ "url": url }] })).with_status(http::StatusCode::FOUND);
     Ok(reply.with_header(http::header::LOCATION, url))
 }

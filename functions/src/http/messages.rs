@@ -29,7 +29,7 @@ pub async fn send_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let client_id = fields.text("id", 1, 64)?;
     let kind = fields.opt_text("t", 1, 16)?.unwrap_or_else(|| "text".into());
     let out = Outgoing::new(client_id, &kind, fields.text("c", 1, MAX_CONTENT_CHARS)?, target)?;
-    Ok(sent(&out.client_id, &messages::send(&ctx.clients, &actor, &out).await?))
+    Ok(sent(&out.client_id, &messages::send(&*ctx.clients, &actor, &out).await?))
 }
 
 /// `GET /message/history?with=<user>|g_id=<group>[&before=<id>][&limit=20]`: the newest `limit`
@@ -48,7 +48,7 @@ pub async fn get_message_history(ctx: &Ctx, req: &Request) -> Result<Reply> {
     };
     let limit = number("limit")?.unwrap_or(20).clamp(1, 100);
     let before = query(req, "before").map(|id| EntryId::seq_in(id, conversation)).transpose()?;
-    let entries = messages::history(&ctx.clients, caller.user_id, conversation, 1, limit, before).await?;
+    let entries = messages::history(&*ctx.clients, caller.user_id, conversation, 1, limit, before).await?;
     let mut tables = by_table(&entries);
     if tables.get("n").is_some_and(Vec::is_empty) {
         tables.remove("n");

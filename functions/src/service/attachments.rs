@@ -8,35 +8,34 @@
 use crate::domain::ids::ConversationId;
 use crate::domain::message::{upload_object, AMR_MAGIC, MAX_AUDIO_BYTES};
 use crate::domain::refusal::{Refusal, Result};
-use crate::store::{blobs, streams};
-use im_adapters::Clients;
+use crate::store::Backend;
 
 /// Attaches the sender's upload for `key` to a conversation (see the module doc). A retry of
 /// an attach that completed finds the object already in place for the same conversation.
-pub async fn attach(clients: &Clients, sender: u64, key: &str, conversation: ConversationId) -> Result<()> {
+pub async fn attach(backend: &impl Backend, sender: u64, key: &str, conversation: ConversationId) -> Result<()> {
     let upload = upload_object(sender, key);
-    let Some(size) = blobs::size(clients, &upload).await? else {
-        return match streams::audio_owner(clients, key).await? {
-            Some(owner) if owner == conversation && blobs::size(clients, key).await?.is_some() => Ok(()),
+    let Some(size) = backend.size(&upload).await? else {
+        return match backend.audio_owner(key).await? {
+            Some(owner) if owner == conversation && backend.size(key).await?.is_some() => Ok(()),
             _ => Err(Refusal::invalid("no upload of yours under that key").into()),
         };
     };
     if size > MAX_AUDIO_BYTES as u64 {
-        blobs::delete(clients, &upload).await?;
+        backend.delete(&upload).await?;
         return Err(Refusal::TooLarge("audio is larger than 1 MiB".into()).into());
     }
-    let head = blobs::first_bytes(clients, &upload, AMR_MAGIC.len()).await?;
+    let head = backend.first_bytes(&upload, AMR_MAGIC.len()).await?;
     if head.as_deref() != Some(AMR_MAGIC) {
         return Err(Refusal::UnsupportedMedia("not an AMR file (no #!AMR header)".into()).into());
     }
-    if !streams::claim_audio(clients, key, conversation).await? {
+    if !backend.claim_audio(key, conversation).await? {
         return Err(Refusal::Forbidden("that audio belongs to another conversation".into()).into());
     }
-    Ok(blobs::rename(clients, &upload, key).await?)
+    Ok(backend.rename(&upload, key).await?)
 }
 
 /// Deletes an attached audio object and its claim (its message was deleted).
-pub async fn discard(clients: &Clients, key: &str) -> Result<()> {
-    blobs::delete(clients, key).await?;
-    Ok(streams::release_audio(clients, key).await?)
+pub async fn discard(backend: &impl Backend, key: &str) -> Result<()> {
+    backend.delete(key).await?;
+    Ok(backend.release_audio(key).await?)
 }

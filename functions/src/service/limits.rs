@@ -4,13 +4,12 @@
 use crate::domain::limits::Limit;
 use crate::domain::now_secs;
 use crate::domain::refusal::Result;
-use crate::store::limits;
-use im_adapters::Clients;
+use crate::store::Backend;
 
 /// Counts an attempt of `subject` against `limit`; refused past it.
-pub async fn check(clients: &Clients, limit: &Limit, subject: &str) -> Result<()> {
+pub async fn check(backend: &impl Backend, limit: &Limit, subject: &str) -> Result<()> {
     let now = now_secs();
     let (key, ends) = limit.counter(subject, now);
-    let count = limits::count(clients, &key, ends).await?;
+    let count = backend.count(&key, ends).await?;
     Ok(limit.admit(count, ends, now)?)
 }

@@ -14,10 +14,9 @@ use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::{self, Friendship};
 use crate::domain::user::Profile;
 use crate::service::{attachments, limits};
-use crate::store::relations::{self, List};
+use crate::store::relations::List;
 use crate::store::streams::{self, NewEntry};
-use crate::store::{blobs, groups, users};
-use im_adapters::Clients;
+use crate::store::Backend;
 use serde_json::json;
 
 /// What a send produced.
@@ -32,17 +31,17 @@ pub struct Sent {
 
 /// Who may message whom: contacts who do not block each other; members of a group. Returns
 /// the audience.
-pub async fn check_allowed(clients: &Clients, from: u64, target: Target) -> Result<Vec<u64>> {
+pub async fn check_allowed(backend: &impl Backend, from: u64, target: Target) -> Result<Vec<u64>> {
     match target {
         Target::User(other) => {
             if other == from {
                 return Err(Refusal::MessageSelf.into());
             }
-            relation::may_message(&relations::pair(clients, from, other).await?.ab)?;
+            relation::may_message(&backend.pair(from, other).await?.ab)?;
             Ok(vec![other])
         }
         Target::Group(id) => {
-            let members = groups::members(clients, id).await?;
+            let members = backend.members(id).await?;
             if !members.contains(&from) {
                 return Err(Refusal::NotGroupMember.into());
             }
@@ -56,49 +55,49 @@ pub async fn check_allowed(clients: &Clients, from: u64, target: Target) -> Resu
 /// devices. The sender is acked only after the store. A retry with the same client id stores
 /// nothing new but pushes the stored message again: the first attempt may have died between
 /// its commit and its pushes, and devices drop what they already hold by `seq`.
-pub async fn send(clients: &Clients, actor: &Actor, out: &Outgoing) -> Result<Sent> {
+pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Result<Sent> {
     let conversation = ConversationId::of(actor.user_id, out.target);
     let dedup = streams::dedup_key(conversation, actor.user_id, &out.client_id);
     let subject = actor.user_id.to_string();
     // Four independent round trips at once, none with an effect but the rate counter; their
     // answers are judged in the order of the rules (rate limit first).
     let (admitted, audience, sender, sent_before) = futures::join!(
-        limits::check(clients, &SENDS_PER_USER, &subject),
-        check_allowed(clients, actor.user_id, out.target),
-        users::profile(clients, actor.user_id),
-        streams::sent_before(clients, &dedup),
+        limits::check(backend, &SENDS_PER_USER, &subject),
+        check_allowed(backend, actor.user_id, out.target),
+        backend.profile(actor.user_id),
+        backend.sent_before(&dedup),
     );
     admitted?;
     let audience = audience?;
     let sender = sender?;
     let (entry, new) = match sent_before? {
-        Some(seq) => (stored(clients, conversation, seq).await?, false),
-        None => store(clients, actor, out, conversation, sender.as_ref(), &dedup).await?,
+        Some(seq) => (stored(backend, conversation, seq).await?, false),
+        None => store(backend, actor, out, conversation, sender.as_ref(), &dedup).await?,
     };
     let seq = entry.seq;
     let unread = async {
         match out.target {
             Target::User(to) => {
                 let key = sender.map_or_else(|| actor.user_id.to_string(), |p| p.contact_key());
-                notify_unread(clients, &key, to, conversation).await
+                notify_unread(backend, &key, to, conversation).await
             }
             Target::Group(_) => Ok(()),
         }
     };
-    let ((), unread) = futures::join!(delivery::push_to_members(clients, actor, &audience, &entry), unread);
+    let ((), unread) = futures::join!(delivery::push_to_members(backend, actor, &audience, &entry), unread);
     unread?;
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
 }
 
 /// The entry at `seq` of a conversation.
-async fn stored(clients: &Clients, conversation: ConversationId, seq: u64) -> Result<Entry> {
-    let (entries, _) = streams::read_range(clients, conversation, seq.saturating_sub(1), seq, 1).await?;
+async fn stored(backend: &impl Backend, conversation: ConversationId, seq: u64) -> Result<Entry> {
+    let (entries, _) = backend.read_range(conversation, seq.saturating_sub(1), seq, 1).await?;
     Ok(entries.into_iter().next().ok_or_else(|| Refusal::NotFound("message not found".into()))?)
 }
 
 /// Stores a new message (its audio attached first); `false` when a concurrent retry won.
 async fn store(
-    clients: &Clients,
+    backend: &impl Backend,
     actor: &Actor,
     out: &Outgoing,
     conversation: ConversationId,
@@ -106,7 +105,7 @@ async fn store(
     dedup: &str,
 ) -> Result<(Entry, bool)> {
     let content = if out.kind == MessageKind::Audio {
-        attachments::attach(clients, actor.user_id, &out.content, conversation).await?;
+        attachments::attach(backend, actor.user_id, &out.content, conversation).await?;
         // The message names the object by a stable server path (simple_im's
         // `file/audio/<name>.amr`) that signs a fresh URL for each participant who fetches it.
         audio_path(&out.content)
@@ -126,9 +125,9 @@ async fn store(
         deleted: false,
     });
     let new = NewEntry { echo_of: None, body: &body, reader: Some(actor.user_id) };
-    match streams::append(clients, conversation, new, Some(dedup)).await? {
+    match backend.append(conversation, new, Some(dedup)).await? {
         (seq, true) => Ok((Entry { conversation, seq, echo_of: None, body }, true)),
-        (seq, false) => Ok((stored(clients, conversation, seq).await?, false)),
+        (seq, false) => Ok((stored(backend, conversation, seq).await?, false)),
     }
 }
 
@@ -139,60 +138,60 @@ fn audio_path(object: &str) -> String {
 
 /// A fresh signed URL for the audio at a message's path, for a participant of the
 /// conversation it was sent in; anyone else is told it does not exist.
-pub async fn audio_url(clients: &Clients, user: u64, name: &str) -> Result<String> {
+pub async fn audio_url(backend: &impl Backend, user: u64, name: &str) -> Result<String> {
     let object = format!("audio/{name}");
     let not_found = || Refusal::NotFound("no such audio".into());
     if !is_audio_key(&object) {
         return Err(not_found().into());
     }
-    let conversation = streams::audio_owner(clients, &object).await?.ok_or_else(not_found)?;
-    if !is_member(clients, user, conversation).await? {
+    let conversation = backend.audio_owner(&object).await?.ok_or_else(not_found)?;
+    if !is_member(backend, user, conversation).await? {
         return Err(not_found().into());
     }
-    Ok(blobs::download_url(clients, &object).await?)
+    Ok(backend.download_url(&object).await?)
 }
 
 /// Seed 003's `NOTIFY_UPDATE_UNREAD` to the recipient's JSON connections: their unread count
 /// with the sender, keyed as `LIST_CONTACTS_UNREAD` keys it.
-async fn notify_unread(clients: &Clients, key: &str, to: u64, conversation: ConversationId) -> Result<()> {
-    let count = unread(clients, to, conversation).await?;
+async fn notify_unread(backend: &impl Backend, key: &str, to: u64, conversation: ConversationId) -> Result<()> {
+    let count = unread(backend, to, conversation).await?;
     let data = json!({ "unread_msg_count": { key: count } });
-    delivery::push_event_to_user(clients, to, "NOTIFY_UPDATE_UNREAD", data).await;
+    delivery::push_event_to_user(backend, to, "NOTIFY_UPDATE_UNREAD", data).await;
     Ok(())
 }
 
 /// Marks a conversation read up to its head (seed 003's `CHAT_WITH`).
-pub async fn mark_read(clients: &Clients, user: u64, conversation: ConversationId) -> Result<()> {
-    let head = streams::head(clients, conversation).await?;
-    Ok(streams::raise_read_marker(clients, conversation, user, head).await?)
+pub async fn mark_read(backend: &impl Backend, user: u64, conversation: ConversationId) -> Result<()> {
+    let head = backend.head(conversation).await?;
+    Ok(backend.raise_read_marker(conversation, user, head).await?)
 }
 
 /// Unread messages of `user` in a conversation: head minus read marker, exact under races.
-pub async fn unread(clients: &Clients, user: u64, conversation: ConversationId) -> Result<u64> {
-    Ok(streams::unread(clients, conversation, user).await?)
+pub async fn unread(backend: &impl Backend, user: u64, conversation: ConversationId) -> Result<u64> {
+    Ok(backend.unread(conversation, user).await?)
 }
 
 /// Whether `user` takes part in a conversation (its id names them, or they are a member).
-pub async fn is_member(clients: &Clients, user: u64, conversation: ConversationId) -> Result<bool> {
+pub async fn is_member(backend: &impl Backend, user: u64, conversation: ConversationId) -> Result<bool> {
     match conversation {
-        ConversationId::Group(group) => Ok(groups::members(clients, group).await?.contains(&user)),
+        ConversationId::Group(group) => Ok(backend.members(group).await?.contains(&user)),
         other => Ok(other.names(user)),
     }
 }
 
 /// The conversations a user takes part in: one per contact or pending request, one per group.
-pub async fn conversations_of(clients: &Clients, user: u64) -> Result<Vec<ConversationId>> {
-    Ok(conversations_and_requests(clients, user).await?.0)
+pub async fn conversations_of(backend: &impl Backend, user: u64) -> Result<Vec<ConversationId>> {
+    Ok(conversations_and_requests(backend, user).await?.0)
 }
 
 /// The user's conversations, and how many friend requests wait for them (seed 004's count),
 /// from the one Query of their correspondents.
-pub async fn conversations_and_requests(clients: &Clients, user: u64) -> Result<(Vec<ConversationId>, usize)> {
-    let correspondents = relations::list(clients, user, List::Correspondents).await?;
+pub async fn conversations_and_requests(backend: &impl Backend, user: u64) -> Result<(Vec<ConversationId>, usize)> {
+    let correspondents = backend.list(user, List::Correspondents).await?;
     let requests = correspondents.iter().filter(|c| c.edge.friendship == Friendship::RequestedBy).count();
     let mut conversations: Vec<ConversationId> =
         correspondents.iter().map(|c| ConversationId::direct(user, c.other)).collect();
-    conversations.extend(groups::groups_of(clients, user).await?.into_iter().map(ConversationId::Group));
+    conversations.extend(backend.groups_of(user).await?.into_iter().map(ConversationId::Group));
     Ok((conversations, requests))
 }
 
@@ -200,34 +199,34 @@ pub async fn conversations_and_requests(clients: &Clients, user: u64) -> Result<
 /// sequence numbers are dense, so a page is a key range, not an offset scan. `before` (a
 /// message's sequence) pages by cursor instead. Only participants may read it.
 pub async fn history(
-    clients: &Clients,
+    backend: &impl Backend,
     user: u64,
     conversation: ConversationId,
     page: u64,
     pagesize: u64,
     before: Option<u64>,
 ) -> Result<Vec<Entry>> {
-    if !is_member(clients, user, conversation).await? {
+    if !is_member(backend, user, conversation).await? {
         return Err(Refusal::Forbidden("not your conversation".into()).into());
     }
-    let head = streams::head(clients, conversation).await?;
+    let head = backend.head(conversation).await?;
     let until = match before {
         Some(seq) => seq.saturating_sub(1).min(head),
         // `page` is the client's: a huge one is simply past the start, never an overflow.
         None => head.saturating_sub((page.max(1) - 1).saturating_mul(pagesize)),
     };
     let after = until.saturating_sub(pagesize);
-    Ok(streams::read_range(clients, conversation, after, until, pagesize as usize).await?.0)
+    Ok(backend.read_range(conversation, after, until, pagesize as usize).await?.0)
 }
 
 /// Deletes a message for both sides (seed 003's `CHAT_DELETE`): only its sender may; the
 /// message stays in place as a tombstone (`deleted = true`, no content), so sequence numbers
 /// and unread counts stay exact, and the other side is told.
-pub async fn delete(clients: &Clients, actor: &Actor, conversation: ConversationId, seq: u64) -> Result<()> {
-    if !is_member(clients, actor.user_id, conversation).await? {
+pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: ConversationId, seq: u64) -> Result<()> {
+    if !is_member(backend, actor.user_id, conversation).await? {
         return Err(Refusal::NotFound("message not found".into()).into());
     }
-    let (entries, _) = streams::read_range(clients, conversation, seq.saturating_sub(1), seq, 1).await?;
+    let (entries, _) = backend.read_range(conversation, seq.saturating_sub(1), seq, 1).await?;
     let mut entry = entries.into_iter().next().ok_or_else(|| Refusal::NotFound("message not found".into()))?;
     let Body::Message(message) = &mut entry.body else {
         return Err(Refusal::NotFound("message not found".into()).into());
@@ -237,17 +236,178 @@ pub async fn delete(clients: &Clients, actor: &Actor, conversation: Conversation
     }
     let audio = message.attachment().map(String::from);
     message.tombstone();
-    streams::replace(clients, &entry).await?;
+    backend.replace(&entry).await?;
     if let Some(object) = audio.filter(|o| is_audio_key(o)) {
-        attachments::discard(clients, &object).await?;
+        attachments::discard(backend, &object).await?;
     }
     let participants: Vec<u64> = match conversation {
-        ConversationId::Group(group) => groups::members(clients, group).await?,
+        ConversationId::Group(group) => backend.members(group).await?,
         ConversationId::Direct(a, b) => vec![a, b],
         ConversationId::Feed(user) => vec![user],
     };
     let others: Vec<u64> = participants.into_iter().filter(|u| *u != actor.user_id).collect();
     // A delete notice is addressed to nobody in particular: it has no `to`.
     let change = Change::DeleteMessage { msg_id: format!("{conversation}:{seq}") };
-    Ok(delivery::tell_users(clients, actor, &others, change, None).await?)
+    Ok(delivery::tell_users(backend, actor, &others, change, None).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::format::Format;
+    use crate::domain::ids::DeviceName;
+    use crate::domain::refusal::Error;
+    use crate::domain::relation::Edge;
+    use crate::store::memory::Memory;
+    use crate::store::ports::StreamStore;
+
+    fn actor(user: u64, device: &str) -> Actor {
+        Actor {
+            user_id: user,
+            device: DeviceName::parse(Some(device)).unwrap(),
+            tag: String::new(),
+            connection_id: None,
+        }
+    }
+
+    fn text(id: &str, c: &str, target: Target) -> Outgoing {
+        Outgoing::new(id.into(), "text", c.into(), target).unwrap()
+    }
+
+    fn refused(result: Result<impl std::fmt::Debug>) -> Refusal {
+        match result {
+            Err(Error::Refused(refusal)) => refusal,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    /// Alice (1) and Bob (2), friends; Bob online on a TOML phone.
+    fn alice_and_bob() -> (Memory, String) {
+        let memory = Memory::default();
+        memory.user(1, Some("alice@example.com"));
+        memory.user(2, None);
+        memory.befriend(1, 2);
+        let phone = memory.connect(2, "android", Format::Toml);
+        (memory, phone)
+    }
+
+    #[tokio::test]
+    async fn a_message_to_a_friend_is_stored_once_read_by_its_sender_and_pushed() {
+        let (memory, phone) = alice_and_bob();
+        let sent = send(&memory, &actor(1, "web"), &text("c1", "hello", Target::User(2))).await.unwrap();
+        assert_eq!((sent.id.as_str(), sent.seq, sent.new), ("dm#1#2:1", 1, true));
+        let dm = ConversationId::direct(1, 2);
+        let stored = memory.stream(dm);
+        assert_eq!(stored.len(), 1);
+        let message = stored[0].message().unwrap();
+        assert_eq!((message.c.as_str(), message.from_email.as_deref()), ("hello", Some("alice@example.com")));
+        assert_eq!((unread(&memory, 1, dm).await.unwrap(), unread(&memory, 2, dm).await.unwrap()), (0, 1));
+        let frames = memory.frames_to(&phone);
+        assert!(frames.len() == 1 && frames[0].contains("c = \"hello\""), "{frames:?}");
+    }
+
+    #[tokio::test]
+    async fn a_message_to_a_stranger_to_oneself_or_across_a_block_is_refused_and_stores_nothing() {
+        let (memory, _) = alice_and_bob();
+        memory.user(3, None);
+        let alice = actor(1, "web");
+        assert_eq!(refused(send(&memory, &alice, &text("c1", "hi", Target::User(3))).await), Refusal::NotYourContact);
+        assert_eq!(refused(send(&memory, &alice, &text("c2", "hi", Target::User(1))).await), Refusal::MessageSelf);
+        let blocked = Edge { blocking: true, ..memory.state().edges[&(2, 1)].clone() };
+        memory.state().edges.insert((2, 1), blocked);
+        memory.state().edges.get_mut(&(1, 2)).unwrap().blocked_by = true;
+        assert_eq!(refused(send(&memory, &alice, &text("c3", "hi", Target::User(2))).await), Refusal::MessageBlocked);
+        assert!(memory.state().entries.is_empty() && memory.state().posts.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_retry_with_the_same_client_id_stores_nothing_new_but_pushes_again() {
+        let (memory, phone) = alice_and_bob();
+        let alice = actor(1, "web");
+        let first = send(&memory, &alice, &text("c1", "hello", Target::User(2))).await.unwrap();
+        let again = send(&memory, &alice, &text("c1", "hello", Target::User(2))).await.unwrap();
+        assert_eq!((again.seq, again.new, first.new), (first.seq, false, true));
+        assert_eq!(memory.stream(ConversationId::direct(1, 2)).len(), 1);
+        assert_eq!(memory.frames_to(&phone).len(), 2, "the first attempt may have died before its push");
+    }
+
+    #[tokio::test]
+    async fn only_members_send_to_a_group_and_every_member_is_reached() {
+        let (memory, phone) = alice_and_bob();
+        memory.group(9, &[1, 2]);
+        memory.user(3, None);
+        let outsider = send(&memory, &actor(3, "web"), &text("c1", "hi", Target::Group(9))).await;
+        assert_eq!(refused(outsider), Refusal::NotGroupMember);
+        let sent = send(&memory, &actor(1, "web"), &text("c2", "hi all", Target::Group(9))).await.unwrap();
+        assert_eq!(sent.id, "group#9:1");
+        assert!(memory.frames_to(&phone)[0].starts_with("[[gm]]"));
+    }
+
+    #[tokio::test]
+    async fn sends_past_the_rate_limit_are_refused() {
+        let (memory, _) = alice_and_bob();
+        let alice = actor(1, "web");
+        for i in 0..SENDS_PER_USER.max {
+            send(&memory, &alice, &text(&format!("c{i}"), "hi", Target::User(2))).await.unwrap();
+        }
+        let over = send(&memory, &alice, &text("one-more", "hi", Target::User(2))).await;
+        assert!(matches!(refused(over), Refusal::TooManyRequests(_)));
+        assert_eq!(memory.stream(ConversationId::direct(1, 2)).len() as u64, SENDS_PER_USER.max);
+    }
+
+    #[tokio::test]
+    async fn history_pages_from_the_newest_and_only_for_participants() {
+        let (memory, _) = alice_and_bob();
+        for i in 1..=5 {
+            send(&memory, &actor(1, "web"), &text(&format!("c{i}"), &format!("m{i}"), Target::User(2))).await.unwrap();
+        }
+        let dm = ConversationId::direct(1, 2);
+        let page = history(&memory, 2, dm, 1, 2, None).await.unwrap();
+        assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
+        let before = history(&memory, 2, dm, 1, 2, Some(4)).await.unwrap();
+        assert_eq!(before.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+        assert!(matches!(refused(history(&memory, 3, dm, 1, 2, None).await), Refusal::Forbidden(_)));
+    }
+
+    #[tokio::test]
+    async fn only_the_sender_deletes_a_message_and_its_place_stays_as_a_tombstone() {
+        let (memory, _) = alice_and_bob();
+        let dm = ConversationId::direct(1, 2);
+        send(&memory, &actor(1, "web"), &text("c1", "oops", Target::User(2))).await.unwrap();
+        assert!(matches!(refused(delete(&memory, &actor(2, "ipad"), dm, 1).await), Refusal::Forbidden(_)));
+        assert!(matches!(refused(delete(&memory, &actor(3, "ipad"), dm, 1).await), Refusal::NotFound(_)));
+        delete(&memory, &actor(1, "web"), dm, 1).await.unwrap();
+        let tombstone = memory.stream(dm)[0].message().unwrap().clone();
+        assert!(tombstone.deleted && tombstone.c.is_empty());
+        let told = memory.stream(ConversationId::Feed(2));
+        assert!(
+            matches!(&told[0].body, Body::Notice(n) if n.what == Change::DeleteMessage { msg_id: "dm#1#2:1".into() })
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_text_that_names_someone_elses_voice_note_deletes_no_audio() {
+        let (memory, _) = alice_and_bob();
+        let object = format!("audio/{}.amr", "a".repeat(32));
+        memory.state().blobs.insert(object.clone(), b"#!AMR\n".to_vec());
+        memory.state().audio.insert(object.clone(), ConversationId::direct(7, 8));
+        let bait = text("c1", &format!("file/{object}"), Target::User(2));
+        send(&memory, &actor(1, "web"), &bait).await.unwrap();
+        delete(&memory, &actor(1, "web"), ConversationId::direct(1, 2), 1).await.unwrap();
+        assert!(memory.state().blobs.contains_key(&object), "the voice note of 7 and 8 is still there");
+        assert_eq!(memory.state().audio.get(&object), Some(&ConversationId::direct(7, 8)));
+    }
+
+    #[tokio::test]
+    async fn marking_read_clears_the_unread_count_and_never_moves_back() {
+        let (memory, _) = alice_and_bob();
+        let dm = ConversationId::direct(1, 2);
+        for i in 1..=3 {
+            send(&memory, &actor(1, "web"), &text(&format!("c{i}"), "hi", Target::User(2))).await.unwrap();
+        }
+        assert_eq!(unread(&memory, 2, dm).await.unwrap(), 3);
+        mark_read(&memory, 2, dm).await.unwrap();
+        memory.raise_read_marker(dm, 2, 1).await.unwrap();
+        assert_eq!(unread(&memory, 2, dm).await.unwrap(), 0);
+    }
 }

@@ -2,10 +2,14 @@
 //! returns [`StoreError`], never an HTTP answer; only rules applied inside a transaction
 //! (relationships) come back as the domain's refusals.
 
+mod aws;
 pub mod blobs;
 pub mod connections;
 pub mod groups;
 pub mod limits;
+#[cfg(test)]
+pub mod memory;
+pub mod ports;
 pub mod relations;
 pub mod sessions;
 pub mod streams;
@@ -21,6 +25,8 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
+
+pub use ports::Backend;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -257,6 +257,19 @@ pub enum List {
 }
 
 impl List {
+    /// Whether an edge belongs in the list: what [`List::filter`] asks DynamoDB, as a rule.
+    pub fn admits(self, edge: &Edge) -> bool {
+        match self {
+            List::Friends => edge.friendship == Friendship::Friends,
+            List::RequestsReceived => edge.friendship == Friendship::RequestedBy,
+            List::RequestsSent => edge.friendship == Friendship::Requested,
+            List::Following => edge.following,
+            List::Followers => edge.followed_by,
+            List::Blocking => edge.blocking,
+            List::Correspondents => edge.friendship != Friendship::None,
+        }
+    }
+
     fn filter(self) -> (&'static str, Vec<AttributeValue>) {
         let friendship = |f: Friendship| ("friendship = :v0", vec![s(f.as_str())]);
         match self {
