@@ -3,7 +3,7 @@
 //! in-process through `im_functions::invoke`, and its answer is turned back into HTTP with
 //! API Gateway's rules (base64 bodies decoded by `isBase64Encoded`, `cookies` as Set-Cookie).
 
-use crate::gateway::{api_gateway_time, Gateway, LambdaFailure};
+use crate::gateway::{api_gateway_time, Gateway, LambdaFailure, MAX_LAMBDA_PAYLOAD_BYTES};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -18,10 +18,6 @@ use std::time::{Duration, Instant};
 
 /// API Gateway's payload limit for HTTP APIs.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
-
-/// Lambda's payload limit for a synchronous invocation, request and response alike: an event
-/// past it (a body near the gateway's 10 MB, base64-encoded) never reaches the function.
-pub const MAX_LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
 /// The HTTP API's integration timeout: past it the client gets 503, whatever the function does.
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
