@@ -1,15 +1,23 @@
-//! State shared by the HTTP and WebSocket emulators: the template, the functions it names,
-//! the clients they use, the authorizer cache and the live WebSocket connections.
+//! What runs a function as Lambda would, under its template policy, and the state the HTTP,
+//! WebSocket and Lambda API emulators share: the template, the functions it names, the clients
+//! they use, the authorizer cache, the live WebSocket connections and the asynchronous
+//! invocations. The emulators depend on this module, never the other way.
 
+use crate::contracts::Contracts;
 use crate::iam::{Denials, Guard};
 use crate::template::Template;
-use crate::websocket::Connections;
+use axum::extract::ws::Message;
 use im_adapters::Clients;
 use im_functions::Function;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore, SemaphorePermit};
+
+/// Lambda's payload limit for a synchronous invocation, request and response alike: an event
+/// past it (a body near the gateway's 10 MB, base64-encoded) never reaches the function.
+pub const MAX_LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
 /// A function failed the way a Lambda fails (error or panic): API Gateway answers 500.
 #[derive(Debug)]
@@ -35,21 +43,92 @@ impl Default for WsLimits {
     }
 }
 
+/// A live WebSocket connection as the management API sees it.
+pub(crate) struct Live {
+    pub(crate) outbox: mpsc::UnboundedSender<Message>,
+    pub(crate) connected_at: time::OffsetDateTime,
+    pub(crate) last_active: Arc<Mutex<time::OffsetDateTime>>,
+    pub(crate) source_ip: String,
+    pub(crate) user_agent: String,
+}
+
+/// The live WebSocket connections, by connection id.
+#[derive(Default)]
+pub struct Connections(Mutex<HashMap<String, Live>>);
+
+impl Connections {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<String, Live>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// How many connections are open (for the launcher's status line and the tests).
+    pub fn count(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// What the asynchronous invocations of one function came to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AsyncStats {
+    /// Events accepted (`202`).
+    pub queued: u64,
+    /// Runs, retries included.
+    pub runs: u64,
+    /// Runs that failed (each retried while retries remain).
+    pub failed_runs: u64,
+    /// Events given up after their last retry.
+    pub dropped: u64,
+    /// Events whose run (first or retried) succeeded.
+    pub succeeded: u64,
+}
+
+/// Queued events run at most this many at once: on AWS each runs in a sandbox of its own, up to
+/// the account's concurrency; on a laptop's few cores a hundred at once would only starve each
+/// other past their `Timeout`. The rest wait in the queue, as events do behind a concurrency limit.
+pub const RUNS_AT_ONCE: usize = 4;
+
+/// Asynchronous invocations by function (binary name), for tests and benchmarks.
+#[derive(Clone, Debug)]
+pub struct Invocations {
+    stats: Arc<Mutex<BTreeMap<String, AsyncStats>>>,
+    turns: Arc<Semaphore>,
+}
+
+impl Default for Invocations {
+    fn default() -> Self {
+        Invocations { stats: Default::default(), turns: Arc::new(Semaphore::new(RUNS_AT_ONCE)) }
+    }
+}
+
+impl Invocations {
+    pub fn of(&self, function: &str) -> AsyncStats {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner()).get(function).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn count(&self, function: &str, change: impl FnOnce(&mut AsyncStats)) {
+        change(self.stats.lock().unwrap_or_else(|e| e.into_inner()).entry(function.to_string()).or_default());
+    }
+
+    /// Waits for one of the [`RUNS_AT_ONCE`] turns; the run holds it until dropped.
+    pub(crate) async fn turn(&self) -> Option<SemaphorePermit<'_>> {
+        self.turns.acquire().await.ok()
+    }
+}
+
 pub struct Gateway {
     pub template: Template,
     pub clients: Arc<Clients>,
     functions: HashMap<String, Function>,
-    /// Each function's own clients, held to its template policy (`crate::iam`).
+    /// Each function's own clients, held to its template policy by the IAM guard.
     function_clients: HashMap<String, Arc<Clients>>,
     /// The calls IAM refused, for tests and the log.
     pub denials: Denials,
     pub auth_cache: Mutex<HashMap<String, (Instant, Option<Value>)>>,
     pub connections: Connections,
     pub ws_limits: WsLimits,
-    /// The asynchronous invocations the local Lambda API ran (`crate::lambda_api`).
-    pub invocations: crate::lambda_api::Invocations,
-    /// The contracts every answer and frame is held to (`crate::contracts`), when checked.
-    pub contracts: Option<Arc<crate::contracts::Contracts>>,
+    /// The asynchronous invocations the local Lambda API ran.
+    pub invocations: Invocations,
+    /// The contracts every answer and frame is held to, when checked.
+    pub contracts: Option<Arc<Contracts>>,
 }
 
 impl Gateway {
@@ -116,7 +195,7 @@ impl Gateway {
             }
         };
         match finished {
-            Ok(Ok(answer)) if answer.to_string().len() > crate::http_gateway::MAX_LAMBDA_PAYLOAD_BYTES => {
+            Ok(Ok(answer)) if answer.to_string().len() > MAX_LAMBDA_PAYLOAD_BYTES => {
                 tracing::error!(function = binary, "Response payload size exceeded maximum allowed payload size");
                 Err(LambdaFailure)
             }

@@ -3,7 +3,7 @@
 //! in-process through `im_functions::invoke`, and its answer is turned back into HTTP with
 //! API Gateway's rules (base64 bodies decoded by `isBase64Encoded`, `cookies` as Set-Cookie).
 
-use crate::gateway::{api_gateway_time, Gateway, LambdaFailure};
+use crate::gateway::{api_gateway_time, Gateway, LambdaFailure, MAX_LAMBDA_PAYLOAD_BYTES};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -18,10 +18,6 @@ use std::time::{Duration, Instant};
 
 /// API Gateway's payload limit for HTTP APIs.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
-
-/// Lambda's payload limit for a synchronous invocation, request and response alike: an event
-/// past it (a body near the gateway's 10 MB, base64-encoded) never reaches the function.
-pub const MAX_LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
 /// The HTTP API's integration timeout: past it the client gets 503, whatever the function does.
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
@@ -146,13 +142,8 @@ fn payload_v2(
             }
         }
     }
-    let path_parameters: Map<String, Value> = params
-        .iter()
-        .map(|(k, v)| {
-            let decoded = percent_decode(v).unwrap_or_else(|| v.clone());
-            (k.clone(), Value::String(decoded))
-        })
-        .collect();
+    let path_parameters: Map<String, Value> =
+        params.iter().map(|(name, raw)| (name.clone(), Value::String(decoded_path_parameter(raw)))).collect();
     let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let (body, is_base64) = if body.is_empty() {
         (Value::Null, false)
@@ -203,21 +194,17 @@ fn payload_v2(
     event
 }
 
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+/// A path parameter as API Gateway passes it: percent-decoded, or as it came when it does not
+/// decode (a `%` without two hex digits anywhere in it, or bytes that are not UTF-8).
+fn decoded_path_parameter(raw: &str) -> String {
+    let well_formed = raw
+        .split('%')
+        .skip(1)
+        .all(|escape| escape.as_bytes().get(..2).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)));
+    if !well_formed {
+        return raw.to_string();
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(raw).decode_utf8().map_or_else(|_| raw.to_string(), String::from)
 }
 
 /// Runs the authorizer; `Ok(None)` is a deny. Results are cached by identity for the
@@ -308,6 +295,18 @@ mod tests {
         assert!(!is_text_content("application/x-www-form-urlencoded"));
         assert!(!is_text_content("audio/amr"));
         assert!(!is_text_content("multipart/form-data; boundary=x"));
+    }
+
+    #[test]
+    fn path_parameters_are_decoded_unless_malformed() {
+        assert_eq!(decoded_path_parameter("%2B33%20612"), "+33 612");
+        assert_eq!(decoded_path_parameter("caf%C3%A9"), "café");
+        assert_eq!(decoded_path_parameter("plain"), "plain");
+        // Undecodable: passed on as it came, all of it.
+        assert_eq!(decoded_path_parameter("100%"), "100%");
+        assert_eq!(decoded_path_parameter("a%20b%zz"), "a%20b%zz");
+        assert_eq!(decoded_path_parameter("%4"), "%4");
+        assert_eq!(decoded_path_parameter("%FF"), "%FF");
     }
 
     #[test]

@@ -11,62 +11,24 @@
 //!
 //! Only this machine may call it, like `@connections`: on AWS it takes IAM-signed calls only.
 
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, MAX_LAMBDA_PAYLOAD_BYTES};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The gateway counts the invocations; they keep the path the tests know them by.
+pub use crate::gateway::{AsyncStats, Invocations, RUNS_AT_ONCE};
 
 /// Lambda's limit on an asynchronous invocation's payload.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 
 /// The waits before the retries of a failed asynchronous run, scaled from AWS's minutes.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(2)];
-
-/// What the asynchronous invocations of one function came to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AsyncStats {
-    /// Events accepted (`202`).
-    pub queued: u64,
-    /// Runs, retries included.
-    pub runs: u64,
-    /// Runs that failed (each retried while retries remain).
-    pub failed_runs: u64,
-    /// Events given up after their last retry.
-    pub dropped: u64,
-    /// Events whose run (first or retried) succeeded.
-    pub succeeded: u64,
-}
-
-/// Queued events run at most this many at once: on AWS each runs in a sandbox of its own, up to
-/// the account's concurrency; on a laptop's few cores a hundred at once would only starve each
-/// other past their `Timeout`. The rest wait in the queue, as events do behind a concurrency limit.
-pub const RUNS_AT_ONCE: usize = 4;
-
-/// Asynchronous invocations by function (binary name), for tests and benchmarks.
-#[derive(Clone, Debug)]
-pub struct Invocations(Arc<Mutex<BTreeMap<String, AsyncStats>>>, Arc<tokio::sync::Semaphore>);
-
-impl Default for Invocations {
-    fn default() -> Self {
-        Invocations(Default::default(), Arc::new(tokio::sync::Semaphore::new(RUNS_AT_ONCE)))
-    }
-}
-
-impl Invocations {
-    pub fn of(&self, function: &str) -> AsyncStats {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(function).cloned().unwrap_or_default()
-    }
-
-    fn count(&self, function: &str, change: impl FnOnce(&mut AsyncStats)) {
-        change(self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(function.to_string()).or_default());
-    }
-}
 
 /// An error in the Lambda API's shape (`x-amzn-errortype` and a JSON message).
 fn error(status: StatusCode, kind: &'static str, message: String) -> Response {
@@ -99,7 +61,7 @@ pub async fn invoke(
         return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", format!("Function not found: {name}"));
     };
     let kind = headers.get("x-amz-invocation-type").and_then(|v| v.to_str().ok()).unwrap_or("RequestResponse");
-    let limit = if kind == "Event" { MAX_EVENT_BYTES } else { crate::http_gateway::MAX_LAMBDA_PAYLOAD_BYTES };
+    let limit = if kind == "Event" { MAX_EVENT_BYTES } else { MAX_LAMBDA_PAYLOAD_BYTES };
     if body.len() > limit {
         let message = format!("{} bytes is more than the {limit} this invocation may carry", body.len());
         return error(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException", message);
@@ -139,7 +101,7 @@ async fn run_event(gateway: Arc<Gateway>, binary: String, payload: Value) {
         if attempt > 0 {
             tokio::time::sleep(RETRY_DELAYS[(attempt - 1).min(RETRY_DELAYS.len() - 1)]).await;
         }
-        let Ok(_slot) = gateway.invocations.1.acquire().await else { return };
+        let Some(_turn) = gateway.invocations.turn().await else { return };
         gateway.invocations.count(&binary, |s| s.runs += 1);
         if gateway.call(&binary, payload.clone()).await.is_ok() {
             gateway.invocations.count(&binary, |s| s.succeeded += 1);

@@ -6,7 +6,7 @@
 //! message size, idle timeout, connection lifetime. `POST|GET|DELETE /{stage}/@connections/{id}`
 //! is the management API `aws-sdk-apigatewaymanagement` calls, with 410 Gone for closed connections.
 
-use crate::gateway::{api_gateway_time, Gateway};
+use crate::gateway::{api_gateway_time, Gateway, Live};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
@@ -15,33 +15,9 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use rand::Rng;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
-
-/// A live connection as the management API sees it.
-struct Live {
-    outbox: mpsc::UnboundedSender<Message>,
-    connected_at: time::OffsetDateTime,
-    last_active: Arc<Mutex<time::OffsetDateTime>>,
-    source_ip: String,
-    user_agent: String,
-}
-
-/// The live connections, by connection id.
-#[derive(Default)]
-pub struct Connections(Mutex<HashMap<String, Live>>);
-
-impl Connections {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-    /// How many connections are open (for the launcher's status line and the tests).
-    pub fn count(&self) -> usize {
-        self.lock().len()
-    }
-}
 
 /// Connection ids look like API Gateway's: 12 random bytes, base64 (so they carry `=`).
 fn new_connection_id() -> String {
