@@ -112,6 +112,10 @@ pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(u64, 
     }
 }
 
+/// What tells one rendered frame from another: the entry (stream, sequence), the dialect, and for
+/// a contact change with its count, who sees it.
+type FrameKey = (ConversationId, u64, Format, Option<u64>);
+
 /// Posts stored entries to their users' live connections, except the acting device; 410 Gone
 /// forgets a connection. Each distinct frame is rendered once and its bytes shared by every
 /// connection that gets it. Fails when the connections cannot be looked up (nothing was posted
@@ -127,8 +131,7 @@ async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(u64, &E
         by_user.entry(*user).or_default().push(entry);
     }
     let counts = contact_counts(backend, reached).await;
-    // A frame differs by entry and dialect, and for a contact change by who sees it.
-    let mut frames: HashMap<(ConversationId, u64, Format, Option<u64>), Arc<[u8]>> = HashMap::new();
+    let mut frames: HashMap<FrameKey, Arc<[u8]>> = HashMap::new();
     let mut posts = vec![];
     for conn in &live {
         let Some(user) = conn.user_id else { continue };
@@ -366,7 +369,7 @@ mod tests {
     async fn closed_connections_are_disconnected_and_forgotten() {
         let memory = Memory::default();
         let socket = memory.connect(2, "web", Format::Json);
-        close_connections(&memory, &[socket.clone()]).await;
+        close_connections(&memory, std::slice::from_ref(&socket)).await;
         assert_eq!(memory.state().disconnected, [socket]);
         assert!(memory.state().connections.is_empty());
     }
