@@ -1,7 +1,11 @@
-//! The shape of `functions/src`, checked from its source: layers only point down
-//! (domain → store → delivery → service → the surfaces http/ and ws/ → the runner in lib.rs),
-//! the two surfaces never use each other, and no module imports another that imports it back,
-//! directly or around a cycle. Run alone with `cargo test -p im-functions --test layers`.
+//! The shape of the code, checked from its source: in `functions/src` layers only point down
+//! (domain → store → delivery → service → the surfaces http/ and ws/ → the runner in lib.rs)
+//! and the two surfaces never use each other; in `functions/src` and `infra/local/src` no module
+//! imports another that imports it back, directly or around a cycle; the model is typed (no
+//! `Map<String, Value>` in domain/, service/, delivery/); and no file of `functions/src` or
+//! `infra` runs over 400 lines before its tests. Each check is also run on a small tree made to
+//! break it, so a check that can no longer fail fails too. Run alone with
+//! `cargo test -p im-functions --test layers`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -99,12 +103,19 @@ fn named_paths(module: &str, code: &str) -> Vec<String> {
     found
 }
 
-/// The modules of `functions/src` and, for each, the modules it uses.
-fn graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+fn functions_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
+}
+
+/// The modules of a crate's `src` and, for each, the modules it uses.
+fn graph_of(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = vec![];
-    rust_files(&src, &mut files);
-    let modules: BTreeMap<String, PathBuf> = files.iter().map(|f| (module_of(&src, f), f.clone())).collect();
+    rust_files(src, &mut files);
+    let modules: BTreeMap<String, PathBuf> = files.iter().map(|f| (module_of(src, f), f.clone())).collect();
     let resolve = |path: &str| -> Option<String> {
         let mut candidate = path.to_string();
         loop {
@@ -127,7 +138,7 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
 #[test]
 fn layers_only_point_down_and_surfaces_stay_apart() {
     let mut wrong = vec![];
-    for (module, uses) in graph() {
+    for (module, uses) in graph_of(&functions_src()) {
         for used in uses {
             let upward = rank(&used) > rank(&module);
             let across = surface(&module).is_some() && surface(&used).is_some_and(|s| Some(s) != surface(&module));
@@ -139,10 +150,9 @@ fn layers_only_point_down_and_surfaces_stay_apart() {
     assert!(wrong.is_empty(), "imports pointing up or across surfaces:\n{}", wrong.join("\n"));
 }
 
-#[test]
-fn no_module_imports_one_that_imports_it_back() {
-    let graph = graph();
-    // Depth-first search for a back edge; the first cycle found is reported in full.
+/// The first import cycle among a crate's modules, if any, in full (`a -> b -> a`).
+fn cycle_in(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    // Depth-first search for a back edge.
     fn visit(
         module: &str,
         graph: &BTreeMap<String, BTreeSet<String>>,
@@ -166,12 +176,145 @@ fn no_module_imports_one_that_imports_it_back() {
         None
     }
     let mut done = BTreeSet::new();
-    for module in graph.keys() {
-        if let Some(cycle) = visit(module, &graph, &mut vec![], &mut done) {
-            panic!("import cycle: {}", cycle.join(" -> "));
+    graph.keys().find_map(|module| visit(module, graph, &mut vec![], &mut done))
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    for (src, at_least) in [(functions_src(), 30), (repository().join("infra/local/src"), 15)] {
+        let graph = graph_of(&src);
+        assert!(graph.len() > at_least, "the check read {} ({} modules found)", src.display(), graph.len());
+        if let Some(cycle) = cycle_in(&graph) {
+            panic!("import cycle in {}: {}", src.display(), cycle.join(" -> "));
         }
     }
-    assert!(graph.len() > 30, "the check read the modules ({} found)", graph.len());
+}
+
+/// Where a file of a typed layer holds an untyped body: `Map<String, Value>` in its code.
+fn untyped_in(dir: &Path) -> Vec<String> {
+    let mut files = vec![];
+    rust_files(dir, &mut files);
+    let untyped = ["Map<String, Value>", "Map<String, serde_json::Value>", "serde_json::Map"];
+    files
+        .iter()
+        .flat_map(|file| {
+            let code = code_of(&std::fs::read_to_string(file).expect("readable"));
+            let lines: Vec<String> = code
+                .lines()
+                .filter(|line| {
+                    untyped.iter().any(|u| line.replace(char::is_whitespace, "").contains(&u.replace(' ', "")))
+                })
+                .map(|line| format!("{}: {}", file.display(), line.trim()))
+                .collect();
+            lines
+        })
+        .collect()
+}
+
+#[test]
+fn the_model_is_typed_in_the_domain_the_use_cases_and_the_delivery() {
+    let wrong: Vec<String> =
+        ["domain", "service", "delivery"].iter().flat_map(|layer| untyped_in(&functions_src().join(layer))).collect();
+    assert!(wrong.is_empty(), "untyped bodies (Map<String, Value>) where the model is typed:\n{}", wrong.join("\n"));
+}
+
+/// Most lines a file has before its unit tests.
+const MAX_LINES: usize = 400;
+
+/// Files over [`MAX_LINES`] before their tests (`#[cfg(test)]`), binaries included.
+fn crowded_in(dir: &Path) -> Vec<String> {
+    fn every_rust_file(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                every_rust_file(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = vec![];
+    every_rust_file(dir, &mut files);
+    files
+        .iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(file).expect("readable");
+            let lines = text.lines().take_while(|line| !line.trim_start().starts_with("#[cfg(test)]")).count();
+            (lines > MAX_LINES).then(|| format!("{}: {lines} lines before its tests", file.display()))
+        })
+        .collect()
+}
+
+#[test]
+fn no_file_is_over_400_lines_before_its_tests() {
+    let root = repository();
+    let crowded: Vec<String> =
+        [root.join("functions/src"), root.join("infra")].iter().flat_map(|d| crowded_in(d)).collect();
+    assert!(crowded.is_empty(), "rooms with more than one job? split them:\n{}", crowded.join("\n"));
+}
+
+/// A throwaway tree of files, for the checks' own tests.
+struct Tree(PathBuf);
+
+impl Tree {
+    fn new(name: &str, files: &[(&str, String)]) -> Tree {
+        let root = std::env::temp_dir().join(format!("layers-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (path, text) in files {
+            let file = root.join(path);
+            std::fs::create_dir_all(file.parent().expect("a folder")).expect("writable");
+            std::fs::write(file, text).expect("writable");
+        }
+        Tree(root)
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn each_check_fails_on_a_tree_made_to_break_it() {
+    // An injected cycle, as infra/local once had (gateway <-> websocket).
+    let cyclic = Tree::new(
+        "cycle",
+        &[
+            ("lib.rs", "pub mod gateway;\npub mod websocket;\n".into()),
+            ("gateway.rs", "use crate::websocket::Connections;\n".into()),
+            (
+                "websocket.rs",
+                "use crate::gateway::{Gateway, api_gateway_time};\n// crate::nothing in a comment\n".into(),
+            ),
+        ],
+    );
+    let cycle = cycle_in(&graph_of(&cyclic.0)).expect("the cycle is found");
+    assert_eq!(cycle.first(), cycle.last(), "{cycle:?}");
+    assert!(cycle.contains(&"crate::gateway".to_string()) && cycle.contains(&"crate::websocket".to_string()));
+    let acyclic = Tree::new("acyclic", &[("lib.rs", "pub mod a;\n".into()), ("a.rs", "use crate::b;\n".into())]);
+    assert_eq!(cycle_in(&graph_of(&acyclic.0)), None);
+    // An untyped body in the domain; the same in a test module is fine.
+    let untyped = Tree::new(
+        "untyped",
+        &[
+            ("entry.rs", "pub struct Entry {\n    pub body: serde_json::Map<String, Value>,\n}\n".into()),
+            ("notice.rs", "pub struct Notice;\n#[cfg(test)]\nmod tests { type M = Map<String, Value>; }\n".into()),
+        ],
+    );
+    let found = untyped_in(&untyped.0);
+    assert!(found.len() == 1 && found[0].contains("entry.rs"), "{found:?}");
+    // A 401-line file; 400 lines and then tests are fine.
+    let line = "// a line\n";
+    let crowded = Tree::new(
+        "crowded",
+        &[
+            ("big.rs", line.repeat(MAX_LINES + 1)),
+            ("ok.rs", line.repeat(MAX_LINES) + "#[cfg(test)]\n" + &line.repeat(50)),
+        ],
+    );
+    let found = crowded_in(&crowded.0);
+    assert!(found.len() == 1 && found[0].contains("big.rs: 401 lines"), "{found:?}");
 }
 
 #[test]
@@ -187,7 +330,7 @@ fn the_reader_finds_grouped_and_relative_imports() {
 
 #[test]
 fn seed_codes_are_written_once_in_the_refusal_table() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = functions_src();
     let mut files = vec![];
     rust_files(&src, &mut files);
     let coded = |line: &str| {

@@ -108,18 +108,47 @@ pub fn check_strong_password(password: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// A password as a client sent it: read only to be hashed or verified, never printed (its
+/// `Debug` is redacted, so a request or a sign-up can be logged whole).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Password {
+    fn from(text: String) -> Password {
+        Password(text)
+    }
+}
+
+impl From<&str> for Password {
+    fn from(text: &str) -> Password {
+        Password(text.to_string())
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(redacted)")
+    }
+}
+
 /// What a sign-up stores: the profile and the password to hash.
 #[derive(Clone, Debug)]
 pub struct NewUser {
     pub profile: Profile,
-    pub password: String,
+    pub password: Password,
 }
 
 impl NewUser {
     /// Seed 003's `LOGON {user: email, password}`: the name defaults to the email's local part.
-    pub fn from_email(email: &str, password: String) -> Result<NewUser, Refusal> {
+    pub fn from_email(email: &str, password: Password) -> Result<NewUser, Refusal> {
         let email = parse_email(email)?;
-        if !(6..=128).contains(&password.chars().count()) {
+        if !(6..=128).contains(&password.expose().chars().count()) {
             return Err(Refusal::invalid("password must be 6 to 128 characters"));
         }
         let name = email.split('@').next().unwrap_or_default().chars().take(64).collect();

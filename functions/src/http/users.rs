@@ -35,7 +35,7 @@ fn new_user(fields: &Fields) -> Result<NewUser> {
         show_age: fields.opt_bool("show_age")?.unwrap_or(true),
         show_gender: fields.opt_bool("show_gender")?.unwrap_or(true),
     };
-    Ok(NewUser { profile, password: fields.text("password", 6, 128)? })
+    Ok(NewUser { profile, password: fields.text("password", 6, 128)?.into() })
 }
 
 /// `POST /user`: signs up. Answers 201 with the new user.
@@ -63,7 +63,7 @@ fn session_cookie(token: &str, max_age: u64) -> String {
 /// back as an HttpOnly cookie, the way simple_im's clients send it.
 pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let fields = Fields::parse(req)?;
-    let password = fields.text("password", 1, 128)?;
+    let password = fields.text("password", 1, 128)?.into();
     let device = DeviceName::parse(fields.opt_text("device", 1, 16)?.as_deref())?;
     let phone = fields.opt_text("phone", 1, 32)?;
     let claim = login_claim(phone.as_deref(), fields.opt_text("email", 3, 254)?.as_deref())?;
@@ -122,7 +122,7 @@ pub async fn change_password(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
     let fields = Fields::parse(req)?;
-    let (current, new) = (fields.text("password", 1, 128)?, fields.text("new_password", 1, 128)?);
+    let (current, new) = (fields.text("password", 1, 128)?.into(), fields.text("new_password", 1, 128)?.into());
     auth::change_password(&ctx.clients, caller, token, current, new).await?;
     Ok(Reply::ok(json!({})))
 }

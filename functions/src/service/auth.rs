@@ -4,7 +4,7 @@
 use crate::domain::ids::{Caller, DeviceName};
 use crate::domain::limits::{LOGINS_PER_ACCOUNT, LOGINS_PER_SOURCE, SIGN_UPS_PER_SOURCE};
 use crate::domain::refusal::{Error, Refusal, Result};
-use crate::domain::user::{check_strong_password, NewUser};
+use crate::domain::user::{check_strong_password, NewUser, Password};
 use crate::service::{limits, presence};
 use crate::store::{sessions, users};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -14,10 +14,10 @@ use im_adapters::Clients;
 use rand::RngCore;
 
 /// Hashes a password with argon2id off the async threads (it is deliberately slow).
-async fn hash_password(password: String) -> Result<String> {
+async fn hash_password(password: Password) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        Argon2::default().hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string())
     })
     .await
     .map_err(Error::internal)?
@@ -26,11 +26,11 @@ async fn hash_password(password: String) -> Result<String> {
 
 /// Checks a password against a stored hash. Without a stored hash it still spends the same
 /// work, so response time does not tell whether an account exists.
-async fn verify_password(password: String, stored: Option<String>) -> bool {
+async fn verify_password(password: Password, stored: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
         let Ok(parsed) = PasswordHash::new(&stored) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && stored != DUMMY_HASH
+        Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok() && stored != DUMMY_HASH
     })
     .await
     .unwrap_or(false)
@@ -50,7 +50,7 @@ fn new_token() -> String {
 /// Signs up from a source address (limited per address; the strong password rule when the
 /// deployment asks for it): stores the profile and the password's hash; returns the new id.
 pub async fn sign_up(clients: &Clients, new: &NewUser, source: &str) -> Result<u64> {
-    check_password(clients, &new.password)?;
+    check_password(clients, new.password.expose())?;
     limits::check(clients, &SIGN_UPS_PER_SOURCE, source).await?;
     let hash = hash_password(new.password.clone()).await?;
     Ok(users::insert(clients, &new.profile, hash).await?)
@@ -59,7 +59,7 @@ pub async fn sign_up(clients: &Clients, new: &NewUser, source: &str) -> Result<u
 /// Checks a password against the user a claim (`phone#...`, `email#...`) names: the same
 /// refusal whether the user is unknown or the password wrong, and the same work either way.
 /// Attempts are limited per source address and per account before any hashing is spent.
-pub async fn authenticate(clients: &Clients, claim: &str, password: String, source: &str) -> Result<u64> {
+pub async fn authenticate(clients: &Clients, claim: &str, password: Password, source: &str) -> Result<u64> {
     limits::check(clients, &LOGINS_PER_SOURCE, source).await?;
     limits::check(clients, &LOGINS_PER_ACCOUNT, claim).await?;
     let user = users::claimed_by(clients, claim).await?;
@@ -121,15 +121,15 @@ pub async fn change_password(
     clients: &Clients,
     caller: &Caller,
     token: &str,
-    current: String,
-    new: String,
+    current: Password,
+    new: Password,
 ) -> Result<()> {
     limits::check(clients, &LOGINS_PER_ACCOUNT, &format!("user#{}", caller.user_id)).await?;
     let stored = users::password_hash(clients, caller.user_id).await?;
     if !verify_password(current, stored).await {
         return Err(Refusal::WrongCredentials.into());
     }
-    check_password(clients, &new)?;
+    check_password(clients, new.expose())?;
     users::set_password_hash(clients, caller.user_id, hash_password(new).await?).await?;
     end_sessions(clients, caller.user_id, Some(token)).await
 }

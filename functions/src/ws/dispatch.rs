@@ -11,7 +11,7 @@ use crate::domain::ids::{device_key, Actor, ConversationId, DeviceName, EntryId,
 use crate::domain::message::Outgoing;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
-use crate::domain::user::{login_claim, NewUser};
+use crate::domain::user::{login_claim, NewUser, Password};
 use crate::service::contacts;
 use crate::service::{auth, messages, presence, sync, users};
 use crate::store::connections::{self, Connection};
@@ -271,7 +271,7 @@ struct Login<'a> {
     token: Option<String>,
     phone: Option<String>,
     email: Option<String>,
-    password: Option<String>,
+    password: Option<Password>,
     device: Option<String>,
     /// `[r.user] id`: the user the credentials must name.
     user_id: Option<String>,
@@ -345,7 +345,7 @@ async fn log_in(
 async fn sign_up(
     clients: &Clients,
     conn: &Connection,
-    (email, password, source): (&str, String, &str),
+    (email, password, source): (&str, Password, &str),
     device: Option<String>,
     dialect: Format,
 ) -> Result<(u64, Connection)> {

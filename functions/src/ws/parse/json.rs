@@ -3,6 +3,7 @@
 
 use super::{reason, text, Addressee, BadFrame, Frame, Request, Text, Who, Whole};
 use crate::domain::format::Format;
+use crate::domain::user::Password;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -119,14 +120,14 @@ impl JsonRequest {
                     token: text(token),
                     phone: text(phone).or(user_phone),
                     email: text(email).or(user_email),
-                    password: text(password),
+                    password: text(password).map(Password::from),
                     device: text(device),
                     frame_id: None,
                     user_id: None,
                 }
             }
             JsonRequest::Logon { user, password, device } => {
-                Request::Logon { email: user.0, password: password.0, device: text(device) }
+                Request::Logon { email: user.0, password: password.0.into(), device: text(device) }
             }
             JsonRequest::Ack { id, ids, upto } => {
                 let up_to = text(upto);

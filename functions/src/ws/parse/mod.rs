@@ -16,6 +16,7 @@ pub use lines::one_key_per_line;
 
 use crate::domain::format::Format;
 use crate::domain::ids::UserRef;
+use crate::domain::user::Password;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -31,7 +32,7 @@ pub enum Request {
         token: Option<String>,
         phone: Option<String>,
         email: Option<String>,
-        password: Option<String>,
+        password: Option<Password>,
         device: Option<String>,
         frame_id: Option<String>,
         user_id: Option<String>,
@@ -39,7 +40,7 @@ pub enum Request {
     /// Seed 003's `LOGON`: sign up with an email and log in.
     Logon {
         email: String,
-        password: String,
+        password: Password,
         device: Option<String>,
     },
     /// Confirm exactly the entries named; `up_to` is the explicit "everything up to this id".

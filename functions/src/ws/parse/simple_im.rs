@@ -5,6 +5,7 @@ use super::lines::{header, one_key_per_line, Header};
 use super::{reason, text, Addressee, BadFrame, Frame, Request, Text};
 use crate::domain::format::Format;
 use crate::domain::ids::UserRef;
+use crate::domain::user::Password;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -88,7 +89,7 @@ impl TomlFrame {
                 token: text(user.token).or(text(r.token)),
                 phone: text(user.phone).or(text(r.phone)),
                 email: text(user.email).or(text(r.email)),
-                password: text(user.password).or(text(r.password)),
+                password: text(user.password).or(text(r.password)).map(Password::from),
                 device: text(user.d).or(text(r.d)),
                 frame_id: text(r.id),
                 user_id: text(user.id),

@@ -1,0 +1,32 @@
+//! Ordered streams in the conversations table: every user's feed, every pair's conversation,
+//! every group's. A stream is a head item holding the latest sequence number and one item per
+//! entry at its sequence, written together in one transaction so no number is ever skipped or
+//! reused; an entry is stored once, whoever and however many will read it.
+//!
+//! Items (`pk`, `sk`):
+//! - `<conversation>`, 0: the head, `seq`; `<conversation>`, n: entry n (`kind`, `body` as a
+//!   map of its typed fields (a JSON string in items written before bodies were typed), `echo_of`, `ts`). Conversations are `feed#<user>`, `dm#<a>#<b>`, `group#<id>`.
+//! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a send got (retries find it);
+//! - `audio#audio/<name>.amr`, 0: the conversation an attached audio object belongs to;
+//! - `read#<conversation>#<user>`, 0: the user's read marker (unread = head − marker);
+//! - `cursor#<user>#<device>#<conversation>`, 0: what that device has confirmed: `seq` the
+//!   contiguous prefix, `above` the ranges past it, `v` the version its writes condition on.
+//!
+//! One module per key family: `entries` (the head and the entries), `markers` (reading the
+//! items at `(pk, 0)`), `read` (read markers), `dedup` (send keys), `audio` (attachment claims),
+//! `cursors` (what each device confirmed); the keys themselves are built in `keys` only.
+
+mod audio;
+mod cursors;
+mod dedup;
+mod entries;
+mod keys;
+mod markers;
+mod read;
+
+pub use audio::{audio_owner, claim_audio, release_audio};
+pub use cursors::{confirm, positions, unconfirmed, unconfirmed_at, Position};
+pub use dedup::{dedup_key, sent_before};
+pub use entries::{append, append_writes, read_range, replace, NewEntry};
+pub use markers::head;
+pub use read::{raise_read_marker, read_marker, unread, unread_in};
