@@ -74,7 +74,7 @@ async fn upload(req: &Request, group: bool) -> Result<(Target, Upload)> {
 async fn upload_and_send(ctx: &Ctx, req: &Request, group: bool) -> Result<Reply> {
     let actor = ctx.actor()?;
     let (target, upload) = upload(req, group).await?;
-    let (client_id, result) = audio::send(&ctx.clients, &actor, target, upload).await?;
+    let (client_id, result) = audio::send(&*ctx.clients, &actor, target, upload).await?;
     Ok(sent(&client_id, &result))
 }
 
@@ -92,7 +92,7 @@ pub async fn send_group_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
 /// once the phone has uploaded the file.
 pub async fn presign_audio_upload(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let (key, url) = audio::presign_upload(&ctx.clients, caller.user_id).await?;
+    let (key, url) = audio::presign_upload(&*ctx.clients, caller.user_id).await?;
     let upload =
         json!({ "key": key, "url": url, "method": "PUT", "content_type": "audio/amr", "max_bytes": MAX_AUDIO_BYTES });
     Ok(Reply::ok(json!({ "upload": [upload] })))

@@ -16,17 +16,17 @@ pub async fn add_contact(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
     let them = other_user(req)?;
     let ask = Fields::parse(req)?.opt_text("ask", 0, 256)?.unwrap_or_default();
-    contacts::add(&ctx.clients, &actor, them, &ask).await.map(Reply::empty)
+    contacts::add(&*ctx.clients, &actor, them, &ask).await.map(Reply::empty)
 }
 
 /// `PUT /contact/{id}`: accepts user `id`'s request; they get `accept_contact`.
 pub async fn accept_contact(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    contacts::confirm(&ctx.clients, &ctx.actor()?, other_user(req)?).await.map(Reply::empty)
+    contacts::confirm(&*ctx.clients, &ctx.actor()?, other_user(req)?).await.map(Reply::empty)
 }
 
 /// `DELETE /contact/{id}`: ends the friendship (or a pending request); they get `delete_contact`.
 pub async fn delete_contact(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    contacts::end(&ctx.clients, &ctx.actor()?, other_user(req)?).await.map(Reply::empty)
+    contacts::end(&*ctx.clients, &ctx.actor()?, other_user(req)?).await.map(Reply::empty)
 }
 
 /// `GET /contact/version/{v}`: what changed in my contacts since version `v` — contacts as
@@ -34,7 +34,7 @@ pub async fn delete_contact(ctx: &Ctx, req: &Request) -> Result<Reply> {
 pub async fn get_contacts_since(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let since = path_number(req, "v", || Refusal::invalid("version must be a number"))?;
-    let changes = contacts::since(&ctx.clients, caller.user_id, since).await?;
+    let changes = contacts::since(&*ctx.clients, caller.user_id, since).await?;
     let contacts: Vec<Value> = changes.contacts.iter().map(|p| p.view(Some(caller.user_id))).collect();
     let deleted: Vec<Value> = changes.deleted.iter().map(|id| json!({ "id": id })).collect();
     let requests: Vec<Value> =

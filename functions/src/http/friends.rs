@@ -74,7 +74,7 @@ fn paged(reply: Reply, req: &Request, page: Page, next: Option<u64>) -> Reply {
 async fn request_party(ctx: &Ctx, req: &Request, caller: u64) -> Result<(u64, Option<u64>)> {
     let fields = Fields::parse(req)?;
     let (id, other) = (fields.opt_user("friend_request_id")?, fields.opt_user("requested_user_id")?);
-    friends::request_party(&ctx.clients, caller, id, other).await
+    friends::request_party(&*ctx.clients, caller, id, other).await
 }
 
 /// `POST /friends/request` {requested_user_id, resend}: 201 with the request's id.
@@ -83,7 +83,7 @@ pub async fn request_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let fields = Fields::parse(req)?;
     let them = required_user(&fields, "requested_user_id")?;
     let resend = fields.opt_bool("resend")?.unwrap_or(false);
-    let id = friends::request(&ctx.clients, &actor, them, resend).await?;
+    let id = friends::request(&*ctx.clients, &actor, them, resend).await?;
     Ok(Reply::ok(json!({ "friend_request": [{ "friend_request_id": id }] })).with_status(StatusCode::CREATED))
 }
 
@@ -91,7 +91,7 @@ pub async fn request_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
 async fn answer_request(ctx: &Ctx, req: &Request, answer: RequestAnswer) -> Result<Reply> {
     let actor = ctx.actor()?;
     let party = request_party(ctx, req, actor.user_id).await?;
-    friends::answer(&ctx.clients, &actor, party, answer).await?;
+    friends::answer(&*ctx.clients, &actor, party, answer).await?;
     Ok(Reply::created())
 }
 
@@ -113,7 +113,7 @@ pub async fn withdraw_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
 /// `DELETE /friends/{user_id}`: 204.
 pub async fn delete_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
-    friends::unfriend(&ctx.clients, &actor, path_user(req, "user_id")?).await?;
+    friends::unfriend(&*ctx.clients, &actor, path_user(req, "user_id")?).await?;
     Ok(Reply::no_content())
 }
 
@@ -121,7 +121,7 @@ pub async fn delete_friend(ctx: &Ctx, req: &Request) -> Result<Reply> {
 pub async fn list_friends(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let page = page(req)?;
-    let list = friends::list(&ctx.clients, caller.user_id, List::Friends, page).await?;
+    let list = friends::list(&*ctx.clients, caller.user_id, List::Friends, page).await?;
     Ok(paged(people("friend", "friend", "friend_id", &list, caller.user_id), req, page, list.next))
 }
 
@@ -129,7 +129,7 @@ pub async fn list_friends(ctx: &Ctx, req: &Request) -> Result<Reply> {
 async fn list_requests(ctx: &Ctx, req: &Request, which: List) -> Result<Reply> {
     let caller = ctx.caller()?;
     let page = page(req)?;
-    let Listing { edges, profiles, next } = friends::list(&ctx.clients, caller.user_id, which, page).await?;
+    let Listing { edges, profiles, next } = friends::list(&*ctx.clients, caller.user_id, which, page).await?;
     let (prefix, id_field, email_field, section) = match which {
         List::RequestsReceived => ("request", "request_user_id", "request_email", "friend_request"),
         _ => ("requested", "requested_user_id", "requested_email", "friend_request_sent"),
@@ -165,13 +165,13 @@ pub async fn list_sent_friend_requests(ctx: &Ctx, req: &Request) -> Result<Reply
 /// Sets a follow or block of the user a body names: 201.
 async fn tie_from_body(ctx: &Ctx, req: &Request, field: &str, tie: Tie) -> Result<Reply> {
     let them = required_user(&Fields::parse(req)?, field)?;
-    friends::tie(&ctx.clients, &ctx.actor()?, them, tie).await?;
+    friends::tie(&*ctx.clients, &ctx.actor()?, them, tie).await?;
     Ok(Reply::created())
 }
 
 /// Lifts a follow or block of the user a path names: 204.
 async fn untie(ctx: &Ctx, req: &Request, field: &str, tie: Tie) -> Result<Reply> {
-    friends::tie(&ctx.clients, &ctx.actor()?, path_user(req, field)?, tie).await?;
+    friends::tie(&*ctx.clients, &ctx.actor()?, path_user(req, field)?, tie).await?;
     Ok(Reply::no_content())
 }
 
@@ -189,7 +189,7 @@ pub async fn unfollow(ctx: &Ctx, req: &Request) -> Result<Reply> {
 pub async fn list_followers(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let page = page(req)?;
-    let list = friends::follows(&ctx.clients, path_user(req, "user_id")?, List::Followers, page).await?;
+    let list = friends::follows(&*ctx.clients, path_user(req, "user_id")?, List::Followers, page).await?;
     Ok(paged(people("follower", "follower", "follower_id", &list, caller.user_id), req, page, list.next))
 }
 
@@ -197,7 +197,7 @@ pub async fn list_followers(ctx: &Ctx, req: &Request) -> Result<Reply> {
 pub async fn list_followees(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let page = page(req)?;
-    let list = friends::follows(&ctx.clients, path_user(req, "user_id")?, List::Following, page).await?;
+    let list = friends::follows(&*ctx.clients, path_user(req, "user_id")?, List::Following, page).await?;
     Ok(paged(people("followee", "followee", "followee_id", &list, caller.user_id), req, page, list.next))
 }
 
@@ -210,7 +210,7 @@ pub async fn block(ctx: &Ctx, req: &Request) -> Result<Reply> {
 pub async fn list_blocks(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let page = page(req)?;
-    let Listing { edges, profiles, next } = friends::list(&ctx.clients, caller.user_id, List::Blocking, page).await?;
+    let Listing { edges, profiles, next } = friends::list(&*ctx.clients, caller.user_id, List::Blocking, page).await?;
     let name = |id: u64| profiles.get(&id).map(|p| p.view(Some(caller.user_id))["name"].clone());
     let items = edges.iter().map(|e| json!({ "user_id": e.other, "user_name": name(e.other) })).collect();
     Ok(paged(Reply::list("block", items), req, page, next))

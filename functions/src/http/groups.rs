@@ -19,37 +19,37 @@ pub async fn create_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let name = fields.text("name", 1, 64)?;
     let members = fields.u64_list("members", MAX_MEMBERS)?;
     let client_id = fields.opt_text("id", 1, 64)?;
-    let created = groups::create(&ctx.clients, &actor, &name, &members, client_id.as_deref()).await?;
+    let created = groups::create(&*ctx.clients, &actor, &name, &members, client_id.as_deref()).await?;
     let view = json!({ "g_id": created.id, "g_key": created.key, "name": name, "members": created.members });
     Ok(Reply::ok(json!({ "group": [view] })).with_status(StatusCode::CREATED))
 }
 
 /// `DELETE /group/{id}`: the creator only.
 pub async fn delete_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    groups::delete(&ctx.clients, &ctx.actor()?, group_id(req)?).await.map(Reply::empty)
+    groups::delete(&*ctx.clients, &ctx.actor()?, group_id(req)?).await.map(Reply::empty)
 }
 
 /// `POST /group/{id}/member` (`g_key`): joins with the group's key.
 pub async fn join_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let key = Fields::parse(req)?.text("g_key", 1, 64)?;
-    groups::join(&ctx.clients, &ctx.actor()?, group_id(req)?, &key).await.map(Reply::empty)
+    groups::join(&*ctx.clients, &ctx.actor()?, group_id(req)?, &key).await.map(Reply::empty)
 }
 
 /// `POST /group/{id}/member/{uid}`: the creator adds a user.
 pub async fn add_group_member(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let member = path_number(req, "uid", || Refusal::invalid("uid must be a number"))?;
-    groups::add(&ctx.clients, &ctx.actor()?, group_id(req)?, member).await.map(Reply::empty)
+    groups::add(&*ctx.clients, &ctx.actor()?, group_id(req)?, member).await.map(Reply::empty)
 }
 
 /// `DELETE /group/{id}/member`: leaves the group.
 pub async fn leave_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
-    groups::leave(&ctx.clients, &ctx.actor()?, group_id(req)?).await.map(Reply::empty)
+    groups::leave(&*ctx.clients, &ctx.actor()?, group_id(req)?).await.map(Reply::empty)
 }
 
 /// `GET /group`: my groups.
 pub async fn list_groups(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let list: Vec<Value> = groups::of_user(&ctx.clients, caller.user_id)
+    let list: Vec<Value> = groups::of_user(&*ctx.clients, caller.user_id)
         .await?
         .into_iter()
         .map(|(id, info)| json!({ "g_id": id, "name": info.name, "creator": info.creator }))
@@ -60,7 +60,7 @@ pub async fn list_groups(ctx: &Ctx, _req: &Request) -> Result<Reply> {
 /// `GET /group/{id}/member`: the members, for members only.
 pub async fn list_group_members(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let members = groups::members(&ctx.clients, caller.user_id, group_id(req)?).await?;
+    let members = groups::members(&*ctx.clients, caller.user_id, group_id(req)?).await?;
     let list: Vec<Value> = members.iter().map(|p| p.view(Some(caller.user_id))).collect();
     Ok(Reply::ok(json!({ "member": list })))
 }

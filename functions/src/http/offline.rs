@@ -21,7 +21,7 @@ pub async fn get_offline(ctx: &Ctx, req: &Request) -> Result<Reply> {
         None => None,
     };
     let device = (caller.device_key(), caller.device.as_str());
-    let pending = sync::pending(&ctx.clients, caller.user_id, device, after, OFFLINE_PAGE).await?;
+    let pending = sync::pending(&*ctx.clients, caller.user_id, device, after, OFFLINE_PAGE).await?;
     let tables = by_table(pending.feed.iter().chain(&pending.messages));
     let response = json!({ "more": pending.more, "friend_request": pending.friend_requests });
     Ok(Reply::ok_with_response(response).with_tables(tables))
@@ -36,7 +36,7 @@ pub async fn delete_offline(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let params = req.query_string_parameters();
     let ids = params.all("id").unwrap_or_default();
     let up_to = params.first("upto");
-    let (clients, device) = (&ctx.clients, &caller.device_key());
+    let (clients, device) = (&*ctx.clients, &caller.device_key());
     if ids.is_empty() && up_to.is_none() {
         sync::acknowledge_everything(clients, caller.user_id, device).await?;
     } else {

@@ -41,7 +41,7 @@ fn new_user(fields: &Fields) -> Result<NewUser> {
 /// `POST /user`: signs up. Answers 201 with the new user.
 pub async fn create_user(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let new = new_user(&Fields::parse(req)?)?;
-    let id = auth::sign_up(&ctx.clients, &new, &ctx.source).await?;
+    let id = auth::sign_up(&*ctx.clients, &new, &ctx.source).await?;
     let user = json!({ "id": id, "name": new.profile.name, "phone": new.profile.phone, "avatar": new.profile.avatar });
     Ok(Reply::ok(json!({ "user": [user] })).with_status(StatusCode::CREATED))
 }
@@ -67,8 +67,8 @@ pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let device = DeviceName::parse(fields.opt_text("device", 1, 16)?.as_deref())?;
     let phone = fields.opt_text("phone", 1, 32)?;
     let claim = login_claim(phone.as_deref(), fields.opt_text("email", 3, 254)?.as_deref())?;
-    let id = auth::authenticate(&ctx.clients, &claim, password, &ctx.source).await?;
-    let token = auth::open_session(&ctx.clients, id, &device).await?;
+    let id = auth::authenticate(&*ctx.clients, &claim, password, &ctx.source).await?;
+    let token = auth::open_session(&*ctx.clients, id, &device).await?;
     let cookie = session_cookie(&token, ctx.clients.config.token_ttl_secs);
     let mut response = socket_endpoint(ctx);
     response["user"] = json!({ "id": id, "token": token });
@@ -109,10 +109,10 @@ pub async fn logout(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
     if Fields::parse(req)?.opt_bool("everywhere")?.unwrap_or(false) {
-        auth::end_sessions(&ctx.clients, caller.user_id, None).await?;
+        auth::end_sessions(&*ctx.clients, caller.user_id, None).await?;
     }
-    auth::close_session(&ctx.clients, token).await?;
-    presence::close_sockets_of(&ctx.clients, caller).await?;
+    auth::close_session(&*ctx.clients, token).await?;
+    presence::close_sockets_of(&*ctx.clients, caller).await?;
     Ok(Reply::ok(json!({})).with_header(http::header::SET_COOKIE, session_cookie("", 0)))
 }
 
@@ -123,7 +123,7 @@ pub async fn change_password(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
     let fields = Fields::parse(req)?;
     let (current, new) = (fields.text("password", 1, 128)?.into(), fields.text("new_password", 1, 128)?.into());
-    auth::change_password(&ctx.clients, caller, token, current, new).await?;
+    auth::change_password(&*ctx.clients, caller, token, current, new).await?;
     Ok(Reply::ok(json!({})))
 }
 
@@ -133,7 +133,7 @@ async fn found(ctx: &Ctx, profile: Profile) -> Result<Reply> {
     let caller = ctx.caller()?;
     let mut view = profile.view(Some(caller.user_id));
     if let (Some(flags), Value::Object(fields)) =
-        (users::flags(&ctx.clients, caller.user_id, profile.id).await?, &mut view)
+        (users::flags(&*ctx.clients, caller.user_id, profile.id).await?, &mut view)
     {
         if let Ok(Value::Object(flags)) = serde_json::to_value(flags) {
             fields.extend(flags);
@@ -146,11 +146,11 @@ async fn found(ctx: &Ctx, profile: Profile) -> Result<Reply> {
 pub async fn get_user_by_id(ctx: &Ctx, req: &Request) -> Result<Reply> {
     ctx.caller()?;
     let id = path_number(req, "id", || Refusal::invalid("user id must be a number"))?;
-    found(ctx, users::by_id(&ctx.clients, id).await?).await
+    found(ctx, users::by_id(&*ctx.clients, id).await?).await
 }
 
 /// `GET /user/phone/{phone}`
 pub async fn get_user_by_phone(ctx: &Ctx, req: &Request) -> Result<Reply> {
     ctx.caller()?;
-    found(ctx, users::by_phone(&ctx.clients, path_param(req, "phone")?).await?).await
+    found(ctx, users::by_phone(&*ctx.clients, path_param(req, "phone")?).await?).await
 }

@@ -6,8 +6,7 @@ use crate::domain::ids::{Actor, Target};
 use crate::domain::message::{check_amr, new_audio_key, upload_object, Outgoing};
 use crate::domain::refusal::{Error, Result};
 use crate::service::messages::{self, Sent};
-use crate::store::blobs;
-use im_adapters::Clients;
+use crate::store::Backend;
 
 /// An uploaded AMR file to send: the bytes, their declared type, the sender's id for it.
 pub struct Upload {
@@ -18,19 +17,19 @@ pub struct Upload {
 
 /// `POST /m/audio`, `POST /gm/audio`: checks the file and the recipient (refused senders store
 /// nothing), uploads the file, then sends it as a message. Returns the client id and the send.
-pub async fn send(clients: &Clients, actor: &Actor, target: Target, upload: Upload) -> Result<(String, Sent)> {
+pub async fn send(backend: &impl Backend, actor: &Actor, target: Target, upload: Upload) -> Result<(String, Sent)> {
     check_amr(&upload.bytes, upload.content_type.as_deref())?;
-    messages::check_allowed(clients, actor.user_id, target).await?;
+    messages::check_allowed(backend, actor.user_id, target).await?;
     let key = new_audio_key();
     let client_id = upload.client_id.unwrap_or_else(|| key.clone());
     let out = Outgoing::new(client_id.clone(), "audio", key.clone(), target)?;
-    blobs::put(clients, &upload_object(actor.user_id, &key), upload.bytes).await?;
-    Ok((client_id, messages::send(clients, actor, &out).await?))
+    backend.put_blob(&upload_object(actor.user_id, &key), upload.bytes).await?;
+    Ok((client_id, messages::send(backend, actor, &out).await?))
 }
 
 /// `POST /audio/upload`: a fresh key and a presigned PUT URL for the caller's upload of it.
-pub async fn presign_upload(clients: &Clients, uploader: u64) -> Result<(String, String)> {
+pub async fn presign_upload(backend: &impl Backend, uploader: u64) -> Result<(String, String)> {
     let key = new_audio_key();
-    let url = blobs::upload_url(clients, &upload_object(uploader, &key)).await.map_err(Error::from)?;
+    let url = backend.upload_url(&upload_object(uploader, &key)).await.map_err(Error::from)?;
     Ok((key, url))
 }

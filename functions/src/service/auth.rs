@@ -6,11 +6,11 @@ use crate::domain::limits::{LOGINS_PER_ACCOUNT, LOGINS_PER_SOURCE, SIGN_UPS_PER_
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::user::{check_strong_password, NewUser, Password};
 use crate::service::{limits, presence};
-use crate::store::{sessions, users};
+use crate::store::sessions;
+use crate::store::Backend;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
-use im_adapters::Clients;
 use rand::RngCore;
 
 /// Hashes a password with argon2id off the async threads (it is deliberately slow).
@@ -49,22 +49,22 @@ fn new_token() -> String {
 
 /// Signs up from a source address (limited per address; the strong password rule when the
 /// deployment asks for it): stores the profile and the password's hash; returns the new id.
-pub async fn sign_up(clients: &Clients, new: &NewUser, source: &str) -> Result<u64> {
-    check_password(clients, new.password.expose())?;
-    limits::check(clients, &SIGN_UPS_PER_SOURCE, source).await?;
+pub async fn sign_up(backend: &impl Backend, new: &NewUser, source: &str) -> Result<u64> {
+    check_password(backend, new.password.expose())?;
+    limits::check(backend, &SIGN_UPS_PER_SOURCE, source).await?;
     let hash = hash_password(new.password.clone()).await?;
-    Ok(users::insert(clients, &new.profile, hash).await?)
+    Ok(backend.insert_user(&new.profile, hash).await?)
 }
 
 /// Checks a password against the user a claim (`phone#...`, `email#...`) names: the same
 /// refusal whether the user is unknown or the password wrong, and the same work either way.
 /// Attempts are limited per source address and per account before any hashing is spent.
-pub async fn authenticate(clients: &Clients, claim: &str, password: Password, source: &str) -> Result<u64> {
-    limits::check(clients, &LOGINS_PER_SOURCE, source).await?;
-    limits::check(clients, &LOGINS_PER_ACCOUNT, claim).await?;
-    let user = users::claimed_by(clients, claim).await?;
+pub async fn authenticate(backend: &impl Backend, claim: &str, password: Password, source: &str) -> Result<u64> {
+    limits::check(backend, &LOGINS_PER_SOURCE, source).await?;
+    limits::check(backend, &LOGINS_PER_ACCOUNT, claim).await?;
+    let user = backend.claimed_by(claim).await?;
     let stored = match user {
-        Some(id) => users::password_hash(clients, id).await?,
+        Some(id) => backend.password_hash(id).await?,
         None => None,
     };
     match (verify_password(password, stored).await, user) {
@@ -82,62 +82,62 @@ pub fn new_tag() -> String {
 pub const MAX_SESSIONS_PER_USER: usize = 20;
 
 /// Opens a session for `user_id` on `device` and returns its token.
-pub async fn open_session(clients: &Clients, user_id: u64, device: &DeviceName) -> Result<String> {
+pub async fn open_session(backend: &impl Backend, user_id: u64, device: &DeviceName) -> Result<String> {
     let token = new_token();
-    sessions::open(clients, &token, user_id, device, &new_tag()).await?;
-    let mut listed: Vec<(String, sessions::Listed)> = sessions::of_user(clients, user_id).await?.into_iter().collect();
+    backend.open_session(&token, user_id, device, &new_tag()).await?;
+    let mut listed: Vec<(String, sessions::Listed)> = backend.sessions_of(user_id).await?.into_iter().collect();
     if listed.len() > MAX_SESSIONS_PER_USER {
         listed.sort_by_key(|(_, session)| session.x);
         let oldest = listed.len() - MAX_SESSIONS_PER_USER;
-        end(clients, user_id, listed.into_iter().take(oldest).collect()).await?;
+        end(backend, user_id, listed.into_iter().take(oldest).collect()).await?;
     }
     Ok(token)
 }
 
 /// Ends the session of `token`.
-pub async fn close_session(clients: &Clients, token: &str) -> Result<()> {
-    Ok(sessions::close(clients, token).await?)
+pub async fn close_session(backend: &impl Backend, token: &str) -> Result<()> {
+    Ok(backend.close_session(token).await?)
 }
 
 /// Ends every session of the caller's user but the one of `keep` (none: all of them, "log out
 /// everywhere"), and closes the sockets those sessions opened.
-pub async fn end_sessions(clients: &Clients, user: u64, keep: Option<&str>) -> Result<()> {
+pub async fn end_sessions(backend: &impl Backend, user: u64, keep: Option<&str>) -> Result<()> {
     let kept = keep.map(sessions::listed_as);
-    let ended = sessions::of_user(clients, user).await?.into_iter().filter(|(hash, _)| Some(hash) != kept.as_ref());
-    end(clients, user, ended.collect()).await
+    let ended = backend.sessions_of(user).await?.into_iter().filter(|(hash, _)| Some(hash) != kept.as_ref());
+    end(backend, user, ended.collect()).await
 }
 
-async fn end(clients: &Clients, user: u64, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
+async fn end(backend: &impl Backend, user: u64, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
     let hashes: Vec<String> = ended.iter().map(|(hash, _)| hash.clone()).collect();
-    sessions::end(clients, user, &hashes).await?;
+    backend.end_sessions(user, &hashes).await?;
     let logins: Vec<(String, String)> = ended.into_iter().map(|(_, s)| (s.d, s.g)).collect();
-    presence::close_sockets(clients, user, |c| logins.iter().any(|(d, g)| c.device.as_str() == d && &c.tag == g)).await
+    presence::close_sockets(backend, user, |c| logins.iter().any(|(d, g)| c.device.as_str() == d && &c.tag == g)).await
 }
 
 /// Changes the caller's password: the current one must be right (attempts count as logins of
 /// the account), the new one passes the sign-up rule; every other session ends, with its
 /// sockets, and the session of `token` stays.
 pub async fn change_password(
-    clients: &Clients,
+    backend: &impl Backend,
     caller: &Caller,
     token: &str,
     current: Password,
     new: Password,
 ) -> Result<()> {
-    limits::check(clients, &LOGINS_PER_ACCOUNT, &format!("user#{}", caller.user_id)).await?;
-    let stored = users::password_hash(clients, caller.user_id).await?;
+    limits::check(backend, &LOGINS_PER_ACCOUNT, &format!("user#{}", caller.user_id)).await?;
+    let stored = backend.password_hash(caller.user_id).await?;
     if !verify_password(current, stored).await {
         return Err(Refusal::WrongCredentials.into());
     }
-    check_password(clients, new.expose())?;
-    users::set_password_hash(clients, caller.user_id, hash_password(new).await?).await?;
-    end_sessions(clients, caller.user_id, Some(token)).await
+    check_password(backend, new.expose())?;
+    backend.set_password_hash(caller.user_id, hash_password(new).await?).await?;
+    end_sessions(backend, caller.user_id, Some(token)).await
 }
 
 /// The password rule of new passwords: the seeds' 6 to 128 characters, or the strong rule
 /// when the deployment asks for it.
-fn check_password(clients: &Clients, password: &str) -> Result<()> {
-    if clients.config.strong_passwords {
+fn check_password(backend: &impl Backend, password: &str) -> Result<()> {
+    if backend.strong_passwords() {
         return Ok(check_strong_password(password)?);
     }
     if !(6..=128).contains(&password.chars().count()) {
@@ -147,13 +147,12 @@ fn check_password(clients: &Clients, password: &str) -> Result<()> {
 }
 
 /// Resolves a token to its caller: one GetItem. Unknown and expired tokens are refused alike.
-pub async fn resolve(clients: &Clients, token: &str) -> Result<Caller> {
+pub async fn resolve(backend: &impl Backend, token: &str) -> Result<Caller> {
     if token.is_empty() || token.len() > 256 {
         return Err(Refusal::Unauthorized("invalid token".into()).into());
     }
-    let (user_id, device, tag) = sessions::find(clients, token)
-        .await?
-        .ok_or_else(|| Refusal::Unauthorized("invalid or expired token".into()))?;
+    let (user_id, device, tag) =
+        backend.find_session(token).await?.ok_or_else(|| Refusal::Unauthorized("invalid or expired token".into()))?;
     let device = DeviceName::parse(Some(&device)).map_err(Error::internal)?;
     Ok(Caller { user_id, device, tag })
 }

@@ -13,12 +13,11 @@ use crate::domain::user::Profile;
 use crate::service::limits;
 use crate::service::users as user_lookup;
 use crate::store::relations::{self, Pair, Told};
-use crate::store::{streams, users};
-use im_adapters::Clients;
+use crate::store::Backend;
 
 /// Counts one more request (friend request or follow) of `user` against their hourly limit.
-pub async fn count_request(clients: &Clients, user: u64) -> Result<()> {
-    limits::check(clients, &REQUESTS_PER_USER, &user.to_string()).await
+pub async fn count_request(backend: &impl Backend, user: u64) -> Result<()> {
+    limits::check(backend, &REQUESTS_PER_USER, &user.to_string()).await
 }
 
 /// What a relationship change tells: the notice's kind, whether the other side is told (the
@@ -46,11 +45,11 @@ impl Telling {
 /// `telling` picks for the resulting edge; then pushes it. Nothing changed: nothing is stored
 /// or told. The one way a relationship changes.
 pub async fn change(
-    clients: &Clients,
+    backend: &impl Backend,
     actor: &Actor,
     them: u64,
-    rule: impl Rule,
-    telling: impl Fn(&Edge) -> Telling,
+    rule: impl Rule + Send + Sync,
+    telling: impl Fn(&Edge) -> Telling + Send + Sync,
 ) -> Result<Pair> {
     let told = |edge: &Edge| {
         let Telling { change, them: tell_them, request } = telling(edge);
@@ -59,68 +58,68 @@ pub async fn change(
         let request = request.map(|id| (id, actor.user_id, them));
         Told { feeds: delivery::feeds(actor, recipients), notice, request }
     };
-    let (pair, stored) = relations::transition(clients, actor.user_id, them, rule, told).await?;
-    delivery::push_stored(clients, actor, &stored).await;
+    let (pair, stored) = backend.transition(actor.user_id, them, rule, told).await?;
+    delivery::push_stored(backend, actor, &stored).await;
     Ok(pair)
 }
 
 /// Asks `them` for friendship (`add_contact`, with the request's id); returns seed 004's
 /// `friend_request_id`. The rule runs first on the pair as it stands, so a refused request
 /// takes no id.
-pub async fn send_request(clients: &Clients, actor: &Actor, them: u64, ask: &str) -> Result<u64> {
-    count_request(clients, actor.user_id).await?;
-    let pair = relations::pair(clients, actor.user_id, them).await?;
+pub async fn send_request(backend: &impl Backend, actor: &Actor, them: u64, ask: &str) -> Result<u64> {
+    count_request(backend, actor.user_id).await?;
+    let pair = backend.pair(actor.user_id, them).await?;
     relation::request(ask, 0, now_secs())(&pair.ab, &pair.ba)?;
-    let id = users::next_id(clients, "counter#requests").await?;
+    let id = backend.next_id("counter#requests").await?;
     let telling = |_: &Edge| Telling::request(ask, id);
-    change(clients, actor, them, relation::request(ask, id, now_secs()), telling).await?;
+    change(backend, actor, them, relation::request(ask, id, now_secs()), telling).await?;
     Ok(id)
 }
 
 /// `POST /contact/{id}` with `ask`: asks `them` to be a contact; they get `add_contact`.
-pub async fn add(clients: &Clients, actor: &Actor, them: u64, ask: &str) -> Result<()> {
+pub async fn add(backend: &impl Backend, actor: &Actor, them: u64, ask: &str) -> Result<()> {
     if them == actor.user_id {
         return Err(Refusal::CannotAddSelf.into());
     }
-    user_lookup::existing(clients, them).await?;
-    send_request(clients, actor, them, ask).await?;
+    user_lookup::existing(backend, them).await?;
+    send_request(backend, actor, them, ask).await?;
     Ok(())
 }
 
 /// Seed 003's `CREATE_CONTACT` and seed 002's `Friend`: asks them, or accepts when they
 /// already asked (seed 003 has no accept step). Friends already, or asked already: 400-21/400-20.
-pub async fn befriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
+pub async fn befriend(backend: &impl Backend, actor: &Actor, them: u64) -> Result<()> {
     if them == actor.user_id {
         return Err(Refusal::CannotAddSelf.into());
     }
-    count_request(clients, actor.user_id).await?;
-    let pair = relations::pair(clients, actor.user_id, them).await?;
+    count_request(backend, actor.user_id).await?;
+    let pair = backend.pair(actor.user_id, them).await?;
     relation::befriend(0, now_secs())(&pair.ab, &pair.ba)?;
-    let id = users::next_id(clients, "counter#requests").await?;
+    let id = backend.next_id("counter#requests").await?;
     let telling = |edge: &Edge| match edge.friendship {
         Friendship::Friends => Telling::plain(Change::AcceptContact, true),
         _ => Telling::request("", id),
     };
-    change(clients, actor, them, relation::befriend(id, now_secs()), telling).await?;
+    change(backend, actor, them, relation::befriend(id, now_secs()), telling).await?;
     Ok(())
 }
 
 /// Accepts their request (404-12 when there is none): `PUT /contact/{id}`, seed 002's `Confirm`.
-pub async fn confirm(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    change(clients, actor, them, relation::accept(None), |_| Telling::plain(Change::AcceptContact, true)).await?;
+pub async fn confirm(backend: &impl Backend, actor: &Actor, them: u64) -> Result<()> {
+    change(backend, actor, them, relation::accept(None), |_| Telling::plain(Change::AcceptContact, true)).await?;
     Ok(())
 }
 
 /// Ends a friendship or a pending request: `DELETE /contact/{id}`, seed 003's `DELETE_CONTACT`,
 /// seed 002's `Revoke`.
-pub async fn end(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    change(clients, actor, them, relation::delete, |_| Telling::plain(Change::DeleteContact, true)).await?;
+pub async fn end(backend: &impl Backend, actor: &Actor, them: u64) -> Result<()> {
+    change(backend, actor, them, relation::delete, |_| Telling::plain(Change::DeleteContact, true)).await?;
     Ok(())
 }
 
 /// Whether the two are contacts already (seed 002's `Confirm` answers `already_present`).
-pub async fn are_friends(clients: &Clients, a: u64, b: u64) -> Result<bool> {
-    Ok(relations::pair(clients, a, b).await?.ab.friendship == Friendship::Friends)
+pub async fn are_friends(backend: &impl Backend, a: u64, b: u64) -> Result<bool> {
+    Ok(backend.pair(a, b).await?.ab.friendship == Friendship::Friends)
 }
 
 /// Most changes one contact sync answers.
@@ -137,11 +136,11 @@ pub struct Changes {
 }
 
 /// At the current version nothing is listed; from 0, everything current.
-pub async fn since(clients: &Clients, user: u64, since: u64) -> Result<Changes> {
-    let mut version = relations::version(clients, user).await?;
+pub async fn since(backend: &impl Backend, user: u64, since: u64) -> Result<Changes> {
+    let mut version = backend.version(user).await?;
     let (changed, more) = match since >= version {
         true => (vec![], false),
-        false => relations::changed_since(clients, user, since, CONTACT_SYNC_PAGE).await?,
+        false => backend.changed_since(user, since, CONTACT_SYNC_PAGE).await?,
     };
     // A partial page answers the version of its last change: the client's next sync from it
     // gets the rest.
@@ -149,7 +148,7 @@ pub async fn since(clients: &Clients, user: u64, since: u64) -> Result<Changes> 
         version = changed.last().map_or(version, |c| c.edge.version);
     }
     let ids: Vec<u64> = changed.iter().map(|c| c.other).collect();
-    let mut profiles = users::profiles(clients, &ids).await?;
+    let mut profiles = backend.profiles(&ids).await?;
     let mut changes = Changes { version, contacts: vec![], deleted: vec![], requests: vec![] };
     for change in changed {
         match change.edge.friendship {
@@ -165,12 +164,12 @@ pub async fn since(clients: &Clients, user: u64, since: u64) -> Result<Changes> 
 /// Seed 003's `LIST_CONTACTS_UNREAD`: everyone the user has a conversation with (contacts and
 /// pending requests either way: seed 003 has no accept step), keyed as seed 003 keys contacts,
 /// with the count of unread messages (head minus read marker of each conversation).
-pub async fn unread_counts(clients: &Clients, user: u64) -> Result<Vec<(String, u64)>> {
-    let friends = relations::list(clients, user, relations::List::Correspondents).await?;
+pub async fn unread_counts(backend: &impl Backend, user: u64) -> Result<Vec<(String, u64)>> {
+    let friends = backend.list(user, relations::List::Correspondents).await?;
     let ids: Vec<u64> = friends.iter().map(|f| f.other).collect();
-    let profiles = users::profiles(clients, &ids).await?;
+    let profiles = backend.profiles(&ids).await?;
     let known: Vec<&Profile> = ids.iter().filter_map(|id| profiles.get(id)).collect();
     let conversations: Vec<ConversationId> = known.iter().map(|p| ConversationId::direct(user, p.id)).collect();
-    let unread = streams::unread_in(clients, user, &conversations).await?;
+    let unread = backend.unread_in(user, &conversations).await?;
     Ok(known.iter().zip(unread).map(|(profile, count)| (profile.contact_key(), count)).collect())
 }

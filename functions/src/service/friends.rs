@@ -12,37 +12,36 @@ use crate::domain::relation::{self, Friendship, Rule};
 use crate::domain::user::Profile;
 use crate::service::contacts::{self, count_request, send_request, Telling};
 use crate::service::users::existing;
-use crate::store::relations::{self, List, ListedEdge, Page};
-use crate::store::users;
-use im_adapters::Clients;
+use crate::store::relations::{List, ListedEdge, Page};
+use crate::store::Backend;
 use std::collections::HashMap;
 
 /// Applies `rule` to the pair and tells `them` when `tell_them` (the actor's other devices
 /// always), in the change's own transaction.
 async fn change(
-    clients: &Clients,
+    backend: &impl Backend,
     actor: &Actor,
     them: u64,
-    rule: impl Rule,
+    rule: impl Rule + Send + Sync,
     told: Change,
     tell_them: bool,
 ) -> Result<()> {
-    contacts::change(clients, actor, them, rule, |_| Telling::plain(told.clone(), tell_them)).await?;
+    contacts::change(backend, actor, them, rule, |_| Telling::plain(told.clone(), tell_them)).await?;
     Ok(())
 }
 
 /// `POST /friends/request`: returns the request's id. With `resend`, a request already sent is
 /// told again instead of refused with 400-20.
-pub async fn request(clients: &Clients, actor: &Actor, them: u64, resend: bool) -> Result<u64> {
+pub async fn request(backend: &impl Backend, actor: &Actor, them: u64, resend: bool) -> Result<u64> {
     if them == actor.user_id {
         return Err(Refusal::CannotRequestSelf.into());
     }
-    existing(clients, them).await?;
-    match send_request(clients, actor, them, "").await {
+    existing(backend, them).await?;
+    match send_request(backend, actor, them, "").await {
         Err(Error::Refused(Refusal::RequestAlreadySent)) if resend => {
-            let request_id = relations::pair(clients, actor.user_id, them).await?.ab.request_id;
+            let request_id = backend.pair(actor.user_id, them).await?.ab.request_id;
             let change = Change::AddContact { ask: String::new(), friend_request_id: request_id };
-            delivery::tell_users(clients, actor, &[them], change, Some(them)).await?;
+            delivery::tell_users(backend, actor, &[them], change, Some(them)).await?;
             Ok(request_id)
         }
         other => other,
@@ -52,13 +51,13 @@ pub async fn request(clients: &Clients, actor: &Actor, them: u64, resend: bool) 
 /// The other user of a pending request, from `friend_request_id` (wins) or
 /// `requested_user_id`; 404-12 when there is no such request involving the caller.
 pub async fn request_party(
-    clients: &Clients,
+    backend: &impl Backend,
     caller: u64,
     request_id: Option<u64>,
     other: Option<u64>,
 ) -> Result<(u64, Option<u64>)> {
     if let Some(id) = request_id {
-        return match relations::find_request(clients, id).await? {
+        return match backend.find_request(id).await? {
             Some((from, to)) if from == caller => Ok((to, Some(id))),
             Some((from, to)) if to == caller => Ok((from, Some(id))),
             _ => Err(Refusal::RequestNotFound.into()),
@@ -82,27 +81,27 @@ pub enum RequestAnswer {
 
 /// Accepts, ignores or withdraws the pending request with `them` (that very one, with an id).
 pub async fn answer(
-    clients: &Clients,
+    backend: &impl Backend,
     actor: &Actor,
     (them, id): (u64, Option<u64>),
     answer: RequestAnswer,
 ) -> Result<()> {
     match answer {
-        RequestAnswer::Accept => change(clients, actor, them, relation::accept(id), Change::AcceptContact, true).await,
-        RequestAnswer::Ignore => change(clients, actor, them, relation::ignore(id), Change::IgnoreContact, false).await,
+        RequestAnswer::Accept => change(backend, actor, them, relation::accept(id), Change::AcceptContact, true).await,
+        RequestAnswer::Ignore => change(backend, actor, them, relation::ignore(id), Change::IgnoreContact, false).await,
         RequestAnswer::Withdraw => {
-            change(clients, actor, them, relation::withdraw(id), Change::WithdrawContact, false).await
+            change(backend, actor, them, relation::withdraw(id), Change::WithdrawContact, false).await
         }
     }
 }
 
 /// `DELETE /friends/{user_id}`: the former friend gets `delete_contact`; not friends, nothing.
-pub async fn unfriend(clients: &Clients, actor: &Actor, them: u64) -> Result<()> {
-    existing(clients, them).await?;
-    if relations::pair(clients, actor.user_id, them).await?.ab.friendship != Friendship::Friends {
+pub async fn unfriend(backend: &impl Backend, actor: &Actor, them: u64) -> Result<()> {
+    existing(backend, them).await?;
+    if backend.pair(actor.user_id, them).await?.ab.friendship != Friendship::Friends {
         return Ok(());
     }
-    change(clients, actor, them, relation::unfriend, Change::DeleteContact, true).await
+    change(backend, actor, them, relation::unfriend, Change::DeleteContact, true).await
 }
 
 /// A follow or a block, set or lifted.
@@ -119,7 +118,7 @@ pub enum Tie {
 }
 
 /// Sets or lifts a follow or a block of `them`.
-pub async fn tie(clients: &Clients, actor: &Actor, them: u64, tie: Tie) -> Result<()> {
+pub async fn tie(backend: &impl Backend, actor: &Actor, them: u64, tie: Tie) -> Result<()> {
     let on_self = match tie {
         Tie::Follow => Some(Refusal::CannotFollowSelf),
         Tie::Block => Some(Refusal::CannotBlockSelf),
@@ -129,16 +128,16 @@ pub async fn tie(clients: &Clients, actor: &Actor, them: u64, tie: Tie) -> Resul
         return Err(refusal.into());
     }
     if tie != Tie::Unfollow {
-        existing(clients, them).await?;
+        existing(backend, them).await?;
     }
     match tie {
         Tie::Follow => {
-            count_request(clients, actor.user_id).await?;
-            change(clients, actor, them, relation::follow, Change::Follow, true).await
+            count_request(backend, actor.user_id).await?;
+            change(backend, actor, them, relation::follow, Change::Follow, true).await
         }
-        Tie::Unfollow => change(clients, actor, them, relation::unfollow, Change::Unfollow, true).await,
-        Tie::Block => change(clients, actor, them, relation::block, Change::Block, false).await,
-        Tie::Unblock => change(clients, actor, them, relation::unblock, Change::Unblock, false).await,
+        Tie::Unfollow => change(backend, actor, them, relation::unfollow, Change::Unfollow, true).await,
+        Tie::Block => change(backend, actor, them, relation::block, Change::Block, false).await,
+        Tie::Unblock => change(backend, actor, them, relation::unblock, Change::Unblock, false).await,
     }
 }
 
@@ -151,15 +150,15 @@ pub struct Listing {
 }
 
 /// One page of one of a user's lists, with the profiles of the others in it.
-pub async fn list(clients: &Clients, user: u64, which: List, page: Page) -> Result<Listing> {
-    let (edges, next) = relations::list_page(clients, user, which, page).await?;
+pub async fn list(backend: &impl Backend, user: u64, which: List, page: Page) -> Result<Listing> {
+    let (edges, next) = backend.list_page(user, which, page).await?;
     let ids: Vec<u64> = edges.iter().map(|e| e.other).collect();
-    let profiles = users::profiles(clients, &ids).await?;
+    let profiles = backend.profiles(&ids).await?;
     Ok(Listing { edges, profiles, next })
 }
 
 /// `GET /follows/{user_id}/follower` and `/followee`: anyone's, as seed 004 lists them.
-pub async fn follows(clients: &Clients, user: u64, which: List, page: Page) -> Result<Listing> {
-    existing(clients, user).await?;
-    list(clients, user, which, page).await
+pub async fn follows(backend: &impl Backend, user: u64, which: List, page: Page) -> Result<Listing> {
+    existing(backend, user).await?;
+    list(backend, user, which, page).await
 }

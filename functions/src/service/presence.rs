@@ -5,8 +5,8 @@
 use crate::delivery;
 use crate::domain::ids::Caller;
 use crate::domain::refusal::{Error, Result};
-use crate::store::connections::{self, Connection};
-use im_adapters::Clients;
+use crate::store::connections::Connection;
+use crate::store::Backend;
 
 /// Most live sockets one user keeps (one per device name): a new one past it closes the
 /// oldest, so device names a client makes up cannot grow the user's connection record (and
@@ -15,10 +15,11 @@ pub const MAX_SOCKETS_PER_USER: usize = 10;
 
 /// Binds a logged-in connection to its user and closes that device's older sockets, and the
 /// oldest sockets past [`MAX_SOCKETS_PER_USER`].
-pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
+pub async fn bind(backend: &impl Backend, conn: &Connection) -> Result<()> {
     let user = conn.user_id.ok_or_else(|| Error::internal("binding a connection without a user"))?;
-    connections::bind(clients, conn).await?;
-    let (mut older, mut others): (Vec<_>, Vec<_>) = connections::of_users(clients, &[user])
+    backend.bind(conn).await?;
+    let (mut older, mut others): (Vec<_>, Vec<_>) = backend
+        .of_users(&[user])
         .await?
         .into_iter()
         .filter(|c| c.connection_id != conn.connection_id)
@@ -26,23 +27,19 @@ pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
     others.sort_by_key(|c| c.since);
     let excess = (others.len() + 1).saturating_sub(MAX_SOCKETS_PER_USER);
     older.extend(others.into_iter().take(excess));
-    delivery::close_connections(clients, &older.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()).await;
+    delivery::close_connections(backend, &older.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()).await;
     Ok(())
 }
 
 /// Closes the sockets a session opened (its device name and tag): what a logout ends.
-pub async fn close_sockets_of(clients: &Clients, caller: &Caller) -> Result<()> {
-    close_sockets(clients, caller.user_id, |c| c.device == caller.device && c.tag == caller.tag).await
+pub async fn close_sockets_of(backend: &impl Backend, caller: &Caller) -> Result<()> {
+    close_sockets(backend, caller.user_id, |c| c.device == caller.device && c.tag == caller.tag).await
 }
 
 /// Closes a user's sockets that `ended` picks.
-pub async fn close_sockets(clients: &Clients, user: u64, ended: impl Fn(&Connection) -> bool) -> Result<()> {
-    let sockets: Vec<String> = connections::of_users(clients, &[user])
-        .await?
-        .into_iter()
-        .filter(|c| ended(c))
-        .map(|c| c.connection_id)
-        .collect();
-    delivery::close_connections(clients, &sockets).await;
+pub async fn close_sockets(backend: &impl Backend, user: u64, ended: impl Fn(&Connection) -> bool) -> Result<()> {
+    let sockets: Vec<String> =
+        backend.of_users(&[user]).await?.into_iter().filter(|c| ended(c)).map(|c| c.connection_id).collect();
+    delivery::close_connections(backend, &sockets).await;
     Ok(())
 }

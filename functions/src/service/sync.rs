@@ -7,8 +7,7 @@ use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, EntryId};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{conversations_and_requests, conversations_of, is_member};
-use crate::store::streams;
-use im_adapters::Clients;
+use crate::store::Backend;
 use std::collections::BTreeMap;
 
 /// What a device has not confirmed: its feed's notifications and its conversations' messages.
@@ -25,7 +24,7 @@ pub struct Pending {
 /// (`after` skips feed entries up to it): `device` is its key (`domain::ids::device_key`, for
 /// what it confirmed) and its name (for the echo rules: its own actions are not offered back).
 pub async fn pending(
-    clients: &Clients,
+    backend: &impl Backend,
     user: u64,
     (device, name): (String, &str),
     after: Option<u64>,
@@ -34,19 +33,19 @@ pub async fn pending(
     let device = device.as_str();
     let not_own = |e: &Entry| !e.is_own(user, name);
     let feed = ConversationId::Feed(user);
-    let (feed, more_feed) = streams::unconfirmed(clients, user, device, feed, after, limit, not_own).await?;
+    let (feed, more_feed) = backend.unconfirmed(user, device, feed, after, limit, not_own).await?;
     let mut messages = vec![];
     let mut more_messages = false;
-    let (conversations, friend_requests) = conversations_and_requests(clients, user).await?;
+    let (conversations, friend_requests) = conversations_and_requests(backend, user).await?;
     // Where the device stands in every conversation is read in batches; only the streams it
     // is behind in are queried.
-    for position in streams::positions(clients, user, device, &conversations).await?.iter().filter(|p| p.behind()) {
+    for position in backend.positions(user, device, &conversations).await?.iter().filter(|p| p.behind()) {
         let room = limit - messages.len();
         if room == 0 {
             more_messages = true;
             break;
         }
-        let (entries, more) = streams::unconfirmed_at(clients, position, room, not_own).await?;
+        let (entries, more) = backend.unconfirmed_at(position, room, not_own).await?;
         messages.extend(entries);
         if more {
             more_messages = true;
@@ -60,7 +59,7 @@ pub async fn pending(
 /// explicit form is asked. One read and one write per stream named, whatever the gap; ids past
 /// their stream's head name nothing and are ignored.
 pub async fn acknowledge(
-    clients: &Clients,
+    backend: &impl Backend,
     user: u64,
     device: &str,
     ids: &[impl AsRef<str>],
@@ -76,22 +75,22 @@ pub async fn acknowledge(
         by_stream.entry(id.conversation(user)).or_default().1 = Some(id.seq());
     }
     for (conversation, (seqs, up_to)) in by_stream {
-        if !is_member(clients, user, conversation).await? {
+        if !is_member(backend, user, conversation).await? {
             return Err(Refusal::NotYourConversation.into());
         }
-        let head = streams::head(clients, conversation).await?;
-        streams::confirm(clients, user, device, conversation, head, &seqs, up_to).await?;
+        let head = backend.head(conversation).await?;
+        backend.confirm(user, device, conversation, head, &seqs, up_to).await?;
     }
     Ok(())
 }
 
 /// `DELETE /offline` without ids: the device confirms everything, its feed and every
 /// conversation.
-pub async fn acknowledge_everything(clients: &Clients, user: u64, device: &str) -> Result<()> {
+pub async fn acknowledge_everything(backend: &impl Backend, user: u64, device: &str) -> Result<()> {
     let mut all = vec![ConversationId::Feed(user)];
-    all.extend(conversations_of(clients, user).await?);
-    for position in streams::positions(clients, user, device, &all).await?.iter().filter(|p| p.behind()) {
-        streams::confirm(clients, user, device, position.conversation, position.head, &[], Some(u64::MAX)).await?;
+    all.extend(conversations_of(backend, user).await?);
+    for position in backend.positions(user, device, &all).await?.iter().filter(|p| p.behind()) {
+        backend.confirm(user, device, position.conversation, position.head, &[], Some(u64::MAX)).await?;
     }
     Ok(())
 }

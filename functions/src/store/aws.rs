@@ -2,15 +2,20 @@
 //! call of the module beside it, so the rules of each table stay written once, there.
 
 use super::connections::{self, Connection};
+use super::groups::Info;
 use super::ports::{
-    BlobStore, ConnectionStore, GroupStore, LimitStore, RelationStore, Sockets, StreamStore, UserStore, Workers,
+    BlobStore, ConnectionStore, GroupStore, LimitStore, RelationStore, SessionStore, Settings, Sockets, StreamStore,
+    UserStore, Workers,
 };
-use super::relations::{self, List, ListedEdge, Pair};
-use super::streams::{self, NewEntry};
+use super::relations::{self, List, ListedEdge, Page, Pair, Told};
+use super::sessions::{self, Listed};
+use super::streams::{self, NewEntry, Position};
 use super::{blobs, groups, limits, users, Result};
 use crate::domain::entry::Entry;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
+use crate::domain::relation::{Edge, Rule};
 use crate::domain::user::Profile;
 use im_adapters::{Clients, PostOutcome};
 use std::collections::HashMap;
@@ -69,6 +74,31 @@ impl StreamStore for Clients {
     async fn audio_owner(&self, object: &str) -> Result<Option<ConversationId>> {
         streams::audio_owner(self, object).await
     }
+    async fn unread_in(&self, user: u64, conversations: &[ConversationId]) -> Result<Vec<u64>> {
+        streams::unread_in(self, user, conversations).await
+    }
+    async fn positions(&self, user: u64, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
+        streams::positions(self, user, device, conversations).await
+    }
+    async fn unconfirmed(
+        &self,
+        user: u64,
+        device: &str,
+        conversation: ConversationId,
+        after: Option<u64>,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool + Send + Sync,
+    ) -> Result<(Vec<Entry>, bool)> {
+        streams::unconfirmed(self, user, device, conversation, after, limit, keep).await
+    }
+    async fn unconfirmed_at(
+        &self,
+        position: &Position,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool + Send + Sync,
+    ) -> Result<(Vec<Entry>, bool)> {
+        streams::unconfirmed_at(self, position, limit, keep).await
+    }
 }
 
 impl GroupStore for Clients {
@@ -77,6 +107,33 @@ impl GroupStore for Clients {
     }
     async fn groups_of(&self, user: u64) -> Result<Vec<u64>> {
         groups::groups_of(self, user).await
+    }
+    async fn info(&self, group: u64) -> Result<Option<Info>> {
+        groups::info(self, group).await
+    }
+    async fn infos(&self, ids: &[u64]) -> Result<Vec<(u64, Info)>> {
+        groups::infos(self, ids).await
+    }
+    async fn create_group(&self, group: u64, info: &Info, members: usize) -> Result<bool> {
+        groups::create(self, group, info, members).await
+    }
+    async fn created_by(&self, creator: u64, client_id: &str) -> Result<Option<u64>> {
+        groups::created_by(self, creator, client_id).await
+    }
+    async fn claim_creation(&self, creator: u64, client_id: &str, group: u64) -> Result<u64> {
+        groups::claim_creation(self, creator, client_id, group).await
+    }
+    async fn delete_group(&self, group: u64) -> Result<()> {
+        groups::delete(self, group).await
+    }
+    async fn join(&self, group: u64, user: u64, max: usize, notice: &Notice) -> Result<Option<Entry>> {
+        groups::join(self, group, user, max, notice).await
+    }
+    async fn leave(&self, group: u64, user: u64, notice: &Notice) -> Result<Option<Entry>> {
+        groups::leave(self, group, user, notice).await
+    }
+    async fn write_memberships(&self, group: u64, users: &[u64], add: bool) -> Result<()> {
+        groups::write_memberships(self, group, users, add).await
     }
 }
 
@@ -87,6 +144,27 @@ impl RelationStore for Clients {
     async fn list(&self, owner: u64, which: List) -> Result<Vec<ListedEdge>> {
         relations::list(self, owner, which).await
     }
+    async fn transition(
+        &self,
+        a: u64,
+        b: u64,
+        rule: impl Rule + Send + Sync,
+        tell: impl Fn(&Edge) -> Told + Send + Sync,
+    ) -> std::result::Result<(Pair, Vec<(u64, Entry)>), Error> {
+        relations::transition(self, a, b, rule, tell).await
+    }
+    async fn version(&self, owner: u64) -> Result<u64> {
+        relations::version(self, owner).await
+    }
+    async fn changed_since(&self, owner: u64, since: u64, limit: usize) -> Result<(Vec<ListedEdge>, bool)> {
+        relations::changed_since(self, owner, since, limit).await
+    }
+    async fn list_page(&self, owner: u64, which: List, page: Page) -> Result<(Vec<ListedEdge>, Option<u64>)> {
+        relations::list_page(self, owner, which, page).await
+    }
+    async fn find_request(&self, request_id: u64) -> Result<Option<(u64, u64)>> {
+        relations::find_request(self, request_id).await
+    }
 }
 
 impl UserStore for Clients {
@@ -95,6 +173,39 @@ impl UserStore for Clients {
     }
     async fn profiles(&self, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
         users::profiles(self, ids).await
+    }
+    async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<u64> {
+        users::insert(self, profile, password_hash).await
+    }
+    async fn next_id(&self, counter: &str) -> Result<u64> {
+        users::next_id(self, counter).await
+    }
+    async fn claimed_by(&self, claim: &str) -> Result<Option<u64>> {
+        users::claimed_by(self, claim).await
+    }
+    async fn password_hash(&self, id: u64) -> Result<Option<String>> {
+        users::password_hash(self, id).await
+    }
+    async fn set_password_hash(&self, id: u64, hash: String) -> Result<()> {
+        users::set_password_hash(self, id, hash).await
+    }
+}
+
+impl SessionStore for Clients {
+    async fn open_session(&self, token: &str, user: u64, device: &DeviceName, tag: &str) -> Result<()> {
+        sessions::open(self, token, user, device, tag).await
+    }
+    async fn close_session(&self, token: &str) -> Result<()> {
+        sessions::close(self, token).await
+    }
+    async fn find_session(&self, token: &str) -> Result<Option<(u64, String, String)>> {
+        sessions::find(self, token).await
+    }
+    async fn sessions_of(&self, user: u64) -> Result<HashMap<String, Listed>> {
+        sessions::of_user(self, user).await
+    }
+    async fn end_sessions(&self, user: u64, hashes: &[String]) -> Result<()> {
+        sessions::end(self, user, hashes).await
     }
 }
 
@@ -110,6 +221,9 @@ impl ConnectionStore for Clients {
     }
     async fn forget(&self, connection_id: &str) -> Result<()> {
         connections::forget(self, connection_id).await
+    }
+    async fn bind(&self, connection: &Connection) -> Result<()> {
+        connections::bind(self, connection).await
     }
 }
 
@@ -129,6 +243,12 @@ impl BlobStore for Clients {
     async fn download_url(&self, key: &str) -> Result<String> {
         blobs::download_url(self, key).await
     }
+    async fn put_blob(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        blobs::put(self, key, bytes).await
+    }
+    async fn upload_url(&self, key: &str) -> Result<String> {
+        blobs::upload_url(self, key).await
+    }
 }
 
 impl Sockets for Clients {
@@ -140,6 +260,12 @@ impl Sockets for Clients {
     }
     async fn disconnect(&self, connection_id: &str) -> PostOutcome {
         self.pusher.disconnect(connection_id).await
+    }
+}
+
+impl Settings for Clients {
+    fn strong_passwords(&self) -> bool {
+        self.config.strong_passwords
     }
 }
 

@@ -5,12 +5,16 @@
 //! [`Backend`], every port at once, so its signature stays short.
 
 use super::connections::Connection;
-use super::relations::{List, ListedEdge, Pair};
-use super::streams::NewEntry;
+use super::groups::Info;
+use super::relations::{List, ListedEdge, Page, Pair, Told};
+use super::sessions::Listed;
+use super::streams::{NewEntry, Position};
 use super::Result;
 use crate::domain::entry::Entry;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
+use crate::domain::relation::{Edge, Rule};
 use crate::domain::user::Profile;
 use im_adapters::PostOutcome;
 use std::collections::HashMap;
@@ -56,24 +60,112 @@ pub trait StreamStore: Sync {
     fn claim_audio(&self, object: &str, conversation: ConversationId) -> impl Future<Output = Result<bool>> + Send;
     fn release_audio(&self, object: &str) -> impl Future<Output = Result<()>> + Send;
     fn audio_owner(&self, object: &str) -> impl Future<Output = Result<Option<ConversationId>>> + Send;
+    /// Unread counts of `user` in each conversation, in their order.
+    fn unread_in(&self, user: u64, conversations: &[ConversationId]) -> impl Future<Output = Result<Vec<u64>>> + Send;
+    /// Where `device` of `user` stands in each conversation, in their order.
+    fn positions(
+        &self,
+        user: u64,
+        device: &str,
+        conversations: &[ConversationId],
+    ) -> impl Future<Output = Result<Vec<Position>>> + Send;
+    /// What `device` has not confirmed in one stream (past `after` too), at most `limit` of those
+    /// `keep` takes; whether more follow.
+    #[allow(clippy::too_many_arguments)]
+    fn unconfirmed(
+        &self,
+        user: u64,
+        device: &str,
+        conversation: ConversationId,
+        after: Option<u64>,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool + Send + Sync,
+    ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
+    fn unconfirmed_at(
+        &self,
+        position: &Position,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool + Send + Sync,
+    ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
 }
 
 /// The groups table, as the messaging rules read it.
 pub trait GroupStore: Sync {
     fn members(&self, group: u64) -> impl Future<Output = Result<Vec<u64>>> + Send;
     fn groups_of(&self, user: u64) -> impl Future<Output = Result<Vec<u64>>> + Send;
+    fn info(&self, group: u64) -> impl Future<Output = Result<Option<Info>>> + Send;
+    fn infos(&self, groups: &[u64]) -> impl Future<Output = Result<Vec<(u64, Info)>>> + Send;
+    /// `false` when the group exists already.
+    fn create_group(&self, group: u64, info: &Info, members: usize) -> impl Future<Output = Result<bool>> + Send;
+    fn created_by(&self, creator: u64, client_id: &str) -> impl Future<Output = Result<Option<u64>>> + Send;
+    fn claim_creation(&self, creator: u64, client_id: &str, group: u64) -> impl Future<Output = Result<u64>> + Send;
+    fn delete_group(&self, group: u64) -> impl Future<Output = Result<()>> + Send;
+    /// One member in, under `max`, with the group's notice of it, atomically; `None` when refused.
+    fn join(
+        &self,
+        group: u64,
+        user: u64,
+        max: usize,
+        notice: &Notice,
+    ) -> impl Future<Output = Result<Option<Entry>>> + Send;
+    fn leave(&self, group: u64, user: u64, notice: &Notice) -> impl Future<Output = Result<Option<Entry>>> + Send;
+    fn write_memberships(&self, group: u64, users: &[u64], add: bool) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The relations table, as the messaging rules read it.
 pub trait RelationStore: Sync {
     fn pair(&self, a: u64, b: u64) -> impl Future<Output = std::result::Result<Pair, Error>> + Send;
     fn list(&self, owner: u64, which: List) -> impl Future<Output = Result<Vec<ListedEdge>>> + Send;
+    /// Applies `rule` to the pair and stores the result with what `tell` says, atomically.
+    fn transition(
+        &self,
+        a: u64,
+        b: u64,
+        rule: impl Rule + Send + Sync,
+        tell: impl Fn(&Edge) -> Told + Send + Sync,
+    ) -> impl Future<Output = std::result::Result<(Pair, Vec<(u64, Entry)>), Error>> + Send;
+    fn version(&self, owner: u64) -> impl Future<Output = Result<u64>> + Send;
+    fn changed_since(
+        &self,
+        owner: u64,
+        since: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<ListedEdge>, bool)>> + Send;
+    fn list_page(
+        &self,
+        owner: u64,
+        which: List,
+        page: Page,
+    ) -> impl Future<Output = Result<(Vec<ListedEdge>, Option<u64>)>> + Send;
+    fn find_request(&self, request_id: u64) -> impl Future<Output = Result<Option<(u64, u64)>>> + Send;
 }
 
 /// The users table's profiles.
 pub trait UserStore: Sync {
     fn profile(&self, id: u64) -> impl Future<Output = Result<Option<Profile>>> + Send;
     fn profiles(&self, ids: &[u64]) -> impl Future<Output = Result<HashMap<u64, Profile>>> + Send;
+    /// A new user under a fresh id, their phone and email claimed with it.
+    fn insert_user(&self, profile: &Profile, password_hash: String) -> impl Future<Output = Result<u64>> + Send;
+    fn next_id(&self, counter: &str) -> impl Future<Output = Result<u64>> + Send;
+    fn claimed_by(&self, claim: &str) -> impl Future<Output = Result<Option<u64>>> + Send;
+    fn password_hash(&self, id: u64) -> impl Future<Output = Result<Option<String>>> + Send;
+    fn set_password_hash(&self, id: u64, hash: String) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Sessions (in the users table), known by their token's hash.
+pub trait SessionStore: Sync {
+    fn open_session(
+        &self,
+        token: &str,
+        user: u64,
+        device: &DeviceName,
+        tag: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn close_session(&self, token: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The user, device and tag of a live session.
+    fn find_session(&self, token: &str) -> impl Future<Output = Result<Option<(u64, String, String)>>> + Send;
+    fn sessions_of(&self, user: u64) -> impl Future<Output = Result<HashMap<String, Listed>>> + Send;
+    fn end_sessions(&self, user: u64, hashes: &[String]) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Rate-limit counters.
@@ -86,6 +178,8 @@ pub trait LimitStore: Sync {
 pub trait ConnectionStore: Sync {
     fn of_users(&self, users: &[u64]) -> impl Future<Output = Result<Vec<Connection>>> + Send;
     fn forget(&self, connection_id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Binds a logged-in connection to its user.
+    fn bind(&self, connection: &Connection) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The audio bucket.
@@ -95,6 +189,8 @@ pub trait BlobStore: Sync {
     fn rename(&self, from: &str, to: &str) -> impl Future<Output = Result<()>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
     fn download_url(&self, key: &str) -> impl Future<Output = Result<String>> + Send;
+    fn put_blob(&self, key: &str, bytes: Vec<u8>) -> impl Future<Output = Result<()>> + Send;
+    fn upload_url(&self, key: &str) -> impl Future<Output = Result<String>> + Send;
 }
 
 /// API Gateway's `@connections`: posting to live sockets.
@@ -113,9 +209,25 @@ pub trait Workers: Sync {
     fn queue(&self, function: &str, payload: Vec<u8>) -> impl Future<Output = std::result::Result<(), String>> + Send;
 }
 
+/// What the deployment chose that the rules read (`template.yaml`'s parameters).
+pub trait Settings: Sync {
+    /// `PASSWORD_RULE=strong`: new passwords follow the strong rule.
+    fn strong_passwords(&self) -> bool;
+}
+
 /// Every port: what the use cases and the delivery take.
 pub trait Backend:
-    StreamStore + GroupStore + RelationStore + UserStore + LimitStore + ConnectionStore + BlobStore + Sockets + Workers
+    StreamStore
+    + GroupStore
+    + RelationStore
+    + UserStore
+    + SessionStore
+    + LimitStore
+    + ConnectionStore
+    + BlobStore
+    + Sockets
+    + Workers
+    + Settings
 {
 }
 
@@ -124,10 +236,12 @@ impl<T> Backend for T where
         + GroupStore
         + RelationStore
         + UserStore
+        + SessionStore
         + LimitStore
         + ConnectionStore
         + BlobStore
         + Sockets
         + Workers
+        + Settings
 {
 }

@@ -2,22 +2,23 @@
 //! what is confirmed): every port of `super::ports`, with the semantics the DynamoDB modules
 //! give them (dense sequences, send keys, cursors, read markers), and a record of every post,
 //! so a test asserts who was reached and with what. No JVM, no network: milliseconds.
+//! The stream ports are here; the tables' in `tables.rs`, the AWS services' in `services.rs`.
+
+mod services;
+mod tables;
 
 use super::connections::Connection;
-use super::ports::{
-    BlobStore, ConnectionStore, GroupStore, LimitStore, RelationStore, Sockets, StreamStore, UserStore, Workers,
-};
-use super::relations::{List, ListedEdge, Pair};
-use super::streams::NewEntry;
+use super::groups::Info;
+use super::ports::StreamStore;
+use super::sessions::Listed;
+use super::streams::{NewEntry, Position};
 use super::{Result, StoreError};
 use crate::domain::confirmed::Confirmed;
-use crate::domain::entry::Entry;
+use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
 use crate::domain::ids::{ConversationId, DeviceName};
-use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship};
 use crate::domain::user::Profile;
-use im_adapters::PostOutcome;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -30,6 +31,16 @@ pub struct State {
     pub cursors: HashMap<(u64, String, ConversationId), Confirmed>,
     pub audio: HashMap<String, ConversationId>,
     pub members: BTreeMap<u64, Vec<u64>>,
+    pub groups: BTreeMap<u64, Info>,
+    pub creations: HashMap<(u64, String), u64>,
+    pub versions: HashMap<u64, u64>,
+    pub requests: HashMap<u64, (u64, u64)>,
+    pub claims: HashMap<String, u64>,
+    pub password_hashes: HashMap<u64, String>,
+    pub counters: HashMap<String, u64>,
+    /// Sessions by token hash: user, device, tag.
+    pub sessions: HashMap<String, (u64, String, String)>,
+    pub session_lists: HashMap<u64, HashMap<String, Listed>>,
     pub edges: HashMap<(u64, u64), Edge>,
     pub profiles: HashMap<u64, Profile>,
     pub counts: HashMap<String, u64>,
@@ -48,6 +59,7 @@ pub struct Memory {
     state: Mutex<State>,
     /// The fan-out worker and its audience threshold, when a test wants one.
     pub worker: Option<(String, usize)>,
+    pub strong_passwords: bool,
 }
 
 impl Memory {
@@ -86,8 +98,13 @@ impl Memory {
         state.edges.insert((b, a), friends);
     }
 
+    /// A group of `members`, the first its creator, its key `key`.
     pub fn group(&self, id: u64, members: &[u64]) {
-        self.state().members.insert(id, members.to_vec());
+        let mut state = self.state();
+        state.members.insert(id, members.to_vec());
+        let info =
+            Info { name: format!("group {id}"), creator: members.first().copied().unwrap_or(0), g_key: "key".into() };
+        state.groups.insert(id, info);
     }
 
     /// A live connection of `user` on `device` in `format`; its id.
@@ -122,6 +139,38 @@ impl Memory {
     fn head_of(state: &State, conversation: ConversationId) -> u64 {
         state.entries.range((conversation, 0)..=(conversation, u64::MAX)).next_back().map_or(0, |((_, seq), _)| *seq)
     }
+
+    /// Appends `body` to a stream at its next sequence, as `entries::append` does.
+    fn append_to(state: &mut State, conversation: ConversationId, echo_of: Option<String>, body: Body) -> Entry {
+        let seq = Memory::head_of(state, conversation) + 1;
+        let entry = Entry { conversation, seq, echo_of, body };
+        state.entries.insert((conversation, seq), entry.clone());
+        entry
+    }
+
+    /// What a device has not confirmed from where it stands, as `cursors::unconfirmed_at` reads it.
+    fn unconfirmed_in(
+        state: &State,
+        position: &Position,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool,
+    ) -> (Vec<Entry>, bool) {
+        let gaps = position.confirmed.gaps(position.head);
+        let mut found = vec![];
+        for &(from, to) in &gaps {
+            for entry in
+                state.entries.range((position.conversation, from)..=(position.conversation, to)).map(|(_, e)| e)
+            {
+                if keep(entry) {
+                    found.push(entry.clone());
+                }
+                if found.len() == limit {
+                    return (found, gaps.iter().any(|&(_, to)| to > entry.seq));
+                }
+            }
+        }
+        (found, false)
+    }
 }
 
 impl StreamStore for Memory {
@@ -138,9 +187,8 @@ impl StreamStore for Memory {
         if let Some(seq) = dedup.and_then(|key| state.dedup.get(key)) {
             return Ok((*seq, false));
         }
-        let seq = Memory::head_of(&state, conversation) + 1;
         let echo_of = entry.echo_of.map(String::from);
-        state.entries.insert((conversation, seq), Entry { conversation, seq, echo_of, body: entry.body.clone() });
+        let seq = Memory::append_to(&mut state, conversation, echo_of, entry.body.clone()).seq;
         if let Some(reader) = entry.reader {
             state.read.insert((conversation, reader), seq);
         }
@@ -215,119 +263,43 @@ impl StreamStore for Memory {
     async fn audio_owner(&self, object: &str) -> Result<Option<ConversationId>> {
         Ok(self.state().audio.get(object).copied())
     }
-}
-
-impl GroupStore for Memory {
-    async fn members(&self, group: u64) -> Result<Vec<u64>> {
-        Ok(self.state().members.get(&group).cloned().unwrap_or_default())
+    async fn unread_in(&self, user: u64, conversations: &[ConversationId]) -> Result<Vec<u64>> {
+        let state = self.state();
+        let unread = |c: &ConversationId| {
+            Memory::head_of(&state, *c).saturating_sub(state.read.get(&(*c, user)).copied().unwrap_or(0))
+        };
+        Ok(conversations.iter().map(unread).collect())
     }
-    async fn groups_of(&self, user: u64) -> Result<Vec<u64>> {
-        Ok(self.state().members.iter().filter(|(_, m)| m.contains(&user)).map(|(g, _)| *g).collect())
+    async fn positions(&self, user: u64, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
+        let state = self.state();
+        let position = |conversation: &ConversationId| Position {
+            conversation: *conversation,
+            head: Memory::head_of(&state, *conversation),
+            confirmed: state.cursors.get(&(user, device.to_string(), *conversation)).cloned().unwrap_or_default(),
+        };
+        Ok(conversations.iter().map(position).collect())
     }
-}
-
-impl RelationStore for Memory {
-    async fn pair(&self, a: u64, b: u64) -> std::result::Result<Pair, Error> {
-        if a == b {
-            return Err(Refusal::SelfRelation.into());
+    async fn unconfirmed(
+        &self,
+        user: u64,
+        device: &str,
+        conversation: ConversationId,
+        after: Option<u64>,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool + Send + Sync,
+    ) -> Result<(Vec<Entry>, bool)> {
+        let mut position = self.positions(user, device, &[conversation]).await?.remove(0);
+        if let Some(after) = after {
+            position.confirmed.confirm_up_to(after, position.head);
         }
-        let state = self.state();
-        let edge = |from: u64, to: u64| state.edges.get(&(from, to)).cloned().unwrap_or_default();
-        Ok(Pair { ab: edge(a, b), ba: edge(b, a), changed: false })
+        Ok(Memory::unconfirmed_in(&self.state(), &position, limit, keep))
     }
-    async fn list(&self, owner: u64, which: List) -> Result<Vec<ListedEdge>> {
-        let state = self.state();
-        let mut listed: Vec<ListedEdge> = state
-            .edges
-            .iter()
-            .filter(|((from, _), edge)| *from == owner && which.admits(edge))
-            .map(|((_, other), edge)| ListedEdge { other: *other, edge: edge.clone() })
-            .collect();
-        listed.sort_by_key(|l| l.other);
-        Ok(listed)
-    }
-}
-
-impl UserStore for Memory {
-    async fn profile(&self, id: u64) -> Result<Option<Profile>> {
-        Ok(self.state().profiles.get(&id).cloned())
-    }
-    async fn profiles(&self, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
-        let state = self.state();
-        Ok(ids.iter().filter_map(|id| state.profiles.get(id).map(|p| (*id, p.clone()))).collect())
-    }
-}
-
-impl LimitStore for Memory {
-    async fn count(&self, key: &str, _expires_at: u64) -> Result<u64> {
-        let mut state = self.state();
-        let count = state.counts.entry(key.to_string()).or_default();
-        *count += 1;
-        Ok(*count)
-    }
-}
-
-impl ConnectionStore for Memory {
-    async fn of_users(&self, users: &[u64]) -> Result<Vec<Connection>> {
-        let state = self.state();
-        Ok(state.connections.iter().filter(|c| c.user_id.is_some_and(|u| users.contains(&u))).cloned().collect())
-    }
-    async fn forget(&self, connection_id: &str) -> Result<()> {
-        self.state().connections.retain(|c| c.connection_id != connection_id);
-        Ok(())
-    }
-}
-
-impl BlobStore for Memory {
-    async fn size(&self, key: &str) -> Result<Option<u64>> {
-        Ok(self.state().blobs.get(key).map(|b| b.len() as u64))
-    }
-    async fn first_bytes(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
-        Ok(self.state().blobs.get(key).map(|b| b[..len.min(b.len())].to_vec()))
-    }
-    async fn rename(&self, from: &str, to: &str) -> Result<()> {
-        let mut state = self.state();
-        let bytes = state.blobs.remove(from).ok_or_else(|| StoreError::Aws(format!("NoSuchKey {from}")))?;
-        state.blobs.insert(to.to_string(), bytes);
-        Ok(())
-    }
-    async fn delete(&self, key: &str) -> Result<()> {
-        self.state().blobs.remove(key);
-        Ok(())
-    }
-    async fn download_url(&self, key: &str) -> Result<String> {
-        Ok(format!("memory://{key}"))
-    }
-}
-
-impl Sockets for Memory {
-    async fn post(&self, connection_id: &str, frame: &[u8]) -> PostOutcome {
-        self.post_all(vec![(connection_id.to_string(), Arc::from(frame))]).await.remove(0).1
-    }
-    async fn post_all(&self, posts: Vec<(String, Arc<[u8]>)>) -> Vec<(String, PostOutcome)> {
-        let mut state = self.state();
-        let mut outcomes = vec![];
-        for (cid, frame) in posts {
-            let outcome = if state.gone.contains(&cid) { PostOutcome::Gone } else { PostOutcome::Delivered };
-            if outcome == PostOutcome::Delivered {
-                state.posts.push((cid.clone(), frame));
-            }
-            outcomes.push((cid, outcome));
-        }
-        outcomes
-    }
-    async fn disconnect(&self, connection_id: &str) -> PostOutcome {
-        self.state().disconnected.push(connection_id.to_string());
-        PostOutcome::Delivered
-    }
-}
-
-impl Workers for Memory {
-    fn fan_out_worker(&self) -> Option<(&str, usize)> {
-        self.worker.as_ref().map(|(function, direct)| (function.as_str(), *direct))
-    }
-    async fn queue(&self, function: &str, payload: Vec<u8>) -> std::result::Result<(), String> {
-        self.state().queued.push((function.to_string(), payload));
-        Ok(())
+    async fn unconfirmed_at(
+        &self,
+        position: &Position,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool + Send + Sync,
+    ) -> Result<(Vec<Entry>, bool)> {
+        Ok(Memory::unconfirmed_in(&self.state(), position, limit, keep))
     }
 }

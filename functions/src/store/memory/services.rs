@@ -1,0 +1,103 @@
+//! The AWS services' ports in memory: rate counters, connections, the bucket, `@connections`
+//! (posts recorded; a connection in `gone` answers 410) and the fan-out worker (hand-offs
+//! recorded).
+
+use super::Memory;
+use crate::store::connections::Connection;
+use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, Settings, Sockets, Workers};
+use crate::store::{Result, StoreError};
+use im_adapters::PostOutcome;
+use std::sync::Arc;
+
+impl LimitStore for Memory {
+    async fn count(&self, key: &str, _expires_at: u64) -> Result<u64> {
+        let mut state = self.state();
+        let count = state.counts.entry(key.to_string()).or_default();
+        *count += 1;
+        Ok(*count)
+    }
+}
+
+impl ConnectionStore for Memory {
+    async fn of_users(&self, users: &[u64]) -> Result<Vec<Connection>> {
+        let state = self.state();
+        Ok(state.connections.iter().filter(|c| c.user_id.is_some_and(|u| users.contains(&u))).cloned().collect())
+    }
+    async fn forget(&self, connection_id: &str) -> Result<()> {
+        self.state().connections.retain(|c| c.connection_id != connection_id);
+        Ok(())
+    }
+    async fn bind(&self, connection: &Connection) -> Result<()> {
+        let mut state = self.state();
+        state.connections.retain(|c| c.connection_id != connection.connection_id);
+        state.connections.push(connection.clone());
+        Ok(())
+    }
+}
+
+impl BlobStore for Memory {
+    async fn size(&self, key: &str) -> Result<Option<u64>> {
+        Ok(self.state().blobs.get(key).map(|b| b.len() as u64))
+    }
+    async fn first_bytes(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self.state().blobs.get(key).map(|b| b[..len.min(b.len())].to_vec()))
+    }
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let mut state = self.state();
+        let bytes = state.blobs.remove(from).ok_or_else(|| StoreError::Aws(format!("NoSuchKey {from}")))?;
+        state.blobs.insert(to.to_string(), bytes);
+        Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.state().blobs.remove(key);
+        Ok(())
+    }
+    async fn download_url(&self, key: &str) -> Result<String> {
+        Ok(format!("memory://{key}"))
+    }
+    async fn put_blob(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        self.state().blobs.insert(key.to_string(), bytes);
+        Ok(())
+    }
+    async fn upload_url(&self, key: &str) -> Result<String> {
+        Ok(format!("memory://{key}?upload"))
+    }
+}
+
+impl Sockets for Memory {
+    async fn post(&self, connection_id: &str, frame: &[u8]) -> PostOutcome {
+        self.post_all(vec![(connection_id.to_string(), Arc::from(frame))]).await.remove(0).1
+    }
+    async fn post_all(&self, posts: Vec<(String, Arc<[u8]>)>) -> Vec<(String, PostOutcome)> {
+        let mut state = self.state();
+        let mut outcomes = vec![];
+        for (cid, frame) in posts {
+            let outcome = if state.gone.contains(&cid) { PostOutcome::Gone } else { PostOutcome::Delivered };
+            if outcome == PostOutcome::Delivered {
+                state.posts.push((cid.clone(), frame));
+            }
+            outcomes.push((cid, outcome));
+        }
+        outcomes
+    }
+    async fn disconnect(&self, connection_id: &str) -> PostOutcome {
+        self.state().disconnected.push(connection_id.to_string());
+        PostOutcome::Delivered
+    }
+}
+
+impl Workers for Memory {
+    fn fan_out_worker(&self) -> Option<(&str, usize)> {
+        self.worker.as_ref().map(|(function, direct)| (function.as_str(), *direct))
+    }
+    async fn queue(&self, function: &str, payload: Vec<u8>) -> std::result::Result<(), String> {
+        self.state().queued.push((function.to_string(), payload));
+        Ok(())
+    }
+}
+
+impl Settings for Memory {
+    fn strong_passwords(&self) -> bool {
+        self.strong_passwords
+    }
+}

@@ -1,0 +1,253 @@
+//! The tables' ports in memory: groups, relations, users and sessions, each with the rule its
+//! DynamoDB module keeps (a join under the cap with its notice, a transition with what it tells,
+//! claims that two sign-ups cannot share).
+
+use super::{Memory, State};
+use crate::domain::entry::{Body, Entry};
+use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::notice::Notice;
+use crate::domain::refusal::{Error, Refusal};
+use crate::domain::relation::{Edge, Rule};
+use crate::domain::user::Profile;
+use crate::store::groups::Info;
+use crate::store::ports::{GroupStore, RelationStore, SessionStore, UserStore};
+use crate::store::relations::{List, ListedEdge, Page, Pair, Told};
+use crate::store::sessions::{listed_as, Listed};
+use crate::store::{Claim, Result, StoreError};
+use std::collections::HashMap;
+
+impl GroupStore for Memory {
+    async fn members(&self, group: u64) -> Result<Vec<u64>> {
+        Ok(self.state().members.get(&group).cloned().unwrap_or_default())
+    }
+    async fn groups_of(&self, user: u64) -> Result<Vec<u64>> {
+        Ok(self.state().members.iter().filter(|(_, m)| m.contains(&user)).map(|(g, _)| *g).collect())
+    }
+    async fn info(&self, group: u64) -> Result<Option<Info>> {
+        Ok(self.state().groups.get(&group).cloned())
+    }
+    async fn infos(&self, groups: &[u64]) -> Result<Vec<(u64, Info)>> {
+        let state = self.state();
+        Ok(groups.iter().filter_map(|g| state.groups.get(g).map(|info| (*g, info.clone()))).collect())
+    }
+    async fn create_group(&self, group: u64, info: &Info, _members: usize) -> Result<bool> {
+        let mut state = self.state();
+        if state.groups.contains_key(&group) {
+            return Ok(false);
+        }
+        state.groups.insert(group, info.clone());
+        Ok(true)
+    }
+    async fn created_by(&self, creator: u64, client_id: &str) -> Result<Option<u64>> {
+        Ok(self.state().creations.get(&(creator, client_id.to_string())).copied())
+    }
+    async fn claim_creation(&self, creator: u64, client_id: &str, group: u64) -> Result<u64> {
+        Ok(*self.state().creations.entry((creator, client_id.to_string())).or_insert(group))
+    }
+    async fn delete_group(&self, group: u64) -> Result<()> {
+        self.state().groups.remove(&group);
+        Ok(())
+    }
+    async fn join(&self, group: u64, user: u64, max: usize, notice: &Notice) -> Result<Option<Entry>> {
+        let mut state = self.state();
+        let members = state.members.entry(group).or_default();
+        if members.contains(&user) || members.len() >= max {
+            return Ok(None);
+        }
+        members.push(user);
+        Ok(announce(&mut state, group, notice))
+    }
+    async fn leave(&self, group: u64, user: u64, notice: &Notice) -> Result<Option<Entry>> {
+        let mut state = self.state();
+        let members = state.members.entry(group).or_default();
+        let Some(at) = members.iter().position(|m| *m == user) else { return Ok(None) };
+        members.remove(at);
+        Ok(announce(&mut state, group, notice))
+    }
+    async fn write_memberships(&self, group: u64, users: &[u64], add: bool) -> Result<()> {
+        let mut state = self.state();
+        let members = state.members.entry(group).or_default();
+        members.retain(|m| !users.contains(m));
+        if add {
+            members.extend(users);
+        }
+        Ok(())
+    }
+}
+
+/// A membership change's notice, in the group's conversation, as its transaction stores it
+/// (only while the group exists).
+fn announce(state: &mut State, group: u64, notice: &Notice) -> Option<Entry> {
+    state
+        .groups
+        .contains_key(&group)
+        .then(|| Memory::append_to(state, ConversationId::Group(group), None, Body::Notice(notice.clone())))
+}
+
+impl RelationStore for Memory {
+    async fn pair(&self, a: u64, b: u64) -> std::result::Result<Pair, Error> {
+        if a == b {
+            return Err(Refusal::SelfRelation.into());
+        }
+        let state = self.state();
+        let edge = |from: u64, to: u64| state.edges.get(&(from, to)).cloned().unwrap_or_default();
+        Ok(Pair { ab: edge(a, b), ba: edge(b, a), changed: false })
+    }
+    async fn list(&self, owner: u64, which: List) -> Result<Vec<ListedEdge>> {
+        Ok(edges_of(&self.state(), owner, |edge| which.admits(edge)))
+    }
+    async fn transition(
+        &self,
+        a: u64,
+        b: u64,
+        rule: impl Rule + Send + Sync,
+        tell: impl Fn(&Edge) -> Told + Send + Sync,
+    ) -> std::result::Result<(Pair, Vec<(u64, Entry)>), Error> {
+        let (ab, ba) = {
+            let pair = self.pair(a, b).await?;
+            (pair.ab, pair.ba)
+        };
+        let (new_ab, new_ba) = rule(&ab, &ba)?;
+        if new_ab.state() == ab.state() && new_ba.state() == ba.state() {
+            return Ok((Pair { ab, ba, changed: false }, vec![]));
+        }
+        let mut state = self.state();
+        let mut version = |user: u64| {
+            let v = state.versions.entry(user).or_default();
+            *v += 1;
+            *v
+        };
+        let (ab, ba) = (Edge { version: version(a), ..new_ab }, Edge { version: version(b), ..new_ba });
+        state.edges.insert((a, b), ab.clone());
+        state.edges.insert((b, a), ba.clone());
+        let told = tell(&ab);
+        let body = Body::Notice(told.notice);
+        let stored = told
+            .feeds
+            .into_iter()
+            .map(|(user, echo_of)| {
+                (user, Memory::append_to(&mut state, ConversationId::Feed(user), echo_of, body.clone()))
+            })
+            .collect();
+        if let Some((id, from, to)) = told.request {
+            state.requests.insert(id, (from, to));
+        }
+        Ok((Pair { ab, ba, changed: true }, stored))
+    }
+    async fn version(&self, owner: u64) -> Result<u64> {
+        Ok(self.state().versions.get(&owner).copied().unwrap_or(0))
+    }
+    async fn changed_since(&self, owner: u64, since: u64, limit: usize) -> Result<(Vec<ListedEdge>, bool)> {
+        let mut changed = edges_of(&self.state(), owner, |edge| edge.version > since);
+        changed.sort_by_key(|listed| listed.edge.version);
+        let more = changed.len() > limit;
+        changed.truncate(limit);
+        Ok((changed, more))
+    }
+    async fn list_page(&self, owner: u64, which: List, page: Page) -> Result<(Vec<ListedEdge>, Option<u64>)> {
+        // In the order of the sort key: the other user's id as a string.
+        let mut listed = edges_of(&self.state(), owner, |edge| which.admits(edge));
+        listed.sort_by_key(|l| l.other.to_string());
+        listed.retain(|l| page.after.is_none_or(|after| l.other.to_string() > after.to_string()));
+        let more = listed.len() > page.limit;
+        listed.truncate(page.limit);
+        let next = if more { listed.last().map(|l| l.other) } else { None };
+        Ok((listed, next))
+    }
+    async fn find_request(&self, request_id: u64) -> Result<Option<(u64, u64)>> {
+        Ok(self.state().requests.get(&request_id).copied())
+    }
+}
+
+fn edges_of(state: &State, owner: u64, keep: impl Fn(&Edge) -> bool) -> Vec<ListedEdge> {
+    let mut listed: Vec<ListedEdge> = state
+        .edges
+        .iter()
+        .filter(|((from, _), edge)| *from == owner && keep(edge))
+        .map(|((_, other), edge)| ListedEdge { other: *other, edge: edge.clone() })
+        .collect();
+    listed.sort_by_key(|l| l.other);
+    listed
+}
+
+impl UserStore for Memory {
+    async fn profile(&self, id: u64) -> Result<Option<Profile>> {
+        Ok(self.state().profiles.get(&id).cloned())
+    }
+    async fn profiles(&self, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
+        let state = self.state();
+        Ok(ids.iter().filter_map(|id| state.profiles.get(id).map(|p| (*id, p.clone()))).collect())
+    }
+    async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<u64> {
+        let mut state = self.state();
+        let claims: Vec<(Claim, String)> = [
+            profile.phone.as_ref().map(|phone| (Claim::Phone, format!("phone#{phone}"))),
+            profile.email.as_ref().map(|email| (Claim::Email, format!("email#{email}"))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Some((taken, _)) = claims.iter().find(|(_, key)| state.claims.contains_key(key)) {
+            return Err(StoreError::Taken(*taken));
+        }
+        let id = bump(&mut state, "counter#users");
+        for (_, key) in claims {
+            state.claims.insert(key, id);
+        }
+        state.profiles.insert(id, Profile { id, ..profile.clone() });
+        state.password_hashes.insert(id, password_hash);
+        Ok(id)
+    }
+    async fn next_id(&self, counter: &str) -> Result<u64> {
+        Ok(bump(&mut self.state(), counter))
+    }
+    async fn claimed_by(&self, claim: &str) -> Result<Option<u64>> {
+        Ok(self.state().claims.get(claim).copied())
+    }
+    async fn password_hash(&self, id: u64) -> Result<Option<String>> {
+        Ok(self.state().password_hashes.get(&id).cloned())
+    }
+    async fn set_password_hash(&self, id: u64, hash: String) -> Result<()> {
+        self.state().password_hashes.insert(id, hash);
+        Ok(())
+    }
+}
+
+fn bump(state: &mut State, counter: &str) -> u64 {
+    let next = state.counters.entry(counter.to_string()).or_default();
+    *next += 1;
+    *next
+}
+
+impl SessionStore for Memory {
+    async fn open_session(&self, token: &str, user: u64, device: &DeviceName, tag: &str) -> Result<()> {
+        let mut state = self.state();
+        let hash = listed_as(token);
+        state.sessions.insert(hash.clone(), (user, device.to_string(), tag.to_string()));
+        let listed = Listed { d: device.to_string(), g: tag.to_string(), x: u64::MAX };
+        state.session_lists.entry(user).or_default().insert(hash, listed);
+        Ok(())
+    }
+    async fn close_session(&self, token: &str) -> Result<()> {
+        let mut state = self.state();
+        let hash = listed_as(token);
+        if let Some((user, _, _)) = state.sessions.remove(&hash) {
+            state.session_lists.entry(user).or_default().remove(&hash);
+        }
+        Ok(())
+    }
+    async fn find_session(&self, token: &str) -> Result<Option<(u64, String, String)>> {
+        Ok(self.state().sessions.get(&listed_as(token)).cloned())
+    }
+    async fn sessions_of(&self, user: u64) -> Result<HashMap<String, Listed>> {
+        Ok(self.state().session_lists.get(&user).cloned().unwrap_or_default())
+    }
+    async fn end_sessions(&self, user: u64, hashes: &[String]) -> Result<()> {
+        let mut state = self.state();
+        for hash in hashes {
+            state.sessions.remove(hash);
+            state.session_lists.entry(user).or_default().remove(hash);
+        }
+        Ok(())
+    }
+}
