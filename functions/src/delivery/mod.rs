@@ -253,18 +253,9 @@ pub async fn close_connections(backend: &impl Backend, cids: &[String]) {
 mod tests {
     use super::*;
     use crate::domain::entry::Message;
-    use crate::domain::ids::{DeviceName, Target};
+    use crate::domain::ids::Target;
     use crate::domain::message::MessageKind;
-    use crate::store::memory::Memory;
-
-    fn actor(user: u64, device: &str) -> Actor {
-        Actor {
-            user_id: user,
-            device: DeviceName::parse(Some(device)).unwrap(),
-            tag: String::new(),
-            connection_id: None,
-        }
-    }
+    use crate::store::memory::{actor, Memory};
 
     fn group_message(group: u64, seq: u64) -> Entry {
         let message = Message {

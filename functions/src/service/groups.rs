@@ -38,6 +38,7 @@ async fn announce(backend: &impl Backend, actor: &Actor, group: u64, members: &[
 }
 
 /// A new group.
+#[derive(Debug)]
 pub struct Created {
     pub id: u64,
     pub key: String,
@@ -184,4 +185,96 @@ pub async fn members(backend: &impl Backend, user: u64, group: u64) -> Result<Ve
     }
     let mut profiles = backend.profiles(&members).await?;
     Ok(members.iter().filter_map(|m| profiles.remove(m)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::entry::Body;
+    use crate::domain::refusal::Error;
+    use crate::store::memory::{actor, Memory};
+
+    fn refused<T: std::fmt::Debug>(result: Result<T>) -> Refusal {
+        match result {
+            Err(Error::Refused(refusal)) => refusal,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    /// Alice (1) friends with Bob (2) and Carol (3); Dan (4) knows nobody.
+    fn people() -> Memory {
+        let memory = Memory::default();
+        for id in 1..=4 {
+            memory.user(id, None);
+        }
+        memory.befriend(1, 2);
+        memory.befriend(1, 3);
+        memory
+    }
+
+    #[tokio::test]
+    async fn a_group_is_created_with_contacts_only_and_a_retry_resumes_the_same_group() {
+        let memory = people();
+        let alice = actor(1, "web");
+        let refused_stranger = create(&memory, &alice, "team", &[2, 4], Some("c1")).await;
+        assert_eq!(refused(refused_stranger), Refusal::NotAddable(4));
+        let first = create(&memory, &alice, "team", &[2, 3], Some("c2")).await.unwrap();
+        let again = create(&memory, &alice, "team", &[2, 3], Some("c2")).await.unwrap();
+        assert_eq!((first.id, &first.key, &first.members), (again.id, &again.key, &vec![1, 2, 3]));
+        let told = memory.stream(ConversationId::Group(first.id));
+        assert_eq!(told.len(), 1, "announced once, whatever the retries");
+        assert!(
+            matches!(&told[0].body, Body::Notice(n) if n.what == Change::CreateGroup { g_id: first.id, g_key: first.key.clone(), name: "team".into() })
+        );
+    }
+
+    #[tokio::test]
+    async fn joining_takes_the_groups_key_and_stays_under_the_cap() {
+        let memory = people();
+        memory.group(9, &[1, 2]);
+        let dan = actor(4, "ipad");
+        assert!(matches!(refused(join(&memory, &dan, 9, "wrong").await), Refusal::Forbidden(_)));
+        join(&memory, &dan, 9, "key").await.unwrap();
+        assert!(memory.state().members[&9].contains(&4));
+        assert!(matches!(refused(join(&memory, &dan, 9, "key").await), Refusal::Conflict(_)), "already a member");
+        memory.group(10, &(100..100 + MAX_MEMBERS as u64).collect::<Vec<_>>());
+        assert!(matches!(refused(join(&memory, &dan, 10, "key").await), Refusal::Conflict(_)), "full");
+    }
+
+    #[tokio::test]
+    async fn only_the_creator_adds_and_only_someone_who_made_them_a_contact() {
+        let memory = people();
+        memory.group(9, &[1]);
+        assert!(matches!(refused(add(&memory, &actor(2, "web"), 9, 3).await), Refusal::Forbidden(_)));
+        assert_eq!(refused(add(&memory, &actor(1, "web"), 9, 4).await), Refusal::NotAddable(4));
+        add(&memory, &actor(1, "web"), 9, 3).await.unwrap();
+        assert_eq!(memory.state().members[&9], [1, 3]);
+        let told = memory.stream(ConversationId::Group(9));
+        assert!(
+            matches!(&told[0].body, Body::Notice(n) if n.what == Change::CreateGroupMember { g_id: 9, member_id: 3 })
+        );
+    }
+
+    #[tokio::test]
+    async fn leaving_is_told_to_the_group_and_only_members_leave() {
+        let memory = people();
+        memory.group(9, &[1, 2]);
+        assert!(matches!(refused(leave(&memory, &actor(4, "web"), 9).await), Refusal::NotFound(_)));
+        leave(&memory, &actor(2, "web"), 9).await.unwrap();
+        assert_eq!(memory.state().members[&9], [1]);
+        assert_eq!(memory.stream(ConversationId::Group(9))[0].body.t(), "delete_group_member");
+    }
+
+    #[tokio::test]
+    async fn only_the_creator_deletes_and_every_member_hears_it_in_their_own_feed() {
+        let memory = people();
+        memory.group(9, &[1, 2, 3]);
+        assert!(matches!(refused(delete(&memory, &actor(2, "web"), 9).await), Refusal::Forbidden(_)));
+        delete(&memory, &actor(1, "web"), 9).await.unwrap();
+        assert!(memory.state().groups.get(&9).is_none() && memory.state().members[&9].is_empty());
+        for member in [2, 3] {
+            assert_eq!(memory.told(member), ["delete_group"]);
+        }
+        assert_eq!(memory.told(1), ["delete_group"], "the creator's other devices too");
+    }
 }

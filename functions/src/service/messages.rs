@@ -255,20 +255,10 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: Convers
 mod tests {
     use super::*;
     use crate::domain::format::Format;
-    use crate::domain::ids::DeviceName;
     use crate::domain::refusal::Error;
     use crate::domain::relation::Edge;
-    use crate::store::memory::Memory;
+    use crate::store::memory::{actor, Memory};
     use crate::store::ports::StreamStore;
-
-    fn actor(user: u64, device: &str) -> Actor {
-        Actor {
-            user_id: user,
-            device: DeviceName::parse(Some(device)).unwrap(),
-            tag: String::new(),
-            connection_id: None,
-        }
-    }
 
     fn text(id: &str, c: &str, target: Target) -> Outgoing {
         Outgoing::new(id.into(), "text", c.into(), target).unwrap()

@@ -16,7 +16,7 @@ use super::{Result, StoreError};
 use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
-use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::ids::{Actor, ConversationId, DeviceName};
 use crate::domain::relation::{Edge, Friendship};
 use crate::domain::user::Profile;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -52,6 +52,16 @@ pub struct State {
     pub gone: HashSet<String>,
     pub disconnected: Vec<String>,
     pub queued: Vec<(String, Vec<u8>)>,
+}
+
+/// `user` acting from `device`, not over a socket.
+pub fn actor(user: u64, device: &str) -> Actor {
+    Actor {
+        user_id: user,
+        device: DeviceName::parse(Some(device)).expect("a device name"),
+        tag: String::new(),
+        connection_id: None,
+    }
 }
 
 #[derive(Default)]
@@ -128,6 +138,11 @@ impl Memory {
         let state = self.state();
         let posted = state.posts.iter().filter(|(cid, _)| cid == connection_id);
         posted.map(|(_, frame)| String::from_utf8_lossy(frame).into_owned()).collect()
+    }
+
+    /// What each notice in `user`'s feed says, oldest first (`t`).
+    pub fn told(&self, user: u64) -> Vec<&'static str> {
+        self.stream(ConversationId::Feed(user)).iter().map(|e| e.body.t()).collect()
     }
 
     /// The entries of a stream, oldest first.
