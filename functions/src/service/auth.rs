@@ -202,3 +202,78 @@ mod tests {
         assert!(!verify_password("anything".into(), None).await);
     }
 }
+
+/// The use cases through the in-memory backend.
+#[cfg(test)]
+mod use_cases {
+    use super::*;
+    use crate::domain::format::Format;
+    use crate::store::memory::{refused, Memory};
+
+    fn eva() -> NewUser {
+        NewUser::from_email("Eva@example.com", "888888".into()).unwrap()
+    }
+
+    fn device(name: &str) -> DeviceName {
+        DeviceName::parse(Some(name)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_sign_up_logs_in_with_its_password_only_and_claims_its_email_once() {
+        let memory = Memory::default();
+        let id = sign_up(&memory, &eva(), "10.0.0.1").await.unwrap();
+        let claim = "email#eva@example.com";
+        assert_eq!(authenticate(&memory, claim, "888888".into(), "10.0.0.1").await.unwrap(), id);
+        let wrong = authenticate(&memory, claim, "888889".into(), "10.0.0.1").await;
+        let unknown = authenticate(&memory, "email#nobody@example.com", "888888".into(), "10.0.0.1").await;
+        assert_eq!((refused(wrong), refused(unknown)), (Refusal::WrongCredentials, Refusal::WrongCredentials));
+        assert_eq!(refused(sign_up(&memory, &eva(), "10.0.0.2").await), Refusal::EmailTaken);
+        assert!(!memory.state().password_hashes[&id].contains("888888"), "stored hashed");
+    }
+
+    #[tokio::test]
+    async fn the_strong_rule_refuses_a_seed_password_when_the_deployment_asks_for_it() {
+        let memory = Memory::with_strong_passwords();
+        assert!(matches!(refused(sign_up(&memory, &eva(), "10.0.0.1").await), Refusal::Invalid(_)));
+        assert!(memory.state().profiles.is_empty());
+    }
+
+    #[tokio::test]
+    async fn logins_past_the_accounts_limit_are_refused_before_any_hashing() {
+        let memory = Memory::default();
+        sign_up(&memory, &eva(), "10.0.0.1").await.unwrap();
+        for attempt in 0..LOGINS_PER_ACCOUNT.max {
+            let _ = authenticate(&memory, "email#eva@example.com", "nope".into(), &format!("10.1.0.{attempt}")).await;
+        }
+        let right = authenticate(&memory, "email#eva@example.com", "888888".into(), "10.2.0.1").await;
+        assert!(matches!(refused(right), Refusal::TooManyRequests(_)));
+    }
+
+    #[tokio::test]
+    async fn a_password_change_ends_every_other_session_and_its_sockets() {
+        let memory = Memory::default();
+        let id = sign_up(&memory, &eva(), "10.0.0.1").await.unwrap();
+        let (kept, ended) = (
+            open_session(&memory, id, &device("web")).await.unwrap(),
+            open_session(&memory, id, &device("ipad")).await.unwrap(),
+        );
+        let caller = resolve(&memory, &kept).await.unwrap();
+        let ipad = resolve(&memory, &ended).await.unwrap();
+        memory.connect(id, "ipad", Format::Json);
+        memory.state().connections[0].tag = ipad.tag.clone();
+        change_password(&memory, &caller, &kept, "888888".into(), "999999".into()).await.unwrap();
+        assert!(resolve(&memory, &kept).await.is_ok());
+        assert!(matches!(refused(resolve(&memory, &ended).await), Refusal::Unauthorized(_)));
+        assert_eq!(memory.state().disconnected.len(), 1, "the ended session's socket is closed");
+        assert_eq!(authenticate(&memory, "email#eva@example.com", "999999".into(), "10.0.0.1").await.unwrap(), id);
+    }
+
+    #[tokio::test]
+    async fn a_closed_session_resolves_no_more() {
+        let memory = Memory::default();
+        let token = open_session(&memory, 7, &device("android")).await.unwrap();
+        assert_eq!(resolve(&memory, &token).await.unwrap().user_id, 7);
+        close_session(&memory, &token).await.unwrap();
+        assert!(matches!(refused(resolve(&memory, &token).await), Refusal::Unauthorized(_)));
+    }
+}

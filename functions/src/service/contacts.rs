@@ -173,3 +173,68 @@ pub async fn unread_counts(backend: &impl Backend, user: u64) -> Result<Vec<(Str
     let unread = backend.unread_in(user, &conversations).await?;
     Ok(known.iter().zip(unread).map(|(profile, count)| (profile.contact_key(), count)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::format::Format;
+    use crate::store::memory::{actor, refused, Memory};
+
+    fn two_strangers() -> Memory {
+        let memory = Memory::default();
+        memory.user(1, Some("alice@example.com"));
+        memory.user(2, Some("bob@example.com"));
+        memory
+    }
+
+    #[tokio::test]
+    async fn a_request_is_told_to_them_and_accepting_makes_friends_both_ways() {
+        let memory = two_strangers();
+        let bob_phone = memory.connect(2, "android", Format::Json);
+        add(&memory, &actor(1, "web"), 2, "hello").await.unwrap();
+        assert_eq!(memory.told(2), ["add_contact"]);
+        assert_eq!(memory.frames_to(&bob_phone).len(), 1);
+        assert_eq!(refused(add(&memory, &actor(1, "web"), 2, "again").await), Refusal::RequestAlreadySent);
+        confirm(&memory, &actor(2, "android"), 1).await.unwrap();
+        assert!(are_friends(&memory, 1, 2).await.unwrap() && are_friends(&memory, 2, 1).await.unwrap());
+        assert_eq!(memory.told(1), ["add_contact", "accept_contact"], "the asker's own echo, then the answer");
+    }
+
+    #[tokio::test]
+    async fn befriending_someone_who_asked_already_accepts_at_once() {
+        let memory = two_strangers();
+        befriend(&memory, &actor(1, "web"), 2).await.unwrap();
+        befriend(&memory, &actor(2, "web"), 1).await.unwrap();
+        assert!(are_friends(&memory, 1, 2).await.unwrap());
+        assert_eq!(refused(befriend(&memory, &actor(2, "web"), 1).await), Refusal::AlreadyFriends);
+        assert_eq!(refused(befriend(&memory, &actor(2, "web"), 2).await), Refusal::CannotAddSelf);
+    }
+
+    #[tokio::test]
+    async fn a_contact_sync_lists_changes_since_a_version_and_ended_contacts_as_deleted() {
+        let memory = two_strangers();
+        memory.user(3, None);
+        befriend(&memory, &actor(1, "web"), 2).await.unwrap();
+        confirm(&memory, &actor(2, "web"), 1).await.unwrap();
+        let first = since(&memory, 1, 0).await.unwrap();
+        assert_eq!(first.contacts.iter().map(|p| p.id).collect::<Vec<_>>(), [2]);
+        end(&memory, &actor(1, "web"), 2).await.unwrap();
+        let later = since(&memory, 1, first.version).await.unwrap();
+        assert!(later.version > first.version && later.deleted == [2] && later.contacts.is_empty());
+        assert!(since(&memory, 1, later.version).await.unwrap().deleted.is_empty(), "nothing new");
+    }
+
+    #[tokio::test]
+    async fn unread_counts_are_keyed_as_seed_003_keys_contacts() {
+        let memory = two_strangers();
+        memory.befriend(1, 2);
+        let dm = ConversationId::direct(1, 2);
+        crate::service::messages::send(&memory, &actor(2, "web"), &outgoing(dm)).await.unwrap();
+        assert_eq!(unread_counts(&memory, 1).await.unwrap(), [("bob@example.com".to_string(), 1)]);
+    }
+
+    fn outgoing(_: ConversationId) -> crate::domain::message::Outgoing {
+        let to = crate::domain::ids::Target::User(1);
+        crate::domain::message::Outgoing::new("c1".into(), "text", "hi".into(), to).unwrap()
+    }
+}

@@ -162,3 +162,51 @@ pub async fn follows(backend: &impl Backend, user: u64, which: List, page: Page)
     existing(backend, user).await?;
     list(backend, user, which, page).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::{actor, refused, Memory};
+
+    fn two_users() -> Memory {
+        let memory = Memory::default();
+        memory.user(1, None);
+        memory.user(2, None);
+        memory
+    }
+
+    #[tokio::test]
+    async fn a_request_is_answered_by_its_id_and_only_its_requester_withdraws_it() {
+        let memory = two_users();
+        let id = request(&memory, &actor(1, "web"), 2, false).await.unwrap();
+        assert_eq!(request_party(&memory, 2, Some(id), None).await.unwrap().0, 1);
+        assert_eq!(refused(request(&memory, &actor(1, "web"), 2, false).await), Refusal::RequestAlreadySent);
+        assert_eq!(request(&memory, &actor(1, "web"), 2, true).await.unwrap(), id, "resent, the same id");
+        answer(&memory, &actor(2, "web"), (1, Some(id)), RequestAnswer::Accept).await.unwrap();
+        assert_eq!(memory.told(1).last(), Some(&"accept_contact"));
+        assert_eq!(refused(request_party(&memory, 2, Some(id + 1), None).await), Refusal::RequestNotFound);
+    }
+
+    #[tokio::test]
+    async fn a_block_is_told_only_to_the_blockers_devices_and_stops_requests() {
+        let memory = two_users();
+        tie(&memory, &actor(1, "web"), 2, Tie::Block).await.unwrap();
+        assert!(memory.told(2).is_empty(), "the blocked side is not told");
+        assert_eq!(memory.told(1), ["block"]);
+        assert_eq!(refused(request(&memory, &actor(2, "web"), 1, false).await), Refusal::Blocked);
+        assert_eq!(refused(tie(&memory, &actor(1, "web"), 1, Tie::Block).await), Refusal::CannotBlockSelf);
+    }
+
+    #[tokio::test]
+    async fn following_is_told_and_counted_and_lists_page_by_the_other_users_id() {
+        let memory = two_users();
+        memory.user(3, None);
+        tie(&memory, &actor(2, "web"), 1, Tie::Follow).await.unwrap();
+        tie(&memory, &actor(3, "web"), 1, Tie::Follow).await.unwrap();
+        assert_eq!(memory.told(1), ["follow", "follow"]);
+        let first = follows(&memory, 1, List::Followers, Page { after: None, limit: 1 }).await.unwrap();
+        assert_eq!((first.edges.iter().map(|e| e.other).collect::<Vec<_>>(), first.next), (vec![2], Some(2)));
+        let rest = follows(&memory, 1, List::Followers, Page { after: first.next, limit: 1 }).await.unwrap();
+        assert_eq!((rest.edges[0].other, rest.next), (3, None));
+    }
+}

@@ -191,15 +191,7 @@ pub async fn members(backend: &impl Backend, user: u64, group: u64) -> Result<Ve
 mod tests {
     use super::*;
     use crate::domain::entry::Body;
-    use crate::domain::refusal::Error;
-    use crate::store::memory::{actor, Memory};
-
-    fn refused<T: std::fmt::Debug>(result: Result<T>) -> Refusal {
-        match result {
-            Err(Error::Refused(refusal)) => refusal,
-            other => panic!("not refused: {other:?}"),
-        }
-    }
+    use crate::store::memory::{actor, refused, Memory};
 
     /// Alice (1) friends with Bob (2) and Carol (3); Dan (4) knows nobody.
     fn people() -> Memory {

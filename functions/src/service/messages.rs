@@ -255,20 +255,12 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: Convers
 mod tests {
     use super::*;
     use crate::domain::format::Format;
-    use crate::domain::refusal::Error;
     use crate::domain::relation::Edge;
-    use crate::store::memory::{actor, Memory};
+    use crate::store::memory::{actor, refused, Memory};
     use crate::store::ports::StreamStore;
 
     fn text(id: &str, c: &str, target: Target) -> Outgoing {
         Outgoing::new(id.into(), "text", c.into(), target).unwrap()
-    }
-
-    fn refused(result: Result<impl std::fmt::Debug>) -> Refusal {
-        match result {
-            Err(Error::Refused(refusal)) => refusal,
-            other => panic!("not refused: {other:?}"),
-        }
     }
 
     /// Alice (1) and Bob (2), friends; Bob online on a TOML phone.

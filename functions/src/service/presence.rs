@@ -43,3 +43,37 @@ pub async fn close_sockets(backend: &impl Backend, user: u64, ended: impl Fn(&Co
     delivery::close_connections(backend, &sockets).await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::format::Format;
+    use crate::store::memory::Memory;
+
+    #[tokio::test]
+    async fn a_new_login_of_a_device_closes_its_older_socket_and_keeps_the_others() {
+        let memory = Memory::default();
+        let (old_phone, tablet) = (memory.connect(1, "android", Format::Json), memory.connect(1, "ipad", Format::Toml));
+        let mut new_phone = memory.state().connections[0].clone();
+        new_phone.connection_id = "conn-new".into();
+        bind(&memory, &new_phone).await.unwrap();
+        assert_eq!(memory.state().disconnected, [old_phone]);
+        let live: Vec<String> = memory.state().connections.iter().map(|c| c.connection_id.clone()).collect();
+        assert_eq!(live, [tablet, "conn-new".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn sockets_past_the_per_user_cap_close_the_oldest() {
+        let memory = Memory::default();
+        for i in 0..MAX_SOCKETS_PER_USER {
+            memory.connect(1, &format!("d{i}"), Format::Json);
+            memory.state().connections[i].since = i as u64 + 1;
+        }
+        let mut one_more = memory.state().connections[0].clone();
+        (one_more.connection_id, one_more.device, one_more.since) =
+            ("conn-extra".into(), crate::domain::ids::DeviceName::parse(Some("extra")).unwrap(), 100);
+        bind(&memory, &one_more).await.unwrap();
+        assert_eq!(memory.state().disconnected, ["conn-1"], "the oldest goes");
+        assert_eq!(memory.state().connections.len(), MAX_SOCKETS_PER_USER);
+    }
+}

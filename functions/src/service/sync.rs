@@ -94,3 +94,60 @@ pub async fn acknowledge_everything(backend: &impl Backend, user: u64, device: &
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::Target;
+    use crate::domain::message::Outgoing;
+    use crate::service::{contacts, messages};
+    use crate::store::memory::{actor, refused, Memory};
+
+    /// Alice (1) asked Bob (2) to be a contact and sent him two messages from her web client.
+    async fn bob_was_away() -> Memory {
+        let memory = Memory::default();
+        memory.user(1, None);
+        memory.user(2, None);
+        contacts::add(&memory, &actor(1, "web"), 2, "hi").await.unwrap();
+        memory.befriend(1, 2);
+        for id in ["c1", "c2"] {
+            let out = Outgoing::new(id.into(), "text", "hello".into(), Target::User(2)).unwrap();
+            messages::send(&memory, &actor(1, "web"), &out).await.unwrap();
+        }
+        memory
+    }
+
+    #[tokio::test]
+    async fn a_device_is_offered_what_it_has_not_confirmed_and_an_ack_confirms_exactly_that() {
+        let memory = bob_was_away().await;
+        let phone = ("android".to_string(), "android");
+        let waiting = pending(&memory, 2, phone.clone(), None, 10).await.unwrap();
+        assert_eq!((waiting.feed.len(), waiting.messages.len(), waiting.more), (1, 2, false));
+        let second = waiting.messages[1].id().to_string();
+        acknowledge(&memory, 2, "android", &[second], None).await.unwrap();
+        let left = pending(&memory, 2, phone.clone(), None, 10).await.unwrap();
+        assert_eq!(left.messages.iter().map(|e| e.seq).collect::<Vec<_>>(), [1], "the one before is not confirmed");
+        let other_device = pending(&memory, 2, ("ipad".to_string(), "ipad"), None, 10).await.unwrap();
+        assert_eq!(other_device.messages.len(), 2, "each device confirms for itself");
+        acknowledge_everything(&memory, 2, "android").await.unwrap();
+        let none = pending(&memory, 2, phone, None, 10).await.unwrap();
+        assert!(none.feed.is_empty() && none.messages.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_acting_device_is_not_offered_its_own_entries_and_pages_say_more() {
+        let memory = bob_was_away().await;
+        let own = pending(&memory, 1, ("web".to_string(), "web"), None, 10).await.unwrap();
+        assert!(own.feed.is_empty() && own.messages.is_empty(), "alice's web client sent them");
+        let page = pending(&memory, 2, ("android".to_string(), "android"), None, 1).await.unwrap();
+        assert_eq!((page.messages.len(), page.more), (1, true));
+    }
+
+    #[tokio::test]
+    async fn nobody_confirms_in_a_conversation_of_others() {
+        let memory = bob_was_away().await;
+        memory.user(3, None);
+        let theirs = EntryId::of(ConversationId::direct(1, 2), 1).to_string();
+        assert_eq!(refused(acknowledge(&memory, 3, "web", &[theirs], None).await), Refusal::NotYourConversation);
+    }
+}

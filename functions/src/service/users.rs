@@ -57,3 +57,40 @@ pub async fn resolve(backend: &impl Backend, who: &UserRef) -> Result<Option<u64
 pub async fn named(backend: &impl Backend, name: &UserRef) -> Result<u64> {
     resolve(backend, name).await?.ok_or_else(|| Refusal::NotFound("No such user".into()).into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::{refused, Memory};
+    use crate::store::ports::UserStore;
+
+    #[tokio::test]
+    async fn a_user_is_named_by_id_email_or_phone_and_digits_are_never_an_id() {
+        let memory = Memory::default();
+        let profile = |phone: &str, email: &str| Profile {
+            id: 0,
+            phone: Some(phone.into()),
+            email: Some(email.into()),
+            name: "x".into(),
+            nick_name: String::new(),
+            age: None,
+            gender: None,
+            avatar: String::new(),
+            show_user_name: true,
+            show_age: true,
+            show_gender: true,
+        };
+        let eva = memory.insert_user(&profile("8618266175357", "eva@example.com"), "hash".into()).await.unwrap();
+        assert_eq!(resolve(&memory, &UserRef::Id(eva)).await.unwrap(), Some(eva));
+        assert_eq!(resolve(&memory, &"Eva@Example.com ".into()).await.unwrap(), Some(eva));
+        assert_eq!(resolve(&memory, &"8618266175357".into()).await.unwrap(), Some(eva));
+        assert_eq!(
+            resolve(&memory, &eva.to_string().as_str().into()).await.unwrap(),
+            None,
+            "a string of digits is a phone"
+        );
+        assert_eq!(refused(named(&memory, &UserRef::Id(99)).await), Refusal::NotFound("No such user".into()));
+        assert_eq!(by_phone(&memory, "8618266175357").await.unwrap().id, eva);
+        assert!(matches!(refused(by_phone(&memory, "12").await), Refusal::Invalid(_)));
+    }
+}

@@ -17,6 +17,7 @@ use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
 use crate::domain::ids::{Actor, ConversationId, DeviceName};
+use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship};
 use crate::domain::user::Profile;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -54,6 +55,14 @@ pub struct State {
     pub queued: Vec<(String, Vec<u8>)>,
 }
 
+/// The refusal a use case answered; panics on anything else.
+pub fn refused<T: std::fmt::Debug>(result: std::result::Result<T, Error>) -> Refusal {
+    match result {
+        Err(Error::Refused(refusal)) => refusal,
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
 /// `user` acting from `device`, not over a socket.
 pub fn actor(user: u64, device: &str) -> Actor {
     Actor {
@@ -76,6 +85,11 @@ impl Memory {
     /// A backend whose deliveries above `direct` users go to the worker `function`.
     pub fn with_worker(function: &str, direct: usize) -> Memory {
         Memory { worker: Some((function.to_string(), direct)), ..Memory::default() }
+    }
+
+    /// A backend of a deployment that chose the strong password rule.
+    pub fn with_strong_passwords() -> Memory {
+        Memory { strong_passwords: true, ..Memory::default() }
     }
 
     pub fn state(&self) -> MutexGuard<'_, State> {
