@@ -263,7 +263,7 @@ mod tests {
         memory.group(9, &[1, 2, 3]);
         assert!(matches!(refused(delete(&memory, &actor(2, "web"), 9).await), Refusal::Forbidden(_)));
         delete(&memory, &actor(1, "web"), 9).await.unwrap();
-        assert!(memory.state().groups.get(&9).is_none() && memory.state().members[&9].is_empty());
+        assert!(!memory.state().groups.contains_key(&9) && memory.state().members[&9].is_empty());
         for member in [2, 3] {
             assert_eq!(memory.told(member), ["delete_group"]);
         }
