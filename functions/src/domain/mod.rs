@@ -7,6 +7,7 @@ pub mod format;
 pub mod ids;
 pub mod limits;
 pub mod message;
+pub mod names;
 pub mod notice;
 pub mod refusal;
 pub mod relation;

@@ -1,6 +1,7 @@
 //! Users: the profile others see (with seed 004's privacy flags), what a sign-up needs, and the
-//! shapes of phones and emails.
+//! password rules (the names users go by are in `names`).
 
+use super::names::{Email, Password, Phone};
 use super::refusal::Refusal;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -14,9 +15,9 @@ fn yes() -> bool {
 pub struct Profile {
     pub id: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
+    pub phone: Option<Phone>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<Email>,
     pub name: String,
     #[serde(default)]
     pub nick_name: String,
@@ -47,44 +48,14 @@ impl Profile {
             "avatar": self.avatar,
             "age": if own || self.show_age { self.age } else { None },
             "gender": if own || self.show_gender { self.gender.as_deref() } else { None },
-            "email": if own { self.email.as_deref() } else { None },
+            "email": if own { self.email.as_ref() } else { None },
         })
     }
 
     /// How seed 003 keys a contact: the email, else the phone, else the id.
     pub fn contact_key(&self) -> String {
-        self.email.clone().or_else(|| self.phone.clone()).unwrap_or_else(|| self.id.to_string())
-    }
-}
-
-/// Phone numbers as simple_im uses them: 5 to 20 digits with an optional leading `+`.
-pub fn parse_phone(raw: &str) -> Result<String, Refusal> {
-    let digits = raw.strip_prefix('+').unwrap_or(raw);
-    if (5..=20).contains(&digits.len()) && digits.bytes().all(|c| c.is_ascii_digit()) {
-        Ok(raw.to_string())
-    } else {
-        Err(Refusal::invalid("phone must be 5 to 20 digits, optionally after a +"))
-    }
-}
-
-/// Emails are compared case-insensitively; only the obvious shape is checked.
-pub fn parse_email(raw: &str) -> Result<String, Refusal> {
-    let email = raw.to_lowercase();
-    match email.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace) => {
-            Ok(email)
-        }
-        _ => Err(Refusal::invalid("email is not a valid address")),
-    }
-}
-
-/// How a user names themselves at login: a phone (simple_im) or an email (seed 003), as the
-/// key of the claim that finds them.
-pub fn login_claim(phone: Option<&str>, email: Option<&str>) -> Result<String, Refusal> {
-    match (phone, email) {
-        (Some(phone), _) => Ok(format!("phone#{}", parse_phone(phone)?)),
-        (None, Some(email)) => Ok(format!("email#{}", parse_email(email)?)),
-        (None, None) => Err(Refusal::invalid("phone or email is required")),
+        let email = self.email.as_ref().map(Email::as_str);
+        email.or(self.phone.as_ref().map(Phone::as_str)).map_or_else(|| self.id.to_string(), String::from)
     }
 }
 
@@ -108,35 +79,6 @@ pub fn check_strong_password(password: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// A password as a client sent it: read only to be hashed or verified, never printed (its
-/// `Debug` is redacted, so a request or a sign-up can be logged whole).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
-
-impl Password {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Password {
-    fn from(text: String) -> Password {
-        Password(text)
-    }
-}
-
-impl From<&str> for Password {
-    fn from(text: &str) -> Password {
-        Password(text.to_string())
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(redacted)")
-    }
-}
-
 /// What a sign-up stores: the profile and the password to hash.
 #[derive(Clone, Debug)]
 pub struct NewUser {
@@ -147,11 +89,11 @@ pub struct NewUser {
 impl NewUser {
     /// Seed 003's `LOGON {user: email, password}`: the name defaults to the email's local part.
     pub fn from_email(email: &str, password: Password) -> Result<NewUser, Refusal> {
-        let email = parse_email(email)?;
+        let email = Email::parse(email)?;
         if !(6..=128).contains(&password.expose().chars().count()) {
             return Err(Refusal::invalid("password must be 6 to 128 characters"));
         }
-        let name = email.split('@').next().unwrap_or_default().chars().take(64).collect();
+        let name = email.local_part().chars().take(64).collect();
         let profile = Profile {
             id: 0,
             phone: None,
@@ -180,16 +122,6 @@ mod tests {
         assert_eq!(check_strong_password("Password123"), Err(Refusal::CommonPassword));
         assert_eq!(check_strong_password("1234567890"), Err(Refusal::CommonPassword));
         assert!(check_strong_password("violet-harbour-kettle").is_ok());
-    }
-
-    #[test]
-    fn phones_emails_and_login_claims() {
-        assert_eq!(parse_phone("+8618266175357").unwrap(), "+8618266175357");
-        assert!(parse_phone("12ab5").is_err() && parse_phone("1234").is_err());
-        assert_eq!(parse_email("Eva@Gmail.com").unwrap(), "eva@gmail.com");
-        assert!(parse_email("eva@localhost").is_err());
-        assert_eq!(login_claim(Some("8618266175357"), None).unwrap(), "phone#8618266175357");
-        assert_eq!(login_claim(None, Some("Eva@gmail.com")).unwrap(), "email#eva@gmail.com");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use super::{path_number, path_param, Ctx, Fields, Reply};
 use crate::domain::ids::DeviceName;
+use crate::domain::names::{Email, LoginName, Phone};
 use crate::domain::refusal::{Refusal, Result};
-use crate::domain::user::{login_claim, parse_email, parse_phone, NewUser, Profile};
+use crate::domain::user::{NewUser, Profile};
 use crate::service::{auth, presence, users};
 use cookie::{Cookie, SameSite};
 use http::StatusCode;
@@ -17,8 +18,8 @@ pub async fn health(_ctx: &Ctx, _req: &Request) -> Result<Reply> {
 
 /// Sign-up fields: a phone (simple_im) or an email (seed 003), or both.
 fn new_user(fields: &Fields) -> Result<NewUser> {
-    let phone = fields.opt_text("phone", 1, 32)?.map(|p| parse_phone(&p)).transpose()?;
-    let email = fields.opt_text("email", 3, 254)?.map(|e| parse_email(&e)).transpose()?;
+    let phone = fields.opt_text("phone", 1, 32)?.map(|p| Phone::parse(&p)).transpose()?;
+    let email = fields.opt_text("email", 3, 254)?.map(|e| Email::parse(&e)).transpose()?;
     if phone.is_none() && email.is_none() {
         return Err(Refusal::invalid("phone is required (or an email)").into());
     }
@@ -66,8 +67,8 @@ pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let password = fields.text("password", 1, 128)?.into();
     let device = DeviceName::parse(fields.opt_text("device", 1, 16)?.as_deref())?;
     let phone = fields.opt_text("phone", 1, 32)?;
-    let claim = login_claim(phone.as_deref(), fields.opt_text("email", 3, 254)?.as_deref())?;
-    let id = auth::authenticate(&*ctx.clients, &claim, password, &ctx.source).await?;
+    let name = LoginName::from_fields(phone.as_deref(), fields.opt_text("email", 3, 254)?.as_deref())?;
+    let id = auth::authenticate(&*ctx.clients, &name, password, &ctx.source).await?;
     let token = auth::open_session(&*ctx.clients, id, &device).await?;
     let cookie = session_cookie(&token, ctx.clients.config.token_ttl_secs);
     let mut response = socket_endpoint(ctx);

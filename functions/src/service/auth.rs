@@ -3,8 +3,9 @@
 
 use crate::domain::ids::{Caller, DeviceName};
 use crate::domain::limits::{LOGINS_PER_ACCOUNT, LOGINS_PER_SOURCE, SIGN_UPS_PER_SOURCE};
+use crate::domain::names::{LoginName, Password};
 use crate::domain::refusal::{Error, Refusal, Result};
-use crate::domain::user::{check_strong_password, NewUser, Password};
+use crate::domain::user::{check_strong_password, NewUser};
 use crate::service::{limits, presence};
 use crate::store::sessions;
 use crate::store::Backend;
@@ -56,13 +57,13 @@ pub async fn sign_up(backend: &impl Backend, new: &NewUser, source: &str) -> Res
     Ok(backend.insert_user(&new.profile, hash).await?)
 }
 
-/// Checks a password against the user a claim (`phone#...`, `email#...`) names: the same
+/// Checks a password against the user `name` names: the same
 /// refusal whether the user is unknown or the password wrong, and the same work either way.
 /// Attempts are limited per source address and per account before any hashing is spent.
-pub async fn authenticate(backend: &impl Backend, claim: &str, password: Password, source: &str) -> Result<u64> {
+pub async fn authenticate(backend: &impl Backend, name: &LoginName, password: Password, source: &str) -> Result<u64> {
     limits::check(backend, &LOGINS_PER_SOURCE, source).await?;
-    limits::check(backend, &LOGINS_PER_ACCOUNT, claim).await?;
-    let user = backend.claimed_by(claim).await?;
+    limits::check(backend, &LOGINS_PER_ACCOUNT, &name.to_string()).await?;
+    let user = backend.claimed_by(name).await?;
     let stored = match user {
         Some(id) => backend.password_hash(id).await?,
         None => None,
@@ -208,10 +209,15 @@ mod tests {
 mod use_cases {
     use super::*;
     use crate::domain::format::Format;
+    use crate::domain::names::Email;
     use crate::store::memory::{refused, Memory};
 
     fn eva() -> NewUser {
         NewUser::from_email("Eva@example.com", "888888".into()).unwrap()
+    }
+
+    fn eva_name() -> LoginName {
+        LoginName::Email(Email::parse("eva@example.com").unwrap())
     }
 
     fn device(name: &str) -> DeviceName {
@@ -222,10 +228,16 @@ mod use_cases {
     async fn a_sign_up_logs_in_with_its_password_only_and_claims_its_email_once() {
         let memory = Memory::default();
         let id = sign_up(&memory, &eva(), "10.0.0.1").await.unwrap();
-        let claim = "email#eva@example.com";
+        let claim = &LoginName::Email(Email::parse("eva@example.com").unwrap());
         assert_eq!(authenticate(&memory, claim, "888888".into(), "10.0.0.1").await.unwrap(), id);
         let wrong = authenticate(&memory, claim, "888889".into(), "10.0.0.1").await;
-        let unknown = authenticate(&memory, "email#nobody@example.com", "888888".into(), "10.0.0.1").await;
+        let unknown = authenticate(
+            &memory,
+            &LoginName::Email(Email::parse("nobody@example.com").unwrap()),
+            "888888".into(),
+            "10.0.0.1",
+        )
+        .await;
         assert_eq!((refused(wrong), refused(unknown)), (Refusal::WrongCredentials, Refusal::WrongCredentials));
         assert_eq!(refused(sign_up(&memory, &eva(), "10.0.0.2").await), Refusal::EmailTaken);
         assert!(!memory.state().password_hashes[&id].contains("888888"), "stored hashed");
@@ -243,9 +255,9 @@ mod use_cases {
         let memory = Memory::default();
         sign_up(&memory, &eva(), "10.0.0.1").await.unwrap();
         for attempt in 0..LOGINS_PER_ACCOUNT.max {
-            let _ = authenticate(&memory, "email#eva@example.com", "nope".into(), &format!("10.1.0.{attempt}")).await;
+            let _ = authenticate(&memory, &eva_name(), "nope".into(), &format!("10.1.0.{attempt}")).await;
         }
-        let right = authenticate(&memory, "email#eva@example.com", "888888".into(), "10.2.0.1").await;
+        let right = authenticate(&memory, &eva_name(), "888888".into(), "10.2.0.1").await;
         assert!(matches!(refused(right), Refusal::TooManyRequests(_)));
     }
 
@@ -265,7 +277,7 @@ mod use_cases {
         assert!(resolve(&memory, &kept).await.is_ok());
         assert!(matches!(refused(resolve(&memory, &ended).await), Refusal::Unauthorized(_)));
         assert_eq!(memory.state().disconnected.len(), 1, "the ended session's socket is closed");
-        assert_eq!(authenticate(&memory, "email#eva@example.com", "999999".into(), "10.0.0.1").await.unwrap(), id);
+        assert_eq!(authenticate(&memory, &eva_name(), "999999".into(), "10.0.0.1").await.unwrap(), id);
     }
 
     #[tokio::test]

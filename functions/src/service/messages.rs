@@ -118,7 +118,7 @@ async fn store(
         c: content,
         from: actor.user_id,
         // Seed 003 names the sender by email.
-        from_email: sender.and_then(|p| p.email.clone()),
+        from_email: sender.and_then(|p| p.email.as_ref()).map(|e| e.as_str().to_string()),
         target: out.target,
         ts: now_secs(),
         d: actor.device.as_str().to_string(),

@@ -1,9 +1,10 @@
 //! Looking users up: by id, by phone, by the names seeds 002 and 003 use.
 
 use crate::domain::ids::UserRef;
+use crate::domain::names::{LoginName, Phone};
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::Flags;
-use crate::domain::user::{parse_phone, Profile};
+use crate::domain::user::Profile;
 use crate::store::Backend;
 use std::collections::HashMap;
 
@@ -14,8 +15,8 @@ pub async fn by_id(backend: &impl Backend, id: u64) -> Result<Profile> {
 
 /// `GET /user/phone/{phone}`'s look-up.
 pub async fn by_phone(backend: &impl Backend, phone: &str) -> Result<Profile> {
-    let phone = parse_phone(phone)?;
-    match backend.claimed_by(&format!("phone#{phone}")).await? {
+    let phone = Phone::parse(phone)?;
+    match backend.claimed_by(&LoginName::Phone(phone)).await? {
         Some(id) => by_id(backend, id).await,
         None => Err(Refusal::NotFound("user not found".into()).into()),
     }
@@ -45,12 +46,13 @@ pub async fn profiles(backend: &impl Backend, ids: &[u64]) -> Result<HashMap<u64
 /// The user a frame names: an id (a number), or an email or a phone (a string: never taken as
 /// an id, so a phone cannot shadow one); `None` when nobody has that name.
 pub async fn resolve(backend: &impl Backend, who: &UserRef) -> Result<Option<u64>> {
-    let name = match who {
-        UserRef::Id(id) => return Ok(backend.profile(*id).await?.map(|p| p.id)),
-        UserRef::Name(name) => name.trim(),
-    };
-    let claim = if name.contains('@') { format!("email#{}", name.to_lowercase()) } else { format!("phone#{name}") };
-    Ok(backend.claimed_by(&claim).await?)
+    match who {
+        UserRef::Id(id) => Ok(backend.profile(*id).await?.map(|p| p.id)),
+        UserRef::Name(name) => match LoginName::written(name) {
+            Some(name) => Ok(backend.claimed_by(&name).await?),
+            None => Ok(None),
+        },
+    }
 }
 
 /// A user named as seed 003 does; 404 "No such user" when nobody has that name.
@@ -69,8 +71,8 @@ mod tests {
         let memory = Memory::default();
         let profile = |phone: &str, email: &str| Profile {
             id: 0,
-            phone: Some(phone.into()),
-            email: Some(email.into()),
+            phone: Some(Phone::parse(phone).unwrap()),
+            email: Some(crate::domain::names::Email::parse(email).unwrap()),
             name: "x".into(),
             nick_name: String::new(),
             age: None,

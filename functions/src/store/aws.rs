@@ -13,6 +13,7 @@ use super::streams::{self, NewEntry, Position};
 use super::{blobs, groups, limits, users, Result};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
 use crate::domain::relation::{Edge, Rule};
@@ -180,8 +181,8 @@ impl UserStore for Clients {
     async fn next_id(&self, counter: &str) -> Result<u64> {
         users::next_id(self, counter).await
     }
-    async fn claimed_by(&self, claim: &str) -> Result<Option<u64>> {
-        users::claimed_by(self, claim).await
+    async fn claimed_by(&self, name: &LoginName) -> Result<Option<u64>> {
+        users::claimed_by(self, name).await
     }
     async fn password_hash(&self, id: u64) -> Result<Option<String>> {
         users::password_hash(self, id).await

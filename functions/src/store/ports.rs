@@ -12,6 +12,7 @@ use super::streams::{NewEntry, Position};
 use super::Result;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
 use crate::domain::relation::{Edge, Rule};
@@ -147,7 +148,7 @@ pub trait UserStore: Sync {
     /// A new user under a fresh id, their phone and email claimed with it.
     fn insert_user(&self, profile: &Profile, password_hash: String) -> impl Future<Output = Result<u64>> + Send;
     fn next_id(&self, counter: &str) -> impl Future<Output = Result<u64>> + Send;
-    fn claimed_by(&self, claim: &str) -> impl Future<Output = Result<Option<u64>>> + Send;
+    fn claimed_by(&self, name: &LoginName) -> impl Future<Output = Result<Option<u64>>> + Send;
     fn password_hash(&self, id: u64) -> impl Future<Output = Result<Option<String>>> + Send;
     fn set_password_hash(&self, id: u64, hash: String) -> impl Future<Output = Result<()>> + Send;
 }

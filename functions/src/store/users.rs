@@ -3,6 +3,7 @@
 //! the profile), `counter#<name>` (id sequences). Sessions live here too (see `sessions`).
 
 use super::{aws, batch_get, from_item, malformed, n, pk, s, to_item, Claim, Item, Result, StoreError};
+use crate::domain::names::LoginName;
 use crate::domain::now_secs;
 use crate::domain::user::Profile;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -13,6 +14,21 @@ use std::collections::HashMap;
 
 fn user_key(id: u64) -> String {
     format!("user#{id}")
+}
+
+/// The claim that finds a user by a name they go by: `phone#<phone>`, `email#<email>`.
+pub(super) fn claim_key(name: &LoginName) -> String {
+    match name {
+        LoginName::Phone(phone) => format!("phone#{}", phone.as_str()),
+        LoginName::Email(email) => format!("email#{}", email.as_str()),
+    }
+}
+
+/// The claims a new profile makes, in a fixed order (phone, email).
+pub(super) fn claims_of(profile: &Profile) -> Vec<(Claim, String)> {
+    let phone = profile.phone.clone().map(|p| (Claim::Phone, claim_key(&LoginName::Phone(p))));
+    let email = profile.email.clone().map(|e| (Claim::Email, claim_key(&LoginName::Email(e))));
+    phone.into_iter().chain(email).collect()
 }
 
 /// Stores a new user under a fresh id. Phone and email are claimed in the same transaction as
@@ -31,13 +47,8 @@ pub async fn insert(clients: &Clients, profile: &Profile, password_hash: String)
     };
     let claim = |key: String| put(Item::from([("pk".into(), s(key)), ("user_id".into(), n(id))]));
     // Claims in a fixed order, so a cancellation reason's index names the taken claim.
-    let mut claims = vec![];
-    if let Some(phone) = &profile.phone {
-        claims.push((Claim::Phone, claim(format!("phone#{phone}"))?));
-    }
-    if let Some(email) = &profile.email {
-        claims.push((Claim::Email, claim(format!("email#{email}"))?));
-    }
+    let claims =
+        claims_of(profile).into_iter().map(|(kind, key)| Ok((kind, claim(key)?))).collect::<Result<Vec<_>>>()?;
     let mut writes = vec![put(item)?];
     writes.extend(claims.iter().map(|(_, w)| w.clone()));
     let written = clients.dynamodb.transact_write_items().set_transact_items(Some(writes)).send().await;
@@ -114,13 +125,13 @@ pub async fn profiles(clients: &Clients, ids: &[u64]) -> Result<HashMap<u64, Pro
     items.into_iter().map(|item| from_item::<Profile>(item).map(|p| (p.id, p))).collect()
 }
 
-/// Follows a phone or email claim (`phone#...`, `email#...`) to the user id it belongs to.
-pub async fn claimed_by(clients: &Clients, claim: &str) -> Result<Option<u64>> {
+/// The user who goes by `name`, following its claim.
+pub async fn claimed_by(clients: &Clients, name: &LoginName) -> Result<Option<u64>> {
     #[derive(Deserialize)]
     struct ClaimItem {
         user_id: u64,
     }
-    Ok(get(clients, claim.to_string()).await?.map(from_item::<ClaimItem>).transpose()?.map(|c| c.user_id))
+    Ok(get(clients, claim_key(name)).await?.map(from_item::<ClaimItem>).transpose()?.map(|c| c.user_id))
 }
 
 /// The stored password hash of a user.

@@ -9,9 +9,10 @@ use crate::domain::entry::Entry;
 use crate::domain::format::{seed_time, Format};
 use crate::domain::ids::{device_key, Actor, ConversationId, DeviceName, EntryId, Target};
 use crate::domain::message::Outgoing;
+use crate::domain::names::{LoginName, Password};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
-use crate::domain::user::{login_claim, NewUser, Password};
+use crate::domain::user::NewUser;
 use crate::service::contacts;
 use crate::service::{auth, messages, presence, sync, users};
 use crate::store::connections::{self, Connection};
@@ -330,8 +331,8 @@ async fn log_in(
             (caller.user_id, caller.tag)
         }
         (None, Some(password)) => {
-            let claim = login_claim(login.phone.as_deref(), login.email.as_deref())?;
-            (auth::authenticate(clients, &claim, password, login.source).await?, auth::new_tag())
+            let name = LoginName::from_fields(login.phone.as_deref(), login.email.as_deref())?;
+            (auth::authenticate(clients, &name, password, login.source).await?, auth::new_tag())
         }
         (None, None) => return Ok(Err("send a token, or a phone/email and password".into())),
     };

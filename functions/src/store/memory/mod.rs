@@ -17,6 +17,7 @@ use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
 use crate::domain::ids::{Actor, ConversationId, DeviceName};
+use crate::domain::names::{Email, Phone};
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship};
 use crate::domain::user::Profile;
@@ -100,8 +101,8 @@ impl Memory {
     pub fn user(&self, id: u64, email: Option<&str>) {
         let profile = Profile {
             id,
-            phone: Some(format!("86{id:09}")),
-            email: email.map(String::from),
+            phone: Some(Phone::parse(&format!("86{id:09}")).expect("a phone")),
+            email: email.map(|e| Email::parse(e).expect("an email")),
             name: format!("user {id}"),
             nick_name: String::new(),
             age: None,

@@ -5,6 +5,7 @@
 use super::{Memory, State};
 use crate::domain::entry::{Body, Entry};
 use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Rule};
@@ -13,7 +14,8 @@ use crate::store::groups::Info;
 use crate::store::ports::{GroupStore, RelationStore, SessionStore, UserStore};
 use crate::store::relations::{List, ListedEdge, Page, Pair, Told};
 use crate::store::sessions::{listed_as, Listed};
-use crate::store::{Claim, Result, StoreError};
+use crate::store::users::{claim_key, claims_of};
+use crate::store::{Result, StoreError};
 use std::collections::HashMap;
 
 impl GroupStore for Memory {
@@ -180,13 +182,7 @@ impl UserStore for Memory {
     }
     async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<u64> {
         let mut state = self.state();
-        let claims: Vec<(Claim, String)> = [
-            profile.phone.as_ref().map(|phone| (Claim::Phone, format!("phone#{phone}"))),
-            profile.email.as_ref().map(|email| (Claim::Email, format!("email#{email}"))),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let claims = claims_of(profile);
         if let Some((taken, _)) = claims.iter().find(|(_, key)| state.claims.contains_key(key)) {
             return Err(StoreError::Taken(*taken));
         }
@@ -201,8 +197,8 @@ impl UserStore for Memory {
     async fn next_id(&self, counter: &str) -> Result<u64> {
         Ok(bump(&mut self.state(), counter))
     }
-    async fn claimed_by(&self, claim: &str) -> Result<Option<u64>> {
-        Ok(self.state().claims.get(claim).copied())
+    async fn claimed_by(&self, name: &LoginName) -> Result<Option<u64>> {
+        Ok(self.state().claims.get(&claim_key(name)).copied())
     }
     async fn password_hash(&self, id: u64) -> Result<Option<String>> {
         Ok(self.state().password_hashes.get(&id).cloned())

@@ -3,7 +3,7 @@
 
 use super::{reason, text, Addressee, BadFrame, Frame, Request, Text, Who, Whole};
 use crate::domain::format::Format;
-use crate::domain::user::Password;
+use crate::domain::names::Password;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

@@ -16,7 +16,7 @@ pub use lines::one_key_per_line;
 
 use crate::domain::format::Format;
 use crate::domain::ids::UserRef;
-use crate::domain::user::Password;
+use crate::domain::names::Password;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;

@@ -5,7 +5,7 @@ use super::lines::{header, one_key_per_line, Header};
 use super::{reason, text, Addressee, BadFrame, Frame, Request, Text};
 use crate::domain::format::Format;
 use crate::domain::ids::UserRef;
-use crate::domain::user::Password;
+use crate::domain::names::Password;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
