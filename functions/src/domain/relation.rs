@@ -8,15 +8,20 @@
 
 use super::refusal::Refusal;
 
-/// Where a friendship stands, from one side.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Where a friendship stands, from one side. Stored by its name (`as_str`); an unknown name
+/// is a malformed item, not a default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Friendship {
     #[default]
+    #[serde(rename = "none")]
     None,
     /// I asked them.
+    #[serde(rename = "requested")]
     Requested,
     /// They asked me.
+    #[serde(rename = "requested_by")]
     RequestedBy,
+    #[serde(rename = "friend")]
     Friends,
 }
 
@@ -29,19 +34,11 @@ impl Friendship {
             Friendship::Friends => "friend",
         }
     }
-
-    pub fn parse(raw: &str) -> Friendship {
-        match raw {
-            "requested" => Friendship::Requested,
-            "requested_by" => Friendship::RequestedBy,
-            "friend" => Friendship::Friends,
-            _ => Friendship::None,
-        }
-    }
 }
 
-/// One user's view of another.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// One user's view of another, stored as these fields (each absent one its default).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Edge {
     pub friendship: Friendship,
     /// The note sent with a pending request (simple_im's `ask`).

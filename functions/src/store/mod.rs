@@ -197,13 +197,30 @@ pub async fn remove_from_map(clients: &Clients, table: &str, key: &str, map: &st
     Ok(())
 }
 
-/// Runs write requests 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed.
+/// Rounds of unprocessed items or keys a batch retries before it gives up as throttled.
+const BATCH_ROUNDS: u32 = 8;
+
+/// The pause before retry `round` of what a batch left unprocessed: growing, as AWS advises.
+fn batch_backoff(round: u32) -> Duration {
+    Duration::from_millis(10 << round.min(6))
+}
+
+/// Runs write requests 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed with a
+/// growing backoff, [`BATCH_ROUNDS`] times at most; past that the table is throttled and the
+/// caller is told to retry (`Unavailable`).
 pub async fn batch_write(clients: &Clients, table: &str, requests: Vec<WriteRequest>) -> Result<()> {
     for chunk in requests.chunks(25) {
         let mut pending = chunk.to_vec();
-        while !pending.is_empty() {
+        for round in 0.. {
             let out = clients.dynamodb.batch_write_item().request_items(table, pending).send().await.map_err(aws)?;
             pending = out.unprocessed_items.unwrap_or_default().remove(table).unwrap_or_default();
+            if pending.is_empty() {
+                break;
+            }
+            if round + 1 == BATCH_ROUNDS {
+                return Err(StoreError::Unavailable(format!("{} writes left unprocessed by {table}", pending.len())));
+            }
+            tokio::time::sleep(batch_backoff(round)).await;
         }
     }
     Ok(())
@@ -227,7 +244,8 @@ pub async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>> {
 const BATCH_KEYS: usize = 100;
 
 /// Reads many items of one table by key: one BatchGetItem per 100 keys, retrying what DynamoDB
-/// leaves unprocessed with a growing backoff (as AWS advises), never a Scan.
+/// leaves unprocessed with a growing backoff (as AWS advises), [`BATCH_ROUNDS`] times at most;
+/// never a Scan.
 pub async fn batch_get(clients: &Clients, table: &str, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>> {
     let mut found = vec![];
     for chunk in keys.chunks(BATCH_KEYS) {
@@ -244,7 +262,10 @@ pub async fn batch_get(clients: &Clients, table: &str, keys: Vec<Item>, consiste
             if pending.is_empty() {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(10 << round.min(6))).await;
+            if round + 1 == BATCH_ROUNDS {
+                return Err(StoreError::Unavailable(format!("{} reads left unprocessed by {table}", pending.len())));
+            }
+            tokio::time::sleep(batch_backoff(round)).await;
         }
     }
     Ok(found)

@@ -19,56 +19,22 @@ use aws_sdk_dynamodb::types::{AttributeValue, Get, Put, TransactGetItem, Transac
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
 
-/// An edge as stored.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(default)]
+/// An edge as stored: the edge's own fields beside its key.
+#[derive(Serialize, Deserialize)]
 struct EdgeItem {
     pk: String,
     sk: String,
     other: u64,
-    friendship: String,
-    ask: String,
-    requested_at: u64,
-    request_id: u64,
-    following: bool,
-    followed_by: bool,
-    blocking: bool,
-    blocked_by: bool,
-    version: u64,
+    #[serde(flatten)]
+    edge: Edge,
+    #[serde(default)]
     updated_at: u64,
 }
 
 impl EdgeItem {
-    fn edge(&self) -> Edge {
-        Edge {
-            friendship: Friendship::parse(&self.friendship),
-            ask: self.ask.clone(),
-            requested_at: self.requested_at,
-            request_id: self.request_id,
-            following: self.following,
-            followed_by: self.followed_by,
-            blocking: self.blocking,
-            blocked_by: self.blocked_by,
-            version: self.version,
-        }
-    }
-
     fn new(owner: u64, other: u64, edge: &Edge, version: u64) -> EdgeItem {
-        EdgeItem {
-            pk: format!("rel#{owner}"),
-            sk: other.to_string(),
-            other,
-            friendship: edge.friendship.as_str().to_string(),
-            ask: edge.ask.clone(),
-            requested_at: edge.requested_at,
-            request_id: edge.request_id,
-            following: edge.following,
-            followed_by: edge.followed_by,
-            blocking: edge.blocking,
-            blocked_by: edge.blocked_by,
-            version,
-            updated_at: now_secs(),
-        }
+        let edge = Edge { version, ..edge.clone() };
+        EdgeItem { pk: format!("rel#{owner}"), sk: other.to_string(), other, edge, updated_at: now_secs() }
     }
 }
 
@@ -115,7 +81,8 @@ async fn read_pair(clients: &Clients, a: u64, b: u64) -> Result<(Edge, Edge, u64
     let out = read.send().await.map_err(aws)?;
     let mut items = out.responses.unwrap_or_default().into_iter().map(|r| r.item);
     let mut next = || items.next().flatten();
-    let edge = |item: Option<Item>| item.map(from_item::<EdgeItem>).transpose().map(|e| e.unwrap_or_default().edge());
+    let edge =
+        |item: Option<Item>| item.map(from_item::<EdgeItem>).transpose().map(|e| e.map(|e| e.edge).unwrap_or_default());
     let version = |item: Option<Item>| item.map(from_item::<Head>).transpose().map(|h| h.map_or(0, |h| h.version));
     Ok((edge(next())?, edge(next())?, version(next())?, version(next())?))
 }
@@ -219,7 +186,7 @@ fn listed(items: Vec<Item>) -> Result<Vec<ListedEdge>> {
     items
         .into_iter()
         .map(from_item::<EdgeItem>)
-        .map(|e| e.map(|e| ListedEdge { other: e.other, edge: e.edge() }))
+        .map(|e| e.map(|e| ListedEdge { other: e.other, edge: e.edge }))
         .collect()
 }
 
@@ -374,4 +341,47 @@ pub async fn find_request(clients: &Clients, request_id: u64) -> Result<Option<(
 
 fn key_of_request(request_id: u64) -> Item {
     Item::from([("pk".to_string(), s(request_key(request_id))), ("sk".to_string(), s("#"))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(fields: &[(&str, AttributeValue)]) -> Item {
+        fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn an_edge_is_read_from_the_fields_it_was_always_stored_as() {
+        let stored = item(&[
+            ("pk", s("rel#1")),
+            ("sk", s("2")),
+            ("other", n(2)),
+            ("friendship", s("requested_by")),
+            ("ask", s("hello")),
+            ("requested_at", n(7)),
+            ("request_id", n(9)),
+            ("following", AttributeValue::Bool(true)),
+            ("version", n(3)),
+        ]);
+        let edge = from_item::<EdgeItem>(stored).unwrap().edge;
+        let expected = Edge {
+            friendship: Friendship::RequestedBy,
+            ask: "hello".into(),
+            requested_at: 7,
+            request_id: 9,
+            following: true,
+            version: 3,
+            ..Edge::default()
+        };
+        assert_eq!(edge, expected, "absent fields are their defaults");
+        let written = to_item(&EdgeItem::new(1, 2, &expected, 4)).unwrap();
+        assert_eq!((written.get("friendship"), written.get("version")), (Some(&s("requested_by")), Some(&n(4))));
+    }
+
+    #[test]
+    fn an_unknown_friendship_is_malformed_not_none() {
+        let stored = item(&[("pk", s("rel#1")), ("sk", s("2")), ("other", n(2)), ("friendship", s("frenemy"))]);
+        assert!(from_item::<EdgeItem>(stored).is_err());
+    }
 }
