@@ -227,6 +227,17 @@ async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, La
             }
         }
     }
+    let answer = gateway.call(&authorizer.function, authorizer_event(event)).await?;
+    let verdict = (answer["isAuthorized"] == json!(true)).then(|| answer["context"].clone());
+    if let Some(key) = cache_key {
+        let mut cache = gateway.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(key, (Instant::now(), verdict.clone()));
+    }
+    Ok(verdict)
+}
+
+/// The authorizer's payload 2.0 event: the request's, without its body, as a `REQUEST`.
+fn authorizer_event(event: &Value) -> Value {
     let mut request = event.clone();
     if let Value::Object(map) = &mut request {
         map.remove("body");
@@ -240,13 +251,7 @@ async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, La
             )),
         );
     }
-    let answer = gateway.call(&authorizer.function, request).await?;
-    let verdict = (answer["isAuthorized"] == json!(true)).then(|| answer["context"].clone());
-    if let Some(key) = cache_key {
-        let mut cache = gateway.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.insert(key, (Instant::now(), verdict.clone()));
-    }
-    Ok(verdict)
+    request
 }
 
 /// Turns a payload 2.0 answer into the HTTP response API Gateway would send.
@@ -316,5 +321,78 @@ mod tests {
         let response = from_payload_v2(&answer);
         assert_eq!(response.status(), StatusCode::CREATED);
         assert_eq!(response.headers()["set-cookie"], "token=a");
+    }
+}
+
+#[cfg(test)]
+mod capture {
+    use super::*;
+
+    pub fn normalized(mut event: Value) -> Value {
+        let context = &mut event["requestContext"];
+        context["requestId"] = json!("req-1");
+        context["time"] = json!("23/Nov/2026:10:32:22 +0000");
+        context["timeEpoch"] = json!(1_795_000_000_000i64);
+        event
+    }
+
+    fn write(name: &str, event: &Value) {
+        let dir = std::env::var("CAPTURE_DIR").unwrap_or_else(|_| "/tmp/events-capture".into());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}/{name}.json"), serde_json::to_string_pretty(event).unwrap()).unwrap();
+    }
+
+    pub fn samples() -> Vec<(&'static str, Value)> {
+        let binary = http::Request::builder()
+            .method("POST")
+            .uri("/users/%2B33%20612/audio?to=3&to=4&since=5&q=a%2Cb&empty=")
+            .header("host", "127.0.0.1:3000")
+            .header("user-agent", "im-client/1.0")
+            .header("content-type", "audio/amr")
+            .header("authorization", "Bearer abc")
+            .header("cookie", "token=abc; theme=dark")
+            .header("cookie", "x=1")
+            .header("x-dup", "one")
+            .header("x-dup", "two")
+            .header("x-latin", &b"caf\xe9"[..])
+            .body(())
+            .unwrap();
+        let (parts, ()) = binary.into_parts();
+        let params = BTreeMap::from([("id".to_string(), "%2B33%20612".to_string()), ("raw".into(), "100%".into())]);
+        let body = Bytes::from_static(b"#!AMR\n\x00\x01\xff");
+        let mut first = payload_v2(&parts, &body, "POST /users/{id}/audio", &params);
+        first["requestContext"]["http"]["sourceIp"] = json!("10.0.0.7");
+        let text = http::Request::builder()
+            .method("PUT")
+            .uri("/user/password")
+            .header("host", "localhost:3000")
+            .header("content-type", "application/json")
+            .body(())
+            .unwrap();
+        let (parts, ()) = text.into_parts();
+        let mut second =
+            payload_v2(&parts, &Bytes::from_static(br#"{"a":"\u00e9"}"#), "PUT /user/password", &BTreeMap::new());
+        second["requestContext"]["http"]["sourceIp"] = json!("127.0.0.1");
+        let empty = http::Request::builder().method("GET").uri("/health").body(()).unwrap();
+        let (parts, ()) = empty.into_parts();
+        let mut third = payload_v2(&parts, &Bytes::new(), "GET /health", &BTreeMap::new());
+        third["requestContext"]["http"]["sourceIp"] = json!("::1");
+        let authorizer = authorizer_event(&first);
+        let mut authorized = first.clone();
+        authorized["requestContext"]["authorizer"] = json!({ "lambda": {"user_id": 7, "device": "ipad", "tag": "t"} });
+        vec![
+            ("http_binary", normalized(first)),
+            ("http_text", normalized(second)),
+            ("http_empty", normalized(third)),
+            ("http_authorized", normalized(authorized)),
+            ("authorizer", normalized(authorizer)),
+        ]
+    }
+
+    #[test]
+    fn capture_http_events() {
+        for (name, event) in samples() {
+            write(name, &event);
+        }
     }
 }

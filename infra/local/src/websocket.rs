@@ -33,7 +33,7 @@ fn iso(t: time::OffsetDateTime) -> String {
 /// The `requestContext` of a WebSocket event; `identity.sourceIp` is the client's real address
 /// (the functions' per-address limits read it).
 fn request_context(
-    gateway: &Gateway,
+    stage: &str,
     route_key: &str,
     event_type: &str,
     (cid, source): (&str, &str),
@@ -44,7 +44,7 @@ fn request_context(
         "routeKey": route_key,
         "eventType": event_type,
         "messageDirection": "IN",
-        "stage": gateway.template.ws_stage,
+        "stage": stage,
         "connectedAt": connected_at_ms,
         "requestTime": time,
         "requestTimeEpoch": epoch_ms,
@@ -62,6 +62,46 @@ fn push_multi(map: &mut Map<String, Value>, key: &str, value: &str) {
     if let Some(list) = map.entry(key.to_string()).or_insert_with(|| json!([])).as_array_mut() {
         list.push(json!(value));
     }
+}
+
+/// The `$connect` event: the upgrade request's headers and query string.
+fn connect_event(headers: &HeaderMap, query: &str, context: Value) -> Value {
+    let mut header_map = Map::new();
+    let mut multi_headers = Map::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).to_string();
+        header_map.insert(name.to_string(), json!(value));
+        push_multi(&mut multi_headers, name.as_str(), &value);
+    }
+    let mut query_map = Map::new();
+    let mut multi_query = Map::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        query_map.insert(k.to_string(), json!(v));
+        push_multi(&mut multi_query, &k, &v);
+    }
+    let mut event = json!({
+        "headers": header_map,
+        "multiValueHeaders": multi_headers,
+        "requestContext": context,
+        "isBase64Encoded": false,
+    });
+    if !query_map.is_empty() {
+        event["queryStringParameters"] = Value::Object(query_map);
+        event["multiValueQueryStringParameters"] = Value::Object(multi_query);
+    }
+    event
+}
+
+/// A `MESSAGE` event: the frame as text.
+fn message_event(context: Value, body: &str) -> Value {
+    json!({ "requestContext": context, "body": body, "isBase64Encoded": false })
+}
+
+/// The `$disconnect` event, with the close frame's code and reason.
+fn disconnect_event(mut context: Value, code: u16, reason: &str) -> Value {
+    context["disconnectStatusCode"] = json!(code);
+    context["disconnectReason"] = json!(reason);
+    json!({ "headers": {}, "requestContext": context, "isBase64Encoded": false })
 }
 
 fn route_function<'a>(gateway: &'a Gateway, key: &str) -> Option<&'a crate::template::WsRoute> {
@@ -83,29 +123,14 @@ pub async fn upgrade(
     let cid = new_connection_id();
     let connected_at = time::OffsetDateTime::now_utc();
     let connected_ms = (connected_at.unix_timestamp_nanos() / 1_000_000) as i64;
-    let mut header_map = Map::new();
-    let mut multi_headers = Map::new();
-    for (name, value) in &headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).to_string();
-        header_map.insert(name.to_string(), json!(value));
-        push_multi(&mut multi_headers, name.as_str(), &value);
-    }
-    let mut query_map = Map::new();
-    let mut multi_query = Map::new();
-    for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        query_map.insert(k.to_string(), json!(v));
-        push_multi(&mut multi_query, &k, &v);
-    }
-    let mut event = json!({
-        "headers": header_map,
-        "multiValueHeaders": multi_headers,
-        "requestContext": request_context(&gateway, "$connect", "CONNECT", (&cid, &peer.ip().to_string()), connected_ms),
-        "isBase64Encoded": false,
-    });
-    if !query_map.is_empty() {
-        event["queryStringParameters"] = Value::Object(query_map);
-        event["multiValueQueryStringParameters"] = Value::Object(multi_query);
-    }
+    let context = request_context(
+        &gateway.template.ws_stage,
+        "$connect",
+        "CONNECT",
+        (&cid, &peer.ip().to_string()),
+        connected_ms,
+    );
+    let event = connect_event(&headers, query.as_deref().unwrap_or(""), context);
     if let Some(route) = route_function(&gateway, "$connect") {
         match gateway.call(&route.function, event).await {
             Ok(answer) => {
@@ -211,12 +236,9 @@ async fn serve(
     }
     let _ = writer.await;
     if let Some(route) = route_function(&gateway, "$disconnect") {
-        let mut context = request_context(&gateway, "$disconnect", "DISCONNECT", (&cid, &source), connected_ms);
-        context["disconnectStatusCode"] = json!(close_code);
-        context["disconnectReason"] = json!(close_reason);
-        let _ = gateway
-            .call(&route.function, json!({ "headers": {}, "requestContext": context, "isBase64Encoded": false }))
-            .await;
+        let context =
+            request_context(&gateway.template.ws_stage, "$disconnect", "DISCONNECT", (&cid, &source), connected_ms);
+        let _ = gateway.call(&route.function, disconnect_event(context, close_code, &close_reason)).await;
     }
 }
 
@@ -233,11 +255,8 @@ async fn dispatch(gateway: &Gateway, cid: &str, connected_ms: i64, body: String)
         return;
     };
     let source = gateway.connections.lock().get(cid).map(|live| live.source_ip.clone()).unwrap_or_default();
-    let event = json!({
-        "requestContext": request_context(gateway, &key, "MESSAGE", (cid, &source), connected_ms),
-        "body": body,
-        "isBase64Encoded": false,
-    });
+    let context = request_context(&gateway.template.ws_stage, &key, "MESSAGE", (cid, &source), connected_ms);
+    let event = message_event(context, &body);
     let answer = gateway.call(&route.function, event).await;
     if let Some(contracts) = &gateway.contracts {
         let reply = answer.as_ref().ok().and_then(|a| a["body"].as_str());
@@ -357,4 +376,56 @@ pub async fn delete_connection(
         let _ = live.outbox.send(Message::Close(Some(frame)));
         StatusCode::NO_CONTENT.into_response()
     })
+}
+
+#[cfg(test)]
+mod capture {
+    use super::*;
+
+    fn normalized(mut event: Value) -> Value {
+        let context = &mut event["requestContext"];
+        context["requestId"] = json!("req-1");
+        context["extendedRequestId"] = json!("ext-1");
+        context["requestTime"] = json!("23/Nov/2026:10:32:22 +0000");
+        context["requestTimeEpoch"] = json!(1_795_000_000_000i64);
+        event
+    }
+
+    pub fn samples() -> Vec<(&'static str, Value)> {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "localhost:3001".parse().unwrap());
+        headers.insert("user-agent", "im-client/1.0".parse().unwrap());
+        headers.append("sec-websocket-protocol", "a".parse().unwrap());
+        headers.append("sec-websocket-protocol", "b, c".parse().unwrap());
+        let cid = "AbCdEfGhIjKlMn=";
+        let context = |route, kind| request_context("v1", route, kind, (cid, "10.0.0.7"), 1_794_999_999_000);
+        vec![
+            (
+                "ws_connect_query",
+                normalized(connect_event(
+                    &headers,
+                    "token=abc&format=toml&format=json&d=i%2Bpad&l=a,b",
+                    context("$connect", "CONNECT"),
+                )),
+            ),
+            ("ws_connect_plain", normalized(connect_event(&HeaderMap::new(), "", context("$connect", "CONNECT")))),
+            (
+                "ws_message",
+                normalized(message_event(context("sendmessage", "MESSAGE"), r#"{"event":"sendmessage","to":3}"#)),
+            ),
+            (
+                "ws_disconnect",
+                normalized(disconnect_event(context("$disconnect", "DISCONNECT"), 1001, "Going away: idle timeout")),
+            ),
+        ]
+    }
+
+    #[test]
+    fn capture_ws_events() {
+        let dir = std::env::var("CAPTURE_DIR").unwrap_or_else(|_| "/tmp/events-capture".into());
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, event) in samples() {
+            std::fs::write(format!("{dir}/{name}.json"), serde_json::to_string_pretty(&event).unwrap()).unwrap();
+        }
+    }
 }
