@@ -3,15 +3,21 @@
 //! in-process through `im_functions::invoke`, and its answer is turned back into HTTP with
 //! API Gateway's rules (base64 bodies decoded by `isBase64Encoded`, `cookies` as Set-Cookie).
 
-use crate::gateway::{api_gateway_time, Gateway, LambdaFailure, MAX_LAMBDA_PAYLOAD_BYTES};
+use crate::events::{authorizer_request, http_request, to_event};
+use crate::gateway::{Gateway, LambdaFailure, MAX_LAMBDA_PAYLOAD_BYTES};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpResponse,
+};
+use lambda_http::Body as LambdaBody;
+use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,12 +31,6 @@ pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 /// API Gateway's own error answers: `{"message": ...}` with its status.
 fn gateway_error(status: StatusCode, message: &str) -> Response {
     (status, [("content-type", "application/json")], json!({ "message": message }).to_string()).into_response()
-}
-
-/// Request bodies API Gateway (HTTP API) passes as text; every other body is base64-encoded.
-fn is_text_content(content_type: &str) -> bool {
-    let ct = content_type.to_ascii_lowercase();
-    ct.starts_with("text/") || ["json", "xml", "javascript", "yaml"].iter().any(|t| ct.contains(t))
 }
 
 pub async fn handle(
@@ -65,9 +65,8 @@ async fn answer(gateway: &Gateway, peer: SocketAddr, request: Request) -> Respon
     let Some((route, params)) = gateway.template.match_http(parts.method.as_str(), path) else {
         return gateway_error(StatusCode::NOT_FOUND, "Not Found");
     };
-    let mut event = payload_v2(&parts, &bytes, &route.key(), &params);
-    event["requestContext"]["http"]["sourceIp"] = json!(peer.ip().to_string());
-    if event.to_string().len() > MAX_LAMBDA_PAYLOAD_BYTES {
+    let event = http_request(&parts, &bytes, &route.key(), &params, &peer.ip().to_string());
+    if serde_json::to_vec(&event).map_or(0, |json| json.len()) > MAX_LAMBDA_PAYLOAD_BYTES {
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     }
     match tokio::time::timeout(INTEGRATION_TIMEOUT, run(gateway, route, event)).await {
@@ -77,18 +76,34 @@ async fn answer(gateway: &Gateway, peer: SocketAddr, request: Request) -> Respon
 }
 
 /// The authorizer (when the route has it), then the route's function.
-async fn run(gateway: &Gateway, route: &crate::template::HttpRoute, mut event: Value) -> Response {
+async fn run(gateway: &Gateway, route: &crate::template::HttpRoute, mut event: ApiGatewayV2httpRequest) -> Response {
     if route.authorized {
         match authorize(gateway, &event).await {
-            Ok(Some(context)) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
+            Ok(Some(context)) => match authorizer_of(context) {
+                Some(authorizer) => event.request_context.authorizer = Some(authorizer),
+                // Not an object: no route could read an event with it as its `lambda` fields.
+                None => return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+            },
             Ok(None) => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
             Err(_) => return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         }
     }
-    match gateway.call(&route.function, event).await {
-        Ok(answer) => from_payload_v2(&answer),
+    match gateway.call(&route.function, to_event(&event)).await {
+        Ok(answer) => from_payload_v2(answer),
         Err(LambdaFailure) => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
+}
+
+/// `requestContext.authorizer` from the authorizer's `context`: its fields as `lambda`
+/// (`null` is none); `None` when it is not an object.
+fn authorizer_of(context: Value) -> Option<ApiGatewayRequestAuthorizer> {
+    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+    match context {
+        Value::Object(fields) => authorizer.fields = fields.into_iter().collect(),
+        Value::Null => {}
+        _ => return None,
+    }
+    Some(authorizer)
 }
 
 /// Reads a body up to API Gateway's limit. A larger one is still read to its end (up to a
@@ -109,113 +124,15 @@ async fn read_body(body: Body) -> Option<Bytes> {
     (seen <= MAX_PAYLOAD_BYTES).then(|| Bytes::from(bytes))
 }
 
-/// Builds the payload 2.0 event API Gateway sends for this request.
-fn payload_v2(
-    parts: &axum::http::request::Parts,
-    body: &Bytes,
-    route_key: &str,
-    params: &BTreeMap<String, String>,
-) -> Value {
-    let mut headers = Map::new();
-    let mut cookies = vec![];
-    for (name, value) in &parts.headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).to_string();
-        if name == "cookie" {
-            cookies.extend(value.split(';').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()));
-            continue;
-        }
-        match headers.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => *existing = format!("{existing},{value}"),
-            _ => {
-                headers.insert(name.as_str().to_string(), Value::String(value));
-            }
-        }
-    }
-    headers.insert("x-forwarded-proto".into(), json!("http"));
-    let raw_query = parts.uri.query().unwrap_or("");
-    let mut query = Map::new();
-    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
-        match query.get_mut(k.as_ref()) {
-            Some(Value::String(existing)) => *existing = format!("{existing},{v}"),
-            _ => {
-                query.insert(k.to_string(), Value::String(v.to_string()));
-            }
-        }
-    }
-    let path_parameters: Map<String, Value> =
-        params.iter().map(|(name, raw)| (name.clone(), Value::String(decoded_path_parameter(raw)))).collect();
-    let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let (body, is_base64) = if body.is_empty() {
-        (Value::Null, false)
-    } else if is_text_content(content_type) && std::str::from_utf8(body).is_ok() {
-        (Value::String(String::from_utf8_lossy(body).to_string()), false)
-    } else {
-        (Value::String(BASE64.encode(body)), true)
-    };
-    let (time, epoch_ms) = api_gateway_time();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": parts.uri.path(),
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost"),
-            "domainPrefix": "local",
-            "http": {
-                "method": parts.method.as_str(),
-                "path": parts.uri.path(),
-                "protocol": "HTTP/1.1",
-                "sourceIp": "",
-                "userAgent": parts.headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or(""),
-            },
-            "requestId": uuid::Uuid::new_v4().to_string(),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": time,
-            "timeEpoch": epoch_ms,
-        },
-        "isBase64Encoded": is_base64,
-    });
-    if !cookies.is_empty() {
-        event["cookies"] = json!(cookies);
-    }
-    if !query.is_empty() {
-        event["queryStringParameters"] = Value::Object(query);
-    }
-    if !path_parameters.is_empty() {
-        event["pathParameters"] = Value::Object(path_parameters);
-    }
-    if !body.is_null() {
-        event["body"] = body;
-    }
-    event
-}
-
-/// A path parameter as API Gateway passes it: percent-decoded, or as it came when it does not
-/// decode (a `%` without two hex digits anywhere in it, or bytes that are not UTF-8).
-fn decoded_path_parameter(raw: &str) -> String {
-    let well_formed = raw
-        .split('%')
-        .skip(1)
-        .all(|escape| escape.as_bytes().get(..2).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)));
-    if !well_formed {
-        return raw.to_string();
-    }
-    percent_encoding::percent_decode_str(raw).decode_utf8().map_or_else(|_| raw.to_string(), String::from)
-}
-
 /// Runs the authorizer; `Ok(None)` is a deny. Results are cached by identity for the
 /// template's TTL, as API Gateway does (a TTL of 0 turns the cache off).
-async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, LambdaFailure> {
+async fn authorize(gateway: &Gateway, event: &ApiGatewayV2httpRequest) -> Result<Option<Value>, LambdaFailure> {
     let Some(authorizer) = &gateway.template.authorizer else { return Ok(Some(json!({}))) };
     let cache_key = (authorizer.ttl_secs > 0).then(|| {
         authorizer
             .identity_headers
             .iter()
-            .map(|h| event["headers"][h].as_str().unwrap_or(""))
+            .map(|h| event.headers.get(h).map(|v| String::from_utf8_lossy(v.as_bytes())).unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\n")
     });
@@ -227,21 +144,12 @@ async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, La
             }
         }
     }
-    let mut request = event.clone();
-    if let Value::Object(map) = &mut request {
-        map.remove("body");
-        map.remove("isBase64Encoded");
-        map.insert("type".into(), json!("REQUEST"));
-        map.insert(
-            "routeArn".into(),
-            json!(format!(
-                "arn:aws:execute-api:local:000000000000:local/$default/{}",
-                event["routeKey"].as_str().unwrap_or("")
-            )),
-        );
-    }
-    let answer = gateway.call(&authorizer.function, request).await?;
-    let verdict = (answer["isAuthorized"] == json!(true)).then(|| answer["context"].clone());
+    let answer = gateway.call(&authorizer.function, to_event(&authorizer_request(event))).await?;
+    // A simple response; one that does not read as one (no `isAuthorized: true`) is a deny.
+    let verdict = serde_json::from_value::<ApiGatewayV2CustomAuthorizerSimpleResponse<Value>>(answer)
+        .ok()
+        .filter(|answer| answer.is_authorized)
+        .map(|answer| answer.context);
     if let Some(key) = cache_key {
         let mut cache = gateway.auth_cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.insert(key, (Instant::now(), verdict.clone()));
@@ -249,37 +157,34 @@ async fn authorize(gateway: &Gateway, event: &Value) -> Result<Option<Value>, La
     Ok(verdict)
 }
 
-/// Turns a payload 2.0 answer into the HTTP response API Gateway would send.
-fn from_payload_v2(answer: &Value) -> Response {
-    let status =
-        answer["statusCode"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(StatusCode::OK);
-    let body = match answer["body"].as_str() {
-        None => Vec::new(),
-        Some(text) if answer["isBase64Encoded"] == json!(true) => match BASE64.decode(text) {
+/// Turns a payload 2.0 answer into the HTTP response API Gateway would send; one that does not
+/// read as a payload 2.0 answer (or whose base64 body does not decode) is a 500.
+fn from_payload_v2(answer: Value) -> Response {
+    let Ok(answer) = serde_json::from_value::<ApiGatewayV2httpResponse>(answer) else {
+        return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    };
+    let status = u16::try_from(answer.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok());
+    let body = match answer.body {
+        None | Some(LambdaBody::Empty) => Vec::new(),
+        Some(LambdaBody::Text(text)) if answer.is_base64_encoded => match BASE64.decode(text) {
             Ok(bytes) => bytes,
             Err(_) => return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         },
-        Some(text) => text.as_bytes().to_vec(),
+        Some(LambdaBody::Text(text)) => text.into_bytes(),
+        Some(LambdaBody::Binary(bytes)) => bytes,
+        Some(_) => Vec::new(),
     };
     let mut headers = HeaderMap::new();
-    let mut add = |name: &str, value: &str| {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            headers.append(n, v);
-        }
-    };
-    for (name, value) in answer["headers"].as_object().into_iter().flatten() {
-        add(name, value.as_str().unwrap_or_default());
+    for (name, value) in answer.headers.iter().chain(answer.multi_value_headers.iter()) {
+        headers.append(name, value.clone());
     }
-    for (name, values) in answer["multiValueHeaders"].as_object().into_iter().flatten() {
-        for value in values.as_array().into_iter().flatten() {
-            add(name, value.as_str().unwrap_or_default());
+    for cookie in &answer.cookies {
+        if let Ok(value) = HeaderValue::try_from(cookie) {
+            headers.append(SET_COOKIE, value);
         }
-    }
-    for cookie in answer["cookies"].as_array().into_iter().flatten() {
-        add("set-cookie", cookie.as_str().unwrap_or_default());
     }
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
+    *response.status_mut() = status.unwrap_or(StatusCode::OK);
     *response.headers_mut() = headers;
     response
 }
@@ -289,32 +194,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_and_binary_bodies() {
-        assert!(is_text_content("application/json"));
-        assert!(is_text_content("text/plain; charset=utf-8"));
-        assert!(!is_text_content("application/x-www-form-urlencoded"));
-        assert!(!is_text_content("audio/amr"));
-        assert!(!is_text_content("multipart/form-data; boundary=x"));
-    }
-
-    #[test]
-    fn path_parameters_are_decoded_unless_malformed() {
-        assert_eq!(decoded_path_parameter("%2B33%20612"), "+33 612");
-        assert_eq!(decoded_path_parameter("caf%C3%A9"), "café");
-        assert_eq!(decoded_path_parameter("plain"), "plain");
-        // Undecodable: passed on as it came, all of it.
-        assert_eq!(decoded_path_parameter("100%"), "100%");
-        assert_eq!(decoded_path_parameter("a%20b%zz"), "a%20b%zz");
-        assert_eq!(decoded_path_parameter("%4"), "%4");
-        assert_eq!(decoded_path_parameter("%FF"), "%FF");
-    }
-
-    #[test]
     fn base64_answers_are_decoded() {
         let answer = json!({"statusCode": 201, "headers": {"content-type": "application/toml"},
+            "multiValueHeaders": {"x-seen": ["a", "b"]},
             "body": BASE64.encode("[[response]]\nstatus = 0\n"), "isBase64Encoded": true, "cookies": ["token=a"]});
-        let response = from_payload_v2(&answer);
+        let response = from_payload_v2(answer);
         assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()["content-type"], "application/toml");
+        assert_eq!(response.headers().get_all("x-seen").iter().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(response.headers()["set-cookie"], "token=a");
+    }
+
+    #[test]
+    fn an_answer_that_is_not_payload_2_is_a_500() {
+        let undecodable = json!({"statusCode": 200, "body": "%%%", "isBase64Encoded": true, "cookies": []});
+        assert_eq!(from_payload_v2(undecodable).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(from_payload_v2(json!({"body": "hi"})).status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn the_authorizer_context_becomes_the_lambda_fields() {
+        let authorizer = authorizer_of(json!({"user_id": 7, "device": "ipad"})).unwrap();
+        assert_eq!(authorizer.fields["user_id"], json!(7));
+        assert_eq!(to_event(&authorizer), json!({"lambda": {"user_id": 7, "device": "ipad"}}));
+        assert!(authorizer_of(Value::Null).unwrap().fields.is_empty());
+        assert!(authorizer_of(json!("user 7")).is_none());
     }
 }

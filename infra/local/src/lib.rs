@@ -6,6 +6,7 @@
 pub mod contracts;
 pub mod demo;
 pub mod dynamodb;
+pub mod events;
 pub mod gateway;
 pub mod http_gateway;
 pub mod iam;

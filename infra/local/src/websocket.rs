@@ -6,15 +6,18 @@
 //! message size, idle timeout, connection lifetime. `POST|GET|DELETE /{stage}/@connections/{id}`
 //! is the management API `aws-sdk-apigatewaymanagement` calls, with 410 Gone for closed connections.
 
-use crate::gateway::{api_gateway_time, Gateway, Live};
+use crate::events::{to_event, ws_connect, ws_context, ws_disconnect, ws_message};
+use crate::gateway::{Gateway, LambdaFailure, Live};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyResponse;
+use lambda_http::Body as LambdaBody;
 use rand::Rng;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -30,38 +33,17 @@ fn iso(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// The `requestContext` of a WebSocket event; `identity.sourceIp` is the client's real address
-/// (the functions' per-address limits read it).
-fn request_context(
-    gateway: &Gateway,
-    route_key: &str,
-    event_type: &str,
-    (cid, source): (&str, &str),
-    connected_at_ms: i64,
-) -> Value {
-    let (time, epoch_ms) = api_gateway_time();
-    json!({
-        "routeKey": route_key,
-        "eventType": event_type,
-        "messageDirection": "IN",
-        "stage": gateway.template.ws_stage,
-        "connectedAt": connected_at_ms,
-        "requestTime": time,
-        "requestTimeEpoch": epoch_ms,
-        "identity": { "sourceIp": source },
-        "requestId": uuid::Uuid::new_v4().to_string(),
-        "extendedRequestId": uuid::Uuid::new_v4().to_string(),
-        "domainName": "localhost",
-        "connectionId": cid,
-        "apiId": "local",
-    })
-}
-
-/// Appends to a `multiValue*` map of lists.
-fn push_multi(map: &mut Map<String, Value>, key: &str, value: &str) {
-    if let Some(list) = map.entry(key.to_string()).or_insert_with(|| json!([])).as_array_mut() {
-        list.push(json!(value));
-    }
+/// A route's answer (a proxy response, as `lambda_http` writes it for a WebSocket event): its
+/// status and its body as text, as it came (base64 or not). One that does not read as a proxy
+/// response is a failed invocation.
+fn read_answer(answer: Value) -> Result<(i64, Option<String>), LambdaFailure> {
+    let answer = serde_json::from_value::<ApiGatewayProxyResponse>(answer).map_err(|_| LambdaFailure)?;
+    let body = match answer.body {
+        Some(LambdaBody::Text(text)) => Some(text),
+        Some(LambdaBody::Binary(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        _ => None,
+    };
+    Ok((answer.status_code, body))
 }
 
 fn route_function<'a>(gateway: &'a Gateway, key: &str) -> Option<&'a crate::template::WsRoute> {
@@ -83,36 +65,15 @@ pub async fn upgrade(
     let cid = new_connection_id();
     let connected_at = time::OffsetDateTime::now_utc();
     let connected_ms = (connected_at.unix_timestamp_nanos() / 1_000_000) as i64;
-    let mut header_map = Map::new();
-    let mut multi_headers = Map::new();
-    for (name, value) in &headers {
-        let value = String::from_utf8_lossy(value.as_bytes()).to_string();
-        header_map.insert(name.to_string(), json!(value));
-        push_multi(&mut multi_headers, name.as_str(), &value);
-    }
-    let mut query_map = Map::new();
-    let mut multi_query = Map::new();
-    for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        query_map.insert(k.to_string(), json!(v));
-        push_multi(&mut multi_query, &k, &v);
-    }
-    let mut event = json!({
-        "headers": header_map,
-        "multiValueHeaders": multi_headers,
-        "requestContext": request_context(&gateway, "$connect", "CONNECT", (&cid, &peer.ip().to_string()), connected_ms),
-        "isBase64Encoded": false,
-    });
-    if !query_map.is_empty() {
-        event["queryStringParameters"] = Value::Object(query_map);
-        event["multiValueQueryStringParameters"] = Value::Object(multi_query);
-    }
+    let source = peer.ip().to_string();
+    let context = ws_context(&gateway.template.ws_stage, "$connect", "CONNECT", (&cid, &source), connected_ms);
+    let event = ws_connect(&headers, query.as_deref().unwrap_or(""), context);
     if let Some(route) = route_function(&gateway, "$connect") {
-        match gateway.call(&route.function, event).await {
-            Ok(answer) => {
-                let status = answer["statusCode"].as_u64().unwrap_or(200) as u16;
+        match gateway.call(&route.function, to_event(&event)).await.and_then(read_answer) {
+            Ok((status, body)) => {
                 if !(200..300).contains(&status) {
-                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-                    return (status, answer["body"].as_str().unwrap_or("").to_string()).into_response();
+                    let status = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok());
+                    return (status.unwrap_or(StatusCode::FORBIDDEN), body.unwrap_or_default()).into_response();
                 }
             }
             Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response(),
@@ -211,12 +172,9 @@ async fn serve(
     }
     let _ = writer.await;
     if let Some(route) = route_function(&gateway, "$disconnect") {
-        let mut context = request_context(&gateway, "$disconnect", "DISCONNECT", (&cid, &source), connected_ms);
-        context["disconnectStatusCode"] = json!(close_code);
-        context["disconnectReason"] = json!(close_reason);
-        let _ = gateway
-            .call(&route.function, json!({ "headers": {}, "requestContext": context, "isBase64Encoded": false }))
-            .await;
+        let context =
+            ws_context(&gateway.template.ws_stage, "$disconnect", "DISCONNECT", (&cid, &source), connected_ms);
+        let _ = gateway.call(&route.function, to_event(&ws_disconnect(context, close_code, &close_reason))).await;
     }
 }
 
@@ -233,19 +191,15 @@ async fn dispatch(gateway: &Gateway, cid: &str, connected_ms: i64, body: String)
         return;
     };
     let source = gateway.connections.lock().get(cid).map(|live| live.source_ip.clone()).unwrap_or_default();
-    let event = json!({
-        "requestContext": request_context(gateway, &key, "MESSAGE", (cid, &source), connected_ms),
-        "body": body,
-        "isBase64Encoded": false,
-    });
-    let answer = gateway.call(&route.function, event).await;
+    let context = ws_context(&gateway.template.ws_stage, &key, "MESSAGE", (cid, &source), connected_ms);
+    let answer = gateway.call(&route.function, to_event(&ws_message(context, &body))).await.and_then(read_answer);
     if let Some(contracts) = &gateway.contracts {
-        let reply = answer.as_ref().ok().and_then(|a| a["body"].as_str());
+        let reply = answer.as_ref().ok().and_then(|(_, reply)| reply.as_deref());
         contracts.check_client_frame(&body, reply);
     }
     match answer {
-        Ok(answer) if route.two_way => {
-            let reply = answer["body"].as_str().filter(|b| !b.is_empty());
+        Ok((_, reply)) if route.two_way => {
+            let reply = reply.as_deref().filter(|b| !b.is_empty());
             // An answer past the message limit does not reach the client on AWS either.
             if reply.is_some_and(|r| r.len() > gateway.ws_limits.max_message_bytes) {
                 tracing::error!(route = key, "the route's answer exceeds the 128 KB message limit");
