@@ -176,7 +176,7 @@ async fn contact_counts(
         }
         let Some(other) = (if notice.from == *user { notice.to } else { Some(notice.from) }) else { continue };
         let dm = ConversationId::direct(*user, other);
-        let (Ok(Some(profile)), Ok(unread)) = (backend.profile(other).await, backend.unread(dm, *user).await) else {
+        let (Ok(Some(profile)), Ok(unread)) = (backend.profile(other).await, backend.unread(*user, dm).await) else {
             continue;
         };
         counts.insert((*user, entry.conversation, entry.seq), (profile.contact_key(), unread));

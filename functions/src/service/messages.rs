@@ -163,12 +163,12 @@ async fn notify_unread(backend: &impl Backend, key: &str, to: u64, conversation:
 /// Marks a conversation read up to its head (seed 003's `CHAT_WITH`).
 pub async fn mark_read(backend: &impl Backend, user: u64, conversation: ConversationId) -> Result<()> {
     let head = backend.head(conversation).await?;
-    Ok(backend.raise_read_marker(conversation, user, head).await?)
+    Ok(backend.raise_read_marker(user, conversation, head).await?)
 }
 
 /// Unread messages of `user` in a conversation: head minus read marker, exact under races.
 pub async fn unread(backend: &impl Backend, user: u64, conversation: ConversationId) -> Result<u64> {
-    Ok(backend.unread(conversation, user).await?)
+    Ok(backend.unread(user, conversation).await?)
 }
 
 /// Whether `user` takes part in a conversation (its id names them, or they are a member).
@@ -389,7 +389,7 @@ mod tests {
         }
         assert_eq!(unread(&memory, 2, dm).await.unwrap(), 3);
         mark_read(&memory, 2, dm).await.unwrap();
-        memory.raise_read_marker(dm, 2, 1).await.unwrap();
+        memory.raise_read_marker(2, dm, 1).await.unwrap();
         assert_eq!(unread(&memory, 2, dm).await.unwrap(), 0);
     }
 }

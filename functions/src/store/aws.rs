@@ -46,11 +46,11 @@ impl StreamStore for Clients {
     async fn replace(&self, entry: &Entry) -> Result<()> {
         streams::replace(self, entry).await
     }
-    async fn unread(&self, conversation: ConversationId, user: u64) -> Result<u64> {
-        streams::unread(self, conversation, user).await
+    async fn unread(&self, user: u64, conversation: ConversationId) -> Result<u64> {
+        streams::unread(self, user, conversation).await
     }
-    async fn raise_read_marker(&self, conversation: ConversationId, user: u64, seq: u64) -> Result<()> {
-        streams::raise_read_marker(self, conversation, user, seq).await
+    async fn raise_read_marker(&self, user: u64, conversation: ConversationId, seq: u64) -> Result<()> {
+        streams::raise_read_marker(self, user, conversation, seq).await
     }
     async fn sent_before(&self, dedup: &str) -> Result<Option<u64>> {
         streams::sent_before(self, dedup).await

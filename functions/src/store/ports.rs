@@ -23,7 +23,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 /// The conversations table: ordered streams, their read markers, send keys, device cursors and
-/// attachment claims (`super::streams` for the rules of each).
+/// attachment claims (`super::streams` for the rules of each). Who comes before where: a user
+/// (and their device) first, then the conversation.
 pub trait StreamStore: Sync {
     fn head(&self, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
     fn append(
@@ -40,11 +41,11 @@ pub trait StreamStore: Sync {
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
     fn replace(&self, entry: &Entry) -> impl Future<Output = Result<()>> + Send;
-    fn unread(&self, conversation: ConversationId, user: u64) -> impl Future<Output = Result<u64>> + Send;
+    fn unread(&self, user: u64, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
     fn raise_read_marker(
         &self,
-        conversation: ConversationId,
         user: u64,
+        conversation: ConversationId,
         seq: u64,
     ) -> impl Future<Output = Result<()>> + Send;
     fn sent_before(&self, dedup: &str) -> impl Future<Output = Result<Option<u64>>> + Send;

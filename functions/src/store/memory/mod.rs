@@ -248,12 +248,12 @@ impl StreamStore for Memory {
         *stored.ok_or_else(|| StoreError::Aws("ConditionalCheckFailed: no such entry".into()))? = entry.clone();
         Ok(())
     }
-    async fn unread(&self, conversation: ConversationId, user: u64) -> Result<u64> {
+    async fn unread(&self, user: u64, conversation: ConversationId) -> Result<u64> {
         let state = self.state();
         let read = state.read.get(&(conversation, user)).copied().unwrap_or(0);
         Ok(Memory::head_of(&state, conversation).saturating_sub(read))
     }
-    async fn raise_read_marker(&self, conversation: ConversationId, user: u64, seq: u64) -> Result<()> {
+    async fn raise_read_marker(&self, user: u64, conversation: ConversationId, seq: u64) -> Result<()> {
         let mut state = self.state();
         let marker = state.read.entry((conversation, user)).or_default();
         *marker = (*marker).max(seq);

@@ -8,18 +8,18 @@ use crate::store::{aws, lost_condition, n, s, Result};
 use im_adapters::Clients;
 
 /// `user`'s read marker in a conversation (0 when nothing was read).
-pub async fn read_marker(clients: &Clients, conversation: ConversationId, user: u64) -> Result<u64> {
+pub async fn read_marker(clients: &Clients, user: u64, conversation: ConversationId) -> Result<u64> {
     Ok(marker(clients, &read_key(conversation, user)).await?.and_then(|m| m.seq).unwrap_or(0))
 }
 
 /// Unread entries of `user` in a conversation: head minus read marker, exact under races.
-pub async fn unread(clients: &Clients, conversation: ConversationId, user: u64) -> Result<u64> {
+pub async fn unread(clients: &Clients, user: u64, conversation: ConversationId) -> Result<u64> {
     let head = head(clients, conversation).await?;
-    Ok(head.saturating_sub(read_marker(clients, conversation, user).await?))
+    Ok(head.saturating_sub(read_marker(clients, user, conversation).await?))
 }
 
 /// Raises `user`'s read marker to `seq`, never lowering it.
-pub async fn raise_read_marker(clients: &Clients, conversation: ConversationId, user: u64, seq: u64) -> Result<()> {
+pub async fn raise_read_marker(clients: &Clients, user: u64, conversation: ConversationId, seq: u64) -> Result<()> {
     let moved = clients
         .dynamodb
         .update_item()
