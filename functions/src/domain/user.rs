@@ -36,6 +36,24 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// A new profile by its name and how it is reached, every other field at its default
+    /// (everything shown); the store gives it its id.
+    pub fn named(name: String, phone: Option<Phone>, email: Option<Email>) -> Profile {
+        Profile {
+            id: 0,
+            phone,
+            email,
+            name,
+            nick_name: String::new(),
+            age: None,
+            gender: None,
+            avatar: String::new(),
+            show_user_name: true,
+            show_age: true,
+            show_gender: true,
+        }
+    }
+
     /// The profile as `viewer` sees it: hidden fields are null (left out in TOML). The owner
     /// sees everything, including the email.
     pub fn view(&self, viewer: Option<u64>) -> Value {
@@ -94,20 +112,7 @@ impl NewUser {
             return Err(Refusal::invalid("password must be 6 to 128 characters"));
         }
         let name = email.local_part().chars().take(64).collect();
-        let profile = Profile {
-            id: 0,
-            phone: None,
-            email: Some(email),
-            name,
-            nick_name: String::new(),
-            age: None,
-            gender: None,
-            avatar: String::new(),
-            show_user_name: true,
-            show_age: true,
-            show_gender: true,
-        };
-        Ok(NewUser { profile, password })
+        Ok(NewUser { profile: Profile::named(name, None, Some(email)), password })
     }
 }
 

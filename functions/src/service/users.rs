@@ -69,18 +69,9 @@ mod tests {
     #[tokio::test]
     async fn a_user_is_named_by_id_email_or_phone_and_digits_are_never_an_id() {
         let memory = Memory::default();
-        let profile = |phone: &str, email: &str| Profile {
-            id: 0,
-            phone: Some(Phone::parse(phone).unwrap()),
-            email: Some(crate::domain::names::Email::parse(email).unwrap()),
-            name: "x".into(),
-            nick_name: String::new(),
-            age: None,
-            gender: None,
-            avatar: String::new(),
-            show_user_name: true,
-            show_age: true,
-            show_gender: true,
+        let email = crate::domain::names::Email::parse;
+        let profile = |phone: &str, address: &str| {
+            Profile::named("x".into(), Some(Phone::parse(phone).unwrap()), Some(email(address).unwrap()))
         };
         let eva = memory.insert_user(&profile("8618266175357", "eva@example.com"), "hash".into()).await.unwrap();
         assert_eq!(resolve(&memory, &UserRef::Id(eva)).await.unwrap(), Some(eva));

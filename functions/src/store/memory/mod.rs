@@ -99,19 +99,9 @@ impl Memory {
 
     /// A user with a profile (an email when given).
     pub fn user(&self, id: u64, email: Option<&str>) {
-        let profile = Profile {
-            id,
-            phone: Some(Phone::parse(&format!("86{id:09}")).expect("a phone")),
-            email: email.map(|e| Email::parse(e).expect("an email")),
-            name: format!("user {id}"),
-            nick_name: String::new(),
-            age: None,
-            gender: None,
-            avatar: String::new(),
-            show_user_name: true,
-            show_age: true,
-            show_gender: true,
-        };
+        let phone = Phone::parse(&format!("86{id:09}")).expect("a phone");
+        let email = email.map(|e| Email::parse(e).expect("an email"));
+        let profile = Profile { id, ..Profile::named(format!("user {id}"), Some(phone), email) };
         self.state().profiles.insert(id, profile);
     }
 
