@@ -275,3 +275,9 @@ pub async fn batch_get(clients: &Clients, table: &str, keys: Vec<Item>, consiste
 pub fn pk(value: impl Into<String>) -> Item {
     HashMap::from([("pk".to_string(), s(value))])
 }
+
+/// An item from its attributes, for tests that read items of a stored shape.
+#[cfg(test)]
+pub fn item(fields: &[(&str, AttributeValue)]) -> Item {
+    fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}

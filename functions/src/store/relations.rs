@@ -346,10 +346,7 @@ fn key_of_request(request_id: u64) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn item(fields: &[(&str, AttributeValue)]) -> Item {
-        fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-    }
+    use crate::store::item;
 
     #[test]
     fn an_edge_is_read_from_the_fields_it_was_always_stored_as() {

@@ -205,10 +205,7 @@ pub async fn read_range(
 mod tests {
     use super::*;
     use crate::domain::notice::Change;
-
-    fn item(fields: &[(&str, AttributeValue)]) -> Item {
-        fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-    }
+    use crate::store::item;
 
     #[test]
     fn items_written_before_bodies_were_typed_are_read() {
