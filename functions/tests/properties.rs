@@ -3,7 +3,7 @@
 //! parser answers (a value or a reason) and never panics; what it accepts keeps its rules.
 //! `PROPTEST_CASES` sets the cases per property (256 by default; `make fuzz` runs 20 000).
 
-use im_functions::domain::ids::{ConversationId, DeviceName, EntryId, Target};
+use im_functions::domain::ids::{ConversationId, DeviceName, EntryId, GroupId, Target, UserId};
 use im_functions::domain::message::{check_amr, Outgoing, AMR_MAGIC, MAX_AUDIO_BYTES, MAX_CONTENT_CHARS};
 use im_functions::domain::names::{Email, Phone};
 use im_functions::http::parse_form;
@@ -112,14 +112,14 @@ proptest! {
 
     #[test]
     fn conversation_ids_read_back_and_junk_is_refused(a in any::<u64>(), b in any::<u64>(), junk in ".{0,40}") {
-        for id in [ConversationId::Feed(a), ConversationId::direct(a, b), ConversationId::Group(b)] {
+        for id in [ConversationId::Feed(UserId(a)), ConversationId::direct(UserId(a), UserId(b)), ConversationId::Group(GroupId(b))] {
             prop_assert_eq!(id.to_string().parse::<ConversationId>().ok(), Some(id));
             let entry = EntryId::of(id, b);
             prop_assert_eq!(entry.to_string().parse::<EntryId>().ok(), Some(entry));
         }
         let _ = junk.parse::<ConversationId>();
         let _ = junk.parse::<EntryId>();
-        let _ = EntryId::seq_in(&junk, ConversationId::Group(a));
+        let _ = EntryId::seq_in(&junk, ConversationId::Group(GroupId(a)));
     }
 
     #[test]
@@ -140,7 +140,7 @@ proptest! {
     #[test]
     fn what_a_send_accepts_keeps_its_rules(id in ".{0,80}", kind in ".{0,8}", content in ".{0,5000}", to in any::<u64>()) {
         for kind in [kind.as_str(), "text", "audio"] {
-            if let Ok(out) = Outgoing::new(id.clone(), kind, content.clone(), Target::User(to)) {
+            if let Ok(out) = Outgoing::new(id.clone(), kind, content.clone(), Target::User(UserId(to))) {
                 prop_assert!((1..=64).contains(&out.client_id.len()));
                 prop_assert!((1..=MAX_CONTENT_CHARS).contains(&out.content.chars().count()));
             }

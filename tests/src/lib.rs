@@ -305,6 +305,11 @@ pub async fn connect(query: &str) -> Result<Socket, u16> {
     }
 }
 
+/// Users by their numbers, as the functions' types name them.
+pub fn user_ids(ids: &[u64]) -> Vec<im_functions::domain::ids::UserId> {
+    ids.iter().copied().map(im_functions::domain::ids::UserId).collect()
+}
+
 /// Opens a session and a live connection (`format` `json` or `toml`) for each of `users`, 32 at
 /// a time, straight from the store: no sign-up, a token is all a connect needs.
 pub async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format: &str) -> Vec<Socket> {
@@ -314,7 +319,13 @@ pub async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format:
         .map(|user| {
             let device = device.clone();
             async move {
-                let token = im_functions::service::auth::open_session(clients, user, &device).await.expect("a session");
+                let token = im_functions::service::auth::open_session(
+                    clients,
+                    im_functions::domain::ids::UserId(user),
+                    &device,
+                )
+                .await
+                .expect("a session");
                 connect(&format!("token={token}&format={format}")).await.expect("connected")
             }
         })

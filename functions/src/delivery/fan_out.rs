@@ -14,7 +14,7 @@
 
 use super::push_to_live;
 use crate::domain::entry::Entry;
-use crate::domain::ids::{Actor, ConversationId, DeviceName};
+use crate::domain::ids::{Actor, ConversationId, DeviceName, UserId};
 use crate::store::Backend;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ const QUEUED_AT_ONCE: usize = 16;
 /// What a worker invocation is handed: who acted, which entry, to whom.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Batch {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub device: String,
     #[serde(default)]
     pub tag: String,
@@ -38,11 +38,11 @@ pub struct Batch {
     pub connection_id: Option<String>,
     pub conversation: String,
     pub seq: u64,
-    pub users: Vec<u64>,
+    pub users: Vec<UserId>,
 }
 
 impl Batch {
-    fn new(actor: &Actor, entry: &Entry, users: Vec<u64>) -> Batch {
+    fn new(actor: &Actor, entry: &Entry, users: Vec<UserId>) -> Batch {
         Batch {
             user_id: actor.user_id,
             device: actor.device.as_str().to_string(),
@@ -55,7 +55,7 @@ impl Batch {
     }
 
     /// The same hand-off for other users (without copying this batch's own list).
-    fn for_users(&self, users: &[u64]) -> Batch {
+    fn for_users(&self, users: &[UserId]) -> Batch {
         Batch {
             user_id: self.user_id,
             device: self.device.clone(),
@@ -75,7 +75,7 @@ impl Batch {
 
 /// Queues `users` to the worker `function` in batches of `size`; returns the users of the
 /// batches Lambda did not take (the caller posts to them itself).
-async fn queue(backend: &impl Backend, function: &str, batch: &Batch, size: usize) -> Vec<u64> {
+async fn queue(backend: &impl Backend, function: &str, batch: &Batch, size: usize) -> Vec<UserId> {
     let parts: Vec<Batch> = batch.users.chunks(size).map(|users| batch.for_users(users)).collect();
     futures::stream::iter(parts)
         .map(|part| queue_one(backend, function, part))
@@ -85,7 +85,7 @@ async fn queue(backend: &impl Backend, function: &str, batch: &Batch, size: usiz
 }
 
 /// Queues one batch; its users when Lambda did not take it.
-async fn queue_one(backend: &impl Backend, function: &str, part: Batch) -> Vec<u64> {
+async fn queue_one(backend: &impl Backend, function: &str, part: Batch) -> Vec<UserId> {
     let payload = serde_json::to_vec(&part).unwrap_or_default();
     match backend.queue(function, payload).await {
         Ok(()) => vec![],
@@ -98,7 +98,7 @@ async fn queue_one(backend: &impl Backend, function: &str, part: Batch) -> Vec<u
 
 /// Hands the delivery of a stored entry to `audience` off to the worker, when the audience is
 /// too large to post here and a worker is configured; returns the users left to post here.
-pub async fn hand_off(backend: &impl Backend, actor: &Actor, entry: &Entry, audience: Vec<u64>) -> Vec<u64> {
+pub async fn hand_off(backend: &impl Backend, actor: &Actor, entry: &Entry, audience: Vec<UserId>) -> Vec<UserId> {
     let Some((function, direct)) = backend.fan_out_worker() else { return audience };
     if audience.len() <= direct {
         return audience;
@@ -125,7 +125,7 @@ pub async fn run(backend: &impl Backend, payload: Value) -> Result<Value, String
         backend.read_range(conversation, batch.seq.saturating_sub(1), batch.seq, 1).await.map_err(|e| e.to_string())?;
     let entry = entries.into_iter().next().ok_or_else(|| format!("{conversation}:{} is not stored", batch.seq))?;
     for part in users.chunks(USERS_PER_DELIVERY) {
-        let reached: Vec<(u64, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
+        let reached: Vec<(UserId, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
         push_to_live(backend, &actor, &reached).await.map_err(|e| e.to_string())?;
     }
     Ok(Value::Null)

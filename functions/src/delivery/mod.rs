@@ -12,7 +12,7 @@ pub mod render;
 
 use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
-use crate::domain::ids::{device_key, Actor, ConversationId};
+use crate::domain::ids::{device_key, Actor, ConversationId, UserId};
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
 use crate::store::streams::NewEntry;
@@ -26,11 +26,11 @@ use std::sync::Arc;
 
 /// The feeds a notice to `recipients` goes into: each recipient's (the actor aside), and the
 /// actor's own, marked as the acting device's echo (its other devices get it; it does not).
-pub fn feeds(actor: &Actor, recipients: &[u64]) -> Vec<(u64, Option<String>)> {
-    let mut targets: Vec<u64> = recipients.iter().copied().filter(|r| *r != actor.user_id).collect();
+pub fn feeds(actor: &Actor, recipients: &[UserId]) -> Vec<(UserId, Option<String>)> {
+    let mut targets: Vec<UserId> = recipients.iter().copied().filter(|r| *r != actor.user_id).collect();
     targets.sort_unstable();
     targets.dedup();
-    let mut feeds: Vec<(u64, Option<String>)> = targets.into_iter().map(|user| (user, None)).collect();
+    let mut feeds: Vec<(UserId, Option<String>)> = targets.into_iter().map(|user| (user, None)).collect();
     feeds.push((actor.user_id, Some(actor.device.as_str().to_string())));
     feeds
 }
@@ -44,7 +44,7 @@ const FEED_APPENDS_AT_ONCE: usize = 16;
 pub async fn tell_users(
     backend: &impl Backend,
     actor: &Actor,
-    recipients: &[u64],
+    recipients: &[UserId],
     change: Change,
     to: Option<u64>,
 ) -> store::Result<()> {
@@ -59,7 +59,7 @@ pub async fn tell_users(
             Ok::<_, store::StoreError>((user, Entry { conversation, seq, echo_of, body: body.clone() }))
         }
     });
-    let stored: Vec<(u64, Entry)> =
+    let stored: Vec<(UserId, Entry)> =
         futures::stream::iter(appends).buffer_unordered(FEED_APPENDS_AT_ONCE).try_collect().await?;
     push_stored(backend, actor, &stored).await;
     Ok(())
@@ -72,7 +72,7 @@ pub async fn tell_group(
     backend: &impl Backend,
     actor: &Actor,
     conversation: ConversationId,
-    members: &[u64],
+    members: &[UserId],
     notice: &Notice,
 ) -> store::Result<u64> {
     let body = Body::Notice(notice.clone());
@@ -84,14 +84,14 @@ pub async fn tell_group(
 /// Pushes one stored entry of a shared conversation to `members` and the actor's other devices;
 /// an audience beyond `DIRECT_AUDIENCE` is handed to the fan-out worker ([`fan_out`]), so the
 /// caller is answered without waiting for the posts.
-pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[u64], entry: &Entry) {
+pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[UserId], entry: &Entry) {
     let mut audience = members.to_vec();
     audience.push(actor.user_id);
     audience.sort_unstable();
     audience.dedup();
     let posts = async {
         let here = fan_out::hand_off(backend, actor, entry, audience).await;
-        let reached: Vec<(u64, &Entry)> = here.into_iter().map(|user| (user, entry)).collect();
+        let reached: Vec<(UserId, &Entry)> = here.into_iter().map(|user| (user, entry)).collect();
         if let Err(err) = push_to_live(backend, actor, &reached).await {
             tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
         }
@@ -102,9 +102,9 @@ pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[u
 /// Pushes entries already stored in their users' feeds to every live connection of those users,
 /// except the actor's own device, and confirms the actor's own entries for its device. A failed
 /// look-up is only logged: the stream keeps the entry for sync.
-pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(u64, Entry)]) {
+pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(UserId, Entry)]) {
     let own: Vec<&Entry> = stored.iter().filter(|(user, _)| *user == actor.user_id).map(|(_, entry)| entry).collect();
-    let reached: Vec<(u64, &Entry)> = stored.iter().map(|(user, entry)| (*user, entry)).collect();
+    let reached: Vec<(UserId, &Entry)> = stored.iter().map(|(user, entry)| (*user, entry)).collect();
     let ((), posted) =
         futures::join!(confirm_for_acting_device(backend, actor, own), push_to_live(backend, actor, &reached));
     if let Err(err) = posted {
@@ -114,19 +114,19 @@ pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(u64, 
 
 /// What tells one rendered frame from another: the entry (stream, sequence), the dialect, and for
 /// a contact change with its count, who sees it.
-type FrameKey = (ConversationId, u64, Format, Option<u64>);
+type FrameKey = (ConversationId, u64, Format, Option<UserId>);
 
 /// Posts stored entries to their users' live connections, except the acting device; 410 Gone
 /// forgets a connection. Each distinct frame is rendered once and its bytes shared by every
 /// connection that gets it. Fails when the connections cannot be looked up (nothing was posted
 /// then): the fan-out worker fails its run so that Lambda retries it.
-async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(u64, &Entry)]) -> store::Result<()> {
+async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(UserId, &Entry)]) -> store::Result<()> {
     if reached.is_empty() {
         return Ok(());
     }
-    let users: Vec<u64> = reached.iter().map(|(u, _)| *u).collect();
+    let users: Vec<UserId> = reached.iter().map(|(u, _)| *u).collect();
     let live = backend.of_users(&users).await?;
-    let mut by_user: HashMap<u64, Vec<&Entry>> = HashMap::new();
+    let mut by_user: HashMap<UserId, Vec<&Entry>> = HashMap::new();
     for (user, entry) in reached {
         by_user.entry(*user).or_default().push(entry);
     }
@@ -166,15 +166,17 @@ async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(u64, &E
 /// it out.
 async fn contact_counts(
     backend: &impl Backend,
-    reached: &[(u64, &Entry)],
-) -> HashMap<(u64, ConversationId, u64), ContactCount> {
+    reached: &[(UserId, &Entry)],
+) -> HashMap<(UserId, ConversationId, u64), ContactCount> {
     let mut counts = HashMap::new();
     for (user, entry) in reached {
         let Body::Notice(notice) = &entry.body else { continue };
         if !notice.what.is_contact_change() {
             continue;
         }
-        let Some(other) = (if notice.from == *user { notice.to } else { Some(notice.from) }) else { continue };
+        let Some(other) = (if notice.from == *user { notice.to.map(UserId) } else { Some(notice.from) }) else {
+            continue;
+        };
         let dm = ConversationId::direct(*user, other);
         let (Ok(Some(profile)), Ok(unread)) = (backend.profile(other).await, backend.unread(*user, dm).await) else {
             continue;
@@ -216,7 +218,7 @@ async fn forget(backend: &impl Backend, cid: &str, why: &str) {
 /// Pushes a frame of derived state (an unread count, say) to `user`'s JSON connections. Not
 /// stored: whatever it says can be asked again (`LIST_CONTACTS_UNREAD`), so a lost one loses
 /// nothing.
-pub async fn push_event_to_user(backend: &impl Backend, user: u64, event: &str, data: Value) {
+pub async fn push_event_to_user(backend: &impl Backend, user: UserId, event: &str, data: Value) {
     let live = match backend.of_users(&[user]).await {
         Ok(live) => live,
         Err(err) => {
@@ -253,16 +255,17 @@ pub async fn close_connections(backend: &impl Backend, cids: &[String]) {
 mod tests {
     use super::*;
     use crate::domain::entry::Message;
+    use crate::domain::ids::GroupId;
     use crate::domain::ids::Target;
     use crate::domain::message::MessageKind;
     use crate::store::memory::{actor, Memory};
 
-    fn group_message(group: u64, seq: u64) -> Entry {
+    fn group_message(group: GroupId, seq: u64) -> Entry {
         let message = Message {
             client_id: format!("c{seq}"),
             t: MessageKind::Text,
             c: "hi all".into(),
-            from: 1,
+            from: UserId(1),
             from_email: None,
             target: Target::Group(group),
             ts: 0,
@@ -277,16 +280,21 @@ mod tests {
         let memory = Memory::default();
         let bob = memory.connect(2, "android", Format::Toml);
         let (alice_ipad, alice_web) = (memory.connect(1, "ipad", Format::Json), memory.connect(1, "web", Format::Json));
-        tell_users(&memory, &actor(1, "web"), &[2, 2, 1], Change::Follow, Some(2)).await.unwrap();
-        assert_eq!(memory.stream(ConversationId::Feed(2)).len(), 1, "once in bob's feed, however often named");
-        let own = memory.stream(ConversationId::Feed(1));
+        tell_users(&memory, &actor(1, "web"), &[UserId(2), UserId(2), UserId(1)], Change::Follow, Some(2))
+            .await
+            .unwrap();
+        assert_eq!(memory.stream(ConversationId::Feed(UserId(2))).len(), 1, "once in bob's feed, however often named");
+        let own = memory.stream(ConversationId::Feed(UserId(1)));
         assert_eq!((own.len(), own[0].echo_of.as_deref()), (1, Some("web")));
         let to_bob = memory.frames_to(&bob);
         assert!(to_bob.len() == 1 && to_bob[0].starts_with("[[n]]") && to_bob[0].contains("t = \"follow\""));
         assert_eq!(memory.frames_to(&alice_ipad).len(), 1, "the actor's other devices are told");
         assert!(memory.frames_to(&alice_web).is_empty(), "the acting device is not");
         let cursors = &memory.state().cursors;
-        assert!(cursors[&(1, "web".to_string(), ConversationId::Feed(1))].contains(1), "its own echo is confirmed");
+        assert!(
+            cursors[&(UserId(1), "web".to_string(), ConversationId::Feed(UserId(1)))].contains(1),
+            "its own echo is confirmed"
+        );
     }
 
     #[tokio::test]
@@ -294,13 +302,13 @@ mod tests {
         let memory = Memory::default();
         let (stale, live) = (memory.connect(2, "iphone", Format::Json), memory.connect(2, "ipad", Format::Json));
         memory.state().gone.insert(stale.clone());
-        tell_users(&memory, &actor(1, "web"), &[2], Change::Block, Some(2)).await.unwrap();
+        tell_users(&memory, &actor(1, "web"), &[UserId(2)], Change::Block, Some(2)).await.unwrap();
         let state = memory.state();
         let left: Vec<&str> = state.connections.iter().map(|c| c.connection_id.as_str()).collect();
         assert_eq!(left, [live.as_str()]);
         drop(state);
         assert_eq!(memory.frames_to(&live).len(), 1);
-        assert_eq!(memory.stream(ConversationId::Feed(2)).len(), 1);
+        assert_eq!(memory.stream(ConversationId::Feed(UserId(2))).len(), 1);
     }
 
     #[tokio::test]
@@ -312,7 +320,7 @@ mod tests {
             toml.push(memory.connect(user, "android", Format::Toml));
             json.push(memory.connect(user, "web", Format::Json));
         }
-        push_to_members(&memory, &actor(1, "web"), &members, &group_message(9, 1)).await;
+        push_to_members(&memory, &actor(1, "web"), &members.map(UserId), &group_message(GroupId(9), 1)).await;
         let state = memory.state();
         let buffer = |cid: &String| state.posts.iter().find(|(c, _)| c == cid).map(|(_, f)| f.clone()).unwrap();
         let (first_toml, first_json) = (buffer(&toml[0]), buffer(&json[0]));
@@ -327,7 +335,7 @@ mod tests {
         let memory = Memory::default();
         memory.user(1, Some("alice@example.com"));
         let (json, toml) = (memory.connect(2, "web", Format::Json), memory.connect(2, "android", Format::Toml));
-        tell_users(&memory, &actor(1, "ipad"), &[2], Change::AcceptContact, Some(2)).await.unwrap();
+        tell_users(&memory, &actor(1, "ipad"), &[UserId(2)], Change::AcceptContact, Some(2)).await.unwrap();
         let frame: Value = serde_json::from_str(&memory.frames_to(&json)[0]).unwrap();
         assert_eq!(frame["event"], "NOTIFY_UPDATE_CONTACT");
         assert_eq!(frame["data"]["contacts"], serde_json::json!({ "alice@example.com": 0 }));
@@ -338,11 +346,17 @@ mod tests {
     async fn a_large_audience_goes_to_the_worker_and_nothing_is_posted_here() {
         let memory = Memory::with_worker("fan-out", 2);
         let member = memory.connect(5, "web", Format::Json);
-        push_to_members(&memory, &actor(1, "web"), &[1, 2, 3, 4, 5], &group_message(9, 1)).await;
+        push_to_members(
+            &memory,
+            &actor(1, "web"),
+            &[UserId(1), UserId(2), UserId(3), UserId(4), UserId(5)],
+            &group_message(GroupId(9), 1),
+        )
+        .await;
         let state = memory.state();
         assert_eq!(state.queued.len(), 1);
         let batch: fan_out::Batch = serde_json::from_slice(&state.queued[0].1).unwrap();
-        assert_eq!((batch.users, batch.seq), (vec![1, 2, 3, 4, 5], 1));
+        assert_eq!((batch.users, batch.seq), ([1, 2, 3, 4, 5].map(UserId).to_vec(), 1));
         assert!(state.posts.iter().all(|(cid, _)| *cid != member));
     }
 
@@ -350,8 +364,13 @@ mod tests {
     async fn derived_state_goes_to_json_devices_only_and_is_not_stored() {
         let memory = Memory::default();
         let (json, toml) = (memory.connect(2, "web", Format::Json), memory.connect(2, "android", Format::Toml));
-        push_event_to_user(&memory, 2, "NOTIFY_UPDATE_UNREAD", serde_json::json!({ "unread_msg_count": { "1": 3 } }))
-            .await;
+        push_event_to_user(
+            &memory,
+            UserId(2),
+            "NOTIFY_UPDATE_UNREAD",
+            serde_json::json!({ "unread_msg_count": { "1": 3 } }),
+        )
+        .await;
         assert_eq!(memory.frames_to(&json).len(), 1);
         assert!(memory.frames_to(&toml).is_empty() && memory.state().entries.is_empty());
     }

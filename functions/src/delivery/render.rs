@@ -96,6 +96,7 @@ pub fn by_table<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> BTreeMap<&'
 mod tests {
     use super::*;
     use crate::domain::entry::Message;
+    use crate::domain::ids::UserId;
     use crate::domain::ids::{ConversationId, Target};
     use crate::domain::message::MessageKind;
     use crate::domain::notice::{Change, Notice};
@@ -105,14 +106,19 @@ mod tests {
             client_id: "c1".into(),
             t: MessageKind::Text,
             c: c.into(),
-            from: 1,
+            from: UserId(1),
             from_email: Some("a@b.c".into()),
-            target: Target::User(2),
+            target: Target::User(UserId(2)),
             ts: 1448185739,
             d: "android".into(),
             deleted: false,
         };
-        Entry { conversation: ConversationId::direct(1, 2), seq: 4, echo_of: None, body: Body::Message(message) }
+        Entry {
+            conversation: ConversationId::direct(UserId(1), UserId(2)),
+            seq: 4,
+            echo_of: None,
+            body: Body::Message(message),
+        }
     }
 
     #[test]
@@ -129,8 +135,9 @@ mod tests {
 
     #[test]
     fn a_contact_change_carries_its_count_in_json_only() {
-        let notice = Notice { what: Change::AcceptContact, from: 2, to: Some(1), ts: 0, d: "ipad".into() };
-        let entry = Entry { conversation: ConversationId::Feed(1), seq: 2, echo_of: None, body: Body::Notice(notice) };
+        let notice = Notice { what: Change::AcceptContact, from: UserId(2), to: Some(1), ts: 0, d: "ipad".into() };
+        let entry =
+            Entry { conversation: ConversationId::Feed(UserId(1)), seq: 2, echo_of: None, body: Body::Notice(notice) };
         let json: Value = serde_json::from_str(&json_frame(&entry, Some(&("b@c.d".into(), 3)))).unwrap();
         assert_eq!(
             (json["event"].as_str(), &json["data"]["contacts"]),

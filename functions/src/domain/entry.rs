@@ -2,7 +2,7 @@
 //! are simple_im's (`t`, `from`, `to`, `c`, `ts`, `d`, ...); what the server needs besides (its
 //! place, whose echo it is) sits beside them, not hidden in them.
 
-use super::ids::{ConversationId, EntryId, Target};
+use super::ids::{ConversationId, EntryId, Target, UserId};
 use super::message::MessageKind;
 use super::notice::Notice;
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ pub struct Message {
     pub t: MessageKind,
     /// The text, or an attachment's stable server path (`file/audio/<name>.amr`).
     pub c: String,
-    pub from: u64,
+    pub from: UserId,
     /// Seed 003 names the sender by email, when they have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_email: Option<String>,
@@ -95,7 +95,7 @@ impl Body {
     }
 
     /// Who sent or did it.
-    pub fn from(&self) -> u64 {
+    pub fn from(&self) -> UserId {
         match self {
             Body::Message(m) => m.from,
             Body::Notice(n) => n.from,
@@ -160,7 +160,7 @@ impl Entry {
         View { id: self.id().to_string(), seq: self.seq, body: &self.body }
     }
 
-    pub fn sender(&self) -> u64 {
+    pub fn sender(&self) -> UserId {
         self.body.from()
     }
 
@@ -172,7 +172,7 @@ impl Entry {
     }
 
     /// Whether `user`'s `device` sent or did this itself.
-    pub fn is_own(&self, user: u64, device: &str) -> bool {
+    pub fn is_own(&self, user: UserId, device: &str) -> bool {
         self.echo_of.as_deref() == Some(device) || (self.sender() == user && self.body.device() == device)
     }
 }
@@ -180,6 +180,7 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::GroupId;
     use crate::domain::notice::Change;
     use serde_json::json;
 
@@ -188,7 +189,7 @@ mod tests {
             client_id: "c1".into(),
             t: MessageKind::Text,
             c: "hi".into(),
-            from: 1,
+            from: UserId(1),
             from_email: None,
             target,
             ts: 1448185739,
@@ -200,24 +201,24 @@ mod tests {
     #[test]
     fn a_message_shows_simple_im_fields_after_its_place() {
         let entry = Entry {
-            conversation: ConversationId::direct(1, 2),
+            conversation: ConversationId::direct(UserId(1), UserId(2)),
             seq: 3,
             echo_of: None,
-            body: Body::Message(message(Target::User(2))),
+            body: Body::Message(message(Target::User(UserId(2)))),
         };
         let view = serde_json::to_value(entry.view()).unwrap();
         let expected = json!({"id": "dm#1#2:3", "seq": 3, "client_id": "c1", "t": "text", "c": "hi", "from": 1,
             "to": 2, "ts": 1448185739, "d": "android"});
         assert_eq!(view, expected);
         assert_eq!(entry.kind(), EntryKind::Message);
-        let group = Body::Message(message(Target::Group(9)));
+        let group = Body::Message(message(Target::Group(GroupId(9))));
         assert_eq!(serde_json::to_value(&group).unwrap()["g_id"], json!(9));
         assert_eq!(group.kind(), EntryKind::GroupMessage);
     }
 
     #[test]
     fn a_tombstone_keeps_its_place_and_says_deleted() {
-        let mut m = message(Target::User(2));
+        let mut m = message(Target::User(UserId(2)));
         m.t = MessageKind::Audio;
         m.c = "file/audio/x.amr".into();
         assert_eq!(m.attachment(), Some("audio/x.amr"));
@@ -229,14 +230,14 @@ mod tests {
 
     #[test]
     fn own_entries_are_the_acting_devices() {
-        let notice = Notice { what: Change::Follow, from: 1, to: Some(2), ts: 0, d: "ipad".into() };
+        let notice = Notice { what: Change::Follow, from: UserId(1), to: Some(2), ts: 0, d: "ipad".into() };
         let entry = Entry {
-            conversation: ConversationId::Feed(1),
+            conversation: ConversationId::Feed(UserId(1)),
             seq: 1,
             echo_of: Some("web".into()),
             body: Body::Notice(notice),
         };
-        assert!(entry.is_own(1, "web") && entry.is_own(1, "ipad") && !entry.is_own(2, "ipad"));
+        assert!(entry.is_own(UserId(1), "web") && entry.is_own(UserId(1), "ipad") && !entry.is_own(UserId(2), "ipad"));
         assert_eq!(EntryKind::parse("zz"), None);
     }
 }

@@ -2,8 +2,42 @@
 //! parsed once at the edge and printed one way (`dm#1#2`, `group#9`, `dm#1#2:57`, `n:3`).
 
 use super::refusal::Refusal;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+
+/// A numeric id of its own kind: printed and parsed as its number, stored and sent as one, and
+/// never taken for an id of another kind.
+macro_rules! numeric_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                text.parse().map($name)
+            }
+        }
+    };
+}
+
+numeric_id!(
+    /// A user (`user#<id>`), as every seed numbers them.
+    UserId
+);
+numeric_id!(
+    /// A group (`group#<id>`).
+    GroupId
+);
 
 /// A device name as simple_im's `d`: short lowercase words (android, iphone, ipad, web).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,7 +70,7 @@ impl fmt::Display for DeviceName {
 /// Who is calling, as resolved from a valid token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: u64,
+    pub user_id: UserId,
     /// The device the session was opened on: its name, for display and echo rules.
     pub device: DeviceName,
     /// What tells this login's device from another of the same name (see [`device_key`]).
@@ -63,7 +97,7 @@ impl Caller {
 /// Who acted: their other devices get the echo, the acting device does not.
 #[derive(Clone, Debug)]
 pub struct Actor {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub device: DeviceName,
     pub tag: String,
     /// Set when the action came over a WebSocket: that exact connection gets no echo.
@@ -87,7 +121,7 @@ impl Actor {
 /// capture what is meant for user 10001.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserRef {
-    Id(u64),
+    Id(UserId),
     Name(String),
 }
 
@@ -112,27 +146,27 @@ impl UserRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Target {
     #[serde(rename = "to")]
-    User(u64),
+    User(UserId),
     #[serde(rename = "g_id")]
-    Group(u64),
+    Group(GroupId),
 }
 
 /// An ordered stream of entries: a user's own feed, the conversation of two users, a group's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConversationId {
-    Feed(u64),
+    Feed(UserId),
     /// The two users, lower id first: the same whichever of them names it.
-    Direct(u64, u64),
-    Group(u64),
+    Direct(UserId, UserId),
+    Group(GroupId),
 }
 
 impl ConversationId {
-    pub fn direct(a: u64, b: u64) -> ConversationId {
+    pub fn direct(a: UserId, b: UserId) -> ConversationId {
         ConversationId::Direct(a.min(b), a.max(b))
     }
 
     /// The conversation a message from `from` to `target` belongs to.
-    pub fn of(from: u64, target: Target) -> ConversationId {
+    pub fn of(from: UserId, target: Target) -> ConversationId {
         match target {
             Target::User(other) => ConversationId::direct(from, other),
             Target::Group(id) => ConversationId::Group(id),
@@ -140,7 +174,7 @@ impl ConversationId {
     }
 
     /// Whether its id alone names `user` as a participant (a feed or a direct conversation).
-    pub fn names(&self, user: u64) -> bool {
+    pub fn names(&self, user: UserId) -> bool {
         match *self {
             ConversationId::Feed(owner) => owner == user,
             ConversationId::Direct(a, b) => a == user || b == user,
@@ -164,15 +198,16 @@ impl FromStr for ConversationId {
     fn from_str(text: &str) -> Result<Self, Refusal> {
         let bad = || Refusal::invalid(format!("not a conversation: {text}"));
         let number = |s: &str| s.parse::<u64>().map_err(|_| bad());
+        let user = |s: &str| number(s).map(UserId);
         if let Some(pair) = text.strip_prefix("dm#") {
             let (a, b) = pair.split_once('#').ok_or_else(bad)?;
-            return Ok(ConversationId::direct(number(a)?, number(b)?));
+            return Ok(ConversationId::direct(user(a)?, user(b)?));
         }
         if let Some(id) = text.strip_prefix("group#") {
-            return Ok(ConversationId::Group(number(id)?));
+            return Ok(ConversationId::Group(GroupId(number(id)?)));
         }
         if let Some(user) = text.strip_prefix("feed#") {
-            return Ok(ConversationId::Feed(number(user)?));
+            return Ok(ConversationId::Feed(UserId(number(user)?)));
         }
         Err(bad())
     }
@@ -189,7 +224,7 @@ pub enum EntryId {
 
 impl EntryId {
     /// The entry's stream, from the point of view of `user` (whose feed `n:` ids name).
-    pub fn conversation(&self, user: u64) -> ConversationId {
+    pub fn conversation(&self, user: UserId) -> ConversationId {
         match *self {
             EntryId::Feed(_) => ConversationId::Feed(user),
             EntryId::Message(conversation, _) => conversation,
@@ -251,22 +286,26 @@ impl FromStr for EntryId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{GroupId, UserId};
 
     #[test]
     fn conversation_ids_print_and_parse_one_way() {
-        assert_eq!(ConversationId::direct(7, 2).to_string(), "dm#2#7");
-        assert_eq!("dm#7#2".parse::<ConversationId>().unwrap(), ConversationId::Direct(2, 7));
-        assert_eq!("group#9".parse::<ConversationId>().unwrap(), ConversationId::Group(9));
+        assert_eq!(ConversationId::direct(UserId(7), UserId(2)).to_string(), "dm#2#7");
+        assert_eq!("dm#7#2".parse::<ConversationId>().unwrap(), ConversationId::Direct(UserId(2), UserId(7)));
+        assert_eq!("group#9".parse::<ConversationId>().unwrap(), ConversationId::Group(GroupId(9)));
         assert!("dm#1".parse::<ConversationId>().is_err() && "chat#1".parse::<ConversationId>().is_err());
     }
 
     #[test]
     fn entry_ids_of_messages_and_the_feed() {
-        assert_eq!("dm#1#2:57".parse::<EntryId>().unwrap(), EntryId::Message(ConversationId::Direct(1, 2), 57));
+        assert_eq!(
+            "dm#1#2:57".parse::<EntryId>().unwrap(),
+            EntryId::Message(ConversationId::Direct(UserId(1), UserId(2)), 57)
+        );
         assert_eq!("n:3".parse::<EntryId>().unwrap(), EntryId::Feed(3));
         assert_eq!("3".parse::<EntryId>().unwrap(), EntryId::Feed(3));
-        assert_eq!(EntryId::of(ConversationId::Feed(4), 3).to_string(), "n:3");
-        assert_eq!(EntryId::of(ConversationId::Group(9), 3).to_string(), "group#9:3");
+        assert_eq!(EntryId::of(ConversationId::Feed(UserId(4)), 3).to_string(), "n:3");
+        assert_eq!(EntryId::of(ConversationId::Group(GroupId(9)), 3).to_string(), "group#9:3");
         assert_eq!("dm#x".parse::<EntryId>().unwrap_err().to_string(), "unknown id dm#x");
         assert!(EntryId::message("n:3").is_none() && EntryId::message("group#9:1").is_some());
     }

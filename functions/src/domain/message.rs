@@ -1,6 +1,6 @@
 //! Messages as clients send them, checked once before anything is stored.
 
-use super::ids::Target;
+use super::ids::{Target, UserId};
 use super::refusal::Refusal;
 use std::str::FromStr;
 
@@ -85,7 +85,7 @@ pub fn new_audio_key() -> String {
 /// Where `uploader` puts the file for an audio key before a message attaches it: under their
 /// own prefix, so only they can attach it, and under `upload/`, which a lifecycle rule empties
 /// of whatever no message ever attached.
-pub fn upload_object(uploader: u64, key: &str) -> String {
+pub fn upload_object(uploader: UserId, key: &str) -> String {
     format!("upload/{uploader}/{}", key.strip_prefix("audio/").unwrap_or(key))
 }
 
@@ -114,17 +114,18 @@ pub fn check_amr(bytes: &[u8], content_type: Option<&str>) -> Result<(), Refusal
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::GroupId;
 
     #[test]
     fn outgoing_messages_are_checked_once() {
-        let ok = Outgoing::new("c1".into(), "text", "hi".into(), Target::User(2)).unwrap();
+        let ok = Outgoing::new("c1".into(), "text", "hi".into(), Target::User(UserId(2))).unwrap();
         assert_eq!(ok.kind, MessageKind::Text);
-        assert!(Outgoing::new("c1".into(), "gif", "hi".into(), Target::User(2)).is_err());
-        assert!(Outgoing::new(String::new(), "text", "hi".into(), Target::User(2)).is_err());
-        assert!(Outgoing::new("c1".into(), "text", "x".repeat(4001), Target::User(2)).is_err());
-        assert!(Outgoing::new("c1".into(), "audio", "audio/x.amr".into(), Target::Group(1)).is_err());
+        assert!(Outgoing::new("c1".into(), "gif", "hi".into(), Target::User(UserId(2))).is_err());
+        assert!(Outgoing::new(String::new(), "text", "hi".into(), Target::User(UserId(2))).is_err());
+        assert!(Outgoing::new("c1".into(), "text", "x".repeat(4001), Target::User(UserId(2))).is_err());
+        assert!(Outgoing::new("c1".into(), "audio", "audio/x.amr".into(), Target::Group(GroupId(1))).is_err());
         let key = format!("audio/{}.amr", "a".repeat(32));
-        assert!(Outgoing::new("c1".into(), "audio", key, Target::Group(1)).is_ok());
+        assert!(Outgoing::new("c1".into(), "audio", key, Target::Group(GroupId(1))).is_ok());
     }
 
     #[test]

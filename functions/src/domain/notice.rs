@@ -1,7 +1,7 @@
 //! Notifications: what someone must hear about a change, in simple_im's `[[n]]` shape: what
 //! changed (`t` and its own fields), who did it (`from`), to whom (`to`), when, from which device.
 
-use super::ids::Caller;
+use super::ids::{Caller, GroupId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What changed: one variant per kind of notification, tagged by simple_im's `t`, each with the
@@ -18,10 +18,10 @@ pub enum Change {
     Unfollow,
     Block,
     Unblock,
-    CreateGroup { g_id: u64, g_key: String, name: String },
-    CreateGroupMember { g_id: u64, member_id: u64 },
-    DeleteGroupMember { g_id: u64, gm_id: u64 },
-    DeleteGroup { g_id: u64 },
+    CreateGroup { g_id: GroupId, g_key: String, name: String },
+    CreateGroupMember { g_id: GroupId, member_id: UserId },
+    DeleteGroupMember { g_id: GroupId, gm_id: UserId },
+    DeleteGroup { g_id: GroupId },
     DeleteMessage { msg_id: String },
 }
 
@@ -58,7 +58,7 @@ impl Change {
 pub struct Notice {
     #[serde(flatten)]
     pub what: Change,
-    pub from: u64,
+    pub from: UserId,
     /// Whom it is about: a user or a group; a deleted message's notice names nobody.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<u64>,
@@ -81,7 +81,7 @@ mod tests {
     fn a_notice_is_simple_im_n_table() {
         let notice = Notice {
             what: Change::AddContact { ask: "hello".into(), friend_request_id: 7 },
-            from: 1,
+            from: UserId(1),
             to: Some(2),
             ts: 1448185739,
             d: "android".into(),
@@ -99,7 +99,7 @@ mod tests {
     fn kinds_without_fields_and_without_an_addressee() {
         let deleted = Notice {
             what: Change::DeleteMessage { msg_id: "dm#1#2:3".into() },
-            from: 1,
+            from: UserId(1),
             to: None,
             ts: 0,
             d: "web".into(),

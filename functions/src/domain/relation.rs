@@ -6,6 +6,7 @@
 //! blocked user's follow and keeps a friendship; afterwards the blocked user's requests and
 //! follows are refused (400-6).
 
+use super::ids::UserId;
 use super::refusal::Refusal;
 
 /// Where a friendship stands, from one side. Stored by its name (`as_str`); an unknown name
@@ -232,10 +233,10 @@ pub fn may_message(ab: &Edge) -> Result<(), Refusal> {
 /// Consent for groups: someone may put a user in a group only if that user made them a
 /// contact (friends), and neither blocks the other. Joining with a group's key is one's own
 /// choice and needs no contact.
-pub fn may_add_to_group(ab: Option<&Edge>, user: u64) -> Result<(), Refusal> {
+pub fn may_add_to_group(ab: Option<&Edge>, user: UserId) -> Result<(), Refusal> {
     match ab {
         Some(edge) if edge.friendship == Friendship::Friends && !edge.blocked_either_way() => Ok(()),
-        _ => Err(Refusal::NotAddable(user)),
+        _ => Err(Refusal::NotAddable(user.0)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Users: the profile others see (with seed 004's privacy flags), what a sign-up needs, and the
 //! password rules (the names users go by are in `names`).
 
+use super::ids::UserId;
 use super::names::{Email, Password, Phone};
 use super::refusal::Refusal;
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,7 @@ fn yes() -> bool {
 /// A user's profile as stored (less the password hash).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
-    pub id: u64,
+    pub id: UserId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<Phone>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,7 +41,7 @@ impl Profile {
     /// (everything shown); the store gives it its id.
     pub fn named(name: String, phone: Option<Phone>, email: Option<Email>) -> Profile {
         Profile {
-            id: 0,
+            id: UserId(0),
             phone,
             email,
             name,
@@ -56,7 +57,7 @@ impl Profile {
 
     /// The profile as `viewer` sees it: hidden fields are null (left out in TOML). The owner
     /// sees everything, including the email.
-    pub fn view(&self, viewer: Option<u64>) -> Value {
+    pub fn view(&self, viewer: Option<UserId>) -> Value {
         let own = viewer == Some(self.id);
         json!({
             "id": self.id,
@@ -132,11 +133,11 @@ mod tests {
     #[test]
     fn privacy_flags_hide_fields_from_others_only() {
         let mut new = NewUser::from_email("eva@gmail.com", "123456".into()).unwrap().profile;
-        new.id = 3;
+        new.id = UserId(3);
         new.age = Some(30);
         new.show_age = false;
-        assert!(new.view(Some(4))["age"].is_null() && new.view(Some(4))["email"].is_null());
-        assert_eq!(new.view(Some(3))["age"], 30);
+        assert!(new.view(Some(UserId(4)))["age"].is_null() && new.view(Some(UserId(4)))["email"].is_null());
+        assert_eq!(new.view(Some(UserId(3)))["age"], 30);
         assert_eq!(new.contact_key(), "eva@gmail.com");
     }
 }

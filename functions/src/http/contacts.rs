@@ -1,13 +1,14 @@
 //! simple_im's contacts (seeds 000, 001): add, accept, delete, and the versioned sync.
 
 use super::{path_number, Ctx, Fields, Reply};
+use crate::domain::ids::UserId;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::contacts;
 use lambda_http::Request;
 use serde_json::{json, Value};
 
 /// The other user of a contact route (`/contact/{id}`): seed 004's 400-3 when not a number.
-fn other_user(req: &Request) -> Result<u64> {
+fn other_user(req: &Request) -> Result<UserId> {
     path_number(req, "id", || Refusal::BadUserId("user id".into()))
 }
 

@@ -1,6 +1,7 @@
 //! Request fields, validated once at the edge: form-encoded (simple_im's curl `-d`), JSON or
 //! TOML bodies, read into typed values with a reason the client can act on.
 
+use crate::domain::ids::UserId;
 use crate::domain::refusal::{Error, Refusal, Result};
 use http::header;
 use lambda_http::Request;
@@ -92,12 +93,13 @@ impl Fields {
     }
 
     /// A user id in a seed 004 body: 400-3 when it is not a number.
-    pub fn opt_user(&self, name: &str) -> Result<Option<u64>> {
-        self.opt_u64(name, u64::MAX).map_err(|_| Refusal::BadUserId(name.to_string()).into())
+    pub fn opt_user(&self, name: &str) -> Result<Option<UserId>> {
+        let id = self.opt_u64(name, u64::MAX).map_err(|_| Error::from(Refusal::BadUserId(name.to_string())))?;
+        Ok(id.map(UserId))
     }
 
-    /// A list of ids (`members[]=2&members[]=3`, or a JSON/TOML array); absent means empty.
-    pub fn u64_list(&self, name: &str, max_len: usize) -> Result<Vec<u64>> {
+    /// A list of user ids (`members[]=2&members[]=3`, or a JSON/TOML array); absent means empty.
+    pub fn user_list(&self, name: &str, max_len: usize) -> Result<Vec<UserId>> {
         let items = match self.get(name) {
             None => return Ok(vec![]),
             Some(Value::Array(items)) => items.clone(),
@@ -109,7 +111,7 @@ impl Fields {
         items
             .iter()
             .map(|v| match v {
-                Value::Number(n) => n.as_u64(),
+                Value::Number(n) => n.as_u64().map(UserId),
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             })

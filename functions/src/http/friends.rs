@@ -2,6 +2,7 @@
 
 use super::{path_number, query, Ctx, Fields, Reply};
 use crate::domain::format::rfc3339;
+use crate::domain::ids::UserId;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::user::Profile;
 use crate::service::friends::{self, Listing, RequestAnswer, Tie};
@@ -11,16 +12,16 @@ use lambda_http::Request;
 use serde_json::{json, Map, Value};
 
 /// A user id from a path segment: seed 004's 400-3 when it is not a number.
-fn path_user(req: &Request, name: &str) -> Result<u64> {
+fn path_user(req: &Request, name: &str) -> Result<UserId> {
     path_number(req, name, || Refusal::BadUserId(name.to_string()))
 }
 
-fn required_user(fields: &Fields, name: &str) -> Result<u64> {
+fn required_user(fields: &Fields, name: &str) -> Result<UserId> {
     fields.opt_user(name)?.ok_or_else(|| Refusal::invalid(format!("{name} is required")).into())
 }
 
 /// `{prefix}_user_name`, `_nick_name`, `_age`, `_gender` as the viewer may see them.
-fn person(prefix: &str, id_field: &str, id: u64, profile: Option<&Profile>, viewer: u64) -> Map<String, Value> {
+fn person(prefix: &str, id_field: &str, id: UserId, profile: Option<&Profile>, viewer: UserId) -> Map<String, Value> {
     let view = profile.map(|p| p.view(Some(viewer))).unwrap_or_else(|| json!({}));
     let mut fields = Map::new();
     fields.insert(id_field.into(), json!(id));
@@ -31,7 +32,7 @@ fn person(prefix: &str, id_field: &str, id: u64, profile: Option<&Profile>, view
 }
 
 /// A seed 004 list of people: `{prefix}_user_*` fields for each edge.
-fn people(section: &'static str, prefix: &str, id_field: &str, list: &Listing, viewer: u64) -> Reply {
+fn people(section: &'static str, prefix: &str, id_field: &str, list: &Listing, viewer: UserId) -> Reply {
     let items = list
         .edges
         .iter()
@@ -60,7 +61,7 @@ fn page(req: &Request) -> Result<Page> {
 
 /// A page's answer: the seed's bare list, and when more follow a `Link` header to the next
 /// page (RFC 8288), which seed clients ignore.
-fn paged(reply: Reply, req: &Request, page: Page, next: Option<u64>) -> Reply {
+fn paged(reply: Reply, req: &Request, page: Page, next: Option<UserId>) -> Reply {
     match next {
         Some(after) => {
             let link = format!("<{}?after={after}&limit={}>; rel=\"next\"", req.uri().path(), page.limit);
@@ -71,9 +72,10 @@ fn paged(reply: Reply, req: &Request, page: Page, next: Option<u64>) -> Reply {
 }
 
 /// The pending request a body names: `friend_request_id` (wins) or `requested_user_id`.
-async fn request_party(ctx: &Ctx, req: &Request, caller: u64) -> Result<(u64, Option<u64>)> {
+async fn request_party(ctx: &Ctx, req: &Request, caller: UserId) -> Result<(UserId, Option<u64>)> {
     let fields = Fields::parse(req)?;
-    let (id, other) = (fields.opt_user("friend_request_id")?, fields.opt_user("requested_user_id")?);
+    let id = fields.opt_user("friend_request_id")?.map(|id| id.0);
+    let other = fields.opt_user("requested_user_id")?;
     friends::request_party(&*ctx.clients, caller, id, other).await
 }
 
@@ -211,7 +213,7 @@ pub async fn list_blocks(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let page = page(req)?;
     let Listing { edges, profiles, next } = friends::list(&*ctx.clients, caller.user_id, List::Blocking, page).await?;
-    let name = |id: u64| profiles.get(&id).map(|p| p.view(Some(caller.user_id))["name"].clone());
+    let name = |id: UserId| profiles.get(&id).map(|p| p.view(Some(caller.user_id))["name"].clone());
     let items = edges.iter().map(|e| json!({ "user_id": e.other, "user_name": name(e.other) })).collect();
     Ok(paged(Reply::list("block", items), req, page, next))
 }

@@ -1,13 +1,14 @@
 //! Groups (seed 001), TOML by default.
 
 use super::{path_number, Ctx, Fields, Reply};
+use crate::domain::ids::GroupId;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::groups::{self, MAX_MEMBERS};
 use http::StatusCode;
 use lambda_http::Request;
 use serde_json::{json, Value};
 
-fn group_id(req: &Request) -> Result<u64> {
+fn group_id(req: &Request) -> Result<GroupId> {
     path_number(req, "id", || Refusal::invalid("group id must be a number"))
 }
 
@@ -17,7 +18,7 @@ pub async fn create_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
     let name = fields.text("name", 1, 64)?;
-    let members = fields.u64_list("members", MAX_MEMBERS)?;
+    let members = fields.user_list("members", MAX_MEMBERS)?;
     let client_id = fields.opt_text("id", 1, 64)?;
     let created = groups::create(&*ctx.clients, &actor, &name, &members, client_id.as_deref()).await?;
     let view = json!({ "g_id": created.id, "g_key": created.key, "name": name, "members": created.members });

@@ -2,7 +2,7 @@
 
 use super::{query, Ctx, Fields, Reply};
 use crate::delivery::render::by_table;
-use crate::domain::ids::{ConversationId, EntryId, Target};
+use crate::domain::ids::{ConversationId, EntryId, GroupId, Target, UserId};
 use crate::domain::message::{Outgoing, MAX_CONTENT_CHARS};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{self, Sent};
@@ -22,8 +22,8 @@ pub async fn send_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
     let target = match (fields.opt_u64("to", u64::MAX)?, fields.opt_u64("g_id", u64::MAX)?) {
-        (Some(to), None) => Target::User(to),
-        (None, Some(group)) => Target::Group(group),
+        (Some(to), None) => Target::User(UserId(to)),
+        (None, Some(group)) => Target::Group(GroupId(group)),
         _ => return Err(Refusal::invalid("give to (a user id) or g_id (a group id)").into()),
     };
     let client_id = fields.text("id", 1, 64)?;
@@ -42,8 +42,8 @@ pub async fn get_message_history(ctx: &Ctx, req: &Request) -> Result<Reply> {
             .transpose()
     };
     let conversation = match (number("with")?, number("g_id")?) {
-        (Some(other), None) => ConversationId::direct(caller.user_id, other),
-        (None, Some(group)) => ConversationId::Group(group),
+        (Some(other), None) => ConversationId::direct(caller.user_id, UserId(other)),
+        (None, Some(group)) => ConversationId::Group(GroupId(group)),
         _ => return Err(Refusal::invalid("give with (a user id) or g_id (a group id)").into()),
     };
     let limit = number("limit")?.unwrap_or(20).clamp(1, 100);

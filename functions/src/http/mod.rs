@@ -16,7 +16,7 @@ pub mod users;
 pub use fields::{parse_form, Fields, MAX_BODY_BYTES};
 
 use crate::domain::format::Format;
-use crate::domain::ids::{Actor, Caller, DeviceName};
+use crate::domain::ids::{Actor, Caller, DeviceName, UserId};
 use crate::domain::refusal::{Error, Refusal, Result, UNAVAILABLE_RETRY_AFTER_SECS};
 use crate::service::auth;
 use http::{header, HeaderValue, StatusCode};
@@ -45,7 +45,7 @@ impl Ctx {
     pub fn new(clients: Arc<Clients>, req: &Request) -> Ctx {
         let context = req.request_context_ref().and_then(|c| c.authorizer()).map(|a| &a.fields);
         let caller = match context {
-            Some(fields) => match (fields.get("user_id").and_then(Value::as_u64), fields.get("device")) {
+            Some(fields) => match (fields.get("user_id").and_then(Value::as_u64).map(UserId), fields.get("device")) {
                 (Some(user_id), Some(Value::String(device))) => DeviceName::parse(Some(device))
                     .map(|device| {
                         let tag = fields.get("tag").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -225,7 +225,7 @@ pub fn path_param<'a>(req: &'a Request, name: &str) -> Result<&'a str> {
 }
 
 /// A numeric path parameter; `refusal` says why another value is refused.
-pub fn path_number(req: &Request, name: &str, refusal: impl FnOnce() -> Refusal) -> Result<u64> {
+pub fn path_number<T: std::str::FromStr>(req: &Request, name: &str, refusal: impl FnOnce() -> Refusal) -> Result<T> {
     path_param(req, name)?.parse().map_err(|_| refusal().into())
 }
 

@@ -1,7 +1,7 @@
 //! Users and sessions (seed 001, simple_im's login).
 
 use super::{path_number, path_param, Ctx, Fields, Reply};
-use crate::domain::ids::DeviceName;
+use crate::domain::ids::{DeviceName, UserId};
 use crate::domain::names::{Email, LoginName, Phone};
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::user::{NewUser, Profile};
@@ -24,7 +24,7 @@ fn new_user(fields: &Fields) -> Result<NewUser> {
         return Err(Refusal::invalid("phone is required (or an email)").into());
     }
     let profile = Profile {
-        id: 0,
+        id: UserId(0),
         phone,
         email,
         name: fields.text("name", 1, 64)?,

@@ -5,14 +5,14 @@
 //! participants get a signed URL for it; deleting the message deletes the object. Uploads never
 //! attached expire (the bucket's lifecycle rule on `upload/`).
 
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::message::{upload_object, AMR_MAGIC, MAX_AUDIO_BYTES};
 use crate::domain::refusal::{Refusal, Result};
 use crate::store::Backend;
 
 /// Attaches the sender's upload for `key` to a conversation (see the module doc). A retry of
 /// an attach that completed finds the object already in place for the same conversation.
-pub async fn attach(backend: &impl Backend, sender: u64, key: &str, conversation: ConversationId) -> Result<()> {
+pub async fn attach(backend: &impl Backend, sender: UserId, key: &str, conversation: ConversationId) -> Result<()> {
     let upload = upload_object(sender, key);
     let Some(size) = backend.size(&upload).await? else {
         return match backend.audio_owner(key).await? {

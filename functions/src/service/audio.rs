@@ -2,7 +2,7 @@
 //! PUT URLs for large files a phone uploads straight to S3. An upload goes under the
 //! uploader's own prefix; a message attaches it (`service::attachments`).
 
-use crate::domain::ids::{Actor, Target};
+use crate::domain::ids::{Actor, Target, UserId};
 use crate::domain::message::{check_amr, new_audio_key, upload_object, Outgoing};
 use crate::domain::refusal::{Error, Result};
 use crate::service::messages::{self, Sent};
@@ -28,7 +28,7 @@ pub async fn send(backend: &impl Backend, actor: &Actor, target: Target, upload:
 }
 
 /// `POST /audio/upload`: a fresh key and a presigned PUT URL for the caller's upload of it.
-pub async fn presign_upload(backend: &impl Backend, uploader: u64) -> Result<(String, String)> {
+pub async fn presign_upload(backend: &impl Backend, uploader: UserId) -> Result<(String, String)> {
     let key = new_audio_key();
     let url = backend.upload_url(&upload_object(uploader, &key)).await.map_err(Error::from)?;
     Ok((key, url))

@@ -1,7 +1,7 @@
 //! Signing up, logging in and out, and resolving a token to its caller. Passwords are hashed
 //! with argon2id (off the async threads); tokens are 32 random bytes, stored only hashed.
 
-use crate::domain::ids::{Caller, DeviceName};
+use crate::domain::ids::{Caller, DeviceName, UserId};
 use crate::domain::limits::{LOGINS_PER_ACCOUNT, LOGINS_PER_SOURCE, SIGN_UPS_PER_SOURCE};
 use crate::domain::names::{LoginName, Password};
 use crate::domain::refusal::{Error, Refusal, Result};
@@ -50,7 +50,7 @@ fn new_token() -> String {
 
 /// Signs up from a source address (limited per address; the strong password rule when the
 /// deployment asks for it): stores the profile and the password's hash; returns the new id.
-pub async fn sign_up(backend: &impl Backend, new: &NewUser, source: &str) -> Result<u64> {
+pub async fn sign_up(backend: &impl Backend, new: &NewUser, source: &str) -> Result<UserId> {
     check_password(backend, new.password.expose())?;
     limits::check(backend, &SIGN_UPS_PER_SOURCE, source).await?;
     let hash = hash_password(new.password.clone()).await?;
@@ -60,7 +60,12 @@ pub async fn sign_up(backend: &impl Backend, new: &NewUser, source: &str) -> Res
 /// Checks a password against the user `name` names: the same
 /// refusal whether the user is unknown or the password wrong, and the same work either way.
 /// Attempts are limited per source address and per account before any hashing is spent.
-pub async fn authenticate(backend: &impl Backend, name: &LoginName, password: Password, source: &str) -> Result<u64> {
+pub async fn authenticate(
+    backend: &impl Backend,
+    name: &LoginName,
+    password: Password,
+    source: &str,
+) -> Result<UserId> {
     limits::check(backend, &LOGINS_PER_SOURCE, source).await?;
     limits::check(backend, &LOGINS_PER_ACCOUNT, &name.to_string()).await?;
     let user = backend.claimed_by(name).await?;
@@ -83,7 +88,7 @@ pub fn new_tag() -> String {
 pub const MAX_SESSIONS_PER_USER: usize = 20;
 
 /// Opens a session for `user_id` on `device` and returns its token.
-pub async fn open_session(backend: &impl Backend, user_id: u64, device: &DeviceName) -> Result<String> {
+pub async fn open_session(backend: &impl Backend, user_id: UserId, device: &DeviceName) -> Result<String> {
     let token = new_token();
     backend.open_session(&token, user_id, device, &new_tag()).await?;
     let mut listed: Vec<(String, sessions::Listed)> = backend.sessions_of(user_id).await?.into_iter().collect();
@@ -102,13 +107,13 @@ pub async fn close_session(backend: &impl Backend, token: &str) -> Result<()> {
 
 /// Ends every session of the caller's user but the one of `keep` (none: all of them, "log out
 /// everywhere"), and closes the sockets those sessions opened.
-pub async fn end_sessions(backend: &impl Backend, user: u64, keep: Option<&str>) -> Result<()> {
+pub async fn end_sessions(backend: &impl Backend, user: UserId, keep: Option<&str>) -> Result<()> {
     let kept = keep.map(sessions::listed_as);
     let ended = backend.sessions_of(user).await?.into_iter().filter(|(hash, _)| Some(hash) != kept.as_ref());
     end(backend, user, ended.collect()).await
 }
 
-async fn end(backend: &impl Backend, user: u64, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
+async fn end(backend: &impl Backend, user: UserId, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
     let hashes: Vec<String> = ended.iter().map(|(hash, _)| hash.clone()).collect();
     backend.end_sessions(user, &hashes).await?;
     let logins: Vec<(String, String)> = ended.into_iter().map(|(_, s)| (s.d, s.g)).collect();
@@ -271,7 +276,7 @@ mod use_cases {
         );
         let caller = resolve(&memory, &kept).await.unwrap();
         let ipad = resolve(&memory, &ended).await.unwrap();
-        memory.connect(id, "ipad", Format::Json);
+        memory.connect(id.0, "ipad", Format::Json);
         memory.state().connections[0].tag = ipad.tag.clone();
         change_password(&memory, &caller, &kept, "888888".into(), "999999".into()).await.unwrap();
         assert!(resolve(&memory, &kept).await.is_ok());
@@ -283,8 +288,8 @@ mod use_cases {
     #[tokio::test]
     async fn a_closed_session_resolves_no_more() {
         let memory = Memory::default();
-        let token = open_session(&memory, 7, &device("android")).await.unwrap();
-        assert_eq!(resolve(&memory, &token).await.unwrap().user_id, 7);
+        let token = open_session(&memory, UserId(7), &device("android")).await.unwrap();
+        assert_eq!(resolve(&memory, &token).await.unwrap().user_id, UserId(7));
         close_session(&memory, &token).await.unwrap();
         assert!(matches!(refused(resolve(&memory, &token).await), Refusal::Unauthorized(_)));
     }

@@ -3,7 +3,7 @@
 //! change is told to the other side and to the actor's other devices.
 
 use crate::delivery;
-use crate::domain::ids::{Actor, ConversationId};
+use crate::domain::ids::{Actor, ConversationId, UserId};
 use crate::domain::limits::REQUESTS_PER_USER;
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
@@ -16,7 +16,7 @@ use crate::store::relations::{self, Pair, Told};
 use crate::store::Backend;
 
 /// Counts one more request (friend request or follow) of `user` against their hourly limit.
-pub async fn count_request(backend: &impl Backend, user: u64) -> Result<()> {
+pub async fn count_request(backend: &impl Backend, user: UserId) -> Result<()> {
     limits::check(backend, &REQUESTS_PER_USER, &user.to_string()).await
 }
 
@@ -47,14 +47,14 @@ impl Telling {
 pub async fn change(
     backend: &impl Backend,
     actor: &Actor,
-    them: u64,
+    them: UserId,
     rule: impl Rule + Send + Sync,
     telling: impl Fn(&Edge) -> Telling + Send + Sync,
 ) -> Result<Pair> {
     let told = |edge: &Edge| {
         let Telling { change, them: tell_them, request } = telling(edge);
-        let notice = Notice::new(change, &actor.caller(), Some(them), now_secs());
-        let recipients: &[u64] = if tell_them { &[them] } else { &[] };
+        let notice = Notice::new(change, &actor.caller(), Some(them.0), now_secs());
+        let recipients: &[UserId] = if tell_them { &[them] } else { &[] };
         let request = request.map(|id| (id, actor.user_id, them));
         Told { feeds: delivery::feeds(actor, recipients), notice, request }
     };
@@ -66,7 +66,7 @@ pub async fn change(
 /// Asks `them` for friendship (`add_contact`, with the request's id); returns seed 004's
 /// `friend_request_id`. The rule runs first on the pair as it stands, so a refused request
 /// takes no id.
-pub async fn send_request(backend: &impl Backend, actor: &Actor, them: u64, ask: &str) -> Result<u64> {
+pub async fn send_request(backend: &impl Backend, actor: &Actor, them: UserId, ask: &str) -> Result<u64> {
     count_request(backend, actor.user_id).await?;
     let pair = backend.pair(actor.user_id, them).await?;
     relation::request(ask, 0, now_secs())(&pair.ab, &pair.ba)?;
@@ -77,7 +77,7 @@ pub async fn send_request(backend: &impl Backend, actor: &Actor, them: u64, ask:
 }
 
 /// `POST /contact/{id}` with `ask`: asks `them` to be a contact; they get `add_contact`.
-pub async fn add(backend: &impl Backend, actor: &Actor, them: u64, ask: &str) -> Result<()> {
+pub async fn add(backend: &impl Backend, actor: &Actor, them: UserId, ask: &str) -> Result<()> {
     if them == actor.user_id {
         return Err(Refusal::CannotAddSelf.into());
     }
@@ -88,7 +88,7 @@ pub async fn add(backend: &impl Backend, actor: &Actor, them: u64, ask: &str) ->
 
 /// Seed 003's `CREATE_CONTACT` and seed 002's `Friend`: asks them, or accepts when they
 /// already asked (seed 003 has no accept step). Friends already, or asked already: 400-21/400-20.
-pub async fn befriend(backend: &impl Backend, actor: &Actor, them: u64) -> Result<()> {
+pub async fn befriend(backend: &impl Backend, actor: &Actor, them: UserId) -> Result<()> {
     if them == actor.user_id {
         return Err(Refusal::CannotAddSelf.into());
     }
@@ -105,20 +105,20 @@ pub async fn befriend(backend: &impl Backend, actor: &Actor, them: u64) -> Resul
 }
 
 /// Accepts their request (404-12 when there is none): `PUT /contact/{id}`, seed 002's `Confirm`.
-pub async fn confirm(backend: &impl Backend, actor: &Actor, them: u64) -> Result<()> {
+pub async fn confirm(backend: &impl Backend, actor: &Actor, them: UserId) -> Result<()> {
     change(backend, actor, them, relation::accept(None), |_| Telling::plain(Change::AcceptContact, true)).await?;
     Ok(())
 }
 
 /// Ends a friendship or a pending request: `DELETE /contact/{id}`, seed 003's `DELETE_CONTACT`,
 /// seed 002's `Revoke`.
-pub async fn end(backend: &impl Backend, actor: &Actor, them: u64) -> Result<()> {
+pub async fn end(backend: &impl Backend, actor: &Actor, them: UserId) -> Result<()> {
     change(backend, actor, them, relation::delete, |_| Telling::plain(Change::DeleteContact, true)).await?;
     Ok(())
 }
 
 /// Whether the two are contacts already (seed 002's `Confirm` answers `already_present`).
-pub async fn are_friends(backend: &impl Backend, a: u64, b: u64) -> Result<bool> {
+pub async fn are_friends(backend: &impl Backend, a: UserId, b: UserId) -> Result<bool> {
     Ok(backend.pair(a, b).await?.ab.friendship == Friendship::Friends)
 }
 
@@ -130,13 +130,13 @@ pub struct Changes {
     pub version: u64,
     pub contacts: Vec<Profile>,
     /// Users no longer contacts (from version 0 there is nothing to delete).
-    pub deleted: Vec<u64>,
+    pub deleted: Vec<UserId>,
     /// Requests waiting for the user: (from, ask, when).
-    pub requests: Vec<(u64, String, u64)>,
+    pub requests: Vec<(UserId, String, u64)>,
 }
 
 /// At the current version nothing is listed; from 0, everything current.
-pub async fn since(backend: &impl Backend, user: u64, since: u64) -> Result<Changes> {
+pub async fn since(backend: &impl Backend, user: UserId, since: u64) -> Result<Changes> {
     let mut version = backend.version(user).await?;
     let (changed, more) = match since >= version {
         true => (vec![], false),
@@ -147,7 +147,7 @@ pub async fn since(backend: &impl Backend, user: u64, since: u64) -> Result<Chan
     if more {
         version = changed.last().map_or(version, |c| c.edge.version);
     }
-    let ids: Vec<u64> = changed.iter().map(|c| c.other).collect();
+    let ids: Vec<UserId> = changed.iter().map(|c| c.other).collect();
     let mut profiles = backend.profiles(&ids).await?;
     let mut changes = Changes { version, contacts: vec![], deleted: vec![], requests: vec![] };
     for change in changed {
@@ -164,9 +164,9 @@ pub async fn since(backend: &impl Backend, user: u64, since: u64) -> Result<Chan
 /// Seed 003's `LIST_CONTACTS_UNREAD`: everyone the user has a conversation with (contacts and
 /// pending requests either way: seed 003 has no accept step), keyed as seed 003 keys contacts,
 /// with the count of unread messages (head minus read marker of each conversation).
-pub async fn unread_counts(backend: &impl Backend, user: u64) -> Result<Vec<(String, u64)>> {
+pub async fn unread_counts(backend: &impl Backend, user: UserId) -> Result<Vec<(String, u64)>> {
     let friends = backend.list(user, relations::List::Correspondents).await?;
-    let ids: Vec<u64> = friends.iter().map(|f| f.other).collect();
+    let ids: Vec<UserId> = friends.iter().map(|f| f.other).collect();
     let profiles = backend.profiles(&ids).await?;
     let known: Vec<&Profile> = ids.iter().filter_map(|id| profiles.get(id)).collect();
     let conversations: Vec<ConversationId> = known.iter().map(|p| ConversationId::direct(user, p.id)).collect();
@@ -191,50 +191,53 @@ mod tests {
     async fn a_request_is_told_to_them_and_accepting_makes_friends_both_ways() {
         let memory = two_strangers();
         let bob_phone = memory.connect(2, "android", Format::Json);
-        add(&memory, &actor(1, "web"), 2, "hello").await.unwrap();
+        add(&memory, &actor(1, "web"), UserId(2), "hello").await.unwrap();
         assert_eq!(memory.told(2), ["add_contact"]);
         assert_eq!(memory.frames_to(&bob_phone).len(), 1);
-        assert_eq!(refused(add(&memory, &actor(1, "web"), 2, "again").await), Refusal::RequestAlreadySent);
-        confirm(&memory, &actor(2, "android"), 1).await.unwrap();
-        assert!(are_friends(&memory, 1, 2).await.unwrap() && are_friends(&memory, 2, 1).await.unwrap());
+        assert_eq!(refused(add(&memory, &actor(1, "web"), UserId(2), "again").await), Refusal::RequestAlreadySent);
+        confirm(&memory, &actor(2, "android"), UserId(1)).await.unwrap();
+        assert!(
+            are_friends(&memory, UserId(1), UserId(2)).await.unwrap()
+                && are_friends(&memory, UserId(2), UserId(1)).await.unwrap()
+        );
         assert_eq!(memory.told(1), ["add_contact", "accept_contact"], "the asker's own echo, then the answer");
     }
 
     #[tokio::test]
     async fn befriending_someone_who_asked_already_accepts_at_once() {
         let memory = two_strangers();
-        befriend(&memory, &actor(1, "web"), 2).await.unwrap();
-        befriend(&memory, &actor(2, "web"), 1).await.unwrap();
-        assert!(are_friends(&memory, 1, 2).await.unwrap());
-        assert_eq!(refused(befriend(&memory, &actor(2, "web"), 1).await), Refusal::AlreadyFriends);
-        assert_eq!(refused(befriend(&memory, &actor(2, "web"), 2).await), Refusal::CannotAddSelf);
+        befriend(&memory, &actor(1, "web"), UserId(2)).await.unwrap();
+        befriend(&memory, &actor(2, "web"), UserId(1)).await.unwrap();
+        assert!(are_friends(&memory, UserId(1), UserId(2)).await.unwrap());
+        assert_eq!(refused(befriend(&memory, &actor(2, "web"), UserId(1)).await), Refusal::AlreadyFriends);
+        assert_eq!(refused(befriend(&memory, &actor(2, "web"), UserId(2)).await), Refusal::CannotAddSelf);
     }
 
     #[tokio::test]
     async fn a_contact_sync_lists_changes_since_a_version_and_ended_contacts_as_deleted() {
         let memory = two_strangers();
         memory.user(3, None);
-        befriend(&memory, &actor(1, "web"), 2).await.unwrap();
-        confirm(&memory, &actor(2, "web"), 1).await.unwrap();
-        let first = since(&memory, 1, 0).await.unwrap();
-        assert_eq!(first.contacts.iter().map(|p| p.id).collect::<Vec<_>>(), [2]);
-        end(&memory, &actor(1, "web"), 2).await.unwrap();
-        let later = since(&memory, 1, first.version).await.unwrap();
-        assert!(later.version > first.version && later.deleted == [2] && later.contacts.is_empty());
-        assert!(since(&memory, 1, later.version).await.unwrap().deleted.is_empty(), "nothing new");
+        befriend(&memory, &actor(1, "web"), UserId(2)).await.unwrap();
+        confirm(&memory, &actor(2, "web"), UserId(1)).await.unwrap();
+        let first = since(&memory, UserId(1), 0).await.unwrap();
+        assert_eq!(first.contacts.iter().map(|p| p.id).collect::<Vec<_>>(), [UserId(2)]);
+        end(&memory, &actor(1, "web"), UserId(2)).await.unwrap();
+        let later = since(&memory, UserId(1), first.version).await.unwrap();
+        assert!(later.version > first.version && later.deleted == [UserId(2)] && later.contacts.is_empty());
+        assert!(since(&memory, UserId(1), later.version).await.unwrap().deleted.is_empty(), "nothing new");
     }
 
     #[tokio::test]
     async fn unread_counts_are_keyed_as_seed_003_keys_contacts() {
         let memory = two_strangers();
         memory.befriend(1, 2);
-        let dm = ConversationId::direct(1, 2);
+        let dm = ConversationId::direct(UserId(1), UserId(2));
         crate::service::messages::send(&memory, &actor(2, "web"), &outgoing(dm)).await.unwrap();
-        assert_eq!(unread_counts(&memory, 1).await.unwrap(), [("bob@example.com".to_string(), 1)]);
+        assert_eq!(unread_counts(&memory, UserId(1)).await.unwrap(), [("bob@example.com".to_string(), 1)]);
     }
 
     fn outgoing(_: ConversationId) -> crate::domain::message::Outgoing {
-        let to = crate::domain::ids::Target::User(1);
+        let to = crate::domain::ids::Target::User(UserId(1));
         crate::domain::message::Outgoing::new("c1".into(), "text", "hi".into(), to).unwrap()
     }
 }

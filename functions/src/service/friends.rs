@@ -5,7 +5,7 @@
 //! withdrawing tell nobody but the actor's own devices; blocks are told only to the blocker's.
 
 use crate::delivery;
-use crate::domain::ids::Actor;
+use crate::domain::ids::{Actor, UserId};
 use crate::domain::notice::Change;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Friendship, Rule};
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 async fn change(
     backend: &impl Backend,
     actor: &Actor,
-    them: u64,
+    them: UserId,
     rule: impl Rule + Send + Sync,
     told: Change,
     tell_them: bool,
@@ -32,7 +32,7 @@ async fn change(
 
 /// `POST /friends/request`: returns the request's id. With `resend`, a request already sent is
 /// told again instead of refused with 400-20.
-pub async fn request(backend: &impl Backend, actor: &Actor, them: u64, resend: bool) -> Result<u64> {
+pub async fn request(backend: &impl Backend, actor: &Actor, them: UserId, resend: bool) -> Result<u64> {
     if them == actor.user_id {
         return Err(Refusal::CannotRequestSelf.into());
     }
@@ -41,7 +41,7 @@ pub async fn request(backend: &impl Backend, actor: &Actor, them: u64, resend: b
         Err(Error::Refused(Refusal::RequestAlreadySent)) if resend => {
             let request_id = backend.pair(actor.user_id, them).await?.ab.request_id;
             let change = Change::AddContact { ask: String::new(), friend_request_id: request_id };
-            delivery::tell_users(backend, actor, &[them], change, Some(them)).await?;
+            delivery::tell_users(backend, actor, &[them], change, Some(them.0)).await?;
             Ok(request_id)
         }
         other => other,
@@ -52,10 +52,10 @@ pub async fn request(backend: &impl Backend, actor: &Actor, them: u64, resend: b
 /// `requested_user_id`; 404-12 when there is no such request involving the caller.
 pub async fn request_party(
     backend: &impl Backend,
-    caller: u64,
+    caller: UserId,
     request_id: Option<u64>,
-    other: Option<u64>,
-) -> Result<(u64, Option<u64>)> {
+    other: Option<UserId>,
+) -> Result<(UserId, Option<u64>)> {
     if let Some(id) = request_id {
         return match backend.find_request(id).await? {
             Some((from, to)) if from == caller => Ok((to, Some(id))),
@@ -83,7 +83,7 @@ pub enum RequestAnswer {
 pub async fn answer(
     backend: &impl Backend,
     actor: &Actor,
-    (them, id): (u64, Option<u64>),
+    (them, id): (UserId, Option<u64>),
     answer: RequestAnswer,
 ) -> Result<()> {
     match answer {
@@ -96,7 +96,7 @@ pub async fn answer(
 }
 
 /// `DELETE /friends/{user_id}`: the former friend gets `delete_contact`; not friends, nothing.
-pub async fn unfriend(backend: &impl Backend, actor: &Actor, them: u64) -> Result<()> {
+pub async fn unfriend(backend: &impl Backend, actor: &Actor, them: UserId) -> Result<()> {
     existing(backend, them).await?;
     if backend.pair(actor.user_id, them).await?.ab.friendship != Friendship::Friends {
         return Ok(());
@@ -118,7 +118,7 @@ pub enum Tie {
 }
 
 /// Sets or lifts a follow or a block of `them`.
-pub async fn tie(backend: &impl Backend, actor: &Actor, them: u64, tie: Tie) -> Result<()> {
+pub async fn tie(backend: &impl Backend, actor: &Actor, them: UserId, tie: Tie) -> Result<()> {
     let on_self = match tie {
         Tie::Follow => Some(Refusal::CannotFollowSelf),
         Tie::Block => Some(Refusal::CannotBlockSelf),
@@ -145,20 +145,20 @@ pub async fn tie(backend: &impl Backend, actor: &Actor, them: u64, tie: Tie) -> 
 /// page starts (when there is one).
 pub struct Listing {
     pub edges: Vec<ListedEdge>,
-    pub profiles: HashMap<u64, Profile>,
-    pub next: Option<u64>,
+    pub profiles: HashMap<UserId, Profile>,
+    pub next: Option<UserId>,
 }
 
 /// One page of one of a user's lists, with the profiles of the others in it.
-pub async fn list(backend: &impl Backend, user: u64, which: List, page: Page) -> Result<Listing> {
+pub async fn list(backend: &impl Backend, user: UserId, which: List, page: Page) -> Result<Listing> {
     let (edges, next) = backend.list_page(user, which, page).await?;
-    let ids: Vec<u64> = edges.iter().map(|e| e.other).collect();
+    let ids: Vec<UserId> = edges.iter().map(|e| e.other).collect();
     let profiles = backend.profiles(&ids).await?;
     Ok(Listing { edges, profiles, next })
 }
 
 /// `GET /follows/{user_id}/follower` and `/followee`: anyone's, as seed 004 lists them.
-pub async fn follows(backend: &impl Backend, user: u64, which: List, page: Page) -> Result<Listing> {
+pub async fn follows(backend: &impl Backend, user: UserId, which: List, page: Page) -> Result<Listing> {
     existing(backend, user).await?;
     list(backend, user, which, page).await
 }
@@ -178,35 +178,38 @@ mod tests {
     #[tokio::test]
     async fn a_request_is_answered_by_its_id_and_only_its_requester_withdraws_it() {
         let memory = two_users();
-        let id = request(&memory, &actor(1, "web"), 2, false).await.unwrap();
-        assert_eq!(request_party(&memory, 2, Some(id), None).await.unwrap().0, 1);
-        assert_eq!(refused(request(&memory, &actor(1, "web"), 2, false).await), Refusal::RequestAlreadySent);
-        assert_eq!(request(&memory, &actor(1, "web"), 2, true).await.unwrap(), id, "resent, the same id");
-        answer(&memory, &actor(2, "web"), (1, Some(id)), RequestAnswer::Accept).await.unwrap();
+        let id = request(&memory, &actor(1, "web"), UserId(2), false).await.unwrap();
+        assert_eq!(request_party(&memory, UserId(2), Some(id), None).await.unwrap().0, UserId(1));
+        assert_eq!(refused(request(&memory, &actor(1, "web"), UserId(2), false).await), Refusal::RequestAlreadySent);
+        assert_eq!(request(&memory, &actor(1, "web"), UserId(2), true).await.unwrap(), id, "resent, the same id");
+        answer(&memory, &actor(2, "web"), (UserId(1), Some(id)), RequestAnswer::Accept).await.unwrap();
         assert_eq!(memory.told(1).last(), Some(&"accept_contact"));
-        assert_eq!(refused(request_party(&memory, 2, Some(id + 1), None).await), Refusal::RequestNotFound);
+        assert_eq!(refused(request_party(&memory, UserId(2), Some(id + 1), None).await), Refusal::RequestNotFound);
     }
 
     #[tokio::test]
     async fn a_block_is_told_only_to_the_blockers_devices_and_stops_requests() {
         let memory = two_users();
-        tie(&memory, &actor(1, "web"), 2, Tie::Block).await.unwrap();
+        tie(&memory, &actor(1, "web"), UserId(2), Tie::Block).await.unwrap();
         assert!(memory.told(2).is_empty(), "the blocked side is not told");
         assert_eq!(memory.told(1), ["block"]);
-        assert_eq!(refused(request(&memory, &actor(2, "web"), 1, false).await), Refusal::Blocked);
-        assert_eq!(refused(tie(&memory, &actor(1, "web"), 1, Tie::Block).await), Refusal::CannotBlockSelf);
+        assert_eq!(refused(request(&memory, &actor(2, "web"), UserId(1), false).await), Refusal::Blocked);
+        assert_eq!(refused(tie(&memory, &actor(1, "web"), UserId(1), Tie::Block).await), Refusal::CannotBlockSelf);
     }
 
     #[tokio::test]
     async fn following_is_told_and_counted_and_lists_page_by_the_other_users_id() {
         let memory = two_users();
         memory.user(3, None);
-        tie(&memory, &actor(2, "web"), 1, Tie::Follow).await.unwrap();
-        tie(&memory, &actor(3, "web"), 1, Tie::Follow).await.unwrap();
+        tie(&memory, &actor(2, "web"), UserId(1), Tie::Follow).await.unwrap();
+        tie(&memory, &actor(3, "web"), UserId(1), Tie::Follow).await.unwrap();
         assert_eq!(memory.told(1), ["follow", "follow"]);
-        let first = follows(&memory, 1, List::Followers, Page { after: None, limit: 1 }).await.unwrap();
-        assert_eq!((first.edges.iter().map(|e| e.other).collect::<Vec<_>>(), first.next), (vec![2], Some(2)));
-        let rest = follows(&memory, 1, List::Followers, Page { after: first.next, limit: 1 }).await.unwrap();
-        assert_eq!((rest.edges[0].other, rest.next), (3, None));
+        let first = follows(&memory, UserId(1), List::Followers, Page { after: None, limit: 1 }).await.unwrap();
+        assert_eq!(
+            (first.edges.iter().map(|e| e.other).collect::<Vec<_>>(), first.next),
+            (vec![UserId(2)], Some(UserId(2)))
+        );
+        let rest = follows(&memory, UserId(1), List::Followers, Page { after: first.next, limit: 1 }).await.unwrap();
+        assert_eq!((rest.edges[0].other, rest.next), (UserId(3), None));
     }
 }

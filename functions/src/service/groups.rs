@@ -2,7 +2,7 @@
 //! once in the group's conversation and pushed to every member's devices.
 
 use crate::delivery;
-use crate::domain::ids::{Actor, ConversationId};
+use crate::domain::ids::{Actor, ConversationId, GroupId, UserId};
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
@@ -26,13 +26,19 @@ fn new_key() -> String {
     (0..16).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
 }
 
-async fn existing(backend: &impl Backend, group: u64) -> Result<Info> {
+async fn existing(backend: &impl Backend, group: GroupId) -> Result<Info> {
     backend.info(group).await?.ok_or_else(|| Refusal::NotFound("group not found".into()).into())
 }
 
 /// Stores a group event once in the group's conversation and pushes it to `members`.
-async fn announce(backend: &impl Backend, actor: &Actor, group: u64, members: &[u64], change: Change) -> Result<()> {
-    let notice = Notice::new(change, &actor.caller(), Some(group), now_secs());
+async fn announce(
+    backend: &impl Backend,
+    actor: &Actor,
+    group: GroupId,
+    members: &[UserId],
+    change: Change,
+) -> Result<()> {
+    let notice = Notice::new(change, &actor.caller(), Some(group.0), now_secs());
     delivery::tell_group(backend, actor, ConversationId::Group(group), members, &notice).await?;
     Ok(())
 }
@@ -40,9 +46,9 @@ async fn announce(backend: &impl Backend, actor: &Actor, group: u64, members: &[
 /// A new group.
 #[derive(Debug)]
 pub struct Created {
-    pub id: u64,
+    pub id: GroupId,
     pub key: String,
-    pub members: Vec<u64>,
+    pub members: Vec<UserId>,
 }
 
 /// `POST /group` (optional client `id`: a retry resumes the same creation): creates a group
@@ -53,7 +59,7 @@ pub async fn create(
     backend: &impl Backend,
     actor: &Actor,
     name: &str,
-    members: &[u64],
+    members: &[UserId],
     client_id: Option<&str>,
 ) -> Result<Created> {
     let mut members = members.to_vec();
@@ -65,10 +71,10 @@ pub async fn create(
     }
     let known = backend.profiles(&members).await?;
     if let Some(missing) = members.iter().find(|id| !known.contains_key(id)) {
-        return Err(Refusal::MemberNotFound(*missing).into());
+        return Err(Refusal::MemberNotFound(missing.0).into());
     }
     let contacts = backend.list(actor.user_id, List::Friends).await?;
-    let edges: HashMap<u64, &Edge> = contacts.iter().map(|c| (c.other, &c.edge)).collect();
+    let edges: HashMap<UserId, &Edge> = contacts.iter().map(|c| (c.other, &c.edge)).collect();
     for member in members.iter().filter(|m| **m != actor.user_id) {
         relation::may_add_to_group(edges.get(member).copied(), *member)?;
     }
@@ -77,9 +83,11 @@ pub async fn create(
     let id = match client_id {
         Some(cid) => match backend.created_by(actor.user_id, cid).await? {
             Some(id) => id,
-            None => backend.claim_creation(actor.user_id, cid, backend.next_id("counter#groups").await?).await?,
+            None => {
+                backend.claim_creation(actor.user_id, cid, GroupId(backend.next_id("counter#groups").await?)).await?
+            }
         },
-        None => backend.next_id("counter#groups").await?,
+        None => GroupId(backend.next_id("counter#groups").await?),
     };
     let info = Info { name: name.to_string(), creator: actor.user_id, g_key: new_key() };
     let key = match backend.create_group(id, &info, members.len()).await? {
@@ -95,7 +103,7 @@ pub async fn create(
 }
 
 /// `DELETE /group/{id}`: the creator only; every member gets `delete_group`.
-pub async fn delete(backend: &impl Backend, actor: &Actor, group: u64) -> Result<()> {
+pub async fn delete(backend: &impl Backend, actor: &Actor, group: GroupId) -> Result<()> {
     if existing(backend, group).await?.creator != actor.user_id {
         return Err(Refusal::Forbidden("only the creator can delete the group".into()).into());
     }
@@ -103,16 +111,16 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, group: u64) -> Result
     // Into each member's own feed, not the group's conversation: once the memberships are gone
     // the group's conversation is no longer theirs to sync. Deleting a group is rare; this is
     // the one group event whose writes grow with the members.
-    delivery::tell_users(backend, actor, &members, Change::DeleteGroup { g_id: group }, Some(group)).await?;
+    delivery::tell_users(backend, actor, &members, Change::DeleteGroup { g_id: group }, Some(group.0)).await?;
     backend.write_memberships(group, &members, false).await?;
     Ok(backend.delete_group(group).await?)
 }
 
 /// Adds a member: the cap, the membership and the group's notice of it in one transaction, so
 /// racing joins cannot pass the cap and no crash keeps a join untold; a lost race reads again.
-async fn add_member(backend: &impl Backend, actor: &Actor, group: u64, member: u64) -> Result<()> {
+async fn add_member(backend: &impl Backend, actor: &Actor, group: GroupId, member: UserId) -> Result<()> {
     let change = Change::CreateGroupMember { g_id: group, member_id: member };
-    let notice = Notice::new(change, &actor.caller(), Some(group), now_secs());
+    let notice = Notice::new(change, &actor.caller(), Some(group.0), now_secs());
     let (mut members, entry) = until_won(|| async {
         let current = backend.members(group).await?;
         if current.contains(&member) {
@@ -131,7 +139,7 @@ async fn add_member(backend: &impl Backend, actor: &Actor, group: u64, member: u
 }
 
 /// `POST /group/{id}/member`: joins with the group's key.
-pub async fn join(backend: &impl Backend, actor: &Actor, group: u64, key: &str) -> Result<()> {
+pub async fn join(backend: &impl Backend, actor: &Actor, group: GroupId, key: &str) -> Result<()> {
     if existing(backend, group).await?.g_key != key {
         return Err(Refusal::Forbidden("wrong g_key".into()).into());
     }
@@ -139,7 +147,7 @@ pub async fn join(backend: &impl Backend, actor: &Actor, group: u64, key: &str) 
 }
 
 /// `POST /group/{id}/member/{uid}`: the creator adds a user who has them as a contact.
-pub async fn add(backend: &impl Backend, actor: &Actor, group: u64, member: u64) -> Result<()> {
+pub async fn add(backend: &impl Backend, actor: &Actor, group: GroupId, member: UserId) -> Result<()> {
     if existing(backend, group).await?.creator != actor.user_id {
         return Err(Refusal::Forbidden("only the creator can add members".into()).into());
     }
@@ -152,14 +160,14 @@ pub async fn add(backend: &impl Backend, actor: &Actor, group: u64, member: u64)
 
 /// `DELETE /group/{id}/member`: leaves; members (and the leaver's other devices) get
 /// `delete_group_member`.
-pub async fn leave(backend: &impl Backend, actor: &Actor, group: u64) -> Result<()> {
+pub async fn leave(backend: &impl Backend, actor: &Actor, group: GroupId) -> Result<()> {
     existing(backend, group).await?;
     let current = backend.members(group).await?;
     if !current.contains(&actor.user_id) {
         return Err(Refusal::NotFound("not a member".into()).into());
     }
     let change = Change::DeleteGroupMember { g_id: group, gm_id: actor.user_id };
-    let notice = Notice::new(change, &actor.caller(), Some(group), now_secs());
+    let notice = Notice::new(change, &actor.caller(), Some(group.0), now_secs());
     let entry = until_won(|| async {
         if !backend.members(group).await?.contains(&actor.user_id) {
             return Err(Refusal::NotFound("not a member".into()).into());
@@ -172,12 +180,12 @@ pub async fn leave(backend: &impl Backend, actor: &Actor, group: u64) -> Result<
 }
 
 /// `GET /group`: the user's groups.
-pub async fn of_user(backend: &impl Backend, user: u64) -> Result<Vec<(u64, Info)>> {
+pub async fn of_user(backend: &impl Backend, user: UserId) -> Result<Vec<(GroupId, Info)>> {
     Ok(backend.infos(&backend.groups_of(user).await?).await?)
 }
 
 /// `GET /group/{id}/member`: the members' profiles, for members only.
-pub async fn members(backend: &impl Backend, user: u64, group: u64) -> Result<Vec<Profile>> {
+pub async fn members(backend: &impl Backend, user: UserId, group: GroupId) -> Result<Vec<Profile>> {
     existing(backend, group).await?;
     let members = backend.members(group).await?;
     if !members.contains(&user) {
@@ -208,11 +216,11 @@ mod tests {
     async fn a_group_is_created_with_contacts_only_and_a_retry_resumes_the_same_group() {
         let memory = people();
         let alice = actor(1, "web");
-        let refused_stranger = create(&memory, &alice, "team", &[2, 4], Some("c1")).await;
+        let refused_stranger = create(&memory, &alice, "team", &[UserId(2), UserId(4)], Some("c1")).await;
         assert_eq!(refused(refused_stranger), Refusal::NotAddable(4));
-        let first = create(&memory, &alice, "team", &[2, 3], Some("c2")).await.unwrap();
-        let again = create(&memory, &alice, "team", &[2, 3], Some("c2")).await.unwrap();
-        assert_eq!((first.id, &first.key, &first.members), (again.id, &again.key, &vec![1, 2, 3]));
+        let first = create(&memory, &alice, "team", &[UserId(2), UserId(3)], Some("c2")).await.unwrap();
+        let again = create(&memory, &alice, "team", &[UserId(2), UserId(3)], Some("c2")).await.unwrap();
+        assert_eq!((first.id, &first.key, &first.members), (again.id, &again.key, &[1, 2, 3].map(UserId).to_vec()));
         let told = memory.stream(ConversationId::Group(first.id));
         assert_eq!(told.len(), 1, "announced once, whatever the retries");
         assert!(
@@ -225,25 +233,28 @@ mod tests {
         let memory = people();
         memory.group(9, &[1, 2]);
         let dan = actor(4, "ipad");
-        assert!(matches!(refused(join(&memory, &dan, 9, "wrong").await), Refusal::Forbidden(_)));
-        join(&memory, &dan, 9, "key").await.unwrap();
-        assert!(memory.state().members[&9].contains(&4));
-        assert!(matches!(refused(join(&memory, &dan, 9, "key").await), Refusal::Conflict(_)), "already a member");
+        assert!(matches!(refused(join(&memory, &dan, GroupId(9), "wrong").await), Refusal::Forbidden(_)));
+        join(&memory, &dan, GroupId(9), "key").await.unwrap();
+        assert!(memory.state().members[&GroupId(9)].contains(&UserId(4)));
+        assert!(
+            matches!(refused(join(&memory, &dan, GroupId(9), "key").await), Refusal::Conflict(_)),
+            "already a member"
+        );
         memory.group(10, &(100..100 + MAX_MEMBERS as u64).collect::<Vec<_>>());
-        assert!(matches!(refused(join(&memory, &dan, 10, "key").await), Refusal::Conflict(_)), "full");
+        assert!(matches!(refused(join(&memory, &dan, GroupId(10), "key").await), Refusal::Conflict(_)), "full");
     }
 
     #[tokio::test]
     async fn only_the_creator_adds_and_only_someone_who_made_them_a_contact() {
         let memory = people();
         memory.group(9, &[1]);
-        assert!(matches!(refused(add(&memory, &actor(2, "web"), 9, 3).await), Refusal::Forbidden(_)));
-        assert_eq!(refused(add(&memory, &actor(1, "web"), 9, 4).await), Refusal::NotAddable(4));
-        add(&memory, &actor(1, "web"), 9, 3).await.unwrap();
-        assert_eq!(memory.state().members[&9], [1, 3]);
-        let told = memory.stream(ConversationId::Group(9));
+        assert!(matches!(refused(add(&memory, &actor(2, "web"), GroupId(9), UserId(3)).await), Refusal::Forbidden(_)));
+        assert_eq!(refused(add(&memory, &actor(1, "web"), GroupId(9), UserId(4)).await), Refusal::NotAddable(4));
+        add(&memory, &actor(1, "web"), GroupId(9), UserId(3)).await.unwrap();
+        assert_eq!(memory.state().members[&GroupId(9)], [UserId(1), UserId(3)]);
+        let told = memory.stream(ConversationId::Group(GroupId(9)));
         assert!(
-            matches!(&told[0].body, Body::Notice(n) if n.what == Change::CreateGroupMember { g_id: 9, member_id: 3 })
+            matches!(&told[0].body, Body::Notice(n) if n.what == Change::CreateGroupMember { g_id: GroupId(9), member_id: UserId(3) })
         );
     }
 
@@ -251,19 +262,19 @@ mod tests {
     async fn leaving_is_told_to_the_group_and_only_members_leave() {
         let memory = people();
         memory.group(9, &[1, 2]);
-        assert!(matches!(refused(leave(&memory, &actor(4, "web"), 9).await), Refusal::NotFound(_)));
-        leave(&memory, &actor(2, "web"), 9).await.unwrap();
-        assert_eq!(memory.state().members[&9], [1]);
-        assert_eq!(memory.stream(ConversationId::Group(9))[0].body.t(), "delete_group_member");
+        assert!(matches!(refused(leave(&memory, &actor(4, "web"), GroupId(9)).await), Refusal::NotFound(_)));
+        leave(&memory, &actor(2, "web"), GroupId(9)).await.unwrap();
+        assert_eq!(memory.state().members[&GroupId(9)], [UserId(1)]);
+        assert_eq!(memory.stream(ConversationId::Group(GroupId(9)))[0].body.t(), "delete_group_member");
     }
 
     #[tokio::test]
     async fn only_the_creator_deletes_and_every_member_hears_it_in_their_own_feed() {
         let memory = people();
         memory.group(9, &[1, 2, 3]);
-        assert!(matches!(refused(delete(&memory, &actor(2, "web"), 9).await), Refusal::Forbidden(_)));
-        delete(&memory, &actor(1, "web"), 9).await.unwrap();
-        assert!(!memory.state().groups.contains_key(&9) && memory.state().members[&9].is_empty());
+        assert!(matches!(refused(delete(&memory, &actor(2, "web"), GroupId(9)).await), Refusal::Forbidden(_)));
+        delete(&memory, &actor(1, "web"), GroupId(9)).await.unwrap();
+        assert!(!memory.state().groups.contains_key(&GroupId(9)) && memory.state().members[&GroupId(9)].is_empty());
         for member in [2, 3] {
             assert_eq!(memory.told(member), ["delete_group"]);
         }

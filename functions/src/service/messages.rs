@@ -5,7 +5,7 @@
 
 use crate::delivery;
 use crate::domain::entry::{Body, Entry, Message};
-use crate::domain::ids::{Actor, ConversationId, Target};
+use crate::domain::ids::{Actor, ConversationId, Target, UserId};
 use crate::domain::limits::SENDS_PER_USER;
 use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
 use crate::domain::notice::Change;
@@ -31,7 +31,7 @@ pub struct Sent {
 
 /// Who may message whom: contacts who do not block each other; members of a group. Returns
 /// the audience.
-pub async fn check_allowed(backend: &impl Backend, from: u64, target: Target) -> Result<Vec<u64>> {
+pub async fn check_allowed(backend: &impl Backend, from: UserId, target: Target) -> Result<Vec<UserId>> {
     match target {
         Target::User(other) => {
             if other == from {
@@ -138,7 +138,7 @@ fn audio_path(object: &str) -> String {
 
 /// A fresh signed URL for the audio at a message's path, for a participant of the
 /// conversation it was sent in; anyone else is told it does not exist.
-pub async fn audio_url(backend: &impl Backend, user: u64, name: &str) -> Result<String> {
+pub async fn audio_url(backend: &impl Backend, user: UserId, name: &str) -> Result<String> {
     let object = format!("audio/{name}");
     let not_found = || Refusal::NotFound("no such audio".into());
     if !is_audio_key(&object) {
@@ -153,7 +153,7 @@ pub async fn audio_url(backend: &impl Backend, user: u64, name: &str) -> Result<
 
 /// Seed 003's `NOTIFY_UPDATE_UNREAD` to the recipient's JSON connections: their unread count
 /// with the sender, keyed as `LIST_CONTACTS_UNREAD` keys it.
-async fn notify_unread(backend: &impl Backend, key: &str, to: u64, conversation: ConversationId) -> Result<()> {
+async fn notify_unread(backend: &impl Backend, key: &str, to: UserId, conversation: ConversationId) -> Result<()> {
     let count = unread(backend, to, conversation).await?;
     let data = json!({ "unread_msg_count": { key: count } });
     delivery::push_event_to_user(backend, to, "NOTIFY_UPDATE_UNREAD", data).await;
@@ -161,18 +161,18 @@ async fn notify_unread(backend: &impl Backend, key: &str, to: u64, conversation:
 }
 
 /// Marks a conversation read up to its head (seed 003's `CHAT_WITH`).
-pub async fn mark_read(backend: &impl Backend, user: u64, conversation: ConversationId) -> Result<()> {
+pub async fn mark_read(backend: &impl Backend, user: UserId, conversation: ConversationId) -> Result<()> {
     let head = backend.head(conversation).await?;
     Ok(backend.raise_read_marker(user, conversation, head).await?)
 }
 
 /// Unread messages of `user` in a conversation: head minus read marker, exact under races.
-pub async fn unread(backend: &impl Backend, user: u64, conversation: ConversationId) -> Result<u64> {
+pub async fn unread(backend: &impl Backend, user: UserId, conversation: ConversationId) -> Result<u64> {
     Ok(backend.unread(user, conversation).await?)
 }
 
 /// Whether `user` takes part in a conversation (its id names them, or they are a member).
-pub async fn is_member(backend: &impl Backend, user: u64, conversation: ConversationId) -> Result<bool> {
+pub async fn is_member(backend: &impl Backend, user: UserId, conversation: ConversationId) -> Result<bool> {
     match conversation {
         ConversationId::Group(group) => Ok(backend.members(group).await?.contains(&user)),
         other => Ok(other.names(user)),
@@ -180,13 +180,13 @@ pub async fn is_member(backend: &impl Backend, user: u64, conversation: Conversa
 }
 
 /// The conversations a user takes part in: one per contact or pending request, one per group.
-pub async fn conversations_of(backend: &impl Backend, user: u64) -> Result<Vec<ConversationId>> {
+pub async fn conversations_of(backend: &impl Backend, user: UserId) -> Result<Vec<ConversationId>> {
     Ok(conversations_and_requests(backend, user).await?.0)
 }
 
 /// The user's conversations, and how many friend requests wait for them (seed 004's count),
 /// from the one Query of their correspondents.
-pub async fn conversations_and_requests(backend: &impl Backend, user: u64) -> Result<(Vec<ConversationId>, usize)> {
+pub async fn conversations_and_requests(backend: &impl Backend, user: UserId) -> Result<(Vec<ConversationId>, usize)> {
     let correspondents = backend.list(user, List::Correspondents).await?;
     let requests = correspondents.iter().filter(|c| c.edge.friendship == Friendship::RequestedBy).count();
     let mut conversations: Vec<ConversationId> =
@@ -200,7 +200,7 @@ pub async fn conversations_and_requests(backend: &impl Backend, user: u64) -> Re
 /// message's sequence) pages by cursor instead. Only participants may read it.
 pub async fn history(
     backend: &impl Backend,
-    user: u64,
+    user: UserId,
     conversation: ConversationId,
     page: u64,
     pagesize: u64,
@@ -240,12 +240,12 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: Convers
     if let Some(object) = audio.filter(|o| is_audio_key(o)) {
         attachments::discard(backend, &object).await?;
     }
-    let participants: Vec<u64> = match conversation {
+    let participants: Vec<UserId> = match conversation {
         ConversationId::Group(group) => backend.members(group).await?,
         ConversationId::Direct(a, b) => vec![a, b],
         ConversationId::Feed(user) => vec![user],
     };
-    let others: Vec<u64> = participants.into_iter().filter(|u| *u != actor.user_id).collect();
+    let others: Vec<UserId> = participants.into_iter().filter(|u| *u != actor.user_id).collect();
     // A delete notice is addressed to nobody in particular: it has no `to`.
     let change = Change::DeleteMessage { msg_id: format!("{conversation}:{seq}") };
     Ok(delivery::tell_users(backend, actor, &others, change, None).await?)
@@ -255,6 +255,7 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: Convers
 mod tests {
     use super::*;
     use crate::domain::format::Format;
+    use crate::domain::ids::GroupId;
     use crate::domain::relation::Edge;
     use crate::store::memory::{actor, refused, Memory};
     use crate::store::ports::StreamStore;
@@ -276,14 +277,17 @@ mod tests {
     #[tokio::test]
     async fn a_message_to_a_friend_is_stored_once_read_by_its_sender_and_pushed() {
         let (memory, phone) = alice_and_bob();
-        let sent = send(&memory, &actor(1, "web"), &text("c1", "hello", Target::User(2))).await.unwrap();
+        let sent = send(&memory, &actor(1, "web"), &text("c1", "hello", Target::User(UserId(2)))).await.unwrap();
         assert_eq!((sent.id.as_str(), sent.seq, sent.new), ("dm#1#2:1", 1, true));
-        let dm = ConversationId::direct(1, 2);
+        let dm = ConversationId::direct(UserId(1), UserId(2));
         let stored = memory.stream(dm);
         assert_eq!(stored.len(), 1);
         let message = stored[0].message().unwrap();
         assert_eq!((message.c.as_str(), message.from_email.as_deref()), ("hello", Some("alice@example.com")));
-        assert_eq!((unread(&memory, 1, dm).await.unwrap(), unread(&memory, 2, dm).await.unwrap()), (0, 1));
+        assert_eq!(
+            (unread(&memory, UserId(1), dm).await.unwrap(), unread(&memory, UserId(2), dm).await.unwrap()),
+            (0, 1)
+        );
         let frames = memory.frames_to(&phone);
         assert!(frames.len() == 1 && frames[0].contains("c = \"hello\""), "{frames:?}");
     }
@@ -293,12 +297,21 @@ mod tests {
         let (memory, _) = alice_and_bob();
         memory.user(3, None);
         let alice = actor(1, "web");
-        assert_eq!(refused(send(&memory, &alice, &text("c1", "hi", Target::User(3))).await), Refusal::NotYourContact);
-        assert_eq!(refused(send(&memory, &alice, &text("c2", "hi", Target::User(1))).await), Refusal::MessageSelf);
-        let blocked = Edge { blocking: true, ..memory.state().edges[&(2, 1)].clone() };
-        memory.state().edges.insert((2, 1), blocked);
-        memory.state().edges.get_mut(&(1, 2)).unwrap().blocked_by = true;
-        assert_eq!(refused(send(&memory, &alice, &text("c3", "hi", Target::User(2))).await), Refusal::MessageBlocked);
+        assert_eq!(
+            refused(send(&memory, &alice, &text("c1", "hi", Target::User(UserId(3)))).await),
+            Refusal::NotYourContact
+        );
+        assert_eq!(
+            refused(send(&memory, &alice, &text("c2", "hi", Target::User(UserId(1)))).await),
+            Refusal::MessageSelf
+        );
+        let blocked = Edge { blocking: true, ..memory.state().edges[&(UserId(2), UserId(1))].clone() };
+        memory.state().edges.insert((UserId(2), UserId(1)), blocked);
+        memory.state().edges.get_mut(&(UserId(1), UserId(2))).unwrap().blocked_by = true;
+        assert_eq!(
+            refused(send(&memory, &alice, &text("c3", "hi", Target::User(UserId(2)))).await),
+            Refusal::MessageBlocked
+        );
         assert!(memory.state().entries.is_empty() && memory.state().posts.is_empty());
     }
 
@@ -306,10 +319,10 @@ mod tests {
     async fn a_retry_with_the_same_client_id_stores_nothing_new_but_pushes_again() {
         let (memory, phone) = alice_and_bob();
         let alice = actor(1, "web");
-        let first = send(&memory, &alice, &text("c1", "hello", Target::User(2))).await.unwrap();
-        let again = send(&memory, &alice, &text("c1", "hello", Target::User(2))).await.unwrap();
+        let first = send(&memory, &alice, &text("c1", "hello", Target::User(UserId(2)))).await.unwrap();
+        let again = send(&memory, &alice, &text("c1", "hello", Target::User(UserId(2)))).await.unwrap();
         assert_eq!((again.seq, again.new, first.new), (first.seq, false, true));
-        assert_eq!(memory.stream(ConversationId::direct(1, 2)).len(), 1);
+        assert_eq!(memory.stream(ConversationId::direct(UserId(1), UserId(2))).len(), 1);
         assert_eq!(memory.frames_to(&phone).len(), 2, "the first attempt may have died before its push");
     }
 
@@ -318,9 +331,9 @@ mod tests {
         let (memory, phone) = alice_and_bob();
         memory.group(9, &[1, 2]);
         memory.user(3, None);
-        let outsider = send(&memory, &actor(3, "web"), &text("c1", "hi", Target::Group(9))).await;
+        let outsider = send(&memory, &actor(3, "web"), &text("c1", "hi", Target::Group(GroupId(9)))).await;
         assert_eq!(refused(outsider), Refusal::NotGroupMember);
-        let sent = send(&memory, &actor(1, "web"), &text("c2", "hi all", Target::Group(9))).await.unwrap();
+        let sent = send(&memory, &actor(1, "web"), &text("c2", "hi all", Target::Group(GroupId(9)))).await.unwrap();
         assert_eq!(sent.id, "group#9:1");
         assert!(memory.frames_to(&phone)[0].starts_with("[[gm]]"));
     }
@@ -330,38 +343,40 @@ mod tests {
         let (memory, _) = alice_and_bob();
         let alice = actor(1, "web");
         for i in 0..SENDS_PER_USER.max {
-            send(&memory, &alice, &text(&format!("c{i}"), "hi", Target::User(2))).await.unwrap();
+            send(&memory, &alice, &text(&format!("c{i}"), "hi", Target::User(UserId(2)))).await.unwrap();
         }
-        let over = send(&memory, &alice, &text("one-more", "hi", Target::User(2))).await;
+        let over = send(&memory, &alice, &text("one-more", "hi", Target::User(UserId(2)))).await;
         assert!(matches!(refused(over), Refusal::TooManyRequests(_)));
-        assert_eq!(memory.stream(ConversationId::direct(1, 2)).len() as u64, SENDS_PER_USER.max);
+        assert_eq!(memory.stream(ConversationId::direct(UserId(1), UserId(2))).len() as u64, SENDS_PER_USER.max);
     }
 
     #[tokio::test]
     async fn history_pages_from_the_newest_and_only_for_participants() {
         let (memory, _) = alice_and_bob();
         for i in 1..=5 {
-            send(&memory, &actor(1, "web"), &text(&format!("c{i}"), &format!("m{i}"), Target::User(2))).await.unwrap();
+            send(&memory, &actor(1, "web"), &text(&format!("c{i}"), &format!("m{i}"), Target::User(UserId(2))))
+                .await
+                .unwrap();
         }
-        let dm = ConversationId::direct(1, 2);
-        let page = history(&memory, 2, dm, 1, 2, None).await.unwrap();
+        let dm = ConversationId::direct(UserId(1), UserId(2));
+        let page = history(&memory, UserId(2), dm, 1, 2, None).await.unwrap();
         assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
-        let before = history(&memory, 2, dm, 1, 2, Some(4)).await.unwrap();
+        let before = history(&memory, UserId(2), dm, 1, 2, Some(4)).await.unwrap();
         assert_eq!(before.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
-        assert!(matches!(refused(history(&memory, 3, dm, 1, 2, None).await), Refusal::Forbidden(_)));
+        assert!(matches!(refused(history(&memory, UserId(3), dm, 1, 2, None).await), Refusal::Forbidden(_)));
     }
 
     #[tokio::test]
     async fn only_the_sender_deletes_a_message_and_its_place_stays_as_a_tombstone() {
         let (memory, _) = alice_and_bob();
-        let dm = ConversationId::direct(1, 2);
-        send(&memory, &actor(1, "web"), &text("c1", "oops", Target::User(2))).await.unwrap();
+        let dm = ConversationId::direct(UserId(1), UserId(2));
+        send(&memory, &actor(1, "web"), &text("c1", "oops", Target::User(UserId(2)))).await.unwrap();
         assert!(matches!(refused(delete(&memory, &actor(2, "ipad"), dm, 1).await), Refusal::Forbidden(_)));
         assert!(matches!(refused(delete(&memory, &actor(3, "ipad"), dm, 1).await), Refusal::NotFound(_)));
         delete(&memory, &actor(1, "web"), dm, 1).await.unwrap();
         let tombstone = memory.stream(dm)[0].message().unwrap().clone();
         assert!(tombstone.deleted && tombstone.c.is_empty());
-        let told = memory.stream(ConversationId::Feed(2));
+        let told = memory.stream(ConversationId::Feed(UserId(2)));
         assert!(
             matches!(&told[0].body, Body::Notice(n) if n.what == Change::DeleteMessage { msg_id: "dm#1#2:1".into() })
         );
@@ -372,24 +387,24 @@ mod tests {
         let (memory, _) = alice_and_bob();
         let object = format!("audio/{}.amr", "a".repeat(32));
         memory.state().blobs.insert(object.clone(), b"#!AMR\n".to_vec());
-        memory.state().audio.insert(object.clone(), ConversationId::direct(7, 8));
-        let bait = text("c1", &format!("file/{object}"), Target::User(2));
+        memory.state().audio.insert(object.clone(), ConversationId::direct(UserId(7), UserId(8)));
+        let bait = text("c1", &format!("file/{object}"), Target::User(UserId(2)));
         send(&memory, &actor(1, "web"), &bait).await.unwrap();
-        delete(&memory, &actor(1, "web"), ConversationId::direct(1, 2), 1).await.unwrap();
+        delete(&memory, &actor(1, "web"), ConversationId::direct(UserId(1), UserId(2)), 1).await.unwrap();
         assert!(memory.state().blobs.contains_key(&object), "the voice note of 7 and 8 is still there");
-        assert_eq!(memory.state().audio.get(&object), Some(&ConversationId::direct(7, 8)));
+        assert_eq!(memory.state().audio.get(&object), Some(&ConversationId::direct(UserId(7), UserId(8))));
     }
 
     #[tokio::test]
     async fn marking_read_clears_the_unread_count_and_never_moves_back() {
         let (memory, _) = alice_and_bob();
-        let dm = ConversationId::direct(1, 2);
+        let dm = ConversationId::direct(UserId(1), UserId(2));
         for i in 1..=3 {
-            send(&memory, &actor(1, "web"), &text(&format!("c{i}"), "hi", Target::User(2))).await.unwrap();
+            send(&memory, &actor(1, "web"), &text(&format!("c{i}"), "hi", Target::User(UserId(2)))).await.unwrap();
         }
-        assert_eq!(unread(&memory, 2, dm).await.unwrap(), 3);
-        mark_read(&memory, 2, dm).await.unwrap();
-        memory.raise_read_marker(2, dm, 1).await.unwrap();
-        assert_eq!(unread(&memory, 2, dm).await.unwrap(), 0);
+        assert_eq!(unread(&memory, UserId(2), dm).await.unwrap(), 3);
+        mark_read(&memory, UserId(2), dm).await.unwrap();
+        memory.raise_read_marker(UserId(2), dm, 1).await.unwrap();
+        assert_eq!(unread(&memory, UserId(2), dm).await.unwrap(), 0);
     }
 }

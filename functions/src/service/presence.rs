@@ -3,7 +3,7 @@
 //! one phone never both receive.
 
 use crate::delivery;
-use crate::domain::ids::Caller;
+use crate::domain::ids::{Caller, UserId};
 use crate::domain::refusal::{Error, Result};
 use crate::store::connections::Connection;
 use crate::store::Backend;
@@ -37,7 +37,7 @@ pub async fn close_sockets_of(backend: &impl Backend, caller: &Caller) -> Result
 }
 
 /// Closes a user's sockets that `ended` picks.
-pub async fn close_sockets(backend: &impl Backend, user: u64, ended: impl Fn(&Connection) -> bool) -> Result<()> {
+pub async fn close_sockets(backend: &impl Backend, user: UserId, ended: impl Fn(&Connection) -> bool) -> Result<()> {
     let sockets: Vec<String> =
         backend.of_users(&[user]).await?.into_iter().filter(|c| ended(c)).map(|c| c.connection_id).collect();
     delivery::close_connections(backend, &sockets).await;

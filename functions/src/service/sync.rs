@@ -4,7 +4,7 @@
 //! (`domain::confirmed`); "everything up to" is a separate, explicit request.
 
 use crate::domain::entry::Entry;
-use crate::domain::ids::{ConversationId, EntryId};
+use crate::domain::ids::{ConversationId, EntryId, UserId};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{conversations_and_requests, conversations_of, is_member};
 use crate::store::Backend;
@@ -25,7 +25,7 @@ pub struct Pending {
 /// what it confirmed) and its name (for the echo rules: its own actions are not offered back).
 pub async fn pending(
     backend: &impl Backend,
-    user: u64,
+    user: UserId,
     (device, name): (String, &str),
     after: Option<u64>,
     limit: usize,
@@ -60,7 +60,7 @@ pub async fn pending(
 /// their stream's head name nothing and are ignored.
 pub async fn acknowledge(
     backend: &impl Backend,
-    user: u64,
+    user: UserId,
     device: &str,
     ids: &[impl AsRef<str>],
     up_to: Option<&str>,
@@ -86,7 +86,7 @@ pub async fn acknowledge(
 
 /// `DELETE /offline` without ids: the device confirms everything, its feed and every
 /// conversation.
-pub async fn acknowledge_everything(backend: &impl Backend, user: u64, device: &str) -> Result<()> {
+pub async fn acknowledge_everything(backend: &impl Backend, user: UserId, device: &str) -> Result<()> {
     let mut all = vec![ConversationId::Feed(user)];
     all.extend(conversations_of(backend, user).await?);
     for position in backend.positions(user, device, &all).await?.iter().filter(|p| p.behind()) {
@@ -108,10 +108,10 @@ mod tests {
         let memory = Memory::default();
         memory.user(1, None);
         memory.user(2, None);
-        contacts::add(&memory, &actor(1, "web"), 2, "hi").await.unwrap();
+        contacts::add(&memory, &actor(1, "web"), UserId(2), "hi").await.unwrap();
         memory.befriend(1, 2);
         for id in ["c1", "c2"] {
-            let out = Outgoing::new(id.into(), "text", "hello".into(), Target::User(2)).unwrap();
+            let out = Outgoing::new(id.into(), "text", "hello".into(), Target::User(UserId(2))).unwrap();
             messages::send(&memory, &actor(1, "web"), &out).await.unwrap();
         }
         memory
@@ -121,25 +121,25 @@ mod tests {
     async fn a_device_is_offered_what_it_has_not_confirmed_and_an_ack_confirms_exactly_that() {
         let memory = bob_was_away().await;
         let phone = ("android".to_string(), "android");
-        let waiting = pending(&memory, 2, phone.clone(), None, 10).await.unwrap();
+        let waiting = pending(&memory, UserId(2), phone.clone(), None, 10).await.unwrap();
         assert_eq!((waiting.feed.len(), waiting.messages.len(), waiting.more), (1, 2, false));
         let second = waiting.messages[1].id().to_string();
-        acknowledge(&memory, 2, "android", &[second], None).await.unwrap();
-        let left = pending(&memory, 2, phone.clone(), None, 10).await.unwrap();
+        acknowledge(&memory, UserId(2), "android", &[second], None).await.unwrap();
+        let left = pending(&memory, UserId(2), phone.clone(), None, 10).await.unwrap();
         assert_eq!(left.messages.iter().map(|e| e.seq).collect::<Vec<_>>(), [1], "the one before is not confirmed");
-        let other_device = pending(&memory, 2, ("ipad".to_string(), "ipad"), None, 10).await.unwrap();
+        let other_device = pending(&memory, UserId(2), ("ipad".to_string(), "ipad"), None, 10).await.unwrap();
         assert_eq!(other_device.messages.len(), 2, "each device confirms for itself");
-        acknowledge_everything(&memory, 2, "android").await.unwrap();
-        let none = pending(&memory, 2, phone, None, 10).await.unwrap();
+        acknowledge_everything(&memory, UserId(2), "android").await.unwrap();
+        let none = pending(&memory, UserId(2), phone, None, 10).await.unwrap();
         assert!(none.feed.is_empty() && none.messages.is_empty());
     }
 
     #[tokio::test]
     async fn the_acting_device_is_not_offered_its_own_entries_and_pages_say_more() {
         let memory = bob_was_away().await;
-        let own = pending(&memory, 1, ("web".to_string(), "web"), None, 10).await.unwrap();
+        let own = pending(&memory, UserId(1), ("web".to_string(), "web"), None, 10).await.unwrap();
         assert!(own.feed.is_empty() && own.messages.is_empty(), "alice's web client sent them");
-        let page = pending(&memory, 2, ("android".to_string(), "android"), None, 1).await.unwrap();
+        let page = pending(&memory, UserId(2), ("android".to_string(), "android"), None, 1).await.unwrap();
         assert_eq!((page.messages.len(), page.more), (1, true));
     }
 
@@ -147,7 +147,10 @@ mod tests {
     async fn nobody_confirms_in_a_conversation_of_others() {
         let memory = bob_was_away().await;
         memory.user(3, None);
-        let theirs = EntryId::of(ConversationId::direct(1, 2), 1).to_string();
-        assert_eq!(refused(acknowledge(&memory, 3, "web", &[theirs], None).await), Refusal::NotYourConversation);
+        let theirs = EntryId::of(ConversationId::direct(UserId(1), UserId(2)), 1).to_string();
+        assert_eq!(
+            refused(acknowledge(&memory, UserId(3), "web", &[theirs], None).await),
+            Refusal::NotYourConversation
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Looking users up: by id, by phone, by the names seeds 002 and 003 use.
 
-use crate::domain::ids::UserRef;
+use crate::domain::ids::{UserId, UserRef};
 use crate::domain::names::{LoginName, Phone};
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::Flags;
@@ -9,7 +9,7 @@ use crate::store::Backend;
 use std::collections::HashMap;
 
 /// `GET /user/id/{id}`'s look-up: 404 "user not found".
-pub async fn by_id(backend: &impl Backend, id: u64) -> Result<Profile> {
+pub async fn by_id(backend: &impl Backend, id: UserId) -> Result<Profile> {
     backend.profile(id).await?.ok_or_else(|| Refusal::NotFound("user not found".into()).into())
 }
 
@@ -23,7 +23,7 @@ pub async fn by_phone(backend: &impl Backend, phone: &str) -> Result<Profile> {
 }
 
 /// What `viewer` is to `other` (seed 004's flags); `None` for oneself.
-pub async fn flags(backend: &impl Backend, viewer: u64, other: u64) -> Result<Option<Flags>> {
+pub async fn flags(backend: &impl Backend, viewer: UserId, other: UserId) -> Result<Option<Flags>> {
     if viewer == other {
         return Ok(None);
     }
@@ -31,7 +31,7 @@ pub async fn flags(backend: &impl Backend, viewer: u64, other: u64) -> Result<Op
 }
 
 /// Seed 004's check that the other user exists: 404-3.
-pub async fn existing(backend: &impl Backend, id: u64) -> Result<()> {
+pub async fn existing(backend: &impl Backend, id: UserId) -> Result<()> {
     match backend.profile(id).await? {
         Some(_) => Ok(()),
         None => Err(Refusal::UserNotFound.into()),
@@ -39,13 +39,13 @@ pub async fn existing(backend: &impl Backend, id: u64) -> Result<()> {
 }
 
 /// Profiles of many users; unknown ids are left out.
-pub async fn profiles(backend: &impl Backend, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
+pub async fn profiles(backend: &impl Backend, ids: &[UserId]) -> Result<HashMap<UserId, Profile>> {
     Ok(backend.profiles(ids).await?)
 }
 
 /// The user a frame names: an id (a number), or an email or a phone (a string: never taken as
 /// an id, so a phone cannot shadow one); `None` when nobody has that name.
-pub async fn resolve(backend: &impl Backend, who: &UserRef) -> Result<Option<u64>> {
+pub async fn resolve(backend: &impl Backend, who: &UserRef) -> Result<Option<UserId>> {
     match who {
         UserRef::Id(id) => Ok(backend.profile(*id).await?.map(|p| p.id)),
         UserRef::Name(name) => match LoginName::written(name) {
@@ -56,7 +56,7 @@ pub async fn resolve(backend: &impl Backend, who: &UserRef) -> Result<Option<u64
 }
 
 /// A user named as seed 003 does; 404 "No such user" when nobody has that name.
-pub async fn named(backend: &impl Backend, name: &UserRef) -> Result<u64> {
+pub async fn named(backend: &impl Backend, name: &UserRef) -> Result<UserId> {
     resolve(backend, name).await?.ok_or_else(|| Refusal::NotFound("No such user".into()).into())
 }
 
@@ -82,7 +82,7 @@ mod tests {
             None,
             "a string of digits is a phone"
         );
-        assert_eq!(refused(named(&memory, &UserRef::Id(99)).await), Refusal::NotFound("No such user".into()));
+        assert_eq!(refused(named(&memory, &UserRef::Id(UserId(99))).await), Refusal::NotFound("No such user".into()));
         assert_eq!(by_phone(&memory, "8618266175357").await.unwrap().id, eva);
         assert!(matches!(refused(by_phone(&memory, "12").await), Refusal::Invalid(_)));
     }

@@ -12,7 +12,7 @@ use super::sessions::{self, Listed};
 use super::streams::{self, NewEntry, Position};
 use super::{blobs, groups, limits, users, Result};
 use crate::domain::entry::Entry;
-use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::ids::{ConversationId, DeviceName, GroupId, UserId};
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
@@ -46,10 +46,10 @@ impl StreamStore for Clients {
     async fn replace(&self, entry: &Entry) -> Result<()> {
         streams::replace(self, entry).await
     }
-    async fn unread(&self, user: u64, conversation: ConversationId) -> Result<u64> {
+    async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
         streams::unread(self, user, conversation).await
     }
-    async fn raise_read_marker(&self, user: u64, conversation: ConversationId, seq: u64) -> Result<()> {
+    async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
         streams::raise_read_marker(self, user, conversation, seq).await
     }
     async fn sent_before(&self, dedup: &str) -> Result<Option<u64>> {
@@ -57,7 +57,7 @@ impl StreamStore for Clients {
     }
     async fn confirm(
         &self,
-        user: u64,
+        user: UserId,
         device: &str,
         conversation: ConversationId,
         head: u64,
@@ -75,15 +75,15 @@ impl StreamStore for Clients {
     async fn audio_owner(&self, object: &str) -> Result<Option<ConversationId>> {
         streams::audio_owner(self, object).await
     }
-    async fn unread_in(&self, user: u64, conversations: &[ConversationId]) -> Result<Vec<u64>> {
+    async fn unread_in(&self, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
         streams::unread_in(self, user, conversations).await
     }
-    async fn positions(&self, user: u64, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
+    async fn positions(&self, user: UserId, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
         streams::positions(self, user, device, conversations).await
     }
     async fn unconfirmed(
         &self,
-        user: u64,
+        user: UserId,
         device: &str,
         conversation: ConversationId,
         after: Option<u64>,
@@ -103,109 +103,109 @@ impl StreamStore for Clients {
 }
 
 impl GroupStore for Clients {
-    async fn members(&self, group: u64) -> Result<Vec<u64>> {
+    async fn members(&self, group: GroupId) -> Result<Vec<UserId>> {
         groups::members(self, group).await
     }
-    async fn groups_of(&self, user: u64) -> Result<Vec<u64>> {
+    async fn groups_of(&self, user: UserId) -> Result<Vec<GroupId>> {
         groups::groups_of(self, user).await
     }
-    async fn info(&self, group: u64) -> Result<Option<Info>> {
+    async fn info(&self, group: GroupId) -> Result<Option<Info>> {
         groups::info(self, group).await
     }
-    async fn infos(&self, ids: &[u64]) -> Result<Vec<(u64, Info)>> {
+    async fn infos(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, Info)>> {
         groups::infos(self, ids).await
     }
-    async fn create_group(&self, group: u64, info: &Info, members: usize) -> Result<bool> {
+    async fn create_group(&self, group: GroupId, info: &Info, members: usize) -> Result<bool> {
         groups::create(self, group, info, members).await
     }
-    async fn created_by(&self, creator: u64, client_id: &str) -> Result<Option<u64>> {
+    async fn created_by(&self, creator: UserId, client_id: &str) -> Result<Option<GroupId>> {
         groups::created_by(self, creator, client_id).await
     }
-    async fn claim_creation(&self, creator: u64, client_id: &str, group: u64) -> Result<u64> {
+    async fn claim_creation(&self, creator: UserId, client_id: &str, group: GroupId) -> Result<GroupId> {
         groups::claim_creation(self, creator, client_id, group).await
     }
-    async fn delete_group(&self, group: u64) -> Result<()> {
+    async fn delete_group(&self, group: GroupId) -> Result<()> {
         groups::delete(self, group).await
     }
-    async fn join(&self, group: u64, user: u64, max: usize, notice: &Notice) -> Result<Option<Entry>> {
+    async fn join(&self, group: GroupId, user: UserId, max: usize, notice: &Notice) -> Result<Option<Entry>> {
         groups::join(self, group, user, max, notice).await
     }
-    async fn leave(&self, group: u64, user: u64, notice: &Notice) -> Result<Option<Entry>> {
+    async fn leave(&self, group: GroupId, user: UserId, notice: &Notice) -> Result<Option<Entry>> {
         groups::leave(self, group, user, notice).await
     }
-    async fn write_memberships(&self, group: u64, users: &[u64], add: bool) -> Result<()> {
+    async fn write_memberships(&self, group: GroupId, users: &[UserId], add: bool) -> Result<()> {
         groups::write_memberships(self, group, users, add).await
     }
 }
 
 impl RelationStore for Clients {
-    async fn pair(&self, a: u64, b: u64) -> std::result::Result<Pair, Error> {
+    async fn pair(&self, a: UserId, b: UserId) -> std::result::Result<Pair, Error> {
         relations::pair(self, a, b).await
     }
-    async fn list(&self, owner: u64, which: List) -> Result<Vec<ListedEdge>> {
+    async fn list(&self, owner: UserId, which: List) -> Result<Vec<ListedEdge>> {
         relations::list(self, owner, which).await
     }
     async fn transition(
         &self,
-        a: u64,
-        b: u64,
+        a: UserId,
+        b: UserId,
         rule: impl Rule + Send + Sync,
         tell: impl Fn(&Edge) -> Told + Send + Sync,
-    ) -> std::result::Result<(Pair, Vec<(u64, Entry)>), Error> {
+    ) -> std::result::Result<(Pair, Vec<(UserId, Entry)>), Error> {
         relations::transition(self, a, b, rule, tell).await
     }
-    async fn version(&self, owner: u64) -> Result<u64> {
+    async fn version(&self, owner: UserId) -> Result<u64> {
         relations::version(self, owner).await
     }
-    async fn changed_since(&self, owner: u64, since: u64, limit: usize) -> Result<(Vec<ListedEdge>, bool)> {
+    async fn changed_since(&self, owner: UserId, since: u64, limit: usize) -> Result<(Vec<ListedEdge>, bool)> {
         relations::changed_since(self, owner, since, limit).await
     }
-    async fn list_page(&self, owner: u64, which: List, page: Page) -> Result<(Vec<ListedEdge>, Option<u64>)> {
+    async fn list_page(&self, owner: UserId, which: List, page: Page) -> Result<(Vec<ListedEdge>, Option<UserId>)> {
         relations::list_page(self, owner, which, page).await
     }
-    async fn find_request(&self, request_id: u64) -> Result<Option<(u64, u64)>> {
+    async fn find_request(&self, request_id: u64) -> Result<Option<(UserId, UserId)>> {
         relations::find_request(self, request_id).await
     }
 }
 
 impl UserStore for Clients {
-    async fn profile(&self, id: u64) -> Result<Option<Profile>> {
+    async fn profile(&self, id: UserId) -> Result<Option<Profile>> {
         users::profile(self, id).await
     }
-    async fn profiles(&self, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
+    async fn profiles(&self, ids: &[UserId]) -> Result<HashMap<UserId, Profile>> {
         users::profiles(self, ids).await
     }
-    async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<u64> {
+    async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<UserId> {
         users::insert(self, profile, password_hash).await
     }
     async fn next_id(&self, counter: &str) -> Result<u64> {
         users::next_id(self, counter).await
     }
-    async fn claimed_by(&self, name: &LoginName) -> Result<Option<u64>> {
+    async fn claimed_by(&self, name: &LoginName) -> Result<Option<UserId>> {
         users::claimed_by(self, name).await
     }
-    async fn password_hash(&self, id: u64) -> Result<Option<String>> {
+    async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
         users::password_hash(self, id).await
     }
-    async fn set_password_hash(&self, id: u64, hash: String) -> Result<()> {
+    async fn set_password_hash(&self, id: UserId, hash: String) -> Result<()> {
         users::set_password_hash(self, id, hash).await
     }
 }
 
 impl SessionStore for Clients {
-    async fn open_session(&self, token: &str, user: u64, device: &DeviceName, tag: &str) -> Result<()> {
+    async fn open_session(&self, token: &str, user: UserId, device: &DeviceName, tag: &str) -> Result<()> {
         sessions::open(self, token, user, device, tag).await
     }
     async fn close_session(&self, token: &str) -> Result<()> {
         sessions::close(self, token).await
     }
-    async fn find_session(&self, token: &str) -> Result<Option<(u64, String, String)>> {
+    async fn find_session(&self, token: &str) -> Result<Option<(UserId, String, String)>> {
         sessions::find(self, token).await
     }
-    async fn sessions_of(&self, user: u64) -> Result<HashMap<String, Listed>> {
+    async fn sessions_of(&self, user: UserId) -> Result<HashMap<String, Listed>> {
         sessions::of_user(self, user).await
     }
-    async fn end_sessions(&self, user: u64, hashes: &[String]) -> Result<()> {
+    async fn end_sessions(&self, user: UserId, hashes: &[String]) -> Result<()> {
         sessions::end(self, user, hashes).await
     }
 }
@@ -217,7 +217,7 @@ impl LimitStore for Clients {
 }
 
 impl ConnectionStore for Clients {
-    async fn of_users(&self, users: &[u64]) -> Result<Vec<Connection>> {
+    async fn of_users(&self, users: &[UserId]) -> Result<Vec<Connection>> {
         connections::of_users(self, users).await
     }
     async fn forget(&self, connection_id: &str) -> Result<()> {

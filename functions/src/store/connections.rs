@@ -5,7 +5,7 @@
 
 use super::{aws, batch_get, from_item, pk, put_in_map, remove_from_map, s, to_item, Result, StoreError};
 use crate::domain::format::Format;
-use crate::domain::ids::DeviceName;
+use crate::domain::ids::{DeviceName, UserId};
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use im_adapters::Clients;
@@ -23,7 +23,7 @@ pub const LOGIN_DEADLINE_SECS: u64 = 60;
 #[derive(Clone, Debug)]
 pub struct Connection {
     pub connection_id: String,
-    pub user_id: Option<u64>,
+    pub user_id: Option<UserId>,
     pub device: DeviceName,
     /// The login's tag: with the device name, the key of what this device confirmed.
     pub tag: String,
@@ -39,7 +39,7 @@ pub struct Connection {
 struct ConnectionItem {
     pk: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    user_id: Option<u64>,
+    user_id: Option<UserId>,
     device: String,
     #[serde(default)]
     tag: String,
@@ -72,7 +72,7 @@ fn conn_key(cid: &str) -> String {
     format!("conn#{cid}")
 }
 
-fn user_key(user: u64) -> String {
+fn user_key(user: UserId) -> String {
     format!("user#{user}")
 }
 
@@ -104,7 +104,7 @@ pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
 }
 
 /// Adds a connection to the user's `conns` map.
-async fn add_to_user(clients: &Clients, user: u64, cid: &str, entry: AttributeValue) -> Result<()> {
+async fn add_to_user(clients: &Clients, user: UserId, cid: &str, entry: AttributeValue) -> Result<()> {
     put_in_map(clients, &clients.config.tables.connections, &user_key(user), ("conns", cid), entry).await
 }
 
@@ -134,7 +134,7 @@ pub async fn forget(clients: &Clients, cid: &str) -> Result<()> {
     let removed = delete.return_values(ReturnValue::AllOld).send().await.map_err(aws)?;
     #[derive(Deserialize)]
     struct Owner {
-        user_id: Option<u64>,
+        user_id: Option<UserId>,
     }
     let Some(item) = removed.attributes else { return Ok(()) };
     let Some(user) = from_item::<Owner>(item)?.user_id else { return Ok(()) };
@@ -143,7 +143,7 @@ pub async fn forget(clients: &Clients, cid: &str) -> Result<()> {
 
 /// The live connections of `users`: one BatchGetItem per 100 users, never a Scan. Records
 /// older than API Gateway's two-hour limit are ignored (their TTL removes them).
-pub async fn of_users(clients: &Clients, users: &[u64]) -> Result<Vec<Connection>> {
+pub async fn of_users(clients: &Clients, users: &[UserId]) -> Result<Vec<Connection>> {
     let oldest = now_secs().saturating_sub(LIFETIME_SECS);
     let mut unique = users.to_vec();
     unique.sort_unstable();

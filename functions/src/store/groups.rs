@@ -9,7 +9,7 @@ use super::{
     aws, batch_get, batch_write, from_item, lost_condition, malformed, n, query_all, s, to_item, transact, Item, Result,
 };
 use crate::domain::entry::{Body, Entry};
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::notice::Notice;
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Info {
     pub name: String,
-    pub creator: u64,
+    pub creator: UserId,
     pub g_key: String,
 }
 
@@ -35,23 +35,23 @@ struct InfoItem<'a> {
     members: usize,
 }
 
-fn group_key(group: u64) -> String {
+fn group_key(group: GroupId) -> String {
     ConversationId::Group(group).to_string()
 }
 
-fn info_key(group: u64) -> Item {
+fn info_key(group: GroupId) -> Item {
     Item::from([("pk".to_string(), s(group_key(group))), ("sk".to_string(), s("#info"))])
 }
 
 /// A group's record; `None` when there is no such group.
-pub async fn info(clients: &Clients, group: u64) -> Result<Option<Info>> {
+pub async fn info(clients: &Clients, group: GroupId) -> Result<Option<Info>> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.groups);
     let out = get.set_key(Some(info_key(group))).consistent_read(true).send().await.map_err(aws)?;
     out.item.map(from_item).transpose()
 }
 
 /// The records of `groups` that exist, in their order: one BatchGetItem per 100 groups.
-pub async fn infos(clients: &Clients, groups: &[u64]) -> Result<Vec<(u64, Info)>> {
+pub async fn infos(clients: &Clients, groups: &[GroupId]) -> Result<Vec<(GroupId, Info)>> {
     #[derive(Deserialize)]
     struct Stored {
         pk: String,
@@ -69,7 +69,7 @@ pub async fn infos(clients: &Clients, groups: &[u64]) -> Result<Vec<(u64, Info)>
 
 /// Writes a new group's record for its first `members`, never over an existing one: `false`
 /// when the group exists already (a resumed creation).
-pub async fn create(clients: &Clients, group: u64, info: &Info, members: usize) -> Result<bool> {
+pub async fn create(clients: &Clients, group: GroupId, info: &Info, members: usize) -> Result<bool> {
     let item = InfoItem { pk: group_key(group), sk: "#info", info, created_at: now_secs(), members };
     let put = clients.dynamodb.put_item().table_name(&clients.config.tables.groups).set_item(Some(to_item(&item)?));
     match put.condition_expression("attribute_not_exists(pk)").send().await {
@@ -79,15 +79,15 @@ pub async fn create(clients: &Clients, group: u64, info: &Info, members: usize) 
     }
 }
 
-fn creation_key(creator: u64, client_id: &str) -> Item {
+fn creation_key(creator: UserId, client_id: &str) -> Item {
     Item::from([("pk".to_string(), s(format!("create#{creator}#{client_id}"))), ("sk".to_string(), s("#"))])
 }
 
 /// The group a creator's `POST /group` with this client id made (or claimed), if any.
-pub async fn created_by(clients: &Clients, creator: u64, client_id: &str) -> Result<Option<u64>> {
+pub async fn created_by(clients: &Clients, creator: UserId, client_id: &str) -> Result<Option<GroupId>> {
     #[derive(Deserialize)]
     struct Claim {
-        group: u64,
+        group: GroupId,
     }
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.groups);
     let out = get.set_key(Some(creation_key(creator, client_id))).consistent_read(true).send().await.map_err(aws)?;
@@ -95,7 +95,7 @@ pub async fn created_by(clients: &Clients, creator: u64, client_id: &str) -> Res
 }
 
 /// Claims `group` for a creator's client id; when a racing retry claimed first, its group.
-pub async fn claim_creation(clients: &Clients, creator: u64, client_id: &str, group: u64) -> Result<u64> {
+pub async fn claim_creation(clients: &Clients, creator: UserId, client_id: &str, group: GroupId) -> Result<GroupId> {
     let mut put = clients.dynamodb.put_item().table_name(&clients.config.tables.groups);
     for (name, value) in creation_key(creator, client_id) {
         put = put.item(name, value);
@@ -108,14 +108,14 @@ pub async fn claim_creation(clients: &Clients, creator: u64, client_id: &str, gr
 }
 
 /// Removes a group's record.
-pub async fn delete(clients: &Clients, group: u64) -> Result<()> {
+pub async fn delete(clients: &Clients, group: GroupId) -> Result<()> {
     let delete = clients.dynamodb.delete_item().table_name(&clients.config.tables.groups);
     delete.set_key(Some(info_key(group))).send().await.map_err(aws)?;
     Ok(())
 }
 
 /// The numbers after `prefix` in the sort keys of one partition (a consistent Query).
-async fn ids_under(clients: &Clients, pk: String, prefix: &str) -> Result<Vec<u64>> {
+async fn ids_under<Id: std::str::FromStr>(clients: &Clients, pk: String, prefix: &str) -> Result<Vec<Id>> {
     let query = clients
         .dynamodb
         .query()
@@ -133,37 +133,43 @@ async fn ids_under(clients: &Clients, pk: String, prefix: &str) -> Result<Vec<u6
 }
 
 /// A group's members (a Query on the group's partition).
-pub async fn members(clients: &Clients, group: u64) -> Result<Vec<u64>> {
+pub async fn members(clients: &Clients, group: GroupId) -> Result<Vec<UserId>> {
     ids_under(clients, group_key(group), "member#").await
 }
 
 /// The groups a user belongs to.
-pub async fn groups_of(clients: &Clients, user: u64) -> Result<Vec<u64>> {
+pub async fn groups_of(clients: &Clients, user: UserId) -> Result<Vec<GroupId>> {
     ids_under(clients, format!("member#{user}"), "group#").await
 }
 
 /// The two membership items of a user in a group: under the group, and under the user.
-fn membership_keys(group: u64, user: u64) -> [(String, String); 2] {
+fn membership_keys(group: GroupId, user: UserId) -> [(String, String); 2] {
     [(group_key(group), format!("member#{user}")), (format!("member#{user}"), group_key(group))]
 }
 
 /// Adds one member if the group exists, has fewer than `max` members and does not hold them
 /// already: the count, both membership items and the group's notice of it (`notice`, appended
 /// to the group's conversation) in one transaction. `None` when refused or raced: read again.
-pub async fn join(clients: &Clients, group: u64, user: u64, max: usize, notice: &Notice) -> Result<Option<Entry>> {
+pub async fn join(
+    clients: &Clients,
+    group: GroupId,
+    user: UserId,
+    max: usize,
+    notice: &Notice,
+) -> Result<Option<Entry>> {
     change_membership(clients, group, user, Some(max), notice).await
 }
 
 /// Removes one member, with the group's notice of it, in one transaction; `None` when they
 /// were not one, or raced.
-pub async fn leave(clients: &Clients, group: u64, user: u64, notice: &Notice) -> Result<Option<Entry>> {
+pub async fn leave(clients: &Clients, group: GroupId, user: UserId, notice: &Notice) -> Result<Option<Entry>> {
     change_membership(clients, group, user, None, notice).await
 }
 
 async fn change_membership(
     clients: &Clients,
-    group: u64,
-    user: u64,
+    group: GroupId,
+    user: UserId,
     join_under: Option<usize>,
     notice: &Notice,
 ) -> Result<Option<Entry>> {
@@ -205,7 +211,7 @@ async fn change_membership(
 }
 
 /// Writes (or deletes) both membership items of each user.
-pub async fn write_memberships(clients: &Clients, group: u64, users: &[u64], add: bool) -> Result<()> {
+pub async fn write_memberships(clients: &Clients, group: GroupId, users: &[UserId], add: bool) -> Result<()> {
     let table = &clients.config.tables.groups;
     let mut requests = vec![];
     for user in users {

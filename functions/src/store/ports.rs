@@ -11,7 +11,7 @@ use super::sessions::Listed;
 use super::streams::{NewEntry, Position};
 use super::Result;
 use crate::domain::entry::Entry;
-use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::ids::{ConversationId, DeviceName, GroupId, UserId};
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
@@ -41,10 +41,10 @@ pub trait StreamStore: Sync {
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
     fn replace(&self, entry: &Entry) -> impl Future<Output = Result<()>> + Send;
-    fn unread(&self, user: u64, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
+    fn unread(&self, user: UserId, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
     fn raise_read_marker(
         &self,
-        user: u64,
+        user: UserId,
         conversation: ConversationId,
         seq: u64,
     ) -> impl Future<Output = Result<()>> + Send;
@@ -52,7 +52,7 @@ pub trait StreamStore: Sync {
     #[allow(clippy::too_many_arguments)]
     fn confirm(
         &self,
-        user: u64,
+        user: UserId,
         device: &str,
         conversation: ConversationId,
         head: u64,
@@ -63,11 +63,15 @@ pub trait StreamStore: Sync {
     fn release_audio(&self, object: &str) -> impl Future<Output = Result<()>> + Send;
     fn audio_owner(&self, object: &str) -> impl Future<Output = Result<Option<ConversationId>>> + Send;
     /// Unread counts of `user` in each conversation, in their order.
-    fn unread_in(&self, user: u64, conversations: &[ConversationId]) -> impl Future<Output = Result<Vec<u64>>> + Send;
+    fn unread_in(
+        &self,
+        user: UserId,
+        conversations: &[ConversationId],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send;
     /// Where `device` of `user` stands in each conversation, in their order.
     fn positions(
         &self,
-        user: u64,
+        user: UserId,
         device: &str,
         conversations: &[ConversationId],
     ) -> impl Future<Output = Result<Vec<Position>>> + Send;
@@ -76,7 +80,7 @@ pub trait StreamStore: Sync {
     #[allow(clippy::too_many_arguments)]
     fn unconfirmed(
         &self,
-        user: u64,
+        user: UserId,
         device: &str,
         conversation: ConversationId,
         after: Option<u64>,
@@ -93,65 +97,76 @@ pub trait StreamStore: Sync {
 
 /// The groups table, as the messaging rules read it.
 pub trait GroupStore: Sync {
-    fn members(&self, group: u64) -> impl Future<Output = Result<Vec<u64>>> + Send;
-    fn groups_of(&self, user: u64) -> impl Future<Output = Result<Vec<u64>>> + Send;
-    fn info(&self, group: u64) -> impl Future<Output = Result<Option<Info>>> + Send;
-    fn infos(&self, groups: &[u64]) -> impl Future<Output = Result<Vec<(u64, Info)>>> + Send;
+    fn members(&self, group: GroupId) -> impl Future<Output = Result<Vec<UserId>>> + Send;
+    fn groups_of(&self, user: UserId) -> impl Future<Output = Result<Vec<GroupId>>> + Send;
+    fn info(&self, group: GroupId) -> impl Future<Output = Result<Option<Info>>> + Send;
+    fn infos(&self, groups: &[GroupId]) -> impl Future<Output = Result<Vec<(GroupId, Info)>>> + Send;
     /// `false` when the group exists already.
-    fn create_group(&self, group: u64, info: &Info, members: usize) -> impl Future<Output = Result<bool>> + Send;
-    fn created_by(&self, creator: u64, client_id: &str) -> impl Future<Output = Result<Option<u64>>> + Send;
-    fn claim_creation(&self, creator: u64, client_id: &str, group: u64) -> impl Future<Output = Result<u64>> + Send;
-    fn delete_group(&self, group: u64) -> impl Future<Output = Result<()>> + Send;
+    fn create_group(&self, group: GroupId, info: &Info, members: usize) -> impl Future<Output = Result<bool>> + Send;
+    fn created_by(&self, creator: UserId, client_id: &str) -> impl Future<Output = Result<Option<GroupId>>> + Send;
+    fn claim_creation(
+        &self,
+        creator: UserId,
+        client_id: &str,
+        group: GroupId,
+    ) -> impl Future<Output = Result<GroupId>> + Send;
+    fn delete_group(&self, group: GroupId) -> impl Future<Output = Result<()>> + Send;
     /// One member in, under `max`, with the group's notice of it, atomically; `None` when refused.
     fn join(
         &self,
-        group: u64,
-        user: u64,
+        group: GroupId,
+        user: UserId,
         max: usize,
         notice: &Notice,
     ) -> impl Future<Output = Result<Option<Entry>>> + Send;
-    fn leave(&self, group: u64, user: u64, notice: &Notice) -> impl Future<Output = Result<Option<Entry>>> + Send;
-    fn write_memberships(&self, group: u64, users: &[u64], add: bool) -> impl Future<Output = Result<()>> + Send;
+    fn leave(
+        &self,
+        group: GroupId,
+        user: UserId,
+        notice: &Notice,
+    ) -> impl Future<Output = Result<Option<Entry>>> + Send;
+    fn write_memberships(&self, group: GroupId, users: &[UserId], add: bool)
+        -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The relations table, as the messaging rules read it.
 pub trait RelationStore: Sync {
-    fn pair(&self, a: u64, b: u64) -> impl Future<Output = std::result::Result<Pair, Error>> + Send;
-    fn list(&self, owner: u64, which: List) -> impl Future<Output = Result<Vec<ListedEdge>>> + Send;
+    fn pair(&self, a: UserId, b: UserId) -> impl Future<Output = std::result::Result<Pair, Error>> + Send;
+    fn list(&self, owner: UserId, which: List) -> impl Future<Output = Result<Vec<ListedEdge>>> + Send;
     /// Applies `rule` to the pair and stores the result with what `tell` says, atomically.
     fn transition(
         &self,
-        a: u64,
-        b: u64,
+        a: UserId,
+        b: UserId,
         rule: impl Rule + Send + Sync,
         tell: impl Fn(&Edge) -> Told + Send + Sync,
-    ) -> impl Future<Output = std::result::Result<(Pair, Vec<(u64, Entry)>), Error>> + Send;
-    fn version(&self, owner: u64) -> impl Future<Output = Result<u64>> + Send;
+    ) -> impl Future<Output = std::result::Result<(Pair, Vec<(UserId, Entry)>), Error>> + Send;
+    fn version(&self, owner: UserId) -> impl Future<Output = Result<u64>> + Send;
     fn changed_since(
         &self,
-        owner: u64,
+        owner: UserId,
         since: u64,
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<ListedEdge>, bool)>> + Send;
     fn list_page(
         &self,
-        owner: u64,
+        owner: UserId,
         which: List,
         page: Page,
-    ) -> impl Future<Output = Result<(Vec<ListedEdge>, Option<u64>)>> + Send;
-    fn find_request(&self, request_id: u64) -> impl Future<Output = Result<Option<(u64, u64)>>> + Send;
+    ) -> impl Future<Output = Result<(Vec<ListedEdge>, Option<UserId>)>> + Send;
+    fn find_request(&self, request_id: u64) -> impl Future<Output = Result<Option<(UserId, UserId)>>> + Send;
 }
 
 /// The users table's profiles.
 pub trait UserStore: Sync {
-    fn profile(&self, id: u64) -> impl Future<Output = Result<Option<Profile>>> + Send;
-    fn profiles(&self, ids: &[u64]) -> impl Future<Output = Result<HashMap<u64, Profile>>> + Send;
+    fn profile(&self, id: UserId) -> impl Future<Output = Result<Option<Profile>>> + Send;
+    fn profiles(&self, ids: &[UserId]) -> impl Future<Output = Result<HashMap<UserId, Profile>>> + Send;
     /// A new user under a fresh id, their phone and email claimed with it.
-    fn insert_user(&self, profile: &Profile, password_hash: String) -> impl Future<Output = Result<u64>> + Send;
+    fn insert_user(&self, profile: &Profile, password_hash: String) -> impl Future<Output = Result<UserId>> + Send;
     fn next_id(&self, counter: &str) -> impl Future<Output = Result<u64>> + Send;
-    fn claimed_by(&self, name: &LoginName) -> impl Future<Output = Result<Option<u64>>> + Send;
-    fn password_hash(&self, id: u64) -> impl Future<Output = Result<Option<String>>> + Send;
-    fn set_password_hash(&self, id: u64, hash: String) -> impl Future<Output = Result<()>> + Send;
+    fn claimed_by(&self, name: &LoginName) -> impl Future<Output = Result<Option<UserId>>> + Send;
+    fn password_hash(&self, id: UserId) -> impl Future<Output = Result<Option<String>>> + Send;
+    fn set_password_hash(&self, id: UserId, hash: String) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Sessions (in the users table), known by their token's hash.
@@ -159,15 +174,15 @@ pub trait SessionStore: Sync {
     fn open_session(
         &self,
         token: &str,
-        user: u64,
+        user: UserId,
         device: &DeviceName,
         tag: &str,
     ) -> impl Future<Output = Result<()>> + Send;
     fn close_session(&self, token: &str) -> impl Future<Output = Result<()>> + Send;
     /// The user, device and tag of a live session.
-    fn find_session(&self, token: &str) -> impl Future<Output = Result<Option<(u64, String, String)>>> + Send;
-    fn sessions_of(&self, user: u64) -> impl Future<Output = Result<HashMap<String, Listed>>> + Send;
-    fn end_sessions(&self, user: u64, hashes: &[String]) -> impl Future<Output = Result<()>> + Send;
+    fn find_session(&self, token: &str) -> impl Future<Output = Result<Option<(UserId, String, String)>>> + Send;
+    fn sessions_of(&self, user: UserId) -> impl Future<Output = Result<HashMap<String, Listed>>> + Send;
+    fn end_sessions(&self, user: UserId, hashes: &[String]) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Rate-limit counters.
@@ -178,7 +193,7 @@ pub trait LimitStore: Sync {
 
 /// The connections table: who is online where.
 pub trait ConnectionStore: Sync {
-    fn of_users(&self, users: &[u64]) -> impl Future<Output = Result<Vec<Connection>>> + Send;
+    fn of_users(&self, users: &[UserId]) -> impl Future<Output = Result<Vec<Connection>>> + Send;
     fn forget(&self, connection_id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Binds a logged-in connection to its user.
     fn bind(&self, connection: &Connection) -> impl Future<Output = Result<()>> + Send;

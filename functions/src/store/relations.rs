@@ -10,7 +10,7 @@
 use super::streams::{self, NewEntry};
 use super::{aws, from_item, malformed, n, query_all, s, to_item, transact, until_won, Item, Result};
 use crate::domain::entry::{Body, Entry};
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::notice::Notice;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal};
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 struct EdgeItem {
     pk: String,
     sk: String,
-    other: u64,
+    other: UserId,
     #[serde(flatten)]
     edge: Edge,
     #[serde(default)]
@@ -32,7 +32,7 @@ struct EdgeItem {
 }
 
 impl EdgeItem {
-    fn new(owner: u64, other: u64, edge: &Edge, version: u64) -> EdgeItem {
+    fn new(owner: UserId, other: UserId, edge: &Edge, version: u64) -> EdgeItem {
         let edge = Edge { version, ..edge.clone() };
         EdgeItem { pk: format!("rel#{owner}"), sk: other.to_string(), other, edge, updated_at: now_secs() }
     }
@@ -59,11 +59,11 @@ pub struct Pair {
 /// One edge of a user's list, for syncs and lists.
 #[derive(Clone, Debug)]
 pub struct ListedEdge {
-    pub other: u64,
+    pub other: UserId,
     pub edge: Edge,
 }
 
-fn key(owner: u64, sk: String) -> Item {
+fn key(owner: UserId, sk: String) -> Item {
     Item::from([("pk".to_string(), s(format!("rel#{owner}"))), ("sk".to_string(), s(sk))])
 }
 
@@ -71,7 +71,7 @@ fn key(owner: u64, sk: String) -> Item {
 /// only read-committed item by item, so it can see half of a concurrent transition (new heads,
 /// old edges) and decide on a state that never existed; a transactional read is serialized
 /// with TransactWriteItems.
-async fn read_pair(clients: &Clients, a: u64, b: u64) -> Result<(Edge, Edge, u64, u64)> {
+async fn read_pair(clients: &Clients, a: UserId, b: UserId) -> Result<(Edge, Edge, u64, u64)> {
     let table = &clients.config.tables.relations;
     let mut read = clients.dynamodb.transact_get_items();
     for key in [key(a, b.to_string()), key(b, a.to_string()), key(a, "#head".into()), key(b, "#head".into())] {
@@ -87,13 +87,13 @@ async fn read_pair(clients: &Clients, a: u64, b: u64) -> Result<(Edge, Edge, u64
     Ok((edge(next())?, edge(next())?, version(next())?, version(next())?))
 }
 
-fn put_edge(table: &str, owner: u64, other: u64, edge: &Edge, version: u64) -> Result<TransactWriteItem> {
+fn put_edge(table: &str, owner: UserId, other: UserId, edge: &Edge, version: u64) -> Result<TransactWriteItem> {
     let item = to_item(&EdgeItem::new(owner, other, edge, version))?;
     let put = Put::builder().table_name(table).set_item(Some(item)).build().map_err(malformed)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-fn put_head(table: &str, owner: u64, seen: u64) -> Result<TransactWriteItem> {
+fn put_head(table: &str, owner: UserId, seen: u64) -> Result<TransactWriteItem> {
     let put = Put::builder()
         .table_name(table)
         .item("pk", s(format!("rel#{owner}")))
@@ -110,10 +110,10 @@ fn put_head(table: &str, owner: u64, seen: u64) -> Result<TransactWriteItem> {
 /// lose the telling: one notice into each of `feeds` (a user, and the device the actor's own
 /// feed echoes for), and a new friend request's id with its pair (`request#<id>`).
 pub struct Told {
-    pub feeds: Vec<(u64, Option<String>)>,
+    pub feeds: Vec<(UserId, Option<String>)>,
     pub notice: Notice,
     /// `(request id, from, to)`.
-    pub request: Option<(u64, u64, u64)>,
+    pub request: Option<(u64, UserId, UserId)>,
 }
 
 /// Applies `rule` to the pair (A's view, B's view) and stores the result atomically, with what
@@ -122,11 +122,11 @@ pub struct Told {
 /// caller to push.
 pub async fn transition(
     clients: &Clients,
-    a: u64,
-    b: u64,
+    a: UserId,
+    b: UserId,
     rule: impl Rule,
     tell: impl Fn(&Edge) -> Told,
-) -> Result<(Pair, Vec<(u64, Entry)>), Error> {
+) -> Result<(Pair, Vec<(UserId, Entry)>), Error> {
     if a == b {
         return Err(Refusal::SelfRelation.into());
     }
@@ -167,7 +167,7 @@ pub async fn transition(
 }
 
 /// Both views of a pair as they stand (one TransactGetItems).
-pub async fn pair(clients: &Clients, a: u64, b: u64) -> Result<Pair, Error> {
+pub async fn pair(clients: &Clients, a: UserId, b: UserId) -> Result<Pair, Error> {
     if a == b {
         return Err(Refusal::SelfRelation.into());
     }
@@ -176,7 +176,7 @@ pub async fn pair(clients: &Clients, a: u64, b: u64) -> Result<Pair, Error> {
 }
 
 /// The current version of a user's list.
-pub async fn version(clients: &Clients, owner: u64) -> Result<u64> {
+pub async fn version(clients: &Clients, owner: UserId) -> Result<u64> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.relations);
     let out = get.set_key(Some(key(owner, "#head".into()))).consistent_read(true).send().await.map_err(aws)?;
     Ok(out.item.map(from_item::<Head>).transpose()?.map_or(0, |h| h.version))
@@ -192,7 +192,12 @@ fn listed(items: Vec<Item>) -> Result<Vec<ListedEdge>> {
 
 /// Edges of `owner` changed after version `since`, oldest change first, at most `limit` (one
 /// Query page of the `by_version` index; never a Scan), and whether more follow.
-pub async fn changed_since(clients: &Clients, owner: u64, since: u64, limit: usize) -> Result<(Vec<ListedEdge>, bool)> {
+pub async fn changed_since(
+    clients: &Clients,
+    owner: UserId,
+    since: u64,
+    limit: usize,
+) -> Result<(Vec<ListedEdge>, bool)> {
     let out = clients
         .dynamodb
         .query()
@@ -256,7 +261,7 @@ impl List {
 
 /// The owner's edges in one list: a Query over the owner's partition (paginated by DynamoDB,
 /// consistent, never a Scan).
-pub async fn list(clients: &Clients, owner: u64, which: List) -> Result<Vec<ListedEdge>> {
+pub async fn list(clients: &Clients, owner: UserId, which: List) -> Result<Vec<ListedEdge>> {
     let (filter, values) = which.filter();
     let mut query = clients
         .dynamodb
@@ -275,7 +280,7 @@ pub async fn list(clients: &Clients, owner: u64, which: List) -> Result<Vec<List
 /// One page of a list: the users after `after` (in the list's order), at most `limit`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Page {
-    pub after: Option<u64>,
+    pub after: Option<UserId>,
     pub limit: usize,
 }
 
@@ -283,10 +288,10 @@ pub struct Page {
 /// one: Query pages (with the list's filter) are read until the page is full.
 pub async fn list_page(
     clients: &Clients,
-    owner: u64,
+    owner: UserId,
     which: List,
     page: Page,
-) -> Result<(Vec<ListedEdge>, Option<u64>)> {
+) -> Result<(Vec<ListedEdge>, Option<UserId>)> {
     let (filter, values) = which.filter();
     let mut query = clients
         .dynamodb
@@ -324,8 +329,8 @@ pub async fn list_page(
 struct RequestItem {
     pk: String,
     sk: String,
-    from: u64,
-    to: u64,
+    from: UserId,
+    to: UserId,
 }
 
 fn request_key(request_id: u64) -> String {
@@ -333,7 +338,7 @@ fn request_key(request_id: u64) -> String {
 }
 
 /// The (from, to) pair of a friend request id, if it was ever made.
-pub async fn find_request(clients: &Clients, request_id: u64) -> Result<Option<(u64, u64)>> {
+pub async fn find_request(clients: &Clients, request_id: u64) -> Result<Option<(UserId, UserId)>> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.relations);
     let out = get.set_key(Some(key_of_request(request_id))).send().await.map_err(aws)?;
     Ok(out.item.map(from_item::<RequestItem>).transpose()?.map(|r| (r.from, r.to)))
@@ -372,7 +377,7 @@ mod tests {
             ..Edge::default()
         };
         assert_eq!(edge, expected, "absent fields are their defaults");
-        let written = to_item(&EdgeItem::new(1, 2, &expected, 4)).unwrap();
+        let written = to_item(&EdgeItem::new(UserId(1), UserId(2), &expected, 4)).unwrap();
         assert_eq!((written.get("friendship"), written.get("version")), (Some(&s("requested_by")), Some(&n(4))));
     }
 

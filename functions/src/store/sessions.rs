@@ -4,7 +4,7 @@
 //! The token itself is never stored.
 
 use super::{aws, batch_write, from_item, malformed, put_in_map, remove_from_map, s, to_item, Result};
-use crate::domain::ids::DeviceName;
+use crate::domain::ids::{DeviceName, UserId};
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 use im_adapters::Clients;
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 #[derive(Serialize, Deserialize)]
 struct SessionItem {
     pk: String,
-    user_id: u64,
+    user_id: UserId,
     device: String,
     /// The login's own tag (see `domain::ids::device_key`); none on older sessions.
     #[serde(default)]
@@ -42,12 +42,12 @@ fn session_key(hash: &str) -> String {
     format!("token#{hash}")
 }
 
-fn index_key(user: u64) -> String {
+fn index_key(user: UserId) -> String {
     format!("sessions#{user}")
 }
 
 /// Stores a session for `user_id` on `device`, for the configured lifetime, and lists it.
-pub async fn open(clients: &Clients, token: &str, user_id: u64, device: &DeviceName, tag: &str) -> Result<()> {
+pub async fn open(clients: &Clients, token: &str, user_id: UserId, device: &DeviceName, tag: &str) -> Result<()> {
     let expires_at = now_secs() + clients.config.token_ttl_secs;
     let hash = hash(token);
     let item =
@@ -74,7 +74,7 @@ pub async fn close(clients: &Clients, token: &str) -> Result<()> {
 
 /// The user, device and tag of a live session (one GetItem); `None` when unknown or expired
 /// (and not yet swept by TTL).
-pub async fn find(clients: &Clients, token: &str) -> Result<Option<(u64, String, String)>> {
+pub async fn find(clients: &Clients, token: &str) -> Result<Option<(UserId, String, String)>> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.users);
     let get = get.key("pk", s(session_key(&hash(token))));
     let Some(item) = get.send().await.map_err(aws)?.item else { return Ok(None) };
@@ -83,7 +83,7 @@ pub async fn find(clients: &Clients, token: &str) -> Result<Option<(u64, String,
 }
 
 /// A user's sessions by token hash, expired ones included (until they are ended).
-pub async fn of_user(clients: &Clients, user: u64) -> Result<HashMap<String, Listed>> {
+pub async fn of_user(clients: &Clients, user: UserId) -> Result<HashMap<String, Listed>> {
     #[derive(Deserialize)]
     struct Index {
         #[serde(default)]
@@ -95,7 +95,7 @@ pub async fn of_user(clients: &Clients, user: u64) -> Result<HashMap<String, Lis
 }
 
 /// Ends the sessions with these token hashes, then unlists them.
-pub async fn end(clients: &Clients, user: u64, hashes: &[String]) -> Result<()> {
+pub async fn end(clients: &Clients, user: UserId, hashes: &[String]) -> Result<()> {
     let table = &clients.config.tables.users;
     let deletes = hashes
         .iter()

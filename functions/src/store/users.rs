@@ -3,6 +3,7 @@
 //! the profile), `counter#<name>` (id sequences). Sessions live here too (see `sessions`).
 
 use super::{aws, batch_get, from_item, malformed, n, pk, s, to_item, Claim, Item, Result, StoreError};
+use crate::domain::ids::UserId;
 use crate::domain::names::LoginName;
 use crate::domain::now_secs;
 use crate::domain::user::Profile;
@@ -12,7 +13,7 @@ use im_adapters::Clients;
 use serde::Deserialize;
 use std::collections::HashMap;
 
-fn user_key(id: u64) -> String {
+fn user_key(id: UserId) -> String {
     format!("user#{id}")
 }
 
@@ -33,8 +34,8 @@ pub(super) fn claims_of(profile: &Profile) -> Vec<(Claim, String)> {
 
 /// Stores a new user under a fresh id. Phone and email are claimed in the same transaction as
 /// the profile, so two sign-ups with one phone can never both succeed.
-pub async fn insert(clients: &Clients, profile: &Profile, password_hash: String) -> Result<u64> {
-    let id = next_id(clients, "counter#users").await?;
+pub async fn insert(clients: &Clients, profile: &Profile, password_hash: String) -> Result<UserId> {
+    let id = UserId(next_id(clients, "counter#users").await?);
     let table = &clients.config.tables.users;
     let mut item = to_item(&Profile { id, ..profile.clone() })?;
     item.insert("pk".into(), s(user_key(id)));
@@ -111,12 +112,12 @@ async fn get(clients: &Clients, key: String) -> Result<Option<Item>> {
 }
 
 /// A profile by id; `None` when there is no such user.
-pub async fn profile(clients: &Clients, id: u64) -> Result<Option<Profile>> {
+pub async fn profile(clients: &Clients, id: UserId) -> Result<Option<Profile>> {
     get(clients, user_key(id)).await?.map(from_item).transpose()
 }
 
 /// Profiles of many users (BatchGetItem, 100 ids a call); unknown ids are left out.
-pub async fn profiles(clients: &Clients, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
+pub async fn profiles(clients: &Clients, ids: &[UserId]) -> Result<HashMap<UserId, Profile>> {
     let mut unique = ids.to_vec();
     unique.sort_unstable();
     unique.dedup();
@@ -126,16 +127,16 @@ pub async fn profiles(clients: &Clients, ids: &[u64]) -> Result<HashMap<u64, Pro
 }
 
 /// The user who goes by `name`, following its claim.
-pub async fn claimed_by(clients: &Clients, name: &LoginName) -> Result<Option<u64>> {
+pub async fn claimed_by(clients: &Clients, name: &LoginName) -> Result<Option<UserId>> {
     #[derive(Deserialize)]
     struct ClaimItem {
-        user_id: u64,
+        user_id: UserId,
     }
     Ok(get(clients, claim_key(name)).await?.map(from_item::<ClaimItem>).transpose()?.map(|c| c.user_id))
 }
 
 /// The stored password hash of a user.
-pub async fn password_hash(clients: &Clients, id: u64) -> Result<Option<String>> {
+pub async fn password_hash(clients: &Clients, id: UserId) -> Result<Option<String>> {
     #[derive(Deserialize)]
     struct Secret {
         password_hash: String,
@@ -144,7 +145,7 @@ pub async fn password_hash(clients: &Clients, id: u64) -> Result<Option<String>>
 }
 
 /// Replaces a user's password hash.
-pub async fn set_password_hash(clients: &Clients, id: u64, hash: String) -> Result<()> {
+pub async fn set_password_hash(clients: &Clients, id: UserId, hash: String) -> Result<()> {
     let update = clients.dynamodb.update_item().table_name(&clients.config.tables.users).key("pk", s(user_key(id)));
     let update = update.update_expression("SET password_hash = :h").condition_expression("attribute_exists(pk)");
     update.expression_attribute_values(":h", s(hash)).send().await.map_err(aws)?;

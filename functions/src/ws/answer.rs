@@ -4,6 +4,7 @@
 use crate::delivery::render::by_table;
 use crate::domain::entry::Entry;
 use crate::domain::format::Format;
+use crate::domain::ids::UserId;
 use serde_json::{json, Map, Value};
 
 /// API Gateway's largest WebSocket message (128 KB), less room for its framing.
@@ -57,7 +58,7 @@ impl Answer {
 
     /// A login's outcome: `OK {id}` / `FAIL`, or `[[rr]] s = 0` / `s = 1, r`, echoing the
     /// `[[r]]` frame's own `id` when it had one.
-    pub fn login(&self, result: Result<u64, String>, frame_id: Option<&str>) -> String {
+    pub fn login(&self, result: Result<UserId, String>, frame_id: Option<&str>) -> String {
         match (self.dialect, result) {
             (Format::Json, Ok(id)) => self.json("OK", json!({ "id": id })),
             (Format::Json, Err(reason)) => self.json("FAIL", json!({ "msg": reason })),
@@ -112,14 +113,19 @@ mod tests {
                     client_id: format!("c{seq}"),
                     t: MessageKind::Text,
                     c: "😀".repeat(4000),
-                    from: 2,
+                    from: UserId(2),
                     from_email: None,
-                    target: Target::User(1),
+                    target: Target::User(UserId(1)),
                     ts: 0,
                     d: "web".into(),
                     deleted: false,
                 };
-                Entry { conversation: ConversationId::Direct(1, 2), seq, echo_of: None, body: Body::Message(message) }
+                Entry {
+                    conversation: ConversationId::Direct(UserId(1), UserId(2)),
+                    seq,
+                    echo_of: None,
+                    body: Body::Message(message),
+                }
             })
             .collect()
     }

@@ -7,7 +7,7 @@ use super::parse::{parse_all, Addressee, Frame, Request};
 use crate::delivery::{self, render};
 use crate::domain::entry::Entry;
 use crate::domain::format::{seed_time, Format};
-use crate::domain::ids::{device_key, Actor, ConversationId, DeviceName, EntryId, Target};
+use crate::domain::ids::{device_key, Actor, ConversationId, DeviceName, EntryId, GroupId, Target, UserId};
 use crate::domain::message::Outgoing;
 use crate::domain::names::{LoginName, Password};
 use crate::domain::now_secs;
@@ -50,7 +50,7 @@ async fn handle_one(clients: &Clients, cid: &str, source: &str, frame: Frame) ->
         return Ok(answer.error("unknown or expired connection: reconnect"));
     };
     if let Some(user_id) = conn.user_id {
-        span.record("caller", user_id);
+        span.record("caller", user_id.0);
     }
     let client_id = match &frame.request {
         Request::Send { client_id, .. } => Some(client_id.clone()),
@@ -117,7 +117,7 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
         Request::Send { client_id, kind, content, to } => {
             let target = match to {
                 Addressee::User(name) => Target::User(users::named(clients, &name).await?),
-                Addressee::Group(id) => Target::Group(id),
+                Addressee::Group(id) => Target::Group(GroupId(id)),
             };
             let out = Outgoing::new(client_id, &kind, content, target)?;
             let sent = messages::send(clients, actor, &out).await?;
@@ -178,8 +178,8 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
 async fn chat_history(
     clients: &Clients,
     answer: &Answer,
-    user: u64,
-    other: u64,
+    user: UserId,
+    other: UserId,
     page: u64,
     pagesize: u64,
     before: Option<String>,
@@ -188,7 +188,7 @@ async fn chat_history(
     let before = before.map(|id| EntryId::seq_in(&id, conversation)).transpose()?;
     let entries = messages::history(clients, user, conversation, page, pagesize, before).await?;
     let profiles = users::profiles(clients, &[user, other]).await?;
-    let name_of = |id: u64| profiles.get(&id).map(|p| p.contact_key()).unwrap_or_else(|| id.to_string());
+    let name_of = |id: UserId| profiles.get(&id).map(|p| p.contact_key()).unwrap_or_else(|| id.to_string());
     let history: Vec<Value> = entries
         .iter()
         .map(|e| {
@@ -248,7 +248,7 @@ async fn private(clients: &Clients, answer: &Answer, actor: &Actor, request: Req
             }
             // Seed 002: both parties get the updated contact, each naming the other.
             let mut profiles = users::profiles(clients, &[them, actor.user_id]).await?;
-            let mut contact = |id: u64| {
+            let mut contact = |id: UserId| {
                 let phone = profiles.remove(&id).and_then(|p| p.phone);
                 json!({ "user_id": id, "phone": phone, "status": "friend", "update_time": now_secs() })
             };
@@ -288,7 +288,7 @@ async fn logged_in(
     clients: &Clients,
     answer: &Answer,
     conn: &Connection,
-    outcome: Result<std::result::Result<(u64, Connection), String>>,
+    outcome: Result<std::result::Result<(UserId, Connection), String>>,
     frame_id: Option<&str>,
 ) -> Result<String> {
     let (user_id, bound) = match outcome {
@@ -322,7 +322,7 @@ async fn log_in(
     conn: &Connection,
     login: Login<'_>,
     dialect: Format,
-) -> Result<std::result::Result<(u64, Connection), String>> {
+) -> Result<std::result::Result<(UserId, Connection), String>> {
     let device = device_of(conn, login.device)?;
     // A token's device keeps its session's tag; a password login is a new login of its own.
     let (user_id, tag) = match (login.token, login.password) {
@@ -349,7 +349,7 @@ async fn sign_up(
     (email, password, source): (&str, Password, &str),
     device: Option<String>,
     dialect: Format,
-) -> Result<(u64, Connection)> {
+) -> Result<(UserId, Connection)> {
     let device = device_of(conn, device)?;
     let id = auth::sign_up(clients, &NewUser::from_email(email, password)?, source).await?;
     Ok((id, bind(clients, conn, id, (device, auth::new_tag()), dialect).await?))
@@ -359,7 +359,7 @@ async fn sign_up(
 async fn bind(
     clients: &Clients,
     conn: &Connection,
-    user_id: u64,
+    user_id: UserId,
     (device, tag): (DeviceName, String),
     dialect: Format,
 ) -> Result<Connection> {

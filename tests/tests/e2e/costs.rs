@@ -5,7 +5,7 @@
 use im_adapters::Clients;
 use im_functions::delivery::fan_out::Batch;
 use im_functions::domain::entry::{Body, Message};
-use im_functions::domain::ids::{Actor, ConversationId, DeviceName, Target};
+use im_functions::domain::ids::{Actor, ConversationId, DeviceName, GroupId, Target, UserId};
 use im_functions::domain::message::{MessageKind, Outgoing};
 use im_functions::store::streams::{self, NewEntry};
 use std::collections::BTreeMap;
@@ -17,7 +17,12 @@ fn base() -> u64 {
 }
 
 fn actor(user_id: u64) -> Actor {
-    Actor { user_id, device: DeviceName::parse(Some("bench")).unwrap(), tag: String::new(), connection_id: None }
+    Actor {
+        user_id: UserId(user_id),
+        device: DeviceName::parse(Some("bench")).unwrap(),
+        tag: String::new(),
+        connection_id: None,
+    }
 }
 
 /// Sends two messages to a group of `n` members, each with a live socket through the local
@@ -25,11 +30,14 @@ fn actor(user_id: u64) -> Actor {
 async fn second_send(clients: &Clients, n: usize) -> BTreeMap<String, u64> {
     let base = base();
     let members: Vec<u64> = (0..n as u64).map(|i| base + i).collect();
-    im_functions::store::groups::write_memberships(clients, base, &members, true).await.unwrap();
+    im_functions::store::groups::write_memberships(clients, GroupId(base), &im_tests::user_ids(&members), true)
+        .await
+        .unwrap();
     let mut sockets = im_tests::live_sockets(clients, &members[1..], "toml").await;
     let mut requests = BTreeMap::new();
     for i in 0..2 {
-        let out = Outgoing::new(format!("cost-{i}"), "text", format!("message {i}"), Target::Group(base)).unwrap();
+        let out =
+            Outgoing::new(format!("cost-{i}"), "text", format!("message {i}"), Target::Group(GroupId(base))).unwrap();
         let before = clients.dynamodb_requests.snapshot();
         im_functions::service::messages::send(clients, &actor(members[0]), &out).await.unwrap();
         requests = clients.dynamodb_requests.since(&before);
@@ -76,17 +84,17 @@ async fn a_handed_off_delivery_that_fails_is_retried_by_lambda() {
     let base = base();
     let members: Vec<u64> = (0..3).map(|i| base + i).collect();
     let mut sockets = im_tests::live_sockets(&clients, &members, "toml").await;
-    let conversation = ConversationId::Group(base);
+    let conversation = ConversationId::Group(GroupId(base));
     // The worker is handed an entry that is not stored yet: its run fails, Lambda retries it.
     let before = urls.invocations.of("fan_out");
     let batch = Batch {
-        user_id: base + 999,
+        user_id: UserId(base + 999),
         device: "bench".into(),
         tag: String::new(),
         connection_id: None,
         conversation: conversation.to_string(),
         seq: 1,
-        users: members.clone(),
+        users: im_tests::user_ids(&members),
     };
     let function = urls.fan_out_function.clone().expect("the template names a fan-out worker");
     clients.invoker.queue(&function, serde_json::to_vec(&batch).unwrap()).await.unwrap();
@@ -99,9 +107,9 @@ async fn a_handed_off_delivery_that_fails_is_retried_by_lambda() {
         client_id: "r-1".into(),
         t: MessageKind::Text,
         c: "retried".into(),
-        from: base + 999,
+        from: UserId(base + 999),
         from_email: None,
-        target: Target::Group(base),
+        target: Target::Group(GroupId(base)),
         ts: 1_795_000_000,
         d: "android".into(),
         deleted: false,
@@ -136,10 +144,12 @@ async fn a_group_message_over_http_is_handed_off_under_the_functions_own_iam() {
     let clients = Clients::local(urls.config());
     let base = base();
     let members: Vec<u64> = (0..120).map(|i| base + i).collect();
-    im_functions::store::groups::write_memberships(&clients, base, &members, true).await.unwrap();
+    im_functions::store::groups::write_memberships(&clients, GroupId(base), &im_tests::user_ids(&members), true)
+        .await
+        .unwrap();
     let mut sockets = im_tests::live_sockets(&clients, &members[1..], "toml").await;
     let sender = DeviceName::parse(Some("bench")).unwrap();
-    let token = im_functions::service::auth::open_session(&clients, members[0], &sender).await.unwrap();
+    let token = im_functions::service::auth::open_session(&clients, UserId(members[0]), &sender).await.unwrap();
     let queued = urls.invocations.of("fan_out").queued;
     // `send_message` runs with its template policy: the hand-off needs its lambda:InvokeFunction
     // grant (refused, the sender would post to everyone itself and nothing would be queued).

@@ -27,15 +27,15 @@ async fn every_function_binary_answers_its_sample_event() {
                 client_id: "c-1".into(),
                 t: im_functions::domain::message::MessageKind::Text,
                 c: "hi".into(),
-                from: 1,
+                from: im_functions::domain::ids::UserId(1),
                 from_email: None,
-                target: im_functions::domain::ids::Target::Group(1),
+                target: im_functions::domain::ids::Target::Group(im_functions::domain::ids::GroupId(1)),
                 ts: 1_795_000_000,
                 d: "android".into(),
                 deleted: false,
             });
             let new = im_functions::store::streams::NewEntry { echo_of: None, body: &body, reader: None };
-            let group = im_functions::domain::ids::ConversationId::Group(1);
+            let group = im_functions::domain::ids::ConversationId::Group(im_functions::domain::ids::GroupId(1));
             im_functions::store::streams::append(&own.clients, group, new, None).await.unwrap();
         }
         let mut results = im_local::runtime_api::run_binary(&path, binary, &env, vec![event]).await.unwrap();

@@ -16,7 +16,7 @@ use super::{Result, StoreError};
 use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
-use crate::domain::ids::{Actor, ConversationId, DeviceName};
+use crate::domain::ids::{Actor, ConversationId, DeviceName, GroupId, UserId};
 use crate::domain::names::{Email, Phone};
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship};
@@ -28,23 +28,23 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Default)]
 pub struct State {
     pub entries: BTreeMap<(ConversationId, u64), Entry>,
-    pub read: HashMap<(ConversationId, u64), u64>,
+    pub read: HashMap<(ConversationId, UserId), u64>,
     pub dedup: HashMap<String, u64>,
-    pub cursors: HashMap<(u64, String, ConversationId), Confirmed>,
+    pub cursors: HashMap<(UserId, String, ConversationId), Confirmed>,
     pub audio: HashMap<String, ConversationId>,
-    pub members: BTreeMap<u64, Vec<u64>>,
-    pub groups: BTreeMap<u64, Info>,
-    pub creations: HashMap<(u64, String), u64>,
-    pub versions: HashMap<u64, u64>,
-    pub requests: HashMap<u64, (u64, u64)>,
-    pub claims: HashMap<String, u64>,
-    pub password_hashes: HashMap<u64, String>,
+    pub members: BTreeMap<GroupId, Vec<UserId>>,
+    pub groups: BTreeMap<GroupId, Info>,
+    pub creations: HashMap<(UserId, String), GroupId>,
+    pub versions: HashMap<UserId, u64>,
+    pub requests: HashMap<u64, (UserId, UserId)>,
+    pub claims: HashMap<String, UserId>,
+    pub password_hashes: HashMap<UserId, String>,
     pub counters: HashMap<String, u64>,
     /// Sessions by token hash: user, device, tag.
-    pub sessions: HashMap<String, (u64, String, String)>,
-    pub session_lists: HashMap<u64, HashMap<String, Listed>>,
-    pub edges: HashMap<(u64, u64), Edge>,
-    pub profiles: HashMap<u64, Profile>,
+    pub sessions: HashMap<String, (UserId, String, String)>,
+    pub session_lists: HashMap<UserId, HashMap<String, Listed>>,
+    pub edges: HashMap<(UserId, UserId), Edge>,
+    pub profiles: HashMap<UserId, Profile>,
     pub counts: HashMap<String, u64>,
     pub connections: Vec<Connection>,
     pub blobs: HashMap<String, Vec<u8>>,
@@ -67,7 +67,7 @@ pub fn refused<T: std::fmt::Debug>(result: std::result::Result<T, Error>) -> Ref
 /// `user` acting from `device`, not over a socket.
 pub fn actor(user: u64, device: &str) -> Actor {
     Actor {
-        user_id: user,
+        user_id: UserId(user),
         device: DeviceName::parse(Some(device)).expect("a device name"),
         tag: String::new(),
         connection_id: None,
@@ -99,6 +99,7 @@ impl Memory {
 
     /// A user with a profile (an email when given).
     pub fn user(&self, id: u64, email: Option<&str>) {
+        let id = UserId(id);
         let phone = Phone::parse(&format!("86{id:09}")).expect("a phone");
         let email = email.map(|e| Email::parse(e).expect("an email"));
         let profile = Profile { id, ..Profile::named(format!("user {id}"), Some(phone), email) };
@@ -107,6 +108,7 @@ impl Memory {
 
     /// Makes two users friends, both ways.
     pub fn befriend(&self, a: u64, b: u64) {
+        let (a, b) = (UserId(a), UserId(b));
         let friends = Edge { friendship: Friendship::Friends, ..Edge::default() };
         let mut state = self.state();
         state.edges.insert((a, b), friends.clone());
@@ -115,15 +117,20 @@ impl Memory {
 
     /// A group of `members`, the first its creator, its key `key`.
     pub fn group(&self, id: u64, members: &[u64]) {
+        let (id, members): (GroupId, Vec<UserId>) = (GroupId(id), members.iter().copied().map(UserId).collect());
         let mut state = self.state();
-        state.members.insert(id, members.to_vec());
-        let info =
-            Info { name: format!("group {id}"), creator: members.first().copied().unwrap_or(0), g_key: "key".into() };
+        state.members.insert(id, members.clone());
+        let info = Info {
+            name: format!("group {id}"),
+            creator: members.first().copied().unwrap_or_default(),
+            g_key: "key".into(),
+        };
         state.groups.insert(id, info);
     }
 
     /// A live connection of `user` on `device` in `format`; its id.
     pub fn connect(&self, user: u64, device: &str, format: Format) -> String {
+        let user = UserId(user);
         let mut state = self.state();
         let connection_id = format!("conn-{}", state.connections.len() + 1);
         state.connections.push(Connection {
@@ -147,7 +154,7 @@ impl Memory {
 
     /// What each notice in `user`'s feed says, oldest first (`t`).
     pub fn told(&self, user: u64) -> Vec<&'static str> {
-        self.stream(ConversationId::Feed(user)).iter().map(|e| e.body.t()).collect()
+        self.stream(ConversationId::Feed(UserId(user))).iter().map(|e| e.body.t()).collect()
     }
 
     /// The entries of a stream, oldest first.
@@ -238,12 +245,12 @@ impl StreamStore for Memory {
         *stored.ok_or_else(|| StoreError::Aws("ConditionalCheckFailed: no such entry".into()))? = entry.clone();
         Ok(())
     }
-    async fn unread(&self, user: u64, conversation: ConversationId) -> Result<u64> {
+    async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
         let state = self.state();
         let read = state.read.get(&(conversation, user)).copied().unwrap_or(0);
         Ok(Memory::head_of(&state, conversation).saturating_sub(read))
     }
-    async fn raise_read_marker(&self, user: u64, conversation: ConversationId, seq: u64) -> Result<()> {
+    async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
         let mut state = self.state();
         let marker = state.read.entry((conversation, user)).or_default();
         *marker = (*marker).max(seq);
@@ -254,7 +261,7 @@ impl StreamStore for Memory {
     }
     async fn confirm(
         &self,
-        user: u64,
+        user: UserId,
         device: &str,
         conversation: ConversationId,
         head: u64,
@@ -283,14 +290,14 @@ impl StreamStore for Memory {
     async fn audio_owner(&self, object: &str) -> Result<Option<ConversationId>> {
         Ok(self.state().audio.get(object).copied())
     }
-    async fn unread_in(&self, user: u64, conversations: &[ConversationId]) -> Result<Vec<u64>> {
+    async fn unread_in(&self, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
         let state = self.state();
         let unread = |c: &ConversationId| {
             Memory::head_of(&state, *c).saturating_sub(state.read.get(&(*c, user)).copied().unwrap_or(0))
         };
         Ok(conversations.iter().map(unread).collect())
     }
-    async fn positions(&self, user: u64, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
+    async fn positions(&self, user: UserId, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
         let state = self.state();
         let position = |conversation: &ConversationId| Position {
             conversation: *conversation,
@@ -301,7 +308,7 @@ impl StreamStore for Memory {
     }
     async fn unconfirmed(
         &self,
-        user: u64,
+        user: UserId,
         device: &str,
         conversation: ConversationId,
         after: Option<u64>,

@@ -3,6 +3,7 @@
 //! recorded).
 
 use super::Memory;
+use crate::domain::ids::UserId;
 use crate::store::connections::Connection;
 use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, Settings, Sockets, Workers};
 use crate::store::{Result, StoreError};
@@ -19,7 +20,7 @@ impl LimitStore for Memory {
 }
 
 impl ConnectionStore for Memory {
-    async fn of_users(&self, users: &[u64]) -> Result<Vec<Connection>> {
+    async fn of_users(&self, users: &[UserId]) -> Result<Vec<Connection>> {
         let state = self.state();
         Ok(state.connections.iter().filter(|c| c.user_id.is_some_and(|u| users.contains(&u))).cloned().collect())
     }

@@ -4,7 +4,7 @@
 
 use super::{Memory, State};
 use crate::domain::entry::{Body, Entry};
-use crate::domain::ids::{ConversationId, DeviceName};
+use crate::domain::ids::{ConversationId, DeviceName, GroupId, UserId};
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::{Error, Refusal};
@@ -19,20 +19,20 @@ use crate::store::{Result, StoreError};
 use std::collections::HashMap;
 
 impl GroupStore for Memory {
-    async fn members(&self, group: u64) -> Result<Vec<u64>> {
+    async fn members(&self, group: GroupId) -> Result<Vec<UserId>> {
         Ok(self.state().members.get(&group).cloned().unwrap_or_default())
     }
-    async fn groups_of(&self, user: u64) -> Result<Vec<u64>> {
+    async fn groups_of(&self, user: UserId) -> Result<Vec<GroupId>> {
         Ok(self.state().members.iter().filter(|(_, m)| m.contains(&user)).map(|(g, _)| *g).collect())
     }
-    async fn info(&self, group: u64) -> Result<Option<Info>> {
+    async fn info(&self, group: GroupId) -> Result<Option<Info>> {
         Ok(self.state().groups.get(&group).cloned())
     }
-    async fn infos(&self, groups: &[u64]) -> Result<Vec<(u64, Info)>> {
+    async fn infos(&self, groups: &[GroupId]) -> Result<Vec<(GroupId, Info)>> {
         let state = self.state();
         Ok(groups.iter().filter_map(|g| state.groups.get(g).map(|info| (*g, info.clone()))).collect())
     }
-    async fn create_group(&self, group: u64, info: &Info, _members: usize) -> Result<bool> {
+    async fn create_group(&self, group: GroupId, info: &Info, _members: usize) -> Result<bool> {
         let mut state = self.state();
         if state.groups.contains_key(&group) {
             return Ok(false);
@@ -40,17 +40,17 @@ impl GroupStore for Memory {
         state.groups.insert(group, info.clone());
         Ok(true)
     }
-    async fn created_by(&self, creator: u64, client_id: &str) -> Result<Option<u64>> {
+    async fn created_by(&self, creator: UserId, client_id: &str) -> Result<Option<GroupId>> {
         Ok(self.state().creations.get(&(creator, client_id.to_string())).copied())
     }
-    async fn claim_creation(&self, creator: u64, client_id: &str, group: u64) -> Result<u64> {
+    async fn claim_creation(&self, creator: UserId, client_id: &str, group: GroupId) -> Result<GroupId> {
         Ok(*self.state().creations.entry((creator, client_id.to_string())).or_insert(group))
     }
-    async fn delete_group(&self, group: u64) -> Result<()> {
+    async fn delete_group(&self, group: GroupId) -> Result<()> {
         self.state().groups.remove(&group);
         Ok(())
     }
-    async fn join(&self, group: u64, user: u64, max: usize, notice: &Notice) -> Result<Option<Entry>> {
+    async fn join(&self, group: GroupId, user: UserId, max: usize, notice: &Notice) -> Result<Option<Entry>> {
         let mut state = self.state();
         let members = state.members.entry(group).or_default();
         if members.contains(&user) || members.len() >= max {
@@ -59,14 +59,14 @@ impl GroupStore for Memory {
         members.push(user);
         Ok(announce(&mut state, group, notice))
     }
-    async fn leave(&self, group: u64, user: u64, notice: &Notice) -> Result<Option<Entry>> {
+    async fn leave(&self, group: GroupId, user: UserId, notice: &Notice) -> Result<Option<Entry>> {
         let mut state = self.state();
         let members = state.members.entry(group).or_default();
         let Some(at) = members.iter().position(|m| *m == user) else { return Ok(None) };
         members.remove(at);
         Ok(announce(&mut state, group, notice))
     }
-    async fn write_memberships(&self, group: u64, users: &[u64], add: bool) -> Result<()> {
+    async fn write_memberships(&self, group: GroupId, users: &[UserId], add: bool) -> Result<()> {
         let mut state = self.state();
         let members = state.members.entry(group).or_default();
         members.retain(|m| !users.contains(m));
@@ -79,7 +79,7 @@ impl GroupStore for Memory {
 
 /// A membership change's notice, in the group's conversation, as its transaction stores it
 /// (only while the group exists).
-fn announce(state: &mut State, group: u64, notice: &Notice) -> Option<Entry> {
+fn announce(state: &mut State, group: GroupId, notice: &Notice) -> Option<Entry> {
     state
         .groups
         .contains_key(&group)
@@ -87,24 +87,24 @@ fn announce(state: &mut State, group: u64, notice: &Notice) -> Option<Entry> {
 }
 
 impl RelationStore for Memory {
-    async fn pair(&self, a: u64, b: u64) -> std::result::Result<Pair, Error> {
+    async fn pair(&self, a: UserId, b: UserId) -> std::result::Result<Pair, Error> {
         if a == b {
             return Err(Refusal::SelfRelation.into());
         }
         let state = self.state();
-        let edge = |from: u64, to: u64| state.edges.get(&(from, to)).cloned().unwrap_or_default();
+        let edge = |from: UserId, to: UserId| state.edges.get(&(from, to)).cloned().unwrap_or_default();
         Ok(Pair { ab: edge(a, b), ba: edge(b, a), changed: false })
     }
-    async fn list(&self, owner: u64, which: List) -> Result<Vec<ListedEdge>> {
+    async fn list(&self, owner: UserId, which: List) -> Result<Vec<ListedEdge>> {
         Ok(edges_of(&self.state(), owner, |edge| which.admits(edge)))
     }
     async fn transition(
         &self,
-        a: u64,
-        b: u64,
+        a: UserId,
+        b: UserId,
         rule: impl Rule + Send + Sync,
         tell: impl Fn(&Edge) -> Told + Send + Sync,
-    ) -> std::result::Result<(Pair, Vec<(u64, Entry)>), Error> {
+    ) -> std::result::Result<(Pair, Vec<(UserId, Entry)>), Error> {
         let (ab, ba) = {
             let pair = self.pair(a, b).await?;
             (pair.ab, pair.ba)
@@ -114,7 +114,7 @@ impl RelationStore for Memory {
             return Ok((Pair { ab, ba, changed: false }, vec![]));
         }
         let mut state = self.state();
-        let mut version = |user: u64| {
+        let mut version = |user: UserId| {
             let v = state.versions.entry(user).or_default();
             *v += 1;
             *v
@@ -136,17 +136,17 @@ impl RelationStore for Memory {
         }
         Ok((Pair { ab, ba, changed: true }, stored))
     }
-    async fn version(&self, owner: u64) -> Result<u64> {
+    async fn version(&self, owner: UserId) -> Result<u64> {
         Ok(self.state().versions.get(&owner).copied().unwrap_or(0))
     }
-    async fn changed_since(&self, owner: u64, since: u64, limit: usize) -> Result<(Vec<ListedEdge>, bool)> {
+    async fn changed_since(&self, owner: UserId, since: u64, limit: usize) -> Result<(Vec<ListedEdge>, bool)> {
         let mut changed = edges_of(&self.state(), owner, |edge| edge.version > since);
         changed.sort_by_key(|listed| listed.edge.version);
         let more = changed.len() > limit;
         changed.truncate(limit);
         Ok((changed, more))
     }
-    async fn list_page(&self, owner: u64, which: List, page: Page) -> Result<(Vec<ListedEdge>, Option<u64>)> {
+    async fn list_page(&self, owner: UserId, which: List, page: Page) -> Result<(Vec<ListedEdge>, Option<UserId>)> {
         // In the order of the sort key: the other user's id as a string.
         let mut listed = edges_of(&self.state(), owner, |edge| which.admits(edge));
         listed.sort_by_key(|l| l.other.to_string());
@@ -156,12 +156,12 @@ impl RelationStore for Memory {
         let next = if more { listed.last().map(|l| l.other) } else { None };
         Ok((listed, next))
     }
-    async fn find_request(&self, request_id: u64) -> Result<Option<(u64, u64)>> {
+    async fn find_request(&self, request_id: u64) -> Result<Option<(UserId, UserId)>> {
         Ok(self.state().requests.get(&request_id).copied())
     }
 }
 
-fn edges_of(state: &State, owner: u64, keep: impl Fn(&Edge) -> bool) -> Vec<ListedEdge> {
+fn edges_of(state: &State, owner: UserId, keep: impl Fn(&Edge) -> bool) -> Vec<ListedEdge> {
     let mut listed: Vec<ListedEdge> = state
         .edges
         .iter()
@@ -173,20 +173,20 @@ fn edges_of(state: &State, owner: u64, keep: impl Fn(&Edge) -> bool) -> Vec<List
 }
 
 impl UserStore for Memory {
-    async fn profile(&self, id: u64) -> Result<Option<Profile>> {
+    async fn profile(&self, id: UserId) -> Result<Option<Profile>> {
         Ok(self.state().profiles.get(&id).cloned())
     }
-    async fn profiles(&self, ids: &[u64]) -> Result<HashMap<u64, Profile>> {
+    async fn profiles(&self, ids: &[UserId]) -> Result<HashMap<UserId, Profile>> {
         let state = self.state();
         Ok(ids.iter().filter_map(|id| state.profiles.get(id).map(|p| (*id, p.clone()))).collect())
     }
-    async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<u64> {
+    async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<UserId> {
         let mut state = self.state();
         let claims = claims_of(profile);
         if let Some((taken, _)) = claims.iter().find(|(_, key)| state.claims.contains_key(key)) {
             return Err(StoreError::Taken(*taken));
         }
-        let id = bump(&mut state, "counter#users");
+        let id = UserId(bump(&mut state, "counter#users"));
         for (_, key) in claims {
             state.claims.insert(key, id);
         }
@@ -197,13 +197,13 @@ impl UserStore for Memory {
     async fn next_id(&self, counter: &str) -> Result<u64> {
         Ok(bump(&mut self.state(), counter))
     }
-    async fn claimed_by(&self, name: &LoginName) -> Result<Option<u64>> {
+    async fn claimed_by(&self, name: &LoginName) -> Result<Option<UserId>> {
         Ok(self.state().claims.get(&claim_key(name)).copied())
     }
-    async fn password_hash(&self, id: u64) -> Result<Option<String>> {
+    async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
         Ok(self.state().password_hashes.get(&id).cloned())
     }
-    async fn set_password_hash(&self, id: u64, hash: String) -> Result<()> {
+    async fn set_password_hash(&self, id: UserId, hash: String) -> Result<()> {
         self.state().password_hashes.insert(id, hash);
         Ok(())
     }
@@ -216,7 +216,7 @@ fn bump(state: &mut State, counter: &str) -> u64 {
 }
 
 impl SessionStore for Memory {
-    async fn open_session(&self, token: &str, user: u64, device: &DeviceName, tag: &str) -> Result<()> {
+    async fn open_session(&self, token: &str, user: UserId, device: &DeviceName, tag: &str) -> Result<()> {
         let mut state = self.state();
         let hash = listed_as(token);
         state.sessions.insert(hash.clone(), (user, device.to_string(), tag.to_string()));
@@ -232,13 +232,13 @@ impl SessionStore for Memory {
         }
         Ok(())
     }
-    async fn find_session(&self, token: &str) -> Result<Option<(u64, String, String)>> {
+    async fn find_session(&self, token: &str) -> Result<Option<(UserId, String, String)>> {
         Ok(self.state().sessions.get(&listed_as(token)).cloned())
     }
-    async fn sessions_of(&self, user: u64) -> Result<HashMap<String, Listed>> {
+    async fn sessions_of(&self, user: UserId) -> Result<HashMap<String, Listed>> {
         Ok(self.state().session_lists.get(&user).cloned().unwrap_or_default())
     }
-    async fn end_sessions(&self, user: u64, hashes: &[String]) -> Result<()> {
+    async fn end_sessions(&self, user: UserId, hashes: &[String]) -> Result<()> {
         let mut state = self.state();
         for hash in hashes {
             state.sessions.remove(hash);

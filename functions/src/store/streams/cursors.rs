@@ -7,7 +7,7 @@ use super::keys::{cursor_key, stream_key};
 use super::markers::{head, marker, markers};
 use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::Entry;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::store::{aws, lost_condition, n, s, until_won, Result};
 use im_adapters::Clients;
 
@@ -24,7 +24,7 @@ async fn load_confirmed(clients: &Clients, cursor: &str) -> Result<(Confirmed, O
 /// again, so none is lost.
 pub async fn confirm(
     clients: &Clients,
-    user: u64,
+    user: UserId,
     device: &str,
     conversation: ConversationId,
     head: u64,
@@ -70,7 +70,7 @@ pub async fn confirm(
 /// only). Reads only the gaps, a page at a time; also tells whether more may follow.
 pub async fn unconfirmed(
     clients: &Clients,
-    user: u64,
+    user: UserId,
     device: &str,
     conversation: ConversationId,
     after: Option<u64>,
@@ -103,7 +103,7 @@ impl Position {
 /// cursors read together, one BatchGetItem per 50 streams, whatever their number.
 pub async fn positions(
     clients: &Clients,
-    user: u64,
+    user: UserId,
     device: &str,
     conversations: &[ConversationId],
 ) -> Result<Vec<Position>> {

@@ -4,7 +4,7 @@
 use super::keys::{read_key, stream_key};
 use super::markers::{head, marker};
 use crate::domain::entry::{Body, Entry, EntryKind};
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::now_secs;
 use crate::store::{aws, from_item, malformed, n, s, transact, until_won, Item, Result};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -18,7 +18,7 @@ pub struct NewEntry<'a> {
     pub body: &'a Body,
     /// Whose read marker moves to the entry in the same transaction (a message's sender: what
     /// one sends is read, and a crash cannot leave it counted unread).
-    pub reader: Option<u64>,
+    pub reader: Option<UserId>,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +204,7 @@ pub async fn read_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::GroupId;
     use crate::domain::notice::Change;
     use crate::store::item;
 
@@ -212,16 +213,19 @@ mod tests {
         // As the code before typed bodies wrote them: the body a JSON string.
         let message = r#"{"client_id":"c1","t":"text","c":"hello","from":1,"from_email":"a@b.c","to":2,"ts":1448185739,"d":"android"}"#;
         let old = item(&[("pk", s("dm#1#2")), ("sk", n(3)), ("kind", s("m")), ("body", s(message)), ("ts", n(1))]);
-        let entry = entry(ConversationId::direct(1, 2), old).unwrap();
+        let entry = entry(ConversationId::direct(UserId(1), UserId(2)), old).unwrap();
         let shown = entry.message().expect("a message");
-        assert_eq!((shown.c.as_str(), shown.from, entry.seq, entry.kind()), ("hello", 1, 3, EntryKind::Message));
+        assert_eq!(
+            (shown.c.as_str(), shown.from, entry.seq, entry.kind()),
+            ("hello", UserId(1), 3, EntryKind::Message)
+        );
         let tombstone = r#"{"client_id":"c1","t":"audio","c":"","from":1,"g_id":9,"ts":1,"d":"ipad","deleted":true}"#;
         let old = item(&[("sk", n(4)), ("kind", s("gm")), ("body", s(tombstone))]);
-        assert!(entry_of(ConversationId::Group(9), old).message().unwrap().deleted);
+        assert!(entry_of(ConversationId::Group(GroupId(9)), old).message().unwrap().deleted);
         // Notices from before kinds were stored have no `kind`, and a delete notice no `to`.
         let notice = r#"{"t":"delete_message","from":1,"msg_id":"dm#1#2:3","ts":5,"d":"web"}"#;
         let old = item(&[("sk", n(1)), ("body", s(notice)), ("echo_of", s("web"))]);
-        let entry = entry_of(ConversationId::Feed(1), old);
+        let entry = entry_of(ConversationId::Feed(UserId(1)), old);
         let Body::Notice(notice) = &entry.body else { panic!("a notice") };
         assert_eq!(
             (&notice.what, notice.to, entry.echo_of.as_deref()),
@@ -236,8 +240,8 @@ mod tests {
     #[test]
     fn bodies_are_stored_as_maps_and_read_back() {
         let notice = crate::domain::notice::Notice {
-            what: Change::CreateGroup { g_id: 9, g_key: "k".into(), name: "大傻".into() },
-            from: 1,
+            what: Change::CreateGroup { g_id: GroupId(9), g_key: "k".into(), name: "大傻".into() },
+            from: UserId(1),
             to: Some(9),
             ts: 7,
             d: "android".into(),
@@ -248,13 +252,13 @@ mod tests {
         assert_eq!(fields.get("t"), Some(&s("create_group")));
         assert_eq!(fields.get("g_id"), Some(&n(9)));
         let back = item(&[("sk", n(2)), ("kind", s("n")), ("body", stored)]);
-        assert_eq!(entry_of(ConversationId::Group(9), back).body, body);
+        assert_eq!(entry_of(ConversationId::Group(GroupId(9)), back).body, body);
     }
 
     #[test]
     fn an_unknown_kind_or_a_missing_body_is_malformed_not_defaulted() {
         let unknown = item(&[("sk", n(2)), ("kind", s("zz")), ("body", s("{}"))]);
-        assert!(entry(ConversationId::Feed(1), unknown).is_err());
-        assert!(entry(ConversationId::Feed(1), item(&[("sk", n(2)), ("kind", s("n"))])).is_err());
+        assert!(entry(ConversationId::Feed(UserId(1)), unknown).is_err());
+        assert!(entry(ConversationId::Feed(UserId(1)), item(&[("sk", n(2)), ("kind", s("n"))])).is_err());
     }
 }

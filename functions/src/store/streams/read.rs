@@ -3,23 +3,23 @@
 
 use super::keys::{read_key, stream_key};
 use super::markers::{head, marker, markers};
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::store::{aws, lost_condition, n, s, Result};
 use im_adapters::Clients;
 
 /// `user`'s read marker in a conversation (0 when nothing was read).
-pub async fn read_marker(clients: &Clients, user: u64, conversation: ConversationId) -> Result<u64> {
+pub async fn read_marker(clients: &Clients, user: UserId, conversation: ConversationId) -> Result<u64> {
     Ok(marker(clients, &read_key(conversation, user)).await?.and_then(|m| m.seq).unwrap_or(0))
 }
 
 /// Unread entries of `user` in a conversation: head minus read marker, exact under races.
-pub async fn unread(clients: &Clients, user: u64, conversation: ConversationId) -> Result<u64> {
+pub async fn unread(clients: &Clients, user: UserId, conversation: ConversationId) -> Result<u64> {
     let head = head(clients, conversation).await?;
     Ok(head.saturating_sub(read_marker(clients, user, conversation).await?))
 }
 
 /// Raises `user`'s read marker to `seq`, never lowering it.
-pub async fn raise_read_marker(clients: &Clients, user: u64, conversation: ConversationId, seq: u64) -> Result<()> {
+pub async fn raise_read_marker(clients: &Clients, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
     let moved = clients
         .dynamodb
         .update_item()
@@ -40,7 +40,7 @@ pub async fn raise_read_marker(clients: &Clients, user: u64, conversation: Conve
 
 /// Unread counts of `user` in each of `conversations` (head minus read marker), in their order:
 /// one BatchGetItem per 50 conversations.
-pub async fn unread_in(clients: &Clients, user: u64, conversations: &[ConversationId]) -> Result<Vec<u64>> {
+pub async fn unread_in(clients: &Clients, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
     let keys = |c: &ConversationId| [stream_key(*c), read_key(*c, user)];
     let markers = markers(clients, conversations.iter().flat_map(keys).collect()).await?;
     let seq = |key: &String| markers.get(key).and_then(|m| m.seq).unwrap_or(0);

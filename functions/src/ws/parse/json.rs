@@ -199,6 +199,7 @@ mod tests {
     use super::super::parse;
     use super::super::tests::{bad, json_request};
     use super::*;
+    use crate::domain::ids::UserId;
     use crate::domain::ids::UserRef;
 
     // Seed 003's events, with the seed's own data (its Python dicts as JSON).
@@ -309,7 +310,7 @@ mod tests {
         let simple = json_request(r#"{"event":"Friend","data":{"friend_id":"8618266175357"}}"#);
         assert_eq!(simple, Request::Friend { friends: vec!["8618266175357".into()] });
         let list = json_request(r#"{"event":"Friend","data":{"friend_id":["a@b.cn",42]}}"#);
-        assert_eq!(list, Request::Friend { friends: vec!["a@b.cn".into(), UserRef::Id(42)] });
+        assert_eq!(list, Request::Friend { friends: vec!["a@b.cn".into(), UserRef::Id(UserId(42))] });
     }
 
     #[test]

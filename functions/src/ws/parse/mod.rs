@@ -15,7 +15,7 @@ mod simple_im;
 pub use lines::one_key_per_line;
 
 use crate::domain::format::Format;
-use crate::domain::ids::UserRef;
+use crate::domain::ids::{UserId, UserRef};
 use crate::domain::names::Password;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
@@ -184,9 +184,10 @@ impl<'de> Deserialize<'de> for Who {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match Value::deserialize(deserializer)? {
             Value::String(s) => Ok(Who(UserRef::Name(s))),
-            Value::Number(n) => {
-                n.as_u64().map(|id| Who(UserRef::Id(id))).ok_or_else(|| D::Error::custom(MUST_BE_A_WHOLE_NUMBER))
-            }
+            Value::Number(n) => n
+                .as_u64()
+                .map(|id| Who(UserRef::Id(UserId(id))))
+                .ok_or_else(|| D::Error::custom(MUST_BE_A_WHOLE_NUMBER)),
             _ => Err(D::Error::custom(MUST_BE_A_STRING)),
         }
     }

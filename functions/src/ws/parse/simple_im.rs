@@ -239,6 +239,7 @@ mod tests {
     use super::super::parse_all;
     use super::super::tests::{bad, toml_request};
     use super::*;
+    use crate::domain::ids::UserId;
 
     // simple_im's TOML tables.
 
@@ -302,7 +303,7 @@ mod tests {
         let gm = "[[gm]]\nid = \"g1\"\nc = \"hi\"\ng_id = 9\n";
         let (a1, a2) = ("[[a]]\nid = \"a_1\"\n", "[[a]]\nid = \"a_2\"\n");
         let (user_2, bob, group_9) =
-            (Addressee::User(UserRef::Id(2)), Addressee::User("bob@x.cn".into()), Addressee::Group(9));
+            (Addressee::User(UserRef::Id(UserId(2))), Addressee::User("bob@x.cn".into()), Addressee::Group(9));
 
         let expected = vec![Ok(ack(&["a_1"])), Ok(send("m_1", "a b", user_2.clone())), Ok(ack(&["a_2"]))];
         assert_eq!(requests(&[a1, m1, a2].concat()), expected);
@@ -357,7 +358,7 @@ mod tests {
             client_id: "c-1".into(),
             kind: "text".into(),
             content: "hello".into(),
-            to: Addressee::User(UserRef::Id(2)),
+            to: Addressee::User(UserRef::Id(UserId(2))),
         };
         assert_eq!(m, expected);
         let gm = toml_request("[[gm]]\nid = \"g1\"\nt = \"text\"\nc = \"hi all\"\ng_id = 9\n");

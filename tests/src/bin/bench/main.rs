@@ -38,7 +38,13 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
     let members: Vec<u64> = (0..n as u64).map(|i| base + i).collect();
     let sockets: Vec<im_tests::Socket> = futures::stream::iter(members.clone())
         .map(|user| async move {
-            let token = im_functions::service::auth::open_session(clients, user, &device("android")).await.unwrap();
+            let token = im_functions::service::auth::open_session(
+                clients,
+                im_functions::domain::ids::UserId(user),
+                &device("android"),
+            )
+            .await
+            .unwrap();
             im_tests::connect(&format!("token={token}")).await.unwrap()
         })
         .buffer_unordered(32)
@@ -54,13 +60,16 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
         });
     }
     let actor = im_functions::domain::ids::Actor {
-        user_id: base - 1,
+        user_id: im_functions::domain::ids::UserId(base - 1),
         device: device("bench"),
         tag: String::new(),
         connection_id: None,
     };
-    let what =
-        im_functions::domain::notice::Change::CreateGroup { g_id: n as u64, g_key: String::new(), name: String::new() };
+    let what = im_functions::domain::notice::Change::CreateGroup {
+        g_id: im_functions::domain::ids::GroupId(n as u64),
+        g_key: String::new(),
+        name: String::new(),
+    };
     let notice = im_functions::domain::notice::Notice {
         what,
         from: actor.user_id,
@@ -70,8 +79,10 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
     };
     let before = clients.dynamodb_requests.snapshot();
     let start = Instant::now();
-    let conversation = im_functions::domain::ids::ConversationId::Group(base);
-    im_functions::delivery::tell_group(clients, &actor, conversation, &members, &notice).await.unwrap();
+    let conversation = im_functions::domain::ids::ConversationId::Group(im_functions::domain::ids::GroupId(base));
+    im_functions::delivery::tell_group(clients, &actor, conversation, &im_tests::user_ids(&members), &notice)
+        .await
+        .unwrap();
     let requests = clients.dynamodb_requests.since(&before);
     let mut last = start;
     for _ in 0..n {
@@ -95,7 +106,14 @@ async fn message_latency(n: usize, messages: usize) {
     let sender = base;
     let members: Vec<u64> = (0..=n as u64).map(|i| base + i).collect();
     let group = base;
-    im_functions::store::groups::write_memberships(&clients, group, &members, true).await.unwrap();
+    im_functions::store::groups::write_memberships(
+        &clients,
+        im_functions::domain::ids::GroupId(group),
+        &im_tests::user_ids(&members),
+        true,
+    )
+    .await
+    .unwrap();
     let sockets = im_tests::live_sockets(&clients, &members[1..], "json").await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     for mut socket in sockets {
@@ -108,7 +126,7 @@ async fn message_latency(n: usize, messages: usize) {
         });
     }
     let actor = im_functions::domain::ids::Actor {
-        user_id: sender,
+        user_id: im_functions::domain::ids::UserId(sender),
         device: device("bench"),
         tag: String::new(),
         connection_id: None,
@@ -116,7 +134,7 @@ async fn message_latency(n: usize, messages: usize) {
     let mut latencies = vec![];
     let before = clients.dynamodb_requests.snapshot();
     for i in 0..messages {
-        let target = im_functions::domain::ids::Target::Group(group);
+        let target = im_functions::domain::ids::Target::Group(im_functions::domain::ids::GroupId(group));
         let out =
             im_functions::domain::message::Outgoing::new(format!("bench-{i}"), "text", format!("message {i}"), target)
                 .unwrap();
@@ -250,13 +268,17 @@ async fn cost_per_million() {
     let setup = im_adapters::Clients::local(config.clone());
     let (a, b) = (4_100_000_001, 4_100_000_002);
     let as_user = |id: u64| im_functions::domain::ids::Actor {
-        user_id: id,
+        user_id: im_functions::domain::ids::UserId(id),
         device: device(stub::DEVICE),
         tag: String::new(),
         connection_id: None,
     };
-    im_functions::service::contacts::befriend(&setup, &as_user(a), b).await.expect("a asks b");
-    im_functions::service::contacts::befriend(&setup, &as_user(b), a).await.expect("b accepts");
+    im_functions::service::contacts::befriend(&setup, &as_user(a), im_functions::domain::ids::UserId(b))
+        .await
+        .expect("a asks b");
+    im_functions::service::contacts::befriend(&setup, &as_user(b), im_functions::domain::ids::UserId(a))
+        .await
+        .expect("b accepts");
     let pair = Group::pair(&setup, a, b).await;
     let measure = |group: &Group, path: Path| {
         tokio::task::block_in_place(|| {

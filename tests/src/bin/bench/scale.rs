@@ -7,7 +7,7 @@ use super::ms;
 use super::stub::StubConnections;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::StreamExt;
-use im_functions::domain::ids::{Actor, ConversationId, DeviceName};
+use im_functions::domain::ids::{Actor, ConversationId, DeviceName, GroupId, UserId};
 use im_functions::domain::notice::{Change, Notice};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -67,19 +67,25 @@ pub async fn audience(own: &im_local::LocalStack, stub: &StubConnections, n: usi
     connect_all(&clients, &users).await;
     let setup = setup.elapsed();
     let actor = Actor {
-        user_id: users[0],
+        user_id: UserId(users[0]),
         device: DeviceName::parse(Some(super::stub::DEVICE)).expect("a device"),
         tag: String::new(),
         connection_id: Some(format!("stub{}=", users[0])),
     };
-    let what = Change::CreateGroup { g_id: base, g_key: String::new(), name: "to everyone".into() };
-    let notice = Notice { what, from: users[0], to: Some(base), ts: 0, d: super::stub::DEVICE.into() };
+    let what = Change::CreateGroup { g_id: GroupId(base), g_key: String::new(), name: "to everyone".into() };
+    let notice = Notice { what, from: UserId(users[0]), to: Some(base), ts: 0, d: super::stub::DEVICE.into() };
     let invocations = own.gateway.invocations.of("fan_out");
     stub.reset();
     let start = Instant::now();
-    im_functions::delivery::tell_group(&clients, &actor, ConversationId::Group(base), &users, &notice)
-        .await
-        .expect("stored and handed off");
+    im_functions::delivery::tell_group(
+        &clients,
+        &actor,
+        ConversationId::Group(GroupId(base)),
+        &im_tests::user_ids(&users),
+        &notice,
+    )
+    .await
+    .expect("stored and handed off");
     let ack = start.elapsed();
     let last = super::stub::posts_reach(stub, n as u64 - 1).await - start;
     let after = own.gateway.invocations.of("fan_out");

@@ -6,7 +6,7 @@
 use super::{ms, percentile};
 use im_adapters::Clients;
 use im_functions::domain::format::Format;
-use im_functions::domain::ids::DeviceName;
+use im_functions::domain::ids::{DeviceName, GroupId, UserId};
 use im_functions::store::connections::{self, Connection};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -76,7 +76,9 @@ pub const DEVICE: &str = "phone";
 impl Group {
     pub async fn prepare(clients: &Clients, n: usize, base: u64) -> Group {
         let members: Vec<u64> = (0..n as u64).map(|i| base + i).collect();
-        im_functions::store::groups::write_memberships(clients, base, &members, true).await.expect("memberships");
+        im_functions::store::groups::write_memberships(clients, GroupId(base), &im_tests::user_ids(&members), true)
+            .await
+            .expect("memberships");
         Group::connect(clients, &members).await;
         Group { id: base, members, n }
     }
@@ -95,7 +97,7 @@ impl Group {
             .map(|(i, user)| async move {
                 let conn = Connection {
                     connection_id: Group::cid(*user),
-                    user_id: Some(*user),
+                    user_id: Some(UserId(*user)),
                     device: DeviceName::parse(Some(DEVICE)).expect("a device name"),
                     tag: String::new(),
                     format: if i % 2 == 0 { Format::Json } else { Format::Toml },
