@@ -19,6 +19,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Get, Put, TransactGetItem, Transac
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
 
+/// The sort key of each owner's head item (the version of their list).
+const HEAD_SK: &str = "#head";
+
 /// An edge as stored: the edge's own fields beside its key.
 #[derive(Serialize, Deserialize)]
 struct EdgeItem {
@@ -74,7 +77,7 @@ fn key(owner: UserId, sk: String) -> Item {
 async fn read_pair(clients: &Clients, a: UserId, b: UserId) -> Result<(Edge, Edge, u64, u64)> {
     let table = &clients.config.tables.relations;
     let mut read = clients.dynamodb.transact_get_items();
-    for key in [key(a, b.to_string()), key(b, a.to_string()), key(a, "#head".into()), key(b, "#head".into())] {
+    for key in [key(a, b.to_string()), key(b, a.to_string()), key(a, HEAD_SK.into()), key(b, HEAD_SK.into())] {
         let get = Get::builder().table_name(table).set_key(Some(key)).build().map_err(malformed)?;
         read = read.transact_items(TransactGetItem::builder().get(get).build());
     }
@@ -97,7 +100,7 @@ fn put_head(table: &str, owner: UserId, seen: u64) -> Result<TransactWriteItem> 
     let put = Put::builder()
         .table_name(table)
         .item("pk", s(format!("rel#{owner}")))
-        .item("sk", s("#head"))
+        .item("sk", s(HEAD_SK))
         .item("version", n(seen + 1))
         .condition_expression("attribute_not_exists(version) OR version = :seen")
         .expression_attribute_values(":seen", n(seen))
@@ -178,13 +181,18 @@ pub async fn pair(clients: &Clients, a: UserId, b: UserId) -> Result<Pair, Error
 /// The current version of a user's list.
 pub async fn version(clients: &Clients, owner: UserId) -> Result<u64> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.relations);
-    let out = get.set_key(Some(key(owner, "#head".into()))).consistent_read(true).send().await.map_err(aws)?;
+    let out = get.set_key(Some(key(owner, HEAD_SK.into()))).consistent_read(true).send().await.map_err(aws)?;
     Ok(out.item.map(from_item::<Head>).transpose()?.map_or(0, |h| h.version))
 }
 
+/// The edges among items of an owner's partition. The owner's head (`#head`) shares the
+/// partition and the `by_version` index, and is no edge: it is left out, not read as a contact
+/// with id 0.
 fn listed(items: Vec<Item>) -> Result<Vec<ListedEdge>> {
+    let head = s(HEAD_SK);
     items
         .into_iter()
+        .filter(|item| item.get("sk") != Some(&head))
         .map(from_item::<EdgeItem>)
         .map(|e| e.map(|e| ListedEdge { other: e.other, edge: e.edge }))
         .collect()
@@ -379,6 +387,20 @@ mod tests {
         assert_eq!(edge, expected, "absent fields are their defaults");
         let written = to_item(&EdgeItem::new(UserId(1), UserId(2), &expected, 4)).unwrap();
         assert_eq!((written.get("friendship"), written.get("version")), (Some(&s("requested_by")), Some(&n(4))));
+    }
+
+    #[test]
+    fn the_owners_head_in_the_same_partition_is_no_edge() {
+        let head = item(&[("pk", s("rel#1")), ("sk", s(HEAD_SK)), ("version", n(5))]);
+        let edge = item(&[
+            ("pk", s("rel#1")),
+            ("sk", s("2")),
+            ("other", n(2)),
+            ("friendship", s("friend")),
+            ("version", n(5)),
+        ]);
+        let listed = listed(vec![head, edge]).unwrap();
+        assert_eq!(listed.iter().map(|l| l.other).collect::<Vec<_>>(), [UserId(2)]);
     }
 
     #[test]
