@@ -110,6 +110,7 @@ functions! {
     login => rest!(http::users::login, Toml),
     logout => rest!(http::users::logout, Toml),
     change_password => rest!(http::users::change_password, Toml),
+    create_ws_ticket => rest!(http::users::create_ws_ticket, Toml),
     reconnect => rest!(http::users::reconnect, Toml),
     report_failed_server => rest!(http::users::report_failed_server, Toml),
     get_user_by_id => rest!(http::users::get_user_by_id, Toml),

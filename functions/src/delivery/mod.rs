@@ -48,7 +48,7 @@ pub async fn tell_users(
     change: Change,
     to: Option<u64>,
 ) -> store::Result<()> {
-    let body = Body::Notice(Notice::new(change, &actor.caller(), to, now_secs()));
+    let body = Body::Notice(Notice::new(change, actor, to, now_secs()));
     // Each feed is its own stream: appends to different users run side by side.
     let appends = feeds(actor, recipients).into_iter().map(|(user, echo_of)| {
         let body = &body;

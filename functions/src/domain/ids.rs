@@ -75,6 +75,8 @@ pub struct Caller {
     pub device: DeviceName,
     /// What tells this login's device from another of the same name (see [`device_key`]).
     pub tag: String,
+    /// The session's id (its token's hash): what a logout ends, with the sockets it opened.
+    pub session: String,
 }
 
 /// The identity of a device for what it has confirmed: its name plus its login's tag, so two
@@ -110,11 +112,6 @@ impl From<&Caller> for Actor {
     }
 }
 
-impl Actor {
-    pub fn caller(&self) -> Caller {
-        Caller { user_id: self.user_id, device: self.device.clone(), tag: self.tag.clone() }
-    }
-}
 
 /// How a frame names a user: by id (a number), or by email or phone (a string). Never both ways
 /// at once: a string of digits is a phone, never an id, so registering phone `10001` cannot

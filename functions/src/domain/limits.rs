@@ -13,8 +13,10 @@ pub struct Limit {
     pub window_secs: u64,
 }
 
-/// Logins per account (phone or email), right or wrong: a password guesser gets 20 tries per
-/// quarter hour, and argon2 never runs past them.
+/// Failed password checks per account, whichever name (phone or email) reached it, logins and
+/// password changes together: a guesser gets 20 tries per quarter hour and argon2 never runs
+/// past them; a right password gives its attempt back, so a client that logs in at every
+/// reconnect never locks itself out.
 pub const LOGINS_PER_ACCOUNT: Limit = Limit { action: "login-account", max: 20, window_secs: 900 };
 /// Logins per source address, across accounts (spraying one password over many accounts).
 /// Generous: phones behind a carrier's NAT share addresses.
@@ -25,6 +27,15 @@ pub const SIGN_UPS_PER_SOURCE: Limit = Limit { action: "sign-up-source", max: 30
 pub const SENDS_PER_USER: Limit = Limit { action: "send", max: 120, window_secs: 60 };
 /// Friend requests and follows per user.
 pub const REQUESTS_PER_USER: Limit = Limit { action: "request", max: 60, window_secs: 3600 };
+/// Profile look-ups (by id or phone) of users who are not the caller's correspondents, misses
+/// included: walking the id space takes years.
+pub const LOOKUPS_PER_USER: Limit = Limit { action: "lookup", max: 100, window_secs: 3600 };
+/// Group joins per user (each tells every member).
+pub const JOINS_PER_USER: Limit = Limit { action: "join", max: 20, window_secs: 3600 };
+/// Group leaves per user.
+pub const LEAVES_PER_USER: Limit = Limit { action: "leave", max: 20, window_secs: 3600 };
+/// Members a user adds to groups.
+pub const ADDS_PER_USER: Limit = Limit { action: "add", max: 20, window_secs: 3600 };
 
 impl Limit {
     /// The counter's key for `subject` at `now`, and when its window ends.

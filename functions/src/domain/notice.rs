@@ -1,7 +1,7 @@
 //! Notifications: what someone must hear about a change, in simple_im's `[[n]]` shape: what
 //! changed (`t` and its own fields), who did it (`from`), to whom (`to`), when, from which device.
 
-use super::ids::{Caller, GroupId, UserId};
+use super::ids::{Actor, GroupId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What changed: one variant per kind of notification, tagged by simple_im's `t`, each with the
@@ -67,7 +67,7 @@ pub struct Notice {
 }
 
 impl Notice {
-    pub fn new(what: Change, by: &Caller, to: Option<u64>, ts: u64) -> Notice {
+    pub fn new(what: Change, by: &Actor, to: Option<u64>, ts: u64) -> Notice {
         Notice { what, from: by.user_id, to, ts, d: by.device.as_str().to_string() }
     }
 }

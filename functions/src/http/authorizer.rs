@@ -24,7 +24,9 @@ pub async fn authorize(clients: &Clients, event: Event) -> Result<Answer<Value>>
     let context = match auth::find_token(header("authorization"), cookies, None) {
         None => json!({ "auth_error": "login required: send the token as a cookie or a Bearer header" }),
         Some(token) => match auth::resolve(clients, token).await {
-            Ok(caller) => json!({ "user_id": caller.user_id, "device": caller.device.as_str(), "tag": caller.tag }),
+            Ok(caller) => {
+                json!({ "user_id": caller.user_id, "device": caller.device.as_str(), "tag": caller.tag, "session": caller.session })
+            },
             Err(Error::Refused(refusal)) => json!({ "auth_error": refusal.to_string() }),
             // The route answers 503 in its own format (API Gateway would answer a failed
             // authorizer with a bare 500).

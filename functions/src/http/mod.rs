@@ -18,7 +18,6 @@ pub use fields::{parse_form, Fields, MAX_BODY_BYTES};
 use crate::domain::format::Format;
 use crate::domain::ids::{Actor, Caller, DeviceName, UserId};
 use crate::domain::refusal::{Error, Refusal, Result, UNAVAILABLE_RETRY_AFTER_SECS};
-use crate::service::auth;
 use http::{header, HeaderValue, StatusCode};
 use im_adapters::Clients;
 use lambda_http::request::RequestContext;
@@ -31,8 +30,6 @@ pub struct Ctx {
     pub clients: Arc<Clients>,
     /// The caller the authorizer resolved, or why it could not.
     caller: std::result::Result<Caller, String>,
-    /// The raw token of the request, for logout.
-    pub token: Option<String>,
     /// The address the request came from (API Gateway's `sourceIp`), for rate limits.
     pub source: String,
     /// Whether the authorizer ran: the route needs a session.
@@ -48,8 +45,8 @@ impl Ctx {
             Some(fields) => match (fields.get("user_id").and_then(Value::as_u64).map(UserId), fields.get("device")) {
                 (Some(user_id), Some(Value::String(device))) => DeviceName::parse(Some(device))
                     .map(|device| {
-                        let tag = fields.get("tag").and_then(Value::as_str).unwrap_or_default().to_string();
-                        Caller { user_id, device, tag }
+                        let text = |name: &str| fields.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+                        Caller { user_id, device, tag: text("tag"), session: text("session") }
                     })
                     .map_err(|err| err.to_string()),
                 _ => Err(fields.get("auth_error").and_then(Value::as_str).unwrap_or("login required").to_string()),
@@ -57,9 +54,6 @@ impl Ctx {
             None => Err("login required".to_string()),
         };
         let unavailable = context.and_then(|fields| fields.get("unavailable")).and_then(Value::as_bool) == Some(true);
-        let header = |name: header::HeaderName| req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok());
-        let token =
-            auth::find_token(header(header::AUTHORIZATION).next(), header(header::COOKIE), None).map(str::to_string);
         let source = match req.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
             _ => None,
@@ -68,7 +62,6 @@ impl Ctx {
         Ctx {
             clients,
             caller,
-            token,
             source: source.unwrap_or_else(|| "unknown".into()),
             authorized_route,
             unavailable,

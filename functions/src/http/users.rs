@@ -5,7 +5,7 @@ use crate::domain::ids::{DeviceName, UserId};
 use crate::domain::names::{Email, LoginName, Phone};
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::user::{NewUser, Profile};
-use crate::service::{auth, presence, users};
+use crate::service::{auth, users};
 use cookie::{Cookie, SameSite};
 use http::StatusCode;
 use lambda_http::Request;
@@ -69,8 +69,9 @@ pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let phone = fields.opt_text("phone", 1, 32)?;
     let name = LoginName::from_fields(phone.as_deref(), fields.opt_text("email", 3, 254)?.as_deref())?;
     let id = auth::authenticate(&*ctx.clients, &name, password, &ctx.source).await?;
-    let token = auth::open_session(&*ctx.clients, id, &device).await?;
-    let cookie = session_cookie(&token, ctx.clients.config.token_ttl_secs);
+    let lifetime = ctx.clients.config.token_ttl_secs;
+    let token = auth::open_session(&*ctx.clients, id, &device, lifetime).await?.token;
+    let cookie = session_cookie(&token, lifetime);
     let mut response = socket_endpoint(ctx);
     response["user"] = json!({ "id": id, "token": token });
     Ok(Reply::ok_with_response(response).with_header(http::header::SET_COOKIE, cookie))
@@ -108,12 +109,10 @@ pub async fn report_failed_server(ctx: &Ctx, req: &Request) -> Result<Reply> {
 /// their sockets.
 pub async fn logout(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
     if Fields::parse(req)?.opt_bool("everywhere")?.unwrap_or(false) {
         auth::end_sessions(&*ctx.clients, caller.user_id, None).await?;
     }
-    auth::close_session(&*ctx.clients, token).await?;
-    presence::close_sockets_of(&*ctx.clients, caller).await?;
+    auth::log_out(&*ctx.clients, caller).await?;
     Ok(Reply::ok(json!({})).with_header(http::header::SET_COOKIE, session_cookie("", 0)))
 }
 
@@ -121,11 +120,21 @@ pub async fn logout(ctx: &Ctx, req: &Request) -> Result<Reply> {
 /// of the user ends, with its sockets; this one stays.
 pub async fn change_password(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let token = ctx.token.as_deref().ok_or_else(|| Refusal::Unauthorized("login required".into()))?;
     let fields = Fields::parse(req)?;
     let (current, new) = (fields.text("password", 1, 128)?.into(), fields.text("new_password", 1, 128)?.into());
-    auth::change_password(&*ctx.clients, caller, token, current, new).await?;
+    auth::change_password(&*ctx.clients, caller, current, new).await?;
     Ok(Reply::ok(json!({})))
+}
+
+/// `POST /ws/ticket`: a one-time ticket for `?ticket=` on the socket, valid 60 s, bound to the
+/// caller's session (so it carries no 30-day secret in a URL).
+pub async fn create_ws_ticket(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let ticket = auth::issue_ticket(&*ctx.clients, caller).await?;
+    let mut response = socket_endpoint(ctx);
+    response["ticket"] = json!(ticket);
+    response["expires_in"] = json!(auth::TICKET_SECS);
+    Ok(Reply::ok_with_response(response))
 }
 
 /// A user as the caller sees them: the profile (privacy flags applied) and, for another

@@ -7,7 +7,8 @@ use crate::domain::names::{LoginName, Password};
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::user::{check_strong_password, NewUser};
 use crate::service::{limits, presence};
-use crate::store::sessions;
+use crate::domain::now_secs;
+use crate::store::sessions::{self, Session};
 use crate::store::Backend;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -57,9 +58,9 @@ pub async fn sign_up(backend: &impl Backend, new: &NewUser, source: &str) -> Res
     Ok(backend.insert_user(&new.profile, hash).await?)
 }
 
-/// Checks a password against the user `name` names: the same
-/// refusal whether the user is unknown or the password wrong, and the same work either way.
-/// Attempts are limited per source address and per account before any hashing is spent.
+/// Checks a password against the user `name` names: the same refusal whether the user is
+/// unknown or the password wrong, and the same work either way. Attempts are limited per
+/// source address, and per account (failures only) before any hashing is spent.
 pub async fn authenticate(
     backend: &impl Backend,
     name: &LoginName,
@@ -67,16 +68,26 @@ pub async fn authenticate(
     source: &str,
 ) -> Result<UserId> {
     limits::check(backend, &LOGINS_PER_SOURCE, source).await?;
-    limits::check(backend, &LOGINS_PER_ACCOUNT, &name.to_string()).await?;
-    let user = backend.claimed_by(name).await?;
-    let stored = match user {
-        Some(id) => backend.password_hash(id).await?,
-        None => None,
+    let Some(id) = backend.claimed_by(name).await? else {
+        verify_password(password, None).await;
+        return Err(Refusal::WrongCredentials.into());
     };
-    match (verify_password(password, stored).await, user) {
-        (true, Some(id)) => Ok(id),
-        _ => Err(Refusal::WrongCredentials.into()),
+    match check_account_password(backend, id, password).await? {
+        true => Ok(id),
+        false => Err(Refusal::WrongCredentials.into()),
     }
+}
+
+/// Checks the password of account `id` under the account's one limit of failures (logins by
+/// any of its names and password changes share it): counted before hashing, given back when
+/// right.
+async fn check_account_password(backend: &impl Backend, id: UserId, password: Password) -> Result<bool> {
+    let attempt = limits::check_refundable(backend, &LOGINS_PER_ACCOUNT, &format!("user#{id}")).await?;
+    let right = verify_password(password, backend.password_hash(id).await?).await;
+    if right {
+        attempt.refund(backend).await?;
+    }
+    Ok(right)
 }
 
 /// A new login's tag: what tells its device from another of the same name.
@@ -87,57 +98,91 @@ pub fn new_tag() -> String {
 /// Most sessions one user keeps: a new login past it ends the oldest (and its sockets).
 pub const MAX_SESSIONS_PER_USER: usize = 20;
 
-/// Opens a session for `user_id` on `device` and returns its token.
-pub async fn open_session(backend: &impl Backend, user_id: UserId, device: &DeviceName) -> Result<String> {
+/// A session just opened: the token goes to the client once; the id (its hash) is what the
+/// store and the sockets know it by.
+pub struct Opened {
+    pub token: String,
+    pub id: String,
+    pub tag: String,
+    pub expires_at: u64,
+}
+
+/// Opens a session for `user_id` on `device`, living `lifetime` seconds, and ends the ones
+/// past [`MAX_SESSIONS_PER_USER`] (the soonest to expire first) and those expired.
+pub async fn open_session(backend: &impl Backend, user_id: UserId, device: &DeviceName, lifetime: u64) -> Result<Opened> {
     let token = new_token();
-    backend.open_session(&token, user_id, device, &new_tag()).await?;
+    let (id, tag, expires_at) = (sessions::id_of(&token), new_tag(), now_secs() + lifetime);
+    let session = Session { user_id, device: device.to_string(), tag: tag.clone(), expires_at };
+    backend.open_session(&id, &session).await?;
     let mut listed: Vec<(String, sessions::Listed)> = backend.sessions_of(user_id).await?.into_iter().collect();
-    if listed.len() > MAX_SESSIONS_PER_USER {
-        listed.sort_by_key(|(_, session)| session.x);
-        let oldest = listed.len() - MAX_SESSIONS_PER_USER;
-        end(backend, user_id, listed.into_iter().take(oldest).collect()).await?;
+    listed.sort_by_key(|(_, session)| session.x);
+    let now = now_secs();
+    let expired = listed.iter().filter(|(_, s)| s.x <= now).count();
+    let ended = expired.max(listed.len().saturating_sub(MAX_SESSIONS_PER_USER));
+    if ended > 0 {
+        end(backend, user_id, listed.into_iter().take(ended).collect()).await?;
     }
-    Ok(token)
+    Ok(Opened { token, id, tag, expires_at })
 }
 
-/// Ends the session of `token`.
-pub async fn close_session(backend: &impl Backend, token: &str) -> Result<()> {
-    Ok(backend.close_session(token).await?)
+/// A session for a socket that logged in by password: it lives as long as a socket can, its
+/// token is never handed out, and a logout everywhere or a password change ends it like any
+/// other.
+pub async fn open_socket_session(backend: &impl Backend, user_id: UserId, device: &DeviceName) -> Result<Opened> {
+    open_session(backend, user_id, device, crate::store::connections::LIFETIME_SECS).await
 }
 
-/// Ends every session of the caller's user but the one of `keep` (none: all of them, "log out
+/// Logs the caller's session out and closes the sockets it opened.
+pub async fn log_out(backend: &impl Backend, caller: &Caller) -> Result<()> {
+    backend.close_session(&caller.session).await?;
+    presence::close_sockets_of(backend, caller.user_id, std::slice::from_ref(&caller.session)).await
+}
+
+/// Ends every session of the caller's user but `keep` (none: all of them, "log out
 /// everywhere"), and closes the sockets those sessions opened.
 pub async fn end_sessions(backend: &impl Backend, user: UserId, keep: Option<&str>) -> Result<()> {
-    let kept = keep.map(sessions::listed_as);
-    let ended = backend.sessions_of(user).await?.into_iter().filter(|(hash, _)| Some(hash) != kept.as_ref());
+    let ended = backend.sessions_of(user).await?.into_iter().filter(|(id, _)| Some(id.as_str()) != keep);
     end(backend, user, ended.collect()).await
 }
 
 async fn end(backend: &impl Backend, user: UserId, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
-    let hashes: Vec<String> = ended.iter().map(|(hash, _)| hash.clone()).collect();
-    backend.end_sessions(user, &hashes).await?;
-    let logins: Vec<(String, String)> = ended.into_iter().map(|(_, s)| (s.d, s.g)).collect();
-    presence::close_sockets(backend, user, |c| logins.iter().any(|(d, g)| c.device.as_str() == d && &c.tag == g)).await
+    let ids: Vec<String> = ended.into_iter().map(|(id, _)| id).collect();
+    backend.end_sessions(user, &ids).await?;
+    presence::close_sockets_of(backend, user, &ids).await
 }
 
-/// Changes the caller's password: the current one must be right (attempts count as logins of
-/// the account), the new one passes the sign-up rule; every other session ends, with its
-/// sockets, and the session of `token` stays.
-pub async fn change_password(
-    backend: &impl Backend,
-    caller: &Caller,
-    token: &str,
-    current: Password,
-    new: Password,
-) -> Result<()> {
-    limits::check(backend, &LOGINS_PER_ACCOUNT, &format!("user#{}", caller.user_id)).await?;
-    let stored = backend.password_hash(caller.user_id).await?;
-    if !verify_password(current, stored).await {
+/// Changes the caller's password: the current one must be right (a wrong one counts as a
+/// failed login of the account), the new one passes the sign-up rule; every other session
+/// ends, with its sockets, and the caller's stays.
+pub async fn change_password(backend: &impl Backend, caller: &Caller, current: Password, new: Password) -> Result<()> {
+    if !check_account_password(backend, caller.user_id, current).await? {
         return Err(Refusal::WrongCredentials.into());
     }
     check_password(backend, new.expose())?;
     backend.set_password_hash(caller.user_id, hash_password(new).await?).await?;
-    end_sessions(backend, caller.user_id, Some(token)).await
+    end_sessions(backend, caller.user_id, Some(&caller.session)).await
+}
+
+/// How long a socket ticket works: long enough to open the socket it was asked for.
+pub const TICKET_SECS: u64 = 60;
+
+/// A one-time ticket for `?ticket=` on the socket, for the caller's session: a short-lived
+/// secret in the URL instead of the 30-day token.
+pub async fn issue_ticket(backend: &impl Backend, caller: &Caller) -> Result<String> {
+    let ticket = new_token();
+    backend.issue_ticket(&sessions::id_of(&ticket), &caller.session, now_secs() + TICKET_SECS).await?;
+    Ok(ticket)
+}
+
+/// Uses up a ticket: the caller of its session. Unknown, used and expired tickets, and those
+/// whose session ended, are refused alike.
+pub async fn redeem_ticket(backend: &impl Backend, ticket: &str) -> Result<Caller> {
+    let refused = || Error::from(Refusal::Unauthorized("invalid, used or expired ticket".into()));
+    if ticket.is_empty() || ticket.len() > 256 {
+        return Err(refused());
+    }
+    let session = backend.take_ticket(&sessions::id_of(ticket)).await?.ok_or_else(refused)?;
+    caller_of(backend, session).await?.ok_or_else(refused)
 }
 
 /// The password rule of new passwords: the seeds' 6 to 128 characters, or the strong rule
@@ -154,13 +199,18 @@ fn check_password(backend: &impl Backend, password: &str) -> Result<()> {
 
 /// Resolves a token to its caller: one GetItem. Unknown and expired tokens are refused alike.
 pub async fn resolve(backend: &impl Backend, token: &str) -> Result<Caller> {
+    let refused = || Error::from(Refusal::Unauthorized("invalid or expired token".into()));
     if token.is_empty() || token.len() > 256 {
         return Err(Refusal::Unauthorized("invalid token".into()).into());
     }
-    let (user_id, device, tag) =
-        backend.find_session(token).await?.ok_or_else(|| Refusal::Unauthorized("invalid or expired token".into()))?;
-    let device = DeviceName::parse(Some(&device)).map_err(Error::internal)?;
-    Ok(Caller { user_id, device, tag })
+    caller_of(backend, sessions::id_of(token)).await?.ok_or_else(refused)
+}
+
+/// The caller of the live session `id`.
+async fn caller_of(backend: &impl Backend, id: String) -> Result<Option<Caller>> {
+    let Some(session) = backend.session(&id).await? else { return Ok(None) };
+    let device = DeviceName::parse(Some(&session.device)).map_err(Error::internal)?;
+    Ok(Some(Caller { user_id: session.user_id, device, tag: session.tag, session: id }))
 }
 
 /// Finds the token a client sent: `Authorization: Bearer`, else a `token=` cookie, else
@@ -216,6 +266,7 @@ mod use_cases {
     use crate::domain::format::Format;
     use crate::domain::names::Email;
     use crate::store::memory::{refused, Memory};
+    use crate::store::ports::Settings;
 
     fn eva() -> NewUser {
         NewUser::from_email("Eva@example.com", "888888".into()).unwrap()
@@ -267,30 +318,54 @@ mod use_cases {
     }
 
     #[tokio::test]
+    async fn a_right_password_gives_its_attempt_back_so_reconnecting_never_locks_out() {
+        let memory = Memory::default();
+        sign_up(&memory, &eva(), "10.0.0.1").await.unwrap();
+        for _ in 0..LOGINS_PER_ACCOUNT.max + 5 {
+            authenticate(&memory, &eva_name(), "888888".into(), "10.0.0.1").await.unwrap();
+        }
+    }
+
+    #[tokio::test]
     async fn a_password_change_ends_every_other_session_and_its_sockets() {
         let memory = Memory::default();
         let id = sign_up(&memory, &eva(), "10.0.0.1").await.unwrap();
+        let lifetime = memory.token_lifetime();
         let (kept, ended) = (
-            open_session(&memory, id, &device("web")).await.unwrap(),
-            open_session(&memory, id, &device("ipad")).await.unwrap(),
+            open_session(&memory, id, &device("web"), lifetime).await.unwrap(),
+            open_session(&memory, id, &device("ipad"), lifetime).await.unwrap(),
         );
-        let caller = resolve(&memory, &kept).await.unwrap();
-        let ipad = resolve(&memory, &ended).await.unwrap();
-        memory.connect(id.0, "ipad", Format::Json);
-        memory.state().connections[0].tag = ipad.tag.clone();
-        change_password(&memory, &caller, &kept, "888888".into(), "999999".into()).await.unwrap();
-        assert!(resolve(&memory, &kept).await.is_ok());
-        assert!(matches!(refused(resolve(&memory, &ended).await), Refusal::Unauthorized(_)));
+        let caller = resolve(&memory, &kept.token).await.unwrap();
+        memory.connect(id.0, "anything", Format::Json);
+        memory.state().connections[0].session = ended.id.clone();
+        change_password(&memory, &caller, "888888".into(), "999999".into()).await.unwrap();
+        assert!(resolve(&memory, &kept.token).await.is_ok());
+        assert!(matches!(refused(resolve(&memory, &ended.token).await), Refusal::Unauthorized(_)));
         assert_eq!(memory.state().disconnected.len(), 1, "the ended session's socket is closed");
         assert_eq!(authenticate(&memory, &eva_name(), "999999".into(), "10.0.0.1").await.unwrap(), id);
     }
 
     #[tokio::test]
-    async fn a_closed_session_resolves_no_more() {
+    async fn a_logged_out_session_resolves_no_more() {
         let memory = Memory::default();
-        let token = open_session(&memory, UserId(7), &device("android")).await.unwrap();
-        assert_eq!(resolve(&memory, &token).await.unwrap().user_id, UserId(7));
-        close_session(&memory, &token).await.unwrap();
+        let token = open_session(&memory, UserId(7), &device("android"), 60).await.unwrap().token;
+        let caller = resolve(&memory, &token).await.unwrap();
+        assert_eq!(caller.user_id, UserId(7));
+        log_out(&memory, &caller).await.unwrap();
         assert!(matches!(refused(resolve(&memory, &token).await), Refusal::Unauthorized(_)));
+    }
+
+    #[tokio::test]
+    async fn a_ticket_opens_one_socket_of_its_live_session_once() {
+        let memory = Memory::default();
+        let token = open_session(&memory, UserId(7), &device("android"), 60).await.unwrap().token;
+        let caller = resolve(&memory, &token).await.unwrap();
+        let ticket = issue_ticket(&memory, &caller).await.unwrap();
+        assert_eq!(redeem_ticket(&memory, &ticket).await.unwrap(), caller);
+        assert!(matches!(refused(redeem_ticket(&memory, &ticket).await), Refusal::Unauthorized(_)), "used up");
+        let second = issue_ticket(&memory, &caller).await.unwrap();
+        log_out(&memory, &caller).await.unwrap();
+        assert!(matches!(refused(redeem_ticket(&memory, &second).await), Refusal::Unauthorized(_)), "session ended");
+        assert!(matches!(refused(redeem_ticket(&memory, &token).await), Refusal::Unauthorized(_)), "a token is no ticket");
     }
 }

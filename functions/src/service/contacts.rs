@@ -53,7 +53,7 @@ pub async fn change(
 ) -> Result<Pair> {
     let told = |edge: &Edge| {
         let Telling { change, them: tell_them, request } = telling(edge);
-        let notice = Notice::new(change, &actor.caller(), Some(them.0), now_secs());
+        let notice = Notice::new(change, actor, Some(them.0), now_secs());
         let recipients: &[UserId] = if tell_them { &[them] } else { &[] };
         let request = request.map(|id| (id, actor.user_id, them));
         Told { feeds: delivery::feeds(actor, recipients), notice, request }

@@ -38,7 +38,7 @@ async fn announce(
     members: &[UserId],
     change: Change,
 ) -> Result<()> {
-    let notice = Notice::new(change, &actor.caller(), Some(group.0), now_secs());
+    let notice = Notice::new(change, actor, Some(group.0), now_secs());
     delivery::tell_group(backend, actor, ConversationId::Group(group), members, &notice).await?;
     Ok(())
 }
@@ -120,7 +120,7 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, group: GroupId) -> Re
 /// racing joins cannot pass the cap and no crash keeps a join untold; a lost race reads again.
 async fn add_member(backend: &impl Backend, actor: &Actor, group: GroupId, member: UserId) -> Result<()> {
     let change = Change::CreateGroupMember { g_id: group, member_id: member };
-    let notice = Notice::new(change, &actor.caller(), Some(group.0), now_secs());
+    let notice = Notice::new(change, actor, Some(group.0), now_secs());
     let (mut members, entry) = until_won(|| async {
         let current = backend.members(group).await?;
         if current.contains(&member) {
@@ -167,7 +167,7 @@ pub async fn leave(backend: &impl Backend, actor: &Actor, group: GroupId) -> Res
         return Err(Refusal::NotFound("not a member".into()).into());
     }
     let change = Change::DeleteGroupMember { g_id: group, gm_id: actor.user_id };
-    let notice = Notice::new(change, &actor.caller(), Some(group.0), now_secs());
+    let notice = Notice::new(change, actor, Some(group.0), now_secs());
     let entry = until_won(|| async {
         if !backend.members(group).await?.contains(&actor.user_id) {
             return Err(Refusal::NotFound("not a member".into()).into());

@@ -3,8 +3,8 @@
 //! one phone never both receive.
 
 use crate::delivery;
-use crate::domain::ids::{Caller, UserId};
-use crate::domain::refusal::{Error, Result};
+use crate::domain::ids::UserId;
+use crate::domain::refusal::{Error, Refusal, Result};
 use crate::store::connections::Connection;
 use crate::store::Backend;
 
@@ -13,13 +13,20 @@ use crate::store::Backend;
 /// every fan-out to them) without bound.
 pub const MAX_SOCKETS_PER_USER: usize = 10;
 
-/// Binds a logged-in connection to its user and closes that device's older sockets, and the
-/// oldest sockets past [`MAX_SOCKETS_PER_USER`].
+/// Binds a logged-in connection to its user and session, and closes that device's older
+/// sockets and the oldest sockets past [`MAX_SOCKETS_PER_USER`]. Refused when the session
+/// ended meanwhile: ending a session deletes it, then closes the sockets listed for it, so a
+/// socket listed while its session still exists is found by any later ending (both reads are
+/// strongly consistent), and one listed after is closed here.
 pub async fn bind(backend: &impl Backend, conn: &Connection) -> Result<()> {
     let user = conn.user_id.ok_or_else(|| Error::internal("binding a connection without a user"))?;
     backend.bind(conn).await?;
+    if backend.session(&conn.session).await?.is_none() {
+        delivery::close_connections(backend, &[conn.connection_id.clone()]).await;
+        return Err(Refusal::Unauthorized("the session has ended: log in again".into()).into());
+    }
     let (mut older, mut others): (Vec<_>, Vec<_>) = backend
-        .of_users(&[user])
+        .sockets_of(user)
         .await?
         .into_iter()
         .filter(|c| c.connection_id != conn.connection_id)
@@ -31,15 +38,15 @@ pub async fn bind(backend: &impl Backend, conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Closes the sockets a session opened (its device name and tag): what a logout ends.
-pub async fn close_sockets_of(backend: &impl Backend, caller: &Caller) -> Result<()> {
-    close_sockets(backend, caller.user_id, |c| c.device == caller.device && c.tag == caller.tag).await
-}
-
-/// Closes a user's sockets that `ended` picks.
-pub async fn close_sockets(backend: &impl Backend, user: UserId, ended: impl Fn(&Connection) -> bool) -> Result<()> {
-    let sockets: Vec<String> =
-        backend.of_users(&[user]).await?.into_iter().filter(|c| ended(c)).map(|c| c.connection_id).collect();
+/// Closes the sockets of the sessions `ended` (their ids), whatever device names they gave.
+pub async fn close_sockets_of(backend: &impl Backend, user: UserId, ended: &[String]) -> Result<()> {
+    let sockets: Vec<String> = backend
+        .sockets_of(user)
+        .await?
+        .into_iter()
+        .filter(|c| ended.contains(&c.session))
+        .map(|c| c.connection_id)
+        .collect();
     delivery::close_connections(backend, &sockets).await;
     Ok(())
 }
@@ -75,5 +82,26 @@ mod tests {
         bind(&memory, &one_more).await.unwrap();
         assert_eq!(memory.state().disconnected, ["conn-1"], "the oldest goes");
         assert_eq!(memory.state().connections.len(), MAX_SOCKETS_PER_USER);
+    }
+
+    #[tokio::test]
+    async fn a_socket_whose_session_ended_while_it_bound_is_refused_and_closed() {
+        let memory = Memory::default();
+        memory.connect(1, "android", Format::Json);
+        let mut late = memory.state().connections[0].clone();
+        (late.connection_id, late.session) = ("conn-late".into(), "ended-session".into());
+        assert!(matches!(crate::store::memory::refused(bind(&memory, &late).await), Refusal::Unauthorized(_)));
+        assert_eq!(memory.state().disconnected, ["conn-late"]);
+        assert_eq!(memory.state().connections.len(), 1, "only the first socket is left");
+    }
+
+    #[tokio::test]
+    async fn ending_a_session_closes_its_sockets_whatever_device_name_they_gave() {
+        let memory = Memory::default();
+        let (stolen, own) = (memory.connect(1, "anything", Format::Json), memory.connect(1, "ipad", Format::Json));
+        memory.state().connections[0].session = "stolen".into();
+        close_sockets_of(&memory, UserId(1), &["stolen".to_string()]).await.unwrap();
+        assert_eq!(memory.state().disconnected, [stolen]);
+        assert_eq!(memory.state().connections[0].connection_id, own);
     }
 }

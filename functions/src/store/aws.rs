@@ -8,11 +8,11 @@ use super::ports::{
     UserStore, Workers,
 };
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
-use super::sessions::{self, Listed};
+use super::sessions::{self, Listed, Session};
 use super::streams::{self, NewEntry, Position};
 use super::{blobs, groups, limits, users, Result};
 use crate::domain::entry::Entry;
-use crate::domain::ids::{ConversationId, DeviceName, GroupId, UserId};
+use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
@@ -193,20 +193,26 @@ impl UserStore for Clients {
 }
 
 impl SessionStore for Clients {
-    async fn open_session(&self, token: &str, user: UserId, device: &DeviceName, tag: &str) -> Result<()> {
-        sessions::open(self, token, user, device, tag).await
+    async fn open_session(&self, id: &str, session: &Session) -> Result<()> {
+        sessions::open(self, id, session).await
     }
-    async fn close_session(&self, token: &str) -> Result<()> {
-        sessions::close(self, token).await
+    async fn close_session(&self, id: &str) -> Result<()> {
+        sessions::close(self, id).await
     }
-    async fn find_session(&self, token: &str) -> Result<Option<(UserId, String, String)>> {
-        sessions::find(self, token).await
+    async fn session(&self, id: &str) -> Result<Option<Session>> {
+        sessions::find(self, id).await
     }
     async fn sessions_of(&self, user: UserId) -> Result<HashMap<String, Listed>> {
         sessions::of_user(self, user).await
     }
-    async fn end_sessions(&self, user: UserId, hashes: &[String]) -> Result<()> {
-        sessions::end(self, user, hashes).await
+    async fn end_sessions(&self, user: UserId, ids: &[String]) -> Result<()> {
+        sessions::end(self, user, ids).await
+    }
+    async fn issue_ticket(&self, ticket: &str, session: &str, expires_at: u64) -> Result<()> {
+        sessions::issue_ticket(self, ticket, session, expires_at).await
+    }
+    async fn take_ticket(&self, ticket: &str) -> Result<Option<String>> {
+        sessions::take_ticket(self, ticket).await
     }
 }
 
@@ -214,11 +220,17 @@ impl LimitStore for Clients {
     async fn count(&self, key: &str, expires_at: u64) -> Result<u64> {
         limits::count(self, key, expires_at).await
     }
+    async fn refund(&self, key: &str, expires_at: u64) -> Result<()> {
+        limits::refund(self, key, expires_at).await
+    }
 }
 
 impl ConnectionStore for Clients {
     async fn of_users(&self, users: &[UserId]) -> Result<Vec<Connection>> {
-        connections::of_users(self, users).await
+        connections::of_users(self, users, false).await
+    }
+    async fn sockets_of(&self, user: UserId) -> Result<Vec<Connection>> {
+        connections::of_users(self, &[user], true).await
     }
     async fn forget(&self, connection_id: &str) -> Result<()> {
         connections::forget(self, connection_id).await
@@ -267,6 +279,9 @@ impl Sockets for Clients {
 impl Settings for Clients {
     fn strong_passwords(&self) -> bool {
         self.config.strong_passwords
+    }
+    fn token_lifetime(&self) -> u64 {
+        self.config.token_ttl_secs
     }
 }
 

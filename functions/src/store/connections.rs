@@ -33,6 +33,9 @@ pub struct Connection {
     pub format_chosen: bool,
     /// When it was bound to its user (seconds; 0 before).
     pub since: u64,
+    /// The session it belongs to (its id, the token's hash; empty before login): ending the
+    /// session closes it.
+    pub session: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -46,6 +49,8 @@ struct ConnectionItem {
     format: String,
     #[serde(default)]
     format_chosen: bool,
+    #[serde(default)]
+    session: String,
     connected_at: u64,
     expires_at: u64,
 }
@@ -56,9 +61,12 @@ struct Live {
     d: String,
     f: String,
     at: u64,
-    /// The login's tag, so a logout finds the sockets of that very session.
+    /// The login's tag.
     #[serde(default)]
     g: String,
+    /// The session, so ending it finds its sockets whatever their device names.
+    #[serde(default)]
+    s: String,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +94,7 @@ pub async fn put(clients: &Clients, conn: &Connection) -> Result<()> {
         tag: conn.tag.clone(),
         format: conn.format.as_str().into(),
         format_chosen: conn.format_chosen,
+        session: conn.session.clone(),
         connected_at: now,
         expires_at: now + if conn.user_id.is_some() { LIFETIME_SECS } else { LOGIN_DEADLINE_SECS },
     };
@@ -98,7 +107,8 @@ pub async fn put(clients: &Clients, conn: &Connection) -> Result<()> {
 pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
     let user = conn.user_id.ok_or_else(|| StoreError::Malformed("binding a connection without a user".into()))?;
     put(clients, conn).await?;
-    let live = Live { d: conn.device.to_string(), f: conn.format.as_str().into(), at: now_secs(), g: conn.tag.clone() };
+    let (d, f, g, s) = (conn.device.to_string(), conn.format.as_str().into(), conn.tag.clone(), conn.session.clone());
+    let live = Live { d, f, at: now_secs(), g, s };
     let entry = AttributeValue::M(to_item(&live)?);
     add_to_user(clients, user, &conn.connection_id, entry).await
 }
@@ -124,6 +134,7 @@ pub async fn find(clients: &Clients, cid: &str) -> Result<Option<Connection>> {
         format: Format::parse(Some(&item.format)).unwrap_or(Format::Json),
         format_chosen: item.format_chosen,
         since: item.connected_at,
+        session: item.session,
     }))
 }
 
@@ -142,15 +153,17 @@ pub async fn forget(clients: &Clients, cid: &str) -> Result<()> {
 }
 
 /// The live connections of `users`: one BatchGetItem per 100 users, never a Scan. Records
-/// older than API Gateway's two-hour limit are ignored (their TTL removes them).
-pub async fn of_users(clients: &Clients, users: &[UserId]) -> Result<Vec<Connection>> {
+/// older than API Gateway's two-hour limit are ignored (their TTL removes them). `consistent`
+/// reads see a connection bound an instant ago (what ending a session needs; a fan-out does
+/// not, at half the price).
+pub async fn of_users(clients: &Clients, users: &[UserId], consistent: bool) -> Result<Vec<Connection>> {
     let oldest = now_secs().saturating_sub(LIFETIME_SECS);
     let mut unique = users.to_vec();
     unique.sort_unstable();
     unique.dedup();
     let keys = unique.iter().map(|u| pk(user_key(*u))).collect();
     let mut found = vec![];
-    for item in batch_get(clients, &clients.config.tables.connections, keys, false).await? {
+    for item in batch_get(clients, &clients.config.tables.connections, keys, consistent).await? {
         let record: UserConnections = from_item(item)?;
         let Some(user) = record.pk.strip_prefix("user#").and_then(|id| id.parse().ok()) else { continue };
         for (cid, live) in record.conns.into_iter().filter(|(_, live)| live.at >= oldest) {
@@ -165,6 +178,7 @@ pub async fn of_users(clients: &Clients, users: &[UserId]) -> Result<Vec<Connect
                 format,
                 format_chosen: true,
                 since: live.at,
+                session: live.s,
             });
         }
     }

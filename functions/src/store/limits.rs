@@ -8,3 +8,8 @@ use im_adapters::Clients;
 pub async fn count(clients: &Clients, key: &str, expires_at: u64) -> Result<u64> {
     users::increment(clients, key, "n", Some(expires_at)).await
 }
+
+/// Gives back one attempt counted under `key` (a login that turned out right).
+pub async fn refund(clients: &Clients, key: &str, expires_at: u64) -> Result<()> {
+    users::add(clients, key, "n", -1, Some(expires_at)).await.map(|_| ())
+}

@@ -7,11 +7,11 @@
 use super::connections::Connection;
 use super::groups::Info;
 use super::relations::{List, ListedEdge, Page, Pair, Told};
-use super::sessions::Listed;
+use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Position};
 use super::Result;
 use crate::domain::entry::Entry;
-use crate::domain::ids::{ConversationId, DeviceName, GroupId, UserId};
+use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
@@ -169,31 +169,33 @@ pub trait UserStore: Sync {
     fn set_password_hash(&self, id: UserId, hash: String) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Sessions (in the users table), known by their token's hash.
+/// Sessions (in the users table), known by their id: their token's hash.
 pub trait SessionStore: Sync {
-    fn open_session(
-        &self,
-        token: &str,
-        user: UserId,
-        device: &DeviceName,
-        tag: &str,
-    ) -> impl Future<Output = Result<()>> + Send;
-    fn close_session(&self, token: &str) -> impl Future<Output = Result<()>> + Send;
-    /// The user, device and tag of a live session.
-    fn find_session(&self, token: &str) -> impl Future<Output = Result<Option<(UserId, String, String)>>> + Send;
+    fn open_session(&self, id: &str, session: &Session) -> impl Future<Output = Result<()>> + Send;
+    fn close_session(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// A live session, read strongly consistent.
+    fn session(&self, id: &str) -> impl Future<Output = Result<Option<Session>>> + Send;
     fn sessions_of(&self, user: UserId) -> impl Future<Output = Result<HashMap<String, Listed>>> + Send;
-    fn end_sessions(&self, user: UserId, hashes: &[String]) -> impl Future<Output = Result<()>> + Send;
+    fn end_sessions(&self, user: UserId, ids: &[String]) -> impl Future<Output = Result<()>> + Send;
+    /// A one-time socket ticket (by its hash) for a session, until `expires_at`.
+    fn issue_ticket(&self, ticket: &str, session: &str, expires_at: u64) -> impl Future<Output = Result<()>> + Send;
+    /// Uses up a ticket: its session while it is valid, `None` once taken or expired.
+    fn take_ticket(&self, ticket: &str) -> impl Future<Output = Result<Option<String>>> + Send;
 }
 
 /// Rate-limit counters.
 pub trait LimitStore: Sync {
     /// Counts one more attempt under `key`; the count so far in its window.
     fn count(&self, key: &str, expires_at: u64) -> impl Future<Output = Result<u64>> + Send;
+    /// Takes back one attempt counted under `key`.
+    fn refund(&self, key: &str, expires_at: u64) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// The connections table: who is online where.
 pub trait ConnectionStore: Sync {
     fn of_users(&self, users: &[UserId]) -> impl Future<Output = Result<Vec<Connection>>> + Send;
+    /// One user's live connections, read strongly consistent (a socket bound an instant ago).
+    fn sockets_of(&self, user: UserId) -> impl Future<Output = Result<Vec<Connection>>> + Send;
     fn forget(&self, connection_id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Binds a logged-in connection to its user.
     fn bind(&self, connection: &Connection) -> impl Future<Output = Result<()>> + Send;
@@ -230,6 +232,8 @@ pub trait Workers: Sync {
 pub trait Settings: Sync {
     /// `PASSWORD_RULE=strong`: new passwords follow the strong rule.
     fn strong_passwords(&self) -> bool;
+    /// How long a login's token lives (seconds).
+    fn token_lifetime(&self) -> u64;
 }
 
 /// Every port: what the use cases and the delivery take.

@@ -4,7 +4,7 @@
 //! The token itself is never stored.
 
 use super::{aws, batch_write, from_item, malformed, put_in_map, remove_from_map, s, to_item, Result};
-use crate::domain::ids::{DeviceName, UserId};
+use crate::domain::ids::UserId;
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 use im_adapters::Clients;
@@ -21,6 +21,15 @@ struct SessionItem {
     #[serde(default)]
     tag: String,
     expires_at: u64,
+}
+
+/// A live session: whose, on which device, until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: UserId,
+    pub device: String,
+    pub tag: String,
+    pub expires_at: u64,
 }
 
 /// One session in a user's `s` map.
@@ -42,44 +51,70 @@ fn session_key(hash: &str) -> String {
     format!("token#{hash}")
 }
 
+fn ticket_key(hash: &str) -> String {
+    format!("ticket#{hash}")
+}
+
 fn index_key(user: UserId) -> String {
     format!("sessions#{user}")
 }
 
-/// Stores a session for `user_id` on `device`, for the configured lifetime, and lists it.
-pub async fn open(clients: &Clients, token: &str, user_id: UserId, device: &DeviceName, tag: &str) -> Result<()> {
-    let expires_at = now_secs() + clients.config.token_ttl_secs;
-    let hash = hash(token);
-    let item =
-        SessionItem { pk: session_key(&hash), user_id, device: device.to_string(), tag: tag.to_string(), expires_at };
+/// Stores the session `id` (its token's hash) and lists it.
+pub async fn open(clients: &Clients, id: &str, session: &Session) -> Result<()> {
+    let Session { user_id, device, tag, expires_at } = session.clone();
+    let item = SessionItem { pk: session_key(id), user_id, device: device.clone(), tag: tag.clone(), expires_at };
     let table = &clients.config.tables.users;
     let put = clients.dynamodb.put_item().table_name(table).set_item(Some(to_item(&item)?));
     put.send().await.map_err(aws)?;
-    let listed = Listed { d: device.to_string(), g: tag.to_string(), x: expires_at };
-    put_in_map(clients, table, &index_key(user_id), ("s", &hash), AttributeValue::M(to_item(&listed)?)).await
+    let listed = Listed { d: device, g: tag, x: expires_at };
+    put_in_map(clients, table, &index_key(user_id), ("s", id), AttributeValue::M(to_item(&listed)?)).await
 }
 
-/// Ends the session of `token`; ending an unknown session is not an error.
-pub async fn close(clients: &Clients, token: &str) -> Result<()> {
+/// Ends the session `id`; ending an unknown session is not an error.
+pub async fn close(clients: &Clients, id: &str) -> Result<()> {
     let table = &clients.config.tables.users;
-    let hash = hash(token);
-    let delete = clients.dynamodb.delete_item().table_name(table).key("pk", s(session_key(&hash)));
+    let delete = clients.dynamodb.delete_item().table_name(table).key("pk", s(session_key(id)));
     let removed = delete.return_values(ReturnValue::AllOld).send().await.map_err(aws)?;
     if let Some(item) = removed.attributes {
         let session: SessionItem = from_item(item)?;
-        remove_from_map(clients, table, &index_key(session.user_id), "s", &[hash]).await?;
+        remove_from_map(clients, table, &index_key(session.user_id), "s", &[id.to_string()]).await?;
     }
     Ok(())
 }
 
-/// The user, device and tag of a live session (one GetItem); `None` when unknown or expired
-/// (and not yet swept by TTL).
-pub async fn find(clients: &Clients, token: &str) -> Result<Option<(UserId, String, String)>> {
+/// A live session (one strongly consistent GetItem, so a socket bound after a logout sees it
+/// ended); `None` when unknown or expired (and not yet swept by TTL).
+pub async fn find(clients: &Clients, id: &str) -> Result<Option<Session>> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.users);
-    let get = get.key("pk", s(session_key(&hash(token))));
+    let get = get.key("pk", s(session_key(id))).consistent_read(true);
     let Some(item) = get.send().await.map_err(aws)?.item else { return Ok(None) };
-    let session: SessionItem = from_item(item)?;
-    Ok((session.expires_at > now_secs()).then_some((session.user_id, session.device, session.tag)))
+    let item: SessionItem = from_item(item)?;
+    let session = Session { user_id: item.user_id, device: item.device, tag: item.tag, expires_at: item.expires_at };
+    Ok((session.expires_at > now_secs()).then_some(session))
+}
+
+#[derive(Serialize, Deserialize)]
+struct TicketItem {
+    pk: String,
+    session: String,
+    expires_at: u64,
+}
+
+/// Stores a one-time socket ticket (by its hash) for the session `session`.
+pub async fn issue_ticket(clients: &Clients, ticket: &str, session: &str, expires_at: u64) -> Result<()> {
+    let item = TicketItem { pk: ticket_key(ticket), session: session.to_string(), expires_at };
+    let put = clients.dynamodb.put_item().table_name(&clients.config.tables.users);
+    put.set_item(Some(to_item(&item)?)).send().await.map_err(aws)?;
+    Ok(())
+}
+
+/// Takes a ticket (one DeleteItem: a second use finds nothing): its session, while valid.
+pub async fn take_ticket(clients: &Clients, ticket: &str) -> Result<Option<String>> {
+    let delete = clients.dynamodb.delete_item().table_name(&clients.config.tables.users);
+    let delete = delete.key("pk", s(ticket_key(ticket))).return_values(ReturnValue::AllOld);
+    let Some(item) = delete.send().await.map_err(aws)?.attributes else { return Ok(None) };
+    let item: TicketItem = from_item(item)?;
+    Ok((item.expires_at > now_secs()).then_some(item.session))
 }
 
 /// A user's sessions by token hash, expired ones included (until they are ended).
@@ -108,9 +143,9 @@ pub async fn end(clients: &Clients, user: UserId, hashes: &[String]) -> Result<(
     remove_from_map(clients, table, &index_key(user), "s", hashes).await
 }
 
-/// The hash a token is listed under (to keep the current session when ending the others).
-pub fn listed_as(token: &str) -> String {
-    hash(token)
+/// A session's id, or a ticket's: the hash of its secret (the secret itself is never stored).
+pub fn id_of(secret: &str) -> String {
+    hash(secret)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::domain::names::LoginName;
 use crate::domain::now_secs;
 use crate::domain::user::Profile;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use im_adapters::Clients;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -80,6 +80,11 @@ pub async fn next_id(clients: &Clients, counter: &str) -> Result<u64> {
 /// Adds 1 to the number `attribute` of the item `key` (created at 1) and returns it; with
 /// `expires_at`, the item also gets that TTL. One atomic UpdateItem: ids and rate-limit counts.
 pub async fn increment(clients: &Clients, key: &str, attribute: &str, expires_at: Option<u64>) -> Result<u64> {
+    add(clients, key, attribute, 1, expires_at).await
+}
+
+/// Adds `by` (negative: takes away) to a counter; the count after it (never below 0).
+pub async fn add(clients: &Clients, key: &str, attribute: &str, by: i64, expires_at: Option<u64>) -> Result<u64> {
     let mut update = clients
         .dynamodb
         .update_item()
@@ -87,7 +92,7 @@ pub async fn increment(clients: &Clients, key: &str, attribute: &str, expires_at
         .key("pk", s(key))
         .update_expression("ADD #v :one")
         .expression_attribute_names("#v", attribute)
-        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":one", AttributeValue::N(by.to_string()))
         .return_values(ReturnValue::UpdatedNew);
     if let Some(at) = expires_at {
         update = update
@@ -96,7 +101,8 @@ pub async fn increment(clients: &Clients, key: &str, attribute: &str, expires_at
     }
     let out = update.send().await.map_err(aws)?;
     let counted = out.attributes.as_ref().and_then(|a| a.get(attribute)).and_then(|v| v.as_n().ok());
-    counted.and_then(|v| v.parse().ok()).ok_or_else(|| malformed("a counter without its number"))
+    let counted: i64 = counted.and_then(|v| v.parse().ok()).ok_or_else(|| malformed("a counter without its number"))?;
+    Ok(counted.max(0) as u64)
 }
 
 async fn get(clients: &Clients, key: String) -> Result<Option<Item>> {

@@ -324,22 +324,29 @@ async fn log_in(
     dialect: Format,
 ) -> Result<std::result::Result<(UserId, Connection), String>> {
     let device = device_of(conn, login.device)?;
-    // A token's device keeps its session's tag; a password login is a new login of its own.
-    let (user_id, tag) = match (login.token, login.password) {
+    // A token's socket belongs to its session; a password login opens a session of its own.
+    let (user_id, of_token) = match (login.token, login.password) {
         (Some(token), _) => {
             let caller = auth::resolve(clients, &token).await?;
-            (caller.user_id, caller.tag)
+            (caller.user_id, Some((caller.tag, caller.session)))
         }
         (None, Some(password)) => {
             let name = LoginName::from_fields(login.phone.as_deref(), login.email.as_deref())?;
-            (auth::authenticate(clients, &name, password, login.source).await?, auth::new_tag())
+            (auth::authenticate(clients, &name, password, login.source).await?, None)
         }
         (None, None) => return Ok(Err("send a token, or a phone/email and password".into())),
     };
     if login.user_id.is_some_and(|claimed| claimed != user_id.to_string()) {
         return Ok(Err("user id does not match the login".into()));
     }
-    Ok(Ok((user_id, bind(clients, conn, user_id, (device, tag), dialect).await?)))
+    let (tag, session) = match of_token {
+        Some(of_token) => of_token,
+        None => {
+            let opened = auth::open_socket_session(clients, user_id, &device).await?;
+            (opened.tag, opened.id)
+        }
+    };
+    Ok(Ok((user_id, bind(clients, conn, user_id, Bound { device, tag, session }, dialect).await?)))
 }
 
 /// Seed 003's `LOGON`: signs up with an email and logs this connection in.
@@ -352,19 +359,28 @@ async fn sign_up(
 ) -> Result<(UserId, Connection)> {
     let device = device_of(conn, device)?;
     let id = auth::sign_up(clients, &NewUser::from_email(email, password)?, source).await?;
-    Ok((id, bind(clients, conn, id, (device, auth::new_tag()), dialect).await?))
+    let opened = auth::open_socket_session(clients, id, &device).await?;
+    Ok((id, bind(clients, conn, id, Bound { device, tag: opened.tag, session: opened.id }, dialect).await?))
 }
 
-/// Binds the connection to its user, in its login frame's dialect unless it chose one.
+/// What a login binds a socket to: its device, the login's tag, its session.
+struct Bound {
+    device: DeviceName,
+    tag: String,
+    session: String,
+}
+
+/// Binds the connection to its user and session, in its login frame's dialect unless it
+/// chose one.
 async fn bind(
     clients: &Clients,
     conn: &Connection,
     user_id: UserId,
-    (device, tag): (DeviceName, String),
+    Bound { device, tag, session }: Bound,
     dialect: Format,
 ) -> Result<Connection> {
     let format = if conn.format_chosen { conn.format } else { dialect };
-    let bound = Connection { user_id: Some(user_id), device, tag, format, ..conn.clone() };
+    let bound = Connection { user_id: Some(user_id), device, tag, format, session, ..conn.clone() };
     presence::bind(clients, &bound).await?;
     Ok(bound)
 }

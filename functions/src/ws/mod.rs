@@ -47,11 +47,12 @@ fn answer(result: Result<String>) -> Response<Body> {
     response
 }
 
-/// `$connect`: `?token=` (or an `Authorization: Bearer` / `token` cookie header), optional
-/// `?format=json|toml` and `?device=`. Without a token the connection is accepted and must log
+/// `$connect`: `?ticket=` (one-time, from `POST /ws/ticket`), else `?token=` (or an
+/// `Authorization: Bearer` / `token` cookie header: the weaker form, a 30-day secret in a URL),
+/// optional `?format=json|toml` and `?device=`. The socket belongs to that session. Without a token the connection is accepted and must log
 /// in by a frame, as both seed clients do (seed 003's `LOGIN`/`LOGON`, simple_im's
 /// `[[r]] t="login"`) within `LOGIN_DEADLINE_SECS`; until then every other frame is answered
-/// with an error. A bad token is refused (401). `?login=frame` is accepted and changes nothing.
+/// with an error. A bad token or ticket is refused (401). `?login=frame` is accepted and changes nothing.
 pub async fn connect(clients: &Clients, req: &Request) -> Response<Body> {
     answer(record_connection(clients, req).await.map(|()| String::new()))
 }
@@ -66,17 +67,22 @@ async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
     let token =
         auth::find_token(header(http::header::AUTHORIZATION).next(), header(http::header::COOKIE), param("token"));
     let device = param("device").map(|d| DeviceName::parse(Some(d))).transpose()?;
-    let conn = match token {
-        Some(token) => {
-            let caller = auth::resolve(clients, token).await?;
+    let caller = match (param("ticket"), token) {
+        (Some(ticket), _) => Some(auth::redeem_ticket(clients, ticket).await?),
+        (None, Some(token)) => Some(auth::resolve(clients, token).await?),
+        (None, None) => None,
+    };
+    let session = caller.as_ref().map(|c| c.session.clone()).unwrap_or_default();
+    let conn = match caller {
+        Some(caller) => {
             let device = device.unwrap_or(caller.device);
             let (user_id, tag) = (Some(caller.user_id), caller.tag);
-            let conn = Connection { connection_id, user_id, device, tag, format, format_chosen, since: 0 };
+            let conn = Connection { connection_id, user_id, device, tag, format, format_chosen, since: 0, session };
             return presence::bind(clients, &conn).await;
         }
         None => {
             let device = device.unwrap_or(DeviceName::parse(None)?);
-            Connection { connection_id, user_id: None, device, tag: String::new(), format, format_chosen, since: 0 }
+            Connection { connection_id, user_id: None, device, tag: String::new(), format, format_chosen, since: 0, session }
         }
     };
     Ok(connections::put(clients, &conn).await?)

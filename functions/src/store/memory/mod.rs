@@ -10,7 +10,7 @@ mod tables;
 use super::connections::Connection;
 use super::groups::Info;
 use super::ports::StreamStore;
-use super::sessions::Listed;
+use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Position};
 use super::{Result, StoreError};
 use crate::domain::confirmed::Confirmed;
@@ -40,8 +40,10 @@ pub struct State {
     pub claims: HashMap<String, UserId>,
     pub password_hashes: HashMap<UserId, String>,
     pub counters: HashMap<String, u64>,
-    /// Sessions by token hash: user, device, tag.
-    pub sessions: HashMap<String, (UserId, String, String)>,
+    /// Sessions by id (token hash).
+    pub sessions: HashMap<String, Session>,
+    /// Socket tickets by hash: their session and expiry.
+    pub tickets: HashMap<String, (String, u64)>,
     pub session_lists: HashMap<UserId, HashMap<String, Listed>>,
     pub edges: HashMap<(UserId, UserId), Edge>,
     pub profiles: HashMap<UserId, Profile>,
@@ -128,11 +130,14 @@ impl Memory {
         state.groups.insert(id, info);
     }
 
-    /// A live connection of `user` on `device` in `format`; its id.
+    /// A live connection of `user` on `device` in `format` (its session `session-<id>`); its id.
     pub fn connect(&self, user: u64, device: &str, format: Format) -> String {
         let user = UserId(user);
         let mut state = self.state();
         let connection_id = format!("conn-{}", state.connections.len() + 1);
+        let session = format!("session-{connection_id}");
+        let opened = Session { user_id: user, device: device.into(), tag: String::new(), expires_at: u64::MAX };
+        state.sessions.insert(session.clone(), opened);
         state.connections.push(Connection {
             connection_id: connection_id.clone(),
             user_id: Some(user),
@@ -141,6 +146,7 @@ impl Memory {
             format,
             format_chosen: true,
             since: 1,
+            session,
         });
         connection_id
     }

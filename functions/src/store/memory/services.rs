@@ -17,12 +17,21 @@ impl LimitStore for Memory {
         *count += 1;
         Ok(*count)
     }
+    async fn refund(&self, key: &str, _expires_at: u64) -> Result<()> {
+        let mut state = self.state();
+        let count = state.counts.entry(key.to_string()).or_default();
+        *count = count.saturating_sub(1);
+        Ok(())
+    }
 }
 
 impl ConnectionStore for Memory {
     async fn of_users(&self, users: &[UserId]) -> Result<Vec<Connection>> {
         let state = self.state();
         Ok(state.connections.iter().filter(|c| c.user_id.is_some_and(|u| users.contains(&u))).cloned().collect())
+    }
+    async fn sockets_of(&self, user: UserId) -> Result<Vec<Connection>> {
+        self.of_users(&[user]).await
     }
     async fn forget(&self, connection_id: &str) -> Result<()> {
         self.state().connections.retain(|c| c.connection_id != connection_id);
@@ -100,5 +109,8 @@ impl Workers for Memory {
 impl Settings for Memory {
     fn strong_passwords(&self) -> bool {
         self.strong_passwords
+    }
+    fn token_lifetime(&self) -> u64 {
+        30 * 24 * 3600
     }
 }

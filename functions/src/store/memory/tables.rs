@@ -4,8 +4,9 @@
 
 use super::{Memory, State};
 use crate::domain::entry::{Body, Entry};
-use crate::domain::ids::{ConversationId, DeviceName, GroupId, UserId};
+use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::names::LoginName;
+use crate::domain::now_secs;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Rule};
@@ -13,7 +14,7 @@ use crate::domain::user::Profile;
 use crate::store::groups::Info;
 use crate::store::ports::{GroupStore, RelationStore, SessionStore, UserStore};
 use crate::store::relations::{List, ListedEdge, Page, Pair, Told};
-use crate::store::sessions::{listed_as, Listed};
+use crate::store::sessions::{Listed, Session};
 use crate::store::users::{claim_key, claims_of};
 use crate::store::{Result, StoreError};
 use std::collections::HashMap;
@@ -216,34 +217,40 @@ fn bump(state: &mut State, counter: &str) -> u64 {
 }
 
 impl SessionStore for Memory {
-    async fn open_session(&self, token: &str, user: UserId, device: &DeviceName, tag: &str) -> Result<()> {
+    async fn open_session(&self, id: &str, session: &Session) -> Result<()> {
         let mut state = self.state();
-        let hash = listed_as(token);
-        state.sessions.insert(hash.clone(), (user, device.to_string(), tag.to_string()));
-        let listed = Listed { d: device.to_string(), g: tag.to_string(), x: u64::MAX };
-        state.session_lists.entry(user).or_default().insert(hash, listed);
+        state.sessions.insert(id.to_string(), session.clone());
+        let listed = Listed { d: session.device.clone(), g: session.tag.clone(), x: session.expires_at };
+        state.session_lists.entry(session.user_id).or_default().insert(id.to_string(), listed);
         Ok(())
     }
-    async fn close_session(&self, token: &str) -> Result<()> {
+    async fn close_session(&self, id: &str) -> Result<()> {
         let mut state = self.state();
-        let hash = listed_as(token);
-        if let Some((user, _, _)) = state.sessions.remove(&hash) {
-            state.session_lists.entry(user).or_default().remove(&hash);
+        if let Some(session) = state.sessions.remove(id) {
+            state.session_lists.entry(session.user_id).or_default().remove(id);
         }
         Ok(())
     }
-    async fn find_session(&self, token: &str) -> Result<Option<(UserId, String, String)>> {
-        Ok(self.state().sessions.get(&listed_as(token)).cloned())
+    async fn session(&self, id: &str) -> Result<Option<Session>> {
+        Ok(self.state().sessions.get(id).filter(|s| s.expires_at > now_secs()).cloned())
     }
     async fn sessions_of(&self, user: UserId) -> Result<HashMap<String, Listed>> {
         Ok(self.state().session_lists.get(&user).cloned().unwrap_or_default())
     }
-    async fn end_sessions(&self, user: UserId, hashes: &[String]) -> Result<()> {
+    async fn end_sessions(&self, user: UserId, ids: &[String]) -> Result<()> {
         let mut state = self.state();
-        for hash in hashes {
-            state.sessions.remove(hash);
-            state.session_lists.entry(user).or_default().remove(hash);
+        for id in ids {
+            state.sessions.remove(id);
+            state.session_lists.entry(user).or_default().remove(id);
         }
         Ok(())
+    }
+    async fn issue_ticket(&self, ticket: &str, session: &str, expires_at: u64) -> Result<()> {
+        self.state().tickets.insert(ticket.to_string(), (session.to_string(), expires_at));
+        Ok(())
+    }
+    async fn take_ticket(&self, ticket: &str) -> Result<Option<String>> {
+        let taken = self.state().tickets.remove(ticket);
+        Ok(taken.filter(|(_, expires_at)| *expires_at > now_secs()).map(|(session, _)| session))
     }
 }
