@@ -71,9 +71,17 @@ impl Profile {
         })
     }
 
-    /// How seed 003 keys a contact: the email, else the phone, else the id.
+    /// The email, when it is the account's public handle: an account made by seed 003's
+    /// `LOGON` (or any account without a phone) is known by its email. An email given beside a
+    /// phone is private.
+    pub fn public_email(&self) -> Option<&Email> {
+        self.email.as_ref().filter(|_| self.phone.is_none())
+    }
+
+    /// How seed 003 keys a contact, by what anyone may see: the public email, else the phone,
+    /// else the id.
     pub fn contact_key(&self) -> String {
-        let email = self.email.as_ref().map(Email::as_str);
+        let email = self.public_email().map(Email::as_str);
         email.or(self.phone.as_ref().map(Phone::as_str)).map_or_else(|| self.id.to_string(), String::from)
     }
 }
@@ -139,5 +147,15 @@ mod tests {
         assert!(new.view(Some(UserId(4)))["age"].is_null() && new.view(Some(UserId(4)))["email"].is_null());
         assert_eq!(new.view(Some(UserId(3)))["age"], 30);
         assert_eq!(new.contact_key(), "eva@gmail.com");
+    }
+
+    #[test]
+    fn an_email_beside_a_phone_is_private_and_keys_nothing() {
+        let phone = Some(Phone::parse("8618266175357").unwrap());
+        let mut both = Profile::named("eva".into(), phone, Some(Email::parse("eva@private.example").unwrap()));
+        both.id = UserId(3);
+        assert_eq!((both.public_email(), both.contact_key().as_str()), (None, "8618266175357"));
+        both.phone = None;
+        assert_eq!(both.contact_key(), "eva@private.example", "without a phone the email is the handle");
     }
 }

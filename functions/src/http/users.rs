@@ -137,15 +137,18 @@ pub async fn create_ws_ticket(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     Ok(Reply::ok_with_response(response))
 }
 
-/// A user as the caller sees them: the profile (privacy flags applied) and, for another
-/// user, what the caller is to them (seed 004's `is_friend`, `friend_requested`, ...).
-async fn found(ctx: &Ctx, profile: Profile) -> Result<Reply> {
+/// A user as the caller sees them: the profile (privacy flags applied, the phone only where
+/// `users::look_up` shows it) and, for another user, what the caller is to them (seed 004's
+/// `is_friend`, `friend_requested`, ...).
+async fn found(ctx: &Ctx, by: users::LookUp<'_>) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let mut view = profile.view(Some(caller.user_id));
-    if let (Some(flags), Value::Object(fields)) =
-        (users::flags(&*ctx.clients, caller.user_id, profile.id).await?, &mut view)
-    {
-        if let Ok(Value::Object(flags)) = serde_json::to_value(flags) {
+    let found = users::look_up(&*ctx.clients, caller.user_id, by).await?;
+    let mut view = found.profile.view(Some(caller.user_id));
+    if let Value::Object(fields) = &mut view {
+        if !found.phone_shown {
+            fields.insert("phone".into(), Value::Null);
+        }
+        if let Some(Ok(Value::Object(flags))) = found.flags.map(serde_json::to_value) {
             fields.extend(flags);
         }
     }
@@ -156,11 +159,11 @@ async fn found(ctx: &Ctx, profile: Profile) -> Result<Reply> {
 pub async fn get_user_by_id(ctx: &Ctx, req: &Request) -> Result<Reply> {
     ctx.caller()?;
     let id = path_number(req, "id", || Refusal::invalid("user id must be a number"))?;
-    found(ctx, users::by_id(&*ctx.clients, id).await?).await
+    found(ctx, users::LookUp::Id(id)).await
 }
 
 /// `GET /user/phone/{phone}`
 pub async fn get_user_by_phone(ctx: &Ctx, req: &Request) -> Result<Reply> {
     ctx.caller()?;
-    found(ctx, users::by_phone(&*ctx.clients, path_param(req, "phone")?).await?).await
+    found(ctx, users::LookUp::Phone(path_param(req, "phone")?)).await
 }

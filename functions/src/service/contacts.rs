@@ -234,6 +234,10 @@ mod tests {
         let dm = ConversationId::direct(UserId(1), UserId(2));
         crate::service::messages::send(&memory, &actor(2, "web"), &outgoing(dm)).await.unwrap();
         assert_eq!(unread_counts(&memory, UserId(1)).await.unwrap(), [("bob@example.com".to_string(), 1)]);
+        let phone = crate::domain::names::Phone::parse("8618266175357").unwrap();
+        memory.state().profiles.get_mut(&UserId(2)).unwrap().phone = Some(phone);
+        let keyed_by_phone = [("8618266175357".to_string(), 1)];
+        assert_eq!(unread_counts(&memory, UserId(1)).await.unwrap(), keyed_by_phone, "an email beside a phone is private");
     }
 
     fn outgoing(_: ConversationId) -> crate::domain::message::Outgoing {

@@ -117,8 +117,8 @@ async fn store(
         t: out.kind,
         c: content,
         from: actor.user_id,
-        // Seed 003 names the sender by email.
-        from_email: sender.and_then(|p| p.email.as_ref()).map(|e| e.as_str().to_string()),
+        // Seed 003 names the sender by email: only an email that is the sender's public handle.
+        from_email: sender.and_then(Profile::public_email).map(|e| e.as_str().to_string()),
         target: out.target,
         ts: now_secs(),
         d: actor.device.as_str().to_string(),

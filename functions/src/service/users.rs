@@ -5,21 +5,50 @@ use crate::domain::names::{LoginName, Phone};
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::Flags;
 use crate::domain::user::Profile;
+use crate::domain::limits::LOOKUPS_PER_USER;
+use crate::service::limits;
 use crate::store::Backend;
 use std::collections::HashMap;
 
-/// `GET /user/id/{id}`'s look-up: 404 "user not found".
-pub async fn by_id(backend: &impl Backend, id: UserId) -> Result<Profile> {
-    backend.profile(id).await?.ok_or_else(|| Refusal::NotFound("user not found".into()).into())
+/// A user someone looked up: the profile, what the viewer is to them (`None` for oneself), and
+/// whether the viewer may see the phone.
+#[derive(Debug)]
+pub struct Found {
+    pub profile: Profile,
+    pub flags: Option<Flags>,
+    pub phone_shown: bool,
 }
 
-/// `GET /user/phone/{phone}`'s look-up.
-pub async fn by_phone(backend: &impl Backend, phone: &str) -> Result<Profile> {
-    let phone = Phone::parse(phone)?;
-    match backend.claimed_by(&LoginName::Phone(phone)).await? {
-        Some(id) => by_id(backend, id).await,
-        None => Err(Refusal::NotFound("user not found".into()).into()),
+/// How a look-up names the user.
+pub enum LookUp<'a> {
+    Id(UserId),
+    Phone(&'a str),
+}
+
+/// `GET /user/id/{id}` and `GET /user/phone/{phone}`: 404 "user not found". Looking up
+/// oneself or a correspondent (a friend, or a request either way) is free; anyone else, and
+/// any miss, counts against [`LOOKUPS_PER_USER`], so the id space cannot be walked. A phone is
+/// shown to oneself, to correspondents, and to whoever looked it up by that very phone.
+pub async fn look_up(backend: &impl Backend, viewer: UserId, by: LookUp<'_>) -> Result<Found> {
+    let (id, by_phone) = match by {
+        LookUp::Id(id) => (Some(id), false),
+        LookUp::Phone(phone) => (backend.claimed_by(&LoginName::Phone(Phone::parse(phone)?)).await?, true),
+    };
+    let flags = match id {
+        Some(id) => flags(backend, viewer, id).await?,
+        None => None,
+    };
+    let correspondent = flags.as_ref().is_some_and(|f| f.is_friend || f.friend_requested || f.friend_requested_by);
+    let own = id == Some(viewer);
+    if !own && !correspondent {
+        limits::check(backend, &LOOKUPS_PER_USER, &viewer.to_string()).await?;
     }
+    let not_found = || Refusal::NotFound("user not found".into());
+    let profile = match id {
+        Some(id) => backend.profile(id).await?.ok_or_else(not_found)?,
+        None => return Err(not_found().into()),
+    };
+    Ok(Found { profile, flags, phone_shown: own || correspondent || by_phone })
 }
 
 /// What `viewer` is to `other` (seed 004's flags); `None` for oneself.
@@ -83,7 +112,27 @@ mod tests {
             "a string of digits is a phone"
         );
         assert_eq!(refused(named(&memory, &UserRef::Id(UserId(99))).await), Refusal::NotFound("No such user".into()));
-        assert_eq!(by_phone(&memory, "8618266175357").await.unwrap().id, eva);
-        assert!(matches!(refused(by_phone(&memory, "12").await), Refusal::Invalid(_)));
+        let found = look_up(&memory, UserId(50), LookUp::Phone("8618266175357")).await.unwrap();
+        assert_eq!((found.profile.id, found.phone_shown), (eva, true));
+        assert!(matches!(refused(look_up(&memory, eva, LookUp::Phone("12")).await), Refusal::Invalid(_)));
+    }
+
+    #[tokio::test]
+    async fn strangers_look_ups_are_limited_misses_included_and_hide_the_phone() {
+        let memory = Memory::default();
+        memory.user(1, None);
+        memory.user(2, None);
+        memory.user(3, None);
+        memory.befriend(1, 3);
+        let stranger = look_up(&memory, UserId(1), LookUp::Id(UserId(2))).await.unwrap();
+        assert!(!stranger.phone_shown);
+        for id in 1..LOOKUPS_PER_USER.max {
+            let _ = look_up(&memory, UserId(1), LookUp::Id(UserId(100 + id))).await;
+        }
+        let past = look_up(&memory, UserId(1), LookUp::Id(UserId(2))).await;
+        assert!(matches!(refused(past), Refusal::TooManyRequests(_)));
+        let friend = look_up(&memory, UserId(1), LookUp::Id(UserId(3))).await.unwrap();
+        assert!(friend.phone_shown, "a friend is still looked up, phone and all");
+        assert!(look_up(&memory, UserId(1), LookUp::Id(UserId(1))).await.unwrap().phone_shown);
     }
 }

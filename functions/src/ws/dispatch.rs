@@ -22,12 +22,18 @@ use serde_json::{json, Value};
 /// Entries of each kind one SYNC answer carries: well under API Gateway's 128 KB message.
 pub const SYNC_PAGE: usize = 50;
 
+/// Most requests one socket message may carry (a TOML message's tables): one message cannot
+/// turn into thousands of requests. The rest get one refusal.
+pub const MAX_REQUESTS_PER_MESSAGE: usize = 16;
+
 /// Handles one WebSocket message from connection `cid` (whose address is `source`): each
-/// request it carries in turn (a TOML message may carry several tables); returns the answers
-/// to send back, in order ("" for none).
+/// request it carries in turn (a TOML message may carry several tables, up to
+/// [`MAX_REQUESTS_PER_MESSAGE`]); returns the answers to send back, in order ("" for none).
 pub async fn handle(clients: &Clients, cid: &str, source: &str, text: &str) -> Result<String> {
     let mut answers = String::new();
-    for frame in parse_all(text) {
+    let mut frames = parse_all(text);
+    let left = frames.split_off(frames.len().min(MAX_REQUESTS_PER_MESSAGE));
+    for frame in frames {
         let frame = match frame {
             Ok(frame) => frame,
             Err(bad) => {
@@ -36,6 +42,11 @@ pub async fn handle(clients: &Clients, cid: &str, source: &str, text: &str) -> R
             }
         };
         answers.push_str(&handle_one(clients, cid, source, frame).await?);
+    }
+    if let Some(first) = left.first() {
+        let dialect = first.as_ref().map_or_else(|bad| bad.dialect, |frame| frame.dialect);
+        let reason = format!("at most {MAX_REQUESTS_PER_MESSAGE} requests per message: {} more not served", left.len());
+        answers.push_str(&Answer { dialect, reference: None }.error(&reason));
     }
     Ok(answers)
 }

@@ -99,12 +99,13 @@ impl Memory {
         self.state.lock().expect("no test panicked holding the state")
     }
 
-    /// A user with a profile (an email when given).
+    /// A user with a profile: named by an email when given (as seed 003 makes accounts), else by a phone.
     pub fn user(&self, id: u64, email: Option<&str>) {
         let id = UserId(id);
-        let phone = Phone::parse(&format!("86{id:09}")).expect("a phone");
+        // Named by an email (as seed 003's `LOGON` makes accounts), else by a phone.
         let email = email.map(|e| Email::parse(e).expect("an email"));
-        let profile = Profile { id, ..Profile::named(format!("user {id}"), Some(phone), email) };
+        let phone = email.is_none().then(|| Phone::parse(&format!("86{id:09}")).expect("a phone"));
+        let profile = Profile { id, ..Profile::named(format!("user {id}"), phone, email) };
         self.state().profiles.insert(id, profile);
     }
 
