@@ -230,6 +230,15 @@ pub fn may_message(ab: &Edge) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// What still reaches the other side of a conversation after it ended (deleting one's own
+/// message tells them): anything but across a block.
+pub fn may_reach(ab: &Edge) -> Result<(), Refusal> {
+    match ab.blocked_either_way() {
+        true => Err(Refusal::MessageBlocked),
+        false => Ok(()),
+    }
+}
+
 /// Consent for groups: someone may put a user in a group only if that user made them a
 /// contact (friends), and neither blocks the other. Joining with a group's key is one's own
 /// choice and needs no contact.

@@ -10,7 +10,7 @@ use crate::domain::limits::SENDS_PER_USER;
 use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
 use crate::domain::notice::Change;
 use crate::domain::now_secs;
-use crate::domain::refusal::{Refusal, Result};
+use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Friendship};
 use crate::domain::user::Profile;
 use crate::service::{attachments, limits};
@@ -219,26 +219,37 @@ pub async fn history(
     Ok(backend.read_range(conversation, after, until, pagesize as usize).await?.0)
 }
 
-/// Deletes a message for both sides (seed 003's `CHAT_DELETE`): only its sender may; the
+/// Deletes a message for both sides (seed 003's `CHAT_DELETE`): only its sender may, once,
+/// within the send limit, and not across a block (each delete tells every participant); the
 /// message stays in place as a tombstone (`deleted = true`, no content), so sequence numbers
-/// and unread counts stay exact, and the other side is told.
+/// and unread counts stay exact. Only an object the message really attached (claimed for this
+/// very conversation) is deleted with it.
 pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: ConversationId, seq: u64) -> Result<()> {
+    limits::check(backend, &SENDS_PER_USER, &actor.user_id.to_string()).await?;
+    let not_found = || Error::from(Refusal::NotFound("message not found".into()));
     if !is_member(backend, actor.user_id, conversation).await? {
-        return Err(Refusal::NotFound("message not found".into()).into());
+        return Err(not_found());
+    }
+    if let ConversationId::Direct(a, b) = conversation {
+        let other = if a == actor.user_id { b } else { a };
+        relation::may_reach(&backend.pair(actor.user_id, other).await?.ab)?;
     }
     let (entries, _) = backend.read_range(conversation, seq.saturating_sub(1), seq, 1).await?;
-    let mut entry = entries.into_iter().next().ok_or_else(|| Refusal::NotFound("message not found".into()))?;
-    let Body::Message(message) = &mut entry.body else {
-        return Err(Refusal::NotFound("message not found".into()).into());
-    };
+    let mut entry = entries.into_iter().next().ok_or_else(not_found)?;
+    let Body::Message(message) = &mut entry.body else { return Err(not_found()) };
     if message.from != actor.user_id {
         return Err(Refusal::Forbidden("only the sender can delete a message".into()).into());
+    }
+    if message.deleted {
+        return Err(Refusal::Conflict("message already deleted".into()).into());
     }
     let audio = message.attachment().map(String::from);
     message.tombstone();
     backend.replace(&entry).await?;
     if let Some(object) = audio.filter(|o| is_audio_key(o)) {
-        attachments::discard(backend, &object).await?;
+        if backend.audio_owner(&object).await? == Some(conversation) {
+            attachments::discard(backend, &object).await?;
+        }
     }
     let participants: Vec<UserId> = match conversation {
         ConversationId::Group(group) => backend.members(group).await?,
@@ -393,6 +404,21 @@ mod tests {
         delete(&memory, &actor(1, "web"), ConversationId::direct(UserId(1), UserId(2)), 1).await.unwrap();
         assert!(memory.state().blobs.contains_key(&object), "the voice note of 7 and 8 is still there");
         assert_eq!(memory.state().audio.get(&object), Some(&ConversationId::direct(UserId(7), UserId(8))));
+    }
+
+    #[tokio::test]
+    async fn a_message_is_deleted_once_and_not_across_a_block() {
+        let (memory, _) = alice_and_bob();
+        let dm = ConversationId::direct(UserId(1), UserId(2));
+        send(&memory, &actor(1, "web"), &text("c1", "hi", Target::User(UserId(2)))).await.unwrap();
+        send(&memory, &actor(1, "web"), &text("c2", "hi again", Target::User(UserId(2)))).await.unwrap();
+        delete(&memory, &actor(1, "web"), dm, 1).await.unwrap();
+        assert!(matches!(refused(delete(&memory, &actor(1, "web"), dm, 1).await), Refusal::Conflict(_)));
+        assert_eq!(memory.told(2), ["delete_message"], "one notice");
+        memory.state().edges.get_mut(&(UserId(2), UserId(1))).unwrap().blocking = true;
+        memory.state().edges.get_mut(&(UserId(1), UserId(2))).unwrap().blocked_by = true;
+        assert_eq!(refused(delete(&memory, &actor(1, "web"), dm, 2).await), Refusal::MessageBlocked);
+        assert_eq!(memory.told(2), ["delete_message"]);
     }
 
     #[tokio::test]
