@@ -141,6 +141,8 @@ functions! {
     join_group => rest!(http::groups::join_group, Toml),
     add_group_member => rest!(http::groups::add_group_member, Toml),
     leave_group => rest!(http::groups::leave_group, Toml),
+    remove_group_member => rest!(http::groups::remove_group_member, Toml),
+    rotate_group_key => rest!(http::groups::rotate_group_key, Toml),
     list_groups => rest!(http::groups::list_groups, Toml),
     list_group_members => rest!(http::groups::list_group_members, Toml),
     send_message => rest!(http::messages::send_message, Toml),

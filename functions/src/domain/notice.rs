@@ -22,6 +22,8 @@ pub enum Change {
     CreateGroupMember { g_id: GroupId, member_id: UserId },
     DeleteGroupMember { g_id: GroupId, gm_id: UserId },
     DeleteGroup { g_id: GroupId },
+    /// The creator rotated the join key: members get the new one.
+    UpdateGroupKey { g_id: GroupId, g_key: String },
     DeleteMessage { msg_id: String },
 }
 
@@ -43,6 +45,7 @@ impl Change {
             CreateGroupMember { .. } => "create_group_member",
             DeleteGroupMember { .. } => "delete_group_member",
             DeleteGroup { .. } => "delete_group",
+            UpdateGroupKey { .. } => "update_group_key",
             DeleteMessage { .. } => "delete_message",
         }
     }

@@ -42,6 +42,18 @@ pub async fn add_group_member(ctx: &Ctx, req: &Request) -> Result<Reply> {
     groups::add(&*ctx.clients, &ctx.actor()?, group_id(req)?, member).await.map(Reply::empty)
 }
 
+/// `DELETE /group/{id}/member/{uid}`: the creator removes a member.
+pub async fn remove_group_member(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let member = path_number(req, "uid", || Refusal::invalid("uid must be a number"))?;
+    groups::remove(&*ctx.clients, &ctx.actor()?, group_id(req)?, member).await.map(Reply::empty)
+}
+
+/// `PUT /group/{id}/key`: the creator rotates the join key; answers the new `g_key`.
+pub async fn rotate_group_key(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let key = groups::rotate_key(&*ctx.clients, &ctx.actor()?, group_id(req)?).await?;
+    Ok(Reply::ok(json!({ "g_key": key })))
+}
+
 /// `DELETE /group/{id}/member`: leaves the group.
 pub async fn leave_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
     groups::leave(&*ctx.clients, &ctx.actor()?, group_id(req)?).await.map(Reply::empty)

@@ -8,7 +8,9 @@ use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Edge};
 use crate::domain::user::Profile;
-use crate::store::groups::Info;
+use crate::domain::limits::{ADDS_PER_USER, JOINS_PER_USER, LEAVES_PER_USER};
+use crate::service::limits;
+use crate::store::groups::{Creation, Info};
 use crate::store::relations::List;
 use crate::store::until_won;
 use crate::store::Backend;
@@ -78,42 +80,75 @@ pub async fn create(
     for member in members.iter().filter(|m| **m != actor.user_id) {
         relation::may_add_to_group(edges.get(member).copied(), *member)?;
     }
-    // With the client's id, a retry resumes the creation it repeats: same group, every step
-    // done again idempotently (the record, the memberships), the announcement only once.
-    let id = match client_id {
-        Some(cid) => match backend.created_by(actor.user_id, cid).await? {
-            Some(id) => id,
-            None => {
-                backend.claim_creation(actor.user_id, cid, GroupId(backend.next_id("counter#groups").await?)).await?
-            }
-        },
-        None => GroupId(backend.next_id("counter#groups").await?),
+    // With the client's id, a retry resumes the creation it repeats: same group, the members
+    // the first attempt asked for, every step done again idempotently, the announcement only
+    // once. A creation that finished (announced) is only answered; a deleted group's claim is
+    // gone, so its retry makes a new group.
+    let (id, members) = match client_id {
+        Some(cid) => {
+            let claim = match backend.created_by(actor.user_id, cid).await? {
+                Some(claim) => claim,
+                None => {
+                    let group = GroupId(backend.next_id("counter#groups").await?);
+                    let fresh = Creation { group, members: members.clone() };
+                    backend.claim_creation(actor.user_id, cid, &fresh).await?
+                }
+            };
+            let asked = if claim.members.is_empty() { members } else { claim.members };
+            (claim.group, asked)
+        }
+        None => (GroupId(backend.next_id("counter#groups").await?), members),
     };
-    let info = Info { name: name.to_string(), creator: actor.user_id, g_key: new_key() };
+    if backend.head(ConversationId::Group(id)).await? > 0 {
+        let info = existing(backend, id).await?;
+        return Ok(Created { id, key: info.g_key, members: backend.members(id).await? });
+    }
+    let info = Info {
+        name: name.to_string(),
+        creator: actor.user_id,
+        g_key: new_key(),
+        client_id: client_id.map(String::from),
+    };
     let key = match backend.create_group(id, &info, members.len()).await? {
         true => info.g_key,
         false => existing(backend, id).await?.g_key,
     };
     backend.write_memberships(id, &members, true).await?;
-    if backend.head(ConversationId::Group(id)).await? == 0 {
-        let change = Change::CreateGroup { g_id: id, g_key: key.clone(), name: name.to_string() };
-        announce(backend, actor, id, &members, change).await?;
-    }
+    let change = Change::CreateGroup { g_id: id, g_key: key.clone(), name: name.to_string() };
+    announce(backend, actor, id, &members, change).await?;
     Ok(Created { id, key, members })
+}
+
+/// The group, when `actor` created it (what only the creator may do: `what`).
+async fn created_by_actor(backend: &impl Backend, actor: &Actor, group: GroupId, what: &str) -> Result<Info> {
+    let info = existing(backend, group).await?;
+    if info.creator != actor.user_id {
+        return Err(Refusal::Forbidden(format!("only the creator can {what}")).into());
+    }
+    Ok(info)
 }
 
 /// `DELETE /group/{id}`: the creator only; every member gets `delete_group`.
 pub async fn delete(backend: &impl Backend, actor: &Actor, group: GroupId) -> Result<()> {
-    if existing(backend, group).await?.creator != actor.user_id {
-        return Err(Refusal::Forbidden("only the creator can delete the group".into()).into());
-    }
+    let info = created_by_actor(backend, actor, group, "delete the group").await?;
     let members = backend.members(group).await?;
     // Into each member's own feed, not the group's conversation: once the memberships are gone
     // the group's conversation is no longer theirs to sync. Deleting a group is rare; this is
     // the one group event whose writes grow with the members.
     delivery::tell_users(backend, actor, &members, Change::DeleteGroup { g_id: group }, Some(group.0)).await?;
     backend.write_memberships(group, &members, false).await?;
-    Ok(backend.delete_group(group).await?)
+    Ok(backend.delete_group(group, &info).await?)
+}
+
+/// `PUT /group/{id}/key`: the creator gives the group a new join key (the old one joins no
+/// more); every member gets `update_group_key` with it.
+pub async fn rotate_key(backend: &impl Backend, actor: &Actor, group: GroupId) -> Result<String> {
+    created_by_actor(backend, actor, group, "change the key").await?;
+    let key = new_key();
+    backend.set_group_key(group, &key).await?;
+    let members = backend.members(group).await?;
+    announce(backend, actor, group, &members, Change::UpdateGroupKey { g_id: group, g_key: key.clone() }).await?;
+    Ok(key)
 }
 
 /// Adds a member: the cap, the membership and the group's notice of it in one transaction, so
@@ -138,19 +173,20 @@ async fn add_member(backend: &impl Backend, actor: &Actor, group: GroupId, membe
     Ok(())
 }
 
-/// `POST /group/{id}/member`: joins with the group's key.
+/// `POST /group/{id}/member`: joins with the group's key (at most [`JOINS_PER_USER`]).
 pub async fn join(backend: &impl Backend, actor: &Actor, group: GroupId, key: &str) -> Result<()> {
+    limits::check(backend, &JOINS_PER_USER, &actor.user_id.to_string()).await?;
     if existing(backend, group).await?.g_key != key {
         return Err(Refusal::Forbidden("wrong g_key".into()).into());
     }
     add_member(backend, actor, group, actor.user_id).await
 }
 
-/// `POST /group/{id}/member/{uid}`: the creator adds a user who has them as a contact.
+/// `POST /group/{id}/member/{uid}`: the creator adds a user who has them as a contact (at
+/// most [`ADDS_PER_USER`]).
 pub async fn add(backend: &impl Backend, actor: &Actor, group: GroupId, member: UserId) -> Result<()> {
-    if existing(backend, group).await?.creator != actor.user_id {
-        return Err(Refusal::Forbidden("only the creator can add members".into()).into());
-    }
+    limits::check(backend, &ADDS_PER_USER, &actor.user_id.to_string()).await?;
+    created_by_actor(backend, actor, group, "add members").await?;
     if backend.profile(member).await?.is_none() {
         return Err(Refusal::UserNotFound.into());
     }
@@ -158,21 +194,38 @@ pub async fn add(backend: &impl Backend, actor: &Actor, group: GroupId, member: 
     add_member(backend, actor, group, member).await
 }
 
-/// `DELETE /group/{id}/member`: leaves; members (and the leaver's other devices) get
-/// `delete_group_member`.
+/// `DELETE /group/{id}/member`: leaves (at most [`LEAVES_PER_USER`]); members (and the
+/// leaver's other devices) get `delete_group_member`.
 pub async fn leave(backend: &impl Backend, actor: &Actor, group: GroupId) -> Result<()> {
+    limits::check(backend, &LEAVES_PER_USER, &actor.user_id.to_string()).await?;
     existing(backend, group).await?;
+    take_out(backend, actor, group, actor.user_id).await
+}
+
+/// `DELETE /group/{id}/member/{uid}`: the creator removes a member (not themselves: they
+/// leave, or delete the group); every member, the removed one too, gets `delete_group_member`.
+pub async fn remove(backend: &impl Backend, actor: &Actor, group: GroupId, member: UserId) -> Result<()> {
+    created_by_actor(backend, actor, group, "remove members").await?;
+    if member == actor.user_id {
+        return Err(Refusal::invalid("the creator leaves or deletes the group").into());
+    }
+    take_out(backend, actor, group, member).await
+}
+
+/// Takes a member out: the membership and the group's notice in one transaction; everyone
+/// who was a member is told.
+async fn take_out(backend: &impl Backend, actor: &Actor, group: GroupId, member: UserId) -> Result<()> {
     let current = backend.members(group).await?;
-    if !current.contains(&actor.user_id) {
+    if !current.contains(&member) {
         return Err(Refusal::NotFound("not a member".into()).into());
     }
-    let change = Change::DeleteGroupMember { g_id: group, gm_id: actor.user_id };
+    let change = Change::DeleteGroupMember { g_id: group, gm_id: member };
     let notice = Notice::new(change, actor, Some(group.0), now_secs());
     let entry = until_won(|| async {
-        if !backend.members(group).await?.contains(&actor.user_id) {
+        if !backend.members(group).await?.contains(&member) {
             return Err(Refusal::NotFound("not a member".into()).into());
         }
-        Ok::<_, Error>(backend.leave(group, actor.user_id, &notice).await?)
+        Ok::<_, Error>(backend.leave(group, member, &notice).await?)
     })
     .await?;
     delivery::push_to_members(backend, actor, &current, &entry).await;
@@ -279,5 +332,45 @@ mod tests {
             assert_eq!(memory.told(member), ["delete_group"]);
         }
         assert_eq!(memory.told(1), ["delete_group"], "the creator's other devices too");
+    }
+
+    #[tokio::test]
+    async fn a_deleted_groups_retry_makes_a_new_group_and_a_resumed_one_adds_only_the_first_members() {
+        let memory = people();
+        let alice = actor(1, "web");
+        let first = create(&memory, &alice, "team", &[UserId(2)], Some("c1")).await.unwrap();
+        let resumed = create(&memory, &alice, "team", &[UserId(2), UserId(3)], Some("c1")).await.unwrap();
+        assert_eq!(resumed.members, [UserId(1), UserId(2)], "the first attempt's members only");
+        delete(&memory, &alice, first.id).await.unwrap();
+        let after = create(&memory, &alice, "team", &[UserId(2)], Some("c1")).await.unwrap();
+        assert_ne!(after.id, first.id, "the deleted group stays deleted");
+        assert!(!memory.state().groups.contains_key(&first.id));
+    }
+
+    #[tokio::test]
+    async fn the_creator_rotates_the_key_and_removes_members_each_told() {
+        let memory = people();
+        memory.group(9, &[1, 2, 3]);
+        assert!(matches!(refused(rotate_key(&memory, &actor(2, "web"), GroupId(9)).await), Refusal::Forbidden(_)));
+        let key = rotate_key(&memory, &actor(1, "web"), GroupId(9)).await.unwrap();
+        assert!(matches!(refused(join(&memory, &actor(4, "web"), GroupId(9), "key").await), Refusal::Forbidden(_)));
+        join(&memory, &actor(4, "web"), GroupId(9), &key).await.unwrap();
+        assert!(matches!(refused(remove(&memory, &actor(2, "web"), GroupId(9), UserId(3)).await), Refusal::Forbidden(_)));
+        remove(&memory, &actor(1, "web"), GroupId(9), UserId(3)).await.unwrap();
+        assert_eq!(memory.state().members[&GroupId(9)], [UserId(1), UserId(2), UserId(4)]);
+        let told: Vec<&str> = memory.stream(ConversationId::Group(GroupId(9))).iter().map(|e| e.body.t()).collect();
+        assert_eq!(told, ["update_group_key", "create_group_member", "delete_group_member"]);
+    }
+
+    #[tokio::test]
+    async fn joining_and_leaving_in_a_loop_is_cut_at_the_per_user_limit() {
+        let memory = people();
+        memory.group(9, &[1]);
+        let dan = actor(4, "web");
+        for _ in 0..JOINS_PER_USER.max {
+            join(&memory, &dan, GroupId(9), "key").await.unwrap();
+            leave(&memory, &dan, GroupId(9)).await.unwrap();
+        }
+        assert!(matches!(refused(join(&memory, &dan, GroupId(9), "key").await), Refusal::TooManyRequests(_)));
     }
 }

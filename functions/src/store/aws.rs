@@ -2,7 +2,7 @@
 //! call of the module beside it, so the rules of each table stay written once, there.
 
 use super::connections::{self, Connection};
-use super::groups::Info;
+use super::groups::{Creation, Info};
 use super::ports::{
     BlobStore, ConnectionStore, GroupStore, LimitStore, RelationStore, SessionStore, Settings, Sockets, StreamStore,
     UserStore, Workers,
@@ -118,14 +118,17 @@ impl GroupStore for Clients {
     async fn create_group(&self, group: GroupId, info: &Info, members: usize) -> Result<bool> {
         groups::create(self, group, info, members).await
     }
-    async fn created_by(&self, creator: UserId, client_id: &str) -> Result<Option<GroupId>> {
+    async fn created_by(&self, creator: UserId, client_id: &str) -> Result<Option<Creation>> {
         groups::created_by(self, creator, client_id).await
     }
-    async fn claim_creation(&self, creator: UserId, client_id: &str, group: GroupId) -> Result<GroupId> {
-        groups::claim_creation(self, creator, client_id, group).await
+    async fn claim_creation(&self, creator: UserId, client_id: &str, creation: &Creation) -> Result<Creation> {
+        groups::claim_creation(self, creator, client_id, creation).await
     }
-    async fn delete_group(&self, group: GroupId) -> Result<()> {
-        groups::delete(self, group).await
+    async fn delete_group(&self, group: GroupId, info: &Info) -> Result<()> {
+        groups::delete(self, group, info).await
+    }
+    async fn set_group_key(&self, group: GroupId, key: &str) -> Result<()> {
+        groups::set_key(self, group, key).await
     }
     async fn join(&self, group: GroupId, user: UserId, max: usize, notice: &Notice) -> Result<Option<Entry>> {
         groups::join(self, group, user, max, notice).await

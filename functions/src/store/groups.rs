@@ -23,6 +23,20 @@ pub struct Info {
     pub name: String,
     pub creator: UserId,
     pub g_key: String,
+    /// The client id of the `POST /group` that made it: deleting the group deletes that
+    /// creation's claim, so a retry cannot bring the group back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// What a `POST /group` with a client id claimed: the group, and the members it was asked
+/// for (a resumed creation adds these, not what the retry asks).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Creation {
+    pub group: GroupId,
+    /// None on claims from before they were recorded.
+    #[serde(default)]
+    pub members: Vec<UserId>,
 }
 
 #[derive(Serialize)]
@@ -83,34 +97,42 @@ fn creation_key(creator: UserId, client_id: &str) -> Item {
     Item::from([("pk".to_string(), s(format!("create#{creator}#{client_id}"))), ("sk".to_string(), s("#"))])
 }
 
-/// The group a creator's `POST /group` with this client id made (or claimed), if any.
-pub async fn created_by(clients: &Clients, creator: UserId, client_id: &str) -> Result<Option<GroupId>> {
-    #[derive(Deserialize)]
-    struct Claim {
-        group: GroupId,
-    }
+/// The creation a creator's `POST /group` with this client id claimed, if any.
+pub async fn created_by(clients: &Clients, creator: UserId, client_id: &str) -> Result<Option<Creation>> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.groups);
     let out = get.set_key(Some(creation_key(creator, client_id))).consistent_read(true).send().await.map_err(aws)?;
-    Ok(out.item.map(from_item::<Claim>).transpose()?.map(|c| c.group))
+    out.item.map(from_item::<Creation>).transpose()
 }
 
-/// Claims `group` for a creator's client id; when a racing retry claimed first, its group.
-pub async fn claim_creation(clients: &Clients, creator: UserId, client_id: &str, group: GroupId) -> Result<GroupId> {
-    let mut put = clients.dynamodb.put_item().table_name(&clients.config.tables.groups);
-    for (name, value) in creation_key(creator, client_id) {
-        put = put.item(name, value);
-    }
-    match put.item("group", n(group)).condition_expression("attribute_not_exists(pk)").send().await {
-        Ok(_) => Ok(group),
-        Err(err) if lost_condition(&err) => Ok(created_by(clients, creator, client_id).await?.unwrap_or(group)),
+/// Claims a creation for a creator's client id; when a racing retry claimed first, its claim.
+pub async fn claim_creation(clients: &Clients, creator: UserId, client_id: &str, creation: &Creation) -> Result<Creation> {
+    let mut item = to_item(creation)?;
+    item.extend(creation_key(creator, client_id));
+    let put = clients.dynamodb.put_item().table_name(&clients.config.tables.groups).set_item(Some(item));
+    match put.condition_expression("attribute_not_exists(pk)").send().await {
+        Ok(_) => Ok(creation.clone()),
+        Err(err) if lost_condition(&err) => Ok(created_by(clients, creator, client_id).await?.unwrap_or(creation.clone())),
         Err(err) => Err(aws(err)),
     }
 }
 
-/// Removes a group's record.
-pub async fn delete(clients: &Clients, group: GroupId) -> Result<()> {
-    let delete = clients.dynamodb.delete_item().table_name(&clients.config.tables.groups);
+/// Removes the claim of the creation that made a group, then the group's record.
+pub async fn delete(clients: &Clients, group: GroupId, info: &Info) -> Result<()> {
+    let table = &clients.config.tables.groups;
+    if let Some(client_id) = &info.client_id {
+        let delete = clients.dynamodb.delete_item().table_name(table);
+        delete.set_key(Some(creation_key(info.creator, client_id))).send().await.map_err(aws)?;
+    }
+    let delete = clients.dynamodb.delete_item().table_name(table);
     delete.set_key(Some(info_key(group))).send().await.map_err(aws)?;
+    Ok(())
+}
+
+/// Gives a group a new join key (the group must exist).
+pub async fn set_key(clients: &Clients, group: GroupId, key: &str) -> Result<()> {
+    let update = clients.dynamodb.update_item().table_name(&clients.config.tables.groups).set_key(Some(info_key(group)));
+    let update = update.update_expression("SET g_key = :key").expression_attribute_values(":key", s(key));
+    update.condition_expression("attribute_exists(pk)").send().await.map_err(aws)?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! [`Backend`], every port at once, so its signature stays short.
 
 use super::connections::Connection;
-use super::groups::Info;
+use super::groups::{Creation, Info};
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Position};
@@ -103,14 +103,17 @@ pub trait GroupStore: Sync {
     fn infos(&self, groups: &[GroupId]) -> impl Future<Output = Result<Vec<(GroupId, Info)>>> + Send;
     /// `false` when the group exists already.
     fn create_group(&self, group: GroupId, info: &Info, members: usize) -> impl Future<Output = Result<bool>> + Send;
-    fn created_by(&self, creator: UserId, client_id: &str) -> impl Future<Output = Result<Option<GroupId>>> + Send;
+    fn created_by(&self, creator: UserId, client_id: &str) -> impl Future<Output = Result<Option<Creation>>> + Send;
+    /// The claim that won: this one, or a racing retry's.
     fn claim_creation(
         &self,
         creator: UserId,
         client_id: &str,
-        group: GroupId,
-    ) -> impl Future<Output = Result<GroupId>> + Send;
-    fn delete_group(&self, group: GroupId) -> impl Future<Output = Result<()>> + Send;
+        creation: &Creation,
+    ) -> impl Future<Output = Result<Creation>> + Send;
+    /// The group's record and its creation's claim.
+    fn delete_group(&self, group: GroupId, info: &Info) -> impl Future<Output = Result<()>> + Send;
+    fn set_group_key(&self, group: GroupId, key: &str) -> impl Future<Output = Result<()>> + Send;
     /// One member in, under `max`, with the group's notice of it, atomically; `None` when refused.
     fn join(
         &self,

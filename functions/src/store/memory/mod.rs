@@ -8,7 +8,7 @@ mod services;
 mod tables;
 
 use super::connections::Connection;
-use super::groups::Info;
+use super::groups::{Creation, Info};
 use super::ports::StreamStore;
 use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Position};
@@ -34,7 +34,7 @@ pub struct State {
     pub audio: HashMap<String, ConversationId>,
     pub members: BTreeMap<GroupId, Vec<UserId>>,
     pub groups: BTreeMap<GroupId, Info>,
-    pub creations: HashMap<(UserId, String), GroupId>,
+    pub creations: HashMap<(UserId, String), Creation>,
     pub versions: HashMap<UserId, u64>,
     pub requests: HashMap<u64, (UserId, UserId)>,
     pub claims: HashMap<String, UserId>,
@@ -127,6 +127,7 @@ impl Memory {
             name: format!("group {id}"),
             creator: members.first().copied().unwrap_or_default(),
             g_key: "key".into(),
+            client_id: None,
         };
         state.groups.insert(id, info);
     }

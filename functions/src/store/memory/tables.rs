@@ -11,7 +11,7 @@ use crate::domain::notice::Notice;
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Rule};
 use crate::domain::user::Profile;
-use crate::store::groups::Info;
+use crate::store::groups::{Creation, Info};
 use crate::store::ports::{GroupStore, RelationStore, SessionStore, UserStore};
 use crate::store::relations::{List, ListedEdge, Page, Pair, Told};
 use crate::store::sessions::{Listed, Session};
@@ -41,14 +41,24 @@ impl GroupStore for Memory {
         state.groups.insert(group, info.clone());
         Ok(true)
     }
-    async fn created_by(&self, creator: UserId, client_id: &str) -> Result<Option<GroupId>> {
-        Ok(self.state().creations.get(&(creator, client_id.to_string())).copied())
+    async fn created_by(&self, creator: UserId, client_id: &str) -> Result<Option<Creation>> {
+        Ok(self.state().creations.get(&(creator, client_id.to_string())).cloned())
     }
-    async fn claim_creation(&self, creator: UserId, client_id: &str, group: GroupId) -> Result<GroupId> {
-        Ok(*self.state().creations.entry((creator, client_id.to_string())).or_insert(group))
+    async fn claim_creation(&self, creator: UserId, client_id: &str, creation: &Creation) -> Result<Creation> {
+        Ok(self.state().creations.entry((creator, client_id.to_string())).or_insert(creation.clone()).clone())
     }
-    async fn delete_group(&self, group: GroupId) -> Result<()> {
-        self.state().groups.remove(&group);
+    async fn delete_group(&self, group: GroupId, info: &Info) -> Result<()> {
+        let mut state = self.state();
+        if let Some(client_id) = &info.client_id {
+            state.creations.remove(&(info.creator, client_id.clone()));
+        }
+        state.groups.remove(&group);
+        Ok(())
+    }
+    async fn set_group_key(&self, group: GroupId, key: &str) -> Result<()> {
+        let mut state = self.state();
+        let info = state.groups.get_mut(&group).ok_or_else(|| StoreError::Malformed("no such group".into()))?;
+        info.g_key = key.to_string();
         Ok(())
     }
     async fn join(&self, group: GroupId, user: UserId, max: usize, notice: &Notice) -> Result<Option<Entry>> {
