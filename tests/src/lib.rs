@@ -310,6 +310,17 @@ pub fn user_ids(ids: &[u64]) -> Vec<im_functions::domain::ids::UserId> {
     ids.iter().copied().map(im_functions::domain::ids::UserId).collect()
 }
 
+/// A new session's token for `user` on `device`, straight from the store (no sign-up).
+pub async fn token_for(
+    clients: &im_adapters::Clients,
+    user: u64,
+    device: &im_functions::domain::ids::DeviceName,
+) -> String {
+    let user = im_functions::domain::ids::UserId(user);
+    let lifetime = clients.config.token_ttl_secs;
+    im_functions::service::auth::open_session(clients, user, device, lifetime).await.expect("a session").token
+}
+
 /// Opens a session and a live connection (`format` `json` or `toml`) for each of `users`, 32 at
 /// a time, straight from the store: no sign-up, a token is all a connect needs.
 pub async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format: &str) -> Vec<Socket> {
@@ -319,13 +330,7 @@ pub async fn live_sockets(clients: &im_adapters::Clients, users: &[u64], format:
         .map(|user| {
             let device = device.clone();
             async move {
-                let token = im_functions::service::auth::open_session(
-                    clients,
-                    im_functions::domain::ids::UserId(user),
-                    &device,
-                )
-                .await
-                .expect("a session");
+                let token = token_for(clients, user, &device).await;
                 connect(&format!("token={token}&format={format}")).await.expect("connected")
             }
         })

@@ -22,7 +22,7 @@ pub async fn bind(backend: &impl Backend, conn: &Connection) -> Result<()> {
     let user = conn.user_id.ok_or_else(|| Error::internal("binding a connection without a user"))?;
     backend.bind(conn).await?;
     if backend.session(&conn.session).await?.is_none() {
-        delivery::close_connections(backend, &[conn.connection_id.clone()]).await;
+        delivery::close_connections(backend, std::slice::from_ref(&conn.connection_id)).await;
         return Err(Refusal::Unauthorized("the session has ended: log in again".into()).into());
     }
     let (mut older, mut others): (Vec<_>, Vec<_>) = backend

@@ -149,7 +149,7 @@ async fn a_group_message_over_http_is_handed_off_under_the_functions_own_iam() {
         .unwrap();
     let mut sockets = im_tests::live_sockets(&clients, &members[1..], "toml").await;
     let sender = DeviceName::parse(Some("bench")).unwrap();
-    let token = im_functions::service::auth::open_session(&clients, UserId(members[0]), &sender).await.unwrap();
+    let token = im_tests::token_for(&clients, members[0], &sender).await;
     let queued = urls.invocations.of("fan_out").queued;
     // `send_message` runs with its template policy: the hand-off needs its lambda:InvokeFunction
     // grant (refused, the sender would post to everyone itself and nothing would be queued).

@@ -2,6 +2,8 @@
 //! gateways), driven over HTTP and WebSocket as a phone would.
 
 mod abuse;
+mod abuse_reach;
+mod abuse_sessions;
 mod churn;
 mod contacts;
 mod costs;

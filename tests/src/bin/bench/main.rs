@@ -38,13 +38,7 @@ async fn fan_out(clients: &im_adapters::Clients, n: usize, round: u64) {
     let members: Vec<u64> = (0..n as u64).map(|i| base + i).collect();
     let sockets: Vec<im_tests::Socket> = futures::stream::iter(members.clone())
         .map(|user| async move {
-            let token = im_functions::service::auth::open_session(
-                clients,
-                im_functions::domain::ids::UserId(user),
-                &device("android"),
-            )
-            .await
-            .unwrap();
+            let token = im_tests::token_for(clients, user, &device("android")).await;
             im_tests::connect(&format!("token={token}")).await.unwrap()
         })
         .buffer_unordered(32)

@@ -103,6 +103,7 @@ impl Group {
                     format: if i % 2 == 0 { Format::Json } else { Format::Toml },
                     format_chosen: true,
                     since: 0,
+                    session: String::new(),
                 };
                 connections::bind(clients, &conn).await.expect("connection bound");
             })
