@@ -34,6 +34,10 @@ pub struct Profile {
     pub show_age: bool,
     #[serde(default = "yes")]
     pub show_gender: bool,
+    /// Whether users who are not correspondents see the phone when they look the user up by
+    /// id (the seeds' examples show it; a look-up by phone always does: the caller knew it).
+    #[serde(default = "yes")]
+    pub show_phone: bool,
 }
 
 impl Profile {
@@ -52,6 +56,7 @@ impl Profile {
             show_user_name: true,
             show_age: true,
             show_gender: true,
+            show_phone: true,
         }
     }
 

@@ -51,7 +51,7 @@ pub async fn remove_group_member(ctx: &Ctx, req: &Request) -> Result<Reply> {
 /// `PUT /group/{id}/key`: the creator rotates the join key; answers the new `g_key`.
 pub async fn rotate_group_key(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let key = groups::rotate_key(&*ctx.clients, &ctx.actor()?, group_id(req)?).await?;
-    Ok(Reply::ok(json!({ "g_key": key })))
+    Ok(Reply::ok_with_response(json!({ "g_key": key })))
 }
 
 /// `DELETE /group/{id}/member`: leaves the group.

@@ -35,6 +35,7 @@ fn new_user(fields: &Fields) -> Result<NewUser> {
         show_user_name: fields.opt_bool("show_user_name")?.unwrap_or(true),
         show_age: fields.opt_bool("show_age")?.unwrap_or(true),
         show_gender: fields.opt_bool("show_gender")?.unwrap_or(true),
+        show_phone: fields.opt_bool("show_phone")?.unwrap_or(true),
     };
     Ok(NewUser { profile, password: fields.text("password", 6, 128)?.into() })
 }

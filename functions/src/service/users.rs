@@ -28,7 +28,8 @@ pub enum LookUp<'a> {
 /// `GET /user/id/{id}` and `GET /user/phone/{phone}`: 404 "user not found". Looking up
 /// oneself or a correspondent (a friend, or a request either way) is free; anyone else, and
 /// any miss, counts against [`LOOKUPS_PER_USER`], so the id space cannot be walked. A phone is
-/// shown to oneself, to correspondents, and to whoever looked it up by that very phone.
+/// shown to oneself, to correspondents, to whoever looked it up by that very phone, and to
+/// anyone when the user's `show_phone` allows (the default, as the seeds show phones).
 pub async fn look_up(backend: &impl Backend, viewer: UserId, by: LookUp<'_>) -> Result<Found> {
     let (id, by_phone) = match by {
         LookUp::Id(id) => (Some(id), false),
@@ -48,7 +49,8 @@ pub async fn look_up(backend: &impl Backend, viewer: UserId, by: LookUp<'_>) -> 
         Some(id) => backend.profile(id).await?.ok_or_else(not_found)?,
         None => return Err(not_found().into()),
     };
-    Ok(Found { profile, flags, phone_shown: own || correspondent || by_phone })
+    let phone_shown = own || correspondent || by_phone || profile.show_phone;
+    Ok(Found { profile, flags, phone_shown })
 }
 
 /// What `viewer` is to `other` (seed 004's flags); `None` for oneself.
@@ -124,6 +126,8 @@ mod tests {
         memory.user(2, None);
         memory.user(3, None);
         memory.befriend(1, 3);
+        assert!(look_up(&memory, UserId(1), LookUp::Id(UserId(2))).await.unwrap().phone_shown, "shown by default");
+        memory.state().profiles.get_mut(&UserId(2)).unwrap().show_phone = false;
         let stranger = look_up(&memory, UserId(1), LookUp::Id(UserId(2))).await.unwrap();
         assert!(!stranger.phone_shown);
         for id in 1..LOOKUPS_PER_USER.max {
