@@ -215,6 +215,8 @@ async fn every_route_and_frame_refuses_who_may_not_and_changes_nothing() {
         ("POST", format!("/group/{g}/member"), json!({"g_key": "guessed"})),
         ("GET", format!("/group/{g}/member"), json!({})),
         ("DELETE", format!("/group/{g}/member"), json!({})),
+        ("PUT", format!("/group/{g}/key"), json!({})),
+        ("DELETE", format!("/group/{g}/member/{}", v.id), json!({})),
         ("GET", format!("/file/audio/{}", world.audio), json!({})),
         ("GET", format!("/message/history?g_id={g}"), json!({})),
         ("POST", "/message".into(), json!({"g_id": g, "id": "x", "t": "text", "c": "in"})),
@@ -256,9 +258,11 @@ async fn every_route_and_frame_refuses_who_may_not_and_changes_nothing() {
         assert_eq!(answer.status, 403, "{path} to {to}: {}", answer.text);
     }
 
-    // Sockets: a forged or expired token is refused at connect and in a login frame.
+    // Sockets: a forged or expired token is refused at connect and in a login frame; so is a
+    // forged ticket, or a token given as a ticket.
     for token in ["forged-token-0123456789abcdef", world.expired_token.as_str()] {
         assert_eq!(world.socket(&format!("token={token}")).await.err(), Some(401));
+        assert_eq!(world.socket(&format!("ticket={token}")).await.err(), Some(401));
         let mut plain = world.socket("").await.unwrap();
         let login = json!({"event": "LOGIN", "data": {"token": token}});
         im_tests::send_text(&mut plain, &login.to_string()).await;
