@@ -394,6 +394,17 @@ pub async fn next_event(socket: &mut Socket, event: &str) -> serde_json::Value {
     }
 }
 
+/// Sends seed 003's `{event, data}` and answers the first frame that is not a push (`NOTIFY*`).
+pub async fn ask(socket: &mut Socket, event: &str, data: serde_json::Value) -> serde_json::Value {
+    send_text(socket, &serde_json::json!({ "event": event, "data": data }).to_string()).await;
+    loop {
+        let frame: serde_json::Value = serde_json::from_str(&next_text(socket).await).expect("a JSON frame");
+        if !frame["event"].as_str().is_some_and(|e| e.starts_with("NOTIFY")) {
+            return frame;
+        }
+    }
+}
+
 /// Waits (bounded) for the server to close a socket, reading past frames still in flight.
 pub async fn closed(socket: &mut Socket) -> bool {
     use futures::StreamExt;

@@ -2,21 +2,11 @@
 //! through contact keys, no walking the id space, no flood through deletes or group churn, no
 //! deleting someone else's voice note, no resurrected group. Each attack runs from outside.
 
-use im_tests::{befriend, connect, new_user, next_event, next_text, send_text, Answer, Client, Socket, User};
-use serde_json::{json, Value};
+use im_tests::{ask, befriend, connect, new_user, next_event, Answer, Client, User};
+use serde_json::json;
 
 fn client(user: &User) -> Client {
     Client::new().with_token(&user.token)
-}
-
-async fn ask(socket: &mut Socket, event: &str, data: Value) -> Value {
-    send_text(socket, &json!({ "event": event, "data": data }).to_string()).await;
-    loop {
-        let frame: Value = serde_json::from_str(&next_text(socket).await).unwrap();
-        if !frame["event"].as_str().is_some_and(|e| e.starts_with("NOTIFY")) {
-            return frame;
-        }
-    }
 }
 
 async fn new_group(creator: &User, members: &[&User], client_id: &str) -> Answer {

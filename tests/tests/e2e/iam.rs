@@ -12,7 +12,8 @@ async fn a_permission_missing_from_the_template_fails_locally_as_on_aws() {
     let root = im_local::project_root();
     let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
     let start = template.find("  GetUserByIdFunction:").unwrap();
-    let grant = "- { Effect: Allow, Action: [dynamodb:GetItem, dynamodb:UpdateItem], Resource: !GetAtt UsersTable.Arn }";
+    let grant =
+        "- { Effect: Allow, Action: [dynamodb:GetItem, dynamodb:UpdateItem], Resource: !GetAtt UsersTable.Arn }";
     let at = start + template[start..].find(grant).expect("the function reads the users table");
     let altered = format!(
         "{}- {{ Effect: Allow, Action: [dynamodb:Query, dynamodb:UpdateItem], Resource: !GetAtt UsersTable.Arn }}{}",

@@ -1,18 +1,8 @@
 //! Seed 003 word for word: its events with its own data (the Python dicts as JSON), in the
 //! order the seed shows them, on plain connections to the stage URL.
 
-use im_tests::{connect_plain, next_event, next_text, send_text, Socket};
+use im_tests::{ask, connect_plain, next_event};
 use serde_json::{json, Value};
-
-async fn ask(socket: &mut Socket, event: &str, data: Value) -> Value {
-    send_text(socket, &json!({ "event": event, "data": data }).to_string()).await;
-    loop {
-        let frame: Value = serde_json::from_str(&next_text(socket).await).unwrap();
-        if !frame["event"].as_str().is_some_and(|e| e.starts_with("NOTIFY")) {
-            return frame;
-        }
-    }
-}
 
 /// `2017-03-22T16:32:26.272345`: the seed's time, to the microsecond, without a zone.
 fn is_seed_time(time: &Value) -> bool {
