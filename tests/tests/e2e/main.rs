@@ -2,6 +2,7 @@
 //! gateways), driven over HTTP and WebSocket as a phone would.
 
 mod abuse;
+mod abuse_stack;
 mod churn;
 mod contacts;
 mod costs;
