@@ -100,30 +100,48 @@ impl Clients {
         Ok(Self::new(&sdk, config))
     }
 
-    /// Clients for the local stack: fixed dummy credentials, explicit endpoints.
+    /// Clients for a loopback local stack: its fixed public keys, explicit endpoints.
     pub fn local(config: Config) -> Self {
-        Self::new(&local_sdk(&config), config)
+        Self::local_keyed(config, &LocalKeys::default())
+    }
+
+    /// Clients for a local stack signing with `keys` (random ones when it listens beyond loopback).
+    pub fn local_keyed(config: Config, keys: &LocalKeys) -> Self {
+        Self::new(&local_sdk(&config, keys), config)
     }
 
     /// The local stack's clients for one function: its IAM check (`guard`) on every call, and
     /// DynamoDB requests counted into the stack's shared `counter`.
-    pub fn local_guarded(config: Config, counter: RequestCounter, guard: SharedInterceptor) -> Self {
-        Self::with_interceptor(&local_sdk(&config), config, counter, Some(guard))
+    pub fn local_guarded(config: Config, keys: &LocalKeys, counter: RequestCounter, guard: SharedInterceptor) -> Self {
+        Self::with_interceptor(&local_sdk(&config, keys), config, counter, Some(guard))
     }
 }
 
-/// The local stack's SDK configuration: its region, fixed dummy credentials.
-fn local_sdk(config: &Config) -> aws_config::SdkConfig {
+/// The local stack's SDK configuration: its region, its keys.
+fn local_sdk(config: &Config, keys: &LocalKeys) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .region(aws_config::Region::new(config.region.clone()))
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::new(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, None, None, "local-stack"),
+            aws_credential_types::Credentials::new(&keys.access_key, &keys.secret_key, None, None, "local-stack"),
         ))
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build()
 }
 
-/// Credentials of the local stack's S3 server and DynamoDB Local: not secrets, they
-/// only exist on a developer's machine.
+/// The keys a local stack's S3 server and Lambda API check and its functions sign with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalKeys {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+/// The public constant keys: enough on loopback, where only this machine can call.
+impl Default for LocalKeys {
+    fn default() -> Self {
+        LocalKeys { access_key: LOCAL_ACCESS_KEY.into(), secret_key: LOCAL_SECRET_KEY.into() }
+    }
+}
+
+/// Credentials of a loopback local stack: not secrets, they are in this repository.
 pub const LOCAL_ACCESS_KEY: &str = "local";
 pub const LOCAL_SECRET_KEY: &str = "local-secret-key";

@@ -7,7 +7,7 @@ use crate::contracts::Contracts;
 use crate::iam::{Denials, Guard};
 use crate::template::Template;
 use axum::extract::ws::Message;
-use im_adapters::Clients;
+use im_adapters::{Clients, LocalKeys};
 use im_functions::Function;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -129,6 +129,10 @@ pub struct Gateway {
     pub invocations: Invocations,
     /// The contracts every answer and frame is held to, when checked.
     pub contracts: Option<Arc<Contracts>>,
+    /// The keys the functions sign with and the Lambda API checks.
+    pub keys: LocalKeys,
+    /// The port of the WebSocket API, the Lambda API and `@connections`: their callers' `Host`.
+    pub own_port: u16,
 }
 
 impl Gateway {
@@ -139,6 +143,7 @@ impl Gateway {
         clients: Arc<Clients>,
         ws_limits: WsLimits,
         deny_base: &str,
+        keys: &LocalKeys,
     ) -> Result<Gateway, String> {
         let mut functions = HashMap::new();
         let mut function_clients = HashMap::new();
@@ -156,6 +161,7 @@ impl Gateway {
             };
             let own = Clients::local_guarded(
                 clients.config.clone(),
+                keys,
                 clients.dynamodb_requests.clone(),
                 im_adapters::SharedInterceptor::new(guard),
             );
@@ -172,6 +178,8 @@ impl Gateway {
             ws_limits,
             invocations: Default::default(),
             contracts: None,
+            keys: keys.clone(),
+            own_port: 0,
         })
     }
 

@@ -9,12 +9,14 @@
 //! - `RequestResponse` (the default): runs and answers the result, or `X-Amz-Function-Error`;
 //! - `DryRun`: `204`.
 //!
-//! Only this machine may call it, like `@connections`: on AWS it takes IAM-signed calls only.
+//! As on AWS, only signed calls run anything: SigV4 with the stack's keys (the ones its
+//! functions sign with), checked before the body is read. Only this machine may call it, like
+//! `@connections`, and never a web page (`callers`: no `Origin`, the stack's own `Host`).
 
 use crate::gateway::{Gateway, MAX_LAMBDA_PAYLOAD_BYTES};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -47,6 +49,8 @@ pub async fn invoke(
     State(gateway): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(name): Path<String>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -56,6 +60,18 @@ pub async fn invoke(
             "AccessDeniedException",
             "the Lambda API answers the functions only".into(),
         );
+    }
+    let scope = (gateway.clients.config.region.as_str(), "lambda");
+    let now = std::time::SystemTime::now();
+    if let Err(refused) = crate::sigv4::verify(&method, &uri, &headers, &body, &gateway.keys, scope, now) {
+        tracing::warn!(function = %name, kind = refused.kind, "Lambda API: refused an unsigned or wrongly signed call");
+        let body = json!({ "message": refused.message }).to_string();
+        return (
+            StatusCode::FORBIDDEN,
+            [("x-amzn-errortype", refused.kind), ("content-type", "application/json")],
+            body,
+        )
+            .into_response();
     }
     let Some(binary) = gateway.template.function_names.get(function_name(&name)).cloned() else {
         return error(StatusCode::NOT_FOUND, "ResourceNotFoundException", format!("Function not found: {name}"));

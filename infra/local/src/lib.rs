@@ -3,6 +3,7 @@
 //! (with `@connections`) over the functions of `im_functions`, configured by `template.yaml`.
 //! `runtime_api` also runs a built function binary on the Lambda Runtime API (`invoke`).
 
+pub mod callers;
 pub mod contracts;
 pub mod demo;
 pub mod dynamodb;
@@ -13,6 +14,7 @@ pub mod iam;
 pub mod lambda_api;
 pub mod runtime_api;
 pub mod s3;
+pub mod sigv4;
 pub mod site;
 pub mod stack;
 pub mod template;

@@ -5,7 +5,7 @@ use crate::contracts::Contracts;
 use crate::gateway::{Gateway, WsLimits};
 use crate::site::{self, Site};
 use crate::template::Template;
-use crate::{dynamodb, http_gateway, iam, lambda_api, s3, websocket};
+use crate::{callers, dynamodb, http_gateway, iam, lambda_api, s3, websocket};
 use axum::routing::{any, get, post};
 use axum::Router;
 use im_adapters::{Clients, Config, Tables};
@@ -80,6 +80,8 @@ pub struct LocalStack {
     pub s3_endpoint: String,
     pub clients: Arc<Clients>,
     pub gateway: Arc<Gateway>,
+    /// The keys S3 and the Lambda API check (random beyond loopback: `s3::keys`).
+    pub keys: im_adapters::LocalKeys,
     dynamodb: dynamodb::DynamoDbLocal,
     scratch: Option<PathBuf>,
     tasks: Vec<JoinHandle<()>>,
@@ -148,7 +150,8 @@ impl LocalStack {
         };
         let (s3_listener, s3_port) = listen(options.host, options.s3_port, "s3-port").await?;
         let (http_listener, http_port) = listen(options.host, options.http_port, "http-port").await?;
-        let mut tasks = vec![s3::serve(&s3_root, s3_listener, http_port)?];
+        let keys = s3::keys(options.host, options.data_dir.as_deref())?;
+        let mut tasks = vec![s3::serve(&s3_root, s3_listener, http_port, &keys)?];
 
         let (ws_listener, ws_port) = listen(options.host, options.ws_port, "ws-port").await?;
         let management_url = options
@@ -160,7 +163,7 @@ impl LocalStack {
         let mut config = local_config(&ddb.endpoint, &format!("http://127.0.0.1:{s3_port}"), &management_url, &bucket);
         config.lambda_endpoint = Some(lambda_url.clone());
         config.fan_out_function = template.fan_out_function.clone();
-        let clients = Arc::new(Clients::local(config));
+        let clients = Arc::new(Clients::local_keyed(config, &keys));
         for table in &template.tables {
             dynamodb::create_table(&clients.dynamodb, table).await?;
         }
@@ -189,20 +192,25 @@ impl LocalStack {
                 None
             }
         };
-        let mut gateway = Gateway::new(template, clients.clone(), options.ws_limits.clone(), &deny_base)?;
+        let mut gateway = Gateway::new(template, clients.clone(), options.ws_limits.clone(), &deny_base, &keys)?;
+        gateway.own_port = ws_port;
         gateway.contracts = contracts.clone().filter(|_| options.contract_checks != ContractChecks::Off);
         let gateway = Arc::new(gateway);
         let site = Arc::new(Site::new(&options.root, ws_port, &gateway.template.ws_stage, contracts.as_deref()));
         let http =
             Router::new().merge(site::routes(site)).fallback(any(http_gateway::handle)).with_state(gateway.clone());
-        let ws = Router::new()
-            .route("/{stage}", get(websocket::upgrade))
-            .route("/__denied/{service}", any(iam::denied))
+        // The Lambda API and `@connections` answer programs, never a page (`callers`).
+        let programs = Router::new()
             .route("/2015-03-31/functions/{name}/invocations", post(lambda_api::invoke))
             .route(
                 "/{stage}/@connections/{id}",
                 post(websocket::post_to_connection).get(websocket::get_connection).delete(websocket::delete_connection),
             )
+            .route_layer(axum::middleware::from_fn_with_state(gateway.clone(), callers::only_programs));
+        let ws = Router::new()
+            .route("/{stage}", get(websocket::upgrade))
+            .route("/__denied/{service}", any(iam::denied))
+            .merge(programs)
             .with_state(gateway.clone());
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(http_listener, http.into_make_service_with_connect_info::<SocketAddr>()).await;
@@ -219,6 +227,7 @@ impl LocalStack {
             s3_endpoint: format!("http://127.0.0.1:{s3_port}"),
             clients,
             gateway,
+            keys,
             dynamodb: ddb,
             scratch,
             tasks,

@@ -4,6 +4,7 @@
 mod abuse;
 mod abuse_reach;
 mod abuse_sessions;
+mod abuse_stack;
 mod churn;
 mod contacts;
 mod costs;

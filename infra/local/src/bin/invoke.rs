@@ -43,7 +43,17 @@ async fn main() {
         Ok(Err(e)) => return fail(&format!("{} is not JSON: {e}", args.event.display())),
         Err(e) => return fail(&format!("cannot read {}: {e}", args.event.display())),
     };
-    let env = im_local::runtime_api::local_env(&args.dynamodb, &args.s3, &args.websocket_management);
+    let mut env = im_local::runtime_api::local_env(&args.dynamodb, &args.s3, &args.websocket_management);
+    // A stack listening beyond loopback signs with the random keys of its data folder.
+    if let Some(keys) = im_local::s3::stored_keys(&root.join(".data")) {
+        for (name, value) in &mut env {
+            match name.as_str() {
+                "AWS_ACCESS_KEY_ID" => *value = keys.access_key.clone(),
+                "AWS_SECRET_ACCESS_KEY" => *value = keys.secret_key.clone(),
+                _ => {}
+            }
+        }
+    }
     match im_local::runtime_api::run_binary(&binary, &args.function, &env, vec![event]).await {
         Ok(mut results) => {
             let result = results.remove(0);

@@ -86,6 +86,9 @@ async fn main() {
     println!("  @connections    {}/@connections/{{id}}", stack.management_url);
     println!("  DynamoDB Local  {}", stack.dynamodb_endpoint);
     println!("  S3              {}", stack.s3_endpoint);
+    if stack.keys != im_adapters::LocalKeys::default() {
+        println!("  S3 and Lambda keys: random, not the public ones (access key {})", stack.keys.access_key);
+    }
     println!("  Logs            {} (JSON, `make logs`); one line per request below", log_file.display());
     let users: Vec<String> = im_local::demo::USERS.iter().map(|(phone, name)| format!("{name} {phone}")).collect();
     match seeded {
