@@ -308,7 +308,7 @@ impl Intercept for Guard {
             if granted.is_none() {
                 let keys = at.leading_keys.join(",");
                 tracing::warn!(function = %self.function, %action, %resource, %keys, "IAM: refused as AWS would refuse it");
-                self.denials.push(format!("{}: {action} on {resource} (keys {keys})", self.function));
+                self.denials.push(format!("{}: {action} on {resource}", self.function));
                 cfg.interceptor_state().store_put(Refused { service, message: self.message(&action, &resource) });
                 return Ok(());
             }
