@@ -148,6 +148,9 @@ impl Gateway {
         let mut functions = HashMap::new();
         let mut function_clients = HashMap::new();
         let denials = Denials::default();
+        let partition_keys = Arc::new(crate::iam::PartitionKeys(
+            template.tables.iter().filter_map(|t| Some((t.logical_id.clone(), hash_key(&t.properties)?))).collect(),
+        ));
         for binary in template.functions.values() {
             let function =
                 im_functions::function(binary).ok_or_else(|| format!("template names unknown function {binary}"))?;
@@ -158,6 +161,7 @@ impl Gateway {
                 stage: template.ws_stage.clone(),
                 deny_base: deny_base.to_string(),
                 denials: denials.clone(),
+                partition_keys: partition_keys.clone(),
             };
             let own = Clients::local_guarded(
                 clients.config.clone(),
@@ -218,6 +222,13 @@ impl Gateway {
             }
         }
     }
+}
+
+/// A table definition's partition (HASH) key attribute.
+fn hash_key(properties: &serde_yaml::Value) -> Option<String> {
+    let schema = properties.get("KeySchema")?.as_sequence()?;
+    let hash = schema.iter().find(|k| k.get("KeyType").and_then(|t| t.as_str()) == Some("HASH"))?;
+    hash.get("AttributeName")?.as_str().map(String::from)
 }
 
 /// API Gateway's request time, `23/Nov/2026:10:32:22 +0000`, and the epoch in milliseconds.

@@ -173,6 +173,9 @@ pub(super) struct PolicyStatement {
     pub action: OneOrMany<String>,
     #[serde(default)]
     pub resource: OneOrMany<Expr>,
+    /// `{ Operator: { ConditionKey: value or [values] } }`.
+    #[serde(default)]
+    pub condition: BTreeMap<String, BTreeMap<String, OneOrMany<String>>>,
 }
 
 /// `AWS::Serverless::HttpApi`'s `Properties`.

@@ -96,12 +96,27 @@ pub struct Template {
     pub fan_out_function: Option<String>,
 }
 
-/// One `Allow` statement of a function's policy: actions and resources, `*` wildcards kept.
+/// One `Allow` statement of a function's policy: actions and resources, `*` wildcards kept,
+/// and the conditions that must all hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {
     pub actions: Vec<String>,
     pub resources: Vec<String>,
+    pub conditions: Vec<Condition>,
 }
+
+/// One condition of a statement: `operator` on `key` (lower case, as IAM compares keys) with `values`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    pub operator: String,
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+/// The conditions the local IAM check evaluates as AWS does (`iam::conditions`). Any other is
+/// a template error, so that a policy never grants more locally than on AWS.
+const EVALUATED: [(&str, &str); 2] =
+    [("ForAllValues:StringLike", "dynamodb:leadingkeys"), ("ForAllValues:StringEquals", "dynamodb:leadingkeys")];
 
 impl Template {
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
@@ -292,9 +307,23 @@ fn read_statements(function: &FunctionResource, arns: &LocalArns) -> Result<Vec<
                 return Err(TemplateError::Shape(format!("{id}: only Allow statements are read")));
             }
             let resources = statement.resource.0.iter().map(|r| arns.resolve(r)).collect::<Result<_, _>>();
+            let mut conditions = vec![];
+            for (operator, keys) in &statement.condition {
+                for (key, values) in keys {
+                    let key = key.to_ascii_lowercase();
+                    if !EVALUATED.contains(&(operator.as_str(), key.as_str())) {
+                        let message = format!(
+                            "{id}: the local IAM check does not evaluate {operator} on {key} (infra/local/src/iam)"
+                        );
+                        return Err(TemplateError::Shape(message));
+                    }
+                    conditions.push(Condition { operator: operator.clone(), key, values: values.0.clone() });
+                }
+            }
             statements.push(Statement {
                 actions: statement.action.0.clone(),
                 resources: resources.map_err(TemplateError::Shape)?,
+                conditions,
             });
         }
     }
@@ -402,7 +431,10 @@ Resources:
         };
         let allowed = template(
             "        - Statement:
-            - { Effect: Allow, Action: dynamodb:GetItem, Resource: !GetAtt NotesTable.Arn }
+            - Effect: Allow
+              Action: dynamodb:GetItem
+              Resource: !GetAtt NotesTable.Arn
+              Condition: { \"ForAllValues:StringLike\": { \"dynamodb:LeadingKeys\": note#* } }
             - Effect: Allow
               Action: [execute-api:ManageConnections]
               Resource: [!Sub \"arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${StageName}/*\"]",
@@ -414,10 +446,19 @@ Resources:
         assert_eq!(t.function_names["local-note"], "note");
         assert_eq!(t.ws_stage, "beta");
         let expected = [
-            Statement { actions: vec!["dynamodb:GetItem".into()], resources: vec![table_arn("NotesTable")] },
+            Statement {
+                actions: vec!["dynamodb:GetItem".into()],
+                resources: vec![table_arn("NotesTable")],
+                conditions: vec![Condition {
+                    operator: "ForAllValues:StringLike".into(),
+                    key: "dynamodb:leadingkeys".into(),
+                    values: vec!["note#*".into()],
+                }],
+            },
             Statement {
                 actions: vec!["execute-api:ManageConnections".into()],
                 resources: vec![format!("arn:aws:execute-api:{LOCAL_REGION}:{LOCAL_ACCOUNT}:local/beta/*")],
+                conditions: vec![],
             },
         ];
         assert_eq!(t.policies["note"], expected);
@@ -426,6 +467,11 @@ Resources:
             "        - DynamoDBReadPolicy: { TableName: !Ref NotesTable }",
             "        - Statement: [{ Effect: Allow, Action: dynamodb:GetItem, Resource: !Ref NotesTable }]",
             "        - Statement: [{ Effect: Allow, Action: s3:GetObject, Resource: !GetAtt Nowhere.Arn }]",
+            // A condition the local check does not evaluate would grant more here than on AWS.
+            "        - Statement: [{ Effect: Allow, Action: dynamodb:GetItem, Resource: !GetAtt NotesTable.Arn, \
+             Condition: { StringEquals: { \"dynamodb:Select\": SPECIFIC_ATTRIBUTES } } }]",
+            "        - Statement: [{ Effect: Allow, Action: dynamodb:GetItem, Resource: !GetAtt NotesTable.Arn, \
+             Condition: { \"ForAnyValue:StringLike\": { \"dynamodb:LeadingKeys\": note#* } } }]",
         ] {
             assert!(matches!(Template::parse(&template(refused)), Err(TemplateError::Shape(_))), "{refused}");
         }

@@ -9,11 +9,15 @@
 //! The actions checked are the ones AWS checks: per item for TransactWriteItems (`PutItem`,
 //! `UpdateItem`, `DeleteItem`, `ConditionCheckItem`) and TransactGetItems (`GetItem`), per
 //! table for the batch calls, the index ARN for a Query on an index, `s3:GetObject` for
-//! HeadObject and for a CopyObject's source.
+//! HeadObject and for a CopyObject's source. Statements' conditions are evaluated as AWS
+//! evaluates them (`conditions`: `dynamodb:LeadingKeys`, per item of a batch or transaction).
+
+mod conditions;
 
 use crate::template::{function_arn, table_arn, Statement, LOCAL_ACCOUNT, LOCAL_REGION};
 use aws_sdk_apigatewaymanagement::operation as apigw;
 use aws_sdk_dynamodb::operation as ddb;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_lambda::operation as lambda;
 use aws_sdk_s3::operation as s3;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -25,6 +29,8 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+pub use conditions::{Context, PartitionKeys};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Calls the policies refused, as `function: action on resource`, for tests and the log.
@@ -54,18 +60,20 @@ pub fn matches(pattern: &str, text: &str) -> bool {
     go(pattern.as_bytes(), text.as_bytes())
 }
 
-/// Whether the statements allow `action` on `resource` (actions match case-insensitively).
+/// Whether the statements allow `action` on `resource` (actions match case-insensitively),
+/// for a call that offers the conditions nothing.
 pub fn allows(statements: &[Statement], action: &str, resource: &str) -> bool {
-    grant(statements, action, resource).is_some()
+    grant(statements, action, resource, &Context::default()).is_some()
 }
 
-/// The grant (`action resource-pattern`, as the template writes them) that allows a call.
-fn grant(statements: &[Statement], action: &str, resource: &str) -> Option<String> {
+/// The grant (`action resource-pattern`, as the template writes them) that allows a call:
+/// a statement with the action and the resource whose conditions all hold.
+fn grant(statements: &[Statement], action: &str, resource: &str, context: &Context) -> Option<String> {
     let wanted = action.to_ascii_lowercase();
     statements.iter().find_map(|s| {
         let action = s.actions.iter().find(|a| matches(&a.to_ascii_lowercase(), &wanted))?;
         let pattern = s.resources.iter().find(|r| matches(r, resource))?;
-        Some(format!("{action} {pattern}"))
+        conditions::hold(s, context).then(|| format!("{action} {pattern}"))
     })
 }
 
@@ -94,59 +102,87 @@ fn record_use(function: &str, grant: &str) {
     }
 }
 
-/// The (action, resource) pairs AWS checks for one call, from its input; `None` for an
-/// operation this module does not know (refused: a new call needs a rule here first).
+/// The (action, resource, condition context) triples AWS checks for one call, from its input;
+/// `None` for an operation this module does not know (refused: a new call needs a rule here first).
 fn needed(
     input: &aws_smithy_runtime_api::client::interceptors::context::Input,
-) -> Option<(&'static str, Vec<(String, String)>)> {
+    keys: &PartitionKeys,
+) -> Option<(&'static str, Vec<(String, String, Context)>)> {
     let table = |name: Option<&str>| table_arn(name.unwrap_or_default());
-    let one = |service, action: &str, resource: String| Some((service, vec![(action.to_string(), resource)]));
+    let at = |leading_keys: Vec<String>| Context { leading_keys };
+    let one =
+        |service, action: &str, resource: String| Some((service, vec![(action.to_string(), resource, at(vec![]))]));
+    let item = |action: &str, name: Option<&str>, key: Option<&HashMap<String, AttributeValue>>| {
+        let name = name.unwrap_or_default();
+        Some(("dynamodb", vec![(action.to_string(), table_arn(name), at(keys.of(name, key)))]))
+    };
     if let Some(i) = input.downcast_ref::<ddb::get_item::GetItemInput>() {
-        return one("dynamodb", "dynamodb:GetItem", table(i.table_name()));
+        return item("dynamodb:GetItem", i.table_name(), i.key.as_ref());
     }
     if let Some(i) = input.downcast_ref::<ddb::put_item::PutItemInput>() {
-        return one("dynamodb", "dynamodb:PutItem", table(i.table_name()));
+        return item("dynamodb:PutItem", i.table_name(), i.item.as_ref());
     }
     if let Some(i) = input.downcast_ref::<ddb::update_item::UpdateItemInput>() {
-        return one("dynamodb", "dynamodb:UpdateItem", table(i.table_name()));
+        return item("dynamodb:UpdateItem", i.table_name(), i.key.as_ref());
     }
     if let Some(i) = input.downcast_ref::<ddb::delete_item::DeleteItemInput>() {
-        return one("dynamodb", "dynamodb:DeleteItem", table(i.table_name()));
+        return item("dynamodb:DeleteItem", i.table_name(), i.key.as_ref());
     }
     if let Some(i) = input.downcast_ref::<ddb::query::QueryInput>() {
         let arn = match i.index_name() {
             Some(index) => format!("{}/index/{index}", table(i.table_name())),
             None => table(i.table_name()),
         };
-        return one("dynamodb", "dynamodb:Query", arn);
+        let name = i.table_name().unwrap_or_default();
+        let leading = keys.of_query(
+            name,
+            i.key_condition_expression(),
+            i.expression_attribute_names.as_ref(),
+            i.expression_attribute_values.as_ref(),
+        );
+        return Some(("dynamodb", vec![("dynamodb:Query".into(), arn, at(leading))]));
     }
     if let Some(i) = input.downcast_ref::<ddb::scan::ScanInput>() {
         return one("dynamodb", "dynamodb:Scan", table(i.table_name()));
     }
     if let Some(i) = input.downcast_ref::<ddb::batch_get_item::BatchGetItemInput>() {
-        let tables = i.request_items().into_iter().flat_map(|m| m.keys());
-        return Some(("dynamodb", tables.map(|t| ("dynamodb:BatchGetItem".into(), table_arn(t))).collect()));
+        let mut needs = vec![];
+        for (name, wanted) in i.request_items().into_iter().flatten() {
+            for key in wanted.keys() {
+                needs.push(("dynamodb:BatchGetItem".into(), table_arn(name), at(keys.of(name, Some(key)))));
+            }
+        }
+        return Some(("dynamodb", needs));
     }
     if let Some(i) = input.downcast_ref::<ddb::batch_write_item::BatchWriteItemInput>() {
-        let tables = i.request_items().into_iter().flat_map(|m| m.keys());
-        return Some(("dynamodb", tables.map(|t| ("dynamodb:BatchWriteItem".into(), table_arn(t))).collect()));
+        let mut needs = vec![];
+        for (name, writes) in i.request_items().into_iter().flatten() {
+            for write in writes {
+                let key = write.put_request().map(|p| p.item()).or(write.delete_request().map(|d| d.key()));
+                needs.push(("dynamodb:BatchWriteItem".into(), table_arn(name), at(keys.of(name, key))));
+            }
+        }
+        return Some(("dynamodb", needs));
     }
     if let Some(i) = input.downcast_ref::<ddb::transact_write_items::TransactWriteItemsInput>() {
         let items = i.transact_items().iter().filter_map(|item| {
-            let (action, name) = match (item.put(), item.update(), item.delete(), item.condition_check()) {
-                (Some(p), ..) => ("dynamodb:PutItem", p.table_name()),
-                (_, Some(u), ..) => ("dynamodb:UpdateItem", u.table_name()),
-                (_, _, Some(d), _) => ("dynamodb:DeleteItem", d.table_name()),
-                (.., Some(c)) => ("dynamodb:ConditionCheckItem", c.table_name()),
+            let (action, name, key) = match (item.put(), item.update(), item.delete(), item.condition_check()) {
+                (Some(p), ..) => ("dynamodb:PutItem", p.table_name(), p.item()),
+                (_, Some(u), ..) => ("dynamodb:UpdateItem", u.table_name(), u.key()),
+                (_, _, Some(d), _) => ("dynamodb:DeleteItem", d.table_name(), d.key()),
+                (.., Some(c)) => ("dynamodb:ConditionCheckItem", c.table_name(), c.key()),
                 _ => return None,
             };
-            Some((action.to_string(), table_arn(name)))
+            Some((action.to_string(), table_arn(name), at(keys.of(name, Some(key)))))
         });
         return Some(("dynamodb", items.collect()));
     }
     if let Some(i) = input.downcast_ref::<ddb::transact_get_items::TransactGetItemsInput>() {
         let items = i.transact_items().iter().filter_map(|item| item.get());
-        return Some(("dynamodb", items.map(|g| ("dynamodb:GetItem".into(), table_arn(g.table_name()))).collect()));
+        let needs = items.map(|g| {
+            ("dynamodb:GetItem".into(), table_arn(g.table_name()), at(keys.of(g.table_name(), Some(g.key()))))
+        });
+        return Some(("dynamodb", needs.collect()));
     }
     let object = |bucket: Option<&str>, key: Option<&str>| {
         format!("arn:aws:s3:::{}/{}", bucket.unwrap_or_default(), key.unwrap_or_default())
@@ -165,7 +201,10 @@ fn needed(
     }
     if let Some(i) = input.downcast_ref::<s3::copy_object::CopyObjectInput>() {
         let source = format!("arn:aws:s3:::{}", i.copy_source().unwrap_or_default().trim_start_matches('/'));
-        let pairs = vec![("s3:GetObject".into(), source), ("s3:PutObject".into(), object(i.bucket(), i.key()))];
+        let pairs = vec![
+            ("s3:GetObject".into(), source, Context::default()),
+            ("s3:PutObject".into(), object(i.bucket(), i.key()), Context::default()),
+        ];
         return Some(("s3", pairs));
     }
     if let Some(i) = input.downcast_ref::<s3::list_objects_v2::ListObjectsV2Input>() {
@@ -227,6 +266,8 @@ pub struct Guard {
     /// The gateway's base URL, where refused calls are sent (`/__denied/{service}`).
     pub deny_base: String,
     pub denials: Denials,
+    /// The tables' partition keys (`dynamodb:LeadingKeys`).
+    pub partition_keys: Arc<PartitionKeys>,
 }
 
 impl Guard {
@@ -251,21 +292,22 @@ impl Intercept for Guard {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some((service, pairs)) = needed(context.input()) else {
+        let Some((service, pairs)) = needed(context.input(), &self.partition_keys) else {
             let message =
                 format!("{}: an AWS call the local IAM check does not know (infra/local/src/iam.rs)", self.function);
             self.denials.push(message.clone());
             cfg.interceptor_state().store_put(Refused { service: "dynamodb", message });
             return Ok(());
         };
-        for (action, resource) in pairs {
+        for (action, resource, at) in pairs {
             let resource = resource.replace("{stage}", &self.stage);
-            let granted = grant(&self.statements, &action, &resource);
+            let granted = grant(&self.statements, &action, &resource, &at);
             if let Some(grant) = &granted {
                 record_use(&self.function, grant);
             }
             if granted.is_none() {
-                tracing::warn!(function = %self.function, %action, %resource, "IAM: refused as AWS would refuse it");
+                let keys = at.leading_keys.join(",");
+                tracing::warn!(function = %self.function, %action, %resource, %keys, "IAM: refused as AWS would refuse it");
                 self.denials.push(format!("{}: {action} on {resource}", self.function));
                 cfg.interceptor_state().store_put(Refused { service, message: self.message(&action, &resource) });
                 return Ok(());
@@ -348,8 +390,11 @@ mod tests {
         assert!(matches("arn:aws:s3:::audio-bucket/audio/*", "arn:aws:s3:::audio-bucket/audio/ab.amr"));
         assert!(!matches("arn:aws:s3:::audio-bucket/audio/*", "arn:aws:s3:::audio-bucket/upload/1/ab.amr"));
         assert!(!matches(&table_arn("UsersTable"), &format!("{}/index/by_version", table_arn("UsersTable"))));
-        let statements =
-            vec![Statement { actions: vec!["dynamodb:GetItem".into()], resources: vec![table_arn("UsersTable")] }];
+        let statements = vec![Statement {
+            actions: vec!["dynamodb:GetItem".into()],
+            resources: vec![table_arn("UsersTable")],
+            conditions: vec![],
+        }];
         assert!(allows(&statements, "dynamodb:getitem", &table_arn("UsersTable")));
         assert!(!allows(&statements, "dynamodb:PutItem", &table_arn("UsersTable")));
         assert!(!allows(&statements, "dynamodb:GetItem", &table_arn("GroupsTable")));
