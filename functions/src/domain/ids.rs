@@ -112,7 +112,6 @@ impl From<&Caller> for Actor {
     }
 }
 
-
 /// How a frame names a user: by id (a number), or by email or phone (a string). Never both ways
 /// at once: a string of digits is a phone, never an id, so registering phone `10001` cannot
 /// capture what is meant for user 10001.

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum Change {
-    AddContact { ask: String, friend_request_id: u64 },
+    AddContact {
+        ask: String,
+        friend_request_id: u64,
+    },
     AcceptContact,
     DeleteContact,
     IgnoreContact,
@@ -18,13 +21,30 @@ pub enum Change {
     Unfollow,
     Block,
     Unblock,
-    CreateGroup { g_id: GroupId, g_key: String, name: String },
-    CreateGroupMember { g_id: GroupId, member_id: UserId },
-    DeleteGroupMember { g_id: GroupId, gm_id: UserId },
-    DeleteGroup { g_id: GroupId },
+    CreateGroup {
+        g_id: GroupId,
+        g_key: String,
+        name: String,
+    },
+    CreateGroupMember {
+        g_id: GroupId,
+        member_id: UserId,
+    },
+    DeleteGroupMember {
+        g_id: GroupId,
+        gm_id: UserId,
+    },
+    DeleteGroup {
+        g_id: GroupId,
+    },
     /// The creator rotated the join key: members get the new one.
-    UpdateGroupKey { g_id: GroupId, g_key: String },
-    DeleteMessage { msg_id: String },
+    UpdateGroupKey {
+        g_id: GroupId,
+        g_key: String,
+    },
+    DeleteMessage {
+        msg_id: String,
+    },
 }
 
 impl Change {

@@ -26,7 +26,7 @@ pub async fn authorize(clients: &Clients, event: Event) -> Result<Answer<Value>>
         Some(token) => match auth::resolve(clients, token).await {
             Ok(caller) => {
                 json!({ "user_id": caller.user_id, "device": caller.device.as_str(), "tag": caller.tag, "session": caller.session })
-            },
+            }
             Err(Error::Refused(refusal)) => json!({ "auth_error": refusal.to_string() }),
             // The route answers 503 in its own format (API Gateway would answer a failed
             // authorizer with a bare 500).

@@ -45,7 +45,8 @@ impl Ctx {
             Some(fields) => match (fields.get("user_id").and_then(Value::as_u64).map(UserId), fields.get("device")) {
                 (Some(user_id), Some(Value::String(device))) => DeviceName::parse(Some(device))
                     .map(|device| {
-                        let text = |name: &str| fields.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+                        let text =
+                            |name: &str| fields.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
                         Caller { user_id, device, tag: text("tag"), session: text("session") }
                     })
                     .map_err(|err| err.to_string()),
@@ -59,13 +60,7 @@ impl Ctx {
             _ => None,
         };
         let authorized_route = context.is_some();
-        Ctx {
-            clients,
-            caller,
-            source: source.unwrap_or_else(|| "unknown".into()),
-            authorized_route,
-            unavailable,
-        }
+        Ctx { clients, caller, source: source.unwrap_or_else(|| "unknown".into()), authorized_route, unavailable }
     }
 
     /// On a route that needs a session, the 401 for a request without a valid one: checked

@@ -4,10 +4,10 @@
 use crate::domain::ids::{Caller, DeviceName, UserId};
 use crate::domain::limits::{LOGINS_PER_ACCOUNT, LOGINS_PER_SOURCE, SIGN_UPS_PER_SOURCE};
 use crate::domain::names::{LoginName, Password};
+use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::user::{check_strong_password, NewUser};
 use crate::service::{limits, presence};
-use crate::domain::now_secs;
 use crate::store::sessions::{self, Session};
 use crate::store::Backend;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -109,7 +109,12 @@ pub struct Opened {
 
 /// Opens a session for `user_id` on `device`, living `lifetime` seconds, and ends the ones
 /// past [`MAX_SESSIONS_PER_USER`] (the soonest to expire first) and those expired.
-pub async fn open_session(backend: &impl Backend, user_id: UserId, device: &DeviceName, lifetime: u64) -> Result<Opened> {
+pub async fn open_session(
+    backend: &impl Backend,
+    user_id: UserId,
+    device: &DeviceName,
+    lifetime: u64,
+) -> Result<Opened> {
     let token = new_token();
     let (id, tag, expires_at) = (sessions::id_of(&token), new_tag(), now_secs() + lifetime);
     let session = Session { user_id, device: device.to_string(), tag: tag.clone(), expires_at };
@@ -366,6 +371,9 @@ mod use_cases {
         let second = issue_ticket(&memory, &caller).await.unwrap();
         log_out(&memory, &caller).await.unwrap();
         assert!(matches!(refused(redeem_ticket(&memory, &second).await), Refusal::Unauthorized(_)), "session ended");
-        assert!(matches!(refused(redeem_ticket(&memory, &token).await), Refusal::Unauthorized(_)), "a token is no ticket");
+        assert!(
+            matches!(refused(redeem_ticket(&memory, &token).await), Refusal::Unauthorized(_)),
+            "a token is no ticket"
+        );
     }
 }

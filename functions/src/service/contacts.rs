@@ -237,7 +237,11 @@ mod tests {
         let phone = crate::domain::names::Phone::parse("8618266175357").unwrap();
         memory.state().profiles.get_mut(&UserId(2)).unwrap().phone = Some(phone);
         let keyed_by_phone = [("8618266175357".to_string(), 1)];
-        assert_eq!(unread_counts(&memory, UserId(1)).await.unwrap(), keyed_by_phone, "an email beside a phone is private");
+        assert_eq!(
+            unread_counts(&memory, UserId(1)).await.unwrap(),
+            keyed_by_phone,
+            "an email beside a phone is private"
+        );
     }
 
     fn outgoing(_: ConversationId) -> crate::domain::message::Outgoing {

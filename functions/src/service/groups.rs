@@ -3,12 +3,12 @@
 
 use crate::delivery;
 use crate::domain::ids::{Actor, ConversationId, GroupId, UserId};
+use crate::domain::limits::{ADDS_PER_USER, JOINS_PER_USER, LEAVES_PER_USER};
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Edge};
 use crate::domain::user::Profile;
-use crate::domain::limits::{ADDS_PER_USER, JOINS_PER_USER, LEAVES_PER_USER};
 use crate::service::limits;
 use crate::store::groups::{Creation, Info};
 use crate::store::relations::List;
@@ -355,7 +355,10 @@ mod tests {
         let key = rotate_key(&memory, &actor(1, "web"), GroupId(9)).await.unwrap();
         assert!(matches!(refused(join(&memory, &actor(4, "web"), GroupId(9), "key").await), Refusal::Forbidden(_)));
         join(&memory, &actor(4, "web"), GroupId(9), &key).await.unwrap();
-        assert!(matches!(refused(remove(&memory, &actor(2, "web"), GroupId(9), UserId(3)).await), Refusal::Forbidden(_)));
+        assert!(matches!(
+            refused(remove(&memory, &actor(2, "web"), GroupId(9), UserId(3)).await),
+            Refusal::Forbidden(_)
+        ));
         remove(&memory, &actor(1, "web"), GroupId(9), UserId(3)).await.unwrap();
         assert_eq!(memory.state().members[&GroupId(9)], [UserId(1), UserId(2), UserId(4)]);
         let told: Vec<&str> = memory.stream(ConversationId::Group(GroupId(9))).iter().map(|e| e.body.t()).collect();

@@ -1,11 +1,11 @@
 //! Looking users up: by id, by phone, by the names seeds 002 and 003 use.
 
 use crate::domain::ids::{UserId, UserRef};
+use crate::domain::limits::LOOKUPS_PER_USER;
 use crate::domain::names::{LoginName, Phone};
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation::Flags;
 use crate::domain::user::Profile;
-use crate::domain::limits::LOOKUPS_PER_USER;
 use crate::service::limits;
 use crate::store::Backend;
 use std::collections::HashMap;

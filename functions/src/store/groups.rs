@@ -105,13 +105,20 @@ pub async fn created_by(clients: &Clients, creator: UserId, client_id: &str) -> 
 }
 
 /// Claims a creation for a creator's client id; when a racing retry claimed first, its claim.
-pub async fn claim_creation(clients: &Clients, creator: UserId, client_id: &str, creation: &Creation) -> Result<Creation> {
+pub async fn claim_creation(
+    clients: &Clients,
+    creator: UserId,
+    client_id: &str,
+    creation: &Creation,
+) -> Result<Creation> {
     let mut item = to_item(creation)?;
     item.extend(creation_key(creator, client_id));
     let put = clients.dynamodb.put_item().table_name(&clients.config.tables.groups).set_item(Some(item));
     match put.condition_expression("attribute_not_exists(pk)").send().await {
         Ok(_) => Ok(creation.clone()),
-        Err(err) if lost_condition(&err) => Ok(created_by(clients, creator, client_id).await?.unwrap_or(creation.clone())),
+        Err(err) if lost_condition(&err) => {
+            Ok(created_by(clients, creator, client_id).await?.unwrap_or(creation.clone()))
+        }
         Err(err) => Err(aws(err)),
     }
 }
@@ -130,7 +137,8 @@ pub async fn delete(clients: &Clients, group: GroupId, info: &Info) -> Result<()
 
 /// Gives a group a new join key (the group must exist).
 pub async fn set_key(clients: &Clients, group: GroupId, key: &str) -> Result<()> {
-    let update = clients.dynamodb.update_item().table_name(&clients.config.tables.groups).set_key(Some(info_key(group)));
+    let update =
+        clients.dynamodb.update_item().table_name(&clients.config.tables.groups).set_key(Some(info_key(group)));
     let update = update.update_expression("SET g_key = :key").expression_attribute_values(":key", s(key));
     update.condition_expression("attribute_exists(pk)").send().await.map_err(aws)?;
     Ok(())

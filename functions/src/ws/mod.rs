@@ -82,7 +82,16 @@ async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
         }
         None => {
             let device = device.unwrap_or(DeviceName::parse(None)?);
-            Connection { connection_id, user_id: None, device, tag: String::new(), format, format_chosen, since: 0, session }
+            Connection {
+                connection_id,
+                user_id: None,
+                device,
+                tag: String::new(),
+                format,
+                format_chosen,
+                since: 0,
+                session,
+            }
         }
     };
     Ok(connections::put(clients, &conn).await?)
