@@ -4,6 +4,7 @@
 mod abuse;
 mod abuse_reach;
 mod abuse_sessions;
+mod abuse_uploads;
 mod churn;
 mod contacts;
 mod costs;
