@@ -458,3 +458,40 @@ pub fn s3() -> aws_sdk_s3::Client {
     .s3
     .clone()
 }
+
+/// The body of a presigned POST upload: `fields` (a presign answer's, in order), then the file
+/// in part `file`, last, as S3 requires.
+pub fn upload_body(fields: &Value, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----im-upload-boundary";
+    let mut body = vec![];
+    for (name, value) in fields.as_object().expect("the form's fields") {
+        let value = value.as_str().expect("a text field");
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    let file_part = "Content-Disposition: form-data; name=\"file\"; filename=\"voice.amr\"\r\nContent-Type: audio/amr";
+    body.extend(format!("--{boundary}\r\n{file_part}\r\n\r\n").bytes());
+    body.extend_from_slice(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// POSTs `file` to a presign answer's `url` with `fields`: S3's status and body.
+pub async fn post_upload(url: &str, fields: &Value, file: &[u8]) -> (u16, String) {
+    let (content_type, body) = upload_body(fields, file);
+    let answer = reqwest::Client::new().post(url).header(CONTENT_TYPE, content_type).body(body).send().await;
+    let answer = answer.expect("S3 answers");
+    (answer.status().as_u16(), answer.text().await.unwrap_or_default())
+}
+
+/// Presigns an upload as `user` and POSTs `file` with its form, which S3 must take: the
+/// answer's `upload` table (`key`, `url`, `fields` ...).
+pub async fn upload_audio(user: &User, file: &[u8]) -> Value {
+    let presign = Client::new().with_token(&user.token).post_form("/audio/upload", &[]).await;
+    assert_eq!(presign.status, 200, "{}", presign.text);
+    let upload = presign.doc()["upload"][0].clone();
+    let (status, text) = post_upload(upload["url"].as_str().expect("url"), &upload["fields"], file).await;
+    assert!((200..300).contains(&status), "S3 refused the upload: {status} {text}");
+    upload
+}

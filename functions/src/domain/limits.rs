@@ -36,6 +36,9 @@ pub const JOINS_PER_USER: Limit = Limit { action: "join", max: 20, window_secs: 
 pub const LEAVES_PER_USER: Limit = Limit { action: "leave", max: 20, window_secs: 3600 };
 /// Members a user adds to groups.
 pub const ADDS_PER_USER: Limit = Limit { action: "add", max: 20, window_secs: 3600 };
+/// Presigned upload forms per user: each is a signed licence to store up to 1 MiB, and a
+/// phone needs one per voice note.
+pub const PRESIGNS_PER_USER: Limit = Limit { action: "presign", max: 60, window_secs: 3600 };
 
 impl Limit {
     /// The counter's key for `subject` at `now`, and when its window ends.

@@ -1,5 +1,5 @@
 //! AMR audio (seed 001): `POST /m/audio` (multipart: the file and `to`), `POST /gm/audio` (the
-//! file and `g_id`), and `POST /audio/upload` for a presigned PUT of a large file.
+//! file and `g_id`), and `POST /audio/upload` for a presigned POST of a large file.
 
 use super::messages::sent;
 use super::{path_param, Ctx, Reply};
@@ -88,13 +88,21 @@ pub async fn send_group_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
     upload_and_send(ctx, req, true).await
 }
 
-/// `POST /audio/upload`: a presigned PUT URL and the key to send as an audio message's `c`
-/// once the phone has uploaded the file.
+/// `POST /audio/upload`: the presigned POST form (`url` and `fields`; the file goes last) and
+/// the key to send as an audio message's `c` once the phone has uploaded the file.
 pub async fn presign_audio_upload(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let (key, url) = audio::presign_upload(&*ctx.clients, caller.user_id).await?;
-    let upload =
-        json!({ "key": key, "url": url, "method": "PUT", "content_type": "audio/amr", "max_bytes": MAX_AUDIO_BYTES });
+    let (key, form) = audio::presign_upload(&*ctx.clients, caller.user_id).await?;
+    let fields: serde_json::Map<String, serde_json::Value> =
+        form.fields.into_iter().map(|(k, v)| (k, v.into())).collect();
+    let upload = json!({
+        "key": key,
+        "url": form.url,
+        "method": "POST",
+        "content_type": "audio/amr",
+        "max_bytes": MAX_AUDIO_BYTES,
+        "fields": fields,
+    });
     Ok(Reply::ok(json!({ "upload": [upload] })))
 }
 

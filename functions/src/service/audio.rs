@@ -1,11 +1,14 @@
 //! AMR audio (seed 001): files stored privately in S3 and sent as audio messages; presigned
-//! PUT URLs for large files a phone uploads straight to S3. An upload goes under the
+//! POST forms for large files a phone uploads straight to S3. An upload goes under the
 //! uploader's own prefix; a message attaches it (`service::attachments`).
 
 use crate::domain::ids::{Actor, Target, UserId};
-use crate::domain::message::{check_amr, new_audio_key, upload_object, Outgoing};
+use crate::domain::limits::PRESIGNS_PER_USER;
+use crate::domain::message::{check_amr, new_audio_key, upload_object, Outgoing, MAX_AUDIO_BYTES};
 use crate::domain::refusal::{Error, Result};
+use crate::service::limits;
 use crate::service::messages::{self, Sent};
+use crate::store::post_policy::UploadForm;
 use crate::store::Backend;
 
 /// An uploaded AMR file to send: the bytes, their declared type, the sender's id for it.
@@ -27,9 +30,12 @@ pub async fn send(backend: &impl Backend, actor: &Actor, target: Target, upload:
     Ok((client_id, messages::send(backend, actor, &out).await?))
 }
 
-/// `POST /audio/upload`: a fresh key and a presigned PUT URL for the caller's upload of it.
-pub async fn presign_upload(backend: &impl Backend, uploader: UserId) -> Result<(String, String)> {
+/// `POST /audio/upload`: a fresh key and the presigned POST form for the caller's upload of it,
+/// at most [`PRESIGNS_PER_USER`] an hour.
+pub async fn presign_upload(backend: &impl Backend, uploader: UserId) -> Result<(String, UploadForm)> {
+    limits::check(backend, &PRESIGNS_PER_USER, &uploader.to_string()).await?;
     let key = new_audio_key();
-    let url = backend.upload_url(&upload_object(uploader, &key)).await.map_err(Error::from)?;
-    Ok((key, url))
+    let form =
+        backend.upload_form(&upload_object(uploader, &key), MAX_AUDIO_BYTES as u64).await.map_err(Error::from)?;
+    Ok((key, form))
 }

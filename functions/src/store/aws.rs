@@ -1,12 +1,14 @@
 //! The ports of `super::ports` on AWS: each method is the DynamoDB, S3, `@connections` or Lambda
 //! call of the module beside it, so the rules of each table stay written once, there.
 
+use super::blobs::Stat;
 use super::connections::{self, Connection};
 use super::groups::{Creation, Info};
 use super::ports::{
     BlobStore, ConnectionStore, GroupStore, LimitStore, RelationStore, SessionStore, Settings, Sockets, StreamStore,
     UserStore, Workers,
 };
+use super::post_policy::UploadForm;
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
 use super::streams::{self, NewEntry, Position};
@@ -244,14 +246,14 @@ impl ConnectionStore for Clients {
 }
 
 impl BlobStore for Clients {
-    async fn size(&self, key: &str) -> Result<Option<u64>> {
-        blobs::size(self, key).await
+    async fn stat(&self, key: &str) -> Result<Option<Stat>> {
+        blobs::stat(self, key).await
     }
-    async fn first_bytes(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
-        blobs::first_bytes(self, key, len).await
+    async fn first_bytes(&self, key: &str, len: usize, etag: &str) -> Result<Option<Vec<u8>>> {
+        blobs::first_bytes(self, key, len, etag).await
     }
-    async fn rename(&self, from: &str, to: &str) -> Result<()> {
-        blobs::rename(self, from, to).await
+    async fn rename_if(&self, from: &str, to: &str, etag: &str) -> Result<bool> {
+        blobs::rename_if(self, from, to, etag).await
     }
     async fn delete(&self, key: &str) -> Result<()> {
         blobs::delete(self, key).await
@@ -262,8 +264,8 @@ impl BlobStore for Clients {
     async fn put_blob(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
         blobs::put(self, key, bytes).await
     }
-    async fn upload_url(&self, key: &str) -> Result<String> {
-        blobs::upload_url(self, key).await
+    async fn upload_form(&self, key: &str, max_bytes: u64) -> Result<UploadForm> {
+        blobs::upload_form(self, key, max_bytes).await
     }
 }
 

@@ -1,14 +1,25 @@
 //! The private audio bucket: attached AMR objects under `audio/<32 hex>.amr`, uploads waiting
 //! for a message under `upload/<user>/<32 hex>.amr` (a lifecycle rule expires those), reached
-//! by presigned URLs.
+//! by presigned URLs; uploads come by a presigned POST whose policy S3 enforces.
 
-use super::{aws, malformed, Result};
+use super::post_policy::{self, UploadForm};
+use super::{aws, malformed, Result, StoreError};
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::ProvideCredentials;
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use im_adapters::Clients;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-/// How long a presigned upload URL works.
+/// How long a presigned upload form works.
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// An object as a HEAD saw it: its size and the ETag later reads and the copy are pinned to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub size: u64,
+    pub etag: String,
+}
 
 /// Stores an AMR file under `key`.
 pub async fn put(clients: &Clients, key: &str, bytes: Vec<u8>) -> Result<()> {
@@ -25,30 +36,50 @@ pub async fn download_url(clients: &Clients, key: &str) -> Result<String> {
     Ok(request.map_err(aws)?.uri().to_string())
 }
 
-/// A presigned PUT URL a phone uploads an AMR file to.
-pub async fn upload_url(clients: &Clients, key: &str) -> Result<String> {
-    let config = PresigningConfig::expires_in(UPLOAD_URL_LIFETIME).map_err(malformed)?;
-    let put = clients.s3.put_object().bucket(&clients.config.audio_bucket).key(key).content_type("audio/amr");
-    Ok(put.presigned(config).await.map_err(aws)?.uri().to_string())
+/// The presigned POST form a phone uploads an AMR file with: S3 itself refuses another key or
+/// type, or a body outside 1..=`max_bytes` (see `post_policy`). Signed with the S3 client's own
+/// credentials, which may put objects under `upload/` only.
+pub async fn upload_form(clients: &Clients, key: &str, max_bytes: u64) -> Result<UploadForm> {
+    let provider = clients.credentials.as_ref().ok_or_else(|| StoreError::Aws("clients without credentials".into()))?;
+    let credentials = provider.provide_credentials().await.map_err(|e| StoreError::Unavailable(format!("{e:?}")))?;
+    let region = clients.s3.config().region().map_or(clients.config.region.as_str(), |r| r.as_ref());
+    let bucket = &clients.config.audio_bucket;
+    let upload = post_policy::Upload { bucket, key, content_type: "audio/amr", max_bytes };
+    let signer = post_policy::Signer {
+        access_key: credentials.access_key_id(),
+        secret_key: credentials.secret_access_key(),
+        session_token: credentials.session_token(),
+        region,
+    };
+    let url = post_policy::bucket_url(clients.config.s3_endpoint.as_deref(), bucket, region);
+    Ok(post_policy::form(url, &upload, &signer, SystemTime::now(), UPLOAD_URL_LIFETIME))
 }
 
-/// The size of an object; `None` when there is no such key.
-pub async fn size(clients: &Clients, key: &str) -> Result<Option<u64>> {
+/// An object's size and ETag; `None` when there is no such key.
+pub async fn stat(clients: &Clients, key: &str) -> Result<Option<Stat>> {
     let head = clients.s3.head_object().bucket(&clients.config.audio_bucket).key(key).send().await;
     match head {
-        Ok(head) => Ok(Some(head.content_length.unwrap_or(0).max(0) as u64)),
+        Ok(head) => Ok(Some(Stat {
+            size: head.content_length.unwrap_or(0).max(0) as u64,
+            etag: head.e_tag.unwrap_or_default(),
+        })),
         Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
-        Err(err) if err.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
+        Err(err) if status_of(&err) == Some(404) => Ok(None),
         Err(err) => Err(aws(err)),
     }
 }
 
-/// Moves an object to another key in the bucket (a copy, then the delete).
-pub async fn rename(clients: &Clients, from: &str, to: &str) -> Result<()> {
+/// Moves an object to another key in the bucket (a copy, then the delete), only while it is the
+/// object whose ETag is `etag`: `false` when it was replaced or removed since, so what is
+/// attached is what was checked.
+pub async fn rename_if(clients: &Clients, from: &str, to: &str, etag: &str) -> Result<bool> {
     let bucket = &clients.config.audio_bucket;
     let copy = clients.s3.copy_object().bucket(bucket).copy_source(format!("{bucket}/{from}")).key(to);
-    copy.send().await.map_err(aws)?;
-    delete(clients, from).await
+    match copy.copy_source_if_match(etag).send().await {
+        Ok(_) => delete(clients, from).await.map(|_| true),
+        Err(err) if changed(status_of(&err)) => Ok(false),
+        Err(err) => Err(aws(err)),
+    }
 }
 
 /// Deletes an object (nothing when there is none).
@@ -57,13 +88,25 @@ pub async fn delete(clients: &Clients, key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The first `len` bytes of an object; `None` when there is no such key.
-pub async fn first_bytes(clients: &Clients, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
-    let get = clients.s3.get_object().bucket(&clients.config.audio_bucket).key(key);
+/// The first `len` bytes of the object whose ETag is `etag`; `None` when there is no such key
+/// or it was replaced since.
+pub async fn first_bytes(clients: &Clients, key: &str, len: usize, etag: &str) -> Result<Option<Vec<u8>>> {
+    let get = clients.s3.get_object().bucket(&clients.config.audio_bucket).key(key).if_match(etag);
     let object = match get.range(format!("bytes=0-{}", len.saturating_sub(1))).send().await {
         Ok(object) => object,
         Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+        Err(err) if changed(status_of(&err)) => return Ok(None),
         Err(err) => return Err(aws(err)),
     };
     Ok(Some(object.body.collect().await.map_err(malformed)?.into_bytes().to_vec()))
+}
+
+/// The HTTP status of S3's answer to a failed call.
+fn status_of<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+/// 412 Precondition Failed (another object under the key now) or 404 (none any more).
+fn changed(status: Option<u16>) -> bool {
+    matches!(status, Some(412 | 404))
 }

@@ -10,6 +10,7 @@ pub mod limits;
 #[cfg(test)]
 pub mod memory;
 pub mod ports;
+pub mod post_policy;
 pub mod relations;
 pub mod sessions;
 pub mod streams;

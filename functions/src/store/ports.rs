@@ -4,8 +4,10 @@
 //! rules above use an in-memory implementation (`super::memory`). A use case asks for
 //! [`Backend`], every port at once, so its signature stays short.
 
+use super::blobs::Stat;
 use super::connections::Connection;
 use super::groups::{Creation, Info};
+use super::post_policy::UploadForm;
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Position};
@@ -204,15 +206,18 @@ pub trait ConnectionStore: Sync {
     fn bind(&self, connection: &Connection) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// The audio bucket.
+/// The audio bucket. Reads and the move of an upload are pinned to the ETag its `stat` saw.
 pub trait BlobStore: Sync {
-    fn size(&self, key: &str) -> impl Future<Output = Result<Option<u64>>> + Send;
-    fn first_bytes(&self, key: &str, len: usize) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
-    fn rename(&self, from: &str, to: &str) -> impl Future<Output = Result<()>> + Send;
+    fn stat(&self, key: &str) -> impl Future<Output = Result<Option<Stat>>> + Send;
+    /// `None` when there is no such key, or another object under it than `etag`'s.
+    fn first_bytes(&self, key: &str, len: usize, etag: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+    /// `false` when the object under `from` is no longer `etag`'s (nothing moved).
+    fn rename_if(&self, from: &str, to: &str, etag: &str) -> impl Future<Output = Result<bool>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
     fn download_url(&self, key: &str) -> impl Future<Output = Result<String>> + Send;
     fn put_blob(&self, key: &str, bytes: Vec<u8>) -> impl Future<Output = Result<()>> + Send;
-    fn upload_url(&self, key: &str) -> impl Future<Output = Result<String>> + Send;
+    /// A presigned POST for `key`, of 1 to `max_bytes` bytes.
+    fn upload_form(&self, key: &str, max_bytes: u64) -> impl Future<Output = Result<UploadForm>> + Send;
 }
 
 /// API Gateway's `@connections`: posting to live sockets.

@@ -27,6 +27,9 @@ pub struct Clients {
     /// Hands large deliveries to the fan-out worker (asynchronous invocations).
     pub invoker: Invoker,
     pub config: Config,
+    /// The credentials the clients sign with: a presigned POST form is signed with them too
+    /// (the S3 client's own config no longer tells them).
+    pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     /// DynamoDB requests made through these clients, by operation.
     pub dynamodb_requests: RequestCounter,
 }
@@ -81,6 +84,7 @@ impl Clients {
             s3: s3::Client::from_conf(s3b.build()),
             pusher: Pusher::new(apigw::Client::from_conf(mgmt.build()), config.push_concurrency),
             invoker: Invoker::new(lambda::Client::from_conf(lambdab.build())),
+            credentials: sdk.credentials_provider(),
             config,
             dynamodb_requests,
         }

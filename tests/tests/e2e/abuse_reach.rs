@@ -81,11 +81,9 @@ async fn deleting_a_message_again_or_through_a_block_is_refused() {
 async fn a_text_naming_someone_elses_voice_note_does_not_delete_it() {
     let (a, b) = (new_user("a", "android").await, new_user("b", "android").await);
     befriend(&a, &b).await;
-    let upload = client(&a).post_form("/audio/upload", &[]).await.doc()["upload"][0].clone();
     let mut amr = b"#!AMR\n".to_vec();
     amr.extend([7u8; 500]);
-    let put = reqwest::Client::new().put(upload["url"].as_str().unwrap()).header("content-type", "audio/amr");
-    assert!(put.body(amr).send().await.unwrap().status().is_success());
+    let upload = im_tests::upload_audio(&a, &amr).await;
     let key = upload["key"].as_str().unwrap();
     let voice = [("to", b.id.to_string()), ("id", "v".into()), ("t", "audio".into()), ("c", key.into())];
     let voice: Vec<(&str, &str)> = voice.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -5,6 +5,7 @@ mod abuse;
 mod abuse_reach;
 mod abuse_sessions;
 mod abuse_stack;
+mod abuse_uploads;
 mod churn;
 mod contacts;
 mod costs;

@@ -276,16 +276,8 @@ async fn amr_audio_round_trip_and_refusals() {
         400
     );
 
-    // Large files: a presigned PUT straight to S3, then a message naming the key.
-    let upload = client(&a).post_form("/audio/upload", &[]).await.doc()["upload"][0].clone();
-    let put = http
-        .put(upload["url"].as_str().unwrap())
-        .header("content-type", "audio/amr")
-        .body(amr.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.status());
+    // Large files: a presigned POST straight to S3, then a message naming the key.
+    let upload = im_tests::upload_audio(&a, &amr).await;
     let key = upload["key"].as_str().unwrap();
     let via_key = client(&a)
         .post_form("/message", &[("to", &b.id.to_string()), ("id", "big1"), ("t", "audio"), ("c", key)])

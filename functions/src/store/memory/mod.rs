@@ -50,6 +50,8 @@ pub struct State {
     pub counts: HashMap<String, u64>,
     pub connections: Vec<Connection>,
     pub blobs: HashMap<String, Vec<u8>>,
+    /// Bytes put under a key right after its next `stat`: an upload swapped mid-check.
+    pub swap_after_stat: HashMap<String, Vec<u8>>,
     /// Every frame posted, in order, with the buffer it was posted from.
     pub posts: Vec<(String, Arc<[u8]>)>,
     /// Connections that answer 410 Gone.

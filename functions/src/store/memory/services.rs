@@ -4,8 +4,10 @@
 
 use super::Memory;
 use crate::domain::ids::UserId;
+use crate::store::blobs::Stat;
 use crate::store::connections::Connection;
 use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, Settings, Sockets, Workers};
+use crate::store::post_policy::UploadForm;
 use crate::store::{Result, StoreError};
 use im_adapters::PostOutcome;
 use std::sync::Arc;
@@ -45,18 +47,33 @@ impl ConnectionStore for Memory {
     }
 }
 
+/// An ETag of the bytes, as S3's changes with the content.
+fn etag(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("\"{}\"", hex::encode(&sha2::Sha256::digest(bytes)[..16]))
+}
+
 impl BlobStore for Memory {
-    async fn size(&self, key: &str) -> Result<Option<u64>> {
-        Ok(self.state().blobs.get(key).map(|b| b.len() as u64))
-    }
-    async fn first_bytes(&self, key: &str, len: usize) -> Result<Option<Vec<u8>>> {
-        Ok(self.state().blobs.get(key).map(|b| b[..len.min(b.len())].to_vec()))
-    }
-    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+    async fn stat(&self, key: &str) -> Result<Option<Stat>> {
         let mut state = self.state();
+        let stat = state.blobs.get(key).map(|b| Stat { size: b.len() as u64, etag: etag(b) });
+        if let Some(swapped) = state.swap_after_stat.remove(key) {
+            state.blobs.insert(key.to_string(), swapped);
+        }
+        Ok(stat)
+    }
+    async fn first_bytes(&self, key: &str, len: usize, tag: &str) -> Result<Option<Vec<u8>>> {
+        let state = self.state();
+        Ok(state.blobs.get(key).filter(|b| etag(b) == tag).map(|b| b[..len.min(b.len())].to_vec()))
+    }
+    async fn rename_if(&self, from: &str, to: &str, tag: &str) -> Result<bool> {
+        let mut state = self.state();
+        if !state.blobs.get(from).is_some_and(|b| etag(b) == tag) {
+            return Ok(false);
+        }
         let bytes = state.blobs.remove(from).ok_or_else(|| StoreError::Aws(format!("NoSuchKey {from}")))?;
         state.blobs.insert(to.to_string(), bytes);
-        Ok(())
+        Ok(true)
     }
     async fn delete(&self, key: &str) -> Result<()> {
         self.state().blobs.remove(key);
@@ -69,8 +86,9 @@ impl BlobStore for Memory {
         self.state().blobs.insert(key.to_string(), bytes);
         Ok(())
     }
-    async fn upload_url(&self, key: &str) -> Result<String> {
-        Ok(format!("memory://{key}?upload"))
+    async fn upload_form(&self, key: &str, max_bytes: u64) -> Result<UploadForm> {
+        let fields = vec![("key".to_string(), key.to_string()), ("max".to_string(), max_bytes.to_string())];
+        Ok(UploadForm { url: "memory://upload".into(), fields })
     }
 }
 
