@@ -102,12 +102,15 @@ fn record_use(function: &str, grant: &str) {
     }
 }
 
+/// One check AWS makes: an action on a resource, with what the call offers its conditions.
+type Need = (String, String, Context);
+
 /// The (action, resource, condition context) triples AWS checks for one call, from its input;
 /// `None` for an operation this module does not know (refused: a new call needs a rule here first).
 fn needed(
     input: &aws_smithy_runtime_api::client::interceptors::context::Input,
     keys: &PartitionKeys,
-) -> Option<(&'static str, Vec<(String, String, Context)>)> {
+) -> Option<(&'static str, Vec<Need>)> {
     let table = |name: Option<&str>| table_arn(name.unwrap_or_default());
     let at = |leading_keys: Vec<String>| Context { leading_keys };
     let one =
