@@ -14,7 +14,7 @@ pub mod iam;
 pub mod lambda_api;
 pub mod runtime_api;
 pub mod s3;
-pub mod s3_post;
+pub mod s3_answers;
 pub mod sigv4;
 pub mod site;
 pub mod stack;

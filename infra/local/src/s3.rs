@@ -78,14 +78,14 @@ pub fn serve(
             let service = service.clone();
             let cors = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
                 let service = service.clone();
-                let method = request.method().clone();
+                let asked = crate::s3_answers::Asked::of(&request);
                 let origin = request.headers().get(http::header::ORIGIN).cloned().filter(|origin| {
                     let readable = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
                     readable && is_web_client(origin.to_str().unwrap_or(""), web_port)
                 });
                 async move {
                     let response = hyper::service::Service::call(&service, request).await?;
-                    let mut response = crate::s3_post::as_s3_answers(&method, response);
+                    let mut response = asked.answer(response);
                     if let Some(origin) = origin {
                         response.headers_mut().insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
                         response.headers_mut().append(http::header::VARY, http::HeaderValue::from_static("Origin"));

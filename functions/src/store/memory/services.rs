@@ -68,7 +68,7 @@ impl BlobStore for Memory {
     }
     async fn rename_if(&self, from: &str, to: &str, tag: &str) -> Result<bool> {
         let mut state = self.state();
-        if !state.blobs.get(from).is_some_and(|b| etag(b) == tag) {
+        if state.blobs.get(from).is_none_or(|b| etag(b) != tag) {
             return Ok(false);
         }
         let bytes = state.blobs.remove(from).ok_or_else(|| StoreError::Aws(format!("NoSuchKey {from}")))?;
