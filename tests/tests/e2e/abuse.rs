@@ -20,18 +20,9 @@ async fn send_audio_key(from: &User, to: &User, id: &str, key: &str) -> Answer {
     client(from).post_form("/message", &[("to", &to.id.to_string()), ("id", id), ("t", "audio"), ("c", key)]).await
 }
 
-/// Presigns an upload as `user` and PUTs `bytes` to it; returns the key and the answer's fields.
-async fn upload(user: &User, bytes: Vec<u8>) -> (String, Value) {
-    let upload = client(user).post_form("/audio/upload", &[]).await.doc()["upload"][0].clone();
-    let put = reqwest::Client::new()
-        .put(upload["url"].as_str().unwrap())
-        .header("content-type", "audio/amr")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert!(put.status().is_success(), "{}", put.status());
-    (upload["key"].as_str().unwrap().to_string(), upload)
+/// Presigns an upload as `user` and POSTs `bytes` with its form; returns the key.
+async fn upload(user: &User, bytes: Vec<u8>) -> String {
+    im_tests::upload_audio(user, &bytes).await["key"].as_str().unwrap().to_string()
 }
 
 async fn object_exists(key: &str) -> bool {
@@ -50,7 +41,7 @@ async fn audio_is_attached_by_its_uploader_once_read_by_participants_and_dies_wi
     let (thief, accomplice) = (new_user("thief", "android").await, new_user("accomplice", "android").await);
     befriend(&a, &b).await;
     befriend(&thief, &accomplice).await;
-    let (key, _) = upload(&a, amr()).await;
+    let key = upload(&a, amr()).await;
 
     // Someone else's upload cannot be attached, even with its key in hand.
     let stolen = send_audio_key(&thief, &accomplice, "steal", &key).await;
@@ -101,23 +92,6 @@ async fn audio_keys_are_not_derived_from_guessable_ids() {
         let guess = hex::encode(sha2::Sha256::digest(format!("{}\n{id}", a.id)));
         assert!(!path.contains(&guess[..32]), "the key of {id} is guessable: {path}");
     }
-}
-
-#[tokio::test]
-async fn an_oversized_upload_is_refused_when_attached_and_removed() {
-    let (a, b) = (new_user("a", "android").await, new_user("b", "android").await);
-    befriend(&a, &b).await;
-    let mut big = b"#!AMR\n".to_vec();
-    big.resize(1024 * 1024 + 1, 7);
-    let (key, upload) = upload(&a, big).await;
-    assert_eq!(upload["max_bytes"], 1024 * 1024, "the client is told the cap");
-    let refused = send_audio_key(&a, &b, "big", &key).await;
-    assert_eq!(refused.status, 413, "{}", refused.text);
-    let name = key.strip_prefix("audio/").unwrap();
-    assert!(!object_exists(&format!("upload/{}/{name}", a.id)).await, "the oversized upload is deleted");
-    assert!(!object_exists(&key).await);
-    let history = client(&b).get(&format!("/message/history?with={}", a.id)).await.doc();
-    assert!(history.get("m").is_none(), "nothing was sent: {history}");
 }
 
 #[tokio::test]
