@@ -113,7 +113,8 @@ async fn a_tampered_policy_or_signature_is_refused() {
     let widened =
         policy.replace(&format!("[\"content-length-range\",1,{MAX}]"), "[\"content-length-range\",1,5368709120]");
     assert_ne!(widened, policy, "the policy holds the size range: {policy}");
-    let (status, xml) = post_changed(&upload, &amr(MAX + 1), |f| {
+    // (A small body: S3 answers before reading an unsigned one, which would reset a big upload.)
+    let (status, xml) = post_changed(&upload, &amr(2000), |f| {
         f.insert("policy".into(), b64.encode(&widened).into());
     })
     .await;
