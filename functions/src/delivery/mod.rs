@@ -7,6 +7,7 @@
 //! One family of verbs, named by who is reached: `tell_*` stores, then pushes; `push_*` only
 //! pushes (what is pushed is stored already, or can be asked again); `close_*` ends sockets.
 
+pub mod confirmations;
 pub mod fan_out;
 pub mod render;
 
@@ -31,7 +32,7 @@ pub fn feeds(actor: &Actor, recipients: &[UserId]) -> Vec<(UserId, Option<String
     targets.sort_unstable();
     targets.dedup();
     let mut feeds: Vec<(UserId, Option<String>)> = targets.into_iter().map(|user| (user, None)).collect();
-    feeds.push((actor.user_id, Some(actor.device.as_str().to_string())));
+    feeds.push((actor.user_id, Some(device_key(&actor.device, &actor.tag))));
     feeds
 }
 
@@ -138,7 +139,7 @@ async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(UserId,
         let acting = user == actor.user_id
             && match &actor.connection_id {
                 Some(cid) => *cid == conn.connection_id,
-                None => conn.device == actor.device,
+                None => conn.device == actor.device && conn.tag == actor.tag,
             };
         if acting {
             continue;
@@ -193,7 +194,8 @@ async fn confirm_for_acting_device(backend: &impl Backend, actor: &Actor, own: V
     let device = device_key(&actor.device, &actor.tag);
     for entry in own {
         let confirmed =
-            backend.confirm(actor.user_id, &device, entry.conversation, entry.seq, &[entry.seq], None).await;
+            confirmations::confirm(backend, actor.user_id, &device, entry.conversation, entry.seq, &[entry.seq], None)
+                .await;
         if let Err(err) = confirmed {
             tracing::warn!(error = %err, "could not confirm the acting device's own entry");
         }

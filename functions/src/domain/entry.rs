@@ -171,9 +171,13 @@ impl Entry {
         }
     }
 
-    /// Whether `user`'s `device` sent or did this itself.
-    pub fn is_own(&self, user: UserId, device: &str) -> bool {
-        self.echo_of.as_deref() == Some(device) || (self.sender() == user && self.body.device() == device)
+    /// Whether `user`'s device (`key`, see `ids::device_key`, and `name`) sent or did this
+    /// itself: an echo names the acting device's key (its name, when stored before keys); a
+    /// body names only the device's name, which tells nothing for an unnamed one (`unknown`:
+    /// two tabs of one user are two devices).
+    pub fn is_own(&self, user: UserId, key: &str, name: &str) -> bool {
+        self.echo_of.as_deref().is_some_and(|echo| echo == key || echo == name)
+            || (self.sender() == user && self.body.device() == name && name != "unknown")
     }
 }
 
@@ -234,10 +238,18 @@ mod tests {
         let entry = Entry {
             conversation: ConversationId::Feed(UserId(1)),
             seq: 1,
-            echo_of: Some("web".into()),
+            echo_of: Some("web~t1".into()),
             body: Body::Notice(notice),
         };
-        assert!(entry.is_own(UserId(1), "web") && entry.is_own(UserId(1), "ipad") && !entry.is_own(UserId(2), "ipad"));
+        assert!(entry.is_own(UserId(1), "web~t1", "web") && entry.is_own(UserId(1), "ipad~t2", "ipad"));
+        assert!(!entry.is_own(UserId(1), "web~t3", "web"), "another login of a device of that name");
+        assert!(!entry.is_own(UserId(2), "ipad~t2", "ipad"));
+        let unnamed = Entry { echo_of: None, ..entry.clone() };
+        let mut by_an_unnamed_tab = unnamed.clone();
+        if let Body::Notice(n) = &mut by_an_unnamed_tab.body {
+            n.d = "unknown".into();
+        }
+        assert!(!by_an_unnamed_tab.is_own(UserId(1), "unknown~t4", "unknown"), "tabs are devices of their own");
         assert_eq!(EntryKind::parse("zz"), None);
     }
 }

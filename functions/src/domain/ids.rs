@@ -59,6 +59,12 @@ impl DeviceName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the client named its device: an unnamed one (`unknown`) is a device of its own
+    /// for each login, and two of them never stand for one phone.
+    pub fn is_named(&self) -> bool {
+        self.0 != "unknown"
+    }
 }
 
 impl fmt::Display for DeviceName {

@@ -1,13 +1,13 @@
 //! Signing up, logging in and out, and resolving a token to its caller. Passwords are hashed
 //! with argon2id (off the async threads); tokens are 32 random bytes, stored only hashed.
 
-use crate::domain::ids::{Caller, DeviceName, UserId};
+use crate::domain::ids::{device_key, Caller, DeviceName, UserId};
 use crate::domain::limits::{LOGINS_PER_ACCOUNT, LOGINS_PER_SOURCE, SIGN_UPS_PER_SOURCE};
 use crate::domain::names::{LoginName, Password};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::user::{check_strong_password, NewUser};
-use crate::service::{limits, presence};
+use crate::service::{limits, presence, sync};
 use crate::store::sessions::{self, Session};
 use crate::store::Backend;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -118,6 +118,7 @@ pub async fn open_session(
     let token = new_token();
     let (id, tag, expires_at) = (sessions::id_of(&token), new_tag(), now_secs() + lifetime);
     let session = Session { user_id, device: device.to_string(), tag: tag.clone(), expires_at };
+    sync::start_device(backend, user_id, &device_key(device, &tag), now_secs() + backend.token_lifetime()).await?;
     backend.open_session(&id, &session).await?;
     let mut listed: Vec<(String, sessions::Listed)> = backend.sessions_of(user_id).await?.into_iter().collect();
     listed.sort_by_key(|(_, session)| session.x);

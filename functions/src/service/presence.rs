@@ -1,6 +1,7 @@
-//! Who is connected: one live socket per user and device name. A new login from a device
+//! Who is connected: one live socket per user and device name. A new login from a named device
 //! closes the socket that device had before (once the new one is bound), so two sockets of
-//! one phone never both receive.
+//! one phone never both receive. A socket that names no device (seed 003's clients, two tabs
+//! of one user) is a device of its own and evicts nobody.
 
 use crate::delivery;
 use crate::domain::ids::UserId;
@@ -13,7 +14,7 @@ use crate::store::Backend;
 /// every fan-out to them) without bound.
 pub const MAX_SOCKETS_PER_USER: usize = 10;
 
-/// Binds a logged-in connection to its user and session, and closes that device's older
+/// Binds a logged-in connection to its user and session, and closes that named device's older
 /// sockets and the oldest sockets past [`MAX_SOCKETS_PER_USER`]. Refused when the session
 /// ended meanwhile: ending a session deletes it, then closes the sockets listed for it, so a
 /// socket listed while its session still exists is found by any later ending (both reads are
@@ -30,7 +31,7 @@ pub async fn bind(backend: &impl Backend, conn: &Connection) -> Result<()> {
         .await?
         .into_iter()
         .filter(|c| c.connection_id != conn.connection_id)
-        .partition(|c| c.device == conn.device);
+        .partition(|c| c.device == conn.device && conn.device.is_named());
     others.sort_by_key(|c| c.since);
     let excess = (others.len() + 1).saturating_sub(MAX_SOCKETS_PER_USER);
     older.extend(others.into_iter().take(excess));
@@ -67,6 +68,18 @@ mod tests {
         assert_eq!(memory.state().disconnected, [old_phone]);
         let live: Vec<String> = memory.state().connections.iter().map(|c| c.connection_id.clone()).collect();
         assert_eq!(live, [tablet, "conn-new".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn sockets_that_name_no_device_never_evict_each_other() {
+        let memory = Memory::default();
+        let first_tab = memory.connect(1, "unknown", Format::Json);
+        let mut second_tab = memory.state().connections[0].clone();
+        (second_tab.connection_id, second_tab.tag) = ("conn-tab".into(), "other-login".into());
+        bind(&memory, &second_tab).await.unwrap();
+        assert!(memory.state().disconnected.is_empty());
+        let live: Vec<String> = memory.state().connections.iter().map(|c| c.connection_id.clone()).collect();
+        assert_eq!(live, [first_tab, "conn-tab".to_string()]);
     }
 
     #[tokio::test]

@@ -3,9 +3,11 @@
 //! An ack confirms exactly the entries it names, never the ones before them
 //! (`domain::confirmed`); "everything up to" is a separate, explicit request.
 
+use crate::delivery::confirmations::{confirm, ANY_DEVICE};
+use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, EntryId, UserId};
-use crate::domain::refusal::{Refusal, Result};
+use crate::domain::refusal::Result;
 use crate::service::messages::{conversations_and_requests, conversations_of, is_member};
 use crate::store::Backend;
 use std::collections::BTreeMap;
@@ -31,7 +33,7 @@ pub async fn pending(
     limit: usize,
 ) -> Result<Pending> {
     let device = device.as_str();
-    let not_own = |e: &Entry| !e.is_own(user, name);
+    let not_own = |e: &Entry| !e.is_own(user, device, name);
     let feed = ConversationId::Feed(user);
     let (feed, more_feed) = backend.unconfirmed(user, device, feed, after, limit, not_own).await?;
     let mut messages = vec![];
@@ -55,9 +57,34 @@ pub async fn pending(
     Ok(Pending { feed, messages, more: more_feed || more_messages, friend_requests })
 }
 
+/// Seed 003's `CHAT_RECEIVE_MSG` without an id: the device has one message pushed to it (at
+/// login or live since, so among the first `limit` it has not confirmed): the oldest with that
+/// `content`, or the oldest of all when the frame gives none. A content no such message has
+/// confirms nothing: better offered again than lost.
+pub async fn receive(
+    backend: &impl Backend,
+    user: UserId,
+    device: (String, &str),
+    content: Option<&str>,
+    limit: usize,
+) -> Result<()> {
+    let key = device.0.clone();
+    let waiting = pending(backend, user, device, None, limit).await?.messages;
+    let received = waiting
+        .iter()
+        .filter(|entry| content.is_none() || entry.message().map(|m| m.c.as_str()) == content)
+        .min_by_key(|entry| (entry.body.ts(), entry.seq));
+    match received {
+        Some(entry) => acknowledge(backend, user, &key, &[entry.id().to_string()], None).await,
+        None => Ok(()),
+    }
+}
+
 /// A device confirms exactly the entries it names, and everything up to `up_to` only when that
 /// explicit form is asked. One read and one write per stream named, whatever the gap; ids past
-/// their stream's head name nothing and are ignored.
+/// their stream's head name nothing and are ignored. So are ids that are no entry's (simple_im's
+/// client acks every table it gets, answers and acks included) and entries of conversations
+/// the user is not in: one such id never refuses the rest of a batch, and confirms nothing.
 pub async fn acknowledge(
     backend: &impl Backend,
     user: UserId,
@@ -66,8 +93,7 @@ pub async fn acknowledge(
     up_to: Option<&str>,
 ) -> Result<()> {
     let mut by_stream: BTreeMap<ConversationId, (Vec<u64>, Option<u64>)> = BTreeMap::new();
-    for id in ids {
-        let id: EntryId = id.as_ref().parse()?;
+    for id in ids.iter().filter_map(|id| id.as_ref().parse::<EntryId>().ok()) {
         by_stream.entry(id.conversation(user)).or_default().0.push(id.seq());
     }
     if let Some(id) = up_to {
@@ -76,10 +102,29 @@ pub async fn acknowledge(
     }
     for (conversation, (seqs, up_to)) in by_stream {
         if !is_member(backend, user, conversation).await? {
-            return Err(Refusal::NotYourConversation.into());
+            continue;
         }
         let head = backend.head(conversation).await?;
-        backend.confirm(user, device, conversation, head, &seqs, up_to).await?;
+        confirm(backend, user, device, conversation, head, &seqs, up_to).await?;
+    }
+    Ok(())
+}
+
+/// A device seen for the first time (every new login) starts where its user stands: what the
+/// user's devices confirmed counts as delivered to it, so a login is offered what arrived while
+/// the user was away, once, and nothing a device of the user already had. One read of the
+/// user's streams, one BatchGetItem per 50 of them, one BatchWriteItem per 25 it inherits.
+pub async fn start_device(backend: &impl Backend, user: UserId, device: &str, expires_at: u64) -> Result<()> {
+    let mut all = vec![ConversationId::Feed(user)];
+    all.extend(conversations_of(backend, user).await?);
+    let inherited: Vec<_> = backend
+        .positions(user, ANY_DEVICE, &all)
+        .await?
+        .into_iter()
+        .filter(|position| position.confirmed != Confirmed::default())
+        .collect();
+    if !inherited.is_empty() {
+        backend.start_cursors(user, device, &inherited, expires_at).await?;
     }
     Ok(())
 }
@@ -90,7 +135,7 @@ pub async fn acknowledge_everything(backend: &impl Backend, user: UserId, device
     let mut all = vec![ConversationId::Feed(user)];
     all.extend(conversations_of(backend, user).await?);
     for position in backend.positions(user, device, &all).await?.iter().filter(|p| p.behind()) {
-        backend.confirm(user, device, position.conversation, position.head, &[], Some(u64::MAX)).await?;
+        confirm(backend, user, device, position.conversation, position.head, &[], Some(u64::MAX)).await?;
     }
     Ok(())
 }
@@ -101,7 +146,7 @@ mod tests {
     use crate::domain::ids::Target;
     use crate::domain::message::Outgoing;
     use crate::service::{contacts, messages};
-    use crate::store::memory::{actor, refused, Memory};
+    use crate::store::memory::{actor, Memory};
 
     /// Alice (1) asked Bob (2) to be a contact and sent him two messages from her web client.
     async fn bob_was_away() -> Memory {
@@ -144,13 +189,43 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn nobody_confirms_in_a_conversation_of_others() {
+    async fn nobody_confirms_in_a_conversation_of_others_and_foreign_ids_leave_the_rest_of_a_batch() {
         let memory = bob_was_away().await;
         memory.user(3, None);
         let theirs = EntryId::of(ConversationId::direct(UserId(1), UserId(2)), 1).to_string();
-        assert_eq!(
-            refused(acknowledge(&memory, UserId(3), "web", &[theirs], None).await),
-            Refusal::NotYourConversation
-        );
+        acknowledge(&memory, UserId(3), "web", &[theirs.clone()], None).await.unwrap();
+        assert!(memory.state().cursors.keys().all(|(user, _, _)| *user != UserId(3)), "nothing written for carol");
+        let batch = ["a_02".to_string(), theirs.replace("dm#1#2", "dm#1#3"), theirs];
+        acknowledge(&memory, UserId(2), "android", &batch, None).await.unwrap();
+        let left = pending(&memory, UserId(2), ("android".to_string(), "android"), None, 10).await.unwrap();
+        assert_eq!(left.messages.iter().map(|e| e.seq).collect::<Vec<_>>(), [2], "bob's own id in the batch counts");
+    }
+
+    #[tokio::test]
+    async fn a_new_device_starts_where_its_user_stands() {
+        let memory = bob_was_away().await;
+        let phone = ("android".to_string(), "android");
+        let waiting = pending(&memory, UserId(2), phone.clone(), None, 10).await.unwrap();
+        let first = waiting.messages[0].id().to_string();
+        acknowledge(&memory, UserId(2), "android", &[first], None).await.unwrap();
+        start_device(&memory, UserId(2), "web~new", 0).await.unwrap();
+        let new_login = pending(&memory, UserId(2), ("web~new".to_string(), "web"), None, 10).await.unwrap();
+        assert_eq!(new_login.messages.iter().map(|e| e.seq).collect::<Vec<_>>(), [2], "only what no device confirmed");
+        assert_eq!(new_login.feed.len(), 1, "the request no device confirmed");
+        let old_device = pending(&memory, UserId(2), ("ipad".to_string(), "ipad"), None, 10).await.unwrap();
+        assert_eq!(old_device.messages.len(), 2, "a device that existed before keeps its own count");
+    }
+
+    #[tokio::test]
+    async fn a_receipt_without_an_id_confirms_the_oldest_message_with_its_content() {
+        let memory = bob_was_away().await;
+        let phone = ("android".to_string(), "android");
+        receive(&memory, UserId(2), phone.clone(), Some("no such text"), 10).await.unwrap();
+        assert_eq!(pending(&memory, UserId(2), phone.clone(), None, 10).await.unwrap().messages.len(), 2);
+        receive(&memory, UserId(2), phone.clone(), Some("hello"), 10).await.unwrap();
+        let left = pending(&memory, UserId(2), phone.clone(), None, 10).await.unwrap();
+        assert_eq!(left.messages.iter().map(|e| e.seq).collect::<Vec<_>>(), [2]);
+        receive(&memory, UserId(2), phone.clone(), None, 10).await.unwrap();
+        assert!(pending(&memory, UserId(2), phone, None, 10).await.unwrap().messages.is_empty());
     }
 }

@@ -65,8 +65,12 @@ impl StreamStore for Clients {
         head: u64,
         seqs: &[u64],
         up_to: Option<u64>,
+        expires_at: Option<u64>,
     ) -> Result<()> {
-        streams::confirm(self, user, device, conversation, head, seqs, up_to).await
+        streams::confirm(self, user, device, conversation, head, seqs, up_to, expires_at).await
+    }
+    async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], expires_at: u64) -> Result<()> {
+        streams::start_cursors(self, user, device, positions, expires_at).await
     }
     async fn claim_audio(&self, object: &str, conversation: ConversationId) -> Result<bool> {
         streams::claim_audio(self, object, conversation).await

@@ -60,6 +60,15 @@ pub trait StreamStore: Sync {
         head: u64,
         seqs: &[u64],
         up_to: Option<u64>,
+        expires_at: Option<u64>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Starts `device`'s cursors where `positions` stand, living until `expires_at`.
+    fn start_cursors(
+        &self,
+        user: UserId,
+        device: &str,
+        positions: &[Position],
+        expires_at: u64,
     ) -> impl Future<Output = Result<()>> + Send;
     fn claim_audio(&self, object: &str, conversation: ConversationId) -> impl Future<Output = Result<bool>> + Send;
     fn release_audio(&self, object: &str) -> impl Future<Output = Result<()>> + Send;

@@ -76,7 +76,11 @@ async fn handle_one(clients: &Clients, cid: &str, source: &str, frame: Frame) ->
         (Request::Login { token: None, password: None, frame_id, .. }, Some(user_id)) => {
             Ok(answer.login(Ok(user_id), frame_id.as_deref()))
         }
-        (Request::Login { .. } | Request::Logon { .. }, Some(_)) => Err(Refusal::invalid("already logged in").into()),
+        (Request::Login { token, phone, email, password, device, frame_id, user_id }, Some(logged_in)) => {
+            let login = Login { token, phone, email, password, device, user_id, source };
+            log_in_again(clients, &answer, logged_in, login, frame_id.as_deref()).await
+        }
+        (Request::Logon { .. }, Some(_)) => Err(Refusal::invalid("already logged in").into()),
         (Request::Login { token, phone, email, password, device, frame_id, user_id }, None) => {
             let login = Login { token, phone, email, password, device, user_id, source };
             let outcome = log_in(clients, &conn, login, answer.dialect).await;
@@ -146,10 +150,14 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
             let other = users::named(clients, &user).await?;
             chat_history(clients, answer, actor.user_id, other, page, pagesize, before).await
         }
-        Request::ChatReceive { id: None } => Ok(answer.json("OK", json!({}))),
-        Request::ChatReceive { id: Some(id) } => {
+        Request::ChatReceive { id: Some(id), .. } => {
             EntryId::message(&id).ok_or_else(|| Refusal::invalid("not a message id"))?;
             sync::acknowledge(clients, actor.user_id, device, &[id], None).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        Request::ChatReceive { id: None, content } => {
+            let device = (key.clone(), actor.device.as_str());
+            sync::receive(clients, actor.user_id, device, content.as_deref(), SYNC_PAGE).await?;
             Ok(answer.json("OK", json!({})))
         }
         Request::ChatDelete { id } => {
@@ -334,8 +342,28 @@ async fn log_in(
     login: Login<'_>,
     dialect: Format,
 ) -> Result<std::result::Result<(UserId, Connection), String>> {
-    let device = device_of(conn, login.device)?;
-    // A token's socket belongs to its session; a password login opens a session of its own.
+    let device = device_of(conn, login.device.clone())?;
+    let (user_id, of_token) = match credentials(clients, login).await? {
+        Ok(found) => found,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let (tag, session) = match of_token {
+        Some(of_token) => of_token,
+        None => {
+            let opened = auth::open_socket_session(clients, user_id, &device).await?;
+            (opened.tag, opened.id)
+        }
+    };
+    Ok(Ok((user_id, bind(clients, conn, user_id, Bound { device, tag, session }, dialect).await?)))
+}
+
+/// Whose credentials a login frame carries, with the session of its token (a token's socket
+/// belongs to its session; a password login opens a session of its own): `Ok(Err(reason))`
+/// when it carries none, or names another user than its `[r.user] id`.
+async fn credentials(
+    clients: &Clients,
+    login: Login<'_>,
+) -> Result<std::result::Result<(UserId, Option<(String, String)>), String>> {
     let (user_id, of_token) = match (login.token, login.password) {
         (Some(token), _) => {
             let caller = auth::resolve(clients, &token).await?;
@@ -350,14 +378,24 @@ async fn log_in(
     if login.user_id.is_some_and(|claimed| claimed != user_id.to_string()) {
         return Ok(Err("user id does not match the login".into()));
     }
-    let (tag, session) = match of_token {
-        Some(of_token) => of_token,
-        None => {
-            let opened = auth::open_socket_session(clients, user_id, &device).await?;
-            (opened.tag, opened.id)
-        }
-    };
-    Ok(Ok((user_id, bind(clients, conn, user_id, Bound { device, tag, session }, dialect).await?)))
+    Ok(Ok((user_id, of_token)))
+}
+
+/// A login frame on a socket already logged in (seed 003's `LOGON` then `LOGIN {user,
+/// password}`): the same user's credentials are answered as a login, and the socket stays as
+/// it is; another user's are refused (a socket belongs to one user: reconnect).
+async fn log_in_again(
+    clients: &Clients,
+    answer: &Answer,
+    logged_in: UserId,
+    login: Login<'_>,
+    frame_id: Option<&str>,
+) -> Result<String> {
+    match credentials(clients, login).await? {
+        Ok((user_id, _)) if user_id == logged_in => Ok(answer.login(Ok(user_id), frame_id)),
+        Ok(_) => Err(Refusal::invalid("already logged in as another user: reconnect to switch").into()),
+        Err(reason) => Ok(answer.login(Err(reason), frame_id)),
+    }
 }
 
 /// Seed 003's `LOGON`: signs up with an email and logs this connection in.

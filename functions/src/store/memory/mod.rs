@@ -277,6 +277,7 @@ impl StreamStore for Memory {
         head: u64,
         seqs: &[u64],
         up_to: Option<u64>,
+        _expires_at: Option<u64>,
     ) -> Result<()> {
         let mut state = self.state();
         let cursor = state.cursors.entry((user, device.to_string(), conversation)).or_default();
@@ -285,6 +286,13 @@ impl StreamStore for Memory {
         }
         for &seq in seqs {
             cursor.confirm(seq, head);
+        }
+        Ok(())
+    }
+    async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], _: u64) -> Result<()> {
+        let mut state = self.state();
+        for position in positions {
+            state.cursors.insert((user, device.to_string(), position.conversation), position.confirmed.clone());
         }
         Ok(())
     }

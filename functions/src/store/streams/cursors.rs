@@ -8,7 +8,8 @@ use super::markers::{head, marker, markers};
 use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, UserId};
-use crate::store::{aws, lost_condition, n, s, until_won, Result};
+use crate::store::{aws, batch_write, lost_condition, malformed, n, s, until_won, Item, Result};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use im_adapters::Clients;
 
 /// What `device` of `user` has confirmed in a stream, and the version a write of it is
@@ -21,7 +22,9 @@ async fn load_confirmed(clients: &Clients, cursor: &str) -> Result<(Confirmed, O
 /// Confirms, for one device, the entries `seqs` of a stream whose latest entry is `head`, and
 /// everything up to `up_to` when that explicit form is asked. One read and one conditional
 /// write, whatever the gap; a concurrent confirmation of the same stream makes the loser read
-/// again, so none is lost.
+/// again, so none is lost. `expires_at` (a device's cursor dies with its sessions) is set on
+/// the write; `None` keeps the cursor for good.
+#[allow(clippy::too_many_arguments)]
 pub async fn confirm(
     clients: &Clients,
     user: UserId,
@@ -30,6 +33,7 @@ pub async fn confirm(
     head: u64,
     seqs: &[u64],
     up_to: Option<u64>,
+    expires_at: Option<u64>,
 ) -> Result<()> {
     let table = &clients.config.tables.conversations;
     let cursor = cursor_key(user, device, conversation);
@@ -52,6 +56,9 @@ pub async fn confirm(
             .item("above", s(state.encode_above()))
             .item("v", n(version.unwrap_or(0) + 1))
             .expression_attribute_names("#v", "v");
+        if let Some(expires_at) = expires_at {
+            put = put.item("expires_at", n(expires_at));
+        }
         put = match version {
             Some(v) => put.condition_expression("#v = :v").expression_attribute_values(":v", n(v)),
             None => put.condition_expression("attribute_not_exists(#v)"),
@@ -63,6 +70,34 @@ pub async fn confirm(
         }
     })
     .await
+}
+
+/// Starts `device`'s cursors where `positions` stand (a new device takes on what its user's
+/// devices confirmed): 25 items per BatchWriteItem. Unconditional: the device is new, nothing
+/// of its own is there to lose.
+pub async fn start(
+    clients: &Clients,
+    user: UserId,
+    device: &str,
+    positions: &[Position],
+    expires_at: u64,
+) -> Result<()> {
+    let requests = positions
+        .iter()
+        .map(|position| {
+            let item = Item::from([
+                ("pk".to_string(), s(cursor_key(user, device, position.conversation))),
+                ("sk".to_string(), n(0)),
+                ("seq".to_string(), n(position.confirmed.prefix())),
+                ("above".to_string(), s(position.confirmed.encode_above())),
+                ("v".to_string(), n(1)),
+                ("expires_at".to_string(), n(expires_at)),
+            ]);
+            let put = PutRequest::builder().set_item(Some(item)).build().map_err(malformed)?;
+            Ok(WriteRequest::builder().put_request(put).build())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    batch_write(clients, &clients.config.tables.conversations, requests).await
 }
 
 /// The entries of a stream that `device` has not confirmed, oldest first, at most `limit`,

@@ -10,7 +10,9 @@
 //! - `audio#audio/<name>.amr`, 0: the conversation an attached audio object belongs to;
 //! - `read#<conversation>#<user>`, 0: the user's read marker (unread = head − marker);
 //! - `cursor#<user>#<device>#<conversation>`, 0: what that device has confirmed: `seq` the
-//!   contiguous prefix, `above` the ranges past it, `v` the version its writes condition on.
+//!   contiguous prefix, `above` the ranges past it, `v` the version its writes condition on,
+//!   `expires_at` when it dies with its device's sessions; device `*` is the user's own:
+//!   everything any of its devices confirmed, what a new device starts from.
 //!
 //! One module per key family: `entries` (the head and the entries), `markers` (reading the
 //! items at `(pk, 0)`), `read` (read markers), `dedup` (send keys), `audio` (attachment claims),
@@ -25,7 +27,7 @@ mod markers;
 mod read;
 
 pub use audio::{audio_owner, claim_audio, release_audio};
-pub use cursors::{confirm, positions, unconfirmed, unconfirmed_at, Position};
+pub use cursors::{confirm, positions, start as start_cursors, unconfirmed, unconfirmed_at, Position};
 pub use dedup::{dedup_key, sent_before};
 pub use entries::{append, append_writes, read_range, replace, NewEntry};
 pub use markers::head;

@@ -88,6 +88,8 @@ enum JsonRequest {
     #[serde(rename = "CHAT_RECEIVE_MSG")]
     ChatReceiveMsg {
         id: Option<Text>,
+        /// The seed's frame: `{'content': }`, anything or nothing.
+        content: Option<Value>,
     },
     #[serde(rename = "CHAT_DELETE")]
     ChatDelete {
@@ -168,7 +170,10 @@ impl JsonRequest {
                 pagesize: pagesize.map_or(20, |p| p.0).clamp(1, 100),
                 before: text(before),
             },
-            JsonRequest::ChatReceiveMsg { id } => Request::ChatReceive { id: text(id) },
+            JsonRequest::ChatReceiveMsg { id, content } => Request::ChatReceive {
+                id: text(id),
+                content: content.as_ref().and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string),
+            },
             JsonRequest::ChatDelete { id } => Request::ChatDelete { id: id.0 },
         })
     }
@@ -296,9 +301,13 @@ mod tests {
     #[test]
     fn json_chat_receive_and_delete() {
         let receive = json_request(r#"{"event":"CHAT_RECEIVE_MSG","data":{"id":"dm#1#2:57"}}"#);
-        assert_eq!(receive, Request::ChatReceive { id: Some("dm#1#2:57".into()) });
+        assert_eq!(receive, Request::ChatReceive { id: Some("dm#1#2:57".into()), content: None });
         let as_the_seed_writes_it = json_request(r#"{"event":"CHAT_RECEIVE_MSG","data":{"content":""}}"#);
-        assert_eq!(as_the_seed_writes_it, Request::ChatReceive { id: None });
+        assert_eq!(as_the_seed_writes_it, Request::ChatReceive { id: None, content: None });
+        let with_content = json_request(r#"{"event":"CHAT_RECEIVE_MSG","data":{"content":"hi"}}"#);
+        assert_eq!(with_content, Request::ChatReceive { id: None, content: Some("hi".into()) });
+        let odd = json_request(r#"{"event":"CHAT_RECEIVE_MSG","data":{"content":{"x":1}}}"#);
+        assert_eq!(odd, Request::ChatReceive { id: None, content: None });
         let delete = json_request(r#"{"event":"CHAT_DELETE","data":{"id":"58d2384deba27c5fb1e7600e"}}"#);
         assert_eq!(delete, Request::ChatDelete { id: "58d2384deba27c5fb1e7600e".into() });
     }

@@ -93,10 +93,11 @@ pub enum Request {
         pagesize: u64,
         before: Option<String>,
     },
-    /// Seed 003 `CHAT_RECEIVE_MSG`: the device has the message. The seed's own frame carries
-    /// only `content`; without an `id` there is nothing to confirm and it is simply answered.
+    /// Seed 003 `CHAT_RECEIVE_MSG`: the device has a message pushed to it, named by `id`
+    /// when given, else by its `content` (the seed's own frame), else the oldest one pushed.
     ChatReceive {
         id: Option<String>,
+        content: Option<String>,
     },
     /// Seed 003 `CHAT_DELETE`.
     ChatDelete {

@@ -1,0 +1,32 @@
+//! What devices confirmed: every confirmation is kept for the device and for its user, so a
+//! device seen for the first time starts where its user stands (`service::sync::start_device`).
+
+use crate::domain::ids::{ConversationId, UserId};
+use crate::domain::now_secs;
+use crate::store::{self, Backend};
+
+/// The cursor that holds what any of a user's devices confirmed: where a device seen for the
+/// first time starts. Device names are letters, digits, `-` and `_`: no device is called this.
+pub const ANY_DEVICE: &str = "*";
+
+/// Confirms for `device` and for its user ([`ANY_DEVICE`]), both at once: what one device
+/// confirmed counts as delivered to the user's devices that come later. A device's cursor dies
+/// with the longest session it can have; the user's lives on.
+pub async fn confirm(
+    backend: &impl Backend,
+    user: UserId,
+    device: &str,
+    conversation: ConversationId,
+    head: u64,
+    seqs: &[u64],
+    up_to: Option<u64>,
+) -> store::Result<()> {
+    let expires_at = now_secs() + backend.token_lifetime();
+    let (own, any) = futures::join!(
+        backend.confirm(user, device, conversation, head, seqs, up_to, Some(expires_at)),
+        backend.confirm(user, ANY_DEVICE, conversation, head, seqs, up_to, None),
+    );
+    own?;
+    any?;
+    Ok(())
+}
