@@ -271,6 +271,7 @@ mod tests {
             from_email: None,
             target: Target::Group(group),
             ts: 0,
+            us: 0,
             d: "web".into(),
             deleted: false,
         };

@@ -3,7 +3,7 @@
 //! `NOTIFY_UPDATE_CONTACT` for contact changes, `NOTIFY` for the rest).
 
 use crate::domain::entry::{Body, Entry, View};
-use crate::domain::format::{seed_time, Format};
+use crate::domain::format::Format;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -27,6 +27,8 @@ struct SeedMessage<'a> {
     view: View<'a>,
     content: &'a str,
     time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_email: Option<String>,
 }
 
 /// A contact change as seed 003 shows it: with the contact and its unread count.
@@ -50,7 +52,9 @@ pub fn toml_frame(entry: &Entry) -> String {
 pub fn json_frame(entry: &Entry, contacts: Option<&ContactCount>) -> String {
     let data = match (&entry.body, contacts) {
         (Body::Message(m), _) => {
-            json!({ "msg": SeedMessage { view: entry.view(), content: &m.c, time: seed_time(m.ts) } })
+            // Messages stored before `from_email` was always a string name the sender by id.
+            let from_email = m.from_email.is_none().then(|| m.from.to_string());
+            json!({ "msg": SeedMessage { view: entry.view(), content: &m.c, time: m.seed_time(), from_email } })
         }
         (Body::Notice(_), Some((key, unread))) => {
             as_value(&WithContacts { view: entry.view(), contacts: BTreeMap::from([(key.as_str(), *unread)]) })
@@ -110,6 +114,7 @@ mod tests {
             from_email: Some("a@b.c".into()),
             target: Target::User(UserId(2)),
             ts: 1448185739,
+            us: 0,
             d: "android".into(),
             deleted: false,
         };

@@ -58,13 +58,26 @@ pub struct Message {
     #[serde(flatten)]
     pub target: Target,
     pub ts: u64,
+    /// The microseconds past `ts` (seed 003's times are to the microsecond); 0 on messages
+    /// stored before they were kept, and then left out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub us: u32,
     pub d: String,
     /// A tombstone: deleted by its sender, its content gone, its place kept.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
 }
 
+fn is_zero(us: &u32) -> bool {
+    *us == 0
+}
+
 impl Message {
+    /// Seed 003's `time`: to the microsecond.
+    pub fn seed_time(&self) -> String {
+        super::format::seed_time(self.ts, self.us)
+    }
+
     /// The attached object a message names by its server path (`file/audio/<name>.amr`).
     pub fn attachment(&self) -> Option<&str> {
         self.c.strip_prefix("file/").filter(|_| self.t != MessageKind::Text)
@@ -197,6 +210,7 @@ mod tests {
             from_email: None,
             target,
             ts: 1448185739,
+            us: 0,
             d: "android".into(),
             deleted: false,
         }

@@ -72,12 +72,13 @@ pub fn rfc3339(secs: u64) -> String {
         .unwrap_or_default()
 }
 
-/// Seconds since the epoch as seed 003 shows a message's `time`: `2017-03-22T16:32:26.000000`
-/// (UTC, microseconds, no zone suffix).
-pub fn seed_time(secs: u64) -> String {
+/// Seconds and microseconds since the epoch as seed 003 shows a message's `time`:
+/// `2017-03-22T16:32:26.272345` (UTC, microseconds, no zone suffix).
+pub fn seed_time(secs: u64, micros: u32) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]");
-    time::OffsetDateTime::from_unix_timestamp(secs as i64).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
+    let nanos = secs as i128 * 1_000_000_000 + (micros.min(999_999) as i128) * 1000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -98,6 +99,7 @@ mod tests {
         assert_eq!(Format::Toml.frame("pp", "PONG", &json!({})), "[[pp]]\n");
         assert_eq!(Format::Json.frame("pp", "PONG", &json!({})), r#"{"event":"PONG","data":{}}"#);
         assert_eq!(rfc3339(1448185739), "2015-11-22T09:48:59Z");
-        assert_eq!(seed_time(1448185739), "2015-11-22T09:48:59.000000");
+        assert_eq!(seed_time(1448185739, 0), "2015-11-22T09:48:59.000000");
+        assert_eq!(seed_time(1490200346, 272345), "2017-03-22T16:32:26.272345");
     }
 }

@@ -14,6 +14,12 @@ pub mod relation;
 pub mod user;
 
 /// Seconds since the Unix epoch: what DynamoDB's TTL reads and what simple_im's `ts` carries.
+/// Now as seconds and the microseconds past them.
+pub fn now_micros() -> (u64, u32) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (now.as_secs(), now.subsec_micros())
+}
+
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }

@@ -9,7 +9,7 @@ use crate::domain::ids::{Actor, ConversationId, Target, UserId};
 use crate::domain::limits::SENDS_PER_USER;
 use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
 use crate::domain::notice::Change;
-use crate::domain::now_secs;
+use crate::domain::now_micros;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Friendship};
 use crate::domain::user::Profile;
@@ -112,15 +112,18 @@ async fn store(
     } else {
         out.content.clone()
     };
+    let (ts, us) = now_micros();
     let body = Body::Message(Message {
         client_id: out.client_id.clone(),
         t: out.kind,
         c: content,
         from: actor.user_id,
-        // Seed 003 names the sender by email: only an email that is the sender's public handle.
-        from_email: sender.and_then(Profile::public_email).map(|e| e.as_str().to_string()),
+        // Seed 003 names the sender by email, always a string: the sender's contact key (the
+        // public email, else the phone, else the id), as the recipient's contact list names them.
+        from_email: Some(sender.map_or_else(|| actor.user_id.to_string(), Profile::contact_key)),
         target: out.target,
-        ts: now_secs(),
+        ts,
+        us,
         d: actor.device.as_str().to_string(),
         deleted: false,
     });

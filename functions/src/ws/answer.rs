@@ -117,6 +117,7 @@ mod tests {
                     from_email: None,
                     target: Target::User(UserId(1)),
                     ts: 0,
+                    us: 0,
                     d: "web".into(),
                     deleted: false,
                 };

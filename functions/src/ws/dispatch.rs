@@ -5,7 +5,7 @@
 use super::answer::Answer;
 use super::parse::{parse_all, Addressee, Frame, Request};
 use crate::delivery::{self, render};
-use crate::domain::entry::Entry;
+use crate::domain::entry::{Entry, Message};
 use crate::domain::format::{seed_time, Format};
 use crate::domain::ids::{device_key, Actor, ConversationId, DeviceName, EntryId, GroupId, Target, UserId};
 use crate::domain::message::Outgoing;
@@ -215,7 +215,7 @@ async fn chat_history(
             json!({
                 "id": e.id().to_string(),
                 "content": message.map(|m| m.c.as_str()),
-                "time": seed_time(e.body.ts()),
+                "time": message.map_or_else(|| seed_time(e.body.ts(), 0), Message::seed_time),
                 "user": name_of(e.sender()),
                 "deleted": message.is_some_and(|m| m.deleted),
             })

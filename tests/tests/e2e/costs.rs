@@ -111,6 +111,7 @@ async fn a_handed_off_delivery_that_fails_is_retried_by_lambda() {
         from_email: None,
         target: Target::Group(GroupId(base)),
         ts: 1_795_000_000,
+        us: 0,
         d: "android".into(),
         deleted: false,
     });

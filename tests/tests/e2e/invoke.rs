@@ -31,6 +31,7 @@ async fn every_function_binary_answers_its_sample_event() {
                 from_email: None,
                 target: im_functions::domain::ids::Target::Group(im_functions::domain::ids::GroupId(1)),
                 ts: 1_795_000_000,
+                us: 0,
                 d: "android".into(),
                 deleted: false,
             });
