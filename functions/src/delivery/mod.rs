@@ -16,11 +16,12 @@ use crate::domain::format::Format;
 use crate::domain::ids::{device_key, Actor, ConversationId, UserId};
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
+use crate::store::relations::List;
 use crate::store::streams::NewEntry;
 use crate::store::{self, Backend};
 use futures::{StreamExt, TryStreamExt};
 use im_adapters::PostOutcome;
-use render::ContactCount;
+use render::Contacts;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -131,7 +132,7 @@ async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(UserId,
     for (user, entry) in reached {
         by_user.entry(*user).or_default().push(entry);
     }
-    let counts = contact_counts(backend, reached).await;
+    let lists = contact_lists(backend, reached).await;
     let mut frames: HashMap<FrameKey, Arc<[u8]>> = HashMap::new();
     let mut posts = vec![];
     for conn in &live {
@@ -145,12 +146,12 @@ async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(UserId,
             continue;
         }
         for entry in by_user.get(&user).into_iter().flatten() {
-            let count = counts.get(&(user, entry.conversation, entry.seq)).filter(|_| conn.format == Format::Json);
-            let key = (entry.conversation, entry.seq, conn.format, count.map(|_| user));
+            let list = lists.get(&user).filter(|_| conn.format == Format::Json);
+            let key = (entry.conversation, entry.seq, conn.format, list.map(|_| user));
             let frame = frames.entry(key).or_insert_with(|| {
                 let text = match conn.format {
                     Format::Toml => render::toml_frame(entry),
-                    Format::Json => render::json_frame(entry, count),
+                    Format::Json => render::json_frame(entry, list),
                 };
                 Arc::from(text.into_bytes())
             });
@@ -161,30 +162,35 @@ async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(UserId,
     Ok(())
 }
 
-/// Seed 003's `NOTIFY_UPDATE_CONTACT` names the contact and its unread count,
-/// `{contacts: {<email>: <n>}}`: the count for each contact-change entry as JSON connections
-/// get it, by (recipient, stream, sequence). A contact change is rare; a failed look-up leaves
-/// it out.
-async fn contact_counts(
-    backend: &impl Backend,
-    reached: &[(UserId, &Entry)],
-) -> HashMap<(UserId, ConversationId, u64), ContactCount> {
-    let mut counts = HashMap::new();
+/// Seed 003's `NOTIFY_UPDATE_CONTACT` carries the recipient's whole contact list with unread
+/// counts: read once for each user a contact change reaches (a contact change is rare). A
+/// failed read leaves the list out of that user's frames.
+async fn contact_lists(backend: &impl Backend, reached: &[(UserId, &Entry)]) -> HashMap<UserId, Contacts> {
+    let mut lists = HashMap::new();
     for (user, entry) in reached {
-        let Body::Notice(notice) = &entry.body else { continue };
-        if !notice.what.is_contact_change() {
+        if !entry.is_contact_change() || lists.contains_key(user) {
             continue;
         }
-        let Some(other) = (if notice.from == *user { notice.to.map(UserId) } else { Some(notice.from) }) else {
-            continue;
-        };
-        let dm = ConversationId::direct(*user, other);
-        let (Ok(Some(profile)), Ok(unread)) = (backend.profile(other).await, backend.unread(*user, dm).await) else {
-            continue;
-        };
-        counts.insert((*user, entry.conversation, entry.seq), (profile.contact_key(), unread));
+        match contacts_unread(backend, *user).await {
+            Ok(list) => {
+                lists.insert(*user, list);
+            }
+            Err(err) => tracing::warn!(error = %err, "could not read a contact list"),
+        }
     }
-    counts
+    lists
+}
+
+/// A user's contacts by contact key (the public email, else the phone, else the id), each with
+/// its unread count: seed 003's `contacts` map.
+pub async fn contacts_unread(backend: &impl Backend, user: UserId) -> store::Result<Contacts> {
+    let correspondents = backend.list(user, List::Correspondents).await?;
+    let ids: Vec<UserId> = correspondents.iter().map(|c| c.other).collect();
+    let profiles = backend.profiles(&ids).await?;
+    let known: Vec<_> = ids.iter().filter_map(|id| profiles.get(id)).collect();
+    let conversations: Vec<ConversationId> = known.iter().map(|p| ConversationId::direct(user, p.id)).collect();
+    let unread = backend.unread_in(user, &conversations).await?;
+    Ok(known.iter().zip(unread).map(|(profile, count)| (profile.contact_key(), count)).collect())
 }
 
 /// The acting device has what it did itself: its own entries are confirmed for it, so they

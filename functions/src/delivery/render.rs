@@ -31,16 +31,17 @@ struct SeedMessage<'a> {
     from_email: Option<String>,
 }
 
-/// A contact change as seed 003 shows it: with the contact and its unread count.
+/// A contact change as seed 003 shows it: with the recipient's whole contact list and each
+/// contact's unread count, as `LIST_CONTACTS_UNREAD` answers it.
 #[derive(Serialize)]
 struct WithContacts<'a> {
     #[serde(flatten)]
     view: View<'a>,
-    contacts: BTreeMap<&'a str, u64>,
+    contacts: &'a Contacts,
 }
 
-/// One contact's unread count (`{<contact key>: <n>}`), shown with a contact change.
-pub type ContactCount = (String, u64);
+/// A user's contacts by contact key, with the unread count of each (`{<key>: <n>}`).
+pub type Contacts = BTreeMap<String, u64>;
 
 /// An entry in simple_im's dialect: its table with the entry's fields.
 pub fn toml_frame(entry: &Entry) -> String {
@@ -48,27 +49,28 @@ pub fn toml_frame(entry: &Entry) -> String {
 }
 
 /// An entry in seed 003's dialect: messages as `{"msg": {..., content, time}}`, contact changes
-/// with `contacts` when the recipient's count is known, anything else its fields.
-pub fn json_frame(entry: &Entry, contacts: Option<&ContactCount>) -> String {
+/// with `contacts` (the recipient's whole list) when known, anything else its fields.
+pub fn json_frame(entry: &Entry, contacts: Option<&Contacts>) -> String {
     let data = match (&entry.body, contacts) {
         (Body::Message(m), _) => {
             // Messages stored before `from_email` was always a string name the sender by id.
             let from_email = m.from_email.is_none().then(|| m.from.to_string());
             json!({ "msg": SeedMessage { view: entry.view(), content: &m.c, time: m.seed_time(), from_email } })
         }
-        (Body::Notice(_), Some((key, unread))) => {
-            as_value(&WithContacts { view: entry.view(), contacts: BTreeMap::from([(key.as_str(), *unread)]) })
+        (Body::Notice(_), Some(contacts)) if entry.is_contact_change() => {
+            as_value(&WithContacts { view: entry.view(), contacts })
         }
-        (Body::Notice(_), None) => as_value(&entry.view()),
+        (Body::Notice(_), _) => as_value(&entry.view()),
     };
     within_limit(Format::Json, entry, Format::Json.frame("", json_event(entry), &data))
 }
 
-/// An entry rendered for a connection of `format`.
-pub fn push_frame(format: Format, entry: &Entry) -> String {
+/// An entry rendered for a connection of `format`; `contacts` is the recipient's list, for
+/// seed 003's contact changes.
+pub fn push_frame(format: Format, entry: &Entry, contacts: Option<&Contacts>) -> String {
     match format {
         Format::Toml => toml_frame(entry),
-        Format::Json => json_frame(entry, None),
+        Format::Json => json_frame(entry, contacts),
     }
 }
 
@@ -143,10 +145,11 @@ mod tests {
         let notice = Notice { what: Change::AcceptContact, from: UserId(2), to: Some(1), ts: 0, d: "ipad".into() };
         let entry =
             Entry { conversation: ConversationId::Feed(UserId(1)), seq: 2, echo_of: None, body: Body::Notice(notice) };
-        let json: Value = serde_json::from_str(&json_frame(&entry, Some(&("b@c.d".into(), 3)))).unwrap();
+        let contacts = Contacts::from([("b@c.d".to_string(), 3), ("e@f.g".to_string(), 0)]);
+        let json: Value = serde_json::from_str(&json_frame(&entry, Some(&contacts))).unwrap();
         assert_eq!(
             (json["event"].as_str(), &json["data"]["contacts"]),
-            (Some("NOTIFY_UPDATE_CONTACT"), &json!({"b@c.d": 3}))
+            (Some("NOTIFY_UPDATE_CONTACT"), &json!({"b@c.d": 3, "e@f.g": 0}))
         );
         assert_eq!(json["data"]["id"], "n:2");
         assert!(!toml_frame(&entry).contains("contacts"));

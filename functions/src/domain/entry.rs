@@ -177,6 +177,11 @@ impl Entry {
         self.body.from()
     }
 
+    /// A change of the contact list (seed 003's `NOTIFY_UPDATE_CONTACT`).
+    pub fn is_contact_change(&self) -> bool {
+        matches!(&self.body, Body::Notice(n) if n.what.is_contact_change())
+    }
+
     pub fn message(&self) -> Option<&Message> {
         match &self.body {
             Body::Message(m) => Some(m),

@@ -173,13 +173,21 @@ pub fn respond(format: Format, result: Result<Reply>) -> Response<Body> {
         }
         Ok(reply) => (reply.status, reply.doc, reply.headers),
         Err(Error::Refused(refusal)) => {
-            let mut response = json!({ "status": 1, "reason": refusal.to_string() });
+            let reason = refusal.to_string();
+            let mut response = json!({ "status": 1, "reason": reason });
+            let mut doc = Map::new();
             if let Some(code) = refusal.code() {
                 response["code"] = json!(code);
+                // Seed 004's JSON clients read the code and message at the top level.
+                if format == Format::Json {
+                    doc.insert("code".into(), json!(code));
+                    doc.insert("message".into(), json!(reason));
+                }
             }
+            doc.insert("response".into(), json!([response]));
             let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
             let retry = refusal.retry_after().map(|secs| (header::RETRY_AFTER, secs.to_string()));
-            (status, json!({ "response": [response] }), retry.into_iter().collect())
+            (status, Value::Object(doc), retry.into_iter().collect())
         }
         Err(Error::Unavailable(cause)) => {
             tracing::warn!(%cause, "a backend is unavailable");

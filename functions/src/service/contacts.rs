@@ -2,8 +2,8 @@
 //! ask, accept, end, and the versioned list. Views over the one relationship model; every
 //! change is told to the other side and to the actor's other devices.
 
-use crate::delivery;
-use crate::domain::ids::{Actor, ConversationId, UserId};
+use crate::delivery::{self, render::Contacts};
+use crate::domain::ids::{Actor, UserId};
 use crate::domain::limits::REQUESTS_PER_USER;
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
@@ -12,7 +12,7 @@ use crate::domain::relation::{self, Edge, Friendship, Rule};
 use crate::domain::user::Profile;
 use crate::service::limits;
 use crate::service::users as user_lookup;
-use crate::store::relations::{self, Pair, Told};
+use crate::store::relations::{Pair, Told};
 use crate::store::Backend;
 
 /// Counts one more request (friend request or follow) of `user` against their hourly limit.
@@ -164,14 +164,8 @@ pub async fn since(backend: &impl Backend, user: UserId, since: u64) -> Result<C
 /// Seed 003's `LIST_CONTACTS_UNREAD`: everyone the user has a conversation with (contacts and
 /// pending requests either way: seed 003 has no accept step), keyed as seed 003 keys contacts,
 /// with the count of unread messages (head minus read marker of each conversation).
-pub async fn unread_counts(backend: &impl Backend, user: UserId) -> Result<Vec<(String, u64)>> {
-    let friends = backend.list(user, relations::List::Correspondents).await?;
-    let ids: Vec<UserId> = friends.iter().map(|f| f.other).collect();
-    let profiles = backend.profiles(&ids).await?;
-    let known: Vec<&Profile> = ids.iter().filter_map(|id| profiles.get(id)).collect();
-    let conversations: Vec<ConversationId> = known.iter().map(|p| ConversationId::direct(user, p.id)).collect();
-    let unread = backend.unread_in(user, &conversations).await?;
-    Ok(known.iter().zip(unread).map(|(profile, count)| (profile.contact_key(), count)).collect())
+pub async fn unread_counts(backend: &impl Backend, user: UserId) -> Result<Contacts> {
+    Ok(delivery::contacts_unread(backend, user).await?)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::delivery::confirmations::{confirm, ANY_DEVICE};
 use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, EntryId, UserId};
-use crate::domain::refusal::Result;
+use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{conversations_and_requests, conversations_of, is_member};
 use crate::store::Backend;
 use std::collections::BTreeMap;
@@ -84,7 +84,8 @@ pub async fn receive(
 /// explicit form is asked. One read and one write per stream named, whatever the gap; ids past
 /// their stream's head name nothing and are ignored. So are ids that are no entry's (simple_im's
 /// client acks every table it gets, answers and acks included) and entries of conversations
-/// the user is not in: one such id never refuses the rest of a batch, and confirms nothing.
+/// the user is not in: one such id never refuses the rest of a batch, and confirms nothing. A
+/// request that names entries only of others' conversations is refused.
 pub async fn acknowledge(
     backend: &impl Backend,
     user: UserId,
@@ -100,12 +101,18 @@ pub async fn acknowledge(
         let id: EntryId = id.parse()?;
         by_stream.entry(id.conversation(user)).or_default().1 = Some(id.seq());
     }
+    let (mut mine, mut theirs) = (0, 0);
     for (conversation, (seqs, up_to)) in by_stream {
         if !is_member(backend, user, conversation).await? {
+            theirs += 1;
             continue;
         }
+        mine += 1;
         let head = backend.head(conversation).await?;
         confirm(backend, user, device, conversation, head, &seqs, up_to).await?;
+    }
+    if theirs > 0 && mine == 0 {
+        return Err(Refusal::NotYourConversation.into());
     }
     Ok(())
 }
@@ -146,7 +153,7 @@ mod tests {
     use crate::domain::ids::Target;
     use crate::domain::message::Outgoing;
     use crate::service::{contacts, messages};
-    use crate::store::memory::{actor, Memory};
+    use crate::store::memory::{actor, refused, Memory};
 
     /// Alice (1) asked Bob (2) to be a contact and sent him two messages from her web client.
     async fn bob_was_away() -> Memory {
@@ -193,7 +200,10 @@ mod tests {
         let memory = bob_was_away().await;
         memory.user(3, None);
         let theirs = EntryId::of(ConversationId::direct(UserId(1), UserId(2)), 1).to_string();
-        acknowledge(&memory, UserId(3), "web", &[theirs.clone()], None).await.unwrap();
+        assert_eq!(
+            refused(acknowledge(&memory, UserId(3), "web", &[theirs.clone()], None).await),
+            Refusal::NotYourConversation
+        );
         assert!(memory.state().cursors.keys().all(|(user, _, _)| *user != UserId(3)), "nothing written for carol");
         let batch = ["a_02".to_string(), theirs.replace("dm#1#2", "dm#1#3"), theirs];
         acknowledge(&memory, UserId(2), "android", &batch, None).await.unwrap();

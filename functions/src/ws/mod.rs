@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod dispatch;
+mod login;
 pub mod parse;
 
 use crate::domain::format::Format;

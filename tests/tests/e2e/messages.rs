@@ -35,6 +35,8 @@ async fn one_to_one_in_both_dialects_with_acks_unread_history_and_delete() {
     let mut a_toml = connect(&format!("token={}&format=toml", a.token)).await.unwrap();
     let mut a_web = connect(&format!("token={}&device=web", im_tests::login(&a.phone, "web").await)).await.unwrap();
     let mut b_json = connect(&format!("token={}", b.token)).await.unwrap();
+    // A tablet logged in now and offline while the messages come.
+    let tablet = Client::new().with_token(&im_tests::login(&b.phone, "tablet").await);
 
     let frame = format!("[[m]]\nid = \"c1\"\nt = \"text\"\nc = \"hello\"\nto = {}\n", b.id);
     send_text(&mut a_toml, &frame).await;
@@ -106,8 +108,7 @@ async fn one_to_one_in_both_dialects_with_acks_unread_history_and_delete() {
     assert_eq!(rest["m"][1]["c"], "");
     assert_eq!(rest["m"][0]["c"], "hello");
 
-    // A device that was never online finds both messages; DELETE /offline clears them for it.
-    let tablet = Client::new().with_token(&im_tests::login(&b.phone, "tablet").await);
+    // A device that was offline finds both messages; DELETE /offline clears them for it.
     let offline = tablet.get("/offline").await.doc();
     assert_eq!(offline["m"].as_array().map(Vec::len), Some(2), "{offline}");
     assert_eq!(tablet.send("DELETE", "/offline", None, None).await.status, 200);
@@ -356,6 +357,11 @@ async fn no_loss_under_concurrent_senders_online_and_offline() {
     let mut form: Vec<(&str, &str)> = ids.iter().map(|id| ("members[]", id.as_str())).collect();
     form.push(("name", "busy"));
     let g_id = client(&members[0]).post_form("/group", &form).await.doc()["group"][0]["g_id"].as_u64().unwrap();
+    // Offline members' tablets: logged in before the sends, never connected.
+    let mut tablets = vec![];
+    for member in &members[..3] {
+        tablets.push(Client::new().with_token(&im_tests::login(&member.phone, "tablet").await));
+    }
     let mut online = vec![];
     for member in &members[3..] {
         online.push(
@@ -395,8 +401,7 @@ async fn no_loss_under_concurrent_senders_online_and_offline() {
         assert_eq!(seen, expected);
     }
     // Offline members (a device that never connected) get everything by GET /offline, once, in order.
-    for member in &members[..3] {
-        let device = Client::new().with_token(&im_tests::login(&member.phone, "tablet").await);
+    for device in &tablets {
         let mut got = vec![];
         loop {
             let page = device.send("GET", "/offline", Some("application/json"), None).await.doc();
