@@ -343,11 +343,16 @@ mod tests {
     async fn a_contact_change_tells_json_devices_the_contacts_unread_count() {
         let memory = Memory::default();
         memory.user(1, Some("alice@example.com"));
+        memory.user(2, Some("bob@example.com"));
+        memory.user(3, Some("carol@example.com"));
+        memory.befriend(1, 2);
+        memory.befriend(2, 3);
         let (json, toml) = (memory.connect(2, "web", Format::Json), memory.connect(2, "android", Format::Toml));
         tell_users(&memory, &actor(1, "ipad"), &[UserId(2)], Change::AcceptContact, Some(2)).await.unwrap();
         let frame: Value = serde_json::from_str(&memory.frames_to(&json)[0]).unwrap();
         assert_eq!(frame["event"], "NOTIFY_UPDATE_CONTACT");
-        assert_eq!(frame["data"]["contacts"], serde_json::json!({ "alice@example.com": 0 }));
+        let whole_list = serde_json::json!({ "alice@example.com": 0, "carol@example.com": 0 });
+        assert_eq!(frame["data"]["contacts"], whole_list, "bob's whole list, not the changed contact alone");
         assert!(!memory.frames_to(&toml)[0].contains("contacts"));
     }
 

@@ -172,6 +172,7 @@ pub async fn unread_counts(backend: &impl Backend, user: UserId) -> Result<Conta
 mod tests {
     use super::*;
     use crate::domain::format::Format;
+    use crate::domain::ids::ConversationId;
     use crate::store::memory::{actor, refused, Memory};
 
     fn two_strangers() -> Memory {
@@ -227,10 +228,13 @@ mod tests {
         memory.befriend(1, 2);
         let dm = ConversationId::direct(UserId(1), UserId(2));
         crate::service::messages::send(&memory, &actor(2, "web"), &outgoing(dm)).await.unwrap();
-        assert_eq!(unread_counts(&memory, UserId(1)).await.unwrap(), [("bob@example.com".to_string(), 1)]);
+        assert_eq!(
+            unread_counts(&memory, UserId(1)).await.unwrap(),
+            Contacts::from([("bob@example.com".to_string(), 1)])
+        );
         let phone = crate::domain::names::Phone::parse("8618266175357").unwrap();
         memory.state().profiles.get_mut(&UserId(2)).unwrap().phone = Some(phone);
-        let keyed_by_phone = [("8618266175357".to_string(), 1)];
+        let keyed_by_phone = Contacts::from([("8618266175357".to_string(), 1)]);
         assert_eq!(
             unread_counts(&memory, UserId(1)).await.unwrap(),
             keyed_by_phone,

@@ -3,7 +3,7 @@
 //! `io` for PRIVATE frames); only internal failures escape.
 
 use super::answer::Answer;
-use super::login::{log_in, log_in_again, logged_in, sign_up, Login};
+use super::login::{log_in, log_in_again, logged_in, sign_up, Login, SYNC_PAGE};
 use super::parse::{parse_all, Addressee, Frame, Request};
 use crate::delivery;
 use crate::domain::entry::{Entry, Message};
@@ -17,9 +17,6 @@ use crate::service::{messages, sync, users};
 use crate::store::connections;
 use im_adapters::Clients;
 use serde_json::{json, Value};
-
-/// Entries of each kind one SYNC answer carries: well under API Gateway's 128 KB message.
-pub const SYNC_PAGE: usize = 50;
 
 /// Most requests one socket message may carry (a TOML message's tables): one message cannot
 /// turn into thousands of requests. The rest get one refusal.

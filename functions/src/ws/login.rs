@@ -3,7 +3,6 @@
 //! answer is posted first, then what the device has not confirmed, in order.
 
 use super::answer::Answer;
-use super::dispatch::SYNC_PAGE;
 use crate::delivery::{self, render};
 use crate::domain::entry::Entry;
 use crate::domain::format::Format;
@@ -15,6 +14,9 @@ use crate::service::{auth, presence, sync};
 use crate::store::connections::Connection;
 use im_adapters::Clients;
 use serde_json::json;
+
+/// Entries of each kind one SYNC answer carries: well under API Gateway's 128 KB message.
+pub const SYNC_PAGE: usize = 50;
 
 /// A login frame's credentials.
 pub(super) struct Login<'a> {
