@@ -144,12 +144,9 @@ async fn list_requests(ctx: &Ctx, req: &Request, which: List) -> Result<Reply> {
             item.insert("friend_request_id".into(), json!(e.edge.request_id));
             item.extend(person(prefix, id_field, e.other, profile, caller.user_id));
             // Always a string (seed 004): the requester shows their email to whom they ask;
-            // the one asked shows only an email that is their public handle (otherwise a
-            // request to anyone harvests their address): empty otherwise.
-            let email = match which {
-                List::RequestsReceived => profile.and_then(|p| p.email.as_ref()),
-                _ => profile.and_then(Profile::public_email),
-            };
+            // asking someone never reveals theirs (otherwise a request to anyone harvests
+            // their address): empty.
+            let email = profile.and_then(|p| p.email.as_ref()).filter(|_| which == List::RequestsReceived);
             item.insert(email_field.into(), json!(email.map_or("", |e| e.as_str())));
             item.insert("created_at".into(), json!(rfc3339(e.edge.requested_at)));
             Value::Object(item)

@@ -79,9 +79,11 @@ async fn seed_002_friend_confirm_revoke() {
         ask(&mut p, json!({"event": "Confirm", "data": {"id": "c0", "friend_id": counter.phone, "status": "friend"}}))
             .await;
     assert_eq!(nothing["data"]["error"], "not_authorized", "the asker cannot confirm");
-    let confirmed =
+    let step_2 =
         ask(&mut c, json!({"event": "Confirm", "data": {"id": "c1", "friend_id": party.phone, "status": "friend"}}))
             .await;
+    assert_eq!((step_2["event"].as_str(), &step_2["data"]), (Some("io"), &json!({})), "step 2's <<>> first");
+    let confirmed: Value = serde_json::from_str(&next_text(&mut c).await).unwrap();
     assert_eq!((confirmed["event"].as_str(), confirmed["data"]["status"].as_str()), (Some("Contact"), Some("friend")));
     assert_eq!(confirmed["data"]["phone"], json!(party.phone));
     let pushed: Value = serde_json::from_str(&next_text(&mut p).await).unwrap();
