@@ -201,7 +201,7 @@ mod tests {
         memory.user(3, None);
         let theirs = EntryId::of(ConversationId::direct(UserId(1), UserId(2)), 1).to_string();
         assert_eq!(
-            refused(acknowledge(&memory, UserId(3), "web", &[theirs.clone()], None).await),
+            refused(acknowledge(&memory, UserId(3), "web", std::slice::from_ref(&theirs), None).await),
             Refusal::NotYourConversation
         );
         assert!(memory.state().cursors.keys().all(|(user, _, _)| *user != UserId(3)), "nothing written for carol");
