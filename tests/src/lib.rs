@@ -6,6 +6,15 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+pub mod toml_erl;
+
+/// Fails the test when TOML the stack sent is not readable by simple_im's own reader.
+pub fn assert_simple_im_reads(text: &str) {
+    if let Err(why) = toml_erl::check(text) {
+        panic!("simple_im's toml.erl cannot read this ({why}):\n{text}");
+    }
+}
+
 /// Where the shared stack listens.
 #[derive(Clone, Debug)]
 pub struct StackUrls {
@@ -93,6 +102,7 @@ impl Answer {
     /// The body as a JSON value, whichever format it came in (TOML is converted).
     pub fn doc(&self) -> Value {
         if self.content_type.contains("toml") {
+            assert_simple_im_reads(&self.text);
             let table: toml::Table =
                 toml::from_str(&self.text).unwrap_or_else(|e| panic!("invalid TOML {:?}: {e}", self.text));
             serde_json::to_value(table).expect("TOML converts to JSON")
@@ -107,6 +117,17 @@ impl Answer {
     pub fn reason(&self) -> String {
         self.doc()["response"][0]["reason"].as_str().unwrap_or_default().to_string()
     }
+}
+
+/// A document's list of `table` rows; empty when absent, as TOML leaves out an empty list
+/// (simple_im's reader has no empty array of tables).
+pub fn rows<'a>(doc: &'a Value, table: &str) -> &'a [Value] {
+    doc[table].as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// A flag as either format writes it: JSON `true`, TOML `1` (simple_im's reader has no booleans).
+pub fn flag(value: &Value) -> Option<bool> {
+    value.as_bool().or_else(|| value.as_u64().filter(|n| *n <= 1).map(|n| n == 1))
 }
 
 /// An HTTP client of the stack, optionally logged in.
@@ -224,7 +245,7 @@ pub async fn new_user(name: &str, device: &str) -> User {
     let phone = unique_phone();
     let client = Client::new();
     let created = client.post_form("/user", &[("phone", &phone), ("name", name), ("password", "888888")]).await;
-    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.status, 200, "{}", created.text);
     let token = login(&phone, device).await;
     let id = created.doc()["user"][0]["id"].as_u64().expect("new user id");
     User { id, phone, token }
@@ -354,13 +375,21 @@ pub async fn next_text(socket: &mut Socket) -> String {
             .expect("socket open")
             .expect("frame readable");
         match frame {
-            tokio_tungstenite::tungstenite::Message::Text(text) => return text.to_string(),
+            tokio_tungstenite::tungstenite::Message::Text(text) => return checked_frame(text.to_string()),
             tokio_tungstenite::tungstenite::Message::Binary(bytes) => {
-                return String::from_utf8_lossy(&bytes).to_string()
+                return checked_frame(String::from_utf8_lossy(&bytes).to_string())
             }
             _ => continue,
         }
     }
+}
+
+/// A frame as received; a TOML one (not JSON) must be readable by simple_im's reader.
+fn checked_frame(text: String) -> String {
+    if !text.starts_with('{') {
+        assert_simple_im_reads(&text);
+    }
+    text
 }
 
 /// Sends a text frame.

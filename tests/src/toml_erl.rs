@@ -19,7 +19,10 @@
 //! pair    = name [ \t]* "=" [ \t]* value      ; value then ws or end
 //! name    = [A-Za-z0-9_-]+
 //! value   = string | integer | array
-//! string  = '"' (any char but '"' and '\')* '"'
+//! string  = '"' (char | escape)* '"'           ; char: any but '"' and '\'
+//! escape  = '\' ('\' | b | f | n | r | t | u hex{4} | U hex{8})
+//!                                            ; toml.erl keeps it literally, but
+//!                                            ; no `\"`: toml.erl ends the string there
 //! integer = "0" | [1-9][0-9]*
 //! array   = "[" ws* [item (ws* "," ws* item)* ws* [","]] ws* "]"
 //! item    = string | integer
@@ -157,9 +160,20 @@ impl<'a> Parser<'a> {
                     full.push(key);
                     match tree.get(&full) {
                         // toml.erl:113 keeps both pairs; keyfind then sees only one of them.
-                        Some(Kind::Value) => return self.err(at, &format!("duplicate key `{}`: toml.erl:113 keeps both and lookups see only one", key)),
+                        Some(Kind::Value) => {
+                            return self.err(
+                                at,
+                                &format!("duplicate key `{}`: toml.erl:113 keeps both and lookups see only one", key),
+                            )
+                        }
                         // toml.erl:160-168 merge_attr crashes when a key and a subtable share a name.
-                        Some(_) => return self.err(at, &format!("key `{}` collides with a subtable of that name: toml.erl:160-168 merge_attr crashes", key)),
+                        Some(_) => return self.err(
+                            at,
+                            &format!(
+                                "key `{}` collides with a subtable of that name: toml.erl:160-168 merge_attr crashes",
+                                key
+                            ),
+                        ),
                         None => tree.insert(full, Kind::Value),
                     };
                     prev = Prev::Value;
@@ -194,13 +208,23 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 Some(b'.') => self.i += 1,
                 Some(b']') => break,
-                _ => return self.err(at, "a [sub.table] name must be dot-separated [A-Za-z0-9_-]+ parts closed by \"]\""),
+                _ => {
+                    return self
+                        .err(at, "a [sub.table] name must be dot-separated [A-Za-z0-9_-]+ parts closed by \"]\"")
+                }
             }
         }
         self.i += 1;
         // toml.erl:137: `[NameBin|ChildNameList] = re:split(...)` is a badmatch otherwise.
         if segs[0] != top {
-            return self.err(at, &format!("[{}] does not start with the enclosing [[{}]] name: toml.erl:137 badmatch", segs.join("."), top));
+            return self.err(
+                at,
+                &format!(
+                    "[{}] does not start with the enclosing [[{}]] name: toml.erl:137 badmatch",
+                    segs.join("."),
+                    top
+                ),
+            );
         }
         // toml.erl:151: with no child part, parse_child returns before reading the keys.
         if segs.len() < 2 {
@@ -209,7 +233,16 @@ impl<'a> Parser<'a> {
         let path: Vec<&'a str> = segs[1..].to_vec();
         for n in 1..path.len() {
             match tree.get(&path[..n]) {
-                Some(Kind::Value) => return self.err(at, &format!("[{}] goes through the key `{}`: toml.erl:160-168 merge_attr crashes", segs.join("."), path[n - 1])),
+                Some(Kind::Value) => {
+                    return self.err(
+                        at,
+                        &format!(
+                            "[{}] goes through the key `{}`: toml.erl:160-168 merge_attr crashes",
+                            segs.join("."),
+                            path[n - 1]
+                        ),
+                    )
+                }
                 Some(_) => {}
                 None => {
                     tree.insert(path[..n].to_vec(), Kind::ImplicitTable);
@@ -217,7 +250,15 @@ impl<'a> Parser<'a> {
             }
         }
         match tree.get(&path) {
-            Some(Kind::Value) => return self.err(at, &format!("[{}] collides with a key of that name: toml.erl:160-168 merge_attr crashes", segs.join("."))),
+            Some(Kind::Value) => {
+                return self.err(
+                    at,
+                    &format!(
+                        "[{}] collides with a key of that name: toml.erl:160-168 merge_attr crashes",
+                        segs.join(".")
+                    ),
+                )
+            }
             // toml.erl:160-168 merges repeats (and crashes on a repeated key); TOML forbids them.
             Some(Kind::Table) => return self.err(at, &format!("[{}] is defined twice", segs.join("."))),
             _ => {
@@ -232,9 +273,13 @@ impl<'a> Parser<'a> {
         let at = self.i;
         match self.peek() {
             // toml.erl:174-190 has no comments: "# x" becomes part of the next key.
-            Some(b'#') => return self.err(at, "comments are not supported: toml.erl:174-190 reads \"#...\" as part of a key"),
+            Some(b'#') => {
+                return self.err(at, "comments are not supported: toml.erl:174-190 reads \"#...\" as part of a key")
+            }
             // toml.erl:189: quotes would stay inside the key.
-            Some(b'"' | b'\'') => return self.err(at, "quoted keys are not supported: toml.erl:189 keeps the quotes in the key"),
+            Some(b'"' | b'\'') => {
+                return self.err(at, "quoted keys are not supported: toml.erl:189 keeps the quotes in the key")
+            }
             _ => {}
         }
         let key = self.name();
@@ -291,7 +336,10 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<(), String> {
         let at = self.i;
         if self.at("\"\"\"") {
-            return self.err(at, "multi-line \"\"\" strings are not supported: toml.erl:209-211 reads \"\" then runs into the next key");
+            return self.err(
+                at,
+                "multi-line \"\"\" strings are not supported: toml.erl:209-211 reads \"\" then runs into the next key",
+            );
         }
         self.i += 1;
         loop {
@@ -301,10 +349,30 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                     return Ok(());
                 }
-                Some(b'\\') => return self.err(self.i, "backslash in a string: toml.erl:209-213 has no escapes and keeps \\ literally, so \\\" ends the string"),
+                // toml.erl keeps escapes literally; only an escaped quote ends its string early.
+                Some(b'\\') => self.escape()?,
                 Some(_) => self.i += 1,
             }
         }
+    }
+
+    /// A standard TOML escape: toml.erl shows it literally but ends the string where a standard
+    /// parser does, except for `\"`, which ends it early there (toml.erl:209-213).
+    fn escape(&mut self) -> Result<(), String> {
+        let at = self.i;
+        let hex = |n: usize, s: &[u8]| s.len() >= n && s[..n].iter().all(u8::is_ascii_hexdigit);
+        let len = match self.s.get(at + 1) {
+            Some(b'"') => {
+                return self
+                    .err(at, "escaped quote in a string: toml.erl:209-213 has no escapes, so \\\" ends the string")
+            }
+            Some(b'\\' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+            Some(b'u') if hex(4, &self.s[at + 2..]) => 6,
+            Some(b'U') if hex(8, &self.s[at + 2..]) => 10,
+            _ => return self.err(at, "invalid escape in a string"),
+        };
+        self.i += len;
+        Ok(())
     }
 
     /// toml.erl:216-238: digits 0-9 only; the first other byte ends the integer.
@@ -317,8 +385,12 @@ impl<'a> Parser<'a> {
             Some(b'.' | b'e' | b'E') => Some("floats are not supported: toml.erl:216-238 reads digits only"),
             Some(b'-' | b':' | b'T') => Some("datetimes are not supported: toml.erl:216-238 reads digits only"),
             Some(b'_') => Some("underscores in integers are not supported: toml.erl:216-238 reads digits only"),
-            Some(b'x' | b'o' | b'b') => Some("hex/octal/binary integers are not supported: toml.erl:216-238 reads decimal digits only"),
-            _ if self.i - at > 1 && self.s[at] == b'0' => Some("leading zeros: invalid TOML (toml.erl:237 would read it as decimal)"),
+            Some(b'x' | b'o' | b'b') => {
+                Some("hex/octal/binary integers are not supported: toml.erl:216-238 reads decimal digits only")
+            }
+            _ if self.i - at > 1 && self.s[at] == b'0' => {
+                Some("leading zeros: invalid TOML (toml.erl:237 would read it as decimal)")
+            }
             _ => None,
         };
         match why {
@@ -343,7 +415,12 @@ impl<'a> Parser<'a> {
                 Some(b'"') => self.string()?,
                 Some(b'0'..=b'9') => self.integer()?,
                 // toml.erl:258-259 reads '[' as an integer and crashes.
-                Some(b'[') => return self.err(item, "nested arrays are not supported: toml.erl:258-259 reads '[' as an integer and crashes"),
+                Some(b'[') => {
+                    return self.err(
+                        item,
+                        "nested arrays are not supported: toml.erl:258-259 reads '[' as an integer and crashes",
+                    )
+                }
                 _ => return self.bad_value(item),
             }
             self.skip_ws();
@@ -354,7 +431,12 @@ impl<'a> Parser<'a> {
                     return Ok(());
                 }
                 None => return self.err(at, "unterminated array (toml.erl:256-257 silently accepts it)"),
-                _ => return self.err(self.i, "array items must be separated by \",\" (toml.erl:258-259 reads anything else as an integer)"),
+                _ => {
+                    return self.err(
+                        self.i,
+                        "array items must be separated by \",\" (toml.erl:258-259 reads anything else as an integer)",
+                    )
+                }
             }
         }
     }
@@ -433,8 +515,9 @@ mod tests {
 
     #[test]
     fn rejects_string_forms() {
-        bad("[[a]]\ns = \"a\\\"b\"\n", "backslash");
-        bad("[[a]]\ns = \"a\\nb\"\n", "backslash");
+        bad("[[a]]\ns = \"a\\\"b\"\n", "escaped quote");
+        bad("[[a]]\ns = \"a\\qb\"\n", "invalid escape");
+        ok("[[a]]\ns = \"a\\nb \\\\ \\u0022 \\\\\"\n");
         bad("[[a]]\ns = \"\"\"x\"\"\"\n", "multi-line");
         bad("[[a]]\ns = \"abc\n", "unterminated string");
         bad("[[a]] x = \"1\"y = 2", "followed by whitespace");

@@ -78,7 +78,7 @@ fn as_value(shown: &impl Serialize) -> Value {
     serde_json::to_value(shown).unwrap_or_default()
 }
 
-/// A frame over API Gateway's limit goes by reference (`more = true`): the client fetches it
+/// A frame over API Gateway's limit goes by reference (`more = 1` in TOML): the client fetches it
 /// by sync.
 fn within_limit(format: Format, entry: &Entry, frame: String) -> String {
     if frame.len() <= MAX_FRAME_BYTES {
@@ -159,7 +159,7 @@ mod tests {
     fn an_entry_over_the_frame_limit_goes_by_reference() {
         let big = text(&"x".repeat(MAX_FRAME_BYTES));
         let frame = toml_frame(&big);
-        assert!(frame.len() < 200 && frame.contains("more = true"), "{frame}");
+        assert!(frame.len() < 200 && frame.contains("more = 1"), "{frame}");
         let json: Value = serde_json::from_str(&json_frame(&big, None)).unwrap();
         assert_eq!((json["data"]["more"].as_bool(), json["data"]["seq"].as_u64()), (Some(true), Some(4)));
     }

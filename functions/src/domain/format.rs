@@ -1,6 +1,7 @@
 //! The two encodings of every document the backend sends: simple_im's TOML and JSON. One enum
 //! serves HTTP bodies (chosen by `Accept`) and socket frames (the dialect of the connection).
 
+use super::toml_text;
 use serde_json::{json, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,12 +36,12 @@ impl Format {
         }
     }
 
-    /// Encodes a document. TOML has no null: null fields (hidden by privacy flags) are left out;
-    /// the output is one key per line, readable by any TOML parser.
+    /// Encodes a document. TOML is written the way simple_im's own reader reads it (see
+    /// [`toml_text`]): null fields (hidden by privacy flags) are left out, one key per line.
     pub fn encode(self, doc: &Value) -> Vec<u8> {
         match self {
             Format::Json => serde_json::to_vec(doc).unwrap_or_default(),
-            Format::Toml => toml::to_string(&without_nulls(doc)).unwrap_or_default().into_bytes(),
+            Format::Toml => toml_text::write(doc).into_bytes(),
         }
     }
 
@@ -51,16 +52,6 @@ impl Format {
             Format::Toml => String::from_utf8_lossy(&self.encode(&json!({ toml_table: [data] }))).into_owned(),
             Format::Json => json!({ "event": json_event, "data": data }).to_string(),
         }
-    }
-}
-
-fn without_nulls(doc: &Value) -> Value {
-    match doc {
-        Value::Object(map) => Value::Object(
-            map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), without_nulls(v))).collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().filter(|v| !v.is_null()).map(without_nulls).collect()),
-        other => other.clone(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod names;
 pub mod notice;
 pub mod refusal;
 pub mod relation;
+pub mod toml_text;
 pub mod user;
 
 /// Seconds since the Unix epoch: what DynamoDB's TTL reads and what simple_im's `ts` carries.

@@ -4,7 +4,6 @@ use super::{path_number, Ctx, Fields, Reply};
 use crate::domain::ids::GroupId;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::groups::{self, MAX_MEMBERS};
-use http::StatusCode;
 use lambda_http::Request;
 use serde_json::{json, Value};
 
@@ -12,7 +11,7 @@ fn group_id(req: &Request) -> Result<GroupId> {
     path_number(req, "id", || Refusal::invalid("group id must be a number"))
 }
 
-/// `POST /group` (`members[]`, `name`, optional `id`): 201 with the group, its `g_key` and
+/// `POST /group` (`members[]`, `name`, optional `id`): 200 with the group, its `g_key` and
 /// members.
 pub async fn create_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
@@ -22,7 +21,7 @@ pub async fn create_group(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let client_id = fields.opt_text("id", 1, 64)?;
     let created = groups::create(&*ctx.clients, &actor, &name, &members, client_id.as_deref()).await?;
     let view = json!({ "g_id": created.id, "g_key": created.key, "name": name, "members": created.members });
-    Ok(Reply::ok(json!({ "group": [view] })).with_status(StatusCode::CREATED))
+    Ok(Reply::ok(json!({ "group": [view] })))
 }
 
 /// `DELETE /group/{id}`: the creator only.

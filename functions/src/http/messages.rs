@@ -6,14 +6,13 @@ use crate::domain::ids::{ConversationId, EntryId, GroupId, Target, UserId};
 use crate::domain::message::{Outgoing, MAX_CONTENT_CHARS};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{self, Sent};
-use http::StatusCode;
 use lambda_http::Request;
 use serde_json::json;
 
-/// The answer to a send: 201 when stored now, 200 when the same id was sent before.
+/// The answer to a send: `200` with the server id, whether stored now or already stored under
+/// the same client id (simple_im's client reads only `200 OK` as success).
 pub fn sent(client_id: &str, sent: &Sent) -> Reply {
-    let status = if sent.new { StatusCode::CREATED } else { StatusCode::OK };
-    Reply::ok(json!({ "message": [{ "id": client_id, "sid": sent.id }] })).with_status(status)
+    Reply::ok(json!({ "message": [{ "id": client_id, "sid": sent.id }] }))
 }
 
 /// `POST /message` (`to` or `g_id`, `id`, `t`, `c`): answers once the message is durable, with

@@ -7,7 +7,6 @@ use crate::domain::refusal::{Refusal, Result};
 use crate::domain::user::{NewUser, Profile};
 use crate::service::{auth, users};
 use cookie::{Cookie, SameSite};
-use http::StatusCode;
 use lambda_http::Request;
 use serde_json::{json, Value};
 
@@ -40,12 +39,12 @@ fn new_user(fields: &Fields) -> Result<NewUser> {
     Ok(NewUser { profile, password: fields.text("password", 6, 128)?.into() })
 }
 
-/// `POST /user`: signs up. Answers 201 with the new user.
+/// `POST /user`: signs up. Answers `200` with the new user, as simple_im does.
 pub async fn create_user(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let new = new_user(&Fields::parse(req)?)?;
     let id = auth::sign_up(&*ctx.clients, &new, &ctx.source).await?;
     let user = json!({ "id": id, "name": new.profile.name, "phone": new.profile.phone, "avatar": new.profile.avatar });
-    Ok(Reply::ok(json!({ "user": [user] })).with_status(StatusCode::CREATED))
+    Ok(Reply::ok(json!({ "user": [user] })))
 }
 
 /// The session cookie: `max_age` 0 clears it.
@@ -87,7 +86,8 @@ fn socket_endpoint(ctx: &Ctx) -> Value {
     let server = url.as_ref().and_then(|u| u.host()).unwrap_or_default().to_string();
     let secure = ws_url.starts_with("wss://");
     let port = url.as_ref().and_then(|u| u.port_u16()).unwrap_or(if secure { 443 } else { 80 });
-    json!({ "server": server, "port": port, "ws_url": ws_url })
+    // simple_im writes the port as a string (`port = "1987"`) and its client reads it so.
+    json!({ "server": server, "port": port.to_string(), "ws_url": ws_url })
 }
 
 /// `POST /server/reconnect`: where to reconnect the socket. simple_im's servers were many; here

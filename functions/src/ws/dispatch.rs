@@ -66,7 +66,8 @@ async fn handle_one(clients: &Clients, cid: &str, source: &str, frame: Frame) ->
     let served = match (frame.request, conn.user_id) {
         (Request::Ping, _) => Ok(match answer.dialect {
             Format::Json => answer.json("PONG", json!({})),
-            Format::Toml => answer.toml("pp", json!({})),
+            // `ts`: an empty table cannot follow another answer in simple_im's reader.
+            Format::Toml => answer.toml("pp", json!({ "ts": now_secs() })),
         }),
         // Seed 003 sends `LOGIN {}` on a connection its token already logged in.
         (Request::Login { token: None, password: None, frame_id, .. }, Some(user_id)) => {

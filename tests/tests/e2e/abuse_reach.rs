@@ -20,7 +20,7 @@ async fn new_group(creator: &User, members: &[&User], client_id: &str) -> Answer
 async fn a_friend_request_never_harvests_the_email_given_beside_a_phone() {
     let (phone, email) = (im_tests::unique_phone(), format!("private{}@example.com", im_tests::unique_phone()));
     let fields = [("phone", phone.as_str()), ("email", email.as_str()), ("name", "victim"), ("password", "888888")];
-    assert_eq!(Client::new().post_form("/user", &fields).await.status, 201);
+    assert_eq!(Client::new().post_form("/user", &fields).await.status, 200);
     let harvester = new_user("harvester", "android").await;
     let mut own_socket = connect(&format!("token={}&format=json", harvester.token)).await.unwrap();
     let mut echo_socket = connect(&format!("token={}&format=json&device=tablet", harvester.token)).await.unwrap();
@@ -38,7 +38,7 @@ async fn walking_user_ids_is_cut_after_100_look_ups_of_strangers() {
     let phone = im_tests::unique_phone();
     let private = [("phone", phone.as_str()), ("name", "private"), ("password", "888888"), ("show_phone", "false")];
     let created = Client::new().post_form("/user", &private).await;
-    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.status, 200, "{}", created.text);
     let stranger = User { id: created.doc()["user"][0]["id"].as_u64().unwrap(), phone, token: String::new() };
     befriend(&walker, &friend).await;
     let seen = client(&walker).get(&format!("/user/id/{}", stranger.id)).await;
@@ -87,7 +87,7 @@ async fn a_text_naming_someone_elses_voice_note_does_not_delete_it() {
     let key = upload["key"].as_str().unwrap();
     let voice = [("to", b.id.to_string()), ("id", "v".into()), ("t", "audio".into()), ("c", key.into())];
     let voice: Vec<(&str, &str)> = voice.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(client(&a).post_form("/message", &voice).await.status, 201);
+    assert_eq!(client(&a).post_form("/message", &voice).await.status, 200);
     let history = client(&b).get(&format!("/message/history?with={}", a.id)).await.doc();
     let path = history["m"][0]["c"].as_str().unwrap().to_string();
 
@@ -96,7 +96,7 @@ async fn a_text_naming_someone_elses_voice_note_does_not_delete_it() {
     let bait = [("g_id", g_id.to_string()), ("id", "bait".into()), ("t", "text".into()), ("c", path.clone())];
     let bait: Vec<(&str, &str)> = bait.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let sent = client(&b).post_form("/message", &bait).await;
-    assert_eq!(sent.status, 201, "{}", sent.text);
+    assert_eq!(sent.status, 200, "{}", sent.text);
     let sid = sent.doc()["message"][0]["sid"].as_str().unwrap().to_string();
     let mut json_socket = connect(&format!("token={}&format=json&device=web", b.token)).await.unwrap();
     assert_eq!(ask(&mut json_socket, "CHAT_DELETE", json!({ "id": sid })).await["event"], "OK");
@@ -150,10 +150,10 @@ async fn a_deleted_group_stays_deleted_and_a_resumed_creation_keeps_its_first_me
     let g_id = created.doc()["group"][0]["g_id"].as_u64().unwrap();
     let resumed = new_group(&creator, &[&first, &second], "c-1").await;
     assert_eq!(resumed.doc()["group"][0]["g_id"].as_u64(), Some(g_id));
-    assert_eq!(client(&second).get("/group").await.doc()["group"].as_array().map(Vec::len), Some(0));
+    assert_eq!(client(&second).get("/group").await.doc().get("group"), None, "no groups: no [[group]]");
     assert_eq!(client(&creator).send("DELETE", &format!("/group/{g_id}"), None, None).await.status, 200);
     let retried = new_group(&creator, &[&first], "c-1").await;
-    assert_eq!(retried.status, 201, "{}", retried.text);
+    assert_eq!(retried.status, 200, "{}", retried.text);
     assert_ne!(retried.doc()["group"][0]["g_id"].as_u64(), Some(g_id), "a new group, not the deleted one back");
     let history = client(&first).get(&format!("/message/history?g_id={g_id}")).await;
     assert_ne!(history.status, 200, "the deleted group's history is nobody's: {}", history.text);

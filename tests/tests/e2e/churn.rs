@@ -172,7 +172,7 @@ async fn sync_to_the_end(device: &Device, log: &mut DeviceLog) {
         send_text(&mut socket, device.sync()).await;
         let page = device.read(&next_before(&mut socket, Instant::now() + Duration::from_secs(10)).await.unwrap());
         let (data, more) = if device.toml {
-            (page.clone(), page["sync"][0]["more"].as_bool().expect("[[sync]] more"))
+            (page.clone(), im_tests::flag(&page["sync"][0]["more"]).expect("[[sync]] more"))
         } else {
             assert_eq!(page["event"], "OK", "{page}");
             (page["data"].clone(), page["data"]["more"].as_bool().expect("more"))
@@ -220,7 +220,7 @@ async fn devices_that_drop_and_ack_live_lose_nothing_and_get_nothing_twice() {
     let mut form: Vec<(&str, &str)> = others.iter().map(|id| ("members[]", id.as_str())).collect();
     form.push(("name", "bad network"));
     let created = Client::new().with_token(&users[0].token).post_form("/group", &form).await;
-    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.status, 200, "{}", created.text);
     let g_id = created.doc()["group"][0]["g_id"].as_u64().unwrap();
 
     let mut devices = vec![];
@@ -251,7 +251,7 @@ async fn devices_that_drop_and_ack_live_lose_nothing_and_get_nothing_twice() {
                         &[("g_id", &g_id.to_string()), ("id", &format!("u{u}-{i}")), ("c", &format!("{u}/{i}"))],
                     )
                     .await;
-                assert_eq!(answer.status, 201, "{}", answer.text);
+                assert_eq!(answer.status, 200, "{}", answer.text);
                 ids.push(answer.doc()["message"][0]["sid"].as_str().unwrap().to_string());
             }
             ids

@@ -158,7 +158,7 @@ async fn a_group_message_over_http_is_handed_off_under_the_functions_own_iam() {
         .with_token(&token)
         .post_form("/message", &[("g_id", &base.to_string()), ("id", "http-1"), ("t", "text"), ("c", "over http")])
         .await;
-    assert_eq!(sent.status, 201, "{}", sent.text);
+    assert_eq!(sent.status, 200, "{}", sent.text);
     for socket in &mut sockets {
         let frame = im_tests::next_text(socket).await;
         assert!(frame.contains("over http"), "{frame}");

@@ -104,7 +104,7 @@ async fn one_to_one_in_both_dialects_with_acks_unread_history_and_delete() {
         (Some("delete_message"), Some(b_sid.as_str()))
     );
     let rest = client(&a).get(&format!("/message/history?with={}", b.id)).await.doc();
-    assert_eq!(rest["m"][1]["deleted"], true);
+    assert_eq!(rest["m"][1]["deleted"], 1, "no booleans in TOML");
     assert_eq!(rest["m"][1]["c"], "");
     assert_eq!(rest["m"][0]["c"], "hello");
 
@@ -113,7 +113,7 @@ async fn one_to_one_in_both_dialects_with_acks_unread_history_and_delete() {
     assert_eq!(offline["m"].as_array().map(Vec::len), Some(2), "{offline}");
     assert_eq!(tablet.send("DELETE", "/offline", None, None).await.status, 200);
     let cleared = tablet.get("/offline").await.doc();
-    assert!(cleared.get("m").is_none() && cleared["n"].as_array().unwrap().is_empty(), "{cleared}");
+    assert!(cleared.get("m").is_none() && cleared.get("n").is_none(), "{cleared}");
     assert_eq!(client(&a).send("DELETE", &format!("/friends/{}", a.id), None, None).await.status, 400);
 }
 
@@ -134,7 +134,7 @@ async fn who_may_message_whom() {
     let friend = new_user("friend", "android").await;
     befriend(&a, &friend).await;
     let ok = client(&a).post_form("/message", &[("to", &friend.id.to_string()), ("id", "x2"), ("c", "hi")]).await;
-    assert_eq!(ok.status, 201, "{}", ok.text);
+    assert_eq!(ok.status, 200, "{}", ok.text);
     let again = client(&a).post_form("/message", &[("to", &friend.id.to_string()), ("id", "x2"), ("c", "hi")]).await;
     assert_eq!((again.status, again.doc()["message"][0]["sid"].clone()), (200, ok.doc()["message"][0]["sid"].clone()));
     let body = Some(("application/json", json!({ "user_id": a.id }).to_string().into_bytes()));
@@ -166,7 +166,7 @@ async fn groups_create_join_add_message_leave_delete() {
             &[("members[]", &m1.id.to_string()), ("members[]", &m2.id.to_string()), ("name", "group1")],
         )
         .await;
-    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.status, 200, "{}", created.text);
     let group = created.doc()["group"][0].clone();
     let (g_id, g_key) = (group["g_id"].as_u64().unwrap(), group["g_key"].as_str().unwrap().to_string());
     let n = toml_doc(&next_text(&mut m1_socket).await)["n"][0].clone();
@@ -234,7 +234,7 @@ async fn amr_audio_round_trip_and_refusals() {
 
     let (ct, body) = multipart(&amr, "audio/amr", "to", &b.id.to_string());
     let sent = client(&a).send("POST", "/m/audio", None, Some((&ct, body))).await;
-    assert_eq!(sent.status, 201, "{}", sent.text);
+    assert_eq!(sent.status, 200, "{}", sent.text);
     let msg = im_tests::next_event(&mut b_socket, "NOTIFY_NEW_MSG").await["data"]["msg"].clone();
     assert_eq!(msg["t"], "audio");
     let path = msg["content"].as_str().unwrap().to_string();
@@ -256,7 +256,7 @@ async fn amr_audio_round_trip_and_refusals() {
     body.truncate(body.len() - "------im-test-boundary--\r\n".len());
     body.extend_from_slice(b"------im-test-boundary\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nvoice-1\r\n------im-test-boundary--\r\n");
     let first = client(&a).send("POST", "/m/audio", None, Some((&ct, body.clone()))).await;
-    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.status, 200, "{}", first.text);
     im_tests::next_event(&mut b_socket, "NOTIFY_NEW_MSG").await;
     let retry = client(&a).send("POST", "/m/audio", None, Some((&ct, body))).await;
     assert_eq!(
@@ -283,7 +283,7 @@ async fn amr_audio_round_trip_and_refusals() {
     let via_key = client(&a)
         .post_form("/message", &[("to", &b.id.to_string()), ("id", "big1"), ("t", "audio"), ("c", key)])
         .await;
-    assert_eq!(via_key.status, 201, "{}", via_key.text);
+    assert_eq!(via_key.status, 200, "{}", via_key.text);
     let msg = im_tests::next_event(&mut b_socket, "NOTIFY_NEW_MSG").await["data"]["msg"].clone();
     let url = audio_url(&b, msg["content"].as_str().unwrap()).await.unwrap();
     assert_eq!(http.get(&url).send().await.unwrap().bytes().await.unwrap().to_vec(), amr);
@@ -381,7 +381,7 @@ async fn no_loss_under_concurrent_senders_online_and_offline() {
                         &[("g_id", &g_id.to_string()), ("id", &format!("s{s}-{i}")), ("c", &format!("{s}/{i}"))],
                     )
                     .await;
-                assert_eq!(answer.status, 201, "{}", answer.text);
+                assert_eq!(answer.status, 200, "{}", answer.text);
             }
         }
     });
@@ -435,7 +435,7 @@ async fn audio_in_history_still_downloads_after_its_signed_urls_expire() {
     befriend(&a, &b).await;
     let amr = b"#!AMR\n\x01\x02\x03".to_vec();
     let (ct, body) = multipart(&amr, "audio/amr", "to", &b.id.to_string());
-    assert_eq!(client(&a).send("POST", "/m/audio", None, Some((&ct, body))).await.status, 201);
+    assert_eq!(client(&a).send("POST", "/m/audio", None, Some((&ct, body))).await.status, 200);
     let history =
         client(&b).send("GET", &format!("/message/history?with={}", a.id), Some("application/json"), None).await;
     let path = history.doc()["m"][0]["c"].as_str().unwrap().to_string();

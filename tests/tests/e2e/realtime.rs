@@ -19,7 +19,7 @@ async fn assert_nothing_pending(socket: &mut Socket, json: bool) {
         assert_eq!(json_doc(&next_text(socket).await)["event"], "PONG");
     } else {
         send_text(socket, "[[p]]\n").await;
-        assert_eq!(next_text(socket).await, "[[pp]]\n");
+        assert!(next_text(socket).await.starts_with("[[pp]]\nts = "));
     }
 }
 
@@ -91,7 +91,7 @@ async fn offline_notifications_arrive_by_sync_and_get_offline_exactly_once_after
     send_text(&mut socket, "[[s]]\n").await;
     let synced = toml_doc(&next_text(&mut socket).await);
     assert_eq!(synced["n"].as_array().unwrap().len(), 2);
-    assert_eq!(synced["sync"][0]["more"], false);
+    assert_eq!(synced["sync"][0]["more"], 0, "no booleans in TOML");
     send_text(&mut socket, &format!("[[s]]\nafter = \"{first_id}\"\n")).await;
     let synced = toml_doc(&next_text(&mut socket).await);
     assert_eq!(synced["n"][0]["id"], json!(last_id));
@@ -106,15 +106,15 @@ async fn offline_notifications_arrive_by_sync_and_get_offline_exactly_once_after
     // Acknowledged over the socket: gone from GET /offline for this device, still there for another.
     send_text(&mut socket, &format!("[[a]]\nid = \"{first_id}\"\n")).await;
     assert_nothing_pending(&mut socket, false).await;
-    assert!(bob_client.get("/offline").await.doc()["n"].as_array().unwrap().is_empty());
+    assert!(bob_client.get("/offline").await.doc().get("n").is_none());
     // A login after bob's phone confirmed them starts where bob stands: nothing again.
     let later = Client::new().with_token(&login(&bob.phone, "web").await);
-    assert!(later.get("/offline").await.doc()["n"].as_array().unwrap().is_empty(), "no replay at login");
+    assert!(later.get("/offline").await.doc().get("n").is_none(), "no replay at login");
     assert_eq!(ipad.get("/offline").await.doc()["n"].as_array().unwrap().len(), 2);
     assert_eq!(ipad.send("DELETE", "/offline", None, None).await.status, 200);
-    assert!(ipad.get("/offline").await.doc()["n"].as_array().unwrap().is_empty());
+    assert!(ipad.get("/offline").await.doc().get("n").is_none());
     // The acting device does not find its own actions; alice's other devices do.
-    assert!(alice_client.get("/offline").await.doc()["n"].as_array().unwrap().is_empty());
+    assert!(alice_client.get("/offline").await.doc().get("n").is_none());
     assert_eq!(
         alice_phone.send("GET", "/offline", Some("application/json"), None).await.doc()["n"].as_array().unwrap().len(),
         2
@@ -301,5 +301,5 @@ async fn a_live_ack_after_a_reconnect_does_not_skip_what_came_while_away() {
     assert_eq!(bob_client.get("/offline").await.doc()["n"].as_array().unwrap().len(), 2);
     send_text(&mut json_socket, r#"{"event":"ACK","data":{"upto":"n:6"}}"#).await;
     assert_eq!(json_doc(&next_text(&mut json_socket).await)["event"], "OK");
-    assert!(bob_client.get("/offline").await.doc()["n"].as_array().unwrap().is_empty());
+    assert!(bob_client.get("/offline").await.doc().get("n").is_none());
 }

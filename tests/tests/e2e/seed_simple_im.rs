@@ -17,7 +17,7 @@ async fn send(from: &User, to: &User, id: &str, text: &str) {
         .with_token(&from.token)
         .post_form("/message", &[("to", &to.id.to_string()), ("id", id), ("c", text)])
         .await;
-    assert_eq!(sent.status, 201, "{}", sent.text);
+    assert_eq!(sent.status, 200, "{}", sent.text);
 }
 
 #[tokio::test]
@@ -55,7 +55,7 @@ async fn the_wikis_login_frame_on_a_plain_connection_gets_rr_then_what_was_pendi
     let acks: String =
         pending.iter().chain([&live]).map(|m| format!(r#"[[a]] id = "{}" "#, m["id"].as_str().unwrap())).collect();
     send_text(&mut socket, &format!("{acks}[[p]]")).await;
-    assert_eq!(next_text(&mut socket).await, "[[pp]]\n", "acks answer nothing; the ping answers");
+    assert!(next_text(&mut socket).await.starts_with("[[pp]]\nts = "), "acks answer nothing; the ping answers");
     let offline = Client::new().with_token(&token).get("/offline").await.doc();
     assert!(offline["m"].as_array().is_none_or(Vec::is_empty), "all three confirmed: {offline}");
 }
@@ -86,7 +86,7 @@ async fn several_tables_in_one_frame_are_each_answered_in_order() {
     let answer = next_text(&mut socket).await;
     let (ack, pong) = answer.split_once("[[pp]]").unwrap_or_else(|| panic!("both answers: {answer:?}"));
     assert_eq!(toml_doc(ack)["a"][0]["id"], "m_1", "the send is answered first: {answer:?}");
-    assert!(pong.trim().is_empty());
+    assert!(pong.starts_with("\nts = ") && pong.trim_end().lines().count() == 2, "the ping last: {answer:?}");
 }
 
 #[tokio::test]

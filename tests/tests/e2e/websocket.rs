@@ -80,7 +80,7 @@ async fn default_route_answers_ping_and_bad_frames_without_closing() {
     send_text(&mut socket, r#"{"event":"NO_SUCH_EVENT"}"#).await;
     assert!(next_text(&mut socket).await.contains("unknown event"));
     send_text(&mut socket, "[[p]]\n").await;
-    assert_eq!(next_text(&mut socket).await, "[[pp]]\n");
+    assert!(next_text(&mut socket).await.starts_with("[[pp]]\nts = "));
 }
 
 #[tokio::test]

@@ -82,7 +82,7 @@ impl TomlFrame {
         }
         if let Some(r) = self.r.into_iter().next() {
             if text(r.t).as_deref() != Some("login") {
-                return Err("[[r]] supports t = \"login\"".into());
+                return Err("[[r]] supports only t = login".into());
             }
             let user = r.user.unwrap_or_default();
             return Ok(Request::Login {
@@ -264,7 +264,7 @@ mod tests {
     fn toml_login() {
         let request = toml_request("[[r]]\nt = \"login\"\ntoken = \"abc\"\nd = \"android\"\n");
         assert_eq!(request, token_login("abc", "android", None, None));
-        assert_eq!(bad("[[r]]\nt = \"logout\"\n").reason, "[[r]] supports t = \"login\"");
+        assert_eq!(bad("[[r]]\nt = \"logout\"\n").reason, "[[r]] supports only t = login");
     }
 
     #[test]
