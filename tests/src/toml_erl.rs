@@ -167,13 +167,15 @@ impl<'a> Parser<'a> {
                             )
                         }
                         // toml.erl:160-168 merge_attr crashes when a key and a subtable share a name.
-                        Some(_) => return self.err(
-                            at,
-                            &format!(
+                        Some(_) => {
+                            return self.err(
+                                at,
+                                &format!(
                                 "key `{}` collides with a subtable of that name: toml.erl:160-168 merge_attr crashes",
                                 key
                             ),
-                        ),
+                            )
+                        }
                         None => tree.insert(full, Kind::Value),
                     };
                     prev = Prev::Value;

@@ -80,6 +80,31 @@ pub async fn receive(
     }
 }
 
+/// Seed 003's `LIST_CONTACTS_UNREAD` answers the whole contact list, so the contact changes this
+/// device was offered (`NOTIFY_UPDATE_CONTACT`, a snapshot of that list) are superseded by it:
+/// they are confirmed before the list is read, so the answer is at least as new as each. Seed
+/// 003 has no other way to confirm a notice; without this every login would replay them.
+pub async fn supersede_contact_changes(
+    backend: &impl Backend,
+    user: UserId,
+    (device, name): (String, &str),
+) -> Result<()> {
+    let device = device.as_str();
+    let feed = ConversationId::Feed(user);
+    let keep = |e: &Entry| e.is_contact_change() && !e.is_own(user, device, name);
+    let (changes, _) = backend.unconfirmed(user, device, feed, None, SUPERSEDED_PAGE, keep).await?;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let seqs: Vec<u64> = changes.iter().map(|e| e.seq).collect();
+    let head = backend.head(feed).await?;
+    Ok(confirm(backend, user, device, feed, head, &seqs, None).await?)
+}
+
+/// Contact changes one `LIST_CONTACTS_UNREAD` confirms at most (a login replays at most a
+/// page of the feed, so a client has never been offered more).
+const SUPERSEDED_PAGE: usize = 100;
+
 /// A device confirms exactly the entries it names, and everything up to `up_to` only when that
 /// explicit form is asked. One read and one write per stream named, whatever the gap; ids past
 /// their stream's head name nothing and are ignored. So are ids that are no entry's (simple_im's
@@ -224,6 +249,17 @@ mod tests {
         assert_eq!(new_login.feed.len(), 1, "the request no device confirmed");
         let old_device = pending(&memory, UserId(2), ("ipad".to_string(), "ipad"), None, 10).await.unwrap();
         assert_eq!(old_device.messages.len(), 2, "a device that existed before keeps its own count");
+    }
+
+    #[tokio::test]
+    async fn reading_the_contact_list_confirms_the_contact_changes_it_supersedes() {
+        let memory = bob_was_away().await;
+        let phone = ("android".to_string(), "android");
+        supersede_contact_changes(&memory, UserId(2), phone.clone()).await.unwrap();
+        let left = pending(&memory, UserId(2), phone, None, 10).await.unwrap();
+        assert_eq!((left.feed.len(), left.messages.len()), (0, 2), "messages are not contact changes");
+        let other_device = pending(&memory, UserId(2), ("ipad".to_string(), "ipad"), None, 10).await.unwrap();
+        assert_eq!(other_device.feed.len(), 1, "a device that existed before keeps its own");
     }
 
     #[tokio::test]

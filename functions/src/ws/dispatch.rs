@@ -163,6 +163,7 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
             Ok(answer.json("OK", json!({})))
         }
         Request::ListContactsUnread => {
+            sync::supersede_contact_changes(clients, actor.user_id, (key.clone(), actor.device.as_str())).await?;
             let counts = contacts::unread_counts(clients, actor.user_id).await?;
             let counts: serde_json::Map<String, Value> = counts.into_iter().map(|(key, n)| (key, json!(n))).collect();
             Ok(answer.json("OK", json!({ "contacts": counts })))

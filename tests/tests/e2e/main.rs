@@ -19,6 +19,7 @@ mod messages;
 mod realtime;
 mod seed_000_001;
 mod seed_003;
+mod seed_clients;
 mod seed_simple_im;
 mod socket_contacts;
 mod users;
