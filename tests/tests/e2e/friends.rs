@@ -7,8 +7,15 @@ fn client(user: &User) -> Client {
     Client::new().with_token(&user.token)
 }
 
+/// A refusal's seed-004 code, which a JSON client reads at the top level, beside its message.
 fn code(answer: &Answer) -> String {
-    answer.doc()["response"][0]["code"].as_str().unwrap_or_default().to_string()
+    let doc = answer.doc();
+    let code = doc["response"][0]["code"].as_str().unwrap_or_default().to_string();
+    if !code.is_empty() {
+        assert_eq!(doc["code"], json!(code), "the code at the top level: {doc}");
+        assert!(doc["message"].as_str().is_some_and(|m| !m.is_empty()), "a message at the top level: {doc}");
+    }
+    code
 }
 
 fn ids(answer: &Answer, field: &str) -> Vec<u64> {
