@@ -1,6 +1,7 @@
 //! Conversations: one-to-one and group chat. A message is stored once, in its conversation, at
-//! the conversation's next sequence number (head and message in one transaction, with the
-//! sender's message id as an idempotency key); nobody gets a copy. Unread counts are derived:
+//! the conversation's next sequence number (taken by an atomic update of the head, so a busy
+//! group's senders never conflict; the message written there with the sender's message id as
+//! an idempotency key); nobody gets a copy. Unread counts are derived:
 //! the conversation's head minus the member's read marker. Delivery is pushes only.
 
 use crate::delivery;
@@ -50,8 +51,8 @@ pub async fn check_allowed(backend: &impl Backend, from: UserId, target: Target)
     }
 }
 
-/// Sends a message: checked, stored durably (once, idempotently, the sender's read marker in
-/// the same transaction), then pushed to every device of the recipients and the sender's other
+/// Sends a message: checked, stored durably (once, idempotently, the sender's read marker raised
+/// beside it), then pushed to every device of the recipients and the sender's other
 /// devices. The sender is acked only after the store. A retry with the same client id stores
 /// nothing new but pushes the stored message again: the first attempt may have died between
 /// its commit and its pushes, and devices drop what they already hold by `seq`.
@@ -199,7 +200,7 @@ pub async fn conversations_and_requests(backend: &impl Backend, user: UserId) ->
 }
 
 /// One page of history, oldest first: `page` 1 is the newest `pagesize` messages (seed 003);
-/// sequence numbers are dense, so a page is a key range, not an offset scan. `before` (a
+/// a page is a key range of sequence numbers, not an offset scan (a rare hole makes it short). `before` (a
 /// message's sequence) pages by cursor instead. Only participants may read it.
 pub async fn history(
     backend: &impl Backend,

@@ -1,13 +1,17 @@
-//! A stream's head and entries: appending at the next sequence (head and entry in one
-//! transaction), reading a range, rewriting a tombstone, and how a body is stored.
+//! A stream's head and entries: appending at the next sequence (allocated by an atomic update
+//! of the head, then the entry written there), reading a range, rewriting a tombstone, and how
+//! a body is stored.
 
-use super::keys::{read_key, stream_key};
-use super::markers::{head, marker};
+use super::keys::stream_key;
+use super::markers::marker;
+use super::read::raise_read_marker;
 use crate::domain::entry::{Body, Entry, EntryKind};
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::now_secs;
-use crate::store::{aws, from_item, malformed, n, s, transact, until_won, Item, Result};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use crate::store::{aws, from_item, malformed, n, s, until_won, Item, Result};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use im_adapters::Clients;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -31,11 +35,15 @@ struct StoredEntry {
     echo_of: Option<String>,
 }
 
-/// Appends an entry and returns its sequence number. With `dedup` (a key naming the sender's
-/// own id for it, which the caller has looked up already), a second append with the same key
-/// returns the first's sequence and `false`, so a retried send never makes a second entry. The head is read, then head, entry (and dedup
-/// key) are written in one transaction conditioned on the head not having moved; a concurrent
-/// append retries with the next number.
+/// Appends an entry and returns its sequence number. The number comes from one atomic update
+/// of the head ([`allocate`]), which DynamoDB applies one after another: concurrent senders to
+/// one conversation never conflict (a transaction conditioned on the head made all but one of
+/// them lose, and a busy group refused half its messages). The entry is then written at that
+/// number: alone, or with its dedup key `dedup` (a key naming the sender's own id for it, which
+/// the caller has looked up already) in one transaction of two items no other send touches, so
+/// a retried send never makes a second entry: the second finds the key taken and returns the
+/// first's sequence and `false`. The reader's marker moves beside the write. A crash between
+/// the allocation and the write leaves a number no entry takes: readers skip it (module doc).
 pub async fn append(
     clients: &Clients,
     conversation: ConversationId,
@@ -43,44 +51,112 @@ pub async fn append(
     dedup: Option<&str>,
 ) -> Result<(u64, bool)> {
     let table = &clients.config.tables.conversations;
-    // The caller looked the dedup key up before appending (`sent_before`); a duplicate racing
-    // in between makes the transaction's condition on the key fail, and the next round finds it.
-    let first_round = std::sync::atomic::AtomicBool::new(true);
+    let seq = allocate(clients, conversation).await?;
+    let put = entry_put(table, conversation, seq, &entry)?;
+    let stored = async {
+        match dedup {
+            None => put_alone(clients, put).await.map(|()| (seq, true)),
+            Some(key) => put_with_dedup(clients, put, key, seq).await,
+        }
+    };
+    let read = async {
+        match entry.reader {
+            // What one sends is read; a marker is only ever raised, so racing sends of one
+            // sender leave it at the highest.
+            Some(user) => raise_read_marker(clients, user, conversation, seq).await,
+            None => Ok(()),
+        }
+    };
+    let (stored, read) = futures::join!(stored, read);
+    let stored = stored?;
+    read?;
+    Ok(stored)
+}
+
+/// The next sequence number of a stream: `ADD 1` on its head, never conditioned, so it never
+/// loses a race. It only waits out a relationship change's transaction on a feed's head.
+async fn allocate(clients: &Clients, conversation: ConversationId) -> Result<u64> {
+    let allocated = until_won(|| async {
+        let update = clients
+            .dynamodb
+            .update_item()
+            .table_name(&clients.config.tables.conversations)
+            .key("pk", s(stream_key(conversation)))
+            .key("sk", n(0))
+            .update_expression("ADD #seq :one")
+            .expression_attribute_names("#seq", "seq")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match update {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("TransactionConflictException") => Ok(None),
+            Err(err) => Err(aws(err)),
+        }
+    })
+    .await?;
+    let seq = allocated.get("seq").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+    seq.ok_or_else(|| malformed("a head without its sequence"))
+}
+
+/// The put of `entry` at `seq`, conditioned on the place being free.
+fn entry_put(table: &str, conversation: ConversationId, seq: u64, entry: &NewEntry) -> Result<Put> {
+    let mut put = Put::builder()
+        .table_name(table)
+        .item("pk", s(stream_key(conversation)))
+        .item("sk", n(seq))
+        .item("kind", s(entry.body.kind().table()))
+        .item("body", stored_body(entry.body)?)
+        .item("ts", n(now_secs()))
+        .condition_expression("attribute_not_exists(sk)");
+    if let Some(device) = entry.echo_of {
+        put = put.item("echo_of", s(device));
+    }
+    put.build().map_err(malformed)
+}
+
+/// An entry without a dedup key: one conditional PutItem.
+async fn put_alone(clients: &Clients, put: Put) -> Result<()> {
+    let (table, item, condition) = (put.table_name, put.item, put.condition_expression);
+    let request = clients.dynamodb.put_item().table_name(table).set_item(Some(item));
+    request.set_condition_expression(condition).send().await.map_err(aws)?;
+    Ok(())
+}
+
+/// An entry and its dedup key in one transaction. When the key is taken, a send with the same
+/// client id was stored first: its sequence is returned with `false`, and `seq` stays a number
+/// no entry takes. Only two attempts of one send touch these items, so a conflict is retried.
+async fn put_with_dedup(clients: &Clients, put: Put, key: &str, seq: u64) -> Result<(u64, bool)> {
+    let claim = Put::builder()
+        .table_name(&put.table_name)
+        .item("pk", s(key))
+        .item("sk", n(0))
+        .item("seq", n(seq))
+        .condition_expression("attribute_not_exists(pk)")
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .map_err(malformed)?;
+    let writes = vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().put(claim).build()];
     until_won(|| async {
-        let retrying = !first_round.swap(false, std::sync::atomic::Ordering::Relaxed);
-        if let Some(key) = dedup.filter(|_| retrying) {
-            if let Some(seq) = marker(clients, key).await?.and_then(|m| m.seq) {
-                return Ok(Some((seq, false)));
-            }
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        let written = clients.dynamodb.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
+        let err = match written {
+            Ok(_) => return Ok(Some((seq, true))),
+            Err(err) => err,
+        };
+        let reasons = match err.as_service_error() {
+            Some(E::TransactionCanceledException(canceled)) => canceled.cancellation_reasons(),
+            Some(E::TransactionInProgressException(_)) => return Ok(None),
+            _ => return Err(aws(err)),
+        };
+        let claimed = reasons.get(1).filter(|r| r.code() == Some("ConditionalCheckFailed"));
+        let Some(claimed) = claimed else { return Ok(None) };
+        let first = claimed.item().and_then(|i| i.get("seq")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
+        match first {
+            Some(first) => Ok(Some((first, false))),
+            None => Ok(marker(clients, key).await?.and_then(|m| m.seq).map(|first| (first, false))),
         }
-        let seq = head(clients, conversation).await?;
-        let next = seq + 1;
-        let mut writes = append_writes(table, conversation, seq, &entry)?;
-        if let Some(key) = dedup {
-            let marker = Put::builder()
-                .table_name(table)
-                .item("pk", s(key))
-                .item("sk", n(0))
-                .item("seq", n(next))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(malformed)?;
-            writes.push(TransactWriteItem::builder().put(marker).build());
-        }
-        if let Some(user) = entry.reader {
-            // Markers never pass the head, so setting it to the new head never lowers it.
-            let read = Update::builder()
-                .table_name(table)
-                .key("pk", s(read_key(conversation, user)))
-                .key("sk", n(0))
-                .update_expression("SET #seq = :next")
-                .expression_attribute_names("#seq", "seq")
-                .expression_attribute_values(":next", n(next))
-                .build()
-                .map_err(malformed)?;
-            writes.push(TransactWriteItem::builder().update(read).build());
-        }
-        Ok(transact(clients, writes).await?.then_some((next, true)))
     })
     .await
 }
@@ -107,20 +183,9 @@ pub fn append_writes(
         .expression_attribute_values(":seq", n(seen))
         .build()
         .map_err(malformed)?;
-    let mut put = Put::builder()
-        .table_name(table)
-        .item("pk", s(&stream))
-        .item("sk", n(next))
-        .item("kind", s(entry.body.kind().table()))
-        .item("body", stored_body(entry.body)?)
-        .item("ts", n(now_secs()))
-        .condition_expression("attribute_not_exists(sk)");
-    if let Some(device) = entry.echo_of {
-        put = put.item("echo_of", s(device));
-    }
     Ok(vec![
         TransactWriteItem::builder().update(head_update).build(),
-        TransactWriteItem::builder().put(put.build().map_err(malformed)?).build(),
+        TransactWriteItem::builder().put(entry_put(table, conversation, next, entry)?).build(),
     ])
 }
 

@@ -1,12 +1,18 @@
 //! Ordered streams in the conversations table: every user's feed, every pair's conversation,
 //! every group's. A stream is a head item holding the latest sequence number and one item per
-//! entry at its sequence, written together in one transaction so no number is ever skipped or
-//! reused; an entry is stored once, whoever and however many will read it.
+//! entry at its sequence; an entry is stored once, whoever and however many will read it. An
+//! append takes its number with one atomic `ADD` on the head (never a transaction on it: a hot
+//! head would make concurrent senders lose), then writes the entry there. A number is never
+//! given twice; one can stay empty for good (a hole: the writer died between the two writes,
+//! or a retried send found its first attempt stored). Readers skip holes: a Query returns no
+//! item there; an unread count (head minus read marker) counts one until the reader reads past
+//! it; a device's cursor keeps it as one unconfirmed number until it confirms up to past it.
 //!
 //! Items (`pk`, `sk`):
 //! - `<conversation>`, 0: the head, `seq`; `<conversation>`, n: entry n (`kind`, `body` as a
 //!   map of its typed fields (a JSON string in items written before bodies were typed), `echo_of`, `ts`). Conversations are `feed#<user>`, `dm#<a>#<b>`, `group#<id>`.
-//! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a send got (retries find it);
+//! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a send got, written in one
+//!   transaction with the entry (retries find it);
 //! - `audio#audio/<name>.amr`, 0: the conversation an attached audio object belongs to;
 //! - `read#<conversation>#<user>`, 0: the user's read marker (unread = head − marker);
 //! - `cursor#<user>#<device>#<conversation>`, 0: what that device has confirmed: `seq` the
