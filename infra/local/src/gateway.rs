@@ -86,6 +86,13 @@ pub struct AsyncStats {
 /// other past their `Timeout`. The rest wait in the queue, as events do behind a concurrency limit.
 pub const RUNS_AT_ONCE: usize = 4;
 
+/// Synchronous invocations (API routes, WebSocket routes, authorizers) run at most this many at
+/// once; the rest wait their turn, and a function's `Timeout` counts from its start. On AWS each
+/// runs in a sandbox of its own, up to the account's concurrency (1000 by default); a hundred
+/// at once on a laptop's two cores would only starve each other past their `Timeout`, which
+/// AWS would never do to them. The wait counts against the gateway's integration timeout.
+pub const CALLS_AT_ONCE: usize = 16;
+
 /// Asynchronous invocations by function (binary name), for tests and benchmarks.
 #[derive(Clone, Debug)]
 pub struct Invocations {
@@ -133,6 +140,8 @@ pub struct Gateway {
     pub keys: LocalKeys,
     /// The port of the WebSocket API, the Lambda API and `@connections`: their callers' `Host`.
     pub own_port: u16,
+    /// The turns of synchronous invocations ([`CALLS_AT_ONCE`]).
+    calls: Semaphore,
 }
 
 impl Gateway {
@@ -184,6 +193,7 @@ impl Gateway {
             contracts: None,
             keys: keys.clone(),
             own_port: 0,
+            calls: Semaphore::new(CALLS_AT_ONCE),
         })
     }
 
@@ -193,6 +203,7 @@ impl Gateway {
         else {
             return Err(LambdaFailure);
         };
+        let Ok(_turn) = self.calls.acquire().await else { return Err(LambdaFailure) };
         let context = lambda_http::Context::default();
         let invocation = tokio::spawn(im_functions::invoke(clients.clone(), function, event, context));
         // Lambda cuts a function off at its `Timeout`; so does the local stack.

@@ -36,8 +36,11 @@ async fn send_over_socket(mut socket: Socket, group: u64, member: u64) -> Vec<St
     let mut pushed = BTreeSet::new();
     for i in 0..EACH {
         let id = format!("m{member}-{i}");
-        send_text(&mut socket, &format!("[[gm]]\nid = \"{id}\"\nt = \"text\"\nc = \"{member} says {i}\"\ng_id = {group}\n"))
-            .await;
+        send_text(
+            &mut socket,
+            &format!("[[gm]]\nid = \"{id}\"\nt = \"text\"\nc = \"{member} says {i}\"\ng_id = {group}\n"),
+        )
+        .await;
         loop {
             let frame = read(&mut socket, &mut pushed).await;
             assert!(frame.get("e").is_none(), "{id} refused: {frame:?}");
@@ -76,7 +79,7 @@ async fn history(token: &str, group: u64) -> Vec<(u64, String)> {
         let doc = page.doc();
         let entries = doc["gm"].as_array().cloned().unwrap_or_default();
         let Some(oldest) = entries.first() else { break };
-        before = format!("&before={}", oldest["id"].as_str().unwrap());
+        before = format!("&before={}", oldest["id"].as_str().unwrap().replace('#', "%23"));
         let shown = entries.iter().map(|e: &Value| (e["seq"].as_u64().unwrap(), e["c"].as_str().unwrap().to_string()));
         all.splice(0..0, shown);
     }

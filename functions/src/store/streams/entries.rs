@@ -9,6 +9,7 @@ use crate::domain::entry::{Body, Entry, EntryKind};
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::now_secs;
 use crate::store::{aws, from_item, malformed, n, s, until_won, Item, Result};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -91,7 +92,9 @@ async fn allocate(clients: &Clients, conversation: ConversationId) -> Result<u64
             .await;
         match update {
             Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
-            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("TransactionConflictException") => Ok(None),
+            Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::TransactionConflictException(_))) => {
+                Ok(None)
+            }
             Err(err) => Err(aws(err)),
         }
     })
