@@ -27,8 +27,9 @@ const AWS_INVOKE_MS: f64 = 15.0;
 /// Posts in flight at once (the pusher's concurrency).
 const POSTS_AT_ONCE: f64 = 64.0;
 /// Round trips one after another in a send (functions/src/service/messages.rs): the rate
-/// counter, membership, profile and duplicate check at once; the head; the transaction; the
-/// acting device's confirmation beside the connection look-ups; then the posts.
+/// counter, membership, profile and duplicate check at once; the head's `ADD`; the transaction
+/// beside the read marker; the acting device's confirmation beside the connection look-ups;
+/// then the posts.
 const SEND_STAGES: f64 = 5.0;
 
 /// The template's memory size for the send functions.
@@ -42,8 +43,8 @@ const MEMBERSHIP_ITEM_BYTES: f64 = 60.0;
 
 /// Read and write units of one message from its counted requests, for an audience of `n`
 /// users: every item read is under 4 KB, every item written under 1 KB (a text message item is
-/// about 300 bytes); transactions cost double, the send's transaction writes 3 items (head,
-/// message, idempotency key); a BatchGetItem of connections reads one eventually consistent
+/// about 300 bytes); transactions cost double, the send's transaction writes 2 items (message,
+/// idempotency key: the head moves by its own `UpdateItem`); a BatchGetItem of connections reads one eventually consistent
 /// item per user; the members Query reads `n` small items consistently.
 pub fn units(measured: &Measured, n: usize) -> (f64, f64) {
     let (mut read, mut write) = (0.0, 0.0);
@@ -54,7 +55,7 @@ pub fn units(measured: &Measured, n: usize) -> (f64, f64) {
             "BatchGetItem" => read += 0.5 * n as f64,
             "Query" => read += count * (n as f64 * MEMBERSHIP_ITEM_BYTES / 4096.0).ceil().max(1.0),
             "PutItem" | "UpdateItem" | "DeleteItem" => write += count,
-            "TransactWriteItems" => write += count * 3.0 * 2.0,
+            "TransactWriteItems" => write += count * 2.0 * 2.0,
             _ => {}
         }
     }
