@@ -200,8 +200,8 @@ pub async fn conversations_and_requests(backend: &impl Backend, user: UserId) ->
 }
 
 /// One page of history, oldest first: `page` 1 is the newest `pagesize` messages (seed 003);
-/// a page is a key range of sequence numbers, not an offset scan (a rare hole makes it short). `before` (a
-/// message's sequence) pages by cursor instead. Only participants may read it.
+/// a page is a key range of sequence numbers, not an offset scan (a rare hole makes it short).
+/// `before` (a message's sequence) pages by cursor instead. Only participants may read it.
 pub async fn history(
     backend: &impl Backend,
     user: UserId,

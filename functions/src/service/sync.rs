@@ -93,12 +93,12 @@ pub async fn supersede_contact_changes(
     let feed = ConversationId::Feed(user);
     let keep = |e: &Entry| e.is_contact_change() && !e.is_own(user, device, name);
     let (changes, _) = backend.unconfirmed(user, device, feed, None, SUPERSEDED_PAGE, keep).await?;
-    if changes.is_empty() {
-        return Ok(());
-    }
     let seqs: Vec<u64> = changes.iter().map(|e| e.seq).collect();
-    let head = backend.head(feed).await?;
-    Ok(confirm(backend, user, device, feed, head, &seqs, None).await?)
+    // Entries just read are stored: the highest of them bounds what is confirmed, as the head would.
+    match seqs.iter().max() {
+        Some(&head) => Ok(confirm(backend, user, device, feed, head, &seqs, None).await?),
+        None => Ok(()),
+    }
 }
 
 /// Contact changes one `LIST_CONTACTS_UNREAD` confirms at most (a login replays at most a
