@@ -126,7 +126,7 @@ pub async fn run(backend: &impl Backend, payload: Value) -> Result<Value, String
     let entry = entries.into_iter().next().ok_or_else(|| format!("{conversation}:{} is not stored", batch.seq))?;
     for part in users.chunks(USERS_PER_DELIVERY) {
         let reached: Vec<(UserId, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
-        push_to_live(backend, &actor, &reached).await.map_err(|e| e.to_string())?;
+        push_to_live(backend, &actor, &reached, None).await.map_err(|e| e.to_string())?;
     }
     Ok(Value::Null)
 }

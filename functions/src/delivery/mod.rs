@@ -83,22 +83,44 @@ pub async fn tell_group(
     Ok(seq)
 }
 
-/// Pushes one stored entry of a shared conversation to `members` and the actor's other devices;
-/// an audience beyond `DIRECT_AUDIENCE` is handed to the fan-out worker ([`fan_out`]), so the
-/// caller is answered without waiting for the posts.
+/// Pushes one stored notice of a shared conversation to `members` and the actor's other
+/// devices ([`push_message`]), and confirms it for the acting device.
 pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[UserId], entry: &Entry) {
+    futures::join!(
+        confirm_for_acting_device(backend, actor, vec![entry]),
+        push_message(backend, actor, members, entry, None)
+    );
+}
+
+/// A frame of derived state for one user's JSON connections (seed 003's unread count), posted
+/// with an entry through the same connection look-up. Not stored: it can be asked again.
+pub struct Event {
+    pub user: UserId,
+    pub name: &'static str,
+    pub data: Value,
+}
+
+/// Pushes one stored entry of a shared conversation to `members` and the actor's other devices,
+/// with `event` for its user's JSON connections; an audience beyond `DIRECT_AUDIENCE` is handed
+/// to the fan-out worker ([`fan_out`]), so the caller is answered without waiting for the
+/// posts. Nothing is confirmed for the acting device: sync never offers a user their own
+/// messages, and a device's next confirmation takes them in (`streams::cursors::confirm`).
+pub async fn push_message(
+    backend: &impl Backend,
+    actor: &Actor,
+    members: &[UserId],
+    entry: &Entry,
+    event: Option<Event>,
+) {
     let mut audience = members.to_vec();
     audience.push(actor.user_id);
     audience.sort_unstable();
     audience.dedup();
-    let posts = async {
-        let here = fan_out::hand_off(backend, actor, entry, audience).await;
-        let reached: Vec<(UserId, &Entry)> = here.into_iter().map(|user| (user, entry)).collect();
-        if let Err(err) = push_to_live(backend, actor, &reached).await {
-            tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
-        }
-    };
-    futures::join!(confirm_for_acting_device(backend, actor, vec![entry]), posts);
+    let here = fan_out::hand_off(backend, actor, entry, audience).await;
+    let reached: Vec<(UserId, &Entry)> = here.into_iter().map(|user| (user, entry)).collect();
+    if let Err(err) = push_to_live(backend, actor, &reached, event.as_ref()).await {
+        tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
+    }
 }
 
 /// Pushes entries already stored in their users' feeds to every live connection of those users,
@@ -108,7 +130,7 @@ pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(UserI
     let own: Vec<&Entry> = stored.iter().filter(|(user, _)| *user == actor.user_id).map(|(_, entry)| entry).collect();
     let reached: Vec<(UserId, &Entry)> = stored.iter().map(|(user, entry)| (*user, entry)).collect();
     let ((), posted) =
-        futures::join!(confirm_for_acting_device(backend, actor, own), push_to_live(backend, actor, &reached));
+        futures::join!(confirm_for_acting_device(backend, actor, own), push_to_live(backend, actor, &reached, None));
     if let Err(err) = posted {
         tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
     }
@@ -118,14 +140,21 @@ pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(UserI
 /// a contact change with its count, who sees it.
 type FrameKey = (ConversationId, u64, Format, Option<UserId>);
 
-/// Posts stored entries to their users' live connections, except the acting device; 410 Gone
-/// forgets a connection. Each distinct frame is rendered once and its bytes shared by every
-/// connection that gets it. Fails when the connections cannot be looked up (nothing was posted
-/// then): the fan-out worker fails its run so that Lambda retries it.
-async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(UserId, &Entry)]) -> store::Result<()> {
+/// Posts stored entries to their users' live connections, except the acting device, and `event`
+/// to its user's JSON connections; 410 Gone forgets a connection. Each distinct frame is
+/// rendered once and its bytes shared by every connection that gets it. Fails when the
+/// connections cannot be looked up (nothing was posted then): the fan-out worker fails its run
+/// so that Lambda retries it.
+async fn push_to_live(
+    backend: &impl Backend,
+    actor: &Actor,
+    reached: &[(UserId, &Entry)],
+    event: Option<&Event>,
+) -> store::Result<()> {
     if reached.is_empty() {
         return Ok(());
     }
+    let event_frame = event.map(|e| (e.user, Arc::<[u8]>::from(Format::Json.frame("", e.name, &e.data).into_bytes())));
     let users: Vec<UserId> = reached.iter().map(|(u, _)| *u).collect();
     let live = backend.of_users(&users).await?;
     let mut by_user: HashMap<UserId, Vec<&Entry>> = HashMap::new();
@@ -155,6 +184,9 @@ async fn push_to_live(backend: &impl Backend, actor: &Actor, reached: &[(UserId,
                 };
                 Arc::from(text.into_bytes())
             });
+            posts.push((conn.connection_id.clone(), frame.clone()));
+        }
+        if let Some((_, frame)) = event_frame.as_ref().filter(|(to, _)| *to == user && conn.format == Format::Json) {
             posts.push((conn.connection_id.clone(), frame.clone()));
         }
     }

@@ -10,6 +10,11 @@
 /// offered again (at-least-once) rather than the state growing without bound.
 pub const MAX_RANGES: usize = 256;
 
+/// How many gaps below a confirmation are looked at for the user's own messages.
+pub const OWN_GAPS: usize = 3;
+/// How far below a confirmation they are looked for.
+pub const OWN_WINDOW: u64 = 50;
+
 /// Confirmed sequences of one stream for one device: `1..=prefix` and every range of `above`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Confirmed {
@@ -95,6 +100,23 @@ impl Confirmed {
         if next <= head {
             gaps.push((next, head));
         }
+        gaps
+    }
+
+    /// The gaps a confirmation up to `top` may close with the user's own messages (which are
+    /// never confirmed when sent): the highest [`OWN_GAPS`] below `top`, each cut to the last
+    /// [`OWN_WINDOW`] sequences. A few short ranges, so looking at them is a small read.
+    pub fn recent_gaps(&self, top: u64) -> Vec<(u64, u64)> {
+        let floor = top.saturating_sub(OWN_WINDOW).max(1);
+        let mut gaps: Vec<(u64, u64)> = self
+            .gaps(top)
+            .into_iter()
+            .rev()
+            .filter(|&(_, to)| to >= floor)
+            .take(OWN_GAPS)
+            .map(|(from, to)| (from.max(floor), to))
+            .collect();
+        gaps.reverse();
         gaps
     }
 
@@ -209,5 +231,19 @@ mod tests {
         let state = confirmed(&seqs, u64::MAX / 2);
         assert_eq!(state.above.len(), MAX_RANGES);
         assert!(state.contains(2) && !state.contains(2 * (MAX_RANGES as u64 + 1)));
+    }
+
+    #[test]
+    fn the_gaps_own_messages_may_close_are_the_few_just_below_a_confirmation() {
+        // 1..=3 confirmed, then 5, 7, 9..=20 and 30: gaps 4, 6, 8 and 21..=29.
+        let mut state = Confirmed::up_to(3);
+        for seq in [5, 7, 30].into_iter().chain(9..=20) {
+            state.confirm(seq, 200);
+        }
+        assert_eq!(state.recent_gaps(30), vec![(6, 6), (8, 8), (21, 29)]);
+        assert_eq!(state.recent_gaps(7), vec![(4, 4), (6, 6)]);
+        // Cut to the window: a long gap is looked at only near the top.
+        assert_eq!(Confirmed::up_to(0).recent_gaps(200), vec![(150, 200)]);
+        assert_eq!(Confirmed::up_to(9).recent_gaps(9), vec![]);
     }
 }

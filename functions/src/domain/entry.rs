@@ -189,13 +189,21 @@ impl Entry {
         }
     }
 
-    /// Whether `user`'s device (`key`, see `ids::device_key`, and `name`) sent or did this
-    /// itself: an echo names the acting device's key (its name, when stored before keys); a
-    /// body names only the device's name, which tells nothing for an unnamed one (`unknown`:
-    /// two tabs of one user are two devices).
+    /// Whether this is not news to `user`'s device (`key`, see `ids::device_key`, and `name`),
+    /// so sync never offers it: a message `user` sent, from whichever device (their other
+    /// devices got it live, history has it, and nothing needs confirming at send), or a notice
+    /// this very device caused. An echo names the acting device's key (its name, when stored
+    /// before keys); a notice's body names only the device's name, which tells nothing for an
+    /// unnamed one (`unknown`: two tabs of one user are two devices).
     pub fn is_own(&self, user: UserId, key: &str, name: &str) -> bool {
-        self.echo_of.as_deref().is_some_and(|echo| echo == key || echo == name)
+        self.is_sent_by(user)
+            || self.echo_of.as_deref().is_some_and(|echo| echo == key || echo == name)
             || (self.sender() == user && self.body.device() == name && name != "unknown")
+    }
+
+    /// A message `user` sent.
+    pub fn is_sent_by(&self, user: UserId) -> bool {
+        matches!(&self.body, Body::Message(m) if m.from == user)
     }
 }
 
@@ -269,6 +277,16 @@ mod tests {
             n.d = "unknown".into();
         }
         assert!(!by_an_unnamed_tab.is_own(UserId(1), "unknown~t4", "unknown"), "tabs are devices of their own");
+        // A message is its sender's on every device of theirs, unnamed tabs too; nobody else's.
+        let sent = Entry {
+            conversation: ConversationId::direct(UserId(1), UserId(2)),
+            seq: 2,
+            echo_of: None,
+            body: Body::Message(message(Target::User(UserId(2)))),
+        };
+        assert!(sent.is_sent_by(UserId(1)) && !sent.is_sent_by(UserId(2)) && !entry.is_sent_by(UserId(1)));
+        assert!(sent.is_own(UserId(1), "unknown~t4", "unknown") && sent.is_own(UserId(1), "ipad~t2", "ipad"));
+        assert!(!sent.is_own(UserId(2), "android", "android"));
         assert_eq!(EntryKind::parse("zz"), None);
     }
 }

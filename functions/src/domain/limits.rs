@@ -1,9 +1,11 @@
 //! Rate limits: how many times one subject (an account, a source address, a user) may do an
-//! action in a fixed window. Counted in DynamoDB (one atomic ADD per attempt, the item expiring
-//! with its window by TTL), so every Lambda instance and both surfaces (HTTP and socket frames)
-//! share one count. docs/SECURITY.md lists them.
+//! action in a fixed window. Counted in DynamoDB (an atomic ADD, the item expiring with its
+//! window by TTL), so every Lambda instance and both surfaces (HTTP and socket frames) share
+//! one count: one ADD per attempt, or for sends one per batch tallied in the warm instance
+//! ([`Tallies`]). docs/SECURITY.md lists them.
 
 use super::refusal::Refusal;
+use std::collections::HashMap;
 
 /// At most `max` of `action` per `window_secs`, per subject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,9 +59,96 @@ impl Limit {
     }
 }
 
+/// What one warm instance counted of frequent actions, per counter key: attempts not yet added
+/// to the shared counter, and the shared count as last seen. An attempt is judged against
+/// both; every `max / 10` attempts (at least 1) the batch is added and the answer learnt.
+pub struct Tallies(Option<HashMap<String, Window>>);
+
+struct Window {
+    ends: u64,
+    shared: u64,
+    pending: u64,
+}
+
+/// What to do with one attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Tally {
+    /// Judge this count; nothing to write.
+    Seen(u64),
+    /// Add this many to the shared counter and judge its answer.
+    Flush(u64),
+}
+
+impl Default for Tallies {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tallies {
+    pub const fn new() -> Tallies {
+        Tallies(None)
+    }
+
+    /// Tallies one attempt under `key` (a window of `limit` ending at `ends`).
+    pub fn count(&mut self, limit: &Limit, key: &str, ends: u64, now: u64) -> Tally {
+        let windows = self.0.get_or_insert_with(HashMap::new);
+        windows.retain(|_, w| w.ends > now);
+        let window = windows.entry(key.to_string()).or_insert(Window { ends, shared: 0, pending: 0 });
+        window.pending += 1;
+        if window.pending >= (limit.max / 10).max(1) {
+            return Tally::Flush(std::mem::take(&mut window.pending));
+        }
+        Tally::Seen(window.shared + window.pending)
+    }
+
+    /// The shared counter's answer to a flush: everything every instance added so far.
+    pub fn learn(&mut self, key: &str, shared: u64) {
+        if let Some(window) = self.0.as_mut().and_then(|w| w.get_mut(key)) {
+            window.shared = window.shared.max(shared);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instance_writes_once_a_batch_and_refuses_exactly_past_the_limit() {
+        let limit = Limit { action: "send", max: 30, window_secs: 60 };
+        let mut tallies = Tallies::new();
+        let (key, ends) = limit.counter("7", 120);
+        let mut shared = 0;
+        let mut writes = 0;
+        let mut admitted = 0;
+        for _ in 0..40 {
+            let count = match tallies.count(&limit, &key, ends, 130) {
+                Tally::Seen(count) => count,
+                Tally::Flush(by) => {
+                    writes += 1;
+                    shared += by;
+                    tallies.learn(&key, shared);
+                    shared
+                }
+            };
+            if limit.admit(count, ends, 130).is_ok() {
+                admitted += 1;
+            }
+        }
+        assert_eq!((admitted, writes), (30, 13), "a batch of 3 (30 / 10) per write");
+        // Another instance's batches are learnt at the next flush.
+        let mut other = Tallies::new();
+        assert_eq!(other.count(&limit, &key, ends, 130), Tally::Seen(1));
+        assert_eq!(other.count(&limit, &key, ends, 130), Tally::Seen(2));
+        assert_eq!(other.count(&limit, &key, ends, 130), Tally::Flush(3));
+        other.learn(&key, shared + 3);
+        assert_eq!(other.count(&limit, &key, ends, 130), Tally::Seen(shared + 4));
+        // A new window starts from nothing, and the old one is dropped.
+        let (next, next_ends) = limit.counter("7", 180);
+        assert_eq!(tallies.count(&limit, &next, next_ends, 180), Tally::Seen(1));
+        assert_eq!(tallies.0.as_ref().map(HashMap::len), Some(1));
+    }
 
     #[test]
     fn windows_are_fixed_and_the_refusal_says_when_to_retry() {

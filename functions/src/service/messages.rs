@@ -58,36 +58,63 @@ pub async fn check_allowed(backend: &impl Backend, from: UserId, target: Target)
 /// its commit and its pushes, and devices drop what they already hold by `seq`.
 pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Result<Sent> {
     let conversation = ConversationId::of(actor.user_id, out.target);
-    let dedup = streams::dedup_key(conversation, actor.user_id, &out.client_id);
-    let subject = actor.user_id.to_string();
-    // Four independent round trips at once, none with an effect but the rate counter; their
+    // A group's send key is an item of its own, looked up with the checks; a one-to-one send's
+    // is on the conversation's head, checked by the update that numbers it (`streams::direct`).
+    let dedup = match out.target {
+        Target::Group(_) => Some(streams::dedup_key(conversation, actor.user_id, &out.client_id)),
+        Target::User(_) => None,
+    };
+    let sent_before = async {
+        match &dedup {
+            Some(key) => backend.sent_before(key).await,
+            None => Ok(None),
+        }
+    };
+    // Independent round trips at once, none with an effect but the rate counter's; their
     // answers are judged in the order of the rules (rate limit first).
+    let subject = actor.user_id.to_string();
     let (admitted, audience, sender, sent_before) = futures::join!(
-        limits::check(backend, &SENDS_PER_USER, &subject),
+        limits::check_often(backend, &SENDS_PER_USER, &subject),
         check_allowed(backend, actor.user_id, out.target),
         backend.profile(actor.user_id),
-        backend.sent_before(&dedup),
+        sent_before,
     );
     admitted?;
     let audience = audience?;
     let sender = sender?;
-    let (entry, new) = match sent_before? {
-        Some(seq) => (stored(backend, conversation, seq).await?, false),
-        None => store(backend, actor, out, conversation, sender.as_ref(), &dedup).await?,
+    let stored = match sent_before? {
+        Some(seq) => Stored { entry: stored(backend, conversation, seq).await?, new: false, peer_unread: None },
+        None => store(backend, actor, out, conversation, sender.as_ref(), dedup.as_deref()).await?,
     };
+    let Stored { entry, new, peer_unread } = stored;
     let seq = entry.seq;
-    let unread = async {
-        match out.target {
-            Target::User(to) => {
-                let key = sender.map_or_else(|| actor.user_id.to_string(), |p| p.contact_key());
-                notify_unread(backend, &key, to, conversation).await
-            }
-            Target::Group(_) => Ok(()),
+    // Seed 003's unread count for a one-to-one recipient rides on the same connection look-up.
+    let unread = match out.target {
+        Target::User(to) => {
+            let count = match peer_unread {
+                Some(count) => count,
+                None => backend.unread(to, conversation).await?,
+            };
+            let key = sender.map_or_else(|| actor.user_id.to_string(), |p| p.contact_key());
+            Some(delivery::Event {
+                user: to,
+                name: "NOTIFY_UPDATE_UNREAD",
+                data: json!({ "unread_msg_count": { key: count } }),
+            })
         }
+        Target::Group(_) => None,
     };
-    let ((), unread) = futures::join!(delivery::push_to_members(backend, actor, &audience, &entry), unread);
-    unread?;
+    delivery::push_message(backend, actor, &audience, &entry, unread).await;
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
+}
+
+/// A message as the store holds it after a send.
+struct Stored {
+    entry: Entry,
+    /// False when the same client id was stored before.
+    new: bool,
+    /// The one-to-one recipient's unread count, when the store's answer tells it.
+    peer_unread: Option<u64>,
 }
 
 /// The entry at `seq` of a conversation.
@@ -96,15 +123,17 @@ async fn stored(backend: &impl Backend, conversation: ConversationId, seq: u64) 
     Ok(entries.into_iter().next().ok_or_else(|| Refusal::NotFound("message not found".into()))?)
 }
 
-/// Stores a new message (its audio attached first); `false` when a concurrent retry won.
+/// Stores a new message (its audio attached first); not new when a concurrent retry won. A
+/// group's send writes with its dedup key `dedup`; a one-to-one send has none (its head keeps
+/// the sender's recent client ids).
 async fn store(
     backend: &impl Backend,
     actor: &Actor,
     out: &Outgoing,
     conversation: ConversationId,
     sender: Option<&Profile>,
-    dedup: &str,
-) -> Result<(Entry, bool)> {
+    dedup: Option<&str>,
+) -> Result<Stored> {
     let content = if out.kind == MessageKind::Audio {
         attachments::attach(backend, actor.user_id, &out.content, conversation).await?;
         // The message names the object by a stable server path (simple_im's
@@ -129,10 +158,21 @@ async fn store(
         deleted: false,
     });
     let new = NewEntry { echo_of: None, body: &body, reader: Some(actor.user_id) };
-    match backend.append(conversation, new, Some(dedup)).await? {
-        (seq, true) => Ok((Entry { conversation, seq, echo_of: None, body }, true)),
-        (seq, false) => Ok((stored(backend, conversation, seq).await?, false)),
-    }
+    let (seq, fresh, peer_unread) = match dedup {
+        Some(key) => {
+            let (seq, fresh) = backend.append(conversation, new, Some(key)).await?;
+            (seq, fresh, None)
+        }
+        None => {
+            let appended = backend.append_direct(conversation, new, actor.user_id, &out.client_id).await?;
+            (appended.seq, appended.new, appended.peer_unread)
+        }
+    };
+    let entry = match fresh {
+        true => Entry { conversation, seq, echo_of: None, body },
+        false => stored(backend, conversation, seq).await?,
+    };
+    Ok(Stored { entry, new: fresh, peer_unread })
 }
 
 /// The server path of an audio object (`audio/<name>.amr` → `file/audio/<name>.amr`).
@@ -153,15 +193,6 @@ pub async fn audio_url(backend: &impl Backend, user: UserId, name: &str) -> Resu
         return Err(not_found().into());
     }
     Ok(backend.download_url(&object).await?)
-}
-
-/// Seed 003's `NOTIFY_UPDATE_UNREAD` to the recipient's JSON connections: their unread count
-/// with the sender, keyed as `LIST_CONTACTS_UNREAD` keys it.
-async fn notify_unread(backend: &impl Backend, key: &str, to: UserId, conversation: ConversationId) -> Result<()> {
-    let count = unread(backend, to, conversation).await?;
-    let data = json!({ "unread_msg_count": { key: count } });
-    delivery::push_event_to_user(backend, to, "NOTIFY_UPDATE_UNREAD", data).await;
-    Ok(())
 }
 
 /// Marks a conversation read up to its head (seed 003's `CHAT_WITH`).

@@ -11,10 +11,11 @@ use super::ports::{
 use super::post_policy::UploadForm;
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
-use super::streams::{self, NewEntry, Position};
+use super::streams::{self, Appended, NewEntry, Position};
 use super::{blobs, groups, limits, users, Result};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
+use crate::domain::limits::Tallies;
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
@@ -22,7 +23,7 @@ use crate::domain::relation::{Edge, Rule};
 use crate::domain::user::Profile;
 use im_adapters::{Clients, PostOutcome};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 impl StreamStore for Clients {
     async fn head(&self, conversation: ConversationId) -> Result<u64> {
@@ -35,6 +36,15 @@ impl StreamStore for Clients {
         dedup: Option<&str>,
     ) -> Result<(u64, bool)> {
         streams::append(self, conversation, entry, dedup).await
+    }
+    async fn append_direct(
+        &self,
+        conversation: ConversationId,
+        entry: NewEntry<'_>,
+        sender: UserId,
+        client_id: &str,
+    ) -> Result<Appended> {
+        streams::append_direct(self, conversation, entry, sender, client_id).await
     }
     async fn read_range(
         &self,
@@ -226,11 +236,16 @@ impl SessionStore for Clients {
 }
 
 impl LimitStore for Clients {
-    async fn count(&self, key: &str, expires_at: u64) -> Result<u64> {
-        limits::count(self, key, expires_at).await
+    async fn count(&self, key: &str, by: u64, expires_at: u64) -> Result<u64> {
+        limits::count(self, key, by, expires_at).await
     }
     async fn refund(&self, key: &str, expires_at: u64) -> Result<()> {
         limits::refund(self, key, expires_at).await
+    }
+    fn tallies(&self) -> &Mutex<Tallies> {
+        // One process is one warm Lambda instance: its tallies are the process's.
+        static TALLIES: Mutex<Tallies> = Mutex::new(Tallies::new());
+        &TALLIES
     }
 }
 

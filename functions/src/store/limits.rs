@@ -4,9 +4,9 @@
 use super::{users, Result};
 use im_adapters::Clients;
 
-/// Counts one more attempt under `key` and returns the count so far in its window.
-pub async fn count(clients: &Clients, key: &str, expires_at: u64) -> Result<u64> {
-    users::increment(clients, key, "n", Some(expires_at)).await
+/// Counts `by` more attempts under `key` and returns the count so far in its window.
+pub async fn count(clients: &Clients, key: &str, by: u64, expires_at: u64) -> Result<u64> {
+    users::add(clients, key, "n", by as i64, Some(expires_at)).await
 }
 
 /// Gives back one attempt counted under `key` (a login that turned out right).

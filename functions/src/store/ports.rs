@@ -10,10 +10,11 @@ use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
-use super::streams::{NewEntry, Position};
+use super::streams::{Appended, NewEntry, Position};
 use super::Result;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
+use crate::domain::limits::Tallies;
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::refusal::Error;
@@ -22,7 +23,7 @@ use crate::domain::user::Profile;
 use im_adapters::PostOutcome;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The conversations table: ordered streams, their read markers, send keys, device cursors and
 /// attachment claims (`super::streams` for the rules of each). Who comes before where: a user
@@ -35,6 +36,15 @@ pub trait StreamStore: Sync {
         entry: NewEntry<'_>,
         dedup: Option<&str>,
     ) -> impl Future<Output = Result<(u64, bool)>> + Send;
+    /// A one-to-one message: numbered, deduplicated on `client_id` and read by its sender in
+    /// one update of the head, then put (`streams::direct`).
+    fn append_direct(
+        &self,
+        conversation: ConversationId,
+        entry: NewEntry<'_>,
+        sender: UserId,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Appended>> + Send;
     fn read_range(
         &self,
         conversation: ConversationId,
@@ -199,10 +209,12 @@ pub trait SessionStore: Sync {
 
 /// Rate-limit counters.
 pub trait LimitStore: Sync {
-    /// Counts one more attempt under `key`; the count so far in its window.
-    fn count(&self, key: &str, expires_at: u64) -> impl Future<Output = Result<u64>> + Send;
+    /// Counts `by` more attempts under `key`; the count so far in its window.
+    fn count(&self, key: &str, by: u64, expires_at: u64) -> impl Future<Output = Result<u64>> + Send;
     /// Takes back one attempt counted under `key`.
     fn refund(&self, key: &str, expires_at: u64) -> impl Future<Output = Result<()>> + Send;
+    /// This warm instance's tallies of frequent attempts (`domain::limits::Tallies`).
+    fn tallies(&self) -> &Mutex<Tallies>;
 }
 
 /// The connections table: who is online where.

@@ -11,12 +11,13 @@ use super::connections::Connection;
 use super::groups::{Creation, Info};
 use super::ports::StreamStore;
 use super::sessions::{Listed, Session};
-use super::streams::{NewEntry, Position};
+use super::streams::{send_slot, Appended, NewEntry, Position};
 use super::{Result, StoreError};
 use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
 use crate::domain::ids::{Actor, ConversationId, DeviceName, GroupId, UserId};
+use crate::domain::limits::Tallies;
 use crate::domain::names::{Email, Phone};
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship};
@@ -30,6 +31,8 @@ pub struct State {
     pub entries: BTreeMap<(ConversationId, u64), Entry>,
     pub read: HashMap<(ConversationId, UserId), u64>,
     pub dedup: HashMap<String, u64>,
+    /// A one-to-one head's send slots: (conversation, sender, slot) → (client id hash, seq).
+    pub send_slots: HashMap<(ConversationId, UserId, u64), (u64, u64)>,
     pub cursors: HashMap<(UserId, String, ConversationId), Confirmed>,
     pub audio: HashMap<String, ConversationId>,
     pub members: BTreeMap<GroupId, Vec<UserId>>,
@@ -84,6 +87,8 @@ pub struct Memory {
     /// The fan-out worker and its audience threshold, when a test wants one.
     pub worker: Option<(String, usize)>,
     pub strong_passwords: bool,
+    /// The tallies of frequent attempts this backend's "instance" keeps (`LimitStore::tallies`).
+    pub tallies: Mutex<Tallies>,
 }
 
 impl Memory {
@@ -234,6 +239,34 @@ impl StreamStore for Memory {
         }
         Ok((seq, true))
     }
+    async fn append_direct(
+        &self,
+        conversation: ConversationId,
+        entry: NewEntry<'_>,
+        sender: UserId,
+        client_id: &str,
+    ) -> Result<Appended> {
+        let mut state = self.state();
+        let ConversationId::Direct(a, b) = conversation else {
+            return Err(StoreError::Aws("ValidationException: not a one-to-one conversation".into()));
+        };
+        let peer = if sender == a { b } else { a };
+        let (hash, slot) = send_slot(client_id);
+        let peer_unread = |state: &State, head: u64| {
+            Some(head.saturating_sub(state.read.get(&(conversation, peer)).copied().unwrap_or(0)))
+        };
+        if let Some(&(stored, seq)) = state.send_slots.get(&(conversation, sender, slot)) {
+            if stored == hash {
+                let head = Memory::head_of(&state, conversation);
+                return Ok(Appended { seq, new: false, peer_unread: peer_unread(&state, head) });
+            }
+        }
+        let seq = Memory::append_to(&mut state, conversation, None, entry.body.clone()).seq;
+        state.send_slots.insert((conversation, sender, slot), (hash, seq));
+        let marker = state.read.entry((conversation, sender)).or_default();
+        *marker = (*marker).max(seq);
+        Ok(Appended { seq, new: true, peer_unread: peer_unread(&state, seq) })
+    }
     async fn read_range(
         &self,
         conversation: ConversationId,
@@ -280,13 +313,27 @@ impl StreamStore for Memory {
         _expires_at: Option<u64>,
     ) -> Result<()> {
         let mut state = self.state();
-        let cursor = state.cursors.entry((user, device.to_string(), conversation)).or_default();
-        if let Some(seq) = up_to {
-            cursor.confirm_up_to(seq, head);
-        }
+        let mut cursor = state.cursors.get(&(user, device.to_string(), conversation)).cloned().unwrap_or_default();
+        let mut changed = up_to.is_some_and(|seq| cursor.confirm_up_to(seq, head));
         for &seq in seqs {
-            cursor.confirm(seq, head);
+            changed |= cursor.confirm(seq, head);
         }
+        if changed {
+            // As `cursors::confirm`: the user's own messages just below are taken in.
+            let top = seqs.iter().copied().chain(up_to).max().unwrap_or(0).min(head);
+            for (from, to) in cursor.recent_gaps(top) {
+                let own: Vec<u64> = state
+                    .entries
+                    .range((conversation, from)..=(conversation, to))
+                    .filter(|(_, e)| e.is_sent_by(user))
+                    .map(|(_, e)| e.seq)
+                    .collect();
+                for seq in own {
+                    cursor.confirm(seq, head);
+                }
+            }
+        }
+        state.cursors.insert((user, device.to_string(), conversation), cursor);
         Ok(())
     }
     async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], _: u64) -> Result<()> {

@@ -4,19 +4,20 @@
 
 use super::Memory;
 use crate::domain::ids::UserId;
+use crate::domain::limits::Tallies;
 use crate::store::blobs::Stat;
 use crate::store::connections::Connection;
 use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, Settings, Sockets, Workers};
 use crate::store::post_policy::UploadForm;
 use crate::store::{Result, StoreError};
 use im_adapters::PostOutcome;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 impl LimitStore for Memory {
-    async fn count(&self, key: &str, _expires_at: u64) -> Result<u64> {
+    async fn count(&self, key: &str, by: u64, _expires_at: u64) -> Result<u64> {
         let mut state = self.state();
         let count = state.counts.entry(key.to_string()).or_default();
-        *count += 1;
+        *count += by;
         Ok(*count)
     }
     async fn refund(&self, key: &str, _expires_at: u64) -> Result<()> {
@@ -24,6 +25,9 @@ impl LimitStore for Memory {
         let count = state.counts.entry(key.to_string()).or_default();
         *count = count.saturating_sub(1);
         Ok(())
+    }
+    fn tallies(&self) -> &Mutex<Tallies> {
+        &self.tallies
     }
 }
 

@@ -23,7 +23,8 @@ async fn load_confirmed(clients: &Clients, cursor: &str) -> Result<(Confirmed, O
 /// everything up to `up_to` when that explicit form is asked. One read and one conditional
 /// write, whatever the gap; a concurrent confirmation of the same stream makes the loser read
 /// again, so none is lost. `expires_at` (a device's cursor dies with its sessions) is set on
-/// the write; `None` keeps the cursor for good.
+/// the write; `None` keeps the cursor for good. The user's own messages in the few gaps just
+/// below are taken in too ([`own_below`]): nothing confirms them when they are sent.
 #[allow(clippy::too_many_arguments)]
 pub async fn confirm(
     clients: &Clients,
@@ -45,6 +46,10 @@ pub async fn confirm(
         }
         if !changed {
             return Ok(Some(()));
+        }
+        let top = seqs.iter().copied().chain(up_to).max().unwrap_or(0).min(head);
+        for seq in own_below(clients, user, conversation, &state, top).await? {
+            state.confirm(seq, head);
         }
         let mut put = clients
             .dynamodb
@@ -70,6 +75,23 @@ pub async fn confirm(
         }
     })
     .await
+}
+
+/// The user's own messages in the gaps just below `top` (`Confirmed::recent_gaps`): a Query of
+/// each, usually one of one entry (the message the user sent between two they received).
+async fn own_below(
+    clients: &Clients,
+    user: UserId,
+    conversation: ConversationId,
+    state: &Confirmed,
+    top: u64,
+) -> Result<Vec<u64>> {
+    let mut own = vec![];
+    for (from, to) in state.recent_gaps(top) {
+        let (entries, _) = read_range(clients, conversation, from - 1, to, (to - from + 1) as usize).await?;
+        own.extend(entries.iter().filter(|e| e.is_sent_by(user)).map(|e| e.seq));
+    }
+    Ok(own)
 }
 
 /// Starts `device`'s cursors where `positions` stand (a new device takes on what its user's

@@ -8,7 +8,7 @@ use super::read::raise_read_marker;
 use crate::domain::entry::{Body, Entry, EntryKind};
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::now_secs;
-use crate::store::{aws, from_item, malformed, n, s, until_won, Item, Result};
+use crate::store::{aws, from_item, lost_condition, malformed, n, s, until_won, Item, Result};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -56,7 +56,7 @@ pub async fn append(
     let put = entry_put(table, conversation, seq, &entry)?;
     let stored = async {
         match dedup {
-            None => put_alone(clients, put).await.map(|()| (seq, true)),
+            None => put_alone(clients, put).await.map(|_| (seq, true)),
             Some(key) => put_with_dedup(clients, put, key, seq).await,
         }
     };
@@ -104,7 +104,7 @@ async fn allocate(clients: &Clients, conversation: ConversationId) -> Result<u64
 }
 
 /// The put of `entry` at `seq`, conditioned on the place being free.
-fn entry_put(table: &str, conversation: ConversationId, seq: u64, entry: &NewEntry) -> Result<Put> {
+pub(super) fn entry_put(table: &str, conversation: ConversationId, seq: u64, entry: &NewEntry) -> Result<Put> {
     let mut put = Put::builder()
         .table_name(table)
         .item("pk", s(stream_key(conversation)))
@@ -119,12 +119,16 @@ fn entry_put(table: &str, conversation: ConversationId, seq: u64, entry: &NewEnt
     put.build().map_err(malformed)
 }
 
-/// An entry without a dedup key: one conditional PutItem.
-async fn put_alone(clients: &Clients, put: Put) -> Result<()> {
+/// An entry without a dedup key: one conditional PutItem; `false` when its place was taken (a
+/// one-to-one send's other attempt wrote it, see `direct`).
+pub(super) async fn put_alone(clients: &Clients, put: Put) -> Result<bool> {
     let (table, item, condition) = (put.table_name, put.item, put.condition_expression);
     let request = clients.dynamodb.put_item().table_name(table).set_item(Some(item));
-    request.set_condition_expression(condition).send().await.map_err(aws)?;
-    Ok(())
+    match request.set_condition_expression(condition).send().await {
+        Ok(_) => Ok(true),
+        Err(err) if lost_condition(&err) => Ok(false),
+        Err(err) => Err(aws(err)),
+    }
 }
 
 /// An entry and its dedup key in one transaction. When the key is taken, a send with the same

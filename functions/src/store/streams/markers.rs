@@ -32,13 +32,12 @@ pub async fn head(clients: &Clients, conversation: ConversationId) -> Result<u64
 
 /// The items at `(pk, 0)` for many keys (consistent BatchGetItem), by key.
 pub(super) async fn markers(clients: &Clients, pks: Vec<String>) -> Result<HashMap<String, Marker>> {
-    #[derive(Deserialize)]
-    struct Keyed {
-        pk: String,
-        #[serde(flatten)]
-        marker: Marker,
-    }
+    items(clients, pks).await?.into_iter().map(|(pk, item)| Ok((pk, from_item::<Marker>(item)?))).collect()
+}
+
+/// The items at `(pk, 0)` for many keys as stored (consistent BatchGetItem), by key.
+pub(super) async fn items(clients: &Clients, pks: Vec<String>) -> Result<HashMap<String, Item>> {
     let keys = pks.into_iter().map(|pk| Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), n(0))])).collect();
     let items = batch_get(clients, &clients.config.tables.conversations, keys, true).await?;
-    items.into_iter().map(|item| from_item::<Keyed>(item).map(|k| (k.pk, k.marker))).collect()
+    Ok(items.into_iter().filter_map(|item| Some((item.get("pk")?.as_s().ok()?.clone(), item))).collect())
 }

@@ -9,24 +9,28 @@
 //! it; a device's cursor keeps it as one unconfirmed number until it confirms up to past it.
 //!
 //! Items (`pk`, `sk`):
-//! - `<conversation>`, 0: the head, `seq`; `<conversation>`, n: entry n (`kind`, `body` as a
+//! - `<conversation>`, 0: the head, `seq` (a one-to-one head also holds both read markers and
+//!   each sender's last send keys: `direct`); `<conversation>`, n: entry n (`kind`, `body` as a
 //!   map of its typed fields (a JSON string in items written before bodies were typed), `echo_of`, `ts`). Conversations are `feed#<user>`, `dm#<a>#<b>`, `group#<id>`.
-//! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a send got, written in one
-//!   transaction with the entry (retries find it);
+//! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a group send got, written in
+//!   one transaction with the entry (retries find it);
 //! - `audio#audio/<name>.amr`, 0: the conversation an attached audio object belongs to;
-//! - `read#<conversation>#<user>`, 0: the user's read marker (unread = head − marker);
+//! - `read#<conversation>#<user>`, 0: the user's read marker in a group (unread = head −
+//!   marker);
 //! - `cursor#<user>#<device>#<conversation>`, 0: what that device has confirmed: `seq` the
 //!   contiguous prefix, `above` the ranges past it, `v` the version its writes condition on,
 //!   `expires_at` when it dies with its device's sessions; device `*` is the user's own:
 //!   everything any of its devices confirmed, what a new device starts from.
 //!
 //! One module per key family: `entries` (the head and the entries), `markers` (reading the
-//! items at `(pk, 0)`), `read` (read markers), `dedup` (send keys), `audio` (attachment claims),
+//! items at `(pk, 0)`), `read` (read markers), `dedup` (a group's send keys), `direct` (a
+//! one-to-one send's one update of the head), `audio` (attachment claims),
 //! `cursors` (what each device confirmed); the keys themselves are built in `keys` only.
 
 mod audio;
 mod cursors;
 mod dedup;
+mod direct;
 mod entries;
 mod keys;
 mod markers;
@@ -35,6 +39,7 @@ mod read;
 pub use audio::{audio_owner, claim_audio, release_audio};
 pub use cursors::{confirm, positions, start as start_cursors, unconfirmed, unconfirmed_at, Position};
 pub use dedup::{dedup_key, sent_before};
+pub use direct::{append_direct, send_slot, Appended};
 pub use entries::{append, append_writes, read_range, replace, NewEntry};
 pub use markers::head;
 pub use read::{raise_read_marker, read_marker, unread, unread_in};

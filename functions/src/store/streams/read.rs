@@ -1,34 +1,57 @@
-//! Read markers: `read#<conversation>#<user>` holds how far a user has read; unread is the
-//! stream's head minus it, exact under races, one write to mark read.
+//! Read markers: how far a user has read; unread is the stream's head minus it, exact under
+//! races, one write to mark read. A group's is its own item, `read#<conversation>#<user>`; a
+//! one-to-one conversation's two live on its head (`read_<user>`, see `direct`), where a send
+//! raises its sender's in the update that numbers it. Items `read#dm#…` written before that
+//! are still read: a one-to-one marker is the higher of the two.
 
+use super::direct::{number, read_attribute};
 use super::keys::{read_key, stream_key};
-use super::markers::{head, marker, markers};
+use super::markers::items;
 use crate::domain::ids::{ConversationId, UserId};
-use crate::store::{aws, lost_condition, n, s, Result};
+use crate::store::{aws, lost_condition, n, s, Item, Result};
 use im_adapters::Clients;
+use std::collections::HashMap;
+
+/// The items a marker is read from: the head, and the marker's own item.
+fn keys(conversation: ConversationId, user: UserId) -> [String; 2] {
+    [stream_key(conversation), read_key(conversation, user)]
+}
+
+/// The head's sequence and `user`'s marker, from the items [`keys`] names.
+fn head_and_marker(found: &HashMap<String, Item>, conversation: ConversationId, user: UserId) -> (u64, u64) {
+    let [head, own] = keys(conversation, user).map(|key| found.get(&key));
+    let seq = head.and_then(|item| number(item, "seq")).unwrap_or(0);
+    let on_head = head.and_then(|item| number(item, &read_attribute(user))).unwrap_or(0);
+    let own = own.and_then(|item| number(item, "seq")).unwrap_or(0);
+    (seq, on_head.max(own))
+}
 
 /// `user`'s read marker in a conversation (0 when nothing was read).
 pub async fn read_marker(clients: &Clients, user: UserId, conversation: ConversationId) -> Result<u64> {
-    Ok(marker(clients, &read_key(conversation, user)).await?.and_then(|m| m.seq).unwrap_or(0))
+    let found = items(clients, keys(conversation, user).to_vec()).await?;
+    Ok(head_and_marker(&found, conversation, user).1)
 }
 
 /// Unread entries of `user` in a conversation: head minus read marker, exact under races.
 pub async fn unread(clients: &Clients, user: UserId, conversation: ConversationId) -> Result<u64> {
-    let head = head(clients, conversation).await?;
-    Ok(head.saturating_sub(read_marker(clients, user, conversation).await?))
+    Ok(unread_in(clients, user, &[conversation]).await?[0])
 }
 
 /// Raises `user`'s read marker to `seq`, never lowering it.
 pub async fn raise_read_marker(clients: &Clients, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
+    let (key, name) = match conversation {
+        ConversationId::Direct(..) => (stream_key(conversation), read_attribute(user)),
+        _ => (read_key(conversation, user), "seq".to_string()),
+    };
     let moved = clients
         .dynamodb
         .update_item()
         .table_name(&clients.config.tables.conversations)
-        .key("pk", s(read_key(conversation, user)))
+        .key("pk", s(key))
         .key("sk", n(0))
         .update_expression("SET #seq = :seq")
         .condition_expression("attribute_not_exists(#seq) OR #seq < :seq")
-        .expression_attribute_names("#seq", "seq")
+        .expression_attribute_names("#seq", name)
         .expression_attribute_values(":seq", n(seq))
         .send()
         .await;
@@ -41,14 +64,12 @@ pub async fn raise_read_marker(clients: &Clients, user: UserId, conversation: Co
 /// Unread counts of `user` in each of `conversations` (head minus read marker), in their order:
 /// one BatchGetItem per 50 conversations.
 pub async fn unread_in(clients: &Clients, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
-    let keys = |c: &ConversationId| [stream_key(*c), read_key(*c, user)];
-    let markers = markers(clients, conversations.iter().flat_map(keys).collect()).await?;
-    let seq = |key: &String| markers.get(key).and_then(|m| m.seq).unwrap_or(0);
+    let found = items(clients, conversations.iter().flat_map(|c| keys(*c, user)).collect()).await?;
     Ok(conversations
         .iter()
         .map(|c| {
-            let [head, read] = keys(c);
-            seq(&head).saturating_sub(seq(&read))
+            let (head, read) = head_and_marker(&found, *c, user);
+            head.saturating_sub(read)
         })
         .collect())
 }

@@ -1,0 +1,123 @@
+//! One-to-one sends: the conversation's head item does all the bookkeeping in one atomic
+//! update. Beside `seq` it holds each participant's read marker (`read_<user>`) and each
+//! sender's last few send keys (`sent_<slot>_<user>` the hash of a client id,
+//! `seqof_<slot>_<user>` the sequence it got), so a send is two writes: the head's update
+//! (its number, the sender's marker raised to it, its key remembered, refused if the key is
+//! there already) and the message's put. No dedup item, no read-marker item, no transaction.
+//! A group keeps its dedup items: one head for 500 senders' keys would outgrow one write unit.
+
+use super::entries::{entry_put, put_alone};
+use super::keys::stream_key;
+use super::NewEntry;
+use crate::domain::ids::{ConversationId, UserId};
+use crate::store::{aws, malformed, n, s, until_won, Item, Result};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use im_adapters::Clients;
+
+/// Send keys remembered per sender: a retry finds its first attempt while fewer than this many
+/// of the sender's later messages (in the same slot, by hash) came between. Four slots keep the
+/// head of a busy pair under 1 KB, one write unit.
+const SEND_SLOTS: u64 = 4;
+
+/// What a one-to-one append did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Appended {
+    pub seq: u64,
+    /// False when the client id was sent before and its message is stored: nothing new.
+    pub new: bool,
+    /// The other participant's unread count at this message, when the head holds their marker.
+    pub peer_unread: Option<u64>,
+}
+
+/// A client id's hash (64-bit FNV-1a: stable across builds, unlike std's hasher) and its slot.
+pub fn send_slot(client_id: &str) -> (u64, u64) {
+    let hash =
+        client_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash, hash % SEND_SLOTS)
+}
+
+/// The name of `user`'s read marker on a one-to-one head.
+pub(super) fn read_attribute(user: UserId) -> String {
+    format!("read_{user}")
+}
+
+/// A number attribute of a head item.
+pub(super) fn number(item: &Item, name: &str) -> Option<u64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+/// Appends `sender`'s message to a one-to-one conversation. One update of the head takes the
+/// next number, raises the sender's read marker to it and remembers `client_id`, unless the
+/// sender's slot for it holds that id already: then the first attempt's number is used. The
+/// message is then put there, conditioned on the place being free, so a retry completes a first
+/// attempt that died between its two writes (`new` is then true: it was never pushed), and of
+/// two attempts at once exactly one writes it.
+pub async fn append_direct(
+    clients: &Clients,
+    conversation: ConversationId,
+    entry: NewEntry<'_>,
+    sender: UserId,
+    client_id: &str,
+) -> Result<Appended> {
+    let ConversationId::Direct(a, b) = conversation else {
+        return Err(malformed("a one-to-one append to a conversation of more than two"));
+    };
+    let peer = if sender == a { b } else { a };
+    let (hash, slot) = send_slot(client_id);
+    let table = &clients.config.tables.conversations;
+    let (head, first) = until_won(|| async {
+        let update = clients
+            .dynamodb
+            .update_item()
+            .table_name(table)
+            .key("pk", s(stream_key(conversation)))
+            .key("sk", n(0))
+            .update_expression("SET #seq = if_not_exists(#seq, :zero) + :one, #read = if_not_exists(#seq, :zero) + :one, #sent = :hash, #seqof = if_not_exists(#seq, :zero) + :one")
+            .condition_expression("attribute_not_exists(#sent) OR #sent <> :hash")
+            .expression_attribute_names("#seq", "seq")
+            .expression_attribute_names("#read", read_attribute(sender))
+            .expression_attribute_names("#sent", format!("sent_{slot}_{sender}"))
+            .expression_attribute_names("#seqof", format!("seqof_{slot}_{sender}"))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":hash", n(hash))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match update {
+            Ok(out) => Ok(Some((out.attributes.unwrap_or_default(), true))),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(Some((failed.item.clone().unwrap_or_default(), false)))
+                }
+                Some(UpdateItemError::TransactionConflictException(_)) => Ok(None),
+                _ => Err(aws(err)),
+            },
+        }
+    })
+    .await?;
+    let seq_name = if first { "seq".to_string() } else { format!("seqof_{slot}_{sender}") };
+    let seq = number(&head, &seq_name).ok_or_else(|| malformed("a head without its sequence"))?;
+    let peer_unread =
+        number(&head, &read_attribute(peer)).map(|read| number(&head, "seq").unwrap_or(seq).saturating_sub(read));
+    // False: the other attempt of this send wrote it.
+    let new = put_alone(clients, entry_put(table, conversation, seq, &entry)?).await?;
+    Ok(Appended { seq, new, peer_unread })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_id_always_hashes_to_the_same_slot_and_slots_spread() {
+        assert_eq!(send_slot("c-1"), send_slot("c-1"));
+        assert_ne!(send_slot("c-1").0, send_slot("c-2").0);
+        let slots: std::collections::BTreeSet<u64> = (0..64).map(|i| send_slot(&format!("m{i}")).1).collect();
+        assert_eq!(slots.len() as u64, SEND_SLOTS, "{slots:?}");
+        // FNV-1a's published value for "a": the hash is the algorithm, not this build's hasher.
+        assert_eq!(send_slot("a").0, 0xaf63_dc4c_8601_ec8c);
+    }
+}
