@@ -38,7 +38,7 @@ pub async fn check_allowed(backend: &impl Backend, from: UserId, target: Target)
             if other == from {
                 return Err(Refusal::MessageSelf.into());
             }
-            relation::may_message(&backend.pair(from, other).await?.ab)?;
+            relation::may_message(&backend.edge(from, other).await?)?;
             Ok(vec![other])
         }
         Target::Group(id) => {
@@ -267,7 +267,7 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: Convers
     }
     if let ConversationId::Direct(a, b) = conversation {
         let other = if a == actor.user_id { b } else { a };
-        relation::may_reach(&backend.pair(actor.user_id, other).await?.ab)?;
+        relation::may_reach(&backend.edge(actor.user_id, other).await?)?;
     }
     let (entries, _) = backend.read_range(conversation, seq.saturating_sub(1), seq, 1).await?;
     let mut entry = entries.into_iter().next().ok_or_else(not_found)?;

@@ -161,6 +161,9 @@ impl RelationStore for Clients {
     async fn pair(&self, a: UserId, b: UserId) -> std::result::Result<Pair, Error> {
         relations::pair(self, a, b).await
     }
+    async fn edge(&self, a: UserId, b: UserId) -> std::result::Result<Edge, Error> {
+        relations::edge(self, a, b).await
+    }
     async fn list(&self, owner: UserId, which: List) -> Result<Vec<ListedEdge>> {
         relations::list(self, owner, which).await
     }

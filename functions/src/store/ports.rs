@@ -156,6 +156,8 @@ pub trait GroupStore: Sync {
 /// The relations table, as the messaging rules read it.
 pub trait RelationStore: Sync {
     fn pair(&self, a: UserId, b: UserId) -> impl Future<Output = std::result::Result<Pair, Error>> + Send;
+    /// `a`'s edge to `b` alone (one item): enough for a decision that reads no other.
+    fn edge(&self, a: UserId, b: UserId) -> impl Future<Output = std::result::Result<Edge, Error>> + Send;
     fn list(&self, owner: UserId, which: List) -> impl Future<Output = Result<Vec<ListedEdge>>> + Send;
     /// Applies `rule` to the pair and stores the result with what `tell` says, atomically.
     fn transition(

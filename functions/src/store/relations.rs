@@ -178,6 +178,18 @@ pub async fn pair(clients: &Clients, a: UserId, b: UserId) -> Result<Pair, Error
     Ok(Pair { ab, ba, changed: false })
 }
 
+/// `a`'s edge to `b` alone, read consistently: one item, one read unit. What a send checks: the
+/// edge holds the friendship and both directions of a block, which every transition writes on
+/// both edges at once (a decision on one edge never needs the other).
+pub async fn edge(clients: &Clients, a: UserId, b: UserId) -> Result<Edge, Error> {
+    if a == b {
+        return Err(Refusal::SelfRelation.into());
+    }
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.relations);
+    let out = get.set_key(Some(key(a, b.to_string()))).consistent_read(true).send().await.map_err(aws)?;
+    Ok(out.item.map(from_item::<EdgeItem>).transpose()?.map(|e| e.edge).unwrap_or_default())
+}
+
 /// The current version of a user's list.
 pub async fn version(clients: &Clients, owner: UserId) -> Result<u64> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.relations);

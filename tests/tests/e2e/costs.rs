@@ -165,3 +165,42 @@ async fn a_group_message_over_http_is_handed_off_under_the_functions_own_iam() {
     }
     assert!(urls.invocations.of("fan_out").queued > queued, "{:?}", urls.invocations.of("fan_out"));
 }
+
+/// A one-to-one message writes twice, whatever happened before: the head's update (its number,
+/// the sender's read marker, its client id) and the message; a retry of it writes nothing new
+/// and answers the first message.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_to_one_message_is_two_writes_and_its_retry_none() {
+    let urls = im_tests::stack();
+    let clients = Clients::local(urls.config());
+    let (a, b) = (base(), base() + 1);
+    im_functions::service::contacts::befriend(&clients, &actor(a), UserId(b)).await.unwrap();
+    im_functions::service::contacts::befriend(&clients, &actor(b), UserId(a)).await.unwrap();
+    let mut sockets = im_tests::live_sockets(&clients, &[b], "toml").await;
+    let mut sent = vec![];
+    let mut requests = BTreeMap::new();
+    for (i, id) in ["d-1", "d-2", "d-2"].iter().enumerate() {
+        let out = Outgoing::new(id.to_string(), "text", format!("note {i}"), Target::User(UserId(b))).unwrap();
+        let before = clients.dynamodb_requests.snapshot();
+        sent.push(im_functions::service::messages::send(&clients, &actor(a), &out).await.unwrap());
+        requests = clients.dynamodb_requests.since(&before);
+        if i == 1 {
+            let writes = writes(&requests);
+            assert_eq!(writes, BTreeMap::from([("PutItem".into(), 1), ("UpdateItem".into(), 1)]), "{requests:?}");
+            assert_eq!(requests.get("BatchGetItem"), Some(&1), "one connection look-up: {requests:?}");
+        }
+    }
+    assert_eq!((sent[1].seq, sent[1].new), (2, true));
+    assert_eq!((sent[2].seq, sent[2].new), (2, false), "the retry answers the first");
+    assert_eq!(requests.get("UpdateItem"), Some(&1), "{requests:?}");
+    // The retry pushes the stored message again (a first attempt may have died before its posts).
+    for expected in ["note 0", "note 1", "note 1"] {
+        let frame = im_tests::next_text(&mut sockets[0]).await;
+        assert!(frame.contains(expected), "{frame}");
+    }
+    let conversation = ConversationId::direct(UserId(a), UserId(b));
+    let (stored, _) = streams::read_range(&clients, conversation, 0, 10, 10).await.unwrap();
+    assert_eq!(stored.len(), 2, "stored once each");
+    assert_eq!(streams::unread(&clients, UserId(b), conversation).await.unwrap(), 2);
+    assert_eq!(streams::unread(&clients, UserId(a), conversation).await.unwrap(), 0, "what one sends is read");
+}

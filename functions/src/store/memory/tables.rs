@@ -106,6 +106,9 @@ impl RelationStore for Memory {
         let edge = |from: UserId, to: UserId| state.edges.get(&(from, to)).cloned().unwrap_or_default();
         Ok(Pair { ab: edge(a, b), ba: edge(b, a), changed: false })
     }
+    async fn edge(&self, a: UserId, b: UserId) -> std::result::Result<Edge, Error> {
+        Ok(self.pair(a, b).await?.ab)
+    }
     async fn list(&self, owner: UserId, which: List) -> Result<Vec<ListedEdge>> {
         Ok(edges_of(&self.state(), owner, |edge| which.admits(edge)))
     }

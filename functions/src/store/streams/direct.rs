@@ -26,7 +26,10 @@ pub struct Appended {
     pub seq: u64,
     /// False when the client id was sent before and its message is stored: nothing new.
     pub new: bool,
-    /// The other participant's unread count at this message, when the head holds their marker.
+    /// The other participant's unread count at this message, from the head's markers (each
+    /// one-to-one send puts the peer's there too, 0 until they read). `None` only for a head
+    /// that holds none. A conversation from before markers moved onto heads keeps its marker
+    /// item: unread counts read the higher of the two, this count misses it until the peer reads.
     pub peer_unread: Option<u64>,
 }
 
@@ -73,10 +76,11 @@ pub async fn append_direct(
             .table_name(table)
             .key("pk", s(stream_key(conversation)))
             .key("sk", n(0))
-            .update_expression("SET #seq = if_not_exists(#seq, :zero) + :one, #read = if_not_exists(#seq, :zero) + :one, #sent = :hash, #seqof = if_not_exists(#seq, :zero) + :one")
+            .update_expression("SET #seq = if_not_exists(#seq, :zero) + :one, #read = if_not_exists(#seq, :zero) + :one, #peer = if_not_exists(#peer, :zero), #sent = :hash, #seqof = if_not_exists(#seq, :zero) + :one")
             .condition_expression("attribute_not_exists(#sent) OR #sent <> :hash")
             .expression_attribute_names("#seq", "seq")
             .expression_attribute_names("#read", read_attribute(sender))
+            .expression_attribute_names("#peer", read_attribute(peer))
             .expression_attribute_names("#sent", format!("sent_{slot}_{sender}"))
             .expression_attribute_names("#seqof", format!("seqof_{slot}_{sender}"))
             .expression_attribute_values(":zero", n(0))
