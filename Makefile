@@ -11,6 +11,7 @@ CHECKOV_VERSION := 3.3.30
 SCHEMATHESIS := $(TOOLS)/schemathesis/bin/schemathesis
 SCHEMATHESIS_VERSION := 4.32.5
 WEB_MODULES := web/node_modules/.package-lock.json
+REFERENCE_MODULES := tests/reference/node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 export SAM_CLI_TELEMETRY := 0
 
@@ -54,6 +55,10 @@ $(SCHEMATHESIS):
 	@python3 -m venv $(TOOLS)/schemathesis
 	@$(TOOLS)/schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
 
+# The AWS SDK modules of the reference chat's design that `bench --cost` measures (tests/reference).
+$(REFERENCE_MODULES): tests/reference/package-lock.json
+	@npm ci --prefix tests/reference --silent --no-audit --no-fund
+
 # The web client's modules (the AMR decoder; playwright-core for the browser test), from npm.
 $(WEB_MODULES): web/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 and npm (Debian: apt-get install nodejs npm)"; exit 1; }
@@ -75,7 +80,7 @@ $(CHECKOV):
 ## make bench SECTIONS="--stub-connections --cost"
 BENCH_FUNCTIONS := health get_user_by_id send_message ws_default fan_out
 SECTIONS ?= --sizes --stub-connections --cost --scale --fan-out --messages --relations
-bench:
+bench: $(REFERENCE_MODULES)
 	cargo build --quiet --release -p im-functions $(addprefix --bin ,$(BENCH_FUNCTIONS))
 	cargo build --quiet --profile local -p im-tests --bin bench
 	@for section in $(SECTIONS); do target/local/bench $$section || exit 1; echo; done

@@ -5,9 +5,7 @@ use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::now_secs;
 use crate::store::{self, Backend};
 
-/// The cursor that holds what any of a user's devices confirmed: where a device seen for the
-/// first time starts. Device names are letters, digits, `-` and `_`: no device is called this.
-pub const ANY_DEVICE: &str = "*";
+pub use crate::domain::ids::ANY_DEVICE;
 
 /// Confirms for `device` and for its user ([`ANY_DEVICE`]), both at once: what one device
 /// confirmed counts as delivered to the user's devices that come later. A device's cursor dies

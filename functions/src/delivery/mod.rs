@@ -103,8 +103,9 @@ pub struct Event {
 /// Pushes one stored entry of a shared conversation to `members` and the actor's other devices,
 /// with `event` for its user's JSON connections; an audience beyond `DIRECT_AUDIENCE` is handed
 /// to the fan-out worker ([`fan_out`]), so the caller is answered without waiting for the
-/// posts. Nothing is confirmed for the acting device: sync never offers a user their own
-/// messages, and a device's next confirmation takes them in (`streams::cursors::confirm`).
+/// posts. Nothing is confirmed for the acting device: sync never offers a device its own
+/// messages (their echo names it), and its next confirmation takes them in
+/// (`streams::cursors::confirm`), its user's cursor likewise.
 pub async fn push_message(
     backend: &impl Backend,
     actor: &Actor,
@@ -163,7 +164,7 @@ async fn push_to_live(
     }
     let lists = contact_lists(backend, reached).await;
     let mut frames: HashMap<FrameKey, Arc<[u8]>> = HashMap::new();
-    let mut posts = vec![];
+    let (mut posts, mut events) = (vec![], vec![]);
     for conn in &live {
         let Some(user) = conn.user_id else { continue };
         let acting = user == actor.user_id
@@ -187,10 +188,12 @@ async fn push_to_live(
             posts.push((conn.connection_id.clone(), frame.clone()));
         }
         if let Some((_, frame)) = event_frame.as_ref().filter(|(to, _)| *to == user && conn.format == Format::Json) {
-            posts.push((conn.connection_id.clone(), frame.clone()));
+            events.push((conn.connection_id.clone(), frame.clone()));
         }
     }
+    // Posts to one connection run side by side: the event follows the entries it is about.
     post_forgetting_gone(backend, posts).await;
+    post_forgetting_gone(backend, events).await;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! are simple_im's (`t`, `from`, `to`, `c`, `ts`, `d`, ...); what the server needs besides (its
 //! place, whose echo it is) sits beside them, not hidden in them.
 
-use super::ids::{ConversationId, EntryId, Target, UserId};
+use super::ids::{ConversationId, EntryId, Target, UserId, ANY_DEVICE};
 use super::message::MessageKind;
 use super::notice::Notice;
 use serde::{Deserialize, Serialize};
@@ -189,21 +189,29 @@ impl Entry {
         }
     }
 
-    /// Whether this is not news to `user`'s device (`key`, see `ids::device_key`, and `name`),
-    /// so sync never offers it: a message `user` sent, from whichever device (their other
-    /// devices got it live, history has it, and nothing needs confirming at send), or a notice
-    /// this very device caused. An echo names the acting device's key (its name, when stored
-    /// before keys); a notice's body names only the device's name, which tells nothing for an
-    /// unnamed one (`unknown`: two tabs of one user are two devices).
+    /// Whether `user`'s device (`key`, see `ids::device_key`, and `name`) sent or did this
+    /// itself, so sync never offers it to that device: an echo names the acting device's key
+    /// (a message's, since sends stopped confirming it; a notice's name, when stored before
+    /// keys). A body names only the device's name, which tells nothing for an unnamed one
+    /// (`unknown`: two tabs of one user are two devices).
     pub fn is_own(&self, user: UserId, key: &str, name: &str) -> bool {
-        self.is_sent_by(user)
-            || self.echo_of.as_deref().is_some_and(|echo| echo == key || echo == name)
-            || (self.sender() == user && self.body.device() == name && name != "unknown")
+        let echo = self.echo_of.as_deref();
+        match &self.body {
+            // A message's echo is its sender's device key: only the sender's.
+            Body::Message(m) if echo.is_some() => m.from == user && echo == Some(key),
+            _ => {
+                echo.is_some_and(|echo| echo == key || echo == name)
+                    || (self.sender() == user && self.body.device() == name && name != "unknown")
+            }
+        }
     }
 
-    /// A message `user` sent.
-    pub fn is_sent_by(&self, user: UserId) -> bool {
+    /// A message `device` of `user` sent, which a confirmation of that device's takes in (a
+    /// send confirms nothing): device [`ANY_DEVICE`], the user's own cursor, takes in
+    /// whatever any device of the user sent.
+    pub fn sent_from(&self, user: UserId, device: &str) -> bool {
         matches!(&self.body, Body::Message(m) if m.from == user)
+            && (device == ANY_DEVICE || self.echo_of.as_deref() == Some(device))
     }
 }
 
@@ -277,16 +285,20 @@ mod tests {
             n.d = "unknown".into();
         }
         assert!(!by_an_unnamed_tab.is_own(UserId(1), "unknown~t4", "unknown"), "tabs are devices of their own");
-        // A message is its sender's on every device of theirs, unnamed tabs too; nobody else's.
+        // A message's echo names the sending device's key: its own, not another tab's, another
+        // device's of the same name, nor the recipient's.
         let sent = Entry {
             conversation: ConversationId::direct(UserId(1), UserId(2)),
             seq: 2,
-            echo_of: None,
+            echo_of: Some("unknown~t4".into()),
             body: Body::Message(message(Target::User(UserId(2)))),
         };
-        assert!(sent.is_sent_by(UserId(1)) && !sent.is_sent_by(UserId(2)) && !entry.is_sent_by(UserId(1)));
-        assert!(sent.is_own(UserId(1), "unknown~t4", "unknown") && sent.is_own(UserId(1), "ipad~t2", "ipad"));
-        assert!(!sent.is_own(UserId(2), "android", "android"));
+        assert!(sent.is_own(UserId(1), "unknown~t4", "unknown"));
+        assert!(!sent.is_own(UserId(1), "unknown~t5", "unknown") && !sent.is_own(UserId(1), "android", "android"));
+        assert!(!sent.is_own(UserId(2), "unknown~t4", "unknown"));
+        assert!(sent.sent_from(UserId(1), "unknown~t4") && sent.sent_from(UserId(1), ANY_DEVICE));
+        assert!(!sent.sent_from(UserId(1), "unknown~t5") && !sent.sent_from(UserId(2), ANY_DEVICE));
+        assert!(!entry.sent_from(UserId(1), ANY_DEVICE), "a notice is no message");
         assert_eq!(EntryKind::parse("zz"), None);
     }
 }

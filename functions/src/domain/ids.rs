@@ -85,6 +85,10 @@ pub struct Caller {
     pub session: String,
 }
 
+/// The cursor that holds what any of a user's devices confirmed: where a device seen for the
+/// first time starts. Device names are letters, digits, `-` and `_`: no device is called this.
+pub const ANY_DEVICE: &str = "*";
+
 /// The identity of a device for what it has confirmed: its name plus its login's tag, so two
 /// phones that both call themselves `android` never share what they confirmed. Sessions from
 /// before tags existed have none and are known by their name alone.

@@ -6,7 +6,7 @@
 
 use crate::delivery;
 use crate::domain::entry::{Body, Entry, Message};
-use crate::domain::ids::{Actor, ConversationId, Target, UserId};
+use crate::domain::ids::{device_key, Actor, ConversationId, Target, UserId};
 use crate::domain::limits::SENDS_PER_USER;
 use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
 use crate::domain::notice::Change;
@@ -157,7 +157,9 @@ async fn store(
         d: actor.device.as_str().to_string(),
         deleted: false,
     });
-    let new = NewEntry { echo_of: None, body: &body, reader: Some(actor.user_id) };
+    // The sending device's key: sync never offers the message back to it (`Entry::is_own`).
+    let device = device_key(&actor.device, &actor.tag);
+    let new = NewEntry { echo_of: Some(&device), body: &body, reader: Some(actor.user_id) };
     let (seq, fresh, peer_unread) = match dedup {
         Some(key) => {
             let (seq, fresh) = backend.append(conversation, new, Some(key)).await?;
@@ -169,7 +171,7 @@ async fn store(
         }
     };
     let entry = match fresh {
-        true => Entry { conversation, seq, echo_of: None, body },
+        true => Entry { conversation, seq, echo_of: Some(device), body },
         false => stored(backend, conversation, seq).await?,
     };
     Ok(Stored { entry, new: fresh, peer_unread })

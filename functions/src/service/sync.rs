@@ -143,23 +143,39 @@ pub async fn acknowledge(
 }
 
 /// A device seen for the first time (every new login) starts where its user stands: what the
-/// user's devices confirmed counts as delivered to it, so a login is offered what arrived while
-/// the user was away, once, and nothing a device of the user already had. One read of the
-/// user's streams, one BatchGetItem per 50 of them, one BatchWriteItem per 25 it inherits.
+/// user's devices confirmed counts as delivered to it, and so does what the user sent (a send
+/// confirms nothing; the user's cursor takes its messages in at its next confirmation, and
+/// those since are taken in here, from the last [`OWN_SCAN`] entries of each stream the user
+/// is behind in). So a login is offered what arrived while the user was away, once, and
+/// nothing a device of the user already had or sent. One read of the user's streams, one
+/// BatchGetItem per 50 of them, one Query per stream with something new, one BatchWriteItem
+/// per 25 it inherits.
 pub async fn start_device(backend: &impl Backend, user: UserId, device: &str, expires_at: u64) -> Result<()> {
     let mut all = vec![ConversationId::Feed(user)];
     all.extend(conversations_of(backend, user).await?);
-    let inherited: Vec<_> = backend
-        .positions(user, ANY_DEVICE, &all)
-        .await?
-        .into_iter()
-        .filter(|position| position.confirmed != Confirmed::default())
-        .collect();
+    let mut inherited = vec![];
+    for mut position in backend.positions(user, ANY_DEVICE, &all).await? {
+        if position.behind() {
+            let head = position.head;
+            let (recent, _) = backend
+                .read_range(position.conversation, head.saturating_sub(OWN_SCAN), head, OWN_SCAN as usize)
+                .await?;
+            for entry in recent.iter().filter(|e| e.sent_from(user, ANY_DEVICE)) {
+                position.confirmed.confirm(entry.seq, head);
+            }
+        }
+        if position.confirmed != Confirmed::default() {
+            inherited.push(position);
+        }
+    }
     if !inherited.is_empty() {
         backend.start_cursors(user, device, &inherited, expires_at).await?;
     }
     Ok(())
 }
+
+/// How far below a stream's head a new device looks for its user's own messages.
+const OWN_SCAN: u64 = 100;
 
 /// `DELETE /offline` without ids: the device confirms everything, its feed and every
 /// conversation.

@@ -261,7 +261,7 @@ impl StreamStore for Memory {
                 return Ok(Appended { seq, new: false, peer_unread: peer_unread(&state, head) });
             }
         }
-        let seq = Memory::append_to(&mut state, conversation, None, entry.body.clone()).seq;
+        let seq = Memory::append_to(&mut state, conversation, entry.echo_of.map(String::from), entry.body.clone()).seq;
         state.send_slots.insert((conversation, sender, slot), (hash, seq));
         let marker = state.read.entry((conversation, sender)).or_default();
         *marker = (*marker).max(seq);
@@ -325,7 +325,7 @@ impl StreamStore for Memory {
                 let own: Vec<u64> = state
                     .entries
                     .range((conversation, from)..=(conversation, to))
-                    .filter(|(_, e)| e.is_sent_by(user))
+                    .filter(|(_, e)| e.sent_from(user, device))
                     .map(|(_, e)| e.seq)
                     .collect();
                 for seq in own {

@@ -48,7 +48,7 @@ pub async fn confirm(
             return Ok(Some(()));
         }
         let top = seqs.iter().copied().chain(up_to).max().unwrap_or(0).min(head);
-        for seq in own_below(clients, user, conversation, &state, top).await? {
+        for seq in own_below(clients, (user, device), conversation, &state, top).await? {
             state.confirm(seq, head);
         }
         let mut put = clients
@@ -77,11 +77,12 @@ pub async fn confirm(
     .await
 }
 
-/// The user's own messages in the gaps just below `top` (`Confirmed::recent_gaps`): a Query of
-/// each, usually one of one entry (the message the user sent between two they received).
+/// The messages `device` of `user` sent (any device's for the user's own cursor,
+/// `Entry::sent_from`) in the gaps just below `top` (`Confirmed::recent_gaps`): a Query of each,
+/// usually one of one entry (the message the device sent between two it received).
 async fn own_below(
     clients: &Clients,
-    user: UserId,
+    (user, device): (UserId, &str),
     conversation: ConversationId,
     state: &Confirmed,
     top: u64,
@@ -89,7 +90,7 @@ async fn own_below(
     let mut own = vec![];
     for (from, to) in state.recent_gaps(top) {
         let (entries, _) = read_range(clients, conversation, from - 1, to, (to - from + 1) as usize).await?;
-        own.extend(entries.iter().filter(|e| e.is_sent_by(user)).map(|e| e.seq));
+        own.extend(entries.iter().filter(|e| e.sent_from(user, device)).map(|e| e.seq));
     }
     Ok(own)
 }

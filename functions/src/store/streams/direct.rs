@@ -7,10 +7,11 @@
 //! A group keeps its dedup items: one head for 500 senders' keys would outgrow one write unit.
 
 use super::entries::{entry_put, put_alone};
-use super::keys::stream_key;
+use super::keys::{read_attribute, stream_key};
+use super::markers::number;
 use super::NewEntry;
 use crate::domain::ids::{ConversationId, UserId};
-use crate::store::{aws, malformed, n, s, until_won, Item, Result};
+use crate::store::{aws, malformed, n, s, until_won, Result};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use im_adapters::Clients;
@@ -38,16 +39,6 @@ pub fn send_slot(client_id: &str) -> (u64, u64) {
     let hash =
         client_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     (hash, hash % SEND_SLOTS)
-}
-
-/// The name of `user`'s read marker on a one-to-one head.
-pub(super) fn read_attribute(user: UserId) -> String {
-    format!("read_{user}")
-}
-
-/// A number attribute of a head item.
-pub(super) fn number(item: &Item, name: &str) -> Option<u64> {
-    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
 /// Appends `sender`'s message to a one-to-one conversation. One update of the head takes the

@@ -13,6 +13,11 @@ pub(super) fn read_key(conversation: ConversationId, user: UserId) -> String {
     format!("read#{conversation}#{user}")
 }
 
+/// The attribute of a one-to-one head that holds `user`'s read marker (`direct`).
+pub(super) fn read_attribute(user: UserId) -> String {
+    format!("read_{user}")
+}
+
 /// Which conversation an attached audio object belongs to.
 pub(super) fn audio_key(object: &str) -> String {
     format!("audio#{object}")

@@ -30,6 +30,11 @@ pub async fn head(clients: &Clients, conversation: ConversationId) -> Result<u64
     Ok(marker(clients, &stream_key(conversation)).await?.and_then(|m| m.seq).unwrap_or(0))
 }
 
+/// A number attribute of an item as stored.
+pub(super) fn number(item: &Item, name: &str) -> Option<u64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
 /// The items at `(pk, 0)` for many keys (consistent BatchGetItem), by key.
 pub(super) async fn markers(clients: &Clients, pks: Vec<String>) -> Result<HashMap<String, Marker>> {
     items(clients, pks).await?.into_iter().map(|(pk, item)| Ok((pk, from_item::<Marker>(item)?))).collect()

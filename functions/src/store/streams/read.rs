@@ -4,9 +4,8 @@
 //! raises its sender's in the update that numbers it. Items `read#dm#…` written before that
 //! are still read: a one-to-one marker is the higher of the two.
 
-use super::direct::{number, read_attribute};
-use super::keys::{read_key, stream_key};
-use super::markers::items;
+use super::keys::{read_attribute, read_key, stream_key};
+use super::markers::{items, number};
 use crate::domain::ids::{ConversationId, UserId};
 use crate::store::{aws, lost_condition, n, s, Item, Result};
 use im_adapters::Clients;

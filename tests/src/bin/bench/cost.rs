@@ -26,11 +26,11 @@ const AWS_POST_WAVE_MS: f64 = 10.0;
 const AWS_INVOKE_MS: f64 = 15.0;
 /// Posts in flight at once (the pusher's concurrency).
 const POSTS_AT_ONCE: f64 = 64.0;
-/// Round trips one after another in a send (functions/src/service/messages.rs): the rate
-/// counter, membership, profile and duplicate check at once; the head's `ADD`; the transaction
-/// beside the read marker; the acting device's confirmation beside the connection look-ups;
-/// then the posts.
-const SEND_STAGES: f64 = 5.0;
+/// Round trips one after another before a send's first post (functions/src/service/messages.rs):
+/// the checks at once (the edge or the members, the profile, a group's duplicate check; the
+/// rate counter once a batch); the head's update; the message's write (a group's beside the
+/// sender's read marker); the connection look-up.
+const SEND_STAGES: f64 = 4.0;
 
 /// The template's memory size for the send functions.
 const MEMORY_GB: f64 = 128.0 / 1024.0;
@@ -106,10 +106,18 @@ fn worker_invocations(n: usize) -> f64 {
     }
 }
 
+/// Where a send comes in: an HTTP request (its answer is the request's own), or a socket frame,
+/// whose answer frame API Gateway bills as one more message.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Surface {
+    Http,
+    Socket,
+}
+
 /// This project's send to `n` users (n = 2: one-to-one), from its measured CPU time, requests
 /// and posts (the fan-out worker's included). `cpu_per_post` prices the worker's posts, which
 /// run outside the measured handler.
-pub fn ours(traffic: &str, measured: &Measured, n: usize, cpu_per_post: f64) -> Row {
+pub fn ours(traffic: &str, measured: &Measured, n: usize, cpu_per_post: f64, surface: Surface) -> Row {
     let workers = worker_invocations(n);
     let mut cpu_ms = measured.cpu_per_message.as_secs_f64() * 1000.0;
     let mut waits =
@@ -129,24 +137,68 @@ pub fn ours(traffic: &str, measured: &Measured, n: usize, cpu_per_post: f64) -> 
         read_units,
         write_units,
         dynamodb: read_units * DYNAMODB_RRU + write_units * DYNAMODB_WRU,
-        // The sender's frame or request in, one post per other device out.
-        gateway: (1.0 + measured.posts_per_message) * GATEWAY_MESSAGE,
+        // The sender's frame or request in, its answer frame on a socket, one post per other
+        // device out.
+        gateway: (1.0 + if surface == Surface::Socket { 1.0 } else { 0.0 } + measured.posts_per_message)
+            * GATEWAY_MESSAGE,
     }
+}
+
+/// The reference chat's `sendmessage` measured in this run (`tests/reference/measure.mjs`, the
+/// design re-written from its README, on Node.js against the same DynamoDB Local and stub).
+#[derive(serde::Deserialize)]
+pub struct ReferenceMeasured {
+    pub n: usize,
+    pub handler_p50_ms: f64,
+    /// The Node.js process's CPU time per send (`process.cpuUsage`), its SDK's included.
+    pub cpu_ms: f64,
+    pub sends: usize,
+}
+
+impl ReferenceMeasured {
+    pub fn line(&self) -> String {
+        format!(
+            "- reference chat, {} connections (Node.js {}, measured in this run, {} sends): handler p50 {:.1} ms, CPU {:.2} ms per send",
+            self.n,
+            node_version(),
+            self.sends,
+            self.handler_p50_ms,
+            self.cpu_ms
+        )
+    }
+}
+
+fn node_version() -> String {
+    let out = std::process::Command::new("node").arg("--version").output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+/// Runs the reference chat's handler for audiences `ns` (its modules installed by `make bench`).
+pub fn measure_reference(config: &im_adapters::Config, connections_url: &str, ns: &[usize]) -> Vec<ReferenceMeasured> {
+    let dir = im_local::project_root().join("tests/reference");
+    let audiences: Vec<String> = ns.iter().map(ToString::to_string).collect();
+    let out = std::process::Command::new("node")
+        .arg(dir.join("measure.mjs"))
+        .current_dir(&dir)
+        .env("DYNAMODB_ENDPOINT", config.dynamodb_endpoint.as_deref().expect("the local DynamoDB"))
+        .env("CONNECTIONS_URL", connections_url)
+        .env("AUDIENCES", audiences.join(","))
+        .env("SENDS", super::stub::MEASURED.to_string())
+        .env("WARM_UPS", super::stub::WARM_UPS.to_string())
+        .output()
+        .expect("node runs (make bench installs tests/reference's modules)");
+    assert!(out.status.success(), "the reference chat failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("the reference's measurements")
 }
 
 /// The reference chat for the same audience: its `sendmessage` Scans every connection (at
 /// least the `n` of the audience) and posts to each, the sender included; it stores nothing.
-/// Its warm handler time against the same stub, from issue 13's measurement (upper ends).
-pub fn reference(traffic: &str, n: usize) -> Row {
-    // Issue 13's warm handler times (upper ends) against the same stub, taken as CPU time: the
-    // stub answers at once and a Scan of small items is quick. It posts all at once.
-    let cpu_ms = match n {
-        0..=10 => 14.0,
-        11..=100 => 57.0,
-        _ => 266.0,
-    };
+/// Its CPU time as measured in this run.
+pub fn reference(traffic: &str, measured: &ReferenceMeasured) -> Row {
+    let n = measured.n;
+    // One Scan per MB of connections; it posts all at once (`Promise.all`).
     let waits = AWS_ROUND_TRIP_MS * (n as f64 * REFERENCE_ITEM_BYTES / (1024.0 * 1024.0)).ceil() + AWS_POST_WAVE_MS;
-    let duration_ms = (cpu_ms * FULL_CPU_MB / 256.0 + waits).ceil();
+    let duration_ms = (measured.cpu_ms * FULL_CPU_MB / 256.0 + waits).ceil();
     let read_units = 0.5 * (n as f64 * REFERENCE_ITEM_BYTES / 4096.0).ceil();
     Row {
         traffic: traffic.into(),

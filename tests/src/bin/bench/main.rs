@@ -280,6 +280,7 @@ async fn cost_per_million() {
         })
     };
     let direct = measure(&pair, Path::Direct);
+    let direct_socket = measure(&pair, Path::DirectSocket);
     let mut groups = vec![];
     for n in [100, 1000] {
         let group = Group::prepare(&setup, n, 4_000_000_000 + n as u64 * 10).await;
@@ -288,13 +289,28 @@ async fn cost_per_million() {
     // A post's CPU time, from the group of 100 (all posted by the handler) over one-to-one.
     let cpu_per_post = (groups[0].1.cpu_per_message.as_secs_f64() - direct.cpu_per_message.as_secs_f64()) * 1000.0
         / (groups[0].1.posts_per_message - direct.posts_per_message);
-    let mut rows = vec![cost::ours("one-to-one", &direct, 2, cpu_per_post), cost::reference("one-to-one", 2)];
-    for (n, measured) in &groups {
-        rows.push(cost::ours(&format!("group of {n}"), measured, *n, cpu_per_post));
-        rows.push(cost::reference(&format!("group of {n}"), *n));
+    let reference = cost::measure_reference(&config, &connections.url, &[2, 100, 1000]);
+    let mut rows = vec![
+        cost::ours("one-to-one over HTTP", &direct, 2, cpu_per_post, cost::Surface::Http),
+        cost::ours("one-to-one over the socket", &direct_socket, 2, cpu_per_post, cost::Surface::Socket),
+        cost::reference("one-to-one", &reference[0]),
+    ];
+    for (i, (n, measured)) in groups.iter().enumerate() {
+        rows.push(cost::ours(&format!("group of {n}"), measured, *n, cpu_per_post, cost::Surface::Http));
+        rows.push(cost::reference(&format!("group of {n}"), &reference[i + 1]));
     }
     println!("## Cost of a million messages (us-east-1 list prices)\n");
     println!("CPU per post (group of 100 over one-to-one): {cpu_per_post:.3} ms\n");
+    for measured in &reference {
+        println!("{}", measured.line());
+    }
+    println!();
+    for (name, measured) in [("one-to-one over HTTP", &direct), ("one-to-one over the socket", &direct_socket)] {
+        let requests: Vec<String> =
+            measured.requests_per_message.iter().map(|(op, c)| format!("{op} {c:.2}")).collect();
+        println!("- this project, {name}: DynamoDB per message: {}", requests.join(", "));
+    }
+    println!();
     println!("| traffic | design | Lambda duration (modelled on AWS) | Lambda | DynamoDB per message: units, $ per million | API Gateway | total per million |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for row in &rows {

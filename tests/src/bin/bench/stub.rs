@@ -126,8 +126,13 @@ impl Group {
         let client_id = format!("{label}{i}");
         let group = self.id;
         match path {
-            Path::ChatSendMsg | Path::TomlGm => {
+            Path::ChatSendMsg | Path::TomlGm | Path::DirectSocket => {
                 let (sender, frame) = match path {
+                    Path::DirectSocket => (
+                        self.members[0],
+                        json!({"event": "CHAT_SEND_MSG", "data": {"user": self.members[1], "content": "hello", "id": client_id}})
+                            .to_string(),
+                    ),
                     Path::ChatSendMsg => (
                         self.members[0],
                         json!({"event": "CHAT_SEND_MSG", "data": {"g_id": group, "content": "hello", "id": client_id}})
@@ -166,6 +171,8 @@ pub enum Path {
     PostMessage,
     /// `POST /message` to one user (`to`): a one-to-one message.
     Direct,
+    /// `CHAT_SEND_MSG` to one user (`user`, an id): a one-to-one message over the socket.
+    DirectSocket,
 }
 
 impl Path {
@@ -177,6 +184,7 @@ impl Path {
             Path::TomlGm => "[[gm]]",
             Path::PostMessage => "POST /message",
             Path::Direct => "POST /message to a user",
+            Path::DirectSocket => "CHAT_SEND_MSG to a user",
         }
     }
 
