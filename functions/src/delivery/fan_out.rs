@@ -4,8 +4,9 @@
 //! the event and retries a failed run) and answers its caller. The worker splits a batch
 //! larger than [`USERS_PER_DELIVERY`] into invocations of itself, and posts a smaller one.
 //!
-//! The acting device's own confirmation stays with the function that stored the entry, so a
-//! message's writes do not depend on its audience; the worker only reads and posts.
+//! A message's writes do not depend on its audience: nothing is confirmed for the acting device
+//! of a message, and a notice's confirmation stays with the function that stored it; the
+//! worker only reads and posts.
 //!
 //! Each user is in exactly one posting invocation, so each connection gets one post; a retry
 //! happens only when a run failed before posting (the entry or the connections could not be

@@ -16,6 +16,7 @@ use crate::domain::format::Format;
 use crate::domain::ids::{device_key, Actor, ConversationId, UserId};
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
+use crate::store::connections::Connection;
 use crate::store::relations::List;
 use crate::store::streams::NewEntry;
 use crate::store::{self, Backend};
@@ -86,10 +87,31 @@ pub async fn tell_group(
 /// Pushes one stored notice of a shared conversation to `members` and the actor's other
 /// devices ([`push_message`]), and confirms it for the acting device.
 pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[UserId], entry: &Entry) {
-    futures::join!(
-        confirm_for_acting_device(backend, actor, vec![entry]),
-        push_message(backend, actor, members, entry, None)
-    );
+    let posts = async { push_message(backend, actor, reach(backend, actor, members).await, entry, None).await };
+    futures::join!(confirm_for_acting_device(backend, actor, vec![entry]), posts);
+}
+
+/// Who an entry for `members` reaches from this function: the members and the actor (for its
+/// other devices), and their live connections, looked up already unless the audience goes to
+/// the fan-out worker. A send looks them up beside the message's write, once its number is
+/// taken (docs/ARCHITECTURE.md, Messages: why not earlier).
+pub struct Reach {
+    users: Vec<UserId>,
+    live: Option<store::Result<Vec<Connection>>>,
+}
+
+/// Looks up who an entry for `members` reaches ([`Reach`]).
+pub async fn reach(backend: &impl Backend, actor: &Actor, members: &[UserId]) -> Reach {
+    let mut users = members.to_vec();
+    users.push(actor.user_id);
+    users.sort_unstable();
+    users.dedup();
+    let handed_off = backend.fan_out_worker().is_some_and(|(_, direct)| users.len() > direct);
+    let live = match handed_off {
+        true => None,
+        false => Some(backend.of_users(&users).await),
+    };
+    Reach { users, live }
 }
 
 /// A frame of derived state for one user's JSON connections (seed 003's unread count), posted
@@ -106,20 +128,24 @@ pub struct Event {
 /// posts. Nothing is confirmed for the acting device: sync never offers a device its own
 /// messages (their echo names it), and its next confirmation takes them in
 /// (`streams::cursors::confirm`), its user's cursor likewise.
-pub async fn push_message(
-    backend: &impl Backend,
-    actor: &Actor,
-    members: &[UserId],
-    entry: &Entry,
-    event: Option<Event>,
-) {
-    let mut audience = members.to_vec();
-    audience.push(actor.user_id);
-    audience.sort_unstable();
-    audience.dedup();
-    let here = fan_out::hand_off(backend, actor, entry, audience).await;
-    let reached: Vec<(UserId, &Entry)> = here.into_iter().map(|user| (user, entry)).collect();
-    if let Err(err) = push_to_live(backend, actor, &reached, event.as_ref()).await {
+pub async fn push_message(backend: &impl Backend, actor: &Actor, reach: Reach, entry: &Entry, event: Option<Event>) {
+    let posted = match reach.live {
+        Some(live) => match live {
+            Ok(live) => {
+                let reached: Vec<(UserId, &Entry)> = reach.users.iter().map(|user| (*user, entry)).collect();
+                post_to_live(backend, actor, &reached, live, event.as_ref()).await;
+                Ok(())
+            }
+            Err(err) => Err(err),
+        },
+        None => {
+            // Users Lambda did not take are posted to here.
+            let here = fan_out::hand_off(backend, actor, entry, reach.users).await;
+            let reached: Vec<(UserId, &Entry)> = here.into_iter().map(|user| (user, entry)).collect();
+            push_to_live(backend, actor, &reached, event.as_ref()).await
+        }
+    };
+    if let Err(err) = posted {
         tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
     }
 }
@@ -141,9 +167,8 @@ pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(UserI
 /// a contact change with its count, who sees it.
 type FrameKey = (ConversationId, u64, Format, Option<UserId>);
 
-/// Posts stored entries to their users' live connections, except the acting device, and `event`
-/// to its user's JSON connections; 410 Gone forgets a connection. Each distinct frame is
-/// rendered once and its bytes shared by every connection that gets it. Fails when the
+/// Posts stored entries to their users' live connections (looked up here), except the acting
+/// device, and `event` to its user's JSON connections ([`post_to_live`]). Fails when the
 /// connections cannot be looked up (nothing was posted then): the fan-out worker fails its run
 /// so that Lambda retries it.
 async fn push_to_live(
@@ -155,9 +180,23 @@ async fn push_to_live(
     if reached.is_empty() {
         return Ok(());
     }
-    let event_frame = event.map(|e| (e.user, Arc::<[u8]>::from(Format::Json.frame("", e.name, &e.data).into_bytes())));
     let users: Vec<UserId> = reached.iter().map(|(u, _)| *u).collect();
     let live = backend.of_users(&users).await?;
+    post_to_live(backend, actor, reached, live, event).await;
+    Ok(())
+}
+
+/// Posts stored entries to their users' connections `live`, except the acting device, and
+/// `event` to its user's JSON connections, after the entries; 410 Gone forgets a connection.
+/// Each distinct frame is rendered once and its bytes shared by every connection that gets it.
+async fn post_to_live(
+    backend: &impl Backend,
+    actor: &Actor,
+    reached: &[(UserId, &Entry)],
+    live: Vec<Connection>,
+    event: Option<&Event>,
+) {
+    let event_frame = event.map(|e| (e.user, Arc::<[u8]>::from(Format::Json.frame("", e.name, &e.data).into_bytes())));
     let mut by_user: HashMap<UserId, Vec<&Entry>> = HashMap::new();
     for (user, entry) in reached {
         by_user.entry(*user).or_default().push(entry);
@@ -194,7 +233,6 @@ async fn push_to_live(
     // Posts to one connection run side by side: the event follows the entries it is about.
     post_forgetting_gone(backend, posts).await;
     post_forgetting_gone(backend, events).await;
-    Ok(())
 }
 
 /// Seed 003's `NOTIFY_UPDATE_CONTACT` carries the recipient's whole contact list with unread

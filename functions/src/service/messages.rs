@@ -82,9 +82,12 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
     admitted?;
     let audience = audience?;
     let sender = sender?;
-    let stored = match sent_before? {
-        Some(seq) => Stored { entry: stored(backend, conversation, seq).await?, new: false, peer_unread: None },
-        None => store(backend, actor, out, conversation, sender.as_ref(), dedup.as_deref()).await?,
+    let (stored, reach) = match sent_before? {
+        Some(seq) => {
+            let entry = stored(backend, conversation, seq).await?;
+            (Stored { entry, new: false, peer_unread: None }, delivery::reach(backend, actor, &audience).await)
+        }
+        None => store(backend, actor, out, (conversation, &audience), sender.as_ref(), dedup.as_deref()).await?,
     };
     let Stored { entry, new, peer_unread } = stored;
     let seq = entry.seq;
@@ -104,7 +107,7 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
         }
         Target::Group(_) => None,
     };
-    delivery::push_message(backend, actor, &audience, &entry, unread).await;
+    delivery::push_message(backend, actor, reach, &entry, unread).await;
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
 }
 
@@ -125,15 +128,18 @@ async fn stored(backend: &impl Backend, conversation: ConversationId, seq: u64) 
 
 /// Stores a new message (its audio attached first); not new when a concurrent retry won. A
 /// group's send writes with its dedup key `dedup`; a one-to-one send has none (its head keeps
-/// the sender's recent client ids).
+/// the sender's recent client ids). Once its number is taken, the message is written and the
+/// audience's live connections looked up side by side: a device that connects after the
+/// look-up syncs after the number was taken, so it finds the message, or its gap, there
+/// (docs/ARCHITECTURE.md, Messages).
 async fn store(
     backend: &impl Backend,
     actor: &Actor,
     out: &Outgoing,
-    conversation: ConversationId,
+    (conversation, audience): (ConversationId, &[UserId]),
     sender: Option<&Profile>,
     dedup: Option<&str>,
-) -> Result<Stored> {
+) -> Result<(Stored, delivery::Reach)> {
     let content = if out.kind == MessageKind::Audio {
         attachments::attach(backend, actor.user_id, &out.content, conversation).await?;
         // The message names the object by a stable server path (simple_im's
@@ -160,21 +166,31 @@ async fn store(
     // The sending device's key: sync never offers the message back to it (`Entry::is_own`).
     let device = device_key(&actor.device, &actor.tag);
     let new = NewEntry { echo_of: Some(&device), body: &body, reader: Some(actor.user_id) };
-    let (seq, fresh, peer_unread) = match dedup {
+    let reach = delivery::reach(backend, actor, audience);
+    let (written, reach, peer_unread) = match dedup {
         Some(key) => {
-            let (seq, fresh) = backend.append(conversation, new, Some(key)).await?;
-            (seq, fresh, None)
+            let seq = backend.allocate(conversation).await?;
+            // What one sends is read; a marker is only ever raised, so racing sends of one
+            // sender leave it at the highest.
+            let (written, read, reach) = futures::join!(
+                backend.write(conversation, seq, &new, Some(key)),
+                backend.raise_read_marker(actor.user_id, conversation, seq),
+                reach
+            );
+            read?;
+            (written?, reach, None)
         }
         None => {
-            let appended = backend.append_direct(conversation, new, actor.user_id, &out.client_id).await?;
-            (appended.seq, appended.new, appended.peer_unread)
+            let numbered = backend.number_direct(conversation, actor.user_id, &out.client_id).await?;
+            let (written, reach) = futures::join!(backend.write(conversation, numbered.seq, &new, None), reach);
+            (written?, reach, numbered.peer_unread)
         }
     };
-    let entry = match fresh {
-        true => Entry { conversation, seq, echo_of: Some(device), body },
-        false => stored(backend, conversation, seq).await?,
+    let entry = match written {
+        (seq, true) => Entry { conversation, seq, echo_of: Some(device), body },
+        (seq, false) => stored(backend, conversation, seq).await?,
     };
-    Ok(Stored { entry, new: fresh, peer_unread })
+    Ok((Stored { entry, new: written.1, peer_unread }, reach))
 }
 
 /// The server path of an audio object (`audio/<name>.amr` → `file/audio/<name>.amr`).

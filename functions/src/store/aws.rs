@@ -11,7 +11,7 @@ use super::ports::{
 use super::post_policy::UploadForm;
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
-use super::streams::{self, Appended, NewEntry, Position};
+use super::streams::{self, NewEntry, Numbered, Position};
 use super::{blobs, groups, limits, users, Result};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
@@ -37,14 +37,20 @@ impl StreamStore for Clients {
     ) -> Result<(u64, bool)> {
         streams::append(self, conversation, entry, dedup).await
     }
-    async fn append_direct(
+    async fn number_direct(&self, conversation: ConversationId, sender: UserId, client_id: &str) -> Result<Numbered> {
+        streams::number_direct(self, conversation, sender, client_id).await
+    }
+    async fn allocate(&self, conversation: ConversationId) -> Result<u64> {
+        streams::allocate(self, conversation).await
+    }
+    async fn write(
         &self,
         conversation: ConversationId,
-        entry: NewEntry<'_>,
-        sender: UserId,
-        client_id: &str,
-    ) -> Result<Appended> {
-        streams::append_direct(self, conversation, entry, sender, client_id).await
+        seq: u64,
+        entry: &NewEntry<'_>,
+        dedup: Option<&str>,
+    ) -> Result<(u64, bool)> {
+        streams::write(self, conversation, seq, entry, dedup).await
     }
     async fn read_range(
         &self,

@@ -2,17 +2,17 @@
 //! what is confirmed): every port of `super::ports`, with the semantics the DynamoDB modules
 //! give them (dense sequences, send keys, cursors, read markers), and a record of every post,
 //! so a test asserts who was reached and with what. No JVM, no network: milliseconds.
-//! The stream ports are here; the tables' in `tables.rs`, the AWS services' in `services.rs`.
+//! The stream ports are in `streams.rs`, the tables' in `tables.rs`, the AWS services' in
+//! `services.rs`.
 
 mod services;
+mod streams;
 mod tables;
 
 use super::connections::Connection;
 use super::groups::{Creation, Info};
-use super::ports::StreamStore;
 use super::sessions::{Listed, Session};
-use super::streams::{send_slot, Appended, NewEntry, Position};
-use super::{Result, StoreError};
+use super::streams::Position;
 use crate::domain::confirmed::Confirmed;
 use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
@@ -33,6 +33,8 @@ pub struct State {
     pub dedup: HashMap<String, u64>,
     /// A one-to-one head's send slots: (conversation, sender, slot) → (client id hash, seq).
     pub send_slots: HashMap<(ConversationId, UserId, u64), (u64, u64)>,
+    /// Numbers taken by `allocate` (an entry may not be written there yet).
+    pub heads: HashMap<ConversationId, u64>,
     pub cursors: HashMap<(UserId, String, ConversationId), Confirmed>,
     pub audio: HashMap<String, ConversationId>,
     pub members: BTreeMap<GroupId, Vec<UserId>>,
@@ -179,12 +181,24 @@ impl Memory {
     }
 
     fn head_of(state: &State, conversation: ConversationId) -> u64 {
-        state.entries.range((conversation, 0)..=(conversation, u64::MAX)).next_back().map_or(0, |((_, seq), _)| *seq)
+        let last = state
+            .entries
+            .range((conversation, 0)..=(conversation, u64::MAX))
+            .next_back()
+            .map_or(0, |((_, seq), _)| *seq);
+        last.max(state.heads.get(&conversation).copied().unwrap_or(0))
+    }
+
+    /// The next number of a stream, as `entries::allocate` takes it.
+    fn allocate_in(state: &mut State, conversation: ConversationId) -> u64 {
+        let seq = Memory::head_of(state, conversation) + 1;
+        state.heads.insert(conversation, seq);
+        seq
     }
 
     /// Appends `body` to a stream at its next sequence, as `entries::append` does.
     fn append_to(state: &mut State, conversation: ConversationId, echo_of: Option<String>, body: Body) -> Entry {
-        let seq = Memory::head_of(state, conversation) + 1;
+        let seq = Memory::allocate_in(state, conversation);
         let entry = Entry { conversation, seq, echo_of, body };
         state.entries.insert((conversation, seq), entry.clone());
         entry
@@ -212,186 +226,5 @@ impl Memory {
             }
         }
         (found, false)
-    }
-}
-
-impl StreamStore for Memory {
-    async fn head(&self, conversation: ConversationId) -> Result<u64> {
-        Ok(Memory::head_of(&self.state(), conversation))
-    }
-    async fn append(
-        &self,
-        conversation: ConversationId,
-        entry: NewEntry<'_>,
-        dedup: Option<&str>,
-    ) -> Result<(u64, bool)> {
-        let mut state = self.state();
-        if let Some(seq) = dedup.and_then(|key| state.dedup.get(key)) {
-            return Ok((*seq, false));
-        }
-        let echo_of = entry.echo_of.map(String::from);
-        let seq = Memory::append_to(&mut state, conversation, echo_of, entry.body.clone()).seq;
-        if let Some(reader) = entry.reader {
-            state.read.insert((conversation, reader), seq);
-        }
-        if let Some(key) = dedup {
-            state.dedup.insert(key.to_string(), seq);
-        }
-        Ok((seq, true))
-    }
-    async fn append_direct(
-        &self,
-        conversation: ConversationId,
-        entry: NewEntry<'_>,
-        sender: UserId,
-        client_id: &str,
-    ) -> Result<Appended> {
-        let mut state = self.state();
-        let ConversationId::Direct(a, b) = conversation else {
-            return Err(StoreError::Aws("ValidationException: not a one-to-one conversation".into()));
-        };
-        let peer = if sender == a { b } else { a };
-        let (hash, slot) = send_slot(client_id);
-        let peer_unread = |state: &State, head: u64| {
-            Some(head.saturating_sub(state.read.get(&(conversation, peer)).copied().unwrap_or(0)))
-        };
-        if let Some(&(stored, seq)) = state.send_slots.get(&(conversation, sender, slot)) {
-            if stored == hash {
-                let head = Memory::head_of(&state, conversation);
-                return Ok(Appended { seq, new: false, peer_unread: peer_unread(&state, head) });
-            }
-        }
-        let seq = Memory::append_to(&mut state, conversation, entry.echo_of.map(String::from), entry.body.clone()).seq;
-        state.send_slots.insert((conversation, sender, slot), (hash, seq));
-        let marker = state.read.entry((conversation, sender)).or_default();
-        *marker = (*marker).max(seq);
-        Ok(Appended { seq, new: true, peer_unread: peer_unread(&state, seq) })
-    }
-    async fn read_range(
-        &self,
-        conversation: ConversationId,
-        after: u64,
-        until: u64,
-        limit: usize,
-    ) -> Result<(Vec<Entry>, bool)> {
-        let state = self.state();
-        if until <= after || limit == 0 {
-            return Ok((vec![], false));
-        }
-        let mut range = state.entries.range((conversation, after + 1)..=(conversation, until)).map(|(_, e)| e.clone());
-        let page: Vec<Entry> = range.by_ref().take(limit).collect();
-        Ok((page, range.next().is_some()))
-    }
-    async fn replace(&self, entry: &Entry) -> Result<()> {
-        let mut state = self.state();
-        let stored = state.entries.get_mut(&(entry.conversation, entry.seq));
-        *stored.ok_or_else(|| StoreError::Aws("ConditionalCheckFailed: no such entry".into()))? = entry.clone();
-        Ok(())
-    }
-    async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
-        let state = self.state();
-        let read = state.read.get(&(conversation, user)).copied().unwrap_or(0);
-        Ok(Memory::head_of(&state, conversation).saturating_sub(read))
-    }
-    async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
-        let mut state = self.state();
-        let marker = state.read.entry((conversation, user)).or_default();
-        *marker = (*marker).max(seq);
-        Ok(())
-    }
-    async fn sent_before(&self, dedup: &str) -> Result<Option<u64>> {
-        Ok(self.state().dedup.get(dedup).copied())
-    }
-    async fn confirm(
-        &self,
-        user: UserId,
-        device: &str,
-        conversation: ConversationId,
-        head: u64,
-        seqs: &[u64],
-        up_to: Option<u64>,
-        _expires_at: Option<u64>,
-    ) -> Result<()> {
-        let mut state = self.state();
-        let mut cursor = state.cursors.get(&(user, device.to_string(), conversation)).cloned().unwrap_or_default();
-        let mut changed = up_to.is_some_and(|seq| cursor.confirm_up_to(seq, head));
-        for &seq in seqs {
-            changed |= cursor.confirm(seq, head);
-        }
-        if changed {
-            // As `cursors::confirm`: the user's own messages just below are taken in.
-            let top = seqs.iter().copied().chain(up_to).max().unwrap_or(0).min(head);
-            for (from, to) in cursor.recent_gaps(top) {
-                let own: Vec<u64> = state
-                    .entries
-                    .range((conversation, from)..=(conversation, to))
-                    .filter(|(_, e)| e.sent_from(user, device))
-                    .map(|(_, e)| e.seq)
-                    .collect();
-                for seq in own {
-                    cursor.confirm(seq, head);
-                }
-            }
-        }
-        state.cursors.insert((user, device.to_string(), conversation), cursor);
-        Ok(())
-    }
-    async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], _: u64) -> Result<()> {
-        let mut state = self.state();
-        for position in positions {
-            state.cursors.insert((user, device.to_string(), position.conversation), position.confirmed.clone());
-        }
-        Ok(())
-    }
-    async fn claim_audio(&self, object: &str, conversation: ConversationId) -> Result<bool> {
-        let mut state = self.state();
-        let owner = *state.audio.entry(object.to_string()).or_insert(conversation);
-        Ok(owner == conversation)
-    }
-    async fn release_audio(&self, object: &str) -> Result<()> {
-        self.state().audio.remove(object);
-        Ok(())
-    }
-    async fn audio_owner(&self, object: &str) -> Result<Option<ConversationId>> {
-        Ok(self.state().audio.get(object).copied())
-    }
-    async fn unread_in(&self, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
-        let state = self.state();
-        let unread = |c: &ConversationId| {
-            Memory::head_of(&state, *c).saturating_sub(state.read.get(&(*c, user)).copied().unwrap_or(0))
-        };
-        Ok(conversations.iter().map(unread).collect())
-    }
-    async fn positions(&self, user: UserId, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
-        let state = self.state();
-        let position = |conversation: &ConversationId| Position {
-            conversation: *conversation,
-            head: Memory::head_of(&state, *conversation),
-            confirmed: state.cursors.get(&(user, device.to_string(), *conversation)).cloned().unwrap_or_default(),
-        };
-        Ok(conversations.iter().map(position).collect())
-    }
-    async fn unconfirmed(
-        &self,
-        user: UserId,
-        device: &str,
-        conversation: ConversationId,
-        after: Option<u64>,
-        limit: usize,
-        keep: impl Fn(&Entry) -> bool + Send + Sync,
-    ) -> Result<(Vec<Entry>, bool)> {
-        let mut position = self.positions(user, device, &[conversation]).await?.remove(0);
-        if let Some(after) = after {
-            position.confirmed.confirm_up_to(after, position.head);
-        }
-        Ok(Memory::unconfirmed_in(&self.state(), &position, limit, keep))
-    }
-    async fn unconfirmed_at(
-        &self,
-        position: &Position,
-        limit: usize,
-        keep: impl Fn(&Entry) -> bool + Send + Sync,
-    ) -> Result<(Vec<Entry>, bool)> {
-        Ok(Memory::unconfirmed_in(&self.state(), position, limit, keep))
     }
 }

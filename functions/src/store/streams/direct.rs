@@ -3,13 +3,11 @@
 //! sender's last few send keys (`sent_<slot>_<user>` the hash of a client id,
 //! `seqof_<slot>_<user>` the sequence it got), so a send is two writes: the head's update
 //! (its number, the sender's marker raised to it, its key remembered, refused if the key is
-//! there already) and the message's put. No dedup item, no read-marker item, no transaction.
+//! there already) and the message's put (`entries::write`, beside the connection look-up). No dedup item, no read-marker item, no transaction.
 //! A group keeps its dedup items: one head for 500 senders' keys would outgrow one write unit.
 
-use super::entries::{entry_put, put_alone};
 use super::keys::{read_attribute, stream_key};
 use super::markers::number;
-use super::NewEntry;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::store::{aws, malformed, n, s, until_won, Result};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -21,12 +19,13 @@ use im_adapters::Clients;
 /// head of a busy pair under 1 KB, one write unit.
 const SEND_SLOTS: u64 = 4;
 
-/// What a one-to-one append did.
+/// What numbering a one-to-one message did.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Appended {
+pub struct Numbered {
     pub seq: u64,
-    /// False when the client id was sent before and its message is stored: nothing new.
-    pub new: bool,
+    /// False when the client id was numbered before: `seq` is that first attempt's, whose
+    /// message may or may not be written (a retry writes it when it is not: `entries::write`).
+    pub first: bool,
     /// The other participant's unread count at this message, from the head's markers (each
     /// one-to-one send puts the peer's there too, 0 until they read). `None` only for a head
     /// that holds none. A conversation from before markers moved onto heads keeps its marker
@@ -41,21 +40,20 @@ pub fn send_slot(client_id: &str) -> (u64, u64) {
     (hash, hash % SEND_SLOTS)
 }
 
-/// Appends `sender`'s message to a one-to-one conversation. One update of the head takes the
+/// Numbers `sender`'s message in a one-to-one conversation: one update of the head takes the
 /// next number, raises the sender's read marker to it and remembers `client_id`, unless the
-/// sender's slot for it holds that id already: then the first attempt's number is used. The
-/// message is then put there, conditioned on the place being free, so a retry completes a first
-/// attempt that died between its two writes (`new` is then true: it was never pushed), and of
-/// two attempts at once exactly one writes it.
-pub async fn append_direct(
+/// sender's slot for it holds that id already: then the first attempt's number is answered.
+/// The message is then written there (`entries::write`), conditioned on the place being free,
+/// so a retry completes a first attempt that died between its two writes, and of two attempts
+/// at once exactly one writes it.
+pub async fn number_direct(
     clients: &Clients,
     conversation: ConversationId,
-    entry: NewEntry<'_>,
     sender: UserId,
     client_id: &str,
-) -> Result<Appended> {
+) -> Result<Numbered> {
     let ConversationId::Direct(a, b) = conversation else {
-        return Err(malformed("a one-to-one append to a conversation of more than two"));
+        return Err(malformed("a one-to-one number in a conversation of more than two"));
     };
     let peer = if sender == a { b } else { a };
     let (hash, slot) = send_slot(client_id);
@@ -95,11 +93,9 @@ pub async fn append_direct(
     .await?;
     let seq_name = if first { "seq".to_string() } else { format!("seqof_{slot}_{sender}") };
     let seq = number(&head, &seq_name).ok_or_else(|| malformed("a head without its sequence"))?;
-    let peer_unread =
-        number(&head, &read_attribute(peer)).map(|read| number(&head, "seq").unwrap_or(seq).saturating_sub(read));
-    // False: the other attempt of this send wrote it.
-    let new = put_alone(clients, entry_put(table, conversation, seq, &entry)?).await?;
-    Ok(Appended { seq, new, peer_unread })
+    let head_seq = number(&head, "seq").unwrap_or(seq);
+    let peer_unread = number(&head, &read_attribute(peer)).map(|read| head_seq.saturating_sub(read));
+    Ok(Numbered { seq, first, peer_unread })
 }
 
 #[cfg(test)]

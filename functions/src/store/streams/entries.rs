@@ -51,15 +51,8 @@ pub async fn append(
     entry: NewEntry<'_>,
     dedup: Option<&str>,
 ) -> Result<(u64, bool)> {
-    let table = &clients.config.tables.conversations;
     let seq = allocate(clients, conversation).await?;
-    let put = entry_put(table, conversation, seq, &entry)?;
-    let stored = async {
-        match dedup {
-            None => put_alone(clients, put).await.map(|_| (seq, true)),
-            Some(key) => put_with_dedup(clients, put, key, seq).await,
-        }
-    };
+    let stored = write(clients, conversation, seq, &entry, dedup);
     let read = async {
         match entry.reader {
             // What one sends is read; a marker is only ever raised, so racing sends of one
@@ -74,9 +67,26 @@ pub async fn append(
     Ok(stored)
 }
 
+/// Writes `entry` at `seq`, a number taken for it: alone (`false` when the place was taken: a
+/// one-to-one send's other attempt wrote it), or with its dedup key in one transaction (the
+/// first attempt's sequence and `false` when the key was taken).
+pub async fn write(
+    clients: &Clients,
+    conversation: ConversationId,
+    seq: u64,
+    entry: &NewEntry<'_>,
+    dedup: Option<&str>,
+) -> Result<(u64, bool)> {
+    let put = entry_put(&clients.config.tables.conversations, conversation, seq, entry)?;
+    match dedup {
+        None => put_alone(clients, put).await.map(|written| (seq, written)),
+        Some(key) => put_with_dedup(clients, put, key, seq).await,
+    }
+}
+
 /// The next sequence number of a stream: `ADD 1` on its head, never conditioned, so it never
 /// loses a race. It only waits out a relationship change's transaction on a feed's head.
-async fn allocate(clients: &Clients, conversation: ConversationId) -> Result<u64> {
+pub async fn allocate(clients: &Clients, conversation: ConversationId) -> Result<u64> {
     let allocated = until_won(|| async {
         let update = clients
             .dynamodb
@@ -104,7 +114,7 @@ async fn allocate(clients: &Clients, conversation: ConversationId) -> Result<u64
 }
 
 /// The put of `entry` at `seq`, conditioned on the place being free.
-pub(super) fn entry_put(table: &str, conversation: ConversationId, seq: u64, entry: &NewEntry) -> Result<Put> {
+fn entry_put(table: &str, conversation: ConversationId, seq: u64, entry: &NewEntry) -> Result<Put> {
     let mut put = Put::builder()
         .table_name(table)
         .item("pk", s(stream_key(conversation)))
@@ -121,7 +131,7 @@ pub(super) fn entry_put(table: &str, conversation: ConversationId, seq: u64, ent
 
 /// An entry without a dedup key: one conditional PutItem; `false` when its place was taken (a
 /// one-to-one send's other attempt wrote it, see `direct`).
-pub(super) async fn put_alone(clients: &Clients, put: Put) -> Result<bool> {
+async fn put_alone(clients: &Clients, put: Put) -> Result<bool> {
     let (table, item, condition) = (put.table_name, put.item, put.condition_expression);
     let request = clients.dynamodb.put_item().table_name(table).set_item(Some(item));
     match request.set_condition_expression(condition).send().await {

@@ -1,0 +1,207 @@
+//! The streams in memory: entries, heads, read markers, send keys and cursors, as
+//! `store::streams` keeps them in DynamoDB.
+
+use super::{Memory, State};
+use crate::domain::entry::Entry;
+use crate::domain::ids::{ConversationId, UserId};
+use crate::store::ports::StreamStore;
+use crate::store::streams::{send_slot, NewEntry, Numbered, Position};
+use crate::store::{Result, StoreError};
+impl StreamStore for Memory {
+    async fn head(&self, conversation: ConversationId) -> Result<u64> {
+        Ok(Memory::head_of(&self.state(), conversation))
+    }
+    async fn append(
+        &self,
+        conversation: ConversationId,
+        entry: NewEntry<'_>,
+        dedup: Option<&str>,
+    ) -> Result<(u64, bool)> {
+        let mut state = self.state();
+        if let Some(seq) = dedup.and_then(|key| state.dedup.get(key)) {
+            return Ok((*seq, false));
+        }
+        let echo_of = entry.echo_of.map(String::from);
+        let seq = Memory::append_to(&mut state, conversation, echo_of, entry.body.clone()).seq;
+        if let Some(reader) = entry.reader {
+            state.read.insert((conversation, reader), seq);
+        }
+        if let Some(key) = dedup {
+            state.dedup.insert(key.to_string(), seq);
+        }
+        Ok((seq, true))
+    }
+    async fn number_direct(&self, conversation: ConversationId, sender: UserId, client_id: &str) -> Result<Numbered> {
+        let mut state = self.state();
+        let ConversationId::Direct(a, b) = conversation else {
+            return Err(StoreError::Aws("ValidationException: not a one-to-one conversation".into()));
+        };
+        let peer = if sender == a { b } else { a };
+        let (hash, slot) = send_slot(client_id);
+        let peer_unread = |state: &State| {
+            let head = Memory::head_of(state, conversation);
+            Some(head.saturating_sub(state.read.get(&(conversation, peer)).copied().unwrap_or(0)))
+        };
+        if let Some(&(stored, seq)) = state.send_slots.get(&(conversation, sender, slot)) {
+            if stored == hash {
+                return Ok(Numbered { seq, first: false, peer_unread: peer_unread(&state) });
+            }
+        }
+        let seq = Memory::allocate_in(&mut state, conversation);
+        state.send_slots.insert((conversation, sender, slot), (hash, seq));
+        let marker = state.read.entry((conversation, sender)).or_default();
+        *marker = (*marker).max(seq);
+        Ok(Numbered { seq, first: true, peer_unread: peer_unread(&state) })
+    }
+    async fn allocate(&self, conversation: ConversationId) -> Result<u64> {
+        Ok(Memory::allocate_in(&mut self.state(), conversation))
+    }
+    async fn write(
+        &self,
+        conversation: ConversationId,
+        seq: u64,
+        entry: &NewEntry<'_>,
+        dedup: Option<&str>,
+    ) -> Result<(u64, bool)> {
+        let mut state = self.state();
+        if let Some(first) = dedup.and_then(|key| state.dedup.get(key)) {
+            return Ok((*first, false));
+        }
+        if state.entries.contains_key(&(conversation, seq)) {
+            return Ok((seq, false));
+        }
+        let stored = Entry { conversation, seq, echo_of: entry.echo_of.map(String::from), body: entry.body.clone() };
+        state.entries.insert((conversation, seq), stored);
+        if let Some(key) = dedup {
+            state.dedup.insert(key.to_string(), seq);
+        }
+        Ok((seq, true))
+    }
+    async fn read_range(
+        &self,
+        conversation: ConversationId,
+        after: u64,
+        until: u64,
+        limit: usize,
+    ) -> Result<(Vec<Entry>, bool)> {
+        let state = self.state();
+        if until <= after || limit == 0 {
+            return Ok((vec![], false));
+        }
+        let mut range = state.entries.range((conversation, after + 1)..=(conversation, until)).map(|(_, e)| e.clone());
+        let page: Vec<Entry> = range.by_ref().take(limit).collect();
+        Ok((page, range.next().is_some()))
+    }
+    async fn replace(&self, entry: &Entry) -> Result<()> {
+        let mut state = self.state();
+        let stored = state.entries.get_mut(&(entry.conversation, entry.seq));
+        *stored.ok_or_else(|| StoreError::Aws("ConditionalCheckFailed: no such entry".into()))? = entry.clone();
+        Ok(())
+    }
+    async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
+        let state = self.state();
+        let read = state.read.get(&(conversation, user)).copied().unwrap_or(0);
+        Ok(Memory::head_of(&state, conversation).saturating_sub(read))
+    }
+    async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
+        let mut state = self.state();
+        let marker = state.read.entry((conversation, user)).or_default();
+        *marker = (*marker).max(seq);
+        Ok(())
+    }
+    async fn sent_before(&self, dedup: &str) -> Result<Option<u64>> {
+        Ok(self.state().dedup.get(dedup).copied())
+    }
+    async fn confirm(
+        &self,
+        user: UserId,
+        device: &str,
+        conversation: ConversationId,
+        head: u64,
+        seqs: &[u64],
+        up_to: Option<u64>,
+        _expires_at: Option<u64>,
+    ) -> Result<()> {
+        let mut state = self.state();
+        let mut cursor = state.cursors.get(&(user, device.to_string(), conversation)).cloned().unwrap_or_default();
+        let mut changed = up_to.is_some_and(|seq| cursor.confirm_up_to(seq, head));
+        for &seq in seqs {
+            changed |= cursor.confirm(seq, head);
+        }
+        if changed {
+            // As `cursors::confirm`: the user's own messages just below are taken in.
+            let top = seqs.iter().copied().chain(up_to).max().unwrap_or(0).min(head);
+            for (from, to) in cursor.recent_gaps(top) {
+                let own: Vec<u64> = state
+                    .entries
+                    .range((conversation, from)..=(conversation, to))
+                    .filter(|(_, e)| e.sent_from(user, device))
+                    .map(|(_, e)| e.seq)
+                    .collect();
+                for seq in own {
+                    cursor.confirm(seq, head);
+                }
+            }
+        }
+        state.cursors.insert((user, device.to_string(), conversation), cursor);
+        Ok(())
+    }
+    async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], _: u64) -> Result<()> {
+        let mut state = self.state();
+        for position in positions {
+            state.cursors.insert((user, device.to_string(), position.conversation), position.confirmed.clone());
+        }
+        Ok(())
+    }
+    async fn claim_audio(&self, object: &str, conversation: ConversationId) -> Result<bool> {
+        let mut state = self.state();
+        let owner = *state.audio.entry(object.to_string()).or_insert(conversation);
+        Ok(owner == conversation)
+    }
+    async fn release_audio(&self, object: &str) -> Result<()> {
+        self.state().audio.remove(object);
+        Ok(())
+    }
+    async fn audio_owner(&self, object: &str) -> Result<Option<ConversationId>> {
+        Ok(self.state().audio.get(object).copied())
+    }
+    async fn unread_in(&self, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
+        let state = self.state();
+        let unread = |c: &ConversationId| {
+            Memory::head_of(&state, *c).saturating_sub(state.read.get(&(*c, user)).copied().unwrap_or(0))
+        };
+        Ok(conversations.iter().map(unread).collect())
+    }
+    async fn positions(&self, user: UserId, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
+        let state = self.state();
+        let position = |conversation: &ConversationId| Position {
+            conversation: *conversation,
+            head: Memory::head_of(&state, *conversation),
+            confirmed: state.cursors.get(&(user, device.to_string(), *conversation)).cloned().unwrap_or_default(),
+        };
+        Ok(conversations.iter().map(position).collect())
+    }
+    async fn unconfirmed(
+        &self,
+        user: UserId,
+        device: &str,
+        conversation: ConversationId,
+        after: Option<u64>,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool + Send + Sync,
+    ) -> Result<(Vec<Entry>, bool)> {
+        let mut position = self.positions(user, device, &[conversation]).await?.remove(0);
+        if let Some(after) = after {
+            position.confirmed.confirm_up_to(after, position.head);
+        }
+        Ok(Memory::unconfirmed_in(&self.state(), &position, limit, keep))
+    }
+    async fn unconfirmed_at(
+        &self,
+        position: &Position,
+        limit: usize,
+        keep: impl Fn(&Entry) -> bool + Send + Sync,
+    ) -> Result<(Vec<Entry>, bool)> {
+        Ok(Memory::unconfirmed_in(&self.state(), position, limit, keep))
+    }
+}
