@@ -260,7 +260,13 @@ async fn cost_per_million() {
     let (own, connections) = stub_stack().await;
     let config = own.clients.config.clone();
     let setup = im_adapters::Clients::local(config.clone());
-    let (a, b) = (4_100_000_001, 4_100_000_002);
+    // Two users with profiles: a socket send names its recipient, who must exist.
+    let user = |name: &str| {
+        let profile = im_functions::domain::user::Profile::named(name.into(), None, None);
+        let setup = &setup;
+        async move { im_functions::store::users::insert(setup, &profile, "-".into()).await.expect("a user").0 }
+    };
+    let (a, b) = (user("a").await, user("b").await);
     let as_user = |id: u64| im_functions::domain::ids::Actor {
         user_id: im_functions::domain::ids::UserId(id),
         device: device(stub::DEVICE),
@@ -282,14 +288,14 @@ async fn cost_per_million() {
     let direct = measure(&pair, Path::Direct);
     let direct_socket = measure(&pair, Path::DirectSocket);
     let mut groups = vec![];
-    for n in [100, 1000] {
+    for n in [100, 500, 1000] {
         let group = Group::prepare(&setup, n, 4_000_000_000 + n as u64 * 10).await;
         groups.push((n, measure(&group, Path::PostMessage)));
     }
     // A post's CPU time, from the group of 100 (all posted by the handler) over one-to-one.
     let cpu_per_post = (groups[0].1.cpu_per_message.as_secs_f64() - direct.cpu_per_message.as_secs_f64()) * 1000.0
         / (groups[0].1.posts_per_message - direct.posts_per_message);
-    let reference = cost::measure_reference(&config, &connections.url, &[2, 100, 1000]);
+    let reference = cost::measure_reference(&config, &connections.url, &[2, 100, 500, 1000]);
     let mut rows = vec![
         cost::ours("one-to-one over HTTP", &direct, 2, cpu_per_post, cost::Surface::Http),
         cost::ours("one-to-one over the socket", &direct_socket, 2, cpu_per_post, cost::Surface::Socket),
@@ -320,6 +326,19 @@ async fn cost_per_million() {
     for line in cost::extras() {
         println!("{line}");
     }
+    println!("\n## Issue 23's goals, this run (cold starts and sizes: `--stub-connections`, `--sizes`)\n");
+    let row = |traffic: &str| rows.iter().find(|r| r.traffic == traffic).expect("a row");
+    let reference_row = |traffic: &str| rows.iter().find(|r| r.traffic == traffic && r.design.starts_with("reference"));
+    let http = row("one-to-one over HTTP");
+    let socket = row("one-to-one over the socket");
+    let one_to_one_reference = reference_row("one-to-one").expect("the reference");
+    let group = rows.iter().find(|r| r.traffic == "group of 500" && !r.design.starts_with("reference")).expect("500");
+    println!("| figure | before (the issue) | must | this run |");
+    println!("| --- | --- | --- | --- |");
+    println!("| one-to-one over HTTP, total per million | $9 | ≤ $4 (the reference, this run: ${:.2}) | ${:.2} |", one_to_one_reference.total() * 1e6, http.total() * 1e6);
+    println!("| one-to-one over the socket, answer frame included | not priced | ≤ the reference's socket path (${:.2}) | ${:.2} |", one_to_one_reference.total() * 1e6, socket.total() * 1e6);
+    println!("| group of 500, total ÷ API Gateway's share | 1.074 (at 1000) | ≤ 1.02 | {:.3} |", group.total() / group.gateway);
+    println!("| sequential DynamoDB stages before the first post | 5 | ≤ 3 | {} (the cost model's, counted from the code) |", cost::SEND_STAGES);
 }
 
 #[tokio::main]
