@@ -80,8 +80,11 @@ impl Row {
     }
 
     pub fn markdown(&self) -> String {
+        // Cents show where the one-to-one rows differ; whole dollars suffice for groups.
+        let total = self.total() * 1e6;
+        let total = if total < 10.0 { format!("{total:.2}") } else { format!("{total:.0}") };
         format!(
-            "| {} | {} | {:.0} ms | ${:.2} | {:.1} RRU + {:.0} WRU: ${:.2} | ${:.0} | **${:.0}** |",
+            "| {} | {} | {:.0} ms | ${:.2} | {:.1} RRU + {:.0} WRU: ${:.2} | ${:.0} | **${total}** |",
             self.traffic,
             self.design,
             self.duration_ms,
@@ -90,7 +93,6 @@ impl Row {
             self.write_units,
             self.dynamodb * 1e6,
             self.gateway * 1e6,
-            self.total() * 1e6
         )
     }
 }
