@@ -3,8 +3,9 @@
 //! sender's last few send keys (`sent_<slot>_<user>` the hash of a client id,
 //! `seqof_<slot>_<user>` the sequence it got), so a send is two writes: the head's update
 //! (its number, the sender's marker raised to it, its key remembered, refused if the key is
-//! there already) and the message's put (`entries::write`, beside the connection look-up). No dedup item, no read-marker item, no transaction.
-//! A group keeps its dedup items: one head for 500 senders' keys would outgrow one write unit.
+//! there already) and the message's put (`entries::write`, beside the connection look-up): no
+//! dedup item, no read-marker item, no transaction. A group keeps its dedup items: one head
+//! for 500 senders' keys would outgrow one write unit.
 
 use super::keys::{read_attribute, stream_key};
 use super::markers::number;
@@ -14,9 +15,10 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use im_adapters::Clients;
 
-/// Send keys remembered per sender: a retry finds its first attempt while fewer than this many
-/// of the sender's later messages (in the same slot, by hash) came between. Four slots keep the
-/// head of a busy pair under 1 KB, one write unit.
+/// Send keys remembered per sender, one per slot by hash: a retry finds its first attempt until
+/// a later message of the sender's lands in the same slot (one in four does), so the last
+/// message's retry always, the one before it three times in four. Four slots keep the head of a
+/// busy pair under 1 KB, one write unit.
 const SEND_SLOTS: u64 = 4;
 
 /// What numbering a one-to-one message did.

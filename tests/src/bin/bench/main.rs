@@ -335,10 +335,20 @@ async fn cost_per_million() {
     let group = rows.iter().find(|r| r.traffic == "group of 500" && !r.design.starts_with("reference")).expect("500");
     println!("| figure | before (the issue) | must | this run |");
     println!("| --- | --- | --- | --- |");
-    println!("| one-to-one over HTTP, total per million | $9 | ≤ $4 (the reference, this run: ${:.2}) | ${:.2} |", one_to_one_reference.total() * 1e6, http.total() * 1e6);
+    println!(
+        "| one-to-one over HTTP, total per million | $9 | ≤ $4 (the reference, this run: ${:.2}) | ${:.2} |",
+        one_to_one_reference.total() * 1e6,
+        http.total() * 1e6
+    );
     println!("| one-to-one over the socket, answer frame included | not priced | ≤ the reference's socket path (${:.2}) | ${:.2} |", one_to_one_reference.total() * 1e6, socket.total() * 1e6);
-    println!("| group of 500, total ÷ API Gateway's share | 1.074 (at 1000) | ≤ 1.02 | {:.3} |", group.total() / group.gateway);
-    println!("| sequential DynamoDB stages before the first post | 5 | ≤ 3 | {} (the cost model's, counted from the code) |", cost::SEND_STAGES);
+    println!(
+        "| group of 500, total ÷ API Gateway's share | 1.074 (at 1000) | ≤ 1.02 | {:.3} |",
+        group.total() / group.gateway
+    );
+    println!(
+        "| sequential DynamoDB stages before the first post | 5 | ≤ 3 | {} (the cost model's, counted from the code) |",
+        cost::SEND_STAGES
+    );
 }
 
 #[tokio::main]
