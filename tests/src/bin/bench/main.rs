@@ -6,11 +6,13 @@
 //!   starts with peak RSS ([`stub`]);
 //! - `--cost`: the cost of a million messages on AWS beside the reference chat ([`cost`]);
 //! - `--scale`: one message to 10 000 and 100 000 recipients through the fan-out worker ([`scale`]);
+//! - `--throughput`: one conversation with N members sending at once ([`throughput`]);
 //! - `--fan-out`, `--messages`, `--relations`: through the local stack's emulators.
 
 mod cost;
 mod scale;
 mod stub;
+mod throughput;
 
 use im_tests::{new_user, stack, Client};
 use serde_json::Value;
@@ -369,6 +371,18 @@ async fn main() {
     }
     if std::env::args().any(|a| a == "--cost") {
         cost_per_million().await;
+        return;
+    }
+    if std::env::args().any(|a| a == "--throughput") {
+        let (own, connections) = stub_stack().await;
+        let clients = std::sync::Arc::new(im_adapters::Clients::local(own.clients.config.clone()));
+        println!("## One conversation, N members sending at once ({} messages each, in process)\n", throughput::EACH);
+        println!("| senders | messages | messages per second | ack p50 / p99 | refused | numbers 1..=messages, each stored once |");
+        println!("| --- | --- | --- | --- | --- | --- |");
+        for (i, senders) in [1, 10, 50, 100].into_iter().enumerate() {
+            throughput::one_conversation(&clients, &connections, senders, 5_000_000_000 + i as u64 * 1_000).await;
+        }
+        println!("\n{}", throughput::modelled());
         return;
     }
     if std::env::args().any(|a| a == "--relations") {
