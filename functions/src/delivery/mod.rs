@@ -57,8 +57,8 @@ pub async fn tell_users(
         let body = &body;
         async move {
             let conversation = ConversationId::Feed(user);
-            let new = NewEntry { echo_of: echo_of.as_deref(), body, reader: None };
-            let (seq, _) = backend.append(conversation, new, None).await?;
+            let new = NewEntry { echo_of: echo_of.as_deref(), body };
+            let seq = backend.append(conversation, new).await?;
             Ok::<_, store::StoreError>((user, Entry { conversation, seq, echo_of, body: body.clone() }))
         }
     });
@@ -79,7 +79,7 @@ pub async fn tell_group(
     notice: &Notice,
 ) -> store::Result<u64> {
     let body = Body::Notice(notice.clone());
-    let (seq, _) = backend.append(conversation, NewEntry { echo_of: None, body: &body, reader: None }, None).await?;
+    let seq = backend.append(conversation, NewEntry { echo_of: None, body: &body }).await?;
     push_to_members(backend, actor, members, &Entry { conversation, seq, echo_of: None, body }).await;
     Ok(seq)
 }

@@ -165,7 +165,7 @@ async fn store(
     });
     // The sending device's key: sync never offers the message back to it (`Entry::is_own`).
     let device = device_key(&actor.device, &actor.tag);
-    let new = NewEntry { echo_of: Some(&device), body: &body, reader: Some(actor.user_id) };
+    let new = NewEntry { echo_of: Some(&device), body: &body };
     let reach = delivery::reach(backend, actor, audience);
     let (written, reach, peer_unread) = match dedup {
         Some(key) => {

@@ -29,13 +29,8 @@ impl StreamStore for Clients {
     async fn head(&self, conversation: ConversationId) -> Result<u64> {
         streams::head(self, conversation).await
     }
-    async fn append(
-        &self,
-        conversation: ConversationId,
-        entry: NewEntry<'_>,
-        dedup: Option<&str>,
-    ) -> Result<(u64, bool)> {
-        streams::append(self, conversation, entry, dedup).await
+    async fn append(&self, conversation: ConversationId, entry: NewEntry<'_>) -> Result<u64> {
+        streams::append(self, conversation, entry).await
     }
     async fn number_direct(&self, conversation: ConversationId, sender: UserId, client_id: &str) -> Result<Numbered> {
         streams::number_direct(self, conversation, sender, client_id).await

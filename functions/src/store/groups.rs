@@ -234,7 +234,7 @@ async fn change_membership(
     let conversation = ConversationId::Group(group);
     let seen = streams::head(clients, conversation).await?;
     let body = Body::Notice(notice.clone());
-    let entry = NewEntry { echo_of: None, body: &body, reader: None };
+    let entry = NewEntry { echo_of: None, body: &body };
     writes.extend(streams::append_writes(&clients.config.tables.conversations, conversation, seen, &entry)?);
     let stored = Entry { conversation, seq: seen + 1, echo_of: None, body };
     Ok(transact(clients, writes).await?.then_some(stored))

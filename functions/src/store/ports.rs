@@ -30,12 +30,8 @@ use std::sync::{Arc, Mutex};
 /// (and their device) first, then the conversation.
 pub trait StreamStore: Sync {
     fn head(&self, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
-    fn append(
-        &self,
-        conversation: ConversationId,
-        entry: NewEntry<'_>,
-        dedup: Option<&str>,
-    ) -> impl Future<Output = Result<(u64, bool)>> + Send;
+    /// A notice at the stream's next number (`streams::append`).
+    fn append(&self, conversation: ConversationId, entry: NewEntry<'_>) -> impl Future<Output = Result<u64>> + Send;
     /// A one-to-one message's number: taken, deduplicated on `client_id` and read by its
     /// sender in one update of the head (`streams::direct`); [`StreamStore::write`] follows.
     fn number_direct(

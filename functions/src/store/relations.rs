@@ -152,7 +152,7 @@ pub async fn transition(
         for (user, echo_of) in &told.feeds {
             let conversation = ConversationId::Feed(*user);
             let seen = streams::head(clients, conversation).await?;
-            let entry = NewEntry { echo_of: echo_of.as_deref(), body: &body, reader: None };
+            let entry = NewEntry { echo_of: echo_of.as_deref(), body: &body };
             writes.extend(streams::append_writes(&clients.config.tables.conversations, conversation, seen, &entry)?);
             let (echo_of, body) = (echo_of.clone(), body.clone());
             stored.push((*user, Entry { conversation, seq: seen + 1, echo_of, body }));

@@ -115,8 +115,8 @@ async fn a_handed_off_delivery_that_fails_is_retried_by_lambda() {
         d: "android".into(),
         deleted: false,
     });
-    let new = NewEntry { echo_of: None, body: &body, reader: None };
-    streams::append(&clients, conversation, new, None).await.unwrap();
+    let new = NewEntry { echo_of: None, body: &body };
+    streams::append(&clients, conversation, new).await.unwrap();
     for socket in &mut sockets {
         let frame = im_tests::next_text(socket).await;
         assert!(frame.contains("retried"), "{frame}");

@@ -35,9 +35,9 @@ async fn every_function_binary_answers_its_sample_event() {
                 d: "android".into(),
                 deleted: false,
             });
-            let new = im_functions::store::streams::NewEntry { echo_of: None, body: &body, reader: None };
+            let new = im_functions::store::streams::NewEntry { echo_of: None, body: &body };
             let group = im_functions::domain::ids::ConversationId::Group(im_functions::domain::ids::GroupId(1));
-            im_functions::store::streams::append(&own.clients, group, new, None).await.unwrap();
+            im_functions::store::streams::append(&own.clients, group, new).await.unwrap();
         }
         let mut results = im_local::runtime_api::run_binary(&path, binary, &env, vec![event]).await.unwrap();
         let answer = results.remove(0).outcome.unwrap_or_else(|e| panic!("{binary} failed: {e}"));

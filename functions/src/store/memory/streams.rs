@@ -11,25 +11,9 @@ impl StreamStore for Memory {
     async fn head(&self, conversation: ConversationId) -> Result<u64> {
         Ok(Memory::head_of(&self.state(), conversation))
     }
-    async fn append(
-        &self,
-        conversation: ConversationId,
-        entry: NewEntry<'_>,
-        dedup: Option<&str>,
-    ) -> Result<(u64, bool)> {
-        let mut state = self.state();
-        if let Some(seq) = dedup.and_then(|key| state.dedup.get(key)) {
-            return Ok((*seq, false));
-        }
+    async fn append(&self, conversation: ConversationId, entry: NewEntry<'_>) -> Result<u64> {
         let echo_of = entry.echo_of.map(String::from);
-        let seq = Memory::append_to(&mut state, conversation, echo_of, entry.body.clone()).seq;
-        if let Some(reader) = entry.reader {
-            state.read.insert((conversation, reader), seq);
-        }
-        if let Some(key) = dedup {
-            state.dedup.insert(key.to_string(), seq);
-        }
-        Ok((seq, true))
+        Ok(Memory::append_to(&mut self.state(), conversation, echo_of, entry.body.clone()).seq)
     }
     async fn number_direct(&self, conversation: ConversationId, sender: UserId, client_id: &str) -> Result<Numbered> {
         let mut state = self.state();

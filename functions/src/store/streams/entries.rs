@@ -4,9 +4,8 @@
 
 use super::keys::stream_key;
 use super::markers::marker;
-use super::read::raise_read_marker;
 use crate::domain::entry::{Body, Entry, EntryKind};
-use crate::domain::ids::{ConversationId, UserId};
+use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
 use crate::store::{aws, from_item, lost_condition, malformed, n, s, until_won, Item, Result};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -21,9 +20,6 @@ use serde::Deserialize;
 pub struct NewEntry<'a> {
     pub echo_of: Option<&'a str>,
     pub body: &'a Body,
-    /// Whose read marker moves to the entry in the same transaction (a message's sender: what
-    /// one sends is read, and a crash cannot leave it counted unread).
-    pub reader: Option<UserId>,
 }
 
 #[derive(Deserialize)]
@@ -36,35 +32,17 @@ struct StoredEntry {
     echo_of: Option<String>,
 }
 
-/// Appends an entry and returns its sequence number. The number comes from one atomic update
-/// of the head ([`allocate`]), which DynamoDB applies one after another: concurrent senders to
-/// one conversation never conflict (a transaction conditioned on the head made all but one of
-/// them lose, and a busy group refused half its messages). The entry is then written at that
-/// number: alone, or with its dedup key `dedup` (a key naming the sender's own id for it, which
-/// the caller has looked up already) in one transaction of two items no other send touches, so
-/// a retried send never makes a second entry: the second finds the key taken and returns the
-/// first's sequence and `false`. The reader's marker moves beside the write. A crash between
-/// the allocation and the write leaves a number no entry takes: readers skip it (module doc).
-pub async fn append(
-    clients: &Clients,
-    conversation: ConversationId,
-    entry: NewEntry<'_>,
-    dedup: Option<&str>,
-) -> Result<(u64, bool)> {
+/// Appends a notice and returns its sequence number. The number comes from one atomic update
+/// of the head ([`allocate`]), which DynamoDB applies one after another: concurrent appends to
+/// one stream never conflict (a transaction conditioned on the head made all but one of them
+/// lose, and a busy group refused half its messages). The entry is then written at that number
+/// ([`write`]). A crash between the two leaves a number no entry takes: readers skip it (module
+/// doc). Messages take their number and write apart, the connection look-up between
+/// (`service::messages`).
+pub async fn append(clients: &Clients, conversation: ConversationId, entry: NewEntry<'_>) -> Result<u64> {
     let seq = allocate(clients, conversation).await?;
-    let stored = write(clients, conversation, seq, &entry, dedup);
-    let read = async {
-        match entry.reader {
-            // What one sends is read; a marker is only ever raised, so racing sends of one
-            // sender leave it at the highest.
-            Some(user) => raise_read_marker(clients, user, conversation, seq).await,
-            None => Ok(()),
-        }
-    };
-    let (stored, read) = futures::join!(stored, read);
-    let stored = stored?;
-    read?;
-    Ok(stored)
+    write(clients, conversation, seq, &entry, None).await?;
+    Ok(seq)
 }
 
 /// Writes `entry` at `seq`, a number taken for it: alone (`false` when the place was taken: a
@@ -286,7 +264,7 @@ pub async fn read_range(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::GroupId;
+    use crate::domain::ids::{GroupId, UserId};
     use crate::domain::notice::Change;
     use crate::store::item;
 

@@ -42,4 +42,4 @@ pub use dedup::{dedup_key, sent_before};
 pub use direct::{number_direct, send_slot, Numbered};
 pub use entries::{allocate, append, append_writes, read_range, replace, write, NewEntry};
 pub use markers::head;
-pub use read::{raise_read_marker, read_marker, unread, unread_in};
+pub use read::{raise_read_marker, unread, unread_in};

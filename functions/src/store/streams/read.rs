@@ -25,12 +25,6 @@ fn head_and_marker(found: &HashMap<String, Item>, conversation: ConversationId, 
     (seq, on_head.max(own))
 }
 
-/// `user`'s read marker in a conversation (0 when nothing was read).
-pub async fn read_marker(clients: &Clients, user: UserId, conversation: ConversationId) -> Result<u64> {
-    let found = items(clients, keys(conversation, user).to_vec()).await?;
-    Ok(head_and_marker(&found, conversation, user).1)
-}
-
 /// Unread entries of `user` in a conversation: head minus read marker, exact under races.
 pub async fn unread(clients: &Clients, user: UserId, conversation: ConversationId) -> Result<u64> {
     Ok(unread_in(clients, user, &[conversation]).await?[0])
