@@ -13,7 +13,7 @@
 //! read). Lambda may still run an event twice, rarely: backend drop a repeat by its `seq`, as
 //! they do for any repeat (docs/API.md).
 
-use super::push_to_live;
+use super::{live_of, post_to_live};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{Actor, ConversationId, DeviceName, UserId};
 use crate::store::Backend;
@@ -40,6 +40,10 @@ pub struct Batch {
     pub conversation: String,
     pub seq: u64,
     pub users: Vec<UserId>,
+    /// How many users the whole hand-off named (this batch may be a part of it); 0 when not
+    /// known (events queued before it was recorded): connections are then looked up by user.
+    #[serde(default)]
+    pub audience: usize,
 }
 
 impl Batch {
@@ -51,6 +55,7 @@ impl Batch {
             connection_id: actor.connection_id.clone(),
             conversation: entry.conversation.to_string(),
             seq: entry.seq,
+            audience: users.len(),
             users,
         }
     }
@@ -65,6 +70,7 @@ impl Batch {
             conversation: self.conversation.clone(),
             seq: self.seq,
             users: users.to_vec(),
+            audience: self.audience,
         }
     }
 
@@ -126,8 +132,12 @@ pub async fn run(backend: &impl Backend, payload: Value) -> Result<Value, String
         backend.read_range(conversation, batch.seq.saturating_sub(1), batch.seq, 1).await.map_err(|e| e.to_string())?;
     let entry = entries.into_iter().next().ok_or_else(|| format!("{conversation}:{} is not stored", batch.seq))?;
     for part in users.chunks(USERS_PER_DELIVERY) {
+        let mut part = part.to_vec();
+        part.sort_unstable();
+        let audience = if batch.audience == 0 { usize::MAX } else { batch.audience };
+        let live = live_of(backend, conversation, &part, audience).await.map_err(|e| e.to_string())?;
         let reached: Vec<(UserId, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
-        push_to_live(backend, &actor, &reached, None).await.map_err(|e| e.to_string())?;
+        post_to_live(backend, &actor, &reached, live, None).await;
     }
     Ok(Value::Null)
 }

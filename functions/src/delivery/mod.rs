@@ -87,7 +87,10 @@ pub async fn tell_group(
 /// Pushes one stored notice of a shared conversation to `members` and the actor's other
 /// devices ([`push_message`]), and confirms it for the acting device.
 pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[UserId], entry: &Entry) {
-    let posts = async { push_message(backend, actor, reach(backend, actor, members).await, entry, None).await };
+    let posts = async {
+        let reach = reach(backend, actor, entry.conversation, members).await;
+        push_message(backend, actor, reach, entry, None).await
+    };
     futures::join!(confirm_for_acting_device(backend, actor, vec![entry]), posts);
 }
 
@@ -100,8 +103,8 @@ pub struct Reach {
     live: Option<store::Result<Vec<Connection>>>,
 }
 
-/// Looks up who an entry for `members` reaches ([`Reach`]).
-pub async fn reach(backend: &impl Backend, actor: &Actor, members: &[UserId]) -> Reach {
+/// Looks up who an entry of `conversation` for `members` reaches ([`Reach`]).
+pub async fn reach(backend: &impl Backend, actor: &Actor, conversation: ConversationId, members: &[UserId]) -> Reach {
     let mut users = members.to_vec();
     users.push(actor.user_id);
     users.sort_unstable();
@@ -109,9 +112,34 @@ pub async fn reach(backend: &impl Backend, actor: &Actor, members: &[UserId]) ->
     let handed_off = backend.fan_out_worker().is_some_and(|(_, direct)| users.len() > direct);
     let live = match handed_off {
         true => None,
-        false => Some(backend.of_users(&users).await),
+        false => Some(live_of(backend, conversation, &users, users.len()).await),
     };
     Reach { users, live }
+}
+
+/// The largest audience whose connections are read from its group's index: past it (no group
+/// reaches it under the member cap, 500), each of the fan-out worker's invocations would read
+/// the whole index for its thousand users, and looking up by user is cheaper.
+pub const INDEXED_AUDIENCE: usize = 1_000;
+
+/// The live connections of `users`, the whole audience of an entry of `conversation` (or a
+/// part of an `audience` past [`INDEXED_AUDIENCE`]): a group's from its index of live
+/// connections (one Query, `store::live`), kept to `users` (the members the caller checked: a
+/// leaver's socket may linger in the index); anyone else's by user.
+async fn live_of(
+    backend: &impl Backend,
+    conversation: ConversationId,
+    users: &[UserId],
+    audience: usize,
+) -> store::Result<Vec<Connection>> {
+    match conversation {
+        ConversationId::Group(group) if audience <= INDEXED_AUDIENCE => {
+            let mut live = backend.live_in_group(group).await?;
+            live.retain(|c| c.user_id.is_some_and(|user| users.binary_search(&user).is_ok()));
+            Ok(live)
+        }
+        _ => backend.of_users(users).await,
+    }
 }
 
 /// A frame of derived state for one user's JSON connections (seed 003's unread count), posted
@@ -397,6 +425,7 @@ mod tests {
     async fn each_distinct_frame_is_rendered_once_and_its_bytes_shared() {
         let memory = Memory::default();
         let members = [1, 2, 3, 4];
+        memory.group(9, &members);
         let (mut toml, mut json) = (vec![], vec![]);
         for &user in &members[1..] {
             toml.push(memory.connect(user, "android", Format::Toml));
@@ -410,6 +439,18 @@ mod tests {
         assert!(json.iter().all(|c| Arc::ptr_eq(&buffer(c), &first_json)));
         assert!(first_toml.starts_with(b"[[gm]]") && first_json.starts_with(b"{\"event\":\"NOTIFY_NEW_MSG\""));
         assert_eq!(state.posts.len(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_group_entry_reaches_only_the_members_the_sender_checked() {
+        let memory = Memory::default();
+        memory.group(9, &[1, 2, 3]);
+        let (member, leaver) = (memory.connect(2, "web", Format::Json), memory.connect(3, "web", Format::Json));
+        // Member 3's socket is still listed for the group (the index lags a leave); the
+        // members the send checked no longer hold them.
+        push_to_members(&memory, &actor(1, "web"), &[UserId(1), UserId(2)], &group_message(GroupId(9), 1)).await;
+        assert_eq!(memory.frames_to(&member).len(), 1);
+        assert!(memory.frames_to(&leaver).is_empty());
     }
 
     #[tokio::test]

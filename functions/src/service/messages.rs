@@ -85,7 +85,10 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
     let (stored, reach) = match sent_before? {
         Some(seq) => {
             let entry = stored(backend, conversation, seq).await?;
-            (Stored { entry, new: false, peer_unread: None }, delivery::reach(backend, actor, &audience).await)
+            (
+                Stored { entry, new: false, peer_unread: None },
+                delivery::reach(backend, actor, conversation, &audience).await,
+            )
         }
         None => store(backend, actor, out, (conversation, &audience), sender.as_ref(), dedup.as_deref()).await?,
     };
@@ -166,7 +169,7 @@ async fn store(
     // The sending device's key: sync never offers the message back to it (`Entry::is_own`).
     let device = device_key(&actor.device, &actor.tag);
     let new = NewEntry { echo_of: Some(&device), body: &body };
-    let reach = delivery::reach(backend, actor, audience);
+    let reach = delivery::reach(backend, actor, conversation, audience);
     let (written, reach, peer_unread) = match dedup {
         Some(key) => {
             let seq = backend.allocate(conversation).await?;

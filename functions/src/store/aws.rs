@@ -12,7 +12,7 @@ use super::post_policy::UploadForm;
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
 use super::streams::{self, NewEntry, Numbered, Position};
-use super::{blobs, groups, limits, users, Result};
+use super::{blobs, groups, limits, live, users, Result};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::limits::Tallies;
@@ -147,14 +147,25 @@ impl GroupStore for Clients {
     async fn set_group_key(&self, group: GroupId, key: &str) -> Result<()> {
         groups::set_key(self, group, key).await
     }
+    // Each change of membership lists (or takes out) the user's live connections in the group's
+    // index once it is written (`store::live`).
     async fn join(&self, group: GroupId, user: UserId, max: usize, notice: &Notice) -> Result<Option<Entry>> {
-        groups::join(self, group, user, max, notice).await
+        let joined = groups::join(self, group, user, max, notice).await?;
+        if joined.is_some() {
+            live::index_members(self, group, &[user], true).await?;
+        }
+        Ok(joined)
     }
     async fn leave(&self, group: GroupId, user: UserId, notice: &Notice) -> Result<Option<Entry>> {
-        groups::leave(self, group, user, notice).await
+        let left = groups::leave(self, group, user, notice).await?;
+        if left.is_some() {
+            live::index_members(self, group, &[user], false).await?;
+        }
+        Ok(left)
     }
     async fn write_memberships(&self, group: GroupId, users: &[UserId], add: bool) -> Result<()> {
-        groups::write_memberships(self, group, users, add).await
+        groups::write_memberships(self, group, users, add).await?;
+        live::index_members(self, group, users, add).await
     }
 }
 
@@ -265,6 +276,9 @@ impl ConnectionStore for Clients {
     }
     async fn bind(&self, connection: &Connection) -> Result<()> {
         connections::bind(self, connection).await
+    }
+    async fn live_in_group(&self, group: GroupId) -> Result<Vec<Connection>> {
+        live::in_group(self, group).await
     }
 }
 

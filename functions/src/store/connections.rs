@@ -3,7 +3,7 @@
 //! id; `user#<id>` with map `conns` of that user's live connections, so the connections of 100
 //! users are one BatchGetItem when a notification fans out.
 
-use super::{aws, batch_get, from_item, pk, put_in_map, remove_from_map, s, to_item, Result, StoreError};
+use super::{aws, batch_get, from_item, groups, live, pk, put_in_map, remove_from_map, s, to_item, Result, StoreError};
 use crate::domain::format::Format;
 use crate::domain::ids::{DeviceName, UserId};
 use crate::domain::now_secs;
@@ -55,18 +55,46 @@ struct ConnectionItem {
     expires_at: u64,
 }
 
-/// One connection in a user's `conns` map.
+/// One connection in a user's `conns` map (and, without its session, in each of the user's
+/// groups: `store::live`).
 #[derive(Serialize, Deserialize)]
-struct Live {
+pub(super) struct Live {
     d: String,
     f: String,
-    at: u64,
+    pub(super) at: u64,
     /// The login's tag.
     #[serde(default)]
     g: String,
     /// The session, so ending it finds its sockets whatever their device names.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     s: String,
+}
+
+impl Live {
+    /// A bound connection's entry, bound now.
+    pub(super) fn of(conn: &Connection) -> Live {
+        let (d, f, g, s) =
+            (conn.device.to_string(), conn.format.as_str().into(), conn.tag.clone(), conn.session.clone());
+        Live { d, f, at: if conn.since == 0 { now_secs() } else { conn.since }, g, s }
+    }
+
+    /// The connection `cid` of `user` this entry lists; `None` when it names no device or
+    /// format this version knows.
+    pub(super) fn connection(self, cid: String, user: UserId) -> Option<Connection> {
+        let (Ok(device), Some(format)) = (DeviceName::parse(Some(&self.d)), Format::parse(Some(&self.f))) else {
+            return None;
+        };
+        Some(Connection {
+            connection_id: cid,
+            user_id: Some(user),
+            device,
+            tag: self.g,
+            format,
+            format_chosen: true,
+            since: self.at,
+            session: self.s,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -103,14 +131,19 @@ pub async fn put(clients: &Clients, conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Binds a connection to its user: its own record, and an entry in the user's `conns` map.
+/// Binds a connection to its user: its own record, an entry in the user's `conns` map, and one
+/// in the live index of each of the user's groups (`store::live`). All are written before the
+/// connection syncs, so a send either finds it or numbered its message before the sync read.
 pub async fn bind(clients: &Clients, conn: &Connection) -> Result<()> {
     let user = conn.user_id.ok_or_else(|| StoreError::Malformed("binding a connection without a user".into()))?;
+    let conn = &Connection { since: now_secs(), ..conn.clone() };
     put(clients, conn).await?;
-    let (d, f, g, s) = (conn.device.to_string(), conn.format.as_str().into(), conn.tag.clone(), conn.session.clone());
-    let live = Live { d, f, at: now_secs(), g, s };
-    let entry = AttributeValue::M(to_item(&live)?);
-    add_to_user(clients, user, &conn.connection_id, entry).await
+    let entry = AttributeValue::M(to_item(&Live::of(conn))?);
+    add_to_user(clients, user, &conn.connection_id, entry).await?;
+    // After the user's entry, so that a concurrent join (memberships first, then the user's
+    // connections) finds the connection or is found here.
+    let groups = groups::groups_of(clients, user).await?;
+    live::add(clients, &groups, std::slice::from_ref(conn)).await
 }
 
 /// Adds a connection to the user's `conns` map.
@@ -149,7 +182,11 @@ pub async fn forget(clients: &Clients, cid: &str) -> Result<()> {
     }
     let Some(item) = removed.attributes else { return Ok(()) };
     let Some(user) = from_item::<Owner>(item)?.user_id else { return Ok(()) };
-    remove_from_map(clients, table, &user_key(user), "conns", &[cid.to_string()]).await
+    let (key, names) = (user_key(user), [cid.to_string()]);
+    let (groups, removed) =
+        futures::join!(groups::groups_of(clients, user), remove_from_map(clients, table, &key, "conns", &names));
+    removed?;
+    live::remove(clients, &groups?, &[cid.to_string()]).await
 }
 
 /// The live connections of `users`: one BatchGetItem per 100 users, never a Scan. Records
@@ -167,19 +204,7 @@ pub async fn of_users(clients: &Clients, users: &[UserId], consistent: bool) -> 
         let record: UserConnections = from_item(item)?;
         let Some(user) = record.pk.strip_prefix("user#").and_then(|id| id.parse().ok()) else { continue };
         for (cid, live) in record.conns.into_iter().filter(|(_, live)| live.at >= oldest) {
-            let (Ok(device), Some(format)) = (DeviceName::parse(Some(&live.d)), Format::parse(Some(&live.f))) else {
-                continue;
-            };
-            found.push(Connection {
-                connection_id: cid,
-                user_id: Some(user),
-                device,
-                tag: live.g,
-                format,
-                format_chosen: true,
-                since: live.at,
-                session: live.s,
-            });
+            found.extend(live.connection(cid, user));
         }
     }
     Ok(found)

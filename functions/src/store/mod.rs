@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod connections;
 pub mod groups;
 pub mod limits;
+pub mod live;
 #[cfg(test)]
 pub mod memory;
 pub mod ports;

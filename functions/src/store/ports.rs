@@ -233,6 +233,9 @@ pub trait ConnectionStore: Sync {
     fn forget(&self, connection_id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Binds a logged-in connection to its user.
     fn bind(&self, connection: &Connection) -> impl Future<Output = Result<()>> + Send;
+    /// The live connections listed for a group's members: who may receive is the caller's to
+    /// check against the members (a leaver's socket may linger in the list).
+    fn live_in_group(&self, group: GroupId) -> impl Future<Output = Result<Vec<Connection>>> + Send;
 }
 
 /// The audio bucket. Reads and the move of an upload are pinned to the ETag its `stat` saw.

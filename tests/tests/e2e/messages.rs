@@ -223,6 +223,52 @@ async fn groups_create_join_add_message_leave_delete() {
     assert_eq!(client(&m1).get(&format!("/group/{g_id}/member")).await.status, 404);
 }
 
+/// The users whose live connections a group's index lists (`store::live`), as a send reads it.
+async fn listed_in(group: u64) -> BTreeSet<u64> {
+    let clients = im_adapters::Clients::local(im_tests::stack().config());
+    let live = im_functions::store::live::in_group(&clients, im_functions::domain::ids::GroupId(group)).await.unwrap();
+    live.iter().filter_map(|c| c.user_id).map(|u| u.0).collect()
+}
+
+#[tokio::test]
+async fn a_groups_live_index_follows_its_members_sockets() {
+    let owner = new_user("owner", "android").await;
+    let (member, leaver) = (new_user("member", "android").await, new_user("leaver", "android").await);
+    befriend(&owner, &member).await;
+    befriend(&owner, &leaver).await;
+    let fields = [("members[]", member.id.to_string()), ("members[]", leaver.id.to_string()), ("name", "g".into())];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let created = client(&owner).post_form("/group", &fields).await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let g_id = created.doc()["group"][0]["g_id"].as_u64().unwrap();
+    assert!(listed_in(g_id).await.is_empty(), "nobody is connected");
+
+    // Sockets opened after the group was made are listed by their binding.
+    let mut member_socket = connect(&format!("token={}", member.token)).await.unwrap();
+    let mut leaver_socket = connect(&format!("token={}", leaver.token)).await.unwrap();
+    assert_quiet_json(&mut member_socket).await;
+    assert_quiet_json(&mut leaver_socket).await;
+    assert_eq!(listed_in(g_id).await, BTreeSet::from([member.id, leaver.id]));
+
+    // Leaving takes the leaver's socket out; the member's still gets the group's messages.
+    assert_eq!(client(&leaver).send("DELETE", &format!("/group/{g_id}/member"), None, None).await.status, 200);
+    assert_eq!(listed_in(g_id).await, BTreeSet::from([member.id]));
+    let sent =
+        client(&owner).post_form("/message", &[("g_id", &g_id.to_string()), ("id", "i1"), ("c", "still here")]).await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    while im_tests::next_event(&mut member_socket, "NOTIFY_NEW_MSG").await["data"]["msg"]["content"] != "still here" {}
+
+    // A closed socket is taken out once `$disconnect` has run.
+    drop(member_socket);
+    im_tests::eventually("the closed socket leaves the index", || async { listed_in(g_id).await.is_empty() }).await;
+    // A new member's open socket is listed when they are added.
+    let mut late_socket = connect(&format!("token={}", leaver.token)).await.unwrap();
+    assert_quiet_json(&mut late_socket).await;
+    assert!(listed_in(g_id).await.is_empty(), "not a member any more");
+    assert_eq!(client(&owner).post_form(&format!("/group/{g_id}/member/{}", leaver.id), &[]).await.status, 200);
+    assert_eq!(listed_in(g_id).await, BTreeSet::from([leaver.id]));
+}
+
 #[tokio::test]
 async fn amr_audio_round_trip_and_refusals() {
     let a = new_user("a", "android").await;

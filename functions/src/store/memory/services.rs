@@ -3,7 +3,7 @@
 //! recorded).
 
 use super::Memory;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{GroupId, UserId};
 use crate::domain::limits::Tallies;
 use crate::store::blobs::Stat;
 use crate::store::connections::Connection;
@@ -48,6 +48,10 @@ impl ConnectionStore for Memory {
         state.connections.retain(|c| c.connection_id != connection.connection_id);
         state.connections.push(connection.clone());
         Ok(())
+    }
+    async fn live_in_group(&self, group: GroupId) -> Result<Vec<Connection>> {
+        let members = self.state().members.get(&group).cloned().unwrap_or_default();
+        self.of_users(&members).await
     }
 }
 
