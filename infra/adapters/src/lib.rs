@@ -9,7 +9,7 @@ pub mod pusher;
 
 pub use config::{Config, Tables};
 pub use invoker::Invoker;
-pub use metrics::RequestCounter;
+pub use metrics::{measure_capacity, RequestCounter};
 pub use pusher::{PostOutcome, Pusher};
 
 use aws_sdk_apigatewaymanagement as apigw;

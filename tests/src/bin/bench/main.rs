@@ -211,6 +211,8 @@ async fn stub_stack() -> (im_local::LocalStack, stub::StubConnections) {
 /// process and through the release binary; then cold processes with their peak RSS.
 async fn stub_connections() {
     use stub::{Group, Path};
+    // Units are what DynamoDB reports for each request, not a model of item sizes.
+    im_adapters::measure_capacity(true);
     let (own, connections) = stub_stack().await;
     let config = own.clients.config.clone();
     let env = im_local::runtime_api::env_of(&config);
@@ -259,6 +261,8 @@ async fn stub_connections() {
 /// `--cost`: one-to-one, groups of 100 and 1000, measured in process with the stub, priced.
 async fn cost_per_million() {
     use stub::{Group, Path};
+    // Units are what DynamoDB reports for each request, not a model of item sizes.
+    im_adapters::measure_capacity(true);
     let (own, connections) = stub_stack().await;
     let config = own.clients.config.clone();
     let setup = im_adapters::Clients::local(config.clone());
@@ -313,10 +317,18 @@ async fn cost_per_million() {
         println!("{}", measured.line());
     }
     println!();
-    for (name, measured) in [("one-to-one over HTTP", &direct), ("one-to-one over the socket", &direct_socket)] {
+    let mut measured_rows =
+        vec![("one-to-one over HTTP".to_string(), &direct), ("one-to-one over the socket".into(), &direct_socket)];
+    measured_rows.extend(groups.iter().map(|(n, measured)| (format!("group of {n}"), measured)));
+    for (name, measured) in measured_rows {
         let requests: Vec<String> =
             measured.requests_per_message.iter().map(|(op, c)| format!("{op} {c:.2}")).collect();
-        println!("- this project, {name}: DynamoDB per message: {}", requests.join(", "));
+        let units: Vec<String> = measured.capacity_per_message.iter().map(|(op, u)| format!("{op} {u:.2}")).collect();
+        println!(
+            "- this project, {name}: DynamoDB per message: {}; capacity units (as DynamoDB reported them): {}",
+            requests.join(", "),
+            units.join(", ")
+        );
     }
     println!();
     println!("| traffic | design | Lambda duration (modelled on AWS) | Lambda | DynamoDB per message: units, $ per million | API Gateway | total per million |");

@@ -212,6 +212,9 @@ pub struct Measured {
     pub cpu_per_message: Duration,
     pub posts_per_message: f64,
     pub requests_per_message: BTreeMap<String, f64>,
+    /// Capacity units consumed per message by operation, as DynamoDB reported them (empty when
+    /// not measured: `im_adapters::measure_capacity`).
+    pub capacity_per_message: BTreeMap<String, f64>,
     /// The handler's own DynamoDB requests: average wait for an answer, by operation.
     pub wait_per_request: BTreeMap<String, Duration>,
 }
@@ -283,12 +286,21 @@ pub fn in_process(
                     let mut requests_before = clients.dynamodb_requests.snapshot();
                     let mut waits_before = clients.dynamodb_requests.waits();
                     let mut stack_before = stack.snapshot();
+                    let capacity = || {
+                        let mut all = clients.dynamodb_requests.capacity();
+                        for (op, units) in stack.capacity() {
+                            *all.entry(op).or_default() += units;
+                        }
+                        all
+                    };
+                    let mut capacity_before = capacity();
                     for (i, event) in events.into_iter().enumerate() {
                         if i == WARM_UPS {
                             posts_start = stub.posts();
                             requests_before = clients.dynamodb_requests.snapshot();
                             waits_before = clients.dynamodb_requests.waits();
                             stack_before = stack.snapshot();
+                            capacity_before = capacity();
                         }
                         let posts_before = stub.posts();
                         let (cpu_before, start) = (thread_cpu(), Instant::now());
@@ -330,6 +342,13 @@ pub fn in_process(
                             }
                             all.into_iter().map(|(op, c)| (op, per(c as f64))).collect()
                         },
+                        capacity_per_message: capacity()
+                            .into_iter()
+                            .map(|(op, units)| {
+                                (op.clone(), per(units - capacity_before.get(&op).copied().unwrap_or(0.0)))
+                            })
+                            .filter(|(_, units)| *units > 0.0)
+                            .collect(),
                     }
                 })
             })
@@ -360,6 +379,7 @@ pub async fn through_binary(group: &Group, path: Path, env: &[(String, String)],
         cpu_per_message: cpu / MEASURED as u32,
         posts_per_message: (stub.posts() - before) as f64 / runs.len() as f64,
         requests_per_message: BTreeMap::new(),
+        capacity_per_message: BTreeMap::new(),
         wait_per_request: BTreeMap::new(),
     }
 }
