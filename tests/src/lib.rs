@@ -273,6 +273,7 @@ pub async fn login(phone: &str, device: &str) -> String {
 pub async fn management_client() -> aws_sdk_apigatewaymanagement::Client {
     let config = aws_sdk_apigatewaymanagement::Config::builder()
         .behavior_version(aws_sdk_apigatewaymanagement::config::BehaviorVersion::latest())
+        .http_client(im_adapters::https_client())
         .region(aws_sdk_apigatewaymanagement::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
             "local", "local", None, None, "test",
@@ -291,6 +292,7 @@ pub fn dynamodb() -> aws_sdk_dynamodb::Client {
 pub fn dynamodb_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .http_client(im_adapters::https_client())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "test"))
         .endpoint_url(endpoint)

@@ -99,6 +99,7 @@ impl Clients {
         let sdk = aws_config::SdkConfig::builder()
             .region(aws_config::Region::new(config.region.clone()))
             .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+            .http_client(https_client())
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         Ok(Self::new(&sdk, config))
@@ -128,8 +129,17 @@ fn local_sdk(config: &Config, keys: &LocalKeys) -> aws_config::SdkConfig {
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
             aws_credential_types::Credentials::new(&keys.access_key, &keys.secret_key, None, None, "local-stack"),
         ))
+        .http_client(https_client())
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build()
+}
+
+/// The HTTP client every AWS client here uses: the SDK's own (hyper, its pool and timeouts),
+/// with rustls on *ring* for HTTPS instead of the default aws-lc-rs, which adds 0.7 MB to
+/// each function (docs/BENCHMARKS.md). Plain HTTP (the local stack) goes through it too.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 /// The keys a local stack's S3 server and Lambda API check and its functions sign with.

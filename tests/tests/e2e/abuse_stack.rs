@@ -143,6 +143,7 @@ async fn a_properly_signed_invocation_by_the_sdk_still_runs() {
     let name = format!("signed{}", uuid::Uuid::new_v4().simple());
     let config = aws_sdk_lambda::Config::builder()
         .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .http_client(im_adapters::https_client())
         .region(aws_sdk_lambda::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_lambda::config::Credentials::new(
             im_adapters::LOCAL_ACCESS_KEY,
