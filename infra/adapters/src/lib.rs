@@ -2,6 +2,7 @@
 //! the WebSocket pusher and the fan-out worker's invocations. Clients are built once per process (cold start) and shared.
 
 pub mod config;
+pub mod https;
 pub mod invoker;
 pub mod logging;
 pub mod metrics;
@@ -136,10 +137,11 @@ fn local_sdk(config: &Config, keys: &LocalKeys) -> aws_config::SdkConfig {
 
 /// The HTTP client every AWS client here uses: the SDK's own (hyper, its pool and timeouts),
 /// with rustls on *ring* for HTTPS instead of the default aws-lc-rs, which adds 0.7 MB to
-/// each function (docs/BENCHMARKS.md). Plain HTTP (the local stack) goes through it too.
+/// each function, built on its first request ([`https::Lazy`]) with one CA bundle as its
+/// trust store (docs/BENCHMARKS.md, cold starts). Plain HTTP (the local stack) goes through
+/// it too.
 pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+    aws_smithy_runtime_api::client::http::SharedHttpClient::new(https::Lazy::default())
 }
 
 /// The keys a local stack's S3 server and Lambda API check and its functions sign with.

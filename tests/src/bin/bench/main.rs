@@ -247,13 +247,15 @@ async fn stub_connections() {
         ("ws_default", (0..runs).map(|i| group.event(Path::ChatSendMsg, "c", i)).collect()),
     ];
     for (binary, events) in cold_events {
-        let (mut samples, peak) = stub::cold(binary, events, &env).await;
+        let mut cold = stub::cold(binary, events, &env).await;
+        let samples = &mut cold.elapsed;
         println!(
-            "- {binary}: cold start p50 {}, min {}, max {}; peak RSS {:.1} MiB",
-            ms(percentile(&mut samples, 0.5)),
+            "- {binary}: cold start p50 {}, min {}, max {}; its CPU p50 {}; peak RSS {:.1} MiB",
+            ms(percentile(samples, 0.5)),
             ms(samples[0]),
             ms(*samples.last().unwrap()),
-            peak as f64 / 1024.0
+            ms(percentile(&mut cold.cpu, 0.5)),
+            cold.peak_rss_kib as f64 / 1024.0
         );
     }
 }

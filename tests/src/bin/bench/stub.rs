@@ -385,15 +385,24 @@ pub async fn through_binary(group: &Group, path: Path, env: &[(String, String)],
 }
 
 /// One whole process per event: spawn, first answer, killed. Cold starts and peak RSS.
-pub async fn cold(binary: &str, events: Vec<Value>, env: &[(String, String)]) -> (Vec<Duration>, u64) {
+pub async fn cold(binary: &str, events: Vec<Value>, env: &[(String, String)]) -> Cold {
     let path = im_local::project_root().join("target/release").join(binary);
-    let (mut samples, mut peak) = (vec![], 0);
+    let mut cold = Cold { elapsed: vec![], cpu: vec![], peak_rss_kib: 0 };
     for event in events {
         let mut run = im_local::runtime_api::run_binary(&path, binary, env, vec![event]).await.expect("runs");
         let run = run.remove(0);
         assert!(run.outcome.is_ok(), "{binary}: {:?}", run.outcome);
-        samples.push(run.elapsed);
-        peak = peak.max(run.peak_rss_kib);
+        cold.elapsed.push(run.elapsed);
+        cold.cpu.push(run.cpu);
+        cold.peak_rss_kib = cold.peak_rss_kib.max(run.peak_rss_kib);
     }
-    (samples, peak)
+    cold
+}
+
+/// Cold processes of one function: spawn to first answer, the process's CPU time by then (all
+/// its threads: what is its own, as against waiting on DynamoDB and the posts), its peak RSS.
+pub struct Cold {
+    pub elapsed: Vec<Duration>,
+    pub cpu: Vec<Duration>,
+    pub peak_rss_kib: u64,
 }
