@@ -12,6 +12,7 @@ use crate::domain::entry::{Body, Entry};
 use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::notice::Notice;
 use crate::domain::now_secs;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use im_adapters::Clients;
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,7 @@ struct InfoItem<'a> {
     members: usize,
 }
 
-fn group_key(group: GroupId) -> String {
+pub(super) fn group_key(group: GroupId) -> String {
     ConversationId::Group(group).to_string()
 }
 
@@ -144,16 +145,21 @@ pub async fn set_key(clients: &Clients, group: GroupId, key: &str) -> Result<()>
     Ok(())
 }
 
-/// The numbers after `prefix` in the sort keys of one partition (a consistent Query).
-async fn ids_under<Id: std::str::FromStr>(clients: &Clients, pk: String, prefix: &str) -> Result<Vec<Id>> {
-    let query = clients
+/// A Query of the items of one partition of the groups table whose sort keys start with
+/// `prefix` (eventually consistent unless the caller asks).
+pub(super) fn under(clients: &Clients, pk: &str, prefix: &str) -> QueryFluentBuilder {
+    clients
         .dynamodb
         .query()
         .table_name(&clients.config.tables.groups)
         .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-        .expression_attribute_values(":pk", s(&pk))
+        .expression_attribute_values(":pk", s(pk))
         .expression_attribute_values(":prefix", s(prefix))
-        .consistent_read(true);
+}
+
+/// The numbers after `prefix` in the sort keys of one partition (a consistent Query).
+async fn ids_under<Id: std::str::FromStr>(clients: &Clients, pk: String, prefix: &str) -> Result<Vec<Id>> {
+    let query = under(clients, &pk, prefix).consistent_read(true);
     #[derive(Deserialize)]
     struct Row {
         sk: String,

@@ -8,8 +8,9 @@
 //! checked (`delivery::reach`), so an item a race or a crash left behind delivers nothing.
 
 use super::connections::{Connection, Live, LIFETIME_SECS};
+use super::groups::{self, group_key};
 use super::{batch_write, from_item, malformed, query_all, s, to_item, Result};
-use crate::domain::ids::{ConversationId, GroupId, UserId};
+use crate::domain::ids::{GroupId, UserId};
 use crate::domain::now_secs;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use im_adapters::Clients;
@@ -28,19 +29,9 @@ struct LiveItem {
     expires_at: u64,
 }
 
-fn group_key(group: GroupId) -> String {
-    ConversationId::Group(group).to_string()
-}
-
 /// The live connections of a group's members, as bound (one Query; pages past 1 MB).
 pub async fn in_group(clients: &Clients, group: GroupId) -> Result<Vec<Connection>> {
-    let query = clients
-        .dynamodb
-        .query()
-        .table_name(&clients.config.tables.groups)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-        .expression_attribute_values(":pk", s(group_key(group)))
-        .expression_attribute_values(":prefix", s(PREFIX));
+    let query = groups::under(clients, &group_key(group), PREFIX);
     let oldest = now_secs().saturating_sub(LIFETIME_SECS);
     let mut found = vec![];
     for item in query_all(query).await? {
