@@ -50,7 +50,7 @@ pub fn stack() -> &'static StackUrls {
     STACK.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+            let runtime = im_local::runtime();
             runtime.block_on(async move {
                 let root = im_local::project_root();
                 let stack = im_local::LocalStack::start(im_local::StackOptions::ephemeral(root))

@@ -147,25 +147,26 @@ impl GroupStore for Clients {
     async fn set_group_key(&self, group: GroupId, key: &str) -> Result<()> {
         groups::set_key(self, group, key).await
     }
-    // Each change of membership lists (or takes out) the user's live connections in the group's
-    // index once it is written (`store::live`).
+    // A join lists the user's live connections in the group's index once the membership is
+    // written (`store::live`). A leave leaves them listed: the leave's own notice reaches the
+    // leaver through them, and past it the members a send checked keep them out; they go when
+    // the connection does.
     async fn join(&self, group: GroupId, user: UserId, max: usize, notice: &Notice) -> Result<Option<Entry>> {
         let joined = groups::join(self, group, user, max, notice).await?;
         if joined.is_some() {
-            live::index_members(self, group, &[user], true).await?;
+            live::list_members(self, group, &[user]).await?;
         }
         Ok(joined)
     }
     async fn leave(&self, group: GroupId, user: UserId, notice: &Notice) -> Result<Option<Entry>> {
-        let left = groups::leave(self, group, user, notice).await?;
-        if left.is_some() {
-            live::index_members(self, group, &[user], false).await?;
-        }
-        Ok(left)
+        groups::leave(self, group, user, notice).await
     }
     async fn write_memberships(&self, group: GroupId, users: &[UserId], add: bool) -> Result<()> {
         groups::write_memberships(self, group, users, add).await?;
-        live::index_members(self, group, users, add).await
+        match add {
+            true => live::list_members(self, group, users).await,
+            false => Ok(()),
+        }
     }
 }
 

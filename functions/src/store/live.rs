@@ -3,9 +3,10 @@
 //! connection). A send to a group reads them with one eventually consistent Query, about 100
 //! bytes an item, 40 to a read unit, where a look-up by member reads one item per member
 //! (half a unit each, however small). Kept by binding and forgetting a connection (one item
-//! per group of its user) and by every change of membership (one per live connection of the
-//! user). The index only finds connections: who may receive is still the member list the send
-//! checked (`delivery::reach`), so an item a race or a crash left behind delivers nothing.
+//! per group of its user) and by joins (one per live connection of the user). The index only
+//! finds connections: who may receive is still the member list the send checked
+//! (`delivery::live_of`), so a leaver's item, left for the leave's own notice to reach them,
+//! or one a race or a crash left behind, delivers nothing; it goes with its connection (TTL).
 
 use super::connections::{Connection, Live, LIFETIME_SECS};
 use super::groups::{self, group_key};
@@ -72,12 +73,8 @@ pub async fn remove(clients: &Clients, groups: &[GroupId], cids: &[String]) -> R
     batch_write(clients, &clients.config.tables.groups, requests).await
 }
 
-/// Lists (or takes out) the live connections of `users` in `group`, after they joined (or
-/// left) it.
-pub async fn index_members(clients: &Clients, group: GroupId, users: &[UserId], joined: bool) -> Result<()> {
+/// Lists the live connections of `users` in `group`, after they joined it.
+pub async fn list_members(clients: &Clients, group: GroupId, users: &[UserId]) -> Result<()> {
     let live = super::connections::of_users(clients, users, true).await?;
-    match joined {
-        true => add(clients, &[group], &live).await,
-        false => remove(clients, &[group], &live.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()).await,
-    }
+    add(clients, &[group], &live).await
 }

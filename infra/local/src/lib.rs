@@ -24,6 +24,18 @@ pub mod websocket;
 pub use gateway::WsLimits;
 pub use stack::{ContractChecks, LocalStack, StackOptions};
 
+/// The runtime a local stack runs on. Its invocations run on its worker threads, whose stacks
+/// are Lambda's (8 MB, the process stack a function's handler runs on there) rather than
+/// tokio's 2 MiB: unoptimised builds of the functions keep large futures on the stack.
+pub fn runtime() -> tokio::runtime::Runtime {
+    const LAMBDA_STACK_BYTES: usize = 8 * 1024 * 1024;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(LAMBDA_STACK_BYTES)
+        .build()
+        .expect("a tokio runtime")
+}
+
 /// The project folder, found from the current directory upwards (the one with `template.yaml`).
 pub fn project_root() -> std::path::PathBuf {
     let start = std::env::current_dir().unwrap_or_default();

@@ -35,8 +35,11 @@ struct Args {
     routes: bool,
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    im_local::runtime().block_on(run());
+}
+
+async fn run() {
     let args = Args::parse();
     let root = im_local::project_root();
     if args.routes {
