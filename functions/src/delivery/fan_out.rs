@@ -131,10 +131,10 @@ pub async fn run(backend: &impl Backend, payload: Value) -> Result<Value, String
     let (entries, _) =
         backend.read_range(conversation, batch.seq.saturating_sub(1), batch.seq, 1).await.map_err(|e| e.to_string())?;
     let entry = entries.into_iter().next().ok_or_else(|| format!("{conversation}:{} is not stored", batch.seq))?;
+    let audience = if batch.audience == 0 { usize::MAX } else { batch.audience };
     for part in users.chunks(USERS_PER_DELIVERY) {
         let mut part = part.to_vec();
         part.sort_unstable();
-        let audience = if batch.audience == 0 { usize::MAX } else { batch.audience };
         let live = live_of(backend, conversation, &part, audience).await.map_err(|e| e.to_string())?;
         let reached: Vec<(UserId, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
         post_to_live(backend, &actor, &reached, live, None).await;

@@ -71,11 +71,11 @@ pub(super) struct Live {
 }
 
 impl Live {
-    /// A bound connection's entry, bound now.
+    /// A bound connection's entry (bound at its `since`).
     pub(super) fn of(conn: &Connection) -> Live {
         let (d, f, g, s) =
             (conn.device.to_string(), conn.format.as_str().into(), conn.tag.clone(), conn.session.clone());
-        Live { d, f, at: if conn.since == 0 { now_secs() } else { conn.since }, g, s }
+        Live { d, f, at: conn.since, g, s }
     }
 
     /// The connection `cid` of `user` this entry lists; `None` when it names no device or

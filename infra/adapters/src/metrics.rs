@@ -36,6 +36,11 @@ pub fn measure_capacity(on: bool) {
     MEASURE_CAPACITY.store(on, Ordering::Relaxed);
 }
 
+/// The name of the operation a request belongs to (`GetItem`, ...).
+fn operation(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
 /// Adds `"ReturnConsumedCapacity": "TOTAL"` to a DynamoDB request body (JSON); `None` when the
 /// body is not a JSON object.
 fn asking_capacity(body: &[u8]) -> Option<Vec<u8>> {
@@ -122,7 +127,7 @@ impl Intercept for RequestCounter {
             return Ok(());
         }
         let units = context.response().body().bytes().map(consumed_units).unwrap_or(0.0);
-        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_else(|| "unknown".into());
+        let operation = operation(cfg);
         *self.2.lock().unwrap_or_else(|e| e.into_inner()).entry(operation).or_default() += units;
         Ok(())
     }
@@ -133,7 +138,7 @@ impl Intercept for RequestCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_else(|| "unknown".into());
+        let operation = operation(cfg);
         *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(operation.clone()).or_insert(0) += 1;
         cfg.interceptor_state().store_put(SentAt(operation, Instant::now()));
         Ok(())
