@@ -16,7 +16,8 @@ use crate::domain::relation::{self, Friendship};
 use crate::domain::user::Profile;
 use crate::service::{attachments, limits};
 use crate::store::relations::List;
-use crate::store::streams::{self, NewEntry};
+use crate::store::streams::{self, NewEntry, Placed};
+use crate::store::StoreError;
 use crate::store::Backend;
 use serde_json::json;
 
@@ -184,16 +185,43 @@ async fn store(
             (written?, reach, None)
         }
         None => {
-            let numbered = backend.number_direct(conversation, actor.user_id, &out.client_id).await?;
+            let numbered = backend.number_direct(conversation, actor.user_id, &out.client_id, None).await?;
             let (written, reach) = futures::join!(backend.write(conversation, numbered.seq, &new, None), reach);
-            (written?, reach, numbered.peer_unread)
+            let (written, peer_unread) = match written? {
+                Placed::Sealed(seq) => renumber_direct(backend, actor.user_id, out, (conversation, seq), &new).await?,
+                placed => (placed, numbered.peer_unread),
+            };
+            (written, reach, peer_unread)
         }
     };
-    let entry = match written {
-        (seq, true) => Entry { conversation, seq, echo_of: Some(device), body },
-        (seq, false) => stored(backend, conversation, seq).await?,
+    let (entry, new) = match written {
+        Placed::Written(seq) => (Entry { conversation, seq, echo_of: Some(device), body }, true),
+        Placed::Earlier(seq) => (stored(backend, conversation, seq).await?, false),
+        Placed::Sealed(_) => return Err(StoreError::Contended.into()),
     };
-    Ok((Stored { entry, new: written.1, peer_unread }, reach))
+    Ok((Stored { entry, new, peer_unread }, reach))
+}
+
+/// A one-to-one retry whose number was sealed as a hole (its first attempt died before writing
+/// and a reader gave the number up, `streams::holes`) takes a new number and writes there; a
+/// racing retry that did so first is answered. Sealed again only past every function's
+/// timeout, so a few rounds settle it.
+async fn renumber_direct(
+    backend: &impl Backend,
+    sender: UserId,
+    out: &Outgoing,
+    (conversation, sealed): (ConversationId, u64),
+    new: &NewEntry<'_>,
+) -> Result<(Placed, Option<u64>)> {
+    let mut sealed = sealed;
+    for _ in 0..3 {
+        let numbered = backend.number_direct(conversation, sender, &out.client_id, Some(sealed)).await?;
+        match backend.write(conversation, numbered.seq, new, None).await? {
+            Placed::Sealed(seq) => sealed = seq,
+            placed => return Ok((placed, numbered.peer_unread)),
+        }
+    }
+    Err(StoreError::Contended.into())
 }
 
 /// The server path of an audio object (`audio/<name>.amr` → `file/audio/<name>.amr`).
@@ -391,6 +419,39 @@ mod tests {
         assert_eq!((again.seq, again.new, first.new), (first.seq, false, true));
         assert_eq!(memory.stream(ConversationId::direct(UserId(1), UserId(2))).len(), 1);
         assert_eq!(memory.frames_to(&phone).len(), 2, "the first attempt may have died before its push");
+    }
+
+    #[tokio::test]
+    async fn a_group_retry_leaves_a_sealed_hole_that_no_member_counts_unread() {
+        let (memory, _) = alice_and_bob();
+        memory.group(9, &[1, 2]);
+        let (alice, group) = (actor(1, "web"), ConversationId::Group(GroupId(9)));
+        let first = send(&memory, &alice, &text("c1", "hi", Target::Group(GroupId(9)))).await.unwrap();
+        // A retry that looked for its key before the first attempt stored it takes number 2.
+        let key = streams::dedup_key(group, UserId(1), "c1");
+        let seq = memory.allocate(group).await.unwrap();
+        let body = memory.stream(group)[0].body.clone();
+        let placed = memory.write(group, seq, &NewEntry { echo_of: None, body: &body }, Some(&key)).await.unwrap();
+        assert_eq!((seq, placed), (2, Placed::Earlier(first.seq)));
+        let later = send(&memory, &alice, &text("c2", "more", Target::Group(GroupId(9)))).await.unwrap();
+        assert_eq!(later.seq, 3);
+        assert!(memory.state().holes.contains(&(group, 2)), "the retry's number is sealed at once");
+        assert_eq!(memory.unread(UserId(2), group).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_one_to_one_retry_whose_number_was_sealed_takes_a_new_one() {
+        let (memory, _) = alice_and_bob();
+        let (alice, dm) = (actor(1, "web"), ConversationId::direct(UserId(1), UserId(2)));
+        // The first attempt took number 1 and died before writing; a reader sealed it.
+        let numbered = memory.number_direct(dm, UserId(1), "c1", None).await.unwrap();
+        memory.state().holes.insert((dm, numbered.seq));
+        let retry = send(&memory, &alice, &text("c1", "hello", Target::User(UserId(2)))).await.unwrap();
+        assert_eq!((retry.seq, retry.new), (2, true));
+        let again = send(&memory, &alice, &text("c1", "hello", Target::User(UserId(2)))).await.unwrap();
+        assert_eq!((again.seq, again.new), (2, false), "the new number is the send's from now on");
+        assert_eq!(memory.stream(dm).len(), 1);
+        assert_eq!(memory.unread(UserId(2), dm).await.unwrap(), 1, "the hole is not unread");
     }
 
     #[tokio::test]

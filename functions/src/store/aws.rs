@@ -11,7 +11,7 @@ use super::ports::{
 use super::post_policy::UploadForm;
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
-use super::streams::{self, NewEntry, Numbered, Position};
+use super::streams::{self, NewEntry, Numbered, Placed, Position};
 use super::{blobs, groups, limits, live, users, Result};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
@@ -32,8 +32,14 @@ impl StreamStore for Clients {
     async fn append(&self, conversation: ConversationId, entry: NewEntry<'_>) -> Result<u64> {
         streams::append(self, conversation, entry).await
     }
-    async fn number_direct(&self, conversation: ConversationId, sender: UserId, client_id: &str) -> Result<Numbered> {
-        streams::number_direct(self, conversation, sender, client_id).await
+    async fn number_direct(
+        &self,
+        conversation: ConversationId,
+        sender: UserId,
+        client_id: &str,
+        sealed: Option<u64>,
+    ) -> Result<Numbered> {
+        streams::number_direct(self, conversation, sender, client_id, sealed).await
     }
     async fn allocate(&self, conversation: ConversationId) -> Result<u64> {
         streams::allocate(self, conversation).await
@@ -44,7 +50,7 @@ impl StreamStore for Clients {
         seq: u64,
         entry: &NewEntry<'_>,
         dedup: Option<&str>,
-    ) -> Result<(u64, bool)> {
+    ) -> Result<Placed> {
         streams::write(self, conversation, seq, entry, dedup).await
     }
     async fn read_range(

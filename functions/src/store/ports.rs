@@ -10,7 +10,7 @@ use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
-use super::streams::{NewEntry, Numbered, Position};
+use super::streams::{NewEntry, Numbered, Placed, Position};
 use super::Result;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
@@ -34,23 +34,25 @@ pub trait StreamStore: Sync {
     fn append(&self, conversation: ConversationId, entry: NewEntry<'_>) -> impl Future<Output = Result<u64>> + Send;
     /// A one-to-one message's number: taken, deduplicated on `client_id` and read by its
     /// sender in one update of the head (`streams::direct`); [`StreamStore::write`] follows.
+    /// `sealed`: the number a retry found sealed as a hole, to be replaced.
     fn number_direct(
         &self,
         conversation: ConversationId,
         sender: UserId,
         client_id: &str,
+        sealed: Option<u64>,
     ) -> impl Future<Output = Result<Numbered>> + Send;
     /// The next number of a stream, for an entry [`StreamStore::write`] writes.
     fn allocate(&self, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
-    /// Writes an entry at a number taken for it (`streams::write`): `false` when its place or
-    /// its dedup key was taken (the sequence is then the first attempt's).
+    /// Writes an entry at a number taken for it (`streams::write`): where it went, or that the
+    /// same send was stored before, or (one-to-one) that the number was sealed as a hole.
     fn write(
         &self,
         conversation: ConversationId,
         seq: u64,
         entry: &NewEntry<'_>,
         dedup: Option<&str>,
-    ) -> impl Future<Output = Result<(u64, bool)>> + Send;
+    ) -> impl Future<Output = Result<Placed>> + Send;
     fn read_range(
         &self,
         conversation: ConversationId,

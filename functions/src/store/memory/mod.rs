@@ -22,7 +22,7 @@ use crate::domain::names::{Email, Phone};
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship};
 use crate::domain::user::Profile;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Everything the backend holds; tests read it to see what a use case did.
@@ -35,6 +35,8 @@ pub struct State {
     pub send_slots: HashMap<(ConversationId, UserId, u64), (u64, u64)>,
     /// Numbers taken by `allocate` (an entry may not be written there yet).
     pub heads: HashMap<ConversationId, u64>,
+    /// Numbers sealed as holes (`streams::holes`).
+    pub holes: BTreeSet<(ConversationId, u64)>,
     pub cursors: HashMap<(UserId, String, ConversationId), Confirmed>,
     pub audio: HashMap<String, ConversationId>,
     pub members: BTreeMap<GroupId, Vec<UserId>>,
@@ -178,6 +180,13 @@ impl Memory {
     pub fn stream(&self, conversation: ConversationId) -> Vec<Entry> {
         let state = self.state();
         state.entries.range((conversation, 0)..=(conversation, u64::MAX)).map(|(_, e)| e.clone()).collect()
+    }
+
+    /// Unread entries of `user`: head minus read marker, less the sealed holes above it.
+    fn unread_of(state: &State, user: UserId, conversation: ConversationId) -> u64 {
+        let read = state.read.get(&(conversation, user)).copied().unwrap_or(0);
+        let sealed = state.holes.range((conversation, read + 1)..=(conversation, u64::MAX)).count() as u64;
+        Memory::head_of(state, conversation).saturating_sub(read).saturating_sub(sealed)
     }
 
     fn head_of(state: &State, conversation: ConversationId) -> u64 {

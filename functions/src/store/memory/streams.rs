@@ -5,7 +5,7 @@ use super::{Memory, State};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::store::ports::StreamStore;
-use crate::store::streams::{send_slot, NewEntry, Numbered, Position};
+use crate::store::streams::{send_slot, NewEntry, Numbered, Placed, Position};
 use crate::store::{Result, StoreError};
 impl StreamStore for Memory {
     async fn head(&self, conversation: ConversationId) -> Result<u64> {
@@ -15,19 +15,22 @@ impl StreamStore for Memory {
         let echo_of = entry.echo_of.map(String::from);
         Ok(Memory::append_to(&mut self.state(), conversation, echo_of, entry.body.clone()).seq)
     }
-    async fn number_direct(&self, conversation: ConversationId, sender: UserId, client_id: &str) -> Result<Numbered> {
+    async fn number_direct(
+        &self,
+        conversation: ConversationId,
+        sender: UserId,
+        client_id: &str,
+        sealed: Option<u64>,
+    ) -> Result<Numbered> {
         let mut state = self.state();
         let ConversationId::Direct(a, b) = conversation else {
             return Err(StoreError::Aws("ValidationException: not a one-to-one conversation".into()));
         };
         let peer = if sender == a { b } else { a };
         let (hash, slot) = send_slot(client_id);
-        let peer_unread = |state: &State| {
-            let head = Memory::head_of(state, conversation);
-            Some(head.saturating_sub(state.read.get(&(conversation, peer)).copied().unwrap_or(0)))
-        };
+        let peer_unread = |state: &State| Some(Memory::unread_of(state, peer, conversation));
         if let Some(&(stored, seq)) = state.send_slots.get(&(conversation, sender, slot)) {
-            if stored == hash {
+            if stored == hash && sealed != Some(seq) {
                 return Ok(Numbered { seq, first: false, peer_unread: peer_unread(&state) });
             }
         }
@@ -46,20 +49,29 @@ impl StreamStore for Memory {
         seq: u64,
         entry: &NewEntry<'_>,
         dedup: Option<&str>,
-    ) -> Result<(u64, bool)> {
+    ) -> Result<Placed> {
         let mut state = self.state();
-        if let Some(first) = dedup.and_then(|key| state.dedup.get(key)) {
-            return Ok((*first, false));
+        if let Some(&first) = dedup.and_then(|key| state.dedup.get(key)) {
+            // As `entries::write`: the retry's number, not needed, is sealed at once.
+            state.holes.insert((conversation, seq));
+            return Ok(Placed::Earlier(first));
+        }
+        let mut seq = seq;
+        while state.holes.contains(&(conversation, seq)) {
+            if dedup.is_none() {
+                return Ok(Placed::Sealed(seq));
+            }
+            seq = Memory::allocate_in(&mut state, conversation);
         }
         if state.entries.contains_key(&(conversation, seq)) {
-            return Ok((seq, false));
+            return Ok(Placed::Earlier(seq));
         }
         let stored = Entry { conversation, seq, echo_of: entry.echo_of.map(String::from), body: entry.body.clone() };
         state.entries.insert((conversation, seq), stored);
         if let Some(key) = dedup {
             state.dedup.insert(key.to_string(), seq);
         }
-        Ok((seq, true))
+        Ok(Placed::Written(seq))
     }
     async fn read_range(
         &self,
@@ -83,9 +95,7 @@ impl StreamStore for Memory {
         Ok(())
     }
     async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
-        let state = self.state();
-        let read = state.read.get(&(conversation, user)).copied().unwrap_or(0);
-        Ok(Memory::head_of(&state, conversation).saturating_sub(read))
+        Ok(Memory::unread_of(&self.state(), user, conversation))
     }
     async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
         let mut state = self.state();
@@ -113,15 +123,14 @@ impl StreamStore for Memory {
             changed |= cursor.confirm(seq, head);
         }
         if changed {
-            // As `cursors::confirm`: the user's own messages just below are taken in.
+            // As `cursors::confirm`: the user's own messages and the sealed holes just below are
+            // taken in.
             let top = seqs.iter().copied().chain(up_to).max().unwrap_or(0).min(head);
             for (from, to) in cursor.recent_gaps(top) {
-                let own: Vec<u64> = state
-                    .entries
-                    .range((conversation, from)..=(conversation, to))
-                    .filter(|(_, e)| e.sent_from(user, device))
-                    .map(|(_, e)| e.seq)
-                    .collect();
+                let range = (conversation, from)..=(conversation, to);
+                let own = state.entries.range(range.clone()).filter(|(_, e)| e.sent_from(user, device)).map(|(_, e)| e.seq);
+                let sealed = state.holes.range(range).map(|(_, seq)| *seq);
+                let own: Vec<u64> = own.chain(sealed).collect();
                 for seq in own {
                     cursor.confirm(seq, head);
                 }
@@ -151,10 +160,7 @@ impl StreamStore for Memory {
     }
     async fn unread_in(&self, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
         let state = self.state();
-        let unread = |c: &ConversationId| {
-            Memory::head_of(&state, *c).saturating_sub(state.read.get(&(*c, user)).copied().unwrap_or(0))
-        };
-        Ok(conversations.iter().map(unread).collect())
+        Ok(conversations.iter().map(|c| Memory::unread_of(&state, user, *c)).collect())
     }
     async fn positions(&self, user: UserId, device: &str, conversations: &[ConversationId]) -> Result<Vec<Position>> {
         let state = self.state();

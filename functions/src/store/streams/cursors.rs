@@ -2,7 +2,7 @@
 //! (`seq` the contiguous prefix, `above` the ranges past it, `v` the version its writes
 //! condition on), so sync offers each device exactly what it has not confirmed.
 
-use super::entries::read_range;
+use super::entries::{read_page, read_range};
 use super::keys::{cursor_key, stream_key};
 use super::markers::{head, marker, markers};
 use crate::domain::confirmed::Confirmed;
@@ -78,8 +78,9 @@ pub async fn confirm(
 }
 
 /// The messages `device` of `user` sent (any device's for the user's own cursor,
-/// `Entry::sent_from`) in the gaps just below `top` (`Confirmed::recent_gaps`): a Query of each,
-/// usually one of one entry (the message the device sent between two it received).
+/// `Entry::sent_from`) and the sealed holes in the gaps just below `top`
+/// (`Confirmed::recent_gaps`): a Query of each, usually one of one entry (the message the device
+/// sent between two it received), so neither keeps the confirmed prefix from moving.
 async fn own_below(
     clients: &Clients,
     (user, device): (UserId, &str),
@@ -89,8 +90,9 @@ async fn own_below(
 ) -> Result<Vec<u64>> {
     let mut own = vec![];
     for (from, to) in state.recent_gaps(top) {
-        let (entries, _) = read_range(clients, conversation, from - 1, to, (to - from + 1) as usize).await?;
-        own.extend(entries.iter().filter(|e| e.sent_from(user, device)).map(|e| e.seq));
+        let page = read_page(clients, conversation, from - 1, to, (to - from + 1) as usize).await?;
+        own.extend(page.entries.iter().filter(|e| e.sent_from(user, device)).map(|e| e.seq));
+        own.extend(page.holes);
     }
     Ok(own)
 }

@@ -7,6 +7,7 @@
 //! dedup item, no read-marker item, no transaction. A group keeps its dedup items: one head
 //! for 500 senders' keys would outgrow one write unit.
 
+use super::holes::{Above, Holes};
 use super::keys::{read_attribute, stream_key};
 use super::markers::number;
 use crate::domain::ids::{ConversationId, UserId};
@@ -47,12 +48,15 @@ pub fn send_slot(client_id: &str) -> (u64, u64) {
 /// sender's slot for it holds that id already: then the first attempt's number is answered.
 /// The message is then written there (`entries::write`), conditioned on the place being free,
 /// so a retry completes a first attempt that died between its two writes, and of two attempts
-/// at once exactly one writes it.
+/// at once exactly one writes it. A retry whose first number was sealed as a hole (`holes`: the
+/// first attempt died and a reader gave the number up) passes it as `sealed` and takes a new
+/// number in its place, unless a racing retry did so first (its number is then answered).
 pub async fn number_direct(
     clients: &Clients,
     conversation: ConversationId,
     sender: UserId,
     client_id: &str,
+    sealed: Option<u64>,
 ) -> Result<Numbered> {
     let ConversationId::Direct(a, b) = conversation else {
         return Err(malformed("a one-to-one number in a conversation of more than two"));
@@ -68,7 +72,10 @@ pub async fn number_direct(
             .key("pk", s(stream_key(conversation)))
             .key("sk", n(0))
             .update_expression("SET #seq = if_not_exists(#seq, :zero) + :one, #read = if_not_exists(#seq, :zero) + :one, #peer = if_not_exists(#peer, :zero), #sent = :hash, #seqof = if_not_exists(#seq, :zero) + :one")
-            .condition_expression("attribute_not_exists(#sent) OR #sent <> :hash")
+            .condition_expression(match sealed {
+                None => "attribute_not_exists(#sent) OR #sent <> :hash",
+                Some(_) => "attribute_not_exists(#sent) OR #sent <> :hash OR #seqof = :sealed",
+            })
             .expression_attribute_names("#seq", "seq")
             .expression_attribute_names("#read", read_attribute(sender))
             .expression_attribute_names("#peer", read_attribute(peer))
@@ -78,9 +85,12 @@ pub async fn number_direct(
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":hash", n(hash))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let update = match sealed {
+            Some(seq) => update.expression_attribute_values(":sealed", n(seq)),
+            None => update,
+        };
+        let update = update.send().await;
         match update {
             Ok(out) => Ok(Some((out.attributes.unwrap_or_default(), true))),
             Err(err) => match err.as_service_error() {
@@ -96,7 +106,10 @@ pub async fn number_direct(
     let seq_name = if first { "seq".to_string() } else { format!("seqof_{slot}_{sender}") };
     let seq = number(&head, &seq_name).ok_or_else(|| malformed("a head without its sequence"))?;
     let head_seq = number(&head, "seq").unwrap_or(seq);
-    let peer_unread = number(&head, &read_attribute(peer)).map(|read| head_seq.saturating_sub(read));
+    let peer_unread = number(&head, &read_attribute(peer)).and_then(|read| match Holes::of(&head).above(read) {
+        Above::Exact(sealed) => Some(head_seq.saturating_sub(read).saturating_sub(sealed)),
+        Above::Partly { .. } => None,
+    });
     Ok(Numbered { seq, first, peer_unread })
 }
 

@@ -2,8 +2,9 @@
 //! of the head, then the entry written there), reading a range, rewriting a tombstone, and how
 //! a body is stored.
 
+use super::holes;
 use super::keys::stream_key;
-use super::markers::marker;
+use super::markers::{marker, number};
 use crate::domain::entry::{Body, Entry, EntryKind};
 use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
@@ -32,6 +33,18 @@ struct StoredEntry {
     echo_of: Option<String>,
 }
 
+/// Where a write put an entry.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Placed {
+    /// Written by this call, at this number (a group's send takes a new one if its own was
+    /// sealed meanwhile).
+    Written(u64),
+    /// The same send was stored before, at this number.
+    Earlier(u64),
+    /// The number was sealed as a hole (`holes`): a one-to-one send must take a new one.
+    Sealed(u64),
+}
+
 /// Appends a notice and returns its sequence number. The number comes from one atomic update
 /// of the head ([`allocate`]), which DynamoDB applies one after another: concurrent appends to
 /// one stream never conflict (a transaction conditioned on the head made all but one of them
@@ -40,26 +53,53 @@ struct StoredEntry {
 /// doc). Messages take their number and write apart, the connection look-up between
 /// (`service::messages`).
 pub async fn append(clients: &Clients, conversation: ConversationId, entry: NewEntry<'_>) -> Result<u64> {
-    let seq = allocate(clients, conversation).await?;
-    write(clients, conversation, seq, &entry, None).await?;
-    Ok(seq)
+    loop {
+        let seq = allocate(clients, conversation).await?;
+        // Only a writer slower than every function's timeout finds its number sealed.
+        if let Placed::Written(seq) = write(clients, conversation, seq, &entry, None).await? {
+            return Ok(seq);
+        }
+    }
 }
 
-/// Writes `entry` at `seq`, a number taken for it: alone (`false` when the place was taken: a
-/// one-to-one send's other attempt wrote it), or with its dedup key in one transaction (the
-/// first attempt's sequence and `false` when the key was taken).
+/// Writes `entry` at `seq`, a number taken for it: alone (a one-to-one send, whose other
+/// attempt may have written the place, or a reader sealed it), or with its dedup key in one
+/// transaction (a group's send: when the key was taken, the first attempt's number is answered
+/// and `seq`, not needed, is sealed at once; when `seq` was sealed, a new number is taken).
 pub async fn write(
     clients: &Clients,
     conversation: ConversationId,
     seq: u64,
     entry: &NewEntry<'_>,
     dedup: Option<&str>,
-) -> Result<(u64, bool)> {
-    let put = entry_put(&clients.config.tables.conversations, conversation, seq, entry)?;
-    match dedup {
-        None => put_alone(clients, put).await.map(|written| (seq, written)),
-        Some(key) => put_with_dedup(clients, put, key, seq).await,
+) -> Result<Placed> {
+    let table = &clients.config.tables.conversations;
+    let Some(key) = dedup else {
+        return match put_alone(clients, entry_put(table, conversation, seq, entry)?).await? {
+            true => Ok(Placed::Written(seq)),
+            false if is_hole(clients, conversation, seq).await? => Ok(Placed::Sealed(seq)),
+            false => Ok(Placed::Earlier(seq)),
+        };
+    };
+    let mut seq = seq;
+    loop {
+        match put_with_dedup(clients, entry_put(table, conversation, seq, entry)?, key, seq).await? {
+            Placed::Earlier(first) => {
+                holes::seal(clients, conversation, &[seq]).await?;
+                return Ok(Placed::Earlier(first));
+            }
+            Placed::Sealed(_) => seq = allocate(clients, conversation).await?,
+            written => return Ok(written),
+        }
     }
+}
+
+/// Whether the item at `seq` is a sealed hole.
+async fn is_hole(clients: &Clients, conversation: ConversationId, seq: u64) -> Result<bool> {
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.conversations);
+    let out = get.key("pk", s(stream_key(conversation))).key("sk", n(seq)).consistent_read(true).send().await;
+    let kind = out.map_err(aws)?.item.and_then(|item| item.get("kind").and_then(|k| k.as_s().ok()).cloned());
+    Ok(kind.as_deref() == Some(holes::HOLE_KIND))
 }
 
 /// The next sequence number of a stream: `ADD 1` on its head, never conditioned, so it never
@@ -120,9 +160,10 @@ async fn put_alone(clients: &Clients, put: Put) -> Result<bool> {
 }
 
 /// An entry and its dedup key in one transaction. When the key is taken, a send with the same
-/// client id was stored first: its sequence is returned with `false`, and `seq` stays a number
-/// no entry takes. Only two attempts of one send touch these items, so a conflict is retried.
-async fn put_with_dedup(clients: &Clients, put: Put, key: &str, seq: u64) -> Result<(u64, bool)> {
+/// client id was stored first: its sequence is answered as `Earlier`. When only the place is
+/// taken, a reader sealed it: `Sealed`. Only two attempts of one send touch these items, so a
+/// conflict is retried.
+async fn put_with_dedup(clients: &Clients, put: Put, key: &str, seq: u64) -> Result<Placed> {
     let claim = Put::builder()
         .table_name(&put.table_name)
         .item("pk", s(key))
@@ -137,7 +178,7 @@ async fn put_with_dedup(clients: &Clients, put: Put, key: &str, seq: u64) -> Res
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
         let written = clients.dynamodb.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
         let err = match written {
-            Ok(_) => return Ok(Some((seq, true))),
+            Ok(_) => return Ok(Some(Placed::Written(seq))),
             Err(err) => err,
         };
         let reasons = match err.as_service_error() {
@@ -145,12 +186,14 @@ async fn put_with_dedup(clients: &Clients, put: Put, key: &str, seq: u64) -> Res
             Some(E::TransactionInProgressException(_)) => return Ok(None),
             _ => return Err(aws(err)),
         };
-        let claimed = reasons.get(1).filter(|r| r.code() == Some("ConditionalCheckFailed"));
-        let Some(claimed) = claimed else { return Ok(None) };
+        let failed = |i: usize| reasons.get(i).filter(|r| r.code() == Some("ConditionalCheckFailed"));
+        let Some(claimed) = failed(1) else {
+            return Ok(failed(0).map(|_| Placed::Sealed(seq)));
+        };
         let first = claimed.item().and_then(|i| i.get("seq")).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
         match first {
-            Some(first) => Ok(Some((first, false))),
-            None => Ok(marker(clients, key).await?.and_then(|m| m.seq).map(|first| (first, false))),
+            Some(first) => Ok(Some(Placed::Earlier(first))),
+            None => Ok(marker(clients, key).await?.and_then(|m| m.seq).map(Placed::Earlier)),
         }
     })
     .await
@@ -231,7 +274,8 @@ fn entry(conversation: ConversationId, mut item: Item) -> Result<Entry> {
 }
 
 /// Entries with `after < seq <= until`, oldest first, at most `limit` (a Query on the key,
-/// never a Scan); also tells whether more follow.
+/// never a Scan); also tells whether more follow. Sealed holes are skipped; a number missing
+/// for good is sealed on the way (`holes`).
 pub async fn read_range(
     clients: &Clients,
     conversation: ConversationId,
@@ -239,8 +283,30 @@ pub async fn read_range(
     until: u64,
     limit: usize,
 ) -> Result<(Vec<Entry>, bool)> {
+    let page = read_page(clients, conversation, after, until, limit).await?;
+    Ok((page.entries, page.more))
+}
+
+/// A page of a stream's items.
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// The sealed holes among them.
+    pub holes: Vec<u64>,
+    pub more: bool,
+}
+
+/// The items with `after < seq <= until` (at most `limit`, holes included), as [`read_range`]
+/// reads them; a missing number that is known for good (`holes::final_gaps`) is sealed. A seal
+/// that fails leaves the number to the next reader: the read itself never fails for it.
+pub async fn read_page(
+    clients: &Clients,
+    conversation: ConversationId,
+    after: u64,
+    until: u64,
+    limit: usize,
+) -> Result<Page> {
     if until <= after || limit == 0 {
-        return Ok((vec![], false));
+        return Ok(Page { entries: vec![], holes: vec![], more: false });
     }
     let out = clients
         .dynamodb
@@ -255,10 +321,23 @@ pub async fn read_range(
         .send()
         .await
         .map_err(aws)?;
-    let entries: Vec<Entry> =
-        out.items.unwrap_or_default().into_iter().map(|item| entry(conversation, item)).collect::<Result<_>>()?;
-    let last = entries.last().map(|e| e.seq).unwrap_or(until);
-    Ok((entries, out.last_evaluated_key.is_some() && last < until))
+    let (mut entries, mut holes, mut present) = (vec![], vec![], vec![]);
+    for item in out.items.unwrap_or_default() {
+        let seq = number(&item, "sk").ok_or_else(|| malformed("an entry without its number"))?;
+        present.push((seq, number(&item, "ts").unwrap_or(0)));
+        match item.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) {
+            Some(holes::HOLE_KIND) => holes.push(seq),
+            _ => entries.push(entry(conversation, item)?),
+        }
+    }
+    let gaps = holes::final_gaps(after, &present, now_secs());
+    if !gaps.is_empty() {
+        if let Err(err) = holes::seal(clients, conversation, &gaps).await {
+            tracing::warn!(error = %err, %conversation, "could not seal a stream's holes");
+        }
+    }
+    let last = present.last().map(|(seq, _)| *seq).unwrap_or(until);
+    Ok(Page { entries, holes, more: out.last_evaluated_key.is_some() && last < until })
 }
 
 #[cfg(test)]

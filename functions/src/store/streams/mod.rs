@@ -4,9 +4,9 @@
 //! append takes its number with one atomic `ADD` on the head (never a transaction on it: a hot
 //! head would make concurrent senders lose), then writes the entry there. A number is never
 //! given twice; one can stay empty for good (a hole: the writer died between the two writes,
-//! or a retried send found its first attempt stored). Readers skip holes: a Query returns no
-//! item there; an unread count (head minus read marker) counts one until the reader reads past
-//! it; a device's cursor keeps it as one unconfirmed number until it confirms up to past it.
+//! or a retried group send found its first attempt stored). A hole is sealed once known for
+//! good (`holes`): readers skip it, an unread count leaves it out, a device's cursor takes it in
+//! as it takes in the device's own messages (`cursors::confirm`).
 //!
 //! Items (`pk`, `sk`):
 //! - `<conversation>`, 0: the head, `seq` (a one-to-one head also holds both read markers and
@@ -22,7 +22,8 @@
 //!   `expires_at` when it dies with its device's sessions; device `*` is the user's own:
 //!   everything any of its devices confirmed, what a new device starts from.
 //!
-//! One module per key family: `entries` (the head and the entries), `markers` (reading the
+//! One module per key family: `entries` (the head and the entries), `holes` (numbers no entry
+//! will take), `markers` (reading the
 //! items at `(pk, 0)`), `read` (read markers), `dedup` (a group's send keys), `direct` (a
 //! one-to-one send's one update of the head), `audio` (attachment claims),
 //! `cursors` (what each device confirmed); the keys themselves are built in `keys` only.
@@ -32,6 +33,7 @@ mod cursors;
 mod dedup;
 mod direct;
 mod entries;
+mod holes;
 mod keys;
 mod markers;
 mod read;
@@ -40,6 +42,7 @@ pub use audio::{audio_owner, claim_audio, release_audio};
 pub use cursors::{confirm, positions, start as start_cursors, unconfirmed, unconfirmed_at, Position};
 pub use dedup::{dedup_key, sent_before};
 pub use direct::{number_direct, send_slot, Numbered};
-pub use entries::{allocate, append, append_writes, read_range, replace, write, NewEntry};
+pub use entries::{allocate, append, append_writes, read_page, read_range, replace, write, NewEntry, Placed};
+pub use holes::{seal, Holes, FINAL_AFTER_SECS};
 pub use markers::head;
 pub use read::{raise_read_marker, unread, unread_in};

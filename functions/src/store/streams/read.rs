@@ -1,10 +1,11 @@
-//! Read markers: how far a user has read; unread is the stream's head minus it, exact under
-//! races, one write to mark read. A group's is its own item, `read#<conversation>#<user>`; a
+//! Read markers: how far a user has read; unread is the stream's head minus it (less the sealed
+//! holes above it, `holes`), exact under races, one write to mark read. A group's is its own item, `read#<conversation>#<user>`; a
 //! one-to-one conversation's two live on its head (`read_<user>`, see `direct`), where a send
 //! raises its sender's in the update that numbers it. Items `read#dm#…` written before that
 //! are still read: a one-to-one marker is the higher of the two.
 
 use super::keys::{read_attribute, read_key, stream_key};
+use super::holes::{unread_count, Holes};
 use super::markers::{items, number};
 use crate::domain::ids::{ConversationId, UserId};
 use crate::store::{aws, lost_condition, n, s, Item, Result};
@@ -16,16 +17,18 @@ fn keys(conversation: ConversationId, user: UserId) -> [String; 2] {
     [stream_key(conversation), read_key(conversation, user)]
 }
 
-/// The head's sequence and `user`'s marker, from the items [`keys`] names.
-fn head_and_marker(found: &HashMap<String, Item>, conversation: ConversationId, user: UserId) -> (u64, u64) {
+/// The head's sequence, its sealed holes and `user`'s marker, from the items [`keys`] names.
+fn head_and_marker(found: &HashMap<String, Item>, conversation: ConversationId, user: UserId) -> (u64, Holes, u64) {
     let [head, own] = keys(conversation, user).map(|key| found.get(&key));
     let seq = head.and_then(|item| number(item, "seq")).unwrap_or(0);
+    let holes = head.map(Holes::of).unwrap_or_default();
     let on_head = head.and_then(|item| number(item, &read_attribute(user))).unwrap_or(0);
     let own = own.and_then(|item| number(item, "seq")).unwrap_or(0);
-    (seq, on_head.max(own))
+    (seq, holes, on_head.max(own))
 }
 
-/// Unread entries of `user` in a conversation: head minus read marker, exact under races.
+/// Unread entries of `user` in a conversation: head minus read marker less the sealed holes
+/// above it, exact under races.
 pub async fn unread(clients: &Clients, user: UserId, conversation: ConversationId) -> Result<u64> {
     Ok(unread_in(clients, user, &[conversation]).await?[0])
 }
@@ -54,15 +57,14 @@ pub async fn raise_read_marker(clients: &Clients, user: UserId, conversation: Co
     }
 }
 
-/// Unread counts of `user` in each of `conversations` (head minus read marker), in their order:
-/// one BatchGetItem per 50 conversations.
+/// Unread counts of `user` in each of `conversations` (head minus read marker, less sealed
+/// holes), in their order: one BatchGetItem per 50 conversations, and a Query for a marker
+/// behind more holes than its head remembers (`holes`).
 pub async fn unread_in(clients: &Clients, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
     let found = items(clients, conversations.iter().flat_map(|c| keys(*c, user)).collect()).await?;
-    Ok(conversations
-        .iter()
-        .map(|c| {
-            let (head, read) = head_and_marker(&found, *c, user);
-            head.saturating_sub(read)
-        })
-        .collect())
+    let counts = conversations.iter().map(|c| {
+        let (head, holes, read) = head_and_marker(&found, *c, user);
+        async move { unread_count(clients, *c, (head, &holes), read).await }
+    });
+    futures::future::try_join_all(counts).await
 }
