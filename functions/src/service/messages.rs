@@ -17,8 +17,8 @@ use crate::domain::user::Profile;
 use crate::service::{attachments, limits};
 use crate::store::relations::List;
 use crate::store::streams::{self, NewEntry, Placed};
-use crate::store::StoreError;
 use crate::store::Backend;
+use crate::store::StoreError;
 use serde_json::json;
 
 /// What a send produced.

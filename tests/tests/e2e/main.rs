@@ -13,6 +13,7 @@ mod costs;
 mod ecosystem;
 mod friends;
 mod fuzz;
+mod holes;
 mod iam;
 mod invoke;
 mod matrix;

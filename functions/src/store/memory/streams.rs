@@ -128,7 +128,8 @@ impl StreamStore for Memory {
             let top = seqs.iter().copied().chain(up_to).max().unwrap_or(0).min(head);
             for (from, to) in cursor.recent_gaps(top) {
                 let range = (conversation, from)..=(conversation, to);
-                let own = state.entries.range(range.clone()).filter(|(_, e)| e.sent_from(user, device)).map(|(_, e)| e.seq);
+                let own =
+                    state.entries.range(range.clone()).filter(|(_, e)| e.sent_from(user, device)).map(|(_, e)| e.seq);
                 let sealed = state.holes.range(range).map(|(_, seq)| *seq);
                 let own: Vec<u64> = own.chain(sealed).collect();
                 for seq in own {

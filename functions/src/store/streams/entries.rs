@@ -8,7 +8,7 @@ use super::markers::{marker, number};
 use crate::domain::entry::{Body, Entry, EntryKind};
 use crate::domain::ids::ConversationId;
 use crate::domain::now_secs;
-use crate::store::{aws, from_item, lost_condition, malformed, n, s, until_won, Item, Result};
+use crate::store::{aws, from_item, malformed, n, s, until_won, Item, Result};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -75,11 +75,7 @@ pub async fn write(
 ) -> Result<Placed> {
     let table = &clients.config.tables.conversations;
     let Some(key) = dedup else {
-        return match put_alone(clients, entry_put(table, conversation, seq, entry)?).await? {
-            true => Ok(Placed::Written(seq)),
-            false if is_hole(clients, conversation, seq).await? => Ok(Placed::Sealed(seq)),
-            false => Ok(Placed::Earlier(seq)),
-        };
+        return put_alone(clients, conversation, entry_put(table, conversation, seq, entry)?).await;
     };
     let mut seq = seq;
     loop {
@@ -147,16 +143,32 @@ fn entry_put(table: &str, conversation: ConversationId, seq: u64, entry: &NewEnt
     put.build().map_err(malformed)
 }
 
-/// An entry without a dedup key: one conditional PutItem; `false` when its place was taken (a
-/// one-to-one send's other attempt wrote it, see `direct`).
-async fn put_alone(clients: &Clients, put: Put) -> Result<bool> {
+/// An entry without a dedup key: one conditional PutItem. When its place was taken (a
+/// one-to-one send's other attempt wrote it, see `direct`, or a reader sealed it), the failed
+/// condition returns what is there, which tells the two apart without another read.
+async fn put_alone(clients: &Clients, conversation: ConversationId, put: Put) -> Result<Placed> {
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    let seq = number(&put.item, "sk").ok_or_else(|| malformed("an entry without its number"))?;
     let (table, item, condition) = (put.table_name, put.item, put.condition_expression);
     let request = clients.dynamodb.put_item().table_name(table).set_item(Some(item));
-    match request.set_condition_expression(condition).send().await {
-        Ok(_) => Ok(true),
-        Err(err) if lost_condition(&err) => Ok(false),
-        Err(err) => Err(aws(err)),
-    }
+    let request = request.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    let err = match request.set_condition_expression(condition).send().await {
+        Ok(_) => return Ok(Placed::Written(seq)),
+        Err(err) => err,
+    };
+    let Some(PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() else {
+        return Err(aws(err));
+    };
+    let kind = failed.item().and_then(|item| item.get("kind")).and_then(|kind| kind.as_s().ok());
+    Ok(match kind.map(String::as_str) {
+        Some(holes::HOLE_KIND) => Placed::Sealed(seq),
+        Some(_) => Placed::Earlier(seq),
+        // An answer without the item (an endpoint that ignores the parameter): read the place.
+        None => match is_hole(clients, conversation, seq).await? {
+            true => Placed::Sealed(seq),
+            false => Placed::Earlier(seq),
+        },
+    })
 }
 
 /// An entry and its dedup key in one transaction. When the key is taken, a send with the same

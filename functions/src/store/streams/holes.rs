@@ -56,7 +56,11 @@ pub enum Above {
     Exact(u64),
     /// The head's set counts `known` (those above the floor); the hole items in
     /// `(after, floor]` must be counted ([`count_sealed`]).
-    Partly { known: u64, after: u64, floor: u64 },
+    Partly {
+        known: u64,
+        after: u64,
+        floor: u64,
+    },
 }
 
 impl Holes {
@@ -142,7 +146,9 @@ pub async fn seal(clients: &Clients, conversation: ConversationId, numbers: &[u6
                 Err(err) => err,
             };
             let reasons = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => canceled.cancellation_reasons(),
+                Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
+                    canceled.cancellation_reasons()
+                }
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => return Ok(None),
                 _ => return Err(aws(err)),
             };

@@ -9,8 +9,9 @@
 //! as it takes in the device's own messages (`cursors::confirm`).
 //!
 //! Items (`pk`, `sk`):
-//! - `<conversation>`, 0: the head, `seq` (a one-to-one head also holds both read markers and
-//!   each sender's last send keys: `direct`); `<conversation>`, n: entry n (`kind`, `body` as a
+//! - `<conversation>`, 0: the head, `seq`, and when holes were sealed `holes`, `holes_floor`,
+//!   `hv` (`holes`) (a one-to-one head also holds both read markers and each sender's last send
+//!   keys: `direct`); `<conversation>`, n: entry n, or a sealed hole (`kind = "h"`) (`kind`, `body` as a
 //!   map of its typed fields (a JSON string in items written before bodies were typed), `echo_of`, `ts`). Conversations are `feed#<user>`, `dm#<a>#<b>`, `group#<id>`.
 //! - `dedup#<conversation>#<sender>#<client id>`, 0: the sequence a group send got, written in
 //!   one transaction with the entry (retries find it);

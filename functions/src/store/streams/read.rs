@@ -4,8 +4,8 @@
 //! raises its sender's in the update that numbers it. Items `read#dm#…` written before that
 //! are still read: a one-to-one marker is the higher of the two.
 
-use super::keys::{read_attribute, read_key, stream_key};
 use super::holes::{unread_count, Holes};
+use super::keys::{read_attribute, read_key, stream_key};
 use super::markers::{items, number};
 use crate::domain::ids::{ConversationId, UserId};
 use crate::store::{aws, lost_condition, n, s, Item, Result};
