@@ -38,6 +38,8 @@ impl StackUrls {
     pub fn config(&self) -> im_adapters::Config {
         let mut config = im_local::stack::local_config(&self.dynamodb, &self.s3, &self.management, "audio-bucket");
         config.lambda_endpoint = Some(self.lambda.clone());
+        config.sns_endpoint = Some(self.lambda.clone());
+        config.push_platforms = im_local::sns::local_platforms();
         config.fan_out_function = self.fan_out_function.clone();
         config
     }

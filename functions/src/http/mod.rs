@@ -11,6 +11,7 @@ pub mod friends;
 pub mod groups;
 pub mod messages;
 pub mod offline;
+pub mod push;
 pub mod users;
 
 pub use fields::{parse_form, Fields, MAX_BODY_BYTES};

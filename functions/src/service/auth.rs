@@ -7,7 +7,7 @@ use crate::domain::names::{LoginName, Password};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::user::{check_strong_password, NewUser};
-use crate::service::{limits, presence, sync};
+use crate::service::{limits, presence, push, sync};
 use crate::store::sessions::{self, Session};
 use crate::store::Backend;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -138,9 +138,11 @@ pub async fn open_socket_session(backend: &impl Backend, user_id: UserId, device
     open_session(backend, user_id, device, crate::store::connections::LIFETIME_SECS).await
 }
 
-/// Logs the caller's session out and closes the sockets it opened.
+/// Logs the caller's session out, closes the sockets it opened and ends its device's push
+/// registration.
 pub async fn log_out(backend: &impl Backend, caller: &Caller) -> Result<()> {
     backend.close_session(&caller.session).await?;
+    push::forget_sessions(backend, caller.user_id, std::slice::from_ref(&caller.session)).await?;
     presence::close_sockets_of(backend, caller.user_id, std::slice::from_ref(&caller.session)).await
 }
 
@@ -154,6 +156,7 @@ pub async fn end_sessions(backend: &impl Backend, user: UserId, keep: Option<&st
 async fn end(backend: &impl Backend, user: UserId, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
     let ids: Vec<String> = ended.into_iter().map(|(id, _)| id).collect();
     backend.end_sessions(user, &ids).await?;
+    push::forget_sessions(backend, user, &ids).await?;
     presence::close_sockets_of(backend, user, &ids).await
 }
 

@@ -12,5 +12,6 @@ pub mod groups;
 pub mod limits;
 pub mod messages;
 pub mod presence;
+pub mod push;
 pub mod sync;
 pub mod users;

@@ -5,10 +5,11 @@ use super::blobs::Stat;
 use super::connections::{self, Connection};
 use super::groups::{Creation, Info};
 use super::ports::{
-    BlobStore, ConnectionStore, GroupStore, LimitStore, RelationStore, SessionStore, Settings, Sockets, StreamStore,
-    UserStore, Workers,
+    BlobStore, ConnectionStore, GroupStore, LimitStore, PushStore, RelationStore, SessionStore, Settings, Sockets,
+    StreamStore, UserStore, Workers,
 };
 use super::post_policy::UploadForm;
+use super::push::{self, Holder};
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
 use super::streams::{self, NewEntry, Numbered, Placed, Position};
@@ -18,6 +19,7 @@ use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::limits::Tallies;
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
+use crate::domain::push::{Platform, Registration};
 use crate::domain::refusal::Error;
 use crate::domain::relation::{Edge, Rule};
 use crate::domain::user::Profile;
@@ -325,7 +327,39 @@ impl Sockets for Clients {
     }
 }
 
+impl PushStore for Clients {
+    async fn registrations(&self, user: UserId) -> Result<Vec<Registration>> {
+        push::registrations(self, user).await
+    }
+    async fn put_registration(&self, user: UserId, registration: &Registration) -> Result<()> {
+        push::put_registration(self, user, registration).await
+    }
+    async fn remove_registrations(&self, user: UserId, devices: &[String]) -> Result<()> {
+        push::remove_registrations(self, user, devices).await
+    }
+    async fn claim_push_token(&self, token: &str, holder: &Holder) -> Result<Option<Holder>> {
+        push::claim_token(self, token, holder).await
+    }
+    async fn release_push_token(&self, token: &str, holder: &Holder) -> Result<bool> {
+        push::release_token(self, token, holder).await
+    }
+    async fn push_endpoint(&self, application: &str, token: &str) -> Result<String> {
+        push::endpoint_for(self, application, token).await
+    }
+    async fn delete_push_endpoint(&self, endpoint: &str) -> Result<()> {
+        push::delete_endpoint(self, endpoint).await
+    }
+}
+
 impl Settings for Clients {
+    fn push_application(&self, platform: Platform) -> Option<String> {
+        let platforms = &self.config.push_platforms;
+        match platform {
+            Platform::Apns => platforms.apns.clone(),
+            Platform::ApnsSandbox => platforms.apns_sandbox.clone(),
+            Platform::Fcm => platforms.fcm.clone(),
+        }
+    }
     fn strong_passwords(&self) -> bool {
         self.config.strong_passwords
     }

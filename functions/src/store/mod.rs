@@ -12,6 +12,7 @@ pub mod live;
 pub mod memory;
 pub mod ports;
 pub mod post_policy;
+pub mod push;
 pub mod relations;
 pub mod sessions;
 pub mod streams;

@@ -8,6 +8,7 @@ use super::blobs::Stat;
 use super::connections::Connection;
 use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
+use super::push::Holder;
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Numbered, Placed, Position};
@@ -17,6 +18,7 @@ use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::limits::Tallies;
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
+use crate::domain::push::{Platform, Registration};
 use crate::domain::refusal::Error;
 use crate::domain::relation::{Edge, Rule};
 use crate::domain::user::Profile;
@@ -270,8 +272,25 @@ pub trait Workers: Sync {
     fn queue(&self, function: &str, payload: Vec<u8>) -> impl Future<Output = std::result::Result<(), String>> + Send;
 }
 
+/// Push registrations (in the users table) and their SNS platform endpoints (`super::push`).
+pub trait PushStore: Sync {
+    /// The user's registrations, one per device.
+    fn registrations(&self, user: UserId) -> impl Future<Output = Result<Vec<Registration>>> + Send;
+    fn put_registration(&self, user: UserId, registration: &Registration) -> impl Future<Output = Result<()>> + Send;
+    fn remove_registrations(&self, user: UserId, devices: &[String]) -> impl Future<Output = Result<()>> + Send;
+    /// Makes `holder` the token's holder; the one it replaces, if any.
+    fn claim_push_token(&self, token: &str, holder: &Holder) -> impl Future<Output = Result<Option<Holder>>> + Send;
+    /// Lets the token go if `holder` still holds it; whether it did.
+    fn release_push_token(&self, token: &str, holder: &Holder) -> impl Future<Output = Result<bool>> + Send;
+    /// The token's SNS platform endpoint under `application`, enabled.
+    fn push_endpoint(&self, application: &str, token: &str) -> impl Future<Output = Result<String>> + Send;
+    fn delete_push_endpoint(&self, endpoint: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// What the deployment chose that the rules read (`template.yaml`'s parameters).
 pub trait Settings: Sync {
+    /// The SNS platform application of `platform`; `None`: that platform is off.
+    fn push_application(&self, platform: Platform) -> Option<String>;
     /// `PASSWORD_RULE=strong`: new passwords follow the strong rule.
     fn strong_passwords(&self) -> bool;
     /// How long a login's token lives (seconds).
@@ -290,6 +309,7 @@ pub trait Backend:
     + BlobStore
     + Sockets
     + Workers
+    + PushStore
     + Settings
 {
 }
@@ -305,6 +325,7 @@ impl<T> Backend for T where
         + BlobStore
         + Sockets
         + Workers
+        + PushStore
         + Settings
 {
 }

@@ -11,9 +11,10 @@ use crate::domain::format::{seed_time, Format};
 use crate::domain::ids::{device_key, Actor, ConversationId, EntryId, GroupId, Target, UserId};
 use crate::domain::message::Outgoing;
 use crate::domain::now_secs;
+use crate::domain::push::{parse_token, Platform};
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::service::contacts;
-use crate::service::{messages, sync, users};
+use crate::service::{messages, push, sync, users};
 use crate::store::connections;
 use im_adapters::Clients;
 use serde_json::{json, Value};
@@ -95,7 +96,7 @@ async fn handle_one(clients: &Clients, cid: &str, source: &str, frame: Frame) ->
                 tag: conn.tag.clone(),
                 connection_id: Some(conn.connection_id.clone()),
             };
-            serve(clients, &answer, &actor, request).await
+            serve(clients, &answer, (&actor, &conn.session), request).await
         }
     };
     match served {
@@ -105,7 +106,12 @@ async fn handle_one(clients: &Clients, cid: &str, source: &str, frame: Frame) ->
 }
 
 /// A logged-in connection's request.
-async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Request) -> Result<String> {
+async fn serve(
+    clients: &Clients,
+    answer: &Answer,
+    (actor, session): (&Actor, &str),
+    request: Request,
+) -> Result<String> {
     let key = device_key(&actor.device, &actor.tag);
     let device = key.as_str();
     match request {
@@ -160,6 +166,15 @@ async fn serve(clients: &Clients, answer: &Answer, actor: &Actor, request: Reque
         Request::ChatDelete { id } => {
             let (conversation, seq) = EntryId::message(&id).ok_or_else(|| Refusal::invalid("not a message id"))?;
             messages::delete(clients, actor, conversation, seq).await?;
+            Ok(answer.json("OK", json!({})))
+        }
+        Request::PushRegister { platform, token } => {
+            let (platform, token) = (Platform::parse(&platform)?, parse_token(&token)?);
+            let registration = push::register(clients, (actor.user_id, device, session), platform, &token).await?;
+            Ok(answer.json("OK", json!({ "push": push::view(&registration) })))
+        }
+        Request::PushUnregister => {
+            push::unregister(clients, (actor.user_id, device)).await?;
             Ok(answer.json("OK", json!({})))
         }
         Request::ListContactsUnread => {

@@ -51,6 +51,20 @@ pub struct Config {
     pub direct_audience: usize,
     /// Local stack only: the Lambda API the fan-out is handed to.
     pub lambda_endpoint: Option<String>,
+    /// Local stack only: the SNS API push registrations and pushes go to.
+    pub sns_endpoint: Option<String>,
+    /// The SNS platform applications a device may register with, one per platform; a
+    /// platform without one is off (registering for it is refused).
+    pub push_platforms: PushPlatforms,
+}
+
+/// The SNS platform application of each push platform (the template's
+/// `ApnsPlatformApplicationArn`, `ApnsSandboxPlatformApplicationArn`, `FcmPlatformApplicationArn`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PushPlatforms {
+    pub apns: Option<String>,
+    pub apns_sandbox: Option<String>,
+    pub fcm: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +134,12 @@ impl Config {
             fan_out_function: optional("FAN_OUT_FUNCTION"),
             direct_audience: number("DIRECT_AUDIENCE", DEFAULT_DIRECT_AUDIENCE)?,
             lambda_endpoint: optional("AWS_ENDPOINT_URL_LAMBDA"),
+            sns_endpoint: optional("AWS_ENDPOINT_URL_SNS"),
+            push_platforms: PushPlatforms {
+                apns: optional("APNS_PLATFORM_APPLICATION_ARN"),
+                apns_sandbox: optional("APNS_SANDBOX_PLATFORM_APPLICATION_ARN"),
+                fcm: optional("FCM_PLATFORM_APPLICATION_ARN"),
+            },
         })
     }
 
@@ -146,7 +166,11 @@ impl Config {
             ("AWS_ENDPOINT_URL_DYNAMODB", &self.dynamodb_endpoint),
             ("AWS_ENDPOINT_URL_S3", &self.s3_endpoint),
             ("AWS_ENDPOINT_URL_LAMBDA", &self.lambda_endpoint),
+            ("AWS_ENDPOINT_URL_SNS", &self.sns_endpoint),
             ("FAN_OUT_FUNCTION", &self.fan_out_function),
+            ("APNS_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns),
+            ("APNS_SANDBOX_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns_sandbox),
+            ("FCM_PLATFORM_APPLICATION_ARN", &self.push_platforms.fcm),
         ];
         for (name, value) in endpoints {
             if let Some(v) = value {

@@ -8,7 +8,7 @@ pub mod logging;
 pub mod metrics;
 pub mod pusher;
 
-pub use config::{Config, Tables};
+pub use config::{Config, PushPlatforms, Tables};
 pub use invoker::Invoker;
 pub use metrics::{measure_capacity, RequestCounter};
 pub use pusher::{PostOutcome, Pusher};
@@ -17,6 +17,7 @@ use aws_sdk_apigatewaymanagement as apigw;
 use aws_sdk_dynamodb as dynamodb;
 use aws_sdk_lambda as lambda;
 use aws_sdk_s3 as s3;
+use aws_sdk_sns as sns;
 pub use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Every AWS client a function may need, built once from one [`Config`].
@@ -27,6 +28,8 @@ pub struct Clients {
     pub pusher: Pusher,
     /// Hands large deliveries to the fan-out worker (asynchronous invocations).
     pub invoker: Invoker,
+    /// Push registrations (platform endpoints) and pushes, through SNS.
+    pub sns: sns::Client,
     pub config: Config,
     /// The credentials the clients sign with: a presigned POST form is signed with them too
     /// (the S3 client's own config no longer tells them).
@@ -74,10 +77,15 @@ impl Clients {
         if let Some(url) = &config.lambda_endpoint {
             lambdab = lambdab.endpoint_url(url);
         }
+        let mut snsb = sns::config::Builder::from(sdk);
+        if let Some(url) = &config.sns_endpoint {
+            snsb = snsb.endpoint_url(url);
+        }
         if let Some(guard) = guard {
             ddb.push_interceptor(guard.clone());
             s3b.push_interceptor(guard.clone());
             lambdab.push_interceptor(guard.clone());
+            snsb.push_interceptor(guard.clone());
             mgmt.push_interceptor(guard);
         }
         Clients {
@@ -85,6 +93,7 @@ impl Clients {
             s3: s3::Client::from_conf(s3b.build()),
             pusher: Pusher::new(apigw::Client::from_conf(mgmt.build()), config.push_concurrency),
             invoker: Invoker::new(lambda::Client::from_conf(lambdab.build())),
+            sns: sns::Client::from_conf(snsb.build()),
             credentials: sdk.credentials_provider(),
             config,
             dynamodb_requests,

@@ -142,6 +142,8 @@ pub struct Gateway {
     pub own_port: u16,
     /// The turns of synchronous invocations ([`CALLS_AT_ONCE`]).
     calls: Semaphore,
+    /// The SNS API's platform applications, endpoints and what the local platforms received.
+    pub sns: crate::sns::Sns,
 }
 
 impl Gateway {
@@ -194,6 +196,7 @@ impl Gateway {
             keys: keys.clone(),
             own_port: 0,
             calls: Semaphore::new(CALLS_AT_ONCE),
+            sns: crate::sns::Sns::local(),
         })
     }
 

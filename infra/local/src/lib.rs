@@ -17,6 +17,7 @@ pub mod s3;
 pub mod s3_answers;
 pub mod sigv4;
 pub mod site;
+pub mod sns;
 pub mod stack;
 pub mod template;
 pub mod websocket;

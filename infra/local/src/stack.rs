@@ -5,7 +5,7 @@ use crate::contracts::Contracts;
 use crate::gateway::{Gateway, WsLimits};
 use crate::site::{self, Site};
 use crate::template::Template;
-use crate::{callers, dynamodb, http_gateway, iam, lambda_api, s3, websocket};
+use crate::{callers, dynamodb, http_gateway, iam, lambda_api, s3, sns, websocket};
 use axum::routing::{any, get, post};
 use axum::Router;
 use im_adapters::{Clients, Config, Tables};
@@ -162,6 +162,9 @@ impl LocalStack {
         let lambda_url = format!("http://127.0.0.1:{ws_port}");
         let mut config = local_config(&ddb.endpoint, &format!("http://127.0.0.1:{s3_port}"), &management_url, &bucket);
         config.lambda_endpoint = Some(lambda_url.clone());
+        // The SNS API and its three local platform applications: registering works out of the box.
+        config.sns_endpoint = Some(lambda_url.clone());
+        config.push_platforms = crate::sns::local_platforms();
         config.fan_out_function = template.fan_out_function.clone();
         let clients = Arc::new(Clients::local_keyed(config, &keys));
         for table in &template.tables {
@@ -197,11 +200,16 @@ impl LocalStack {
         gateway.contracts = contracts.clone().filter(|_| options.contract_checks != ContractChecks::Off);
         let gateway = Arc::new(gateway);
         let site = Arc::new(Site::new(&options.root, ws_port, &gateway.template.ws_stage, contracts.as_deref()));
-        let http =
-            Router::new().merge(site::routes(site)).fallback(any(http_gateway::handle)).with_state(gateway.clone());
+        // What the local push platforms received, for a developer's eyes and the tests: loopback only.
+        let http = Router::new()
+            .merge(site::routes(site))
+            .route("/_local/push", get(sns::recorded))
+            .fallback(any(http_gateway::handle))
+            .with_state(gateway.clone());
         // The Lambda API and `@connections` answer programs, never a page (`callers`).
         let programs = Router::new()
             .route("/2015-03-31/functions/{name}/invocations", post(lambda_api::invoke))
+            .route("/", post(sns::handle))
             .route(
                 "/{stage}/@connections/{id}",
                 post(websocket::post_to_connection).get(websocket::get_connection).delete(websocket::delete_connection),
@@ -259,5 +267,7 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         direct_audience: im_adapters::config::DEFAULT_DIRECT_AUDIENCE,
         fan_out_function: None,
         lambda_endpoint: None,
+        sns_endpoint: None,
+        push_platforms: im_adapters::PushPlatforms::default(),
     }
 }

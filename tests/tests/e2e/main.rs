@@ -18,6 +18,7 @@ mod iam;
 mod invoke;
 mod matrix;
 mod messages;
+mod push;
 mod realtime;
 mod seed_000_001;
 mod seed_003;

@@ -11,6 +11,7 @@ mod tables;
 
 use super::connections::Connection;
 use super::groups::{Creation, Info};
+use super::push::Holder;
 use super::sessions::{Listed, Session};
 use super::streams::Position;
 use crate::domain::confirmed::Confirmed;
@@ -19,6 +20,7 @@ use crate::domain::format::Format;
 use crate::domain::ids::{Actor, ConversationId, DeviceName, GroupId, UserId};
 use crate::domain::limits::Tallies;
 use crate::domain::names::{Email, Phone};
+use crate::domain::push::{Platform, Registration};
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Friendship};
 use crate::domain::user::Profile;
@@ -65,6 +67,12 @@ pub struct State {
     pub gone: HashSet<String>,
     pub disconnected: Vec<String>,
     pub queued: Vec<(String, Vec<u8>)>,
+    /// Push registrations by user and device, token holders, deleted SNS endpoints, and the
+    /// platforms that are off.
+    pub push: HashMap<UserId, BTreeMap<String, Registration>>,
+    pub push_tokens: HashMap<String, Holder>,
+    pub deleted_endpoints: Vec<String>,
+    pub push_off: HashSet<Platform>,
 }
 
 /// The refusal a use case answered; panics on anything else.

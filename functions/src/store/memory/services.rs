@@ -5,10 +5,12 @@
 use super::Memory;
 use crate::domain::ids::{GroupId, UserId};
 use crate::domain::limits::Tallies;
+use crate::domain::push::{Platform, Registration};
 use crate::store::blobs::Stat;
 use crate::store::connections::Connection;
-use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, Settings, Sockets, Workers};
+use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, PushStore, Settings, Sockets, Workers};
 use crate::store::post_policy::UploadForm;
+use crate::store::push::Holder;
 use crate::store::{Result, StoreError};
 use im_adapters::PostOutcome;
 use std::sync::{Arc, Mutex};
@@ -132,7 +134,47 @@ impl Workers for Memory {
     }
 }
 
+/// Registrations and token holders as `store::push` keeps them; SNS endpoints as `token@app`
+/// (deleted ones recorded), each platform on unless `push_off` names it.
+impl PushStore for Memory {
+    async fn registrations(&self, user: UserId) -> Result<Vec<Registration>> {
+        Ok(self.state().push.get(&user).map(|by_device| by_device.values().cloned().collect()).unwrap_or_default())
+    }
+    async fn put_registration(&self, user: UserId, registration: &Registration) -> Result<()> {
+        let mut state = self.state();
+        state.push.entry(user).or_default().insert(registration.device.clone(), registration.clone());
+        Ok(())
+    }
+    async fn remove_registrations(&self, user: UserId, devices: &[String]) -> Result<()> {
+        if let Some(by_device) = self.state().push.get_mut(&user) {
+            by_device.retain(|device, _| !devices.contains(device));
+        }
+        Ok(())
+    }
+    async fn claim_push_token(&self, token: &str, holder: &Holder) -> Result<Option<Holder>> {
+        Ok(self.state().push_tokens.insert(token.to_string(), holder.clone()))
+    }
+    async fn release_push_token(&self, token: &str, holder: &Holder) -> Result<bool> {
+        let mut state = self.state();
+        let held = state.push_tokens.get(token) == Some(holder);
+        if held {
+            state.push_tokens.remove(token);
+        }
+        Ok(held)
+    }
+    async fn push_endpoint(&self, application: &str, token: &str) -> Result<String> {
+        Ok(format!("{token}@{application}"))
+    }
+    async fn delete_push_endpoint(&self, endpoint: &str) -> Result<()> {
+        self.state().deleted_endpoints.push(endpoint.to_string());
+        Ok(())
+    }
+}
+
 impl Settings for Memory {
+    fn push_application(&self, platform: Platform) -> Option<String> {
+        (!self.state().push_off.contains(&platform)).then(|| format!("app/{}", platform.as_str()))
+    }
     fn strong_passwords(&self) -> bool {
         self.strong_passwords
     }

@@ -95,6 +95,13 @@ enum JsonRequest {
     ChatDelete {
         id: Text,
     },
+    #[serde(rename = "PUSH_REGISTER")]
+    PushRegister {
+        platform: Text,
+        token: Text,
+    },
+    #[serde(rename = "PUSH_UNREGISTER")]
+    PushUnregister {},
 }
 
 /// A message id for clients that send none (seed 003 has none): such sends are not deduplicated.
@@ -145,6 +152,10 @@ impl JsonRequest {
             JsonRequest::CreateContact { user } => Request::CreateContact { user: user.0 },
             JsonRequest::DeleteContact { user } => Request::DeleteContact { user: user.0 },
             JsonRequest::ListContactsUnread {} => Request::ListContactsUnread,
+            JsonRequest::PushRegister { platform, token } => {
+                Request::PushRegister { platform: platform.0, token: token.0 }
+            }
+            JsonRequest::PushUnregister {} => Request::PushUnregister,
             JsonRequest::Friend { friend_id } => Request::Friend {
                 friends: match friend_id {
                     OneOrMany::One(id) => vec![id.0],

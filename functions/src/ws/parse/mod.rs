@@ -103,6 +103,12 @@ pub enum Request {
     ChatDelete {
         id: String,
     },
+    /// This device's push registration (`service::push`).
+    PushRegister {
+        platform: String,
+        token: String,
+    },
+    PushUnregister,
 }
 
 impl Request {
@@ -126,6 +132,8 @@ impl Request {
             Request::ChatHistory { .. } => "chat_history",
             Request::ChatReceive { .. } => "chat_receive",
             Request::ChatDelete { .. } => "chat_delete",
+            Request::PushRegister { .. } => "push_register",
+            Request::PushUnregister => "push_unregister",
         }
     }
 }

@@ -2,7 +2,8 @@
 //! that function's `Policies` before it leaves the process (an SDK interceptor on the clients
 //! the local stack gives the function). A call AWS would refuse fails as AWS fails it: the
 //! request goes to the gateway's `/__denied/{service}`, which answers DynamoDB's
-//! `AccessDeniedException`, S3's `403 AccessDenied`, `@connections`' or Lambda's `403`, with AWS's
+//! `AccessDeniedException`, S3's `403 AccessDenied`, SNS's `403 AuthorizationError`,
+//! `@connections`' or Lambda's `403`, with AWS's
 //! message naming the function's role, the action and the resource. S3's semantics on missing
 //! objects follow too: without `s3:ListBucket` a missing key is `403`, not `404`.
 //!
@@ -20,6 +21,7 @@ use aws_sdk_dynamodb::operation as ddb;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_lambda::operation as lambda;
 use aws_sdk_s3::operation as s3;
+use aws_sdk_sns::operation as sns;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
@@ -226,6 +228,22 @@ fn needed(
     if let Some(i) = input.downcast_ref::<apigw::get_connection::GetConnectionInput>() {
         return one("execute-api", "execute-api:ManageConnections", connection("GET", i.connection_id()));
     }
+    let arn = |arn: Option<&str>| arn.unwrap_or_default().to_string();
+    if let Some(i) = input.downcast_ref::<sns::create_platform_endpoint::CreatePlatformEndpointInput>() {
+        return one("sns", "sns:CreatePlatformEndpoint", arn(i.platform_application_arn()));
+    }
+    if let Some(i) = input.downcast_ref::<sns::set_endpoint_attributes::SetEndpointAttributesInput>() {
+        return one("sns", "sns:SetEndpointAttributes", arn(i.endpoint_arn()));
+    }
+    if let Some(i) = input.downcast_ref::<sns::get_endpoint_attributes::GetEndpointAttributesInput>() {
+        return one("sns", "sns:GetEndpointAttributes", arn(i.endpoint_arn()));
+    }
+    if let Some(i) = input.downcast_ref::<sns::delete_endpoint::DeleteEndpointInput>() {
+        return one("sns", "sns:DeleteEndpoint", arn(i.endpoint_arn()));
+    }
+    if let Some(i) = input.downcast_ref::<sns::publish::PublishInput>() {
+        return one("sns", "sns:Publish", arn(i.target_arn().or(i.topic_arn())));
+    }
     if let Some(i) = input.downcast_ref::<lambda::invoke::InvokeInput>() {
         let name = i.function_name().unwrap_or_default();
         let unqualified = if name.starts_with("arn:") {
@@ -370,6 +388,10 @@ pub async fn denied(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"
             );
             (StatusCode::FORBIDDEN, [("content-type", "application/xml")], body).into_response()
+        }
+        "sns" => {
+            let body = crate::sns::access_denied_xml(&message);
+            (StatusCode::FORBIDDEN, [("content-type", "text/xml")], body).into_response()
         }
         "execute-api" | "lambda" => {
             let body = serde_json::json!({ "message": message }).to_string();

@@ -1,0 +1,5 @@
+//! The `put_device_push` Lambda: see `im_functions::by_name::put_device_push`.
+#[tokio::main]
+async fn main() -> Result<(), im_functions::Error> {
+    im_functions::lambda_main(im_functions::by_name::put_device_push()).await
+}

@@ -1,0 +1,121 @@
+//! Mobile push, registration (issue 24, first step): one registration per device through
+//! `PUT/DELETE/GET /device/push` and the socket's `PUSH_REGISTER`/`PUSH_UNREGISTER`, a token
+//! held by one registration at a time across all users, registrations ended with their
+//! sessions; SNS platform endpoints made on the local SNS emulator under each function's IAM.
+
+use im_tests::{ask, connect, login, new_user, Client, User};
+use serde_json::{json, Value};
+
+fn client(token: &str) -> Client {
+    Client::new().with_token(token)
+}
+
+async fn register(token: &str, platform: &str, push_token: &str) -> im_tests::Answer {
+    let body = json!({ "platform": platform, "token": push_token }).to_string().into_bytes();
+    client(token).send("PUT", "/device/push", Some("application/json"), Some(("application/json", body))).await
+}
+
+/// The user's registrations as `GET /device/push` lists them: (device, platform, token).
+async fn listed(token: &str) -> Vec<(String, String, String)> {
+    let answer = client(token).get("/device/push").await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let text = |r: &Value, k: &str| r[k].as_str().unwrap().to_string();
+    answer
+        .doc()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (text(r, "device"), text(r, "platform"), text(r, "token")))
+        .collect()
+}
+
+fn fcm_token(user: &User, n: u32) -> String {
+    format!("fcm-{}-{n}:APA91bH", user.id)
+}
+
+#[tokio::test]
+async fn a_device_registers_lists_and_unregisters_and_bad_input_changes_nothing() {
+    let user = new_user("pushy", "android").await;
+    let token = fcm_token(&user, 1);
+    let body = im_tests::form(&[("platform", "fcm"), ("token", &token)]).into_bytes();
+    let form =
+        client(&user.token).send("PUT", "/device/push", None, Some(("application/x-www-form-urlencoded", body))).await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    let registered = &form.doc()["push"][0];
+    assert_eq!((registered["platform"].as_str(), registered["token"].as_str()), (Some("fcm"), Some(token.as_str())));
+    assert_eq!(registered["enabled"], true);
+    assert!(registered["device"].as_str().unwrap().starts_with("android~"), "{registered}");
+    assert!(registered.get("endpoint").is_none(), "the SNS endpoint stays the server's");
+
+    for (platform, push_token, reason) in [
+        ("gcm", token.as_str(), "platform must be apns, apns_sandbox or fcm"),
+        ("fcm", "short", "token must be 8 to 4096"),
+        ("fcm", "has spaces in it", "token must be 8 to 4096"),
+    ] {
+        let bad = register(&user.token, platform, push_token).await;
+        assert_eq!(bad.status, 400, "{}", bad.text);
+        assert!(bad.reason().starts_with(reason), "{}", bad.reason());
+    }
+    assert_eq!(listed(&user.token).await.len(), 1, "a refused registration changes nothing");
+    assert_eq!(Client::new().get("/device/push").await.status, 401);
+
+    // A new token from the same device replaces the old one.
+    let renewed = fcm_token(&user, 2);
+    assert_eq!(register(&user.token, "fcm", &renewed).await.status, 200);
+    let now: Vec<String> = listed(&user.token).await.into_iter().map(|(_, _, t)| t).collect();
+    assert_eq!(now, [renewed]);
+    assert_eq!(client(&user.token).send("DELETE", "/device/push", None, None).await.status, 204);
+    assert!(listed(&user.token).await.is_empty());
+    assert_eq!(
+        client(&user.token).send("DELETE", "/device/push", None, None).await.status,
+        204,
+        "none left: still 204"
+    );
+}
+
+#[tokio::test]
+async fn a_token_moves_to_whoever_registers_it_last_so_a_phone_never_gets_a_push_twice() {
+    let first = new_user("first", "iphone").await;
+    let token = format!("{:064x}", first.id);
+    assert_eq!(register(&first.token, "apns", &token).await.status, 200);
+    // A new login on the same phone registers the same token: the older login's goes.
+    let again = login(&first.phone, "iphone").await;
+    assert_eq!(register(&again, "apns", &token).await.status, 200);
+    let devices = listed(&first.token).await;
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    // Another user signs in on that phone: the token is theirs now.
+    let second = new_user("second", "iphone").await;
+    assert_eq!(register(&second.token, "apns_sandbox", &token).await.status, 200);
+    assert!(listed(&first.token).await.is_empty());
+    assert_eq!(listed(&second.token).await[0].1, "apns_sandbox");
+}
+
+#[tokio::test]
+async fn ending_a_session_ends_its_devices_registration() {
+    let user = new_user("leaving", "android").await;
+    let tablet = login(&user.phone, "tablet").await;
+    assert_eq!(register(&user.token, "fcm", &fcm_token(&user, 1)).await.status, 200);
+    assert_eq!(register(&tablet, "fcm", &fcm_token(&user, 2)).await.status, 200);
+    assert_eq!(client(&tablet).post_form("/server/logout", &[]).await.status, 200);
+    let left: Vec<String> = listed(&user.token).await.into_iter().map(|(_, _, t)| t).collect();
+    assert_eq!(left, [fcm_token(&user, 1)], "the tablet's registration went with its session");
+    // Log out everywhere: none left, and the token is free for the next registration.
+    assert_eq!(client(&user.token).post_form("/server/logout", &[("everywhere", "true")]).await.status, 200);
+    let fresh = login(&user.phone, "android").await;
+    assert!(listed(&fresh).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_socket_registers_and_unregisters_its_own_device() {
+    let user = new_user("socket", "android").await;
+    let mut socket = connect(&format!("token={}", user.token)).await.unwrap();
+    let token = fcm_token(&user, 7);
+    let ok = ask(&mut socket, "PUSH_REGISTER", json!({ "platform": "fcm", "token": token })).await;
+    assert_eq!(ok["event"], "OK", "{ok}");
+    assert_eq!(ok["data"]["push"]["token"], json!(token));
+    assert_eq!(listed(&user.token).await.len(), 1);
+    let refused = ask(&mut socket, "PUSH_REGISTER", json!({ "platform": "blackberry", "token": token })).await;
+    assert_ne!(refused["event"], "OK", "{refused}");
+    assert_eq!(ask(&mut socket, "PUSH_UNREGISTER", json!({})).await["event"], "OK");
+    assert!(listed(&user.token).await.is_empty());
+}
