@@ -159,6 +159,7 @@ functions! {
     ws_disconnect => socket!(ws::disconnect),
     ws_default => socket!(ws::default_route),
     fan_out => event!(delivery::fan_out::run),
+    push => event!(delivery::push::run),
 }
 
 /// Runs one event through a function: the same path on Lambda and in the local stack.

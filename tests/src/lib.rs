@@ -30,6 +30,8 @@ pub struct StackUrls {
     pub invocations: im_local::lambda_api::Invocations,
     /// The fan-out worker's name, as the functions are configured with it.
     pub fan_out_function: Option<String>,
+    /// The push queue's URL, as the functions are configured with it.
+    pub push_queue_url: Option<String>,
 }
 
 impl StackUrls {
@@ -39,6 +41,8 @@ impl StackUrls {
         let mut config = im_local::stack::local_config(&self.dynamodb, &self.s3, &self.management, "audio-bucket");
         config.lambda_endpoint = Some(self.lambda.clone());
         config.sns_endpoint = Some(self.lambda.clone());
+        config.sqs_endpoint = Some(self.lambda.clone());
+        config.push_queue_url = self.push_queue_url.clone();
         config.push_platforms = im_local::sns::local_platforms();
         config.fan_out_function = self.fan_out_function.clone();
         config
@@ -68,6 +72,7 @@ pub fn stack() -> &'static StackUrls {
                     lambda: stack.lambda_url.clone(),
                     invocations: stack.gateway.invocations.clone(),
                     fan_out_function: stack.clients.config.fan_out_function.clone(),
+                    push_queue_url: stack.clients.config.push_queue_url.clone(),
                 })
                 .expect("test thread waits");
                 std::future::pending::<()>().await;
@@ -403,18 +408,27 @@ pub async fn send_text(socket: &mut Socket, text: &str) {
 }
 
 /// Waits (bounded) until `check` holds; for state that settles asynchronously, like `$disconnect`.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..100 {
+    eventually_within(what, 10, check).await
+}
+
+/// [`eventually`] with a bound of `secs` seconds: for what waits on purpose (a delayed push).
+pub async fn eventually_within<F, Fut>(what: &str, secs: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..secs * 10 {
         if check().await {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("{what} did not happen within 10 s");
+    panic!("{what} did not happen within {secs} s");
 }
 
 /// The next JSON frame whose `event` is `event`, skipping others (unread counts and the like).

@@ -9,6 +9,7 @@
 
 pub mod confirmations;
 pub mod fan_out;
+pub mod push;
 pub mod render;
 
 use crate::domain::entry::{Body, Entry};
@@ -101,6 +102,8 @@ pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[U
 pub struct Reach {
     users: Vec<UserId>,
     live: Option<store::Result<Vec<Connection>>>,
+    /// The audience's push-registered devices, from the same look-up (one-to-one only, yet).
+    pushable: Vec<(UserId, String)>,
 }
 
 /// Looks up who an entry of `conversation` for `members` reaches ([`Reach`]).
@@ -110,11 +113,15 @@ pub async fn reach(backend: &impl Backend, actor: &Actor, conversation: Conversa
     users.sort_unstable();
     users.dedup();
     let handed_off = backend.fan_out_worker().is_some_and(|(_, direct)| users.len() > direct);
-    let live = match handed_off {
-        true => None,
-        false => Some(live_of(backend, conversation, &users, users.len()).await),
+    let (live, pushable) = match (handed_off, conversation) {
+        (true, _) => (None, vec![]),
+        (false, ConversationId::Direct(..)) => match backend.audience(&users).await {
+            Ok(audience) => (Some(Ok(audience.live)), audience.pushable),
+            Err(err) => (Some(Err(err)), vec![]),
+        },
+        (false, _) => (Some(live_of(backend, conversation, &users, users.len()).await), vec![]),
     };
-    Reach { users, live }
+    Reach { users, live, pushable }
 }
 
 /// The largest audience whose connections are read from its group's index: past it (no group
@@ -161,7 +168,8 @@ pub async fn push_message(backend: &impl Backend, actor: &Actor, reach: Reach, e
         Some(live) => match live {
             Ok(live) => {
                 let reached: Vec<(UserId, &Entry)> = reach.users.iter().map(|user| (*user, entry)).collect();
-                post_to_live(backend, actor, &reached, live, event.as_ref()).await;
+                let pushes = push::queue(backend, actor, entry, &reach.pushable, &live);
+                futures::join!(post_to_live(backend, actor, &reached, live.clone(), event.as_ref()), pushes);
                 Ok(())
             }
             Err(err) => Err(err),
@@ -292,6 +300,16 @@ pub async fn contacts_unread(backend: &impl Backend, user: UserId) -> store::Res
     let conversations: Vec<ConversationId> = known.iter().map(|p| ConversationId::direct(user, p.id)).collect();
     let unread = backend.unread_in(user, &conversations).await?;
     Ok(known.iter().zip(unread).map(|(profile, count)| (profile.contact_key(), count)).collect())
+}
+
+/// The conversations a user takes part in: one per correspondent (contact or pending request),
+/// one per group.
+pub async fn conversations_of(backend: &impl Backend, user: UserId) -> store::Result<Vec<ConversationId>> {
+    let correspondents = backend.list(user, List::Correspondents).await?;
+    let mut conversations: Vec<ConversationId> =
+        correspondents.iter().map(|c| ConversationId::direct(user, c.other)).collect();
+    conversations.extend(backend.groups_of(user).await?.into_iter().map(ConversationId::Group));
+    Ok(conversations)
 }
 
 /// The acting device has what it did itself: its own entries are confirmed for it, so they

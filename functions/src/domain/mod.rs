@@ -9,6 +9,7 @@ pub mod limits;
 pub mod message;
 pub mod names;
 pub mod notice;
+pub mod notification;
 pub mod push;
 pub mod refusal;
 pub mod relation;

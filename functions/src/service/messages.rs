@@ -265,7 +265,7 @@ pub async fn is_member(backend: &impl Backend, user: UserId, conversation: Conve
 
 /// The conversations a user takes part in: one per contact or pending request, one per group.
 pub async fn conversations_of(backend: &impl Backend, user: UserId) -> Result<Vec<ConversationId>> {
-    Ok(conversations_and_requests(backend, user).await?.0)
+    Ok(delivery::conversations_of(backend, user).await?)
 }
 
 /// The user's conversations, and how many friend requests wait for them (seed 004's count),

@@ -35,8 +35,10 @@ pub async fn register(
     };
     let before = backend.registrations(user).await?.into_iter().find(|r| r.device == device);
     backend.put_registration(user, &registration).await?;
+    backend.mark_pushable(user, &device, true).await?;
     if let Some(previous) = backend.claim_push_token(token, &holder).await?.filter(|h| *h != holder) {
-        backend.remove_registrations(previous.user_id, &[previous.device]).await?;
+        backend.remove_registrations(previous.user_id, std::slice::from_ref(&previous.device)).await?;
+        backend.mark_pushable(previous.user_id, &previous.device, false).await?;
     }
     if let Some(before) = before.filter(|b| b.token != token) {
         let held = Holder { user_id: user, device };
@@ -54,6 +56,7 @@ pub async fn unregister(backend: &impl Backend, (user, device): (UserId, &str)) 
         return Ok(false);
     };
     backend.remove_registrations(user, &[device.to_string()]).await?;
+    backend.mark_pushable(user, device, false).await?;
     let holder = Holder { user_id: user, device: device.to_string() };
     if backend.release_push_token(&registration.token, &holder).await? {
         backend.delete_push_endpoint(&registration.endpoint).await?;
@@ -90,6 +93,7 @@ pub async fn forget_sessions(backend: &impl Backend, user: UserId, sessions: &[S
     let names: Vec<String> = ended.iter().map(|r| r.device.clone()).collect();
     backend.remove_registrations(user, &names).await?;
     for registration in ended {
+        backend.mark_pushable(user, &registration.device, false).await?;
         let holder = Holder { user_id: user, device: registration.device.clone() };
         backend.release_push_token(&registration.token, &holder).await?;
     }

@@ -2,14 +2,14 @@
 //! call of the module beside it, so the rules of each table stay written once, there.
 
 use super::blobs::Stat;
-use super::connections::{self, Connection};
+use super::connections::{self, Audience, Connection};
 use super::groups::{Creation, Info};
 use super::ports::{
     BlobStore, ConnectionStore, GroupStore, LimitStore, PushStore, RelationStore, SessionStore, Settings, Sockets,
     StreamStore, UserStore, Workers,
 };
 use super::post_policy::UploadForm;
-use super::push::{self, Holder};
+use super::push::{self, Holder, Published};
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
 use super::streams::{self, NewEntry, Numbered, Placed, Position};
@@ -277,6 +277,9 @@ impl ConnectionStore for Clients {
     async fn of_users(&self, users: &[UserId]) -> Result<Vec<Connection>> {
         connections::of_users(self, users, false).await
     }
+    async fn audience(&self, users: &[UserId]) -> Result<Audience> {
+        connections::audience(self, users, false).await
+    }
     async fn sockets_of(&self, user: UserId) -> Result<Vec<Connection>> {
         connections::of_users(self, &[user], true).await
     }
@@ -349,6 +352,15 @@ impl PushStore for Clients {
     async fn delete_push_endpoint(&self, endpoint: &str) -> Result<()> {
         push::delete_endpoint(self, endpoint).await
     }
+    async fn mark_pushable(&self, user: UserId, device: &str, on: bool) -> Result<()> {
+        connections::mark_pushable(self, user, device, on).await
+    }
+    async fn publish(&self, endpoint: &str, message: &str) -> Result<Published> {
+        push::publish(self, endpoint, message).await
+    }
+    async fn enqueue_pushes(&self, jobs: &[(String, u32)]) -> Result<()> {
+        push::enqueue(self, jobs).await
+    }
 }
 
 impl Settings for Clients {
@@ -359,6 +371,9 @@ impl Settings for Clients {
             Platform::ApnsSandbox => platforms.apns_sandbox.clone(),
             Platform::Fcm => platforms.fcm.clone(),
         }
+    }
+    fn push_after_secs(&self) -> u32 {
+        self.config.push_after_secs
     }
     fn strong_passwords(&self) -> bool {
         self.config.strong_passwords

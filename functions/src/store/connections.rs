@@ -194,18 +194,50 @@ pub async fn forget(clients: &Clients, cid: &str) -> Result<()> {
 /// reads see a connection bound an instant ago (what ending a session needs; a fan-out does
 /// not, at half the price).
 pub async fn of_users(clients: &Clients, users: &[UserId], consistent: bool) -> Result<Vec<Connection>> {
+    Ok(audience(clients, users, consistent).await?.live)
+}
+
+/// What one look-up of users tells a delivery: their live connections, and their devices
+/// registered for push (the `push` string set beside `conns`, kept by `service::push`), so a
+/// message to users with no registered device queues no push job.
+#[derive(Clone, Debug, Default)]
+pub struct Audience {
+    pub live: Vec<Connection>,
+    /// (user, device key) of every device registered for push.
+    pub pushable: Vec<(UserId, String)>,
+}
+
+/// [`of_users`] with each user's push-registered devices, from the same items.
+pub async fn audience(clients: &Clients, users: &[UserId], consistent: bool) -> Result<Audience> {
     let oldest = now_secs().saturating_sub(LIFETIME_SECS);
     let mut unique = users.to_vec();
     unique.sort_unstable();
     unique.dedup();
     let keys = unique.iter().map(|u| pk(user_key(*u))).collect();
-    let mut found = vec![];
-    for item in batch_get(clients, &clients.config.tables.connections, keys, consistent).await? {
+    let mut found = Audience::default();
+    for mut item in batch_get(clients, &clients.config.tables.connections, keys, consistent).await? {
+        let push = match item.remove("push") {
+            Some(AttributeValue::Ss(devices)) => devices,
+            _ => vec![],
+        };
         let record: UserConnections = from_item(item)?;
         let Some(user) = record.pk.strip_prefix("user#").and_then(|id| id.parse().ok()) else { continue };
         for (cid, live) in record.conns.into_iter().filter(|(_, live)| live.at >= oldest) {
-            found.extend(live.connection(cid, user));
+            found.live.extend(live.connection(cid, user));
         }
+        found.pushable.extend(push.into_iter().map(|device| (user, device)));
     }
     Ok(found)
+}
+
+/// Marks a device of `user` as registered for push (or no longer) in the user's item, where
+/// a delivery's connection look-up reads it ([`audience`]).
+pub async fn mark_pushable(clients: &Clients, user: UserId, device: &str, on: bool) -> Result<()> {
+    let expression = if on { "ADD #push :device" } else { "DELETE #push :device" };
+    let update = clients.dynamodb.update_item().table_name(&clients.config.tables.connections);
+    let update = update.key("pk", s(user_key(user))).update_expression(expression);
+    let update = update.expression_attribute_names("#push", "push");
+    let update = update.expression_attribute_values(":device", AttributeValue::Ss(vec![device.to_string()]));
+    update.send().await.map_err(aws)?;
+    Ok(())
 }

@@ -5,10 +5,10 @@
 //! [`Backend`], every port at once, so its signature stays short.
 
 use super::blobs::Stat;
-use super::connections::Connection;
+use super::connections::{Audience, Connection};
 use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
-use super::push::Holder;
+use super::push::{Holder, Published};
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Numbered, Placed, Position};
@@ -232,6 +232,8 @@ pub trait LimitStore: Sync {
 /// The connections table: who is online where.
 pub trait ConnectionStore: Sync {
     fn of_users(&self, users: &[UserId]) -> impl Future<Output = Result<Vec<Connection>>> + Send;
+    /// The users' live connections and push-registered devices, in one look-up.
+    fn audience(&self, users: &[UserId]) -> impl Future<Output = Result<Audience>> + Send;
     /// One user's live connections, read strongly consistent (a socket bound an instant ago).
     fn sockets_of(&self, user: UserId) -> impl Future<Output = Result<Vec<Connection>>> + Send;
     fn forget(&self, connection_id: &str) -> impl Future<Output = Result<()>> + Send;
@@ -285,12 +287,20 @@ pub trait PushStore: Sync {
     /// The token's SNS platform endpoint under `application`, enabled.
     fn push_endpoint(&self, application: &str, token: &str) -> impl Future<Output = Result<String>> + Send;
     fn delete_push_endpoint(&self, endpoint: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Marks a device as registered for push (or not) where deliveries look (`Audience`).
+    fn mark_pushable(&self, user: UserId, device: &str, on: bool) -> impl Future<Output = Result<()>> + Send;
+    /// Publishes an SNS message (`Notification::sns_message`) to one endpoint.
+    fn publish(&self, endpoint: &str, message: &str) -> impl Future<Output = Result<Published>> + Send;
+    /// Queues push jobs for the push worker: each a body and the seconds it waits first.
+    fn enqueue_pushes(&self, jobs: &[(String, u32)]) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// What the deployment chose that the rules read (`template.yaml`'s parameters).
 pub trait Settings: Sync {
     /// The SNS platform application of `platform`; `None`: that platform is off.
     fn push_application(&self, platform: Platform) -> Option<String>;
+    /// How long a device with a live socket has to confirm an entry before it gets a push.
+    fn push_after_secs(&self) -> u32;
     /// `PASSWORD_RULE=strong`: new passwords follow the strong rule.
     fn strong_passwords(&self) -> bool;
     /// How long a login's token lives (seconds).

@@ -136,3 +136,59 @@ pub async fn delete_endpoint(clients: &Clients, endpoint: &str) -> Result<()> {
     clients.sns.delete_endpoint().endpoint_arn(endpoint).send().await.map_err(aws)?;
     Ok(())
 }
+
+/// What a publish to one endpoint came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Published {
+    Sent,
+    /// SNS will never deliver there again: the endpoint is disabled (the platform refused its
+    /// token), gone, or SNS says its token is invalid. The registration goes.
+    Gone(String),
+}
+
+/// Publishes `message` (`MessageStructure = json`, `Notification::sns_message`) to one
+/// platform endpoint.
+pub async fn publish(clients: &Clients, endpoint: &str, message: &str) -> Result<Published> {
+    use aws_sdk_sns::operation::publish::PublishError;
+    let publish = clients.sns.publish().target_arn(endpoint).message_structure("json").message(message);
+    let err = match publish.send().await {
+        Ok(_) => return Ok(Published::Sent),
+        Err(err) => err,
+    };
+    let why = |e: &dyn aws_sdk_sns::error::ProvideErrorMetadata| e.message().unwrap_or_default().to_string();
+    match err.as_service_error() {
+        Some(PublishError::EndpointDisabledException(e)) => Ok(Published::Gone(why(e))),
+        Some(PublishError::NotFoundException(e)) => Ok(Published::Gone(why(e))),
+        // A payload of ours that SNS refuses is our bug and keeps the registration; a token or
+        // target it calls invalid does not.
+        Some(PublishError::InvalidParameterException(e))
+            if ["Token", "TargetArn"].iter().any(|w| why(e).contains(w)) =>
+        {
+            Ok(Published::Gone(why(e)))
+        }
+        _ => Err(aws(err)),
+    }
+}
+
+/// Queues push jobs (a body and the seconds it waits) on the push queue, ten per
+/// SendMessageBatch; nothing when the deployment has no queue.
+pub async fn enqueue(clients: &Clients, jobs: &[(String, u32)]) -> Result<()> {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+    let Some(queue) = &clients.config.push_queue_url else { return Ok(()) };
+    for chunk in jobs.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (body, delay))| {
+                let entry = SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(body);
+                entry.delay_seconds(*delay as i32).build().map_err(super::malformed)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sent = clients.sqs.send_message_batch().queue_url(queue).set_entries(Some(entries)).send().await;
+        let sent = sent.map_err(aws)?;
+        if let Some(failed) = sent.failed().first() {
+            return Err(super::StoreError::Aws(format!("SQS refused a push job: {failed:?}")));
+        }
+    }
+    Ok(())
+}

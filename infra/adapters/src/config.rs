@@ -53,6 +53,13 @@ pub struct Config {
     pub lambda_endpoint: Option<String>,
     /// Local stack only: the SNS API push registrations and pushes go to.
     pub sns_endpoint: Option<String>,
+    /// Local stack only: the SQS API the push jobs are queued on.
+    pub sqs_endpoint: Option<String>,
+    /// The queue of push jobs (`PUSH_QUEUE_URL`, the template's `PushQueue`); `None`: no pushes.
+    pub push_queue_url: Option<String>,
+    /// How long a device with a live socket has to confirm an entry before it is pushed to
+    /// anyway (`PUSH_AFTER_SECS`): the backgrounded phone whose socket API Gateway still holds.
+    pub push_after_secs: u32,
     /// The SNS platform applications a device may register with, one per platform; a
     /// platform without one is off (registering for it is refused).
     pub push_platforms: PushPlatforms,
@@ -93,6 +100,10 @@ pub const DEFAULT_PUSH_CONCURRENCY: usize = 64;
 pub const DEFAULT_FUNCTION_TIMEOUT_SECS: u64 = 10;
 /// One connection look-up (a BatchGetItem reads 100 users): beyond it, delivery is handed off.
 pub const DEFAULT_DIRECT_AUDIENCE: usize = 100;
+
+/// Ten seconds: a phone in the foreground confirms a message within a second; one that has
+/// not by then is backgrounded (its socket only believed alive) and gets the push.
+pub const DEFAULT_PUSH_AFTER_SECS: u32 = 10;
 
 /// Fifteen minutes: long enough to play a voice note, short enough not to be shared.
 pub const DEFAULT_AUDIO_URL_TTL_SECS: u64 = 15 * 60;
@@ -135,6 +146,9 @@ impl Config {
             direct_audience: number("DIRECT_AUDIENCE", DEFAULT_DIRECT_AUDIENCE)?,
             lambda_endpoint: optional("AWS_ENDPOINT_URL_LAMBDA"),
             sns_endpoint: optional("AWS_ENDPOINT_URL_SNS"),
+            sqs_endpoint: optional("AWS_ENDPOINT_URL_SQS"),
+            push_queue_url: optional("PUSH_QUEUE_URL"),
+            push_after_secs: number("PUSH_AFTER_SECS", DEFAULT_PUSH_AFTER_SECS)?,
             push_platforms: PushPlatforms {
                 apns: optional("APNS_PLATFORM_APPLICATION_ARN"),
                 apns_sandbox: optional("APNS_SANDBOX_PLATFORM_APPLICATION_ARN"),
@@ -160,6 +174,7 @@ impl Config {
             ("PASSWORD_RULE", if self.strong_passwords { "strong" } else { "seed" }.to_string()),
             ("FUNCTION_TIMEOUT_SECS", self.function_timeout_secs.to_string()),
             ("DIRECT_AUDIENCE", self.direct_audience.to_string()),
+            ("PUSH_AFTER_SECS", self.push_after_secs.to_string()),
         ];
         let endpoints = [
             ("WEBSOCKET_MANAGEMENT_ENDPOINT", &self.websocket_management_endpoint),
@@ -167,6 +182,8 @@ impl Config {
             ("AWS_ENDPOINT_URL_S3", &self.s3_endpoint),
             ("AWS_ENDPOINT_URL_LAMBDA", &self.lambda_endpoint),
             ("AWS_ENDPOINT_URL_SNS", &self.sns_endpoint),
+            ("AWS_ENDPOINT_URL_SQS", &self.sqs_endpoint),
+            ("PUSH_QUEUE_URL", &self.push_queue_url),
             ("FAN_OUT_FUNCTION", &self.fan_out_function),
             ("APNS_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns),
             ("APNS_SANDBOX_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns_sandbox),

@@ -18,6 +18,7 @@ use aws_sdk_dynamodb as dynamodb;
 use aws_sdk_lambda as lambda;
 use aws_sdk_s3 as s3;
 use aws_sdk_sns as sns;
+use aws_sdk_sqs as sqs;
 pub use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Every AWS client a function may need, built once from one [`Config`].
@@ -30,6 +31,8 @@ pub struct Clients {
     pub invoker: Invoker,
     /// Push registrations (platform endpoints) and pushes, through SNS.
     pub sns: sns::Client,
+    /// Push jobs, queued for the push worker (with a delay for devices that have a socket).
+    pub sqs: sqs::Client,
     pub config: Config,
     /// The credentials the clients sign with: a presigned POST form is signed with them too
     /// (the S3 client's own config no longer tells them).
@@ -81,7 +84,12 @@ impl Clients {
         if let Some(url) = &config.sns_endpoint {
             snsb = snsb.endpoint_url(url);
         }
+        let mut sqsb = sqs::config::Builder::from(sdk);
+        if let Some(url) = &config.sqs_endpoint {
+            sqsb = sqsb.endpoint_url(url);
+        }
         if let Some(guard) = guard {
+            sqsb.push_interceptor(guard.clone());
             ddb.push_interceptor(guard.clone());
             s3b.push_interceptor(guard.clone());
             lambdab.push_interceptor(guard.clone());
@@ -94,6 +102,7 @@ impl Clients {
             pusher: Pusher::new(apigw::Client::from_conf(mgmt.build()), config.push_concurrency),
             invoker: Invoker::new(lambda::Client::from_conf(lambdab.build())),
             sns: sns::Client::from_conf(snsb.build()),
+            sqs: sqs::Client::from_conf(sqsb.build()),
             credentials: sdk.credentials_provider(),
             config,
             dynamodb_requests,

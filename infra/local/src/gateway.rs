@@ -1,7 +1,8 @@
 //! What runs a function as Lambda would, under its template policy, and the state the HTTP,
 //! WebSocket and Lambda API emulators share: the template, the functions it names, the clients
-//! they use, the authorizer cache, the live WebSocket connections and the asynchronous
-//! invocations. The emulators depend on this module, never the other way.
+//! they use, the authorizer cache, the live WebSocket connections, the asynchronous
+//! invocations, and the SNS and SQS state. The emulators depend on this module, never the
+//! other way.
 
 use crate::contracts::Contracts;
 use crate::iam::{Denials, Guard};
@@ -143,7 +144,9 @@ pub struct Gateway {
     /// The turns of synchronous invocations ([`CALLS_AT_ONCE`]).
     calls: Semaphore,
     /// The SNS API's platform applications, endpoints and what the local platforms received.
-    pub sns: crate::sns::Sns,
+    pub sns: crate::sns::registry::Sns,
+    /// The SQS API's queues (the template's) and their messages.
+    pub sqs: crate::sqs::queues::Sqs,
 }
 
 impl Gateway {
@@ -182,6 +185,7 @@ impl Gateway {
             );
             function_clients.insert(binary.clone(), Arc::new(own));
         }
+        let sqs = crate::sqs::queues::Sqs::new(&template.queues);
         Ok(Gateway {
             template,
             clients,
@@ -196,7 +200,8 @@ impl Gateway {
             keys: keys.clone(),
             own_port: 0,
             calls: Semaphore::new(CALLS_AT_ONCE),
-            sns: crate::sns::Sns::local(),
+            sns: crate::sns::registry::Sns::local(),
+            sqs,
         })
     }
 

@@ -18,6 +18,7 @@ pub mod s3_answers;
 pub mod sigv4;
 pub mod site;
 pub mod sns;
+pub mod sqs;
 pub mod stack;
 pub mod template;
 pub mod websocket;

@@ -5,7 +5,7 @@ use crate::contracts::Contracts;
 use crate::gateway::{Gateway, WsLimits};
 use crate::site::{self, Site};
 use crate::template::Template;
-use crate::{callers, dynamodb, http_gateway, iam, lambda_api, s3, sns, websocket};
+use crate::{callers, dynamodb, http_gateway, iam, lambda_api, s3, sns, sqs, websocket};
 use axum::routing::{any, get, post};
 use axum::Router;
 use im_adapters::{Clients, Config, Tables};
@@ -165,6 +165,9 @@ impl LocalStack {
         // The SNS API and its three local platform applications: registering works out of the box.
         config.sns_endpoint = Some(lambda_url.clone());
         config.push_platforms = crate::sns::local_platforms();
+        // The SQS API at the same root; the queue `Globals` names (`PUSH_QUEUE_URL`) by its local URL.
+        config.sqs_endpoint = Some(lambda_url.clone());
+        config.push_queue_url = template.push_queue.as_deref().map(|queue| sqs::queue_url(ws_port, queue));
         config.fan_out_function = template.fan_out_function.clone();
         let clients = Arc::new(Clients::local_keyed(config, &keys));
         for table in &template.tables {
@@ -199,6 +202,8 @@ impl LocalStack {
         gateway.own_port = ws_port;
         gateway.contracts = contracts.clone().filter(|_| options.contract_checks != ContractChecks::Off);
         let gateway = Arc::new(gateway);
+        // Lambda's SQS event source mappings: the template's queues delivered to their functions.
+        tasks.extend(sqs::start_pollers(gateway.clone()));
         let site = Arc::new(Site::new(&options.root, ws_port, &gateway.template.ws_stage, contracts.as_deref()));
         // What the local push platforms received, for a developer's eyes and the tests: loopback only.
         let http = Router::new()
@@ -209,7 +214,9 @@ impl LocalStack {
         // The Lambda API and `@connections` answer programs, never a page (`callers`).
         let programs = Router::new()
             .route("/2015-03-31/functions/{name}/invocations", post(lambda_api::invoke))
-            .route("/", post(sns::handle))
+            // SNS (awsQuery) and SQS (JSON, `x-amz-target: AmazonSQS.*`) share the root.
+            .route("/", post(sqs::aws_root))
+            .route(&format!("/{}/{{queue}}", crate::template::LOCAL_ACCOUNT), post(sqs::handle))
             .route(
                 "/{stage}/@connections/{id}",
                 post(websocket::post_to_connection).get(websocket::get_connection).delete(websocket::delete_connection),
@@ -268,6 +275,9 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         fan_out_function: None,
         lambda_endpoint: None,
         sns_endpoint: None,
+        sqs_endpoint: None,
+        push_queue_url: None,
+        push_after_secs: im_adapters::config::DEFAULT_PUSH_AFTER_SECS,
         push_platforms: im_adapters::PushPlatforms::default(),
     }
 }

@@ -119,3 +119,77 @@ async fn the_socket_registers_and_unregisters_its_own_device() {
     assert_eq!(ask(&mut socket, "PUSH_UNREGISTER", json!({})).await["event"], "OK");
     assert!(listed(&user.token).await.is_empty());
 }
+
+/// What the local push platform received at `token`: each delivery's payload.
+async fn delivered(token: &str) -> Vec<Value> {
+    let answer = Client::new().get(&format!("/_local/push?token={token}")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.doc().as_array().unwrap().iter().map(|d| d["payload"].clone()).collect()
+}
+
+/// Waits (bounded) until `token` has received `count` pushes; their FCM messages.
+async fn fcm_messages(token: &str, count: usize) -> Vec<Value> {
+    // Past PUSH_AFTER_SECS (10 s) for a delayed push, and the poller's rounds.
+    let what = format!("{count} pushes at {token}");
+    im_tests::eventually_within(&what, 40, || async { delivered(token).await.len() >= count }).await;
+    delivered(token).await.iter().map(|p| p["fcmV1Message"]["message"].clone()).collect()
+}
+
+async fn send_text(from: &User, to: &User, id: &str, text: &str) {
+    let sent = client(&from.token).post_form("/message", &[("to", &to.id.to_string()), ("id", id), ("c", text)]).await;
+    assert_eq!(sent.status, 200, "{}", sent.text);
+}
+
+#[tokio::test]
+async fn a_phone_without_a_socket_hears_of_each_message_with_its_exact_badge() {
+    let (ann, bob) = (new_user("ann", "web").await, new_user("bob", "android").await);
+    im_tests::befriend(&ann, &bob).await;
+    let token = fcm_token(&bob, 1);
+    assert_eq!(register(&bob.token, "fcm", &token).await.status, 200);
+    send_text(&ann, &bob, "p1", "hello bob").await;
+    let first = fcm_messages(&token, 1).await;
+    assert_eq!(first[0]["notification"], json!({ "title": "ann", "body": "hello bob" }), "{first:?}");
+    assert_eq!(first[0]["android"]["notification"]["notification_count"], 1);
+    assert_eq!(first[0]["data"]["badge"], "1");
+    send_text(&ann, &bob, "p2", "are you there?").await;
+    let both = fcm_messages(&token, 2).await;
+    assert_eq!(
+        (both[1]["notification"]["body"].as_str(), both[1]["data"]["badge"].as_str()),
+        (Some("are you there?"), Some("2"))
+    );
+    assert_eq!(both.len(), 2, "one push per message: {both:?}");
+}
+
+#[tokio::test]
+async fn a_live_socket_that_confirms_gets_no_push_and_one_that_does_not_gets_one_after_the_delay() {
+    let (ann, bob) = (new_user("ann", "web").await, new_user("bob", "android").await);
+    im_tests::befriend(&ann, &bob).await;
+    let token = fcm_token(&bob, 1);
+    assert_eq!(register(&bob.token, "fcm", &token).await.status, 200);
+    let mut phone = connect(&format!("token={}", bob.token)).await.unwrap();
+    send_text(&ann, &bob, "seen", "you will read this").await;
+    let pushed = im_tests::next_event(&mut phone, "NOTIFY_NEW_MSG").await;
+    let id = pushed["data"]["msg"]["id"].as_str().unwrap().to_string();
+    assert_eq!(ask(&mut phone, "CHAT_RECEIVE_MSG", json!({ "id": id })).await["event"], "OK");
+    // The backgrounded phone: its socket is open, but it confirms nothing.
+    send_text(&ann, &bob, "unseen", "you will not").await;
+    let pushed = fcm_messages(&token, 1).await;
+    assert_eq!(pushed[0]["notification"]["body"], "you will not", "{pushed:?}");
+    assert!(delivered(&token).await.len() == 1, "the confirmed message was never pushed");
+}
+
+#[tokio::test]
+async fn a_token_the_platform_refuses_gets_nothing_and_its_registration_goes_at_the_next_push() {
+    let (ann, bob) = (new_user("ann", "web").await, new_user("bob", "android").await);
+    im_tests::befriend(&ann, &bob).await;
+    let bad = format!("bad-token-{}", bob.id);
+    assert_eq!(register(&bob.token, "fcm", &bad).await.status, 200);
+    // SNS accepts the first publish; the platform refuses the token and SNS disables the
+    // endpoint. The next publish is refused (`EndpointDisabled`) and the registration goes.
+    // (Hearing of it at the first push needs SNS's endpoint events: issue 24's next step.)
+    send_text(&ann, &bob, "b1", "into the void").await;
+    send_text(&ann, &bob, "b2", "and again").await;
+    let gone = || async { listed(&bob.token).await.is_empty() };
+    im_tests::eventually_within("the refused token's registration goes", 30, gone).await;
+    assert!(delivered(&bad).await.is_empty(), "the platform delivered nothing");
+}

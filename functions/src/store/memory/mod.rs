@@ -73,6 +73,11 @@ pub struct State {
     pub push_tokens: HashMap<String, Holder>,
     pub deleted_endpoints: Vec<String>,
     pub push_off: HashSet<Platform>,
+    /// Every SNS publish (endpoint, message); endpoints SNS calls disabled; queued push jobs
+    /// (body, delay).
+    pub published: Vec<(String, String)>,
+    pub gone_endpoints: HashSet<String>,
+    pub push_jobs: Vec<(String, u32)>,
 }
 
 /// The refusal a use case answered; panics on anything else.

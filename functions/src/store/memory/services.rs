@@ -7,10 +7,10 @@ use crate::domain::ids::{GroupId, UserId};
 use crate::domain::limits::Tallies;
 use crate::domain::push::{Platform, Registration};
 use crate::store::blobs::Stat;
-use crate::store::connections::Connection;
+use crate::store::connections::{Audience, Connection};
 use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, PushStore, Settings, Sockets, Workers};
 use crate::store::post_policy::UploadForm;
-use crate::store::push::Holder;
+use crate::store::push::{Holder, Published};
 use crate::store::{Result, StoreError};
 use im_adapters::PostOutcome;
 use std::sync::{Arc, Mutex};
@@ -37,6 +37,14 @@ impl ConnectionStore for Memory {
     async fn of_users(&self, users: &[UserId]) -> Result<Vec<Connection>> {
         let state = self.state();
         Ok(state.connections.iter().filter(|c| c.user_id.is_some_and(|u| users.contains(&u))).cloned().collect())
+    }
+    async fn audience(&self, users: &[UserId]) -> Result<Audience> {
+        let live = self.of_users(users).await?;
+        let state = self.state();
+        let registered = users
+            .iter()
+            .flat_map(|u| state.push.get(u).into_iter().flat_map(move |r| r.keys().map(move |d| (*u, d.clone()))));
+        Ok(Audience { live, pushable: registered.collect() })
     }
     async fn sockets_of(&self, user: UserId) -> Result<Vec<Connection>> {
         self.of_users(&[user]).await
@@ -165,8 +173,24 @@ impl PushStore for Memory {
     async fn push_endpoint(&self, application: &str, token: &str) -> Result<String> {
         Ok(format!("{token}@{application}"))
     }
+    async fn mark_pushable(&self, _user: UserId, _device: &str, _on: bool) -> Result<()> {
+        // The registrations themselves tell `audience` here.
+        Ok(())
+    }
     async fn delete_push_endpoint(&self, endpoint: &str) -> Result<()> {
         self.state().deleted_endpoints.push(endpoint.to_string());
+        Ok(())
+    }
+    async fn publish(&self, endpoint: &str, message: &str) -> Result<Published> {
+        let mut state = self.state();
+        if state.gone_endpoints.contains(endpoint) {
+            return Ok(Published::Gone("Endpoint is disabled".into()));
+        }
+        state.published.push((endpoint.to_string(), message.to_string()));
+        Ok(Published::Sent)
+    }
+    async fn enqueue_pushes(&self, jobs: &[(String, u32)]) -> Result<()> {
+        self.state().push_jobs.extend(jobs.iter().cloned());
         Ok(())
     }
 }
@@ -174,6 +198,9 @@ impl PushStore for Memory {
 impl Settings for Memory {
     fn push_application(&self, platform: Platform) -> Option<String> {
         (!self.state().push_off.contains(&platform)).then(|| format!("app/{}", platform.as_str()))
+    }
+    fn push_after_secs(&self) -> u32 {
+        10
     }
     fn strong_passwords(&self) -> bool {
         self.strong_passwords

@@ -23,6 +23,11 @@ pub fn table_arn(table: &str) -> String {
     format!("arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT}:table/{table}")
 }
 
+/// The local ARN of a queue; locally a queue is named by its logical id.
+pub fn queue_arn(logical_id: &str) -> String {
+    format!("arn:aws:sqs:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{logical_id}")
+}
+
 /// Local name of a bucket: its logical id in kebab case (`AudioBucket` → `audio-bucket`).
 pub fn bucket_name(logical_id: &str) -> String {
     let mut name = String::new();
@@ -35,8 +40,8 @@ pub fn bucket_name(logical_id: &str) -> String {
     name
 }
 
-/// Resolves a value to the local stack's names: a literal as it is, `!GetAtt X.Arn` of a table
-/// or the bucket, and `!Sub` with `${X.Arn}`, `${AWS::Region}`, `${AWS::AccountId}`,
+/// Resolves a value to the local stack's names: a literal as it is, `!GetAtt X.Arn` of a table,
+/// a queue or the bucket, and `!Sub` with `${X.Arn}`, `${AWS::Region}`, `${AWS::AccountId}`,
 /// `${AWS::Partition}`, `${AWS::StackName}`, `${WebSocketApi}` and `${StageName}`.
 pub(super) struct LocalArns<'a> {
     pub resources: &'a BTreeMap<String, Resource>,
@@ -48,6 +53,7 @@ impl LocalArns<'_> {
         match self.resources.get(id).map(|resource| resource.kind.as_str()) {
             Some("AWS::DynamoDB::Table") => Ok(table_arn(id)),
             Some("AWS::S3::Bucket") => Ok(format!("arn:aws:s3:::{}", bucket_name(id))),
+            Some("AWS::SQS::Queue") => Ok(queue_arn(id)),
             _ => Err(format!("no local ARN for {id}")),
         }
     }

@@ -59,6 +59,9 @@ pub(super) struct Environment {
 pub(super) struct Variables {
     #[serde(rename = "FAN_OUT_FUNCTION")]
     pub fan_out_function: Option<Expr>,
+    /// `!Ref` of the queue the functions hand pushes to (a queue's `!Ref` is its URL).
+    #[serde(rename = "PUSH_QUEUE_URL")]
+    pub push_queue_url: Option<Expr>,
 }
 
 /// Any resource: its type, and the rest as YAML until the type says what shape it has.
@@ -156,6 +159,58 @@ pub(super) struct HttpApiEvent {
 pub(super) struct RouteAuth {
     /// `NONE` turns the API's default authorizer off for the route.
     pub authorizer: Option<String>,
+}
+
+/// An `SQS` event's `Properties`: an event source mapping from a queue to the function.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct SqsEvent {
+    pub queue: Expr,
+    pub batch_size: Option<Integer>,
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub function_response_types: Vec<String>,
+    pub maximum_batching_window_in_seconds: Option<Integer>,
+    /// Read only to be refused: the local mapping does not filter.
+    pub filter_criteria: Option<Value>,
+}
+
+/// `AWS::SQS::Queue`'s `Properties`; the others (`SqsManagedSseEnabled`, tags...) change
+/// nothing the functions can see.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct QueueProperties {
+    pub visibility_timeout: Option<Integer>,
+    pub message_retention_period: Option<Integer>,
+    pub delay_seconds: Option<Integer>,
+    pub redrive_policy: Option<RedrivePolicy>,
+    /// Read only to be refused: FIFO queues are not emulated.
+    pub fifo_queue: Option<Value>,
+}
+
+/// A queue's `RedrivePolicy`, written as an object (its keys are camelCase, as in SQS's JSON).
+#[derive(Deserialize)]
+pub(super) struct RedrivePolicy {
+    #[serde(rename = "deadLetterTargetArn")]
+    pub dead_letter_target_arn: Expr,
+    #[serde(rename = "maxReceiveCount")]
+    pub max_receive_count: Integer,
+}
+
+/// A whole number as CloudFormation takes it: `60` or `"60"`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Integer(pub u64);
+
+impl<'de> Deserialize<'de> for Integer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let read = match Value::deserialize(deserializer)? {
+            Value::Number(number) => number.as_u64(),
+            Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        };
+        read.map(Integer).ok_or_else(|| D::Error::custom("expected a whole number"))
+    }
 }
 
 /// One entry of a function's `Policies`: only inline `Statement` lists are read.

@@ -1,15 +1,20 @@
-//! Reads `template.yaml`: the HTTP routes, the WebSocket routes, the tables and the bucket.
+//! Reads `template.yaml`: the HTTP routes, the WebSocket routes, the tables, the bucket and the
+//! queues with the functions their messages go to.
 //! The local stack serves exactly what this finds; nothing else repeats the routes.
+//! The queues and their event source mappings are read in `queues`.
 
 mod arns;
 mod document;
+mod queues;
 
 use arns::LocalArns;
-pub use arns::{bucket_name, function_arn, table_arn, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STACK_NAME};
+pub use arns::{bucket_name, function_arn, queue_arn, table_arn, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STACK_NAME};
 use document::{
     Document, Expr, FunctionMetadata, FunctionProperties, HttpApiEvent, HttpApiProperties, IntegrationProperties,
     Resource, RouteProperties, RouteResponseProperties,
 };
+use queues::{read_queue_mappings, read_queues};
+pub use queues::{Queue, QueueMapping};
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -94,6 +99,12 @@ pub struct Template {
     pub async_retries: BTreeMap<String, u32>,
     /// The fan-out worker's name as `Globals` gives it to every function (`FAN_OUT_FUNCTION`).
     pub fan_out_function: Option<String>,
+    /// The SQS queues, in logical id order.
+    pub queues: Vec<Queue>,
+    /// The functions' `SQS` events, function by function in logical id order.
+    pub queue_mappings: Vec<QueueMapping>,
+    /// The queue `Globals` gives every function the URL of (`PUSH_QUEUE_URL: !Ref Q`): its logical id.
+    pub push_queue: Option<String>,
 }
 
 /// One `Allow` statement of a function's policy: actions and resources, `*` wildcards kept,
@@ -155,6 +166,16 @@ impl Template {
         let fan_out_function = global.environment.variables.fan_out_function.as_ref();
         let fan_out_function =
             fan_out_function.map(|name| arns.resolve(name)).transpose().map_err(TemplateError::Shape)?;
+        let queues = read_queues(resources)?;
+        let queue_mappings = read_queue_mappings(resources, &functions, &queues, &timeouts)?;
+        let push_queue = match &global.environment.variables.push_queue_url {
+            None => None,
+            Some(Expr::Ref(id)) if queues.iter().any(|q| &q.logical_id == id) => Some(id.clone()),
+            Some(other) => {
+                let message = format!("PUSH_QUEUE_URL must be !Ref of a queue of the template, not {other:?}");
+                return Err(TemplateError::Shape(message));
+            }
+        };
         Ok(Template {
             http_routes,
             authorizer,
@@ -168,6 +189,9 @@ impl Template {
             function_names,
             async_retries,
             fan_out_function,
+            queues,
+            queue_mappings,
+            push_queue,
         })
     }
 

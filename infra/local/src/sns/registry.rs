@@ -1,47 +1,22 @@
-//! Amazon SNS's mobile push, as the functions use it: the awsQuery API (version 2010-03-31) at
-//! `POST /` for `CreatePlatformEndpoint`, `SetEndpointAttributes`, `GetEndpointAttributes`,
-//! `DeleteEndpoint` and `Publish` to a platform endpoint, answered in SNS's XML (the shapes the
-//! Rust SDK parses) with SNS's error codes and messages. As on AWS:
-//! - only signed calls are answered (SigV4 with the stack's keys, scope `sns`), from this machine;
-//! - `CreatePlatformEndpoint` is idempotent: the same token with the same attributes under the
-//!   same application answers the existing endpoint, with other attributes it is refused;
-//! - `DeleteEndpoint` always succeeds, a missing endpoint included;
-//! - `Publish` checks the message (256 KB; with `MessageStructure=json` a `default` entry, the
-//!   platform's own entry a JSON object of at most 4 KB, the cap of APNs and FCM alike) and
-//!   refuses a disabled endpoint (`EndpointDisabled`).
-//!
-//! The three local platform applications ([`LOCAL_APPLICATIONS`]) stand for APNs, the APNs
-//! sandbox and FCM. They deliver by recording ([`Delivery`], read at `GET /_local/push?token=`),
-//! and refuse a token that begins with `bad` as APNs (`BadDeviceToken`) and FCM (`UNREGISTERED`)
-//! refuse a stale one: the `Publish` succeeds, as on AWS, and SNS then disables the endpoint.
-//!
-//! Not emulated: topics and subscriptions, SMS, creating or configuring platform applications,
-//! delivery-status logging, message attributes, the platforms' own payload checks (an `aps`
-//! dictionary, FCM's message fields) and the token formats they accept.
+//! The SNS emulator's state and actions: the platform applications (the local stack's three,
+//! [`LOCAL_APPLICATIONS`]), their endpoints, and what the local platforms delivered
+//! ([`Delivery`]); each awsQuery action answered as the inner XML of its result or an
+//! [`SnsError`].
 
-use crate::gateway::Gateway;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use super::checks::{
+    attributes, check_custom_user_data, json_structure, non_empty, parse_enabled, platform_payload, unknown_attribute,
+    SnsError, MAX_MESSAGE_BYTES, MAX_PLATFORM_PAYLOAD_BYTES,
+};
+use super::xml::escape;
+use axum::http::StatusCode;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-/// The namespace of every SNS answer.
-const XMLNS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
 /// The API version the SDK speaks; another is an unknown operation, as on AWS.
 const VERSION: &str = "2010-03-31";
-
-/// SNS's limit on a message: 256 KB.
-pub const MAX_MESSAGE_BYTES: usize = 262_144;
-/// What APNs and FCM accept in one notification: 4 KB.
-pub const MAX_PLATFORM_PAYLOAD_BYTES: usize = 4096;
-/// SNS's limit on an endpoint's `CustomUserData`.
-const MAX_CUSTOM_USER_DATA_BYTES: usize = 2048;
 
 /// The local stack's platform applications: (platform, ARN). The platform is the ARN's segment
 /// after `app/`, and the key of a `MessageStructure=json` message's entry for it.
@@ -67,41 +42,6 @@ pub struct Delivery {
     pub payload: Value,
     /// When, in unix seconds.
     pub at: u64,
-}
-
-/// An SNS error: HTTP status, SNS's code (what the SDK maps to its error types) and message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SnsError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl SnsError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> SnsError {
-        SnsError { status, code, message: message.into() }
-    }
-    fn not_found(message: &str) -> SnsError {
-        SnsError::new(StatusCode::NOT_FOUND, "NotFound", message)
-    }
-    fn invalid(message: impl Into<String>) -> SnsError {
-        SnsError::new(StatusCode::BAD_REQUEST, "InvalidParameter", message)
-    }
-    /// A required parameter left out: the service framework's refusal, before SNS sees it.
-    fn missing(name: &str) -> SnsError {
-        let mut member = name.to_string();
-        if let Some(first) = member.get_mut(..1) {
-            first.make_ascii_lowercase();
-        }
-        let message = format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be \
-             null"
-        );
-        SnsError::new(StatusCode::BAD_REQUEST, "ValidationError", message)
-    }
-    fn too_long() -> SnsError {
-        SnsError::invalid("Invalid parameter: Message too long")
-    }
 }
 
 /// A platform endpoint: a device's token under an application.
@@ -144,29 +84,6 @@ fn delivery_platform(platform: &str) -> String {
         "GCM" => "fcm".to_string(),
         other => other.to_ascii_lowercase(),
     }
-}
-
-/// `Enabled`'s value, which SNS takes as `true` or `false`.
-fn parse_enabled(value: &str) -> Result<bool, SnsError> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(SnsError::invalid("Invalid parameter: Attributes Reason: Enabled must be true or false")),
-    }
-}
-
-fn check_custom_user_data(data: &str) -> Result<(), SnsError> {
-    if data.len() > MAX_CUSTOM_USER_DATA_BYTES {
-        return Err(SnsError::invalid(format!(
-            "Invalid parameter: CustomUserData Reason: must be at most {MAX_CUSTOM_USER_DATA_BYTES} bytes"
-        )));
-    }
-    Ok(())
-}
-
-/// SNS does not keep an empty `CustomUserData`: it is the same as none.
-fn non_empty(data: Option<&str>) -> Option<String> {
-    data.filter(|d| !d.is_empty()).map(String::from)
 }
 
 fn unix_now() -> u64 {
@@ -402,180 +319,12 @@ impl Sns {
     }
 }
 
-fn unknown_attribute(name: &str) -> SnsError {
-    SnsError::invalid(format!("Invalid parameter: Attributes Reason: Invalid attribute name: {name}"))
-}
-
-/// A `MessageStructure=json` message: a JSON object with a string `default`.
-fn json_structure(message: &str) -> Result<Map<String, Value>, SnsError> {
-    let Ok(Value::Object(entries)) = serde_json::from_str::<Value>(message) else {
-        return Err(SnsError::invalid("Invalid parameter: Message Structure - JSON message body failed to parse"));
-    };
-    if !entries.get("default").is_some_and(Value::is_string) {
-        return Err(SnsError::invalid("Invalid parameter: Message Structure - No default entry in JSON message body"));
-    }
-    Ok(entries)
-}
-
-/// What the platform receives: the message's entry for it (a JSON object, given as a JSON
-/// string), else the `default` text as `{"default": text}`.
-fn platform_payload(platform: &str, message: &str, structured: Option<&Map<String, Value>>) -> Result<Value, SnsError> {
-    let malformed = || {
-        let reason = format!("Invalid notification for protocol {platform}: Notification is malformed");
-        SnsError::invalid(format!("Invalid parameter: Message Reason: {reason}"))
-    };
-    let Some(entries) = structured else {
-        return Ok(json!({ "default": message }));
-    };
-    match entries.get(platform) {
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
-            Ok(payload @ Value::Object(_)) => Ok(payload),
-            _ => Err(malformed()),
-        },
-        Some(_) => Err(malformed()),
-        None => Ok(json!({ "default": entries.get("default").cloned().unwrap_or_default() })),
-    }
-}
-
-/// The `Attributes.entry.N.key` / `Attributes.entry.N.value` pairs of a form, in `N`'s order.
-pub fn attributes(params: &HashMap<String, String>) -> Vec<(String, String)> {
-    let mut entries: BTreeMap<u32, (Option<String>, Option<String>)> = BTreeMap::new();
-    for (name, value) in params {
-        let Some((index, field)) = name.strip_prefix("Attributes.entry.").and_then(|rest| rest.split_once('.')) else {
-            continue;
-        };
-        let Ok(index) = index.parse::<u32>() else { continue };
-        let entry = entries.entry(index).or_default();
-        match field {
-            "key" => entry.0 = Some(value.clone()),
-            "value" => entry.1 = Some(value.clone()),
-            _ => {}
-        }
-    }
-    entries.into_values().filter_map(|(key, value)| Some((key?, value.unwrap_or_default()))).collect()
-}
-
-/// Text as XML character data or attribute value (a `\r` kept as a reference, which XML would
-/// otherwise turn into `\n`).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `<ActionResponse>` with its `<ActionResult>` (left out when empty, as SNS leaves it out of
-/// the answers without output) and the request id.
-fn success_xml(action: &str, result: &str, request_id: &str) -> String {
-    let result = if result.is_empty() { String::new() } else { format!("<{action}Result>{result}</{action}Result>") };
-    format!(
-        "<{action}Response xmlns=\"{XMLNS}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId>\
-         </ResponseMetadata></{action}Response>"
-    )
-}
-
-/// SNS's error body: `<ErrorResponse><Error><Type><Code><Message>` and the request id.
-fn error_xml(code: &str, message: &str, request_id: &str) -> String {
-    format!(
-        "<ErrorResponse xmlns=\"{XMLNS}\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error>\
-         <RequestId>{request_id}</RequestId></ErrorResponse>",
-        escape(code),
-        escape(message)
-    )
-}
-
-/// The body of an IAM refusal of an SNS call (`AuthorizationError`, status 403).
-pub fn access_denied_xml(message: &str) -> String {
-    error_xml("AuthorizationError", message, &uuid::Uuid::new_v4().to_string())
-}
-
-fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response {
-    (status, [("content-type", "text/xml"), ("x-amzn-requestid", request_id)], body).into_response()
-}
-
-fn error_response(error: &SnsError, request_id: &str) -> Response {
-    xml_response(error.status, error_xml(error.code, &error.message, request_id), request_id)
-}
-
-/// The code SNS (an awsQuery service) answers a signature refusal with.
-fn signature_code(kind: &str) -> &'static str {
-    match kind {
-        "MissingAuthenticationTokenException" => "MissingAuthenticationToken",
-        "UnrecognizedClientException" => "InvalidClientTokenId",
-        "IncompleteSignatureException" => "IncompleteSignature",
-        _ => "SignatureDoesNotMatch",
-    }
-}
-
-/// `POST /`: the SNS API, for the functions on this machine.
-pub async fn handle(
-    State(gateway): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    if !peer.ip().is_loopback() {
-        let refused =
-            SnsError::new(StatusCode::FORBIDDEN, "AuthorizationError", "the SNS API answers the functions only");
-        return error_response(&refused, &request_id);
-    }
-    let scope = (gateway.clients.config.region.as_str(), "sns");
-    let now = SystemTime::now();
-    if let Err(refused) = crate::sigv4::verify(&method, &uri, &headers, &body, &gateway.keys, scope, now) {
-        tracing::warn!(kind = refused.kind, "SNS API: refused an unsigned or wrongly signed call");
-        let error = SnsError::new(StatusCode::FORBIDDEN, signature_code(refused.kind), refused.message);
-        return error_response(&error, &request_id);
-    }
-    let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let action = params.get("Action").cloned().unwrap_or_default();
-    match gateway.sns.act(&action, &params) {
-        Ok(result) => xml_response(StatusCode::OK, success_xml(&action, &result, &request_id), &request_id),
-        Err(error) => {
-            tracing::debug!(%action, code = error.code, message = %error.message, "SNS API: refused");
-            error_response(&error, &request_id)
-        }
-    }
-}
-
-fn json_response(status: StatusCode, body: String) -> Response {
-    (status, [("content-type", "application/json")], body).into_response()
-}
-
-/// `GET /_local/push?token=TOKEN`: what the local platforms delivered to a token, oldest first
-/// (`[{"platform","token","payload","at"}]`), for tests and the developer. This machine only.
-pub async fn recorded(
-    State(gateway): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if !peer.ip().is_loopback() {
-        let body = json!({ "message": "the recorded pushes are for this machine only" }).to_string();
-        return json_response(StatusCode::FORBIDDEN, body);
-    }
-    let Some(token) = query.get("token").filter(|t| !t.is_empty()) else {
-        let body = json!({ "message": "the query needs a token: /_local/push?token=TOKEN" }).to_string();
-        return json_response(StatusCode::BAD_REQUEST, body);
-    };
-    let deliveries = gateway.sns.deliveries_to(token);
-    json_response(StatusCode::OK, serde_json::to_string(&deliveries).unwrap_or_else(|_| "[]".into()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sns::xml::{access_denied_xml, error_xml, success_xml};
     use crate::template::{LOCAL_ACCOUNT, LOCAL_REGION};
+    use serde_json::json;
 
     const FCM: &str = LOCAL_APPLICATIONS[0].1;
     const APNS: &str = LOCAL_APPLICATIONS[1].1;
@@ -601,24 +350,6 @@ mod tests {
         assert_eq!(platforms.fcm.as_deref(), Some(FCM));
         assert_eq!(platforms.apns.as_deref(), Some(APNS));
         assert_eq!(platforms.apns_sandbox.as_deref(), Some(LOCAL_APPLICATIONS[2].1));
-    }
-
-    #[test]
-    fn attribute_entries_are_read_in_their_order_from_the_sdks_form() {
-        let body = "Action=SetEndpointAttributes&Version=2010-03-31&EndpointArn=arn%3Aaws%3Asns%3Ax\
-                    &Attributes.entry.2.key=CustomUserData&Attributes.entry.2.value=a%20b%26c%2Bd\
-                    &Attributes.entry.1.key=Enabled&Attributes.entry.1.value=false\
-                    &Attributes.entry.3.key=Token&Attributes.entry.x.key=ignored&Other.entry.1.key=no";
-        let form: HashMap<String, String> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-        assert_eq!(form["EndpointArn"], "arn:aws:sns:x");
-        assert_eq!(
-            attributes(&form),
-            vec![
-                ("Enabled".to_string(), "false".to_string()),
-                ("CustomUserData".to_string(), "a b&c+d".to_string()),
-                ("Token".to_string(), String::new()),
-            ]
-        );
     }
 
     #[test]

@@ -1,0 +1,5 @@
+//! The `push` Lambda: see `im_functions::by_name::push`.
+#[tokio::main]
+async fn main() -> Result<(), im_functions::Error> {
+    im_functions::lambda_main(im_functions::by_name::push()).await
+}

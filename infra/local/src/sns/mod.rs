@@ -1,0 +1,117 @@
+//! Amazon SNS's mobile push, as the functions use it: the awsQuery API (version 2010-03-31) at
+//! `POST /` for `CreatePlatformEndpoint`, `SetEndpointAttributes`, `GetEndpointAttributes`,
+//! `DeleteEndpoint` and `Publish` to a platform endpoint, answered in SNS's XML (the shapes the
+//! Rust SDK parses) with SNS's error codes and messages. As on AWS:
+//! - only signed calls are answered (SigV4 with the stack's keys, scope `sns`), from this machine;
+//! - `CreatePlatformEndpoint` is idempotent: the same token with the same attributes under the
+//!   same application answers the existing endpoint, with other attributes it is refused;
+//! - `DeleteEndpoint` always succeeds, a missing endpoint included;
+//! - `Publish` checks the message (256 KB; with `MessageStructure=json` a `default` entry, the
+//!   platform's own entry a JSON object of at most 4 KB, the cap of APNs and FCM alike) and
+//!   refuses a disabled endpoint (`EndpointDisabled`).
+//!
+//! The three local platform applications ([`LOCAL_APPLICATIONS`]) stand for APNs, the APNs
+//! sandbox and FCM. They deliver by recording ([`Delivery`], read at `GET /_local/push?token=`),
+//! and refuse a token that begins with `bad` as APNs (`BadDeviceToken`) and FCM (`UNREGISTERED`)
+//! refuse a stale one: the `Publish` succeeds, as on AWS, and SNS then disables the endpoint.
+//!
+//! Not emulated: topics and subscriptions, SMS, creating or configuring platform applications,
+//! delivery-status logging, message attributes, the platforms' own payload checks (an `aps`
+//! dictionary, FCM's message fields) and the token formats they accept.
+//!
+//! This module holds the HTTP handlers (`POST /`, `GET /_local/push`); the service's state and
+//! actions are in `registry`, its errors and input checks in `checks`, its XML in `xml`.
+
+mod checks;
+pub(crate) mod registry;
+pub(crate) mod xml;
+
+pub use checks::{attributes, SnsError, MAX_MESSAGE_BYTES, MAX_PLATFORM_PAYLOAD_BYTES};
+pub use registry::{local_platforms, Delivery, Sns, LOCAL_APPLICATIONS};
+pub use xml::access_denied_xml;
+
+use crate::gateway::Gateway;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+use xml::{error_xml, success_xml};
+
+fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response {
+    (status, [("content-type", "text/xml"), ("x-amzn-requestid", request_id)], body).into_response()
+}
+
+fn error_response(error: &SnsError, request_id: &str) -> Response {
+    xml_response(error.status, error_xml(error.code, &error.message, request_id), request_id)
+}
+
+/// The code SNS (an awsQuery service) answers a signature refusal with.
+fn signature_code(kind: &str) -> &'static str {
+    match kind {
+        "MissingAuthenticationTokenException" => "MissingAuthenticationToken",
+        "UnrecognizedClientException" => "InvalidClientTokenId",
+        "IncompleteSignatureException" => "IncompleteSignature",
+        _ => "SignatureDoesNotMatch",
+    }
+}
+
+/// `POST /`: the SNS API, for the functions on this machine.
+pub async fn handle(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    if !peer.ip().is_loopback() {
+        let refused =
+            SnsError::new(StatusCode::FORBIDDEN, "AuthorizationError", "the SNS API answers the functions only");
+        return error_response(&refused, &request_id);
+    }
+    let scope = (gateway.clients.config.region.as_str(), "sns");
+    let now = SystemTime::now();
+    if let Err(refused) = crate::sigv4::verify(&method, &uri, &headers, &body, &gateway.keys, scope, now) {
+        tracing::warn!(kind = refused.kind, "SNS API: refused an unsigned or wrongly signed call");
+        let error = SnsError::new(StatusCode::FORBIDDEN, signature_code(refused.kind), refused.message);
+        return error_response(&error, &request_id);
+    }
+    let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let action = params.get("Action").cloned().unwrap_or_default();
+    match gateway.sns.act(&action, &params) {
+        Ok(result) => xml_response(StatusCode::OK, success_xml(&action, &result, &request_id), &request_id),
+        Err(error) => {
+            tracing::debug!(%action, code = error.code, message = %error.message, "SNS API: refused");
+            error_response(&error, &request_id)
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+/// `GET /_local/push?token=TOKEN`: what the local platforms delivered to a token, oldest first
+/// (`[{"platform","token","payload","at"}]`), for tests and the developer. This machine only.
+pub async fn recorded(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        let body = json!({ "message": "the recorded pushes are for this machine only" }).to_string();
+        return json_response(StatusCode::FORBIDDEN, body);
+    }
+    let Some(token) = query.get("token").filter(|t| !t.is_empty()) else {
+        let body = json!({ "message": "the query needs a token: /_local/push?token=TOKEN" }).to_string();
+        return json_response(StatusCode::BAD_REQUEST, body);
+    };
+    let deliveries = gateway.sns.deliveries_to(token);
+    json_response(StatusCode::OK, serde_json::to_string(&deliveries).unwrap_or_else(|_| "[]".into()))
+}
