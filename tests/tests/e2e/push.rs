@@ -193,3 +193,57 @@ async fn a_token_the_platform_refuses_gets_nothing_and_its_registration_goes_at_
     im_tests::eventually_within("the refused token's registration goes", 30, gone).await;
     assert!(delivered(&bad).await.is_empty(), "the platform delivered nothing");
 }
+
+/// A copy of the template whose push worker lacks `sns:Publish`: the push fails as AWS fails
+/// it (the refusal names the worker, the action and the endpoint), nothing reaches the phone,
+/// and the job, retried by SQS, ends in the dead-letter queue.
+#[tokio::test]
+async fn a_push_worker_without_sns_publish_is_refused_as_on_aws_and_its_job_dead_letters() {
+    let root = im_local::project_root();
+    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
+    let start = template.find("  PushFunction:").unwrap();
+    let grant = "            - { Effect: Allow, Action: [sns:Publish], Resource: !Sub \"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/*\" }\n";
+    let at = start + template[start..].find(grant).expect("the worker may publish");
+    let altered = format!("{}{}", &template[..at], &template[at + grant.len()..]);
+    let copy = std::env::temp_dir().join(format!("im-template-{}.yaml", uuid::Uuid::new_v4()));
+    std::fs::write(&copy, altered).unwrap();
+    let mut options = im_local::StackOptions::ephemeral(root);
+    options.template = Some(copy.clone());
+    let stack = im_local::LocalStack::start(options).await.unwrap();
+
+    let client = Client::of(&stack.http_url);
+    let mut users = vec![];
+    for name in ["ann", "bob"] {
+        let phone = im_tests::unique_phone();
+        let created = client.post_form("/user", &[("phone", &phone), ("name", name), ("password", "888888")]).await;
+        let id = created.doc()["user"][0]["id"].as_u64().unwrap();
+        let login = client.post_form("/server/login", &[("phone", &phone), ("password", "888888")]).await;
+        users.push((id, login.doc()["response"][0]["user"]["token"].as_str().unwrap().to_string()));
+    }
+    let ((ann, ann_token), (bob, bob_token)) = (users[0].clone(), users[1].clone());
+    let body = |id: u64| Some(("application/json", json!({ "requested_user_id": id }).to_string().into_bytes()));
+    assert_eq!(client.with_token(&ann_token).send("POST", "/friends/request", None, body(bob)).await.status, 201);
+    assert_eq!(client.with_token(&bob_token).send("POST", "/friends/accept", None, body(ann)).await.status, 201);
+    let token = format!("fcm-denied-{bob}:APA91bH");
+    let registration = json!({ "platform": "fcm", "token": token }).to_string().into_bytes();
+    let registered =
+        client.with_token(&bob_token).send("PUT", "/device/push", None, Some(("application/json", registration))).await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+    let sent = client
+        .with_token(&ann_token)
+        .post_form("/message", &[("to", &bob.to_string()), ("id", "d1"), ("c", "hi")])
+        .await;
+    assert_eq!(sent.status, 200, "the send never waits on its pushes: {}", sent.text);
+
+    let refused =
+        || async {
+            stack.gateway.denials.list().iter().any(|d| {
+                d.starts_with("push: sns:Publish on arn:aws:sns:us-east-1:000000000000:endpoint/GCM/local-fcm/")
+            })
+        };
+    im_tests::eventually_within("the worker's publish is refused", 30, refused).await;
+    let dead = || async { !stack.gateway.sqs.dead_letters("PushDeadLetterQueue").is_empty() };
+    im_tests::eventually_within("the job ends in the dead-letter queue", 60, dead).await;
+    assert!(stack.gateway.sns.deliveries_to(&token).is_empty(), "nothing reached the phone");
+    std::fs::remove_file(copy).ok();
+}
