@@ -130,6 +130,10 @@ pub async fn deliver(backend: &impl Backend, job: &Job) -> store::Result<()> {
     if edge.blocking {
         return Ok(());
     }
+    let settings = backend.push_settings(job.user).await?;
+    if settings.muted(&job.conversation, crate::domain::now_secs()) {
+        return Ok(());
+    }
     let title = match conversation {
         ConversationId::Group(group) => backend.info(group).await?.map(|info| info.name),
         _ => backend
@@ -137,7 +141,7 @@ pub async fn deliver(backend: &impl Backend, job: &Job) -> store::Result<()> {
             .await?
             .map(|p| p.view(Some(job.user))["name"].as_str().map_or_else(|| p.contact_key(), String::from)),
     };
-    let body = preview(&message.c, message.t == MessageKind::Audio, true);
+    let body = preview(&message.c, message.t == MessageKind::Audio, settings.push_preview);
     let notification = Notification {
         alert: Some(Alert { title: title.unwrap_or_default(), body }),
         badge: unread_total(backend, job.user).await?,

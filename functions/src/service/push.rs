@@ -3,11 +3,13 @@
 //! caller registers and unregisters only the device of their own session; there is no way
 //! to name another.
 
-use crate::domain::ids::UserId;
+use crate::domain::ids::{ConversationId, Target, UserId};
+use crate::domain::now_secs;
 use crate::domain::push::{Platform, Registration};
 use crate::domain::refusal::{Refusal, Result};
-use crate::store::push::Holder;
+use crate::store::push::{Holder, Settings};
 use crate::store::Backend;
+use serde_json::{json, Value};
 
 /// Registers the caller's device for pushes at `token`. A token another registration holds
 /// (another user's device, or this user's older login on the same phone) moves here; the
@@ -98,6 +100,53 @@ pub async fn forget_sessions(backend: &impl Backend, user: UserId, sessions: &[S
         backend.release_push_token(&registration.token, &holder).await?;
     }
     Ok(())
+}
+
+/// The user's settings (`push_preview`), after a partial update: only what is given changes.
+pub async fn update_settings(backend: &impl Backend, user: UserId, push_preview: Option<bool>) -> Result<Settings> {
+    if let Some(on) = push_preview {
+        backend.set_push_preview(user, on).await?;
+    }
+    Ok(backend.push_settings(user).await?)
+}
+
+/// Mutes the caller's conversation with `target` (a user, or a group they are a member of)
+/// until `until` (seconds); 0 unmutes. No push for it meanwhile; sockets and sync still carry it.
+pub async fn mute(backend: &impl Backend, user: UserId, target: Target, until: u64) -> Result<Vec<Value>> {
+    match target {
+        Target::User(other) if other == user => return Err(Refusal::invalid("you cannot mute yourself").into()),
+        Target::Group(group) if !backend.members(group).await?.contains(&user) => {
+            return Err(Refusal::NotGroupMember.into())
+        }
+        _ => {}
+    }
+    let conversation = ConversationId::of(user, target);
+    backend.set_mute(user, &conversation.to_string(), until).await?;
+    Ok(if until == 0 { vec![] } else { vec![mute_view(user, conversation, until)] })
+}
+
+/// The caller's mutes still in force.
+pub async fn mutes(backend: &impl Backend, user: UserId) -> Result<Vec<Value>> {
+    let now = now_secs();
+    let mut listed: Vec<(ConversationId, u64)> = backend
+        .push_settings(user)
+        .await?
+        .mutes
+        .into_iter()
+        .filter(|(_, until)| *until > now)
+        .filter_map(|(conversation, until)| Some((conversation.parse().ok()?, until)))
+        .collect();
+    listed.sort_by_key(|(conversation, _)| conversation.to_string());
+    Ok(listed.into_iter().map(|(conversation, until)| mute_view(user, conversation, until)).collect())
+}
+
+/// A mute as the client sees it: `with` the other user, or `g_id`, and `until`.
+fn mute_view(user: UserId, conversation: ConversationId, until: u64) -> Value {
+    match conversation {
+        ConversationId::Group(group) => json!({ "g_id": group, "until": until }),
+        ConversationId::Direct(a, b) => json!({ "with": if a == user { b } else { a }, "until": until }),
+        ConversationId::Feed(_) => json!({ "until": until }),
+    }
 }
 
 #[cfg(test)]

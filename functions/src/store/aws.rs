@@ -352,6 +352,15 @@ impl PushStore for Clients {
     async fn delete_push_endpoint(&self, endpoint: &str) -> Result<()> {
         push::delete_endpoint(self, endpoint).await
     }
+    async fn push_settings(&self, user: UserId) -> Result<push::Settings> {
+        push::settings(self, user).await
+    }
+    async fn set_push_preview(&self, user: UserId, on: bool) -> Result<()> {
+        push::set_push_preview(self, user, on).await
+    }
+    async fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> Result<()> {
+        push::set_mute(self, user, conversation, until).await
+    }
     async fn mark_pushable(&self, user: UserId, device: &str, on: bool) -> Result<()> {
         connections::mark_pushable(self, user, device, on).await
     }

@@ -8,7 +8,7 @@ use super::blobs::Stat;
 use super::connections::{Audience, Connection};
 use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
-use super::push::{Holder, Published};
+use super::push::{Holder, Published, Settings as PushSettings};
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Numbered, Placed, Position};
@@ -287,6 +287,11 @@ pub trait PushStore: Sync {
     /// The token's SNS platform endpoint under `application`, enabled.
     fn push_endpoint(&self, application: &str, token: &str) -> impl Future<Output = Result<String>> + Send;
     fn delete_push_endpoint(&self, endpoint: &str) -> impl Future<Output = Result<()>> + Send;
+    /// The user's push settings and mutes (`super::push::Settings`).
+    fn push_settings(&self, user: UserId) -> impl Future<Output = Result<PushSettings>> + Send;
+    fn set_push_preview(&self, user: UserId, on: bool) -> impl Future<Output = Result<()>> + Send;
+    /// Mutes a conversation (by its id) until `until` seconds; 0 unmutes.
+    fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> impl Future<Output = Result<()>> + Send;
     /// Marks a device as registered for push (or not) where deliveries look (`Audience`).
     fn mark_pushable(&self, user: UserId, device: &str, on: bool) -> impl Future<Output = Result<()>> + Send;
     /// Publishes an SNS message (`Notification::sns_message`) to one endpoint.

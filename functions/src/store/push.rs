@@ -192,3 +192,55 @@ pub async fn enqueue(clients: &Clients, jobs: &[(String, u32)]) -> Result<()> {
     }
     Ok(())
 }
+
+/// A user's push settings and mutes: `settings#<user>`, `push_preview` and map `mutes` of
+/// conversation → until (seconds), read with the registrations by the push worker.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    #[serde(default = "enabled")]
+    pub push_preview: bool,
+    #[serde(default)]
+    pub mutes: HashMap<String, u64>,
+}
+
+impl Settings {
+    /// Whether `conversation` is muted at `now` (seconds).
+    pub fn muted(&self, conversation: &str, now: u64) -> bool {
+        self.mutes.get(conversation).is_some_and(|until| *until > now)
+    }
+}
+
+fn settings_key(user: UserId) -> String {
+    format!("settings#{user}")
+}
+
+/// The user's settings (the defaults when never set), read consistently.
+pub async fn settings(clients: &Clients, user: UserId) -> Result<Settings> {
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.users);
+    let out = get.key("pk", s(settings_key(user))).consistent_read(true).send().await.map_err(aws)?;
+    match out.item {
+        Some(item) => from_item(item),
+        None => Ok(Settings { push_preview: true, mutes: HashMap::new() }),
+    }
+}
+
+/// Sets `push_preview`.
+pub async fn set_push_preview(clients: &Clients, user: UserId, on: bool) -> Result<()> {
+    let update = clients.dynamodb.update_item().table_name(&clients.config.tables.users);
+    let update = update.key("pk", s(settings_key(user))).update_expression("SET push_preview = :on");
+    update
+        .expression_attribute_values(":on", aws_sdk_dynamodb::types::AttributeValue::Bool(on))
+        .send()
+        .await
+        .map_err(aws)?;
+    Ok(())
+}
+
+/// Mutes a conversation until `until` (seconds); 0 unmutes it.
+pub async fn set_mute(clients: &Clients, user: UserId, conversation: &str, until: u64) -> Result<()> {
+    let (table, key) = (&clients.config.tables.users, settings_key(user));
+    match until {
+        0 => remove_from_map(clients, table, &key, "mutes", &[conversation.to_string()]).await,
+        _ => put_in_map(clients, table, &key, ("mutes", conversation), super::n(until)).await,
+    }
+}

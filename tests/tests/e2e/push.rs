@@ -247,3 +247,59 @@ async fn a_push_worker_without_sns_publish_is_refused_as_on_aws_and_its_job_dead
     assert!(stack.gateway.sns.deliveries_to(&token).is_empty(), "nothing reached the phone");
     std::fs::remove_file(copy).ok();
 }
+
+async fn put(token: &str, path: &str, body: Value) -> im_tests::Answer {
+    let body = body.to_string().into_bytes();
+    client(token).send("PUT", path, Some("application/json"), Some(("application/json", body))).await
+}
+
+#[tokio::test]
+async fn without_previews_no_text_leaves_and_a_muted_conversation_is_not_pushed() {
+    let (ann, bob) = (new_user("ann", "web").await, new_user("bob", "android").await);
+    im_tests::befriend(&ann, &bob).await;
+    let token = fcm_token(&bob, 3);
+    assert_eq!(register(&bob.token, "fcm", &token).await.status, 200);
+    assert_eq!(client(&bob.token).get("/user/settings").await.doc()["settings"][0]["push_preview"], true);
+    let off = client(&bob.token)
+        .send(
+            "PUT",
+            "/user/settings",
+            None,
+            Some(("application/x-www-form-urlencoded", b"push_preview=false".to_vec())),
+        )
+        .await;
+    assert_eq!((off.status, off.doc()["settings"][0]["push_preview"].clone()), (200, json!(false)), "{}", off.text);
+    send_text(&ann, &bob, "s1", "the secret plan").await;
+    let first = fcm_messages(&token, 1).await;
+    assert_eq!(first[0]["notification"]["body"], "New message");
+    assert!(!delivered(&token).await[0].to_string().contains("secret"), "no text crosses the platform");
+
+    let until = im_functions::domain::now_secs() + 3600;
+    let muted = put(&bob.token, "/mute", json!({ "with": ann.id, "until": until })).await;
+    assert_eq!(muted.status, 200, "{}", muted.text);
+    assert_eq!(muted.doc()["mute"], json!([{ "with": ann.id, "until": until }]));
+    assert_eq!(client(&bob.token).get("/mute").await.doc(), json!([{ "with": ann.id, "until": until }]));
+    send_text(&ann, &bob, "s2", "while muted").await;
+    // Carol is not muted: her message's job runs after the muted one, so once hers is pushed,
+    // the muted one has had its turn.
+    let carol = new_user("carol", "web").await;
+    im_tests::befriend(&carol, &bob).await;
+    send_text(&carol, &bob, "c1", "from carol").await;
+    let pushes = fcm_messages(&token, 2).await;
+    assert_eq!(pushes.len(), 2, "the muted message was never pushed: {pushes:?}");
+    assert_eq!(pushes[1]["notification"]["title"], "carol", "{pushes:?}");
+    let unmuted = put(&bob.token, "/mute", json!({ "with": ann.id, "until": 0 })).await;
+    assert_eq!((unmuted.status, unmuted.doc()["mute"].clone()), (200, json!([])));
+
+    for (body, status, reason) in [
+        (json!({ "with": ann.id, "g_id": 1, "until": 5 }), 400, "give with or g_id, not both"),
+        (json!({ "until": 5 }), 400, "with or g_id is required"),
+        (json!({ "with": bob.id, "until": 5 }), 400, "you cannot mute yourself"),
+        (json!({ "with": ann.id }), 400, "until is required"),
+        (json!({ "g_id": 999_999_999, "until": 5 }), 403, "you are not a member of this group"),
+    ] {
+        let refused = put(&bob.token, "/mute", body).await;
+        assert_eq!((refused.status, refused.reason()), (status, reason.to_string()), "{}", refused.text);
+    }
+    assert_eq!(client(&bob.token).get("/mute").await.doc(), json!([]), "refusals changed nothing");
+}

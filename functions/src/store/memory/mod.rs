@@ -78,6 +78,7 @@ pub struct State {
     pub published: Vec<(String, String)>,
     pub gone_endpoints: HashSet<String>,
     pub push_jobs: Vec<(String, u32)>,
+    pub push_settings: HashMap<UserId, super::push::Settings>,
 }
 
 /// The refusal a use case answered; panics on anything else.

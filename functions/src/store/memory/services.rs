@@ -10,7 +10,7 @@ use crate::store::blobs::Stat;
 use crate::store::connections::{Audience, Connection};
 use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, PushStore, Settings, Sockets, Workers};
 use crate::store::post_policy::UploadForm;
-use crate::store::push::{Holder, Published};
+use crate::store::push::{Holder, Published, Settings as PushSettings};
 use crate::store::{Result, StoreError};
 use im_adapters::PostOutcome;
 use std::sync::{Arc, Mutex};
@@ -172,6 +172,27 @@ impl PushStore for Memory {
     }
     async fn push_endpoint(&self, application: &str, token: &str) -> Result<String> {
         Ok(format!("{token}@{application}"))
+    }
+    async fn push_settings(&self, user: UserId) -> Result<PushSettings> {
+        let stored = self.state().push_settings.get(&user).cloned();
+        Ok(stored.unwrap_or(PushSettings { push_preview: true, mutes: Default::default() }))
+    }
+    async fn set_push_preview(&self, user: UserId, on: bool) -> Result<()> {
+        let mut state = self.state();
+        let settings =
+            state.push_settings.entry(user).or_insert(PushSettings { push_preview: true, mutes: Default::default() });
+        settings.push_preview = on;
+        Ok(())
+    }
+    async fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> Result<()> {
+        let mut state = self.state();
+        let settings =
+            state.push_settings.entry(user).or_insert(PushSettings { push_preview: true, mutes: Default::default() });
+        match until {
+            0 => settings.mutes.remove(conversation),
+            _ => settings.mutes.insert(conversation.to_string(), until),
+        };
+        Ok(())
     }
     async fn mark_pushable(&self, _user: UserId, _device: &str, _on: bool) -> Result<()> {
         // The registrations themselves tell `audience` here.
