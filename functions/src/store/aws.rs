@@ -5,11 +5,10 @@ use super::blobs::Stat;
 use super::connections::{self, Audience, Connection};
 use super::groups::{Creation, Info};
 use super::ports::{
-    BlobStore, ConnectionStore, GroupStore, LimitStore, PushStore, RelationStore, SessionStore, Settings, Sockets,
-    StreamStore, UserStore, Workers,
+    BlobStore, ConnectionStore, GroupStore, LimitStore, RelationStore, SessionStore, Settings, Sockets, StreamStore,
+    UserStore, Workers,
 };
 use super::post_policy::UploadForm;
-use super::push::{self, Holder, Published};
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
 use super::streams::{self, NewEntry, Numbered, Placed, Position};
@@ -19,7 +18,7 @@ use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::limits::Tallies;
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
-use crate::domain::push::{Platform, Registration};
+use crate::domain::push::Platform;
 use crate::domain::refusal::Error;
 use crate::domain::relation::{Edge, Rule};
 use crate::domain::user::Profile;
@@ -327,48 +326,6 @@ impl Sockets for Clients {
     }
     async fn disconnect(&self, connection_id: &str) -> PostOutcome {
         self.pusher.disconnect(connection_id).await
-    }
-}
-
-impl PushStore for Clients {
-    async fn registrations(&self, user: UserId) -> Result<Vec<Registration>> {
-        push::registrations(self, user).await
-    }
-    async fn put_registration(&self, user: UserId, registration: &Registration) -> Result<()> {
-        push::put_registration(self, user, registration).await
-    }
-    async fn remove_registrations(&self, user: UserId, devices: &[String]) -> Result<()> {
-        push::remove_registrations(self, user, devices).await
-    }
-    async fn claim_push_token(&self, token: &str, holder: &Holder) -> Result<Option<Holder>> {
-        push::claim_token(self, token, holder).await
-    }
-    async fn release_push_token(&self, token: &str, holder: &Holder) -> Result<bool> {
-        push::release_token(self, token, holder).await
-    }
-    async fn push_endpoint(&self, application: &str, token: &str) -> Result<String> {
-        push::endpoint_for(self, application, token).await
-    }
-    async fn delete_push_endpoint(&self, endpoint: &str) -> Result<()> {
-        push::delete_endpoint(self, endpoint).await
-    }
-    async fn push_settings(&self, user: UserId) -> Result<push::Settings> {
-        push::settings(self, user).await
-    }
-    async fn set_push_preview(&self, user: UserId, on: bool) -> Result<()> {
-        push::set_push_preview(self, user, on).await
-    }
-    async fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> Result<()> {
-        push::set_mute(self, user, conversation, until).await
-    }
-    async fn mark_pushable(&self, user: UserId, device: &str, on: bool) -> Result<()> {
-        connections::mark_pushable(self, user, device, on).await
-    }
-    async fn publish(&self, endpoint: &str, message: &str) -> Result<Published> {
-        push::publish(self, endpoint, message).await
-    }
-    async fn enqueue_pushes(&self, jobs: &[(String, u32)]) -> Result<()> {
-        push::enqueue(self, jobs).await
     }
 }
 

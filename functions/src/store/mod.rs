@@ -3,6 +3,7 @@
 //! (relationships) come back as the domain's refusals.
 
 mod aws;
+mod aws_push;
 pub mod blobs;
 pub mod connections;
 pub mod groups;

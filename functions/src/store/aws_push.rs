@@ -1,0 +1,53 @@
+//! The push port on AWS (`super::ports::PushStore`): registrations and settings in the users
+//! table, the push-registered devices beside the connections, SNS endpoints and publishes, SQS
+//! jobs (`super::push`, `super::connections`). Apart from `aws.rs` only for its length.
+
+use super::connections;
+use super::ports::PushStore;
+use super::push::{self, Holder, Published};
+use super::Result;
+use crate::domain::ids::UserId;
+use crate::domain::push::Registration;
+use im_adapters::Clients;
+
+impl PushStore for Clients {
+    async fn registrations(&self, user: UserId) -> Result<Vec<Registration>> {
+        push::registrations(self, user).await
+    }
+    async fn put_registration(&self, user: UserId, registration: &Registration) -> Result<()> {
+        push::put_registration(self, user, registration).await
+    }
+    async fn remove_registrations(&self, user: UserId, devices: &[String]) -> Result<()> {
+        push::remove_registrations(self, user, devices).await
+    }
+    async fn claim_push_token(&self, token: &str, holder: &Holder) -> Result<Option<Holder>> {
+        push::claim_token(self, token, holder).await
+    }
+    async fn release_push_token(&self, token: &str, holder: &Holder) -> Result<bool> {
+        push::release_token(self, token, holder).await
+    }
+    async fn push_endpoint(&self, application: &str, token: &str) -> Result<String> {
+        push::endpoint_for(self, application, token).await
+    }
+    async fn delete_push_endpoint(&self, endpoint: &str) -> Result<()> {
+        push::delete_endpoint(self, endpoint).await
+    }
+    async fn push_settings(&self, user: UserId) -> Result<push::Settings> {
+        push::settings(self, user).await
+    }
+    async fn set_push_preview(&self, user: UserId, on: bool) -> Result<()> {
+        push::set_push_preview(self, user, on).await
+    }
+    async fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> Result<()> {
+        push::set_mute(self, user, conversation, until).await
+    }
+    async fn mark_pushable(&self, user: UserId, device: &str, on: bool) -> Result<()> {
+        connections::mark_pushable(self, user, device, on).await
+    }
+    async fn publish(&self, endpoint: &str, message: &str) -> Result<Published> {
+        push::publish(self, endpoint, message).await
+    }
+    async fn enqueue_pushes(&self, jobs: &[(String, u32)]) -> Result<()> {
+        push::enqueue(self, jobs).await
+    }
+}
