@@ -276,6 +276,26 @@ pub async fn login(phone: &str, device: &str) -> String {
     answer.doc()["response"][0]["user"]["token"].as_str().expect("token").to_string()
 }
 
+/// A stack of its own on a copy of the template where `grant` (a policy line of the resource
+/// `function`, its logical id) reads `instead`: what a permission missing from the template
+/// does. The copy's path comes back to be removed once done.
+pub async fn stack_with_policy_changed(
+    function: &str,
+    grant: &str,
+    instead: &str,
+) -> (im_local::LocalStack, std::path::PathBuf) {
+    let root = im_local::project_root();
+    let template = std::fs::read_to_string(root.join("template.yaml")).expect("the template");
+    let start = template.find(&format!("  {function}:")).expect("the function is in the template");
+    let at = start + template[start..].find(grant).expect("the function has the grant");
+    let altered = format!("{}{instead}{}", &template[..at], &template[at + grant.len()..]);
+    let copy = std::env::temp_dir().join(format!("im-template-{}.yaml", uuid::Uuid::new_v4()));
+    std::fs::write(&copy, altered).expect("a temporary copy");
+    let mut options = im_local::StackOptions::ephemeral(root);
+    options.template = Some(copy.clone());
+    (im_local::LocalStack::start(options).await.expect("a stack on the copy"), copy)
+}
+
 /// The management API client, as a function would build it, pointed at the local stack.
 pub async fn management_client() -> aws_sdk_apigatewaymanagement::Client {
     let config = aws_sdk_apigatewaymanagement::Config::builder()

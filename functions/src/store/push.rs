@@ -236,11 +236,19 @@ pub async fn set_push_preview(clients: &Clients, user: UserId, on: bool) -> Resu
     Ok(())
 }
 
-/// Mutes a conversation until `until` (seconds); 0 unmutes it.
+/// Mutes a conversation until `until` (seconds); 0 unmutes it (nothing to do when the user
+/// never muted anything: DynamoDB refuses a path into a map that is not there).
 pub async fn set_mute(clients: &Clients, user: UserId, conversation: &str, until: u64) -> Result<()> {
     let (table, key) = (&clients.config.tables.users, settings_key(user));
-    match until {
-        0 => remove_from_map(clients, table, &key, "mutes", &[conversation.to_string()]).await,
-        _ => put_in_map(clients, table, &key, ("mutes", conversation), super::n(until)).await,
+    if until > 0 {
+        return put_in_map(clients, table, &key, ("mutes", conversation), super::n(until)).await;
+    }
+    let update = clients.dynamodb.update_item().table_name(table).key("pk", s(key));
+    let update = update.update_expression("REMOVE #mutes.#c").condition_expression("attribute_exists(#mutes)");
+    let update = update.expression_attribute_names("#mutes", "mutes").expression_attribute_names("#c", conversation);
+    match update.send().await {
+        Ok(_) => Ok(()),
+        Err(err) if super::lost_condition(&err) => Ok(()),
+        Err(err) => Err(aws(err)),
     }
 }

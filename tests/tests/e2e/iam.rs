@@ -9,22 +9,11 @@ use im_tests::Client;
 /// the action and the resource.
 #[tokio::test]
 async fn a_permission_missing_from_the_template_fails_locally_as_on_aws() {
-    let root = im_local::project_root();
-    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
-    let start = template.find("  GetUserByIdFunction:").unwrap();
     let grant =
         "- { Effect: Allow, Action: [dynamodb:GetItem, dynamodb:UpdateItem], Resource: !GetAtt UsersTable.Arn }";
-    let at = start + template[start..].find(grant).expect("the function reads the users table");
-    let altered = format!(
-        "{}- {{ Effect: Allow, Action: [dynamodb:Query, dynamodb:UpdateItem], Resource: !GetAtt UsersTable.Arn }}{}",
-        &template[..at],
-        &template[at + grant.len()..]
-    );
-    let copy = std::env::temp_dir().join(format!("im-template-{}.yaml", uuid::Uuid::new_v4()));
-    std::fs::write(&copy, altered).unwrap();
-    let mut options = im_local::StackOptions::ephemeral(root);
-    options.template = Some(copy.clone());
-    let stack = im_local::LocalStack::start(options).await.unwrap();
+    let instead =
+        "- { Effect: Allow, Action: [dynamodb:Query, dynamodb:UpdateItem], Resource: !GetAtt UsersTable.Arn }";
+    let (stack, copy) = im_tests::stack_with_policy_changed("GetUserByIdFunction", grant, instead).await;
 
     let client = Client::of(&stack.http_url);
     let phone = im_tests::unique_phone();

@@ -199,17 +199,8 @@ async fn a_token_the_platform_refuses_gets_nothing_and_its_registration_goes_at_
 /// and the job, retried by SQS, ends in the dead-letter queue.
 #[tokio::test]
 async fn a_push_worker_without_sns_publish_is_refused_as_on_aws_and_its_job_dead_letters() {
-    let root = im_local::project_root();
-    let template = std::fs::read_to_string(root.join("template.yaml")).unwrap();
-    let start = template.find("  PushFunction:").unwrap();
     let grant = "            - { Effect: Allow, Action: [sns:Publish], Resource: !Sub \"arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:endpoint/*\" }\n";
-    let at = start + template[start..].find(grant).expect("the worker may publish");
-    let altered = format!("{}{}", &template[..at], &template[at + grant.len()..]);
-    let copy = std::env::temp_dir().join(format!("im-template-{}.yaml", uuid::Uuid::new_v4()));
-    std::fs::write(&copy, altered).unwrap();
-    let mut options = im_local::StackOptions::ephemeral(root);
-    options.template = Some(copy.clone());
-    let stack = im_local::LocalStack::start(options).await.unwrap();
+    let (stack, copy) = im_tests::stack_with_policy_changed("PushFunction", grant, "").await;
 
     let client = Client::of(&stack.http_url);
     let mut users = vec![];
@@ -274,6 +265,9 @@ async fn without_previews_no_text_leaves_and_a_muted_conversation_is_not_pushed(
     assert_eq!(first[0]["notification"]["body"], "New message");
     assert!(!delivered(&token).await[0].to_string().contains("secret"), "no text crosses the platform");
 
+    // Unmuting what was never muted is no error (the settings item has no mutes yet).
+    let nothing = put(&bob.token, "/mute", json!({ "with": ann.id, "until": 0 })).await;
+    assert_eq!((nothing.status, nothing.doc()["mute"].clone()), (200, json!([])), "{}", nothing.text);
     let until = im_functions::domain::now_secs() + 3600;
     let muted = put(&bob.token, "/mute", json!({ "with": ann.id, "until": until })).await;
     assert_eq!(muted.status, 200, "{}", muted.text);
