@@ -147,6 +147,29 @@ export class Api {
     return (await this.request('GET', `/group/${groupId}/member`)).member || [];
   }
 
+  // --- push settings and mutes (§4.6b): JSON answers
+
+  /** `{push_preview}`: the defaults until changed. */
+  async settings() {
+    return (await this.request('GET', '/user/settings')).settings[0];
+  }
+
+  /** A partial update (`{push_preview}`); answers the settings after it. */
+  async updateSettings(fields) {
+    return (await this.request('PUT', '/user/settings', { json: fields })).settings[0];
+  }
+
+  /** The mutes in force, all at once: a bare array of `{with | g_id, until}`. */
+  async mutes() {
+    return this.request('GET', '/mute');
+  }
+
+  /** Mute a conversation (`peer` is `{user}` or `{group}`) until `until`, Unix seconds; 0 unmutes. */
+  async mute(peer, until) {
+    const json = peer.group ? { g_id: peer.group, until } : { with: peer.user, until };
+    return (await this.request('PUT', '/mute', { json })).mute || [];
+  }
+
   // --- messages (§4.1)
 
   /**

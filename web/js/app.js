@@ -1,10 +1,12 @@
 // The web client: sign-up and login, contacts, friend requests, groups, one-to-one and group
-// chat with history, voice notes, live over the WebSocket. See web/README.md.
+// chat with history, voice notes, live over the WebSocket; mutes and the push preview setting
+// are in settings.js. See web/README.md.
 
 import { Api, ApiError } from './api.js';
 import { loadConfig, readOverrides, saveOverrides } from './config.js';
 import { ImSocket } from './socket.js';
 import { toggleVoiceNote } from './audio.js';
+import { loadMutes, openPushSettings, wireSettings } from './settings.js';
 import {
   $,
   showMessage,
@@ -34,6 +36,7 @@ const state = {
   keyToId: new Map(), // LIST_CONTACTS_UNREAD key (email, else phone, else id) -> user id
   unread: new Map(), // conversation key -> count
   convs: new Map(), // 'u:<id>' | 'g:<id>' -> conversation
+  mutes: new Map(), // 'u:<id>' | 'g:<id>' -> muted until (Unix seconds), GET /mute
   current: null,
 };
 
@@ -110,6 +113,7 @@ function leave() {
   state.keyToId.clear();
   state.unread.clear();
   state.convs.clear();
+  state.mutes.clear();
   state.current = null;
   localStorage.removeItem(SESSION);
   $('#messages').replaceChildren();
@@ -243,7 +247,16 @@ function onEntry({ kind, data, live }) {
 // ---------------------------------------------------------------- lists
 
 async function refreshAll() {
-  await Promise.allSettled([refreshContacts(), refreshGroups()]);
+  await Promise.allSettled([refreshContacts(), refreshGroups(), refreshMutes()]);
+}
+
+async function refreshMutes() {
+  if (await loadMutes(state)) renderMuted();
+}
+
+function renderMuted() {
+  renderSidebar();
+  renderChatHeader(state);
 }
 
 let contactsRun = null;
@@ -422,6 +435,7 @@ async function openConversation(key) {
   renderCurrent('bottom');
   if (conv.peer.user) markRead(conv);
   else loadMembers(conv);
+  refreshMutes().catch(() => {}); // another device may have changed them
   $('#composer').focus();
   if (!conv.loaded) {
     try {
@@ -709,6 +723,7 @@ function openSettings() {
   $('#settings-http').placeholder = state.config.httpUrl;
   $('#settings-ws').placeholder = state.config.wsUrl;
   $('#settings-effective').textContent = `Now: HTTP ${state.config.httpUrl} · socket ${state.socket ? state.socket.url : state.config.wsUrl}`;
+  openPushSettings(state); // shows its section (logged in only) before the dialog opens
   $('#settings').showModal();
 }
 
@@ -741,6 +756,7 @@ function wireStatic() {
     }
   });
   for (const button of document.querySelectorAll('.open-settings')) button.addEventListener('click', openSettings);
+  wireSettings(state, renderMuted);
   $('#settings-form').addEventListener('submit', (e) => {
     const action = e.submitter && e.submitter.value;
     if (action !== 'save') return;

@@ -82,6 +82,34 @@ export function renderConnection(detail) {
   }
 }
 
+/** Whether a conversation ('u:<id>' | 'g:<id>') is muted now (`state.mutes`: key -> until). */
+export function isMuted(state, key) {
+  const until = state.mutes && state.mutes.get(key);
+  return Boolean(until) && until > Date.now() / 1000;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** A crossed-out bell (Feather's bell-off, MIT), drawn inline: no emoji font needed. */
+function bellOff() {
+  const svg = document.createElementNS(SVG, 'svg');
+  const look = { viewBox: '0 0 24 24', width: 15, height: 15, fill: 'none', stroke: 'currentColor', 'stroke-width': 2 };
+  for (const [k, v] of Object.entries({ ...look, 'stroke-linecap': 'round', 'stroke-linejoin': 'round', 'aria-hidden': 'true' })) {
+    svg.setAttribute(k, String(v));
+  }
+  const paths = ['M13.73 21a2 2 0 0 1-3.46 0', 'M18.63 13A17.89 17.89 0 0 1 18 8', 'M6.26 6.26A5.82 5.82 0 0 0 6 8c0 7-3 9-3 9h14'];
+  for (const d of [...paths, 'M18 8a6 6 0 0 0-9.33-5', 'M1 1l22 22']) {
+    const path = document.createElementNS(SVG, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+function muteMark(state, key, testid) {
+  return isMuted(state, key) ? h('span.mute-mark', { 'data-testid': testid, role: 'img', title: 'Muted', 'aria-label': 'muted' }, bellOff()) : null;
+}
+
 function badge(count, testid) {
   return count > 0 ? h('span.badge', { 'data-testid': testid, 'aria-label': `${count} unread` }, count > 99 ? '99+' : String(count)) : null;
 }
@@ -102,6 +130,7 @@ export function renderContacts(state, onOpen) {
           { type: 'button', 'data-testid': `contact-${f.id}`, onclick: () => onOpen(key) },
           avatar(f.name, f.id),
           h('span.item-text', {}, h('span.item-name', {}, f.name), h('span.item-sub', {}, sub)),
+          muteMark(state, key, `muted-${f.id}`),
           badge(state.unread.get(key) || 0, `unread-${f.id}`),
         ),
       );
@@ -126,6 +155,7 @@ export function renderGroups(state, onOpen) {
           { type: 'button', 'data-testid': `group-${g.g_id}`, onclick: () => onOpen(key) },
           avatar(g.name, g.g_id + 3, '.square'),
           h('span.item-text', {}, h('span.item-name', {}, g.name), h('span.item-sub', {}, sub)),
+          muteMark(state, key, `muted-group-${g.g_id}`),
           badge(state.unread.get(key) || 0, `unread-group-${g.g_id}`),
         ),
       );
@@ -193,12 +223,19 @@ export function renderChatHeader(state) {
   const conv = state.current && state.convs.get(state.current);
   const title = $('#chat-title');
   const subtitle = $('#chat-subtitle');
+  const mute = $('#mute');
   if (!conv) {
     title.textContent = 'No conversation';
     subtitle.textContent = '';
+    mute.hidden = true;
     $('#composer-form').hidden = true;
     return;
   }
+  const muted = isMuted(state, conv.key);
+  mute.hidden = false;
+  mute.textContent = muted ? 'Unmute' : 'Mute';
+  mute.setAttribute('aria-pressed', String(muted));
+  mute.title = muted ? 'Muted: no push notifications from this conversation. Click to unmute.' : 'Mute: no push notifications from this conversation';
   if (conv.peer.user) {
     const f = state.friends.get(conv.peer.user);
     title.textContent = (f && f.name) || state.names.get(conv.peer.user) || `User ${conv.peer.user}`;

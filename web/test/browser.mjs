@@ -1,7 +1,8 @@
 // The web client in headless Chromium, two users in two browser contexts: sign up and log in
-// through the page, a friend request by phone, accepted live, a live chat both ways, and the
-// history after a reload. Prints one line per step; exit 0 when all pass, 1 (with what failed,
-// the pages' console errors and failure screenshots) otherwise.
+// through the page, a friend request by phone, accepted live, a live chat both ways, the
+// history after a reload, a voice note, then a mute and the push preview setting (both checked
+// through the HTTP API). Prints one line per step; exit 0 when all pass, 1 (with what failed, the
+// pages' console errors and failure screenshots) otherwise.
 //
 //   IM_WEB_URL=http://127.0.0.1:3000/app/ node web/test/browser.mjs
 //
@@ -101,6 +102,20 @@ async function expectMessage(page, text, mine) {
   }
 }
 
+/** GET `path` from the page, as its user (the session it keeps in localStorage): the JSON answer. */
+async function apiGet(page, path) {
+  return page.evaluate(async (p) => {
+    const session = JSON.parse(localStorage.getItem('im.session'));
+    const res = await fetch(session.httpUrl + p, {
+      headers: { Accept: 'application/json', Authorization: `Bearer ${session.token}` },
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+    if (!res.ok) throw new Error(`GET ${p}: HTTP ${res.status} ${await res.text()}`);
+    return res.json();
+  }, path);
+}
+
 async function run() {
   mkdirSync(artifacts, { recursive: true });
   for (const old of readdirSync(artifacts)) if (old.startsWith('failure-')) rmSync(join(artifacts, old));
@@ -189,6 +204,36 @@ async function run() {
       { timeout: WAIT },
     );
   });
+  await step('A: mutes the conversation with B, the sidebar marks it, GET /mute lists it', async () => {
+    await a.locator('#mute[aria-pressed="false"]').click();
+    await a.locator('#mute[aria-pressed="true"]', { hasText: 'Unmute' }).waitFor();
+    await a.getByTestId(`muted-${B.id}`).waitFor();
+    const mutes = await apiGet(a, '/mute');
+    const mute = mutes.find((m) => m.with === B.id);
+    if (!mute || !(mute.until > Date.now() / 1000)) throw new Error(`B not muted: GET /mute answered ${JSON.stringify(mutes)}`);
+  });
+  await step('A: unmutes it, GET /mute is empty', async () => {
+    await a.locator('#mute[aria-pressed="true"]').click();
+    await a.locator('#mute[aria-pressed="false"]').waitFor();
+    await a.getByTestId(`muted-${B.id}`).waitFor({ state: 'detached' });
+    const mutes = await apiGet(a, '/mute');
+    if (mutes.length !== 0) throw new Error(`still muted: GET /mute answered ${JSON.stringify(mutes)}`);
+  });
+  await step('A: turns push previews off in the settings, GET /user/settings says push_preview false', async () => {
+    await a.locator('.me-actions .open-settings').click();
+    await a.locator('#push-preview').waitFor({ state: 'visible' });
+    // Loaded from GET /user/settings: enabled, and on (the default).
+    await a.waitForFunction(() => {
+      const check = document.querySelector('#push-preview');
+      return check && !check.disabled && check.checked;
+    }, null, { timeout: WAIT });
+    await a.locator('#push-preview').uncheck();
+    await a.locator('#push-message', { hasText: 'Saved' }).waitFor();
+    const doc = await apiGet(a, '/user/settings');
+    if (doc.settings[0].push_preview !== false) throw new Error(`GET /user/settings answered ${JSON.stringify(doc)}`);
+    await a.locator('#settings-form button[value="cancel"]').click();
+    await a.locator('#settings').waitFor({ state: 'hidden' });
+  });
   await step(`screenshot ${screenshot}`, async () => {
     mkdirSync(dirname(screenshot), { recursive: true });
     await b.locator('#composer').blur();
@@ -217,7 +262,7 @@ const watchdog = setTimeout(() => {
 let code = 0;
 try {
   await run();
-  log('PASS two users signed up, became friends, chatted live both ways, and the history survived a reload');
+  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, and mute and push preview settings reached the API');
 } catch (err) {
   code = 1;
   log(`FAIL ${err.step ? `${err.step}: ` : ''}${String(err.message || err).split('\n')[0]}`);
