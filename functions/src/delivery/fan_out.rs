@@ -6,14 +6,14 @@
 //!
 //! A message's writes do not depend on its audience: nothing is confirmed for the acting device
 //! of a message, and a notice's confirmation stays with the function that stored it; the
-//! worker only reads and posts.
+//! worker only reads, posts and queues push jobs.
 //!
-//! Each user is in exactly one posting invocation, so each connection gets one post; a retry
-//! happens only when a run failed before posting (the entry or the connections could not be
-//! read). Lambda may still run an event twice, rarely: backend drop a repeat by its `seq`, as
+//! Each user is in exactly one posting invocation, so each connection gets one post and each
+//! registered device one push job (queued beside the posts); a retry happens only when a run
+//! failed before posting (the entry or the connections could not be read). Lambda may still run an event twice, rarely: backend drop a repeat by its `seq`, as
 //! they do for any repeat (docs/API.md).
 
-use super::{live_of, post_to_live};
+use super::{audience_of, deliver_to};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{Actor, ConversationId, DeviceName, UserId};
 use crate::store::Backend;
@@ -135,9 +135,9 @@ pub async fn run(backend: &impl Backend, payload: Value) -> Result<Value, String
     for part in users.chunks(USERS_PER_DELIVERY) {
         let mut part = part.to_vec();
         part.sort_unstable();
-        let live = live_of(backend, conversation, &part, audience).await.map_err(|e| e.to_string())?;
+        let found = audience_of(backend, conversation, &part, audience).await.map_err(|e| e.to_string())?;
         let reached: Vec<(UserId, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
-        post_to_live(backend, &actor, &reached, live, None).await;
+        deliver_to(backend, &actor, &reached, found, None).await;
     }
     Ok(Value::Null)
 }

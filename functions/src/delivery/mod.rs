@@ -17,7 +17,7 @@ use crate::domain::format::Format;
 use crate::domain::ids::{device_key, Actor, ConversationId, UserId};
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
-use crate::store::connections::Connection;
+use crate::store::connections::{Audience, Connection};
 use crate::store::relations::List;
 use crate::store::streams::NewEntry;
 use crate::store::{self, Backend};
@@ -96,14 +96,12 @@ pub async fn push_to_members(backend: &impl Backend, actor: &Actor, members: &[U
 }
 
 /// Who an entry for `members` reaches from this function: the members and the actor (for its
-/// other devices), and their live connections, looked up already unless the audience goes to
-/// the fan-out worker. A send looks them up beside the message's write, once its number is
-/// taken (docs/ARCHITECTURE.md, Messages: why not earlier).
+/// other devices), with their live connections and push-registered devices, looked up already
+/// unless the audience goes to the fan-out worker. A send looks them up beside the message's
+/// write, once its number is taken (docs/ARCHITECTURE.md, Messages: why not earlier).
 pub struct Reach {
     users: Vec<UserId>,
-    live: Option<store::Result<Vec<Connection>>>,
-    /// The audience's push-registered devices, from the same look-up (one-to-one only, yet).
-    pushable: Vec<(UserId, String)>,
+    audience: Option<store::Result<Audience>>,
 }
 
 /// Looks up who an entry of `conversation` for `members` reaches ([`Reach`]).
@@ -113,15 +111,11 @@ pub async fn reach(backend: &impl Backend, actor: &Actor, conversation: Conversa
     users.sort_unstable();
     users.dedup();
     let handed_off = backend.fan_out_worker().is_some_and(|(_, direct)| users.len() > direct);
-    let (live, pushable) = match (handed_off, conversation) {
-        (true, _) => (None, vec![]),
-        (false, ConversationId::Direct(..)) => match backend.audience(&users).await {
-            Ok(audience) => (Some(Ok(audience.live)), audience.pushable),
-            Err(err) => (Some(Err(err)), vec![]),
-        },
-        (false, _) => (Some(live_of(backend, conversation, &users, users.len()).await), vec![]),
+    let audience = match handed_off {
+        true => None,
+        false => Some(audience_of(backend, conversation, &users, users.len()).await),
     };
-    Reach { users, live, pushable }
+    Reach { users, audience }
 }
 
 /// The largest audience whose connections are read from its group's index: past it (no group
@@ -129,24 +123,25 @@ pub async fn reach(backend: &impl Backend, actor: &Actor, conversation: Conversa
 /// the whole index for its thousand users, and looking up by user is cheaper.
 pub const INDEXED_AUDIENCE: usize = 1_000;
 
-/// The live connections of `users`, the whole audience of an entry of `conversation` (or a
-/// part of an `audience` past [`INDEXED_AUDIENCE`]): a group's from its index of live
-/// connections (one Query, `store::live`), kept to `users` (the members the caller checked: a
-/// leaver's socket may linger in the index); anyone else's by user.
-async fn live_of(
+/// The live connections and push-registered devices of `users` (sorted), the whole audience
+/// of an entry of `conversation` (or a part of an `audience` past [`INDEXED_AUDIENCE`]): a
+/// group's from its indexes (two Queries side by side, `store::live`, `store::pushable`), kept
+/// to `users` (the members the caller checked: a leaver's may linger in an index); anyone
+/// else's by user.
+async fn audience_of(
     backend: &impl Backend,
     conversation: ConversationId,
     users: &[UserId],
     audience: usize,
-) -> store::Result<Vec<Connection>> {
-    match conversation {
-        ConversationId::Group(group) if audience <= INDEXED_AUDIENCE => {
-            let mut live = backend.live_in_group(group).await?;
-            live.retain(|c| c.user_id.is_some_and(|user| users.binary_search(&user).is_ok()));
-            Ok(live)
-        }
-        _ => backend.of_users(users).await,
-    }
+) -> store::Result<Audience> {
+    let mut found = match conversation {
+        ConversationId::Group(group) if audience <= INDEXED_AUDIENCE => backend.group_audience(group).await?,
+        _ => return backend.audience(users).await,
+    };
+    let member = |user: &UserId| users.binary_search(user).is_ok();
+    found.live.retain(|c| c.user_id.is_some_and(|user| member(&user)));
+    found.pushable.retain(|(user, _)| member(user));
+    Ok(found)
 }
 
 /// A frame of derived state for one user's JSON connections (seed 003's unread count), posted
@@ -164,12 +159,11 @@ pub struct Event {
 /// messages (their echo names it), and its next confirmation takes them in
 /// (`streams::cursors::confirm`), its user's cursor likewise.
 pub async fn push_message(backend: &impl Backend, actor: &Actor, reach: Reach, entry: &Entry, event: Option<Event>) {
-    let posted = match reach.live {
-        Some(live) => match live {
-            Ok(live) => {
+    let posted = match reach.audience {
+        Some(found) => match found {
+            Ok(found) => {
                 let reached: Vec<(UserId, &Entry)> = reach.users.iter().map(|user| (*user, entry)).collect();
-                let pushes = push::queue(backend, actor, entry, &reach.pushable, &live);
-                futures::join!(post_to_live(backend, actor, &reached, live.clone(), event.as_ref()), pushes);
+                deliver_to(backend, actor, &reached, found, event.as_ref()).await;
                 Ok(())
             }
             Err(err) => Err(err),
@@ -184,6 +178,19 @@ pub async fn push_message(backend: &impl Backend, actor: &Actor, reach: Reach, e
     if let Err(err) = posted {
         tracing::warn!(error = %err, "connection look-up failed; the stream keeps the entry");
     }
+}
+
+/// Posts stored entries to their users' live connections and queues their push jobs
+/// (`push::queue`), side by side.
+async fn deliver_to(
+    backend: &impl Backend,
+    actor: &Actor,
+    reached: &[(UserId, &Entry)],
+    found: Audience,
+    event: Option<&Event>,
+) {
+    let pushes = push::queue(backend, actor, reached, &found);
+    futures::join!(post_to_live(backend, actor, reached, found.live.clone(), event), pushes);
 }
 
 /// Pushes entries already stored in their users' feeds to every live connection of those users,
@@ -204,9 +211,8 @@ pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(UserI
 type FrameKey = (ConversationId, u64, Format, Option<UserId>);
 
 /// Posts stored entries to their users' live connections (looked up here), except the acting
-/// device, and `event` to its user's JSON connections ([`post_to_live`]). Fails when the
-/// connections cannot be looked up (nothing was posted then): the fan-out worker fails its run
-/// so that Lambda retries it.
+/// device, and `event` to its user's JSON connections ([`post_to_live`]), and queues their
+/// pushes. Fails when the connections cannot be looked up (nothing was posted then).
 async fn push_to_live(
     backend: &impl Backend,
     actor: &Actor,
@@ -217,8 +223,8 @@ async fn push_to_live(
         return Ok(());
     }
     let users: Vec<UserId> = reached.iter().map(|(u, _)| *u).collect();
-    let live = backend.of_users(&users).await?;
-    post_to_live(backend, actor, reached, live, event).await;
+    let found = backend.audience(&users).await?;
+    deliver_to(backend, actor, reached, found, event).await;
     Ok(())
 }
 

@@ -182,6 +182,22 @@ impl Entry {
         matches!(&self.body, Body::Notice(n) if n.what.is_contact_change())
     }
 
+    /// Whether this entry is worth a push to `user`'s phones: a message someone else sent
+    /// (not deleted), a friend or contact request or its acceptance, being added to a group.
+    /// The rest (a block, a leave, a key rotation...) reaches sockets and sync only.
+    pub fn alerts(&self, user: UserId) -> bool {
+        use super::notice::Change;
+        match &self.body {
+            Body::Message(m) => m.from != user && !m.deleted,
+            Body::Notice(n) if n.from == user => false,
+            Body::Notice(n) => match &n.what {
+                Change::AddContact { .. } | Change::AcceptContact | Change::CreateGroup { .. } => true,
+                Change::CreateGroupMember { member_id, .. } => *member_id == user,
+                _ => false,
+            },
+        }
+    }
+
     pub fn message(&self) -> Option<&Message> {
         match &self.body {
             Body::Message(m) => Some(m),

@@ -3,6 +3,7 @@
 //! push from a [`Notification`]; the SNS message carries only the platform's own key and SNS's
 //! required `default`.
 
+use super::notice::Change;
 use super::push::Platform;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -41,6 +42,17 @@ pub fn preview(text: &str, voice: bool, show: bool) -> String {
         (false, _) => "New message".into(),
         (true, true) => "Voice note".into(),
         (true, false) => cut(text, PREVIEW_CHARS),
+    }
+}
+
+/// What a push says of a notice ([`super::entry::Entry::alerts`]), after its actor's name: no
+/// text a user wrote, so it needs no preview setting.
+pub fn notice_body(change: &Change, actor: &str) -> String {
+    match change {
+        Change::AddContact { .. } => format!("{actor} sent you a friend request"),
+        Change::AcceptContact => format!("{actor} accepted your friend request"),
+        Change::CreateGroup { .. } | Change::CreateGroupMember { .. } => format!("{actor} added you to the group"),
+        _ => format!("{actor}: {}", change.t()),
     }
 }
 

@@ -69,7 +69,7 @@ impl StreamStore for Clients {
     async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
         streams::unread(self, user, conversation).await
     }
-    async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
+    async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<bool> {
         streams::raise_read_marker(self, user, conversation, seq).await
     }
     async fn sent_before(&self, dedup: &str) -> Result<Option<u64>> {
@@ -288,8 +288,9 @@ impl ConnectionStore for Clients {
     async fn bind(&self, connection: &Connection) -> Result<()> {
         connections::bind(self, connection).await
     }
-    async fn live_in_group(&self, group: GroupId) -> Result<Vec<Connection>> {
-        live::in_group(self, group).await
+    async fn group_audience(&self, group: GroupId) -> Result<Audience> {
+        let (live, pushable) = futures::join!(live::in_group(self, group), super::pushable::in_group(self, group));
+        Ok(Audience { live: live?, pushable: pushable? })
     }
 }
 

@@ -2,7 +2,7 @@
 //! table, the push-registered devices beside the connections, SNS endpoints and publishes, SQS
 //! jobs (`super::push`, `super::connections`). Apart from `aws.rs` only for its length.
 
-use super::connections;
+use super::{connections, pushable};
 use super::ports::PushStore;
 use super::push::{self, Holder, Published};
 use super::Result;
@@ -42,7 +42,10 @@ impl PushStore for Clients {
         push::set_mute(self, user, conversation, until).await
     }
     async fn mark_pushable(&self, user: UserId, device: &str, on: bool) -> Result<()> {
-        connections::mark_pushable(self, user, device, on).await
+        // The user's item first: a join in between, which writes the membership before it reads
+        // the user's devices, finds the device or is found here (as a bind and a join do).
+        connections::mark_pushable(self, user, device, on).await?;
+        pushable::mark(self, user, device, on).await
     }
     async fn publish(&self, endpoint: &str, message: &str) -> Result<Published> {
         push::publish(self, endpoint, message).await

@@ -73,8 +73,10 @@ pub async fn remove(clients: &Clients, groups: &[GroupId], cids: &[String]) -> R
     batch_write(clients, &clients.config.tables.groups, requests).await
 }
 
-/// Lists the live connections of `users` in `group`, after they joined it.
+/// Lists the live connections and push-registered devices of `users` in `group` (this index
+/// and `store::pushable`), after they joined it.
 pub async fn list_members(clients: &Clients, group: GroupId, users: &[UserId]) -> Result<()> {
-    let live = super::connections::of_users(clients, users, true).await?;
-    add(clients, &[group], &live).await
+    let audience = super::connections::audience(clients, users, true).await?;
+    add(clients, &[group], &audience.live).await?;
+    super::pushable::add(clients, group, &audience.pushable).await
 }

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod ports;
 pub mod post_policy;
 pub mod push;
+pub mod pushable;
 pub mod relations;
 pub mod sessions;
 pub mod streams;

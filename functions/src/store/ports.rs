@@ -64,12 +64,13 @@ pub trait StreamStore: Sync {
     ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
     fn replace(&self, entry: &Entry) -> impl Future<Output = Result<()>> + Send;
     fn unread(&self, user: UserId, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
+    /// Raises the user's read marker to `seq` (never lowers it); whether it moved.
     fn raise_read_marker(
         &self,
         user: UserId,
         conversation: ConversationId,
         seq: u64,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<bool>> + Send;
     fn sent_before(&self, dedup: &str) -> impl Future<Output = Result<Option<u64>>> + Send;
     #[allow(clippy::too_many_arguments)]
     fn confirm(
@@ -239,9 +240,9 @@ pub trait ConnectionStore: Sync {
     fn forget(&self, connection_id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Binds a logged-in connection to its user.
     fn bind(&self, connection: &Connection) -> impl Future<Output = Result<()>> + Send;
-    /// The live connections listed for a group's members: who may receive is the caller's to
-    /// check against the members (a leaver's socket may linger in the list).
-    fn live_in_group(&self, group: GroupId) -> impl Future<Output = Result<Vec<Connection>>> + Send;
+    /// The live connections and push-registered devices listed for a group's members: who may
+    /// receive is the caller's to check against the members (a leaver's may linger in the list).
+    fn group_audience(&self, group: GroupId) -> impl Future<Output = Result<Audience>> + Send;
 }
 
 /// The audio bucket. Reads and the move of an upload are pinned to the ETag its `stat` saw.

@@ -146,7 +146,7 @@ async fn serve(
         }
         Request::ChatWith { user } => {
             let other = users::named(clients, &user).await?;
-            messages::mark_read(clients, actor.user_id, ConversationId::direct(actor.user_id, other)).await?;
+            messages::mark_read(clients, actor, ConversationId::direct(actor.user_id, other)).await?;
             Ok(answer.json("OK", json!({})))
         }
         Request::ChatHistory { user, page, pagesize, before } => {

@@ -59,9 +59,9 @@ impl ConnectionStore for Memory {
         state.connections.push(connection.clone());
         Ok(())
     }
-    async fn live_in_group(&self, group: GroupId) -> Result<Vec<Connection>> {
+    async fn group_audience(&self, group: GroupId) -> Result<Audience> {
         let members = self.state().members.get(&group).cloned().unwrap_or_default();
-        self.of_users(&members).await
+        self.audience(&members).await
     }
 }
 

@@ -97,11 +97,12 @@ impl StreamStore for Memory {
     async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
         Ok(Memory::unread_of(&self.state(), user, conversation))
     }
-    async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
+    async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<bool> {
         let mut state = self.state();
         let marker = state.read.entry((conversation, user)).or_default();
+        let moved = seq > *marker;
         *marker = (*marker).max(seq);
-        Ok(())
+        Ok(moved)
     }
     async fn sent_before(&self, dedup: &str) -> Result<Option<u64>> {
         Ok(self.state().dedup.get(dedup).copied())

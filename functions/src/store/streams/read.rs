@@ -34,7 +34,7 @@ pub async fn unread(clients: &Clients, user: UserId, conversation: ConversationI
 }
 
 /// Raises `user`'s read marker to `seq`, never lowering it.
-pub async fn raise_read_marker(clients: &Clients, user: UserId, conversation: ConversationId, seq: u64) -> Result<()> {
+pub async fn raise_read_marker(clients: &Clients, user: UserId, conversation: ConversationId, seq: u64) -> Result<bool> {
     let (key, name) = match conversation {
         ConversationId::Direct(..) => (stream_key(conversation), read_attribute(user)),
         _ => (read_key(conversation, user), "seq".to_string()),
@@ -52,8 +52,9 @@ pub async fn raise_read_marker(clients: &Clients, user: UserId, conversation: Co
         .send()
         .await;
     match moved {
-        Err(err) if !lost_condition(&err) => Err(aws(err)),
-        _ => Ok(()),
+        Ok(_) => Ok(true),
+        Err(err) if lost_condition(&err) => Ok(false),
+        Err(err) => Err(aws(err)),
     }
 }
 
