@@ -164,6 +164,7 @@ functions! {
     ws_default => socket!(ws::default_route),
     fan_out => event!(delivery::fan_out::run),
     push => event!(delivery::push::run),
+    push_feedback => event!(delivery::feedback::run),
 }
 
 /// Runs one event through a function: the same path on Lambda and in the local stack.

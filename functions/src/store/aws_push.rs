@@ -53,4 +53,10 @@ impl PushStore for Clients {
     async fn enqueue_pushes(&self, jobs: &[(String, u32)]) -> Result<()> {
         push::enqueue(self, jobs).await
     }
+    async fn push_endpoint_state(&self, endpoint: &str) -> Result<Option<(bool, String)>> {
+        push::endpoint_state(self, endpoint).await
+    }
+    async fn push_token_holder(&self, token: &str) -> Result<Option<Holder>> {
+        push::token_holder(self, token).await
+    }
 }

@@ -299,6 +299,10 @@ pub trait PushStore: Sync {
     fn publish(&self, endpoint: &str, message: &str) -> impl Future<Output = Result<Published>> + Send;
     /// Queues push jobs for the push worker: each a body and the seconds it waits first.
     fn enqueue_pushes(&self, jobs: &[(String, u32)]) -> impl Future<Output = Result<()>> + Send;
+    /// Whether SNS has an endpoint enabled, and its token; `None` when it has none.
+    fn push_endpoint_state(&self, endpoint: &str) -> impl Future<Output = Result<Option<(bool, String)>>> + Send;
+    /// Who holds a token, if anyone.
+    fn push_token_holder(&self, token: &str) -> impl Future<Output = Result<Option<Holder>>> + Send;
 }
 
 /// What the deployment chose that the rules read (`template.yaml`'s parameters).

@@ -131,6 +131,29 @@ pub async fn endpoint_for(clients: &Clients, application: &str, token: &str) -> 
     Ok(endpoint)
 }
 
+/// An endpoint as SNS holds it: whether it is enabled, and its token. `None` when SNS has no
+/// such endpoint.
+pub async fn endpoint_state(clients: &Clients, endpoint: &str) -> Result<Option<(bool, String)>> {
+    use aws_sdk_sns::operation::get_endpoint_attributes::GetEndpointAttributesError;
+    let out = match clients.sns.get_endpoint_attributes().endpoint_arn(endpoint).send().await {
+        Ok(out) => out,
+        Err(err) if matches!(err.as_service_error(), Some(GetEndpointAttributesError::NotFoundException(_))) => {
+            return Ok(None)
+        }
+        Err(err) => return Err(aws(err)),
+    };
+    let attributes = out.attributes.unwrap_or_default();
+    let enabled = attributes.get("Enabled").is_none_or(|on| on == "true");
+    Ok(Some((enabled, attributes.get("Token").cloned().unwrap_or_default())))
+}
+
+/// Who holds a token, if anyone (one consistent read).
+pub async fn token_holder(clients: &Clients, token: &str) -> Result<Option<Holder>> {
+    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.users).key("pk", s(token_key(token)));
+    let out = get.consistent_read(true).send().await.map_err(aws)?;
+    out.item.map(|item| from_item::<HolderItem>(item).map(|h| h.holder)).transpose()
+}
+
 /// Deletes an SNS platform endpoint (no error when it is gone already, as SNS answers).
 pub async fn delete_endpoint(clients: &Clients, endpoint: &str) -> Result<()> {
     clients.sns.delete_endpoint().endpoint_arn(endpoint).send().await.map_err(aws)?;

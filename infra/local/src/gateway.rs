@@ -143,7 +143,8 @@ pub struct Gateway {
     pub own_port: u16,
     /// The turns of synchronous invocations ([`CALLS_AT_ONCE`]).
     calls: Semaphore,
-    /// The SNS API's platform applications, endpoints and what the local platforms received.
+    /// The SNS API's platform applications, endpoints, what the local platforms received, and
+    /// the application events waiting for their topic's subscribers.
     pub sns: crate::sns::registry::Sns,
     /// The SQS API's queues (the template's) and their messages.
     pub sqs: crate::sqs::queues::Sqs,
@@ -186,6 +187,10 @@ impl Gateway {
             function_clients.insert(binary.clone(), Arc::new(own));
         }
         let sqs = crate::sqs::queues::Sqs::new(&template.queues);
+        // The local applications tell the template's push events topic of refused tokens, as
+        // the operator sets them to on AWS (docs/DEPLOYMENT.md).
+        let sns = crate::sns::registry::Sns::local();
+        sns.set_delivery_failure_topic(template.push_events_topic.as_deref().map(crate::template::topic_arn));
         Ok(Gateway {
             template,
             clients,
@@ -200,7 +205,7 @@ impl Gateway {
             keys: keys.clone(),
             own_port: 0,
             calls: Semaphore::new(CALLS_AT_ONCE),
-            sns: crate::sns::registry::Sns::local(),
+            sns,
             sqs,
         })
     }

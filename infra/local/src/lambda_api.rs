@@ -110,8 +110,9 @@ pub async fn invoke(
     }
 }
 
-/// Runs a queued event, with Lambda's retries.
-async fn run_event(gateway: Arc<Gateway>, binary: String, payload: Value) {
+/// Runs a queued event, with Lambda's retries: the Lambda API's `Event` invocations, and SNS's
+/// of the functions subscribed to a topic (`crate::sns`). The caller counts it `queued`.
+pub(crate) async fn run_event(gateway: Arc<Gateway>, binary: String, payload: Value) {
     let retries = gateway.template.async_retries.get(&binary).copied().unwrap_or(2) as usize;
     for attempt in 0..=retries {
         if attempt > 0 {

@@ -66,14 +66,15 @@ async fn a_message_writes_the_same_whatever_the_group_size_and_nothing_scans() {
     assert!(!writes(&small).is_empty(), "a send writes: {small:?}");
     assert_eq!(writes(&small), writes(&medium), "writes per message depend on the group size");
     assert_eq!(writes(&small), writes(&large), "writes per message depend on the group size");
-    // Reads do not grow with the group either: its live connections are one Query of its index
-    // (`store::live`), the worker's past the hand-off; nothing is looked up member by member.
+    // Reads do not grow with the group either: its live connections and its push-registered
+    // devices are one Query each of its indexes (`store::live`, `store::pushable`), the worker's
+    // past the hand-off; nothing is looked up member by member.
     for requests in [&small, &medium, &large] {
         assert_eq!(requests.get("BatchGetItem"), None, "{requests:?}");
     }
     assert_eq!(small.get("Query"), medium.get("Query"), "{small:?} {medium:?}");
     let sender_queries = large.get("Query").copied().unwrap_or_default();
-    assert_eq!(Some(&(sender_queries + 1)), small.get("Query"), "the sender looked connections up itself: {large:?}");
+    assert_eq!(Some(&(sender_queries + 2)), small.get("Query"), "the sender looked its audience up itself: {large:?}");
     assert!(urls.invocations.of("fan_out").queued >= handed_off + 2, "{:?}", urls.invocations.of("fan_out"));
     // Nothing, in this send or anywhere in the stack so far, scans a table.
     for requests in [&small, &medium, &large, &urls.dynamodb_requests.snapshot()] {

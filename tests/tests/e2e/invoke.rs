@@ -43,6 +43,9 @@ async fn every_function_binary_answers_its_sample_event() {
         let answer = results.remove(0).outcome.unwrap_or_else(|e| panic!("{binary} failed: {e}"));
         if binary == "fan_out" {
             assert_eq!(answer, Value::Null, "the worker posts and answers nothing");
+        } else if binary == "push_feedback" {
+            // SNS has no such endpoint here: nothing to remove.
+            assert_eq!(answer, Value::Null, "{answer}");
         } else if binary == "push" {
             // User 1 has no registered device: nothing to send, nothing to retry.
             assert_eq!(answer, serde_json::json!({ "batchItemFailures": [] }), "{answer}");

@@ -19,6 +19,7 @@ mod invoke;
 mod matrix;
 mod messages;
 mod push;
+mod push_reach;
 mod realtime;
 mod seed_000_001;
 mod seed_003;

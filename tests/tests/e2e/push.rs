@@ -158,6 +158,14 @@ async fn a_phone_without_a_socket_hears_of_each_message_with_its_exact_badge() {
         (Some("are you there?"), Some("2"))
     );
     assert_eq!(both.len(), 2, "one push per message: {both:?}");
+
+    // Bob reads the conversation on his laptop: the phone's badge falls to 0, silently.
+    let laptop = login(&bob.phone, "laptop").await;
+    let mut socket = connect(&format!("token={laptop}")).await.unwrap();
+    assert_eq!(ask(&mut socket, "CHAT_WITH", json!({ "user": ann.id })).await["event"], "OK");
+    let all = fcm_messages(&token, 3).await;
+    assert!(all[2].get("notification").is_none(), "a badge-only push shows nothing: {:?}", all[2]);
+    assert_eq!(all[2]["data"]["badge"], "0", "{:?}", all[2]);
 }
 
 #[tokio::test]
@@ -179,16 +187,15 @@ async fn a_live_socket_that_confirms_gets_no_push_and_one_that_does_not_gets_one
 }
 
 #[tokio::test]
-async fn a_token_the_platform_refuses_gets_nothing_and_its_registration_goes_at_the_next_push() {
+async fn a_token_the_platform_refuses_gets_nothing_and_its_registration_goes_after_the_first_push() {
     let (ann, bob) = (new_user("ann", "web").await, new_user("bob", "android").await);
     im_tests::befriend(&ann, &bob).await;
     let bad = format!("bad-token-{}", bob.id);
     assert_eq!(register(&bob.token, "fcm", &bad).await.status, 200);
-    // SNS accepts the first publish; the platform refuses the token and SNS disables the
-    // endpoint. The next publish is refused (`EndpointDisabled`) and the registration goes.
-    // (Hearing of it at the first push needs SNS's endpoint events: issue 24's next step.)
+    // SNS accepts the publish; the platform refuses the token, SNS disables the endpoint and
+    // tells the applications' EventDeliveryFailure topic, whose subscriber (push_feedback)
+    // removes the registration: no second message needed.
     send_text(&ann, &bob, "b1", "into the void").await;
-    send_text(&ann, &bob, "b2", "and again").await;
     let gone = || async { listed(&bob.token).await.is_empty() };
     im_tests::eventually_within("the refused token's registration goes", 30, gone).await;
     assert!(delivered(&bad).await.is_empty(), "the platform delivered nothing");

@@ -214,6 +214,17 @@ impl PushStore for Memory {
         self.state().push_jobs.extend(jobs.iter().cloned());
         Ok(())
     }
+    async fn push_endpoint_state(&self, endpoint: &str) -> Result<Option<(bool, String)>> {
+        let state = self.state();
+        if state.deleted_endpoints.iter().any(|e| e == endpoint) {
+            return Ok(None);
+        }
+        let token = endpoint.split_once('@').map_or(endpoint, |(token, _)| token).to_string();
+        Ok(Some((!state.gone_endpoints.contains(endpoint), token)))
+    }
+    async fn push_token_holder(&self, token: &str) -> Result<Option<Holder>> {
+        Ok(self.state().push_tokens.get(token).cloned())
+    }
 }
 
 impl Settings for Memory {

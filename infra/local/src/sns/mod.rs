@@ -15,14 +15,26 @@
 //! and refuse a token that begins with `bad` as APNs (`BadDeviceToken`) and FCM (`UNREGISTERED`)
 //! refuse a stale one: the `Publish` succeeds, as on AWS, and SNS then disables the endpoint.
 //!
-//! Not emulated: topics and subscriptions, SMS, creating or configuring platform applications,
-//! delivery-status logging, message attributes, the platforms' own payload checks (an `aps`
-//! dictionary, FCM's message fields) and the token formats they accept.
+//! Application events, as SNS sends them: when the template has a topic `PushEventsTopic`, it
+//! is the three applications' `EventDeliveryFailure` topic (on AWS the operator sets it,
+//! docs/DEPLOYMENT.md), and a refused token makes SNS publish a `DeliveryFailure` event to it.
+//! The topic invokes the functions the template subscribes to it (their `SNS` events)
+//! asynchronously, with Lambda's retries (`lambda_api::run_event`); an event of a topic
+//! without subscribers is dropped, as SNS drops it.
 //!
-//! This module holds the HTTP handlers (`POST /`, `GET /_local/push`); the service's state and
-//! actions are in `registry`, its errors and input checks in `checks`, its XML in `xml`.
+//! Not emulated: publishing to topics and any other topic API, the other application events
+//! (`EventEndpointCreated`, `EventEndpointDeleted`, `EventEndpointUpdated`), subscription
+//! protocols other than Lambda, filter policies, SMS, creating or configuring platform
+//! applications, delivery-status logging, message attributes, the platforms' own payload checks
+//! (an `aps` dictionary, FCM's message fields) and the token formats they accept.
+//!
+//! This module holds the HTTP handlers (`POST /`, `GET /_local/push`) and the hand-off of
+//! application events to their topic's subscribers; the service's state and actions are in
+//! `registry`, its errors and input checks in `checks`, its XML in `xml`, the events' JSON in
+//! `events`.
 
 mod checks;
+mod events;
 pub(crate) mod registry;
 pub(crate) mod xml;
 
@@ -31,6 +43,7 @@ pub use registry::{local_platforms, Delivery, Sns, LOCAL_APPLICATIONS};
 pub use xml::access_denied_xml;
 
 use crate::gateway::Gateway;
+use crate::template::topic_arn;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -84,11 +97,35 @@ pub async fn handle(
     }
     let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let action = params.get("Action").cloned().unwrap_or_default();
-    match gateway.sns.act(&action, &params) {
+    let acted = gateway.sns.act(&action, &params);
+    notify_subscribers(&gateway);
+    match acted {
         Ok(result) => xml_response(StatusCode::OK, success_xml(&action, &result, &request_id), &request_id),
         Err(error) => {
             tracing::debug!(%action, code = error.code, message = %error.message, "SNS API: refused");
             error_response(&error, &request_id)
+        }
+    }
+}
+
+/// Hands the application events queued by the action to the functions subscribed to their
+/// topic: each an asynchronous invocation, counted and retried as the Lambda API's `Event`
+/// ones are. Every subscriber gets the same notification (message id and time), as from SNS.
+fn notify_subscribers(gateway: &Arc<Gateway>) {
+    for (topic, message) in gateway.sns.take_events() {
+        let subscribers = gateway.template.topic_subscriptions.iter().filter(|s| topic_arn(&s.topic) == topic);
+        let (message_id, now) = (uuid::Uuid::new_v4().to_string(), time::OffsetDateTime::now_utc());
+        let mut notified = 0;
+        // A subscriber is a function of the template, and the gateway has every one of those.
+        for subscription in subscribers {
+            let function = subscription.function.clone();
+            let event = events::lambda_event(&topic, &function, &message_id, &message, now);
+            gateway.invocations.count(&function, |s| s.queued += 1);
+            tokio::spawn(crate::lambda_api::run_event(gateway.clone(), function, event));
+            notified += 1;
+        }
+        if notified == 0 {
+            tracing::debug!(%topic, "SNS: no subscription to the topic; the event is dropped");
         }
     }
 }

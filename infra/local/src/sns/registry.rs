@@ -1,12 +1,14 @@
 //! The SNS emulator's state and actions: the platform applications (the local stack's three,
 //! [`LOCAL_APPLICATIONS`]), their endpoints, and what the local platforms delivered
 //! ([`Delivery`]); each awsQuery action answered as the inner XML of its result or an
-//! [`SnsError`].
+//! [`SnsError`]. The application events a `Publish` gives rise to wait here, for the HTTP
+//! handler to hand them to the topic's subscribers ([`Sns::take_events`]).
 
 use super::checks::{
     attributes, check_custom_user_data, json_structure, non_empty, parse_enabled, platform_payload, unknown_attribute,
     SnsError, MAX_MESSAGE_BYTES, MAX_PLATFORM_PAYLOAD_BYTES,
 };
+use super::events::delivery_failure;
 use super::xml::escape;
 use axum::http::StatusCode;
 use serde::Serialize;
@@ -60,6 +62,10 @@ struct Registry {
     applications: Vec<String>,
     endpoints: HashMap<String, Endpoint>,
     deliveries: Vec<Delivery>,
+    /// Each application's `EventDeliveryFailure` topic ARN, by application ARN.
+    failure_topics: HashMap<String, String>,
+    /// The application events not yet handed to their topic: (topic ARN, message).
+    events: Vec<(String, String)>,
 }
 
 /// The emulated service: its applications, their endpoints, and what the platforms delivered.
@@ -109,6 +115,21 @@ impl Sns {
     /// What the platforms delivered to a token, oldest first.
     pub fn deliveries_to(&self, token: &str) -> Vec<Delivery> {
         self.lock().deliveries.iter().filter(|d| d.token == token).cloned().collect()
+    }
+
+    /// Sets (or with `None` clears) every application's `EventDeliveryFailure` attribute: the
+    /// topic SNS tells when a platform refuses an endpoint's token.
+    pub fn set_delivery_failure_topic(&self, topic_arn: Option<String>) {
+        let mut registry = self.lock();
+        registry.failure_topics = match topic_arn {
+            Some(topic) => registry.applications.iter().map(|app| (app.clone(), topic.clone())).collect(),
+            None => HashMap::new(),
+        };
+    }
+
+    /// The application events queued since the last call, oldest first: (topic ARN, message).
+    pub fn take_events(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.lock().events)
     }
 
     /// Whether an endpoint is enabled; `None` if there is no such endpoint.
@@ -273,7 +294,8 @@ impl Sns {
 
     /// `Publish` to a platform endpoint: the message id. The platform refuses a token that
     /// begins with `bad` after SNS accepted the message: the endpoint is disabled, nothing is
-    /// delivered, and the caller learns it at its next `Publish` (`EndpointDisabled`).
+    /// delivered, the application's `EventDeliveryFailure` topic (if it has one) is told, and
+    /// the caller learns it at its next `Publish` (`EndpointDisabled`).
     pub fn publish(&self, endpoint_arn: &str, message: &str, structure: Option<&str>) -> Result<String, SnsError> {
         if message.is_empty() {
             return Err(SnsError::invalid("Invalid parameter: Empty message"));
@@ -305,6 +327,11 @@ impl Sns {
         if endpoint.token.starts_with("bad") {
             tracing::warn!(endpoint = endpoint_arn, "SNS: the platform refused the token; endpoint disabled");
             endpoint.enabled = false;
+            if let Some(topic) = registry.failure_topics.get(&endpoint.application) {
+                let (application, now) = (&endpoint.application, time::OffsetDateTime::now_utc());
+                let failure = delivery_failure(endpoint_arn, application, &endpoint.platform, &message_id, now);
+                registry.events.push((topic.clone(), failure));
+            }
             return Ok(message_id);
         }
         let delivery = Delivery {
@@ -472,6 +499,40 @@ mod tests {
         assert_eq!((again.code, again.message.as_str()), ("EndpointDisabled", "Endpoint is disabled"));
         // The same registration again answers the (disabled) endpoint; re-enabling it is the caller's.
         assert_eq!(sns.create_endpoint(APNS, "bad-token", None, &[]).unwrap(), arn);
+    }
+
+    /// SNS tells the application's `EventDeliveryFailure` topic of a refused token, once (the
+    /// endpoint is disabled after), and of nothing else; without a topic, nobody is told.
+    #[test]
+    fn a_refused_token_is_told_to_the_applications_delivery_failure_topic() {
+        let topic = "arn:aws:sns:us-east-1:000000000000:PushEventsTopic";
+        let sns = Sns::local();
+        let bad = register(&sns, FCM, "bad-1");
+        let good = register(&sns, APNS, "good-1");
+        sns.publish(&bad, "hi", None).unwrap();
+        assert!(sns.take_events().is_empty(), "no topic: nobody is told");
+
+        sns.set_delivery_failure_topic(Some(topic.to_string()));
+        sns.publish(&good, "hi", None).unwrap();
+        assert!(sns.take_events().is_empty(), "a delivered push is no event");
+        let bad = register(&sns, APNS, "bad-2");
+        let id = sns.publish(&bad, "hi", None).unwrap();
+        assert!(sns.publish(&bad, "hi", None).is_err(), "disabled");
+        let events = sns.take_events();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].0, topic);
+        let message: Value = serde_json::from_str(&events[0].1).unwrap();
+        assert_eq!(message["EventType"], "DeliveryFailure");
+        assert_eq!(message["EndpointArn"], bad.as_str());
+        assert_eq!(message["Resource"], APNS);
+        assert_eq!(message["MessageId"], id.as_str());
+        assert_eq!(message["FailureMessage"], "BadDeviceToken");
+        assert!(sns.take_events().is_empty(), "taken once");
+
+        sns.set_delivery_failure_topic(None);
+        let bad = register(&sns, FCM, "bad-3");
+        sns.publish(&bad, "hi", None).unwrap();
+        assert!(sns.take_events().is_empty(), "cleared: nobody is told");
     }
 
     #[test]

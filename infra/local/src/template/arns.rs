@@ -1,5 +1,6 @@
 //! The local stack's names for what the template declares: its region, account and stack, the
-//! ARNs of its tables, bucket and functions, and the template's references resolved to them.
+//! ARNs of its tables, bucket, queues, topics and functions, and the template's references
+//! resolved to them.
 
 use super::document::{Expr, Resource};
 use std::collections::BTreeMap;
@@ -28,6 +29,11 @@ pub fn queue_arn(logical_id: &str) -> String {
     format!("arn:aws:sqs:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{logical_id}")
 }
 
+/// The local ARN of a topic; locally a topic is named by its logical id, as a queue is.
+pub fn topic_arn(logical_id: &str) -> String {
+    format!("arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{logical_id}")
+}
+
 /// Local name of a bucket: its logical id in kebab case (`AudioBucket` → `audio-bucket`).
 pub fn bucket_name(logical_id: &str) -> String {
     let mut name = String::new();
@@ -41,8 +47,9 @@ pub fn bucket_name(logical_id: &str) -> String {
 }
 
 /// Resolves a value to the local stack's names: a literal as it is, `!GetAtt X.Arn` of a table,
-/// a queue or the bucket, and `!Sub` with `${X.Arn}`, `${AWS::Region}`, `${AWS::AccountId}`,
-/// `${AWS::Partition}`, `${AWS::StackName}`, `${WebSocketApi}` and `${StageName}`.
+/// a queue or the bucket, and `!Sub` with `${X.Arn}` (`${X}` of a topic: its ARN, as its `!Ref`),
+/// `${AWS::Region}`, `${AWS::AccountId}`, `${AWS::Partition}`, `${AWS::StackName}`,
+/// `${WebSocketApi}` and `${StageName}`.
 pub(super) struct LocalArns<'a> {
     pub resources: &'a BTreeMap<String, Resource>,
     pub stage: &'a str,
@@ -54,6 +61,7 @@ impl LocalArns<'_> {
             Some("AWS::DynamoDB::Table") => Ok(table_arn(id)),
             Some("AWS::S3::Bucket") => Ok(format!("arn:aws:s3:::{}", bucket_name(id))),
             Some("AWS::SQS::Queue") => Ok(queue_arn(id)),
+            Some("AWS::SNS::Topic") => Ok(topic_arn(id)),
             _ => Err(format!("no local ARN for {id}")),
         }
     }

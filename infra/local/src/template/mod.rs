@@ -1,20 +1,26 @@
 //! Reads `template.yaml`: the HTTP routes, the WebSocket routes, the tables, the bucket and the
 //! queues with the functions their messages go to.
 //! The local stack serves exactly what this finds; nothing else repeats the routes.
-//! The queues and their event source mappings are read in `queues`.
+//! The queues and their event source mappings are read in `queues`, the topics and their
+//! Lambda subscriptions in `topics`.
 
 mod arns;
 mod document;
 mod queues;
+mod topics;
 
 use arns::LocalArns;
-pub use arns::{bucket_name, function_arn, queue_arn, table_arn, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STACK_NAME};
+pub use arns::{
+    bucket_name, function_arn, queue_arn, table_arn, topic_arn, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STACK_NAME,
+};
 use document::{
     Document, Expr, FunctionMetadata, FunctionProperties, HttpApiEvent, HttpApiProperties, IntegrationProperties,
     Resource, RouteProperties, RouteResponseProperties,
 };
 use queues::{read_queue_mappings, read_queues};
 pub use queues::{Queue, QueueMapping};
+use topics::{read_topic_subscriptions, read_topics};
+pub use topics::{TopicSubscription, PUSH_EVENTS_TOPIC};
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,6 +111,11 @@ pub struct Template {
     pub queue_mappings: Vec<QueueMapping>,
     /// The queue `Globals` gives every function the URL of (`PUSH_QUEUE_URL: !Ref Q`): its logical id.
     pub push_queue: Option<String>,
+    /// The functions' `SNS` events, function by function in logical id order.
+    pub topic_subscriptions: Vec<TopicSubscription>,
+    /// [`PUSH_EVENTS_TOPIC`] when the template has it: the local platform applications'
+    /// `EventDeliveryFailure` topic.
+    pub push_events_topic: Option<String>,
 }
 
 /// One `Allow` statement of a function's policy: actions and resources, `*` wildcards kept,
@@ -176,6 +187,9 @@ impl Template {
                 return Err(TemplateError::Shape(message));
             }
         };
+        let topics = read_topics(resources)?;
+        let topic_subscriptions = read_topic_subscriptions(resources, &functions)?;
+        let push_events_topic = topics.into_iter().find(|id| id == PUSH_EVENTS_TOPIC);
         Ok(Template {
             http_routes,
             authorizer,
@@ -192,6 +206,8 @@ impl Template {
             queues,
             queue_mappings,
             push_queue,
+            topic_subscriptions,
+            push_events_topic,
         })
     }
 
