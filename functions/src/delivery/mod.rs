@@ -8,8 +8,8 @@
 //! pushes (what is pushed is stored already, or can be asked again); `close_*` ends sockets.
 
 pub mod confirmations;
-pub mod feedback;
 pub mod fan_out;
+pub mod feedback;
 pub mod push;
 pub mod render;
 

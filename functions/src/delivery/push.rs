@@ -41,14 +41,21 @@ pub fn jobs(actor: &Actor, reached: &[(UserId, &Entry)], found: &Audience, after
     for (user, entry) in reached.iter().filter(|(user, entry)| *user != actor.user_id && entry.alerts(*user)) {
         let (mut now, mut later) = (vec![], vec![]);
         for (_, device) in found.pushable.iter().filter(|(owner, _)| owner == user) {
-            let has_socket = found.live.iter().any(|c| c.user_id == Some(*user) && device_key(&c.device, &c.tag) == *device);
+            let has_socket =
+                found.live.iter().any(|c| c.user_id == Some(*user) && device_key(&c.device, &c.tag) == *device);
             match has_socket {
                 true => later.push(device.clone()),
                 false => now.push(device.clone()),
             }
         }
         let conversation = entry.conversation.to_string();
-        let job = |devices| Job { user: *user, conversation: conversation.clone(), seq: entry.seq, devices, badge_only: false };
+        let job = |devices| Job {
+            user: *user,
+            conversation: conversation.clone(),
+            seq: entry.seq,
+            devices,
+            badge_only: false,
+        };
         if !now.is_empty() {
             jobs.push((job(now), 0));
         }
@@ -311,12 +318,8 @@ mod tests {
         crate::service::push::register(&memory, (UserId(1), "ios~p", "s1"), Platform::Fcm, "tok-ann").await.unwrap();
         let out = Outgoing::new("g1".into(), "text", "hi all".into(), Target::Group(GroupId(9))).unwrap();
         crate::service::messages::send(&memory, &actor(1, "web"), &out).await.unwrap();
-        let mut users: Vec<UserId> = memory
-            .state()
-            .push_jobs
-            .iter()
-            .map(|(body, _)| serde_json::from_str::<Job>(body).unwrap().user)
-            .collect();
+        let mut users: Vec<UserId> =
+            memory.state().push_jobs.iter().map(|(body, _)| serde_json::from_str::<Job>(body).unwrap().user).collect();
         users.sort_unstable();
         assert_eq!(users, [UserId(2), UserId(3)], "each member once, the sender not");
     }
@@ -326,7 +329,9 @@ mod tests {
         let memory = Memory::default();
         memory.user(1, Some("ann@example.com"));
         memory.user(2, None);
-        crate::service::push::register(&memory, (UserId(2), "android~p", "s2"), Platform::Fcm, "tok-bob").await.unwrap();
+        crate::service::push::register(&memory, (UserId(2), "android~p", "s2"), Platform::Fcm, "tok-bob")
+            .await
+            .unwrap();
         crate::service::friends::request(&memory, &actor(1, "web"), UserId(2), false).await.unwrap();
         let jobs = std::mem::take(&mut memory.state().push_jobs);
         assert_eq!(jobs.len(), 1, "the request alerts its recipient only");
@@ -334,7 +339,9 @@ mod tests {
         deliver(&memory, &job).await.unwrap();
         let sent = published_gcm(&memory);
         assert_eq!(sent[0]["fcmV1Message"]["message"]["notification"]["body"], "user 1 sent you a friend request");
-        crate::service::friends::tie(&memory, &actor(1, "web"), UserId(2), crate::service::friends::Tie::Follow).await.unwrap();
+        crate::service::friends::tie(&memory, &actor(1, "web"), UserId(2), crate::service::friends::Tie::Follow)
+            .await
+            .unwrap();
         assert!(memory.state().push_jobs.is_empty(), "a follow reaches sockets and sync only");
     }
 

@@ -2,10 +2,10 @@
 //! table, the push-registered devices beside the connections, SNS endpoints and publishes, SQS
 //! jobs (`super::push`, `super::connections`). Apart from `aws.rs` only for its length.
 
-use super::{connections, pushable};
 use super::ports::PushStore;
 use super::push::{self, Holder, Published};
 use super::Result;
+use super::{connections, pushable};
 use crate::domain::ids::UserId;
 use crate::domain::push::Registration;
 use im_adapters::Clients;

@@ -42,7 +42,8 @@ pub async fn in_group(clients: &Clients, group: GroupId) -> Result<Vec<(UserId, 
 pub async fn add(clients: &Clients, group: GroupId, devices: &[(UserId, String)]) -> Result<()> {
     let mut requests = vec![];
     for (user, device) in devices {
-        let item = HashMap::from([("pk".to_string(), s(group_key(group))), ("sk".to_string(), s(sort_key(*user, device)))]);
+        let item =
+            HashMap::from([("pk".to_string(), s(group_key(group))), ("sk".to_string(), s(sort_key(*user, device)))]);
         let put = PutRequest::builder().set_item(Some(item)).build().map_err(malformed)?;
         requests.push(WriteRequest::builder().put_request(put).build());
     }
@@ -57,7 +58,8 @@ pub async fn mark(clients: &Clients, user: UserId, device: &str, on: bool) -> Re
         requests.push(match on {
             true => {
                 let item = HashMap::from([("pk".to_string(), pk), ("sk".to_string(), sk)]);
-                WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(malformed)?)
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(malformed)?)
             }
             false => WriteRequest::builder()
                 .delete_request(DeleteRequest::builder().key("pk", pk).key("sk", sk).build().map_err(malformed)?),

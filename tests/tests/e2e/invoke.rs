@@ -11,8 +11,8 @@ async fn every_function_binary_answers_its_sample_event() {
     let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
     let own =
         im_local::LocalStack::start(im_local::StackOptions::ephemeral(root.clone())).await.expect("a stack of its own");
-    let mut env: Vec<(String, String)> =
-        im_local::runtime_api::local_env(&own.dynamodb_endpoint, &own.s3_endpoint, &own.management_url);
+    // The stack's own configuration: its DynamoDB, S3, SNS, SQS and Lambda endpoints.
+    let mut env: Vec<(String, String)> = im_local::runtime_api::env_of(&own.clients.config);
     env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
     for binary in template.functions.values() {
         let path = root.join("target/debug").join(binary);

@@ -34,7 +34,12 @@ pub async fn unread(clients: &Clients, user: UserId, conversation: ConversationI
 }
 
 /// Raises `user`'s read marker to `seq`, never lowering it.
-pub async fn raise_read_marker(clients: &Clients, user: UserId, conversation: ConversationId, seq: u64) -> Result<bool> {
+pub async fn raise_read_marker(
+    clients: &Clients,
+    user: UserId,
+    conversation: ConversationId,
+    seq: u64,
+) -> Result<bool> {
     let (key, name) = match conversation {
         ConversationId::Direct(..) => (stream_key(conversation), read_attribute(user)),
         _ => (read_key(conversation, user), "seq".to_string()),

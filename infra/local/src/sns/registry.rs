@@ -121,10 +121,11 @@ impl Sns {
     /// topic SNS tells when a platform refuses an endpoint's token.
     pub fn set_delivery_failure_topic(&self, topic_arn: Option<String>) {
         let mut registry = self.lock();
-        registry.failure_topics = match topic_arn {
+        let topics = match topic_arn {
             Some(topic) => registry.applications.iter().map(|app| (app.clone(), topic.clone())).collect(),
             None => HashMap::new(),
         };
+        registry.failure_topics = topics;
     }
 
     /// The application events queued since the last call, oldest first: (topic ARN, message).

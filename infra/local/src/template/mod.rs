@@ -19,11 +19,11 @@ use document::{
 };
 use queues::{read_queue_mappings, read_queues};
 pub use queues::{Queue, QueueMapping};
-use topics::{read_topic_subscriptions, read_topics};
-pub use topics::{TopicSubscription, PUSH_EVENTS_TOPIC};
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+use topics::{read_topic_subscriptions, read_topics};
+pub use topics::{TopicSubscription, PUSH_EVENTS_TOPIC};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {

@@ -4,11 +4,11 @@
 
 use super::stub::Measured;
 
-const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
+pub const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
 const LAMBDA_X86_GB_SECOND: f64 = 0.000_016_666_7;
-const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
-const DYNAMODB_WRU: f64 = 0.625 / 1e6;
-const DYNAMODB_RRU: f64 = 0.125 / 1e6;
+pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+pub const DYNAMODB_WRU: f64 = 0.625 / 1e6;
+pub const DYNAMODB_RRU: f64 = 0.125 / 1e6;
 /// WebSocket messages (each 32 KB or part of it), and HTTP API requests: the same price.
 const GATEWAY_MESSAGE: f64 = 1.00 / 1e6;
 const GATEWAY_CONNECTION_MINUTE: f64 = 0.25 / 1e6;
@@ -18,10 +18,10 @@ const S3_GB_MONTH: f64 = 0.023;
 
 /// Lambda gives a function CPU in proportion to its memory: one vCPU at 1769 MB. CPU-bound time
 /// stretches by 1769 / memory; a CPU-second costs 1.769 GB-seconds whatever the memory.
-const FULL_CPU_MB: f64 = 1769.0;
+pub const FULL_CPU_MB: f64 = 1769.0;
 /// On AWS a DynamoDB round trip takes about 4 ms, a wave of posts to `@connections` about
 /// 10 ms, an `Invoke` about 15 ms: the waits added to the CPU time.
-const AWS_ROUND_TRIP_MS: f64 = 4.0;
+pub const AWS_ROUND_TRIP_MS: f64 = 4.0;
 const AWS_POST_WAVE_MS: f64 = 10.0;
 const AWS_INVOKE_MS: f64 = 15.0;
 /// Posts in flight at once (the pusher's concurrency).

@@ -5,11 +5,13 @@
 //! - `--stub-connections`: the send path's handler cost with an `@connections` stub, and cold
 //!   starts with peak RSS ([`stub`]);
 //! - `--cost`: the cost of a million messages on AWS beside the reference chat ([`cost`]);
+//! - `--push`: a push job of the push worker, measured and priced ([`push`]);
 //! - `--scale`: one message to 10 000 and 100 000 recipients through the fan-out worker ([`scale`]);
 //! - `--throughput`: one conversation with N members sending at once ([`throughput`]);
 //! - `--fan-out`, `--messages`, `--relations`: through the local stack's emulators.
 
 mod cost;
+mod push;
 mod scale;
 mod stub;
 mod throughput;
@@ -381,6 +383,12 @@ async fn main() {
         for n in [10_000, 100_000] {
             scale::audience(&own, &connections, n).await;
         }
+        return;
+    }
+    if std::env::args().any(|a| a == "--push") {
+        im_adapters::measure_capacity(true);
+        let (own, _connections) = stub_stack().await;
+        push::costs(&own).await;
         return;
     }
     if std::env::args().any(|a| a == "--cost") {

@@ -252,7 +252,7 @@ pub async fn posts_reach(stub: &StubConnections, total: u64) -> Instant {
 }
 
 /// CPU time of the calling thread so far (nanosecond `schedstat`).
-fn thread_cpu() -> Duration {
+pub fn thread_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
     Duration::from_nanos(stat.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0))
 }
