@@ -18,6 +18,7 @@ use crate::domain::format::Format;
 use crate::domain::ids::{device_key, Actor, ConversationId, UserId};
 use crate::domain::notice::{Change, Notice};
 use crate::domain::now_secs;
+use crate::domain::relation::Friendship;
 use crate::store::connections::{Audience, Connection};
 use crate::store::relations::List;
 use crate::store::streams::NewEntry;
@@ -312,11 +313,21 @@ pub async fn contacts_unread(backend: &impl Backend, user: UserId) -> store::Res
 /// The conversations a user takes part in: one per correspondent (contact or pending request),
 /// one per group.
 pub async fn conversations_of(backend: &impl Backend, user: UserId) -> store::Result<Vec<ConversationId>> {
+    Ok(conversations_and_requests(backend, user).await?.0)
+}
+
+/// [`conversations_of`], and how many friend requests wait for the user (seed 004's count),
+/// from the same Query of their correspondents.
+pub async fn conversations_and_requests(
+    backend: &impl Backend,
+    user: UserId,
+) -> store::Result<(Vec<ConversationId>, usize)> {
     let correspondents = backend.list(user, List::Correspondents).await?;
+    let requests = correspondents.iter().filter(|c| c.edge.friendship == Friendship::RequestedBy).count();
     let mut conversations: Vec<ConversationId> =
         correspondents.iter().map(|c| ConversationId::direct(user, c.other)).collect();
     conversations.extend(backend.groups_of(user).await?.into_iter().map(ConversationId::Group));
-    Ok(conversations)
+    Ok((conversations, requests))
 }
 
 /// The acting device has what it did itself: its own entries are confirmed for it, so they

@@ -12,10 +12,9 @@ use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
 use crate::domain::notice::Change;
 use crate::domain::now_micros;
 use crate::domain::refusal::{Error, Refusal, Result};
-use crate::domain::relation::{self, Friendship};
+use crate::domain::relation;
 use crate::domain::user::Profile;
 use crate::service::{attachments, limits};
-use crate::store::relations::List;
 use crate::store::streams::{self, NewEntry, Placed};
 use crate::store::Backend;
 use crate::store::StoreError;
@@ -275,12 +274,7 @@ pub async fn conversations_of(backend: &impl Backend, user: UserId) -> Result<Ve
 /// The user's conversations, and how many friend requests wait for them (seed 004's count),
 /// from the one Query of their correspondents.
 pub async fn conversations_and_requests(backend: &impl Backend, user: UserId) -> Result<(Vec<ConversationId>, usize)> {
-    let correspondents = backend.list(user, List::Correspondents).await?;
-    let requests = correspondents.iter().filter(|c| c.edge.friendship == Friendship::RequestedBy).count();
-    let mut conversations: Vec<ConversationId> =
-        correspondents.iter().map(|c| ConversationId::direct(user, c.other)).collect();
-    conversations.extend(backend.groups_of(user).await?.into_iter().map(ConversationId::Group));
-    Ok((conversations, requests))
+    Ok(delivery::conversations_and_requests(backend, user).await?)
 }
 
 /// One page of history, oldest first: `page` 1 is the newest `pagesize` messages (seed 003);

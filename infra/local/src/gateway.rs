@@ -218,7 +218,9 @@ impl Gateway {
         };
         let Ok(_turn) = self.calls.acquire().await else { return Err(LambdaFailure) };
         let context = lambda_http::Context::default();
-        let invocation = tokio::spawn(im_functions::invoke(clients.clone(), function, event, context));
+        // On Lambda's stack size, not the caller's runtime's (`functions_runtime`).
+        let invocation =
+            crate::functions_runtime().spawn(im_functions::invoke(clients.clone(), function, event, context));
         // Lambda cuts a function off at its `Timeout`; so does the local stack.
         let limit = Duration::from_secs(self.template.timeouts.get(binary).copied().unwrap_or(3));
         let abort = invocation.abort_handle();

@@ -38,6 +38,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// Where the functions invoked in-process run, whatever runtime the stack itself was started
+/// on (a test's own, with tokio's 2 MiB threads): one of [`runtime`]'s, kept for the process.
+pub fn functions_runtime() -> &'static tokio::runtime::Handle {
+    static FUNCTIONS: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    FUNCTIONS.get_or_init(runtime).handle()
+}
+
 /// The project folder, found from the current directory upwards (the one with `template.yaml`).
 pub fn project_root() -> std::path::PathBuf {
     let start = std::env::current_dir().unwrap_or_default();

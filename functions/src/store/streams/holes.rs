@@ -210,9 +210,7 @@ fn seal_writes(
 
 /// A stream's head item as stored, read consistently.
 async fn head_item(clients: &Clients, conversation: ConversationId) -> Result<Option<Item>> {
-    let get = clients.dynamodb.get_item().table_name(&clients.config.tables.conversations);
-    let out = get.key("pk", s(stream_key(conversation))).key("sk", n(0)).consistent_read(true).send().await;
-    Ok(out.map_err(aws)?.item)
+    super::markers::marker_item(clients, &stream_key(conversation)).await
 }
 
 /// The hole items in `(after, until]` of a stream: one Query (paged) that reads the range and

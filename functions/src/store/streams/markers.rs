@@ -20,9 +20,14 @@ pub(super) struct Marker {
 
 /// The item at `(pk, 0)`, read consistently: a head, cursor, read marker or dedup key.
 pub(super) async fn marker(clients: &Clients, pk: &str) -> Result<Option<Marker>> {
+    marker_item(clients, pk).await?.map(from_item::<Marker>).transpose()
+}
+
+/// The item at `(pk, 0)` as stored (one consistent GetItem).
+pub(super) async fn marker_item(clients: &Clients, pk: &str) -> Result<Option<Item>> {
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.conversations);
     let out = get.key("pk", s(pk)).key("sk", n(0)).consistent_read(true).send().await.map_err(aws)?;
-    out.item.map(from_item::<Marker>).transpose()
+    Ok(out.item)
 }
 
 /// The latest sequence number of a stream (0 when empty).

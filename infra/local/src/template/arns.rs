@@ -34,6 +34,23 @@ pub fn topic_arn(logical_id: &str) -> String {
     format!("arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{logical_id}")
 }
 
+/// The logical id of the template's resource of `kind` that a value names: by the reference the
+/// resource's ARN is (`reference`: a topic's `!Ref`, a queue's `!GetAtt Q.Arn`) or by its local
+/// ARN in `service` (`arn:aws:{service}:...:{logical id}`).
+pub(super) fn resource_named(
+    value: &Expr,
+    resources: &BTreeMap<String, Resource>,
+    (kind, service): (&str, &str),
+    reference: impl Fn(&Expr) -> Option<&str>,
+) -> Option<String> {
+    let id = match value {
+        Expr::Literal(arn) => arn.strip_prefix(&format!("arn:aws:{service}:"))?.rsplit(':').next()?,
+        other => reference(other)?,
+    };
+    let is_kind = resources.get(id).is_some_and(|resource| resource.kind == kind);
+    is_kind.then(|| id.to_string())
+}
+
 /// Local name of a bucket: its logical id in kebab case (`AudioBucket` → `audio-bucket`).
 pub fn bucket_name(logical_id: &str) -> String {
     let mut name = String::new();

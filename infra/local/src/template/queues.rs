@@ -53,13 +53,13 @@ fn bounded(
 
 /// The queue a value names: `!GetAtt Q.Arn` or a local queue ARN, `Q` a queue of the template.
 fn queue_named(value: &Expr, resources: &BTreeMap<String, Resource>) -> Option<String> {
-    let id = match value {
-        Expr::GetAtt(attribute) => attribute.strip_suffix(".Arn")?,
-        Expr::Literal(arn) => arn.strip_prefix("arn:aws:sqs:")?.rsplit(':').next()?,
-        _ => return None,
-    };
-    let is_queue = resources.get(id).is_some_and(|resource| resource.kind == "AWS::SQS::Queue");
-    is_queue.then(|| id.to_string())
+    fn reference(value: &Expr) -> Option<&str> {
+        match value {
+            Expr::GetAtt(attribute) => attribute.strip_suffix(".Arn"),
+            _ => None,
+        }
+    }
+    super::arns::resource_named(value, resources, ("AWS::SQS::Queue", "sqs"), reference)
 }
 
 /// The SQS queues, with AWS's defaults and bounds. FIFO queues are refused: their ordering and

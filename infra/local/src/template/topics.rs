@@ -52,13 +52,13 @@ struct TopicProperties {
 /// The topic a value names: `!Ref T` (a topic's `!Ref` is its ARN) or a local topic ARN, `T` a
 /// topic of the template.
 fn topic_named(value: &Expr, resources: &BTreeMap<String, Resource>) -> Option<String> {
-    let id = match value {
-        Expr::Ref(id) => id.as_str(),
-        Expr::Literal(arn) => arn.strip_prefix("arn:aws:sns:")?.rsplit(':').next()?,
-        _ => return None,
-    };
-    let is_topic = resources.get(id).is_some_and(|resource| resource.kind == "AWS::SNS::Topic");
-    is_topic.then(|| id.to_string())
+    fn reference(value: &Expr) -> Option<&str> {
+        match value {
+            Expr::Ref(id) => Some(id.as_str()),
+            _ => None,
+        }
+    }
+    super::arns::resource_named(value, resources, ("AWS::SNS::Topic", "sns"), reference)
 }
 
 /// The topics' logical ids, in logical id order; a topic with a property that changes what it
