@@ -135,7 +135,7 @@ pub async fn run(backend: &impl Backend, payload: Value) -> Result<Value, String
     for part in users.chunks(USERS_PER_DELIVERY) {
         let mut part = part.to_vec();
         part.sort_unstable();
-        let found = audience_of(backend, conversation, &part, audience).await.map_err(|e| e.to_string())?;
+        let found = audience_of(backend, conversation, &part, audience, true).await.map_err(|e| e.to_string())?;
         let reached: Vec<(UserId, &Entry)> = part.iter().map(|user| (*user, &entry)).collect();
         deliver_to(backend, &actor, &reached, found, None).await;
     }

@@ -12,6 +12,7 @@ pub mod fan_out;
 pub mod feedback;
 pub mod push;
 pub mod render;
+pub mod signals;
 
 use crate::domain::entry::{Body, Entry};
 use crate::domain::format::Format;
@@ -115,7 +116,7 @@ pub async fn reach(backend: &impl Backend, actor: &Actor, conversation: Conversa
     let handed_off = backend.fan_out_worker().is_some_and(|(_, direct)| users.len() > direct);
     let audience = match handed_off {
         true => None,
-        false => Some(audience_of(backend, conversation, &users, users.len()).await),
+        false => Some(audience_of(backend, conversation, &users, users.len(), true).await),
     };
     Reach { users, audience }
 }
@@ -125,7 +126,7 @@ pub async fn reach(backend: &impl Backend, actor: &Actor, conversation: Conversa
 /// the whole index for its thousand users, and looking up by user is cheaper.
 pub const INDEXED_AUDIENCE: usize = 1_000;
 
-/// The live connections and push-registered devices of `users` (sorted), the whole audience
+/// The live connections and (`pushable`) push-registered devices of `users` (sorted), the whole audience
 /// of an entry of `conversation` (or a part of an `audience` past [`INDEXED_AUDIENCE`]): a
 /// group's from its indexes (two Queries side by side, `store::live`, `store::pushable`), kept
 /// to `users` (the members the caller checked: a leaver's may linger in an index); anyone
@@ -135,9 +136,10 @@ async fn audience_of(
     conversation: ConversationId,
     users: &[UserId],
     audience: usize,
+    pushable: bool,
 ) -> store::Result<Audience> {
     let mut found = match conversation {
-        ConversationId::Group(group) if audience <= INDEXED_AUDIENCE => backend.group_audience(group).await?,
+        ConversationId::Group(group) if audience <= INDEXED_AUDIENCE => backend.group_audience(group, pushable).await?,
         _ => return backend.audience(users).await,
     };
     let member = |user: &UserId| users.binary_search(user).is_ok();

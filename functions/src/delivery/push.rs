@@ -349,8 +349,7 @@ mod tests {
     async fn reading_on_one_device_sends_the_others_their_badge_alone() {
         let memory = ann_and_bobs_phone().await;
         send(&memory, "hello").await;
-        let dm = ConversationId::direct(UserId(1), UserId(2));
-        crate::service::messages::mark_read(&memory, &actor(2, "web"), dm).await.unwrap();
+        crate::service::signals::read(&memory, &actor(2, "web"), Target::User(UserId(1)), u64::MAX).await.unwrap();
         let jobs = std::mem::take(&mut memory.state().push_jobs);
         let job: Job = serde_json::from_str(&jobs[0].0).unwrap();
         assert!(job.badge_only && job.devices == ["android~p"], "{job:?}");
@@ -358,7 +357,7 @@ mod tests {
         let message = &published_gcm(&memory)[0]["fcmV1Message"]["message"];
         assert!(message.get("notification").is_none(), "no alert: {message}");
         assert_eq!(message["data"]["badge"], "0");
-        crate::service::messages::mark_read(&memory, &actor(2, "web"), dm).await.unwrap();
+        crate::service::signals::read(&memory, &actor(2, "web"), Target::User(UserId(1)), u64::MAX).await.unwrap();
         assert!(memory.state().push_jobs.is_empty(), "a marker that did not move sends nothing");
     }
 }

@@ -157,6 +157,18 @@ pub enum Target {
     Group(GroupId),
 }
 
+impl Target {
+    /// The conversation a request names by `with` (a user) or `g_id` (a group): exactly one.
+    pub fn either(with: Option<UserId>, group: Option<GroupId>) -> Result<Target, &'static str> {
+        match (with, group) {
+            (Some(user), None) => Ok(Target::User(user)),
+            (None, Some(group)) => Ok(Target::Group(group)),
+            (Some(_), Some(_)) => Err("give with or g_id, not both"),
+            (None, None) => Err("with or g_id is required"),
+        }
+    }
+}
+
 /// An ordered stream of entries: a user's own feed, the conversation of two users, a group's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConversationId {

@@ -23,6 +23,12 @@ pub fn now_micros() -> (u64, u32) {
     (now.as_secs(), now.subsec_micros())
 }
 
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> u64 {
+    let (secs, micros) = now_micros();
+    secs * 1000 + u64::from(micros) / 1000
+}
+
 pub fn now_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }

@@ -7,6 +7,7 @@ use crate::domain::ids::{GroupId, Target};
 use crate::domain::push::{parse_token, Platform, MAX_TOKEN_LEN};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::push;
+use crate::store::push::Flag;
 use lambda_http::Request;
 use serde_json::json;
 
@@ -37,32 +38,36 @@ pub async fn list_device_push(ctx: &Ctx, _req: &Request) -> Result<Reply> {
 
 /// The caller's settings as answered: `[[settings]] push_preview`.
 fn settings_reply(settings: &crate::store::push::Settings) -> Reply {
-    Reply::ok(json!({ "settings": [{ "push_preview": settings.push_preview }] }))
+    Reply::ok(
+        json!({ "settings": [{ "push_preview": settings.push_preview, "read_receipts": settings.read_receipts }] }),
+    )
 }
 
 /// `GET /user/settings`.
 pub async fn get_user_settings(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    Ok(settings_reply(&push::update_settings(&*ctx.clients, caller.user_id, None).await?))
+    Ok(settings_reply(&push::update_settings(&*ctx.clients, caller.user_id, &[]).await?))
 }
 
 /// `PUT /user/settings`: a partial update (form, JSON or TOML); only the fields sent change.
 pub async fn put_user_settings(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let preview = Fields::parse(req)?.opt_bool("push_preview")?;
-    Ok(settings_reply(&push::update_settings(&*ctx.clients, caller.user_id, preview).await?))
+    let fields = Fields::parse(req)?;
+    let mut flags = vec![];
+    for flag in [Flag::PushPreview, Flag::ReadReceipts] {
+        if let Some(on) = fields.opt_bool(flag.name())? {
+            flags.push((flag, on));
+        }
+    }
+    Ok(settings_reply(&push::update_settings(&*ctx.clients, caller.user_id, &flags).await?))
 }
 
 /// `PUT /mute` {with | g_id, until}: no pushes for that conversation until `until`; 0 unmutes.
 pub async fn put_mute(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let fields = Fields::parse(req)?;
-    let target = match (fields.opt_user("with")?, fields.opt_u64("g_id", u64::MAX)?) {
-        (Some(user), None) => Target::User(user),
-        (None, Some(group)) => Target::Group(GroupId(group)),
-        (Some(_), Some(_)) => return Err(Refusal::invalid("give with or g_id, not both").into()),
-        (None, None) => return Err(Refusal::invalid("with or g_id is required").into()),
-    };
+    let group = fields.opt_u64("g_id", u64::MAX)?.map(GroupId);
+    let target = Target::either(fields.opt_user("with")?, group).map_err(Refusal::invalid)?;
     let until = fields.opt_u64("until", u64::MAX)?.ok_or_else(|| Refusal::invalid("until is required"))?;
     Ok(Reply::ok(json!({ "mute": push::mute(&*ctx.clients, caller.user_id, target, until).await? })))
 }

@@ -243,16 +243,6 @@ pub async fn audio_url(backend: &impl Backend, user: UserId, name: &str) -> Resu
     Ok(backend.download_url(&object).await?)
 }
 
-/// Marks a conversation read up to its head (seed 003's `CHAT_WITH`); when that moved the
-/// marker, the user's other phones get their new badge (`push::queue_badge`).
-pub async fn mark_read(backend: &impl Backend, actor: &Actor, conversation: ConversationId) -> Result<()> {
-    let head = backend.head(conversation).await?;
-    if backend.raise_read_marker(actor.user_id, conversation, head).await? {
-        delivery::push::queue_badge(backend, actor, conversation, head).await;
-    }
-    Ok(())
-}
-
 /// Unread messages of `user` in a conversation: head minus read marker, exact under races.
 pub async fn unread(backend: &impl Backend, user: UserId, conversation: ConversationId) -> Result<u64> {
     Ok(backend.unread(user, conversation).await?)
@@ -544,7 +534,7 @@ mod tests {
             send(&memory, &actor(1, "web"), &text(&format!("c{i}"), "hi", Target::User(UserId(2)))).await.unwrap();
         }
         assert_eq!(unread(&memory, UserId(2), dm).await.unwrap(), 3);
-        mark_read(&memory, &actor(2, "web"), dm).await.unwrap();
+        crate::service::signals::read(&memory, &actor(2, "web"), Target::User(UserId(1)), u64::MAX).await.unwrap();
         memory.raise_read_marker(UserId(2), dm, 1).await.unwrap();
         assert_eq!(unread(&memory, UserId(2), dm).await.unwrap(), 0);
     }

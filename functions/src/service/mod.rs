@@ -13,5 +13,6 @@ pub mod limits;
 pub mod messages;
 pub mod presence;
 pub mod push;
+pub mod signals;
 pub mod sync;
 pub mod users;

@@ -7,7 +7,7 @@ use crate::domain::ids::{ConversationId, Target, UserId};
 use crate::domain::now_secs;
 use crate::domain::push::{Platform, Registration};
 use crate::domain::refusal::{Refusal, Result};
-use crate::store::push::{Holder, Settings};
+use crate::store::push::{Flag, Holder, Settings};
 use crate::store::Backend;
 use serde_json::{json, Value};
 
@@ -102,10 +102,11 @@ pub async fn forget_sessions(backend: &impl Backend, user: UserId, sessions: &[S
     Ok(())
 }
 
-/// The user's settings (`push_preview`), after a partial update: only what is given changes.
-pub async fn update_settings(backend: &impl Backend, user: UserId, push_preview: Option<bool>) -> Result<Settings> {
-    if let Some(on) = push_preview {
-        backend.set_push_preview(user, on).await?;
+/// The user's settings (`push_preview`, `read_receipts`), after a partial update: only the
+/// flags given change.
+pub async fn update_settings(backend: &impl Backend, user: UserId, flags: &[(Flag, bool)]) -> Result<Settings> {
+    for (flag, on) in flags {
+        backend.set_flag(user, *flag, *on).await?;
     }
     Ok(backend.push_settings(user).await?)
 }

@@ -265,6 +265,9 @@ impl LimitStore for Clients {
     async fn refund(&self, key: &str, expires_at: u64) -> Result<()> {
         limits::refund(self, key, expires_at).await
     }
+    async fn turn(&self, key: &str, window_ms: u64) -> Result<bool> {
+        limits::turn(self, key, crate::domain::now_millis(), window_ms).await
+    }
     fn tallies(&self) -> &Mutex<Tallies> {
         // One process is one warm Lambda instance: its tallies are the process's.
         static TALLIES: Mutex<Tallies> = Mutex::new(Tallies::new());
@@ -288,8 +291,14 @@ impl ConnectionStore for Clients {
     async fn bind(&self, connection: &Connection) -> Result<()> {
         connections::bind(self, connection).await
     }
-    async fn group_audience(&self, group: GroupId) -> Result<Audience> {
-        let (live, pushable) = futures::join!(live::in_group(self, group), super::pushable::in_group(self, group));
+    async fn group_audience(&self, group: GroupId, pushable: bool) -> Result<Audience> {
+        let devices = async {
+            match pushable {
+                true => super::pushable::in_group(self, group).await,
+                false => Ok(vec![]),
+            }
+        };
+        let (live, pushable) = futures::join!(live::in_group(self, group), devices);
         Ok(Audience { live: live?, pushable: pushable? })
     }
 }

@@ -35,8 +35,8 @@ impl PushStore for Clients {
     async fn push_settings(&self, user: UserId) -> Result<push::Settings> {
         push::settings(self, user).await
     }
-    async fn set_push_preview(&self, user: UserId, on: bool) -> Result<()> {
-        push::set_push_preview(self, user, on).await
+    async fn set_flag(&self, user: UserId, flag: push::Flag, on: bool) -> Result<()> {
+        push::set_flag(self, user, flag, on).await
     }
     async fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> Result<()> {
         push::set_mute(self, user, conversation, until).await

@@ -8,7 +8,7 @@ use super::blobs::Stat;
 use super::connections::{Audience, Connection};
 use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
-use super::push::{Holder, Published, Settings as PushSettings};
+use super::push::{Flag, Holder, Published, Settings as PushSettings};
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Numbered, Placed, Position};
@@ -226,6 +226,8 @@ pub trait LimitStore: Sync {
     fn count(&self, key: &str, by: u64, expires_at: u64) -> impl Future<Output = Result<u64>> + Send;
     /// Takes back one attempt counted under `key`.
     fn refund(&self, key: &str, expires_at: u64) -> impl Future<Output = Result<()>> + Send;
+    /// The one turn of `key` per sliding window of `window_ms` (`store::limits::turn`).
+    fn turn(&self, key: &str, window_ms: u64) -> impl Future<Output = Result<bool>> + Send;
     /// This warm instance's tallies of frequent attempts (`domain::limits::Tallies`).
     fn tallies(&self) -> &Mutex<Tallies>;
 }
@@ -242,7 +244,8 @@ pub trait ConnectionStore: Sync {
     fn bind(&self, connection: &Connection) -> impl Future<Output = Result<()>> + Send;
     /// The live connections and push-registered devices listed for a group's members: who may
     /// receive is the caller's to check against the members (a leaver's may linger in the list).
-    fn group_audience(&self, group: GroupId) -> impl Future<Output = Result<Audience>> + Send;
+    /// `pushable`: the push-registered devices too (a signal needs only the sockets).
+    fn group_audience(&self, group: GroupId, pushable: bool) -> impl Future<Output = Result<Audience>> + Send;
 }
 
 /// The audio bucket. Reads and the move of an upload are pinned to the ETag its `stat` saw.
@@ -290,7 +293,7 @@ pub trait PushStore: Sync {
     fn delete_push_endpoint(&self, endpoint: &str) -> impl Future<Output = Result<()>> + Send;
     /// The user's push settings and mutes (`super::push::Settings`).
     fn push_settings(&self, user: UserId) -> impl Future<Output = Result<PushSettings>> + Send;
-    fn set_push_preview(&self, user: UserId, on: bool) -> impl Future<Output = Result<()>> + Send;
+    fn set_flag(&self, user: UserId, flag: Flag, on: bool) -> impl Future<Output = Result<()>> + Send;
     /// Mutes a conversation (by its id) until `until` seconds; 0 unmutes.
     fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> impl Future<Output = Result<()>> + Send;
     /// Marks a device as registered for push (or not) where deliveries look (`Audience`).

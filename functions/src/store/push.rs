@@ -216,14 +216,41 @@ pub async fn enqueue(clients: &Clients, jobs: &[(String, u32)]) -> Result<()> {
     Ok(())
 }
 
-/// A user's push settings and mutes: `settings#<user>`, `push_preview` and map `mutes` of
+/// A user's settings and mutes: `settings#<user>`, the flags ([`Flag`]) and map `mutes` of
 /// conversation → until (seconds), read with the registrations by the push worker.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     #[serde(default = "enabled")]
     pub push_preview: bool,
+    #[serde(default = "enabled")]
+    pub read_receipts: bool,
     #[serde(default)]
     pub mutes: HashMap<String, u64>,
+}
+
+impl Default for Settings {
+    /// Every flag on, nothing muted.
+    fn default() -> Settings {
+        Settings { push_preview: true, read_receipts: true, mutes: HashMap::new() }
+    }
+}
+
+/// A user's on/off settings, by the attribute that holds each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flag {
+    /// A push shows the message's text (else only `New message`).
+    PushPreview,
+    /// Others hear when this user read (`NOTIFY_READ`).
+    ReadReceipts,
+}
+
+impl Flag {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flag::PushPreview => "push_preview",
+            Flag::ReadReceipts => "read_receipts",
+        }
+    }
 }
 
 impl Settings {
@@ -243,15 +270,16 @@ pub async fn settings(clients: &Clients, user: UserId) -> Result<Settings> {
     let out = get.key("pk", s(settings_key(user))).consistent_read(true).send().await.map_err(aws)?;
     match out.item {
         Some(item) => from_item(item),
-        None => Ok(Settings { push_preview: true, mutes: HashMap::new() }),
+        None => Ok(Settings::default()),
     }
 }
 
-/// Sets `push_preview`.
-pub async fn set_push_preview(clients: &Clients, user: UserId, on: bool) -> Result<()> {
+/// Sets one flag.
+pub async fn set_flag(clients: &Clients, user: UserId, flag: Flag, on: bool) -> Result<()> {
     let update = clients.dynamodb.update_item().table_name(&clients.config.tables.users);
-    let update = update.key("pk", s(settings_key(user))).update_expression("SET push_preview = :on");
+    let update = update.key("pk", s(settings_key(user))).update_expression("SET #flag = :on");
     update
+        .expression_attribute_names("#flag", flag.name())
         .expression_attribute_values(":on", aws_sdk_dynamodb::types::AttributeValue::Bool(on))
         .send()
         .await

@@ -14,7 +14,7 @@ use crate::domain::now_secs;
 use crate::domain::push::{parse_token, Platform};
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::service::contacts;
-use crate::service::{messages, push, sync, users};
+use crate::service::{messages, push, signals, sync, users};
 use crate::store::connections;
 use im_adapters::Clients;
 use serde_json::{json, Value};
@@ -146,7 +146,7 @@ async fn serve(
         }
         Request::ChatWith { user } => {
             let other = users::named(clients, &user).await?;
-            messages::mark_read(clients, actor, ConversationId::direct(actor.user_id, other)).await?;
+            signals::read(clients, actor, Target::User(other), u64::MAX).await?;
             Ok(answer.json("OK", json!({})))
         }
         Request::ChatHistory { user, page, pagesize, before } => {
@@ -167,6 +167,15 @@ async fn serve(
             let (conversation, seq) = EntryId::message(&id).ok_or_else(|| Refusal::invalid("not a message id"))?;
             messages::delete(clients, actor, conversation, seq).await?;
             Ok(answer.json("OK", json!({})))
+        }
+        Request::Typing { target, start } => {
+            signals::typing(clients, actor, target, start).await?;
+            // A signal gets no answer: API Gateway bills every frame, and there is nothing to say.
+            Ok(String::new())
+        }
+        Request::Read { target, upto } => {
+            let upto = signals::read(clients, actor, target, upto).await?;
+            Ok(answer.json("OK", json!({ "upto": upto })))
         }
         Request::PushRegister { platform, token } => {
             let (platform, token) = (Platform::parse(&platform)?, parse_token(&token)?);

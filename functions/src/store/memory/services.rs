@@ -10,7 +10,7 @@ use crate::store::blobs::Stat;
 use crate::store::connections::{Audience, Connection};
 use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, PushStore, Settings, Sockets, Workers};
 use crate::store::post_policy::UploadForm;
-use crate::store::push::{Holder, Published, Settings as PushSettings};
+use crate::store::push::{Flag, Holder, Published, Settings as PushSettings};
 use crate::store::{Result, StoreError};
 use im_adapters::PostOutcome;
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,16 @@ impl LimitStore for Memory {
         let count = state.counts.entry(key.to_string()).or_default();
         *count = count.saturating_sub(1);
         Ok(())
+    }
+    async fn turn(&self, key: &str, window_ms: u64) -> Result<bool> {
+        let now = crate::domain::now_millis();
+        let mut state = self.state();
+        let last = state.counts.entry(format!("turn:{key}")).or_insert(0);
+        let taken = *last == 0 || *last + window_ms <= now;
+        if taken {
+            *last = now;
+        }
+        Ok(taken)
     }
     fn tallies(&self) -> &Mutex<Tallies> {
         &self.tallies
@@ -59,9 +69,13 @@ impl ConnectionStore for Memory {
         state.connections.push(connection.clone());
         Ok(())
     }
-    async fn group_audience(&self, group: GroupId) -> Result<Audience> {
+    async fn group_audience(&self, group: GroupId, pushable: bool) -> Result<Audience> {
         let members = self.state().members.get(&group).cloned().unwrap_or_default();
-        self.audience(&members).await
+        let mut found = self.audience(&members).await?;
+        if !pushable {
+            found.pushable.clear();
+        }
+        Ok(found)
     }
 }
 
@@ -175,19 +189,20 @@ impl PushStore for Memory {
     }
     async fn push_settings(&self, user: UserId) -> Result<PushSettings> {
         let stored = self.state().push_settings.get(&user).cloned();
-        Ok(stored.unwrap_or(PushSettings { push_preview: true, mutes: Default::default() }))
+        Ok(stored.unwrap_or_default())
     }
-    async fn set_push_preview(&self, user: UserId, on: bool) -> Result<()> {
+    async fn set_flag(&self, user: UserId, flag: Flag, on: bool) -> Result<()> {
         let mut state = self.state();
-        let settings =
-            state.push_settings.entry(user).or_insert(PushSettings { push_preview: true, mutes: Default::default() });
-        settings.push_preview = on;
+        let settings = state.push_settings.entry(user).or_default();
+        match flag {
+            Flag::PushPreview => settings.push_preview = on,
+            Flag::ReadReceipts => settings.read_receipts = on,
+        }
         Ok(())
     }
     async fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> Result<()> {
         let mut state = self.state();
-        let settings =
-            state.push_settings.entry(user).or_insert(PushSettings { push_preview: true, mutes: Default::default() });
+        let settings = state.push_settings.entry(user).or_default();
         match until {
             0 => settings.mutes.remove(conversation),
             _ => settings.mutes.insert(conversation.to_string(), until),

@@ -3,6 +3,7 @@
 
 use super::{reason, text, Addressee, BadFrame, Frame, Request, Text, Who, Whole};
 use crate::domain::format::Format;
+use crate::domain::ids::{GroupId, Target, UserId};
 use crate::domain::names::Password;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -102,6 +103,23 @@ enum JsonRequest {
     },
     #[serde(rename = "PUSH_UNREGISTER")]
     PushUnregister {},
+    #[serde(rename = "TYPING")]
+    Typing {
+        with: Option<Whole>,
+        g_id: Option<Whole>,
+        state: Text,
+    },
+    #[serde(rename = "READ")]
+    Read {
+        with: Option<Whole>,
+        g_id: Option<Whole>,
+        upto: Whole,
+    },
+}
+
+/// The conversation a signal names (`with` a user or `g_id` a group).
+fn signal_target(with: Option<Whole>, g_id: Option<Whole>) -> Result<Target, String> {
+    Target::either(with.map(|w| UserId(w.0)), g_id.map(|g| GroupId(g.0))).map_err(str::to_string)
 }
 
 /// A message id for clients that send none (seed 003 has none): such sends are not deduplicated.
@@ -186,6 +204,17 @@ impl JsonRequest {
                 content: content.as_ref().and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string),
             },
             JsonRequest::ChatDelete { id } => Request::ChatDelete { id: id.0 },
+            JsonRequest::Typing { with, g_id, state } => Request::Typing {
+                target: signal_target(with, g_id)?,
+                start: match state.0.as_str() {
+                    "start" => true,
+                    "stop" => false,
+                    _ => return Err("state must be start or stop".into()),
+                },
+            },
+            JsonRequest::Read { with, g_id, upto } => {
+                Request::Read { target: signal_target(with, g_id)?, upto: upto.0 }
+            }
         })
     }
 }

@@ -15,7 +15,7 @@ mod simple_im;
 pub use lines::one_key_per_line;
 
 use crate::domain::format::Format;
-use crate::domain::ids::{UserId, UserRef};
+use crate::domain::ids::{Target, UserId, UserRef};
 use crate::domain::names::Password;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
@@ -109,6 +109,16 @@ pub enum Request {
         token: String,
     },
     PushUnregister,
+    /// Someone types in a conversation, or stopped (`service::signals::typing`).
+    Typing {
+        target: Target,
+        start: bool,
+    },
+    /// The reader read a conversation up to `upto` (`service::signals::read`).
+    Read {
+        target: Target,
+        upto: u64,
+    },
 }
 
 impl Request {
@@ -134,6 +144,8 @@ impl Request {
             Request::ChatDelete { .. } => "chat_delete",
             Request::PushRegister { .. } => "push_register",
             Request::PushUnregister => "push_unregister",
+            Request::Typing { .. } => "typing",
+            Request::Read { .. } => "read",
         }
     }
 }
