@@ -154,6 +154,8 @@ functions! {
     list_group_members => rest!(http::groups::list_group_members, Toml),
     send_message => rest!(http::messages::send_message, Toml),
     get_message_history => rest!(http::messages::get_message_history, Toml),
+    post_message_read => rest!(http::messages::post_message_read, Json),
+    get_message_receipts => rest!(http::messages::get_message_receipts, Json),
     send_audio => rest!(http::audio::send_audio, Toml),
     send_group_audio => rest!(http::audio::send_group_audio, Toml),
     presign_audio_upload => rest!(http::audio::presign_audio_upload, Toml),

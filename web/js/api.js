@@ -149,12 +149,12 @@ export class Api {
 
   // --- push settings and mutes (§4.6b): JSON answers
 
-  /** `{push_preview}`: the defaults until changed. */
+  /** `{push_preview, read_receipts}`: the defaults (true) until changed. */
   async settings() {
     return (await this.request('GET', '/user/settings')).settings[0];
   }
 
-  /** A partial update (`{push_preview}`); answers the settings after it. */
+  /** A partial update (`{push_preview}`, `{read_receipts}`); answers the settings after it. */
   async updateSettings(fields) {
     return (await this.request('PUT', '/user/settings', { json: fields })).settings[0];
   }
@@ -182,6 +182,13 @@ export class Api {
     const entries = [...(doc.m || []), ...(doc.gm || []), ...(doc.n || []).map((n) => ({ ...n, event: true }))];
     entries.sort((a, b) => a.seq - b.seq);
     return entries;
+  }
+
+  /** The others' positions in a conversation: a bare array of `{user, delivered, read}`
+   * (`read` absent when that user hides it). */
+  async receipts(peer) {
+    const query = peer.group ? { g_id: peer.group } : { with: peer.user };
+    return this.request('GET', '/message/receipts', { query });
   }
 
   /** The HTTP fallback of a send: idempotent on the client id, like the socket's. */

@@ -1,12 +1,13 @@
 // The web client: sign-up and login, contacts, friend requests, groups, one-to-one and group
-// chat with history, voice notes, live over the WebSocket; mutes and the push preview setting
-// are in settings.js. See web/README.md.
+// chat with history, voice notes, live over the WebSocket; mutes and the push settings are in
+// settings.js, ticks, reads and typing in signals.js. See web/README.md.
 
 import { Api, ApiError } from './api.js';
 import { loadConfig, readOverrides, saveOverrides } from './config.js';
 import { ImSocket } from './socket.js';
 import { toggleVoiceNote } from './audio.js';
 import { loadMutes, openPushSettings, wireSettings } from './settings.js';
+import { initSignals, watchSocket, resetSignals, conversationOpened, tickFor, noteShown } from './signals.js';
 import {
   $,
   showMessage,
@@ -115,6 +116,7 @@ function leave() {
   state.convs.clear();
   state.mutes.clear();
   state.current = null;
+  resetSignals();
   localStorage.removeItem(SESSION);
   $('#messages').replaceChildren();
 }
@@ -137,6 +139,7 @@ function startSocket(session) {
   socket.addEventListener('connect-failed', checkSession);
   socket.addEventListener('closed', checkSession);
   socket.addEventListener('ready', () => onReady());
+  watchSocket(socket);
   socket.start();
 }
 
@@ -435,6 +438,7 @@ async function openConversation(key) {
   renderCurrent('bottom');
   if (conv.peer.user) markRead(conv);
   else loadMembers(conv);
+  conversationOpened(conv);
   refreshMutes().catch(() => {}); // another device may have changed them
   $('#composer').focus();
   if (!conv.loaded) {
@@ -519,7 +523,8 @@ function markReadSoon(conv) {
 function renderCurrent(mode) {
   const conv = state.current && state.convs.get(state.current);
   if (!conv) return;
-  renderMessages(state, conv, mode, { onPlay: playVoiceNote, onRetry: retrySend });
+  renderMessages(state, conv, mode, { onPlay: playVoiceNote, onRetry: retrySend, tick: (entry) => tickFor(conv, entry) });
+  noteShown(conv);
 }
 
 function playVoiceNote(entry) {
@@ -757,6 +762,7 @@ function wireStatic() {
   });
   for (const button of document.querySelectorAll('.open-settings')) button.addEventListener('click', openSettings);
   wireSettings(state, renderMuted);
+  initSignals(state, { render: () => renderCurrent('auto') });
   $('#settings-form').addEventListener('submit', (e) => {
     const action = e.submitter && e.submitter.value;
     if (action !== 'save') return;

@@ -1,7 +1,8 @@
 // Push settings and mutes (docs/API.md §4.6b): the mute button of the open conversation and the
-// crossed-out bells of the sidebar (`state.mutes`, from GET /mute), and the push preview checkbox
-// of the settings dialog (GET / PUT /user/settings). Both belong to the user, not to this device:
-// they decide what the phone apps' pushes say, and which conversations get none.
+// crossed-out bells of the sidebar (`state.mutes`, from GET /mute), and the push preview and read
+// receipts checkboxes of the settings dialog (GET / PUT /user/settings). They belong to the user,
+// not to this device: they decide what the phone apps' pushes say, which conversations get none,
+// and whether the others hear NOTIFY_READ.
 
 import { $, showMessage, isMuted } from './ui.js';
 
@@ -55,28 +56,45 @@ export async function toggleMute(state, render) {
   render();
 }
 
-/** The settings dialog opens: the push section, for a logged-in user, with the saved setting. */
+// The account's switches in the settings dialog: a checkbox per `PUT /user/settings` field.
+const SWITCHES = [
+  {
+    field: 'push_preview',
+    check: '#push-preview',
+    on: 'Saved: pushes show the message text.',
+    off: 'Saved: pushes say only “New message”.',
+  },
+  {
+    field: 'read_receipts',
+    check: '#read-receipts',
+    on: 'Saved: others see when you have read their messages.',
+    off: 'Saved: read receipts off; others do not see when you read.',
+  },
+];
+
+/** The settings dialog opens: the push and privacy section, for a logged-in user, with the saved settings. */
 export async function openPushSettings(state) {
-  const check = $('#push-preview');
   const out = $('#push-message');
   const api = state.api;
   $('#push-settings').hidden = !api;
   showMessage(out, '');
   if (!api) return;
-  check.disabled = true; // until the saved value is known
+  for (const s of SWITCHES) $(s.check).disabled = true; // until the saved values are known
   try {
     const settings = await api.settings();
     if (api !== state.api) return;
-    check.checked = Boolean(settings.push_preview);
-    check.disabled = false;
+    for (const s of SWITCHES) {
+      $(s.check).checked = settings[s.field] !== false; // true until set
+      $(s.check).disabled = false;
+    }
   } catch (err) {
-    showMessage(out, `Push settings: ${err.message}`, 'error');
+    showMessage(out, `Settings: ${err.message}`, 'error');
   }
 }
 
-/** The checkbox changed: save it at once (the dialog's Save is for the server URLs). */
-async function savePushPreview(state) {
-  const check = $('#push-preview');
+/** A checkbox changed: save it at once (the dialog's Save is for the server URLs). */
+async function saveSwitch(state, s) {
+  const check = $(s.check);
   const out = $('#push-message');
   const api = state.api;
   if (!api) return;
@@ -84,9 +102,9 @@ async function savePushPreview(state) {
   check.disabled = true;
   showMessage(out, 'Saving…');
   try {
-    const settings = await api.updateSettings({ push_preview: wanted });
-    check.checked = Boolean(settings.push_preview);
-    showMessage(out, check.checked ? 'Saved: pushes show the message text.' : 'Saved: pushes say only “New message”.', 'ok');
+    const settings = await api.updateSettings({ [s.field]: wanted });
+    check.checked = settings[s.field] !== false;
+    showMessage(out, check.checked ? s.on : s.off, 'ok');
   } catch (err) {
     check.checked = !wanted;
     showMessage(out, err.message, 'error');
@@ -97,5 +115,5 @@ async function savePushPreview(state) {
 
 export function wireSettings(state, render) {
   $('#mute').addEventListener('click', () => toggleMute(state, render));
-  $('#push-preview').addEventListener('change', () => savePushPreview(state));
+  for (const s of SWITCHES) $(s.check).addEventListener('change', () => saveSwitch(state, s));
 }

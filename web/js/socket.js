@@ -13,7 +13,8 @@
 // `entry` {kind: 'm'|'gm'|'n', data, live} for each new message / notification / group event,
 // `unread` {counts: {key: n}, partial} for LIST_CONTACTS_UNREAD and NOTIFY_UPDATE_UNREAD,
 // `ready` after each (re)connect's sync, `keys` {key, id} when a push tells which contact key
-// belongs to which user.
+// belongs to which user, `signal` {event, data} for NOTIFY_TYPING, NOTIFY_READ and
+// NOTIFY_DELIVERED (signals.js; never stored, never acked).
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const PING_EVERY_MS = 4 * 60_000; // API Gateway closes sockets idle for 10 minutes
@@ -220,6 +221,14 @@ export class ImSocket extends EventTarget {
     });
   }
 
+  /** Send a frame that gets no answer (`TYPING`): false when not connected. */
+  fire(event, data = {}) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.loggedIn) return false;
+    ws.send(JSON.stringify({ event, data }));
+    return true;
+  }
+
   receive(text) {
     let frame;
     try {
@@ -276,6 +285,11 @@ export class ImSocket extends EventTarget {
       }
       case 'NOTIFY_UPDATE_UNREAD':
         this.dispatchEvent(new CustomEvent('unread', { detail: { counts: data.unread_msg_count || {}, partial: true } }));
+        return;
+      case 'NOTIFY_TYPING':
+      case 'NOTIFY_READ':
+      case 'NOTIFY_DELIVERED':
+        this.dispatchEvent(new CustomEvent('signal', { detail: { event, data } }));
         return;
       case 'SYNC':
         if (data.more) this.requestSync();

@@ -253,7 +253,7 @@ export function renderChatHeader(state) {
  * the view where it was (older entries were prepended), 'auto' follows the newest only when
  * the reader was already at the bottom.
  */
-export function renderMessages(state, conv, mode, { onPlay, onRetry }) {
+export function renderMessages(state, conv, mode, actions) {
   const box = $('#messages');
   const fromBottom = box.scrollHeight - box.scrollTop;
   const atBottom = fromBottom - box.clientHeight < 80;
@@ -277,7 +277,7 @@ export function renderMessages(state, conv, mode, { onPlay, onRetry }) {
     const mine = entry.from === state.me.id;
     const showSender = conv.peer.group && !mine && entry.from !== lastFrom;
     lastFrom = entry.from;
-    nodes.push(messageNode(state, entry, mine, showSender, { onPlay, onRetry }));
+    nodes.push(messageNode(state, entry, mine, showSender, actions));
   }
   if (!nodes.length || (conv.loaded && conv.entries.size === 0 && conv.pending.length === 0)) {
     nodes.push(h('div.placeholder.muted', {}, conv.loaded ? 'No messages yet: say hello.' : 'Loading…'));
@@ -292,7 +292,8 @@ export function orderedEntries(conv) {
   return [...stored, ...conv.pending];
 }
 
-function messageNode(state, entry, mine, showSender, { onPlay, onRetry }) {
+/** `tick(entry)`: the delivered / read mark of one of the user's own stored messages, or null. */
+function messageNode(state, entry, mine, showSender, { onPlay, onRetry, tick }) {
   let body;
   if (entry.deleted) body = h('span.text.deleted', {}, 'This message was deleted');
   else if (entry.t === 'audio') {
@@ -309,11 +310,12 @@ function messageNode(state, entry, mine, showSender, { onPlay, onRetry }) {
     : entry.pending
       ? h('span', {}, 'sending…')
       : null;
+  const mark = mine && !entry.pending && tick ? tick(entry) : null;
   return h(
     `div.msg${mine ? '.mine' : ''}${entry.pending ? '.pending' : ''}`,
     { 'data-testid': 'message', 'data-id': entry.id || '', 'data-mine': mine ? 'true' : 'false' },
     showSender ? h('div.sender', {}, state.names.get(entry.from) || `User ${entry.from}`) : null,
     h('div.bubble', {}, body),
-    h('div.meta', {}, clock(entry.ts), status ? ' · ' : '', status),
+    h('div.meta', {}, clock(entry.ts), status ? ' · ' : '', status, mark ? ' ' : '', mark),
   );
 }

@@ -1,7 +1,7 @@
 // The web client in headless Chromium, two users in two browser contexts: sign up and log in
 // through the page, a friend request by phone, accepted live, a live chat both ways, the
-// history after a reload, a voice note, then a mute and the push preview setting (both checked
-// through the HTTP API). Prints one line per step; exit 0 when all pass, 1 (with what failed, the
+// history after a reload, read ticks and the typing line, a voice note, then a mute and the push
+// preview setting (both checked through the HTTP API). Prints one line per step; exit 0 when all pass, 1 (with what failed, the
 // pages' console errors and failure screenshots) otherwise.
 //
 //   IM_WEB_URL=http://127.0.0.1:3000/app/ node web/test/browser.mjs
@@ -185,6 +185,19 @@ async function run() {
     await expectMessage(a, afterReload, true);
     await expectMessage(b, afterReload, false);
   });
+  await step('A: its last message shows read (B has the conversation open)', async () => {
+    const last = a.locator('[data-testid="message"][data-mine="true"]', { hasText: afterReload });
+    await last.locator('[data-testid="tick"][data-state="read"]').waitFor();
+  });
+  await step('B: types, A sees "is typing" under the header', async () => {
+    // Keys for about 5 s: a start goes out at once and every 3 s, so one lands outside the
+    // server's 3 s relay window of B's earlier typing.
+    const typing = b.locator('#composer').pressSequentially('Typing a long answer...', { delay: 250 });
+    typing.catch(() => {}); // awaited below; not unhandled if the wait fails first
+    await a.getByTestId('typing').filter({ hasText: `${B.name} is typing` }).waitFor();
+    await typing;
+    await b.fill('#composer', '');
+  });
   await step('A: sends a voice note (AMR), B decodes and plays it in the browser', async () => {
     // Two seconds of AMR-NB 12.2 kbit/s: the magic line, then 100 frames (header 0x3C, 31 bytes).
     const frame = Buffer.concat([Buffer.from([0x3c]), Buffer.alloc(31)]);
@@ -262,7 +275,7 @@ const watchdog = setTimeout(() => {
 let code = 0;
 try {
   await run();
-  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, and mute and push preview settings reached the API');
+  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, and mute and push preview settings reached the API');
 } catch (err) {
   code = 1;
   log(`FAIL ${err.step ? `${err.step}: ` : ''}${String(err.message || err).split('\n')[0]}`);

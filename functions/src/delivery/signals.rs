@@ -5,22 +5,22 @@
 
 use super::{audience_of, post_forgetting_gone};
 use crate::domain::format::Format;
-use crate::domain::ids::{Actor, ConversationId, UserId};
+use crate::domain::ids::{ConversationId, UserId};
 use crate::store::Backend;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// Posts `name` with `data` to the JSON connections of `users` in `conversation`, the actor
-/// and its own other devices aside (they know what they did). One look-up of the
-/// connections (a group's live index, one Query), then the posts.
+/// Posts `name` with `data` to the JSON connections of `users` in `conversation`, the user it
+/// is `from` aside (their devices know what they did). One look-up of the connections (a
+/// group's live index, one Query), then the posts.
 pub async fn post(
     backend: &impl Backend,
-    actor: &Actor,
+    from: UserId,
     conversation: ConversationId,
     users: &[UserId],
     (name, data): (&str, &Value),
 ) {
-    let mut users: Vec<UserId> = users.iter().copied().filter(|u| *u != actor.user_id).collect();
+    let mut users: Vec<UserId> = users.iter().copied().filter(|u| *u != from).collect();
     users.sort_unstable();
     users.dedup();
     if users.is_empty() {

@@ -60,6 +60,11 @@ impl Confirmed {
         self.prefix
     }
 
+    /// The highest sequence confirmed (the prefix when nothing above it is).
+    pub fn highest(&self) -> u64 {
+        self.above.last().map_or(self.prefix, |&(_, to)| to)
+    }
+
     pub fn contains(&self, seq: u64) -> bool {
         seq <= self.prefix || self.above.iter().any(|&(from, to)| from <= seq && seq <= to)
     }

@@ -6,6 +6,7 @@ use crate::domain::ids::{ConversationId, EntryId, GroupId, Target, UserId};
 use crate::domain::message::{Outgoing, MAX_CONTENT_CHARS};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{self, Sent};
+use crate::service::signals;
 use lambda_http::Request;
 use serde_json::json;
 
@@ -35,17 +36,8 @@ pub async fn send_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
 /// messages before `before`, oldest first.
 pub async fn get_message_history(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let number = |name: &str| -> Result<Option<u64>> {
-        query(req, name)
-            .map(|v| v.parse().map_err(|_| Refusal::invalid(format!("{name} must be a number")).into()))
-            .transpose()
-    };
-    let conversation = match (number("with")?, number("g_id")?) {
-        (Some(other), None) => ConversationId::direct(caller.user_id, UserId(other)),
-        (None, Some(group)) => ConversationId::Group(GroupId(group)),
-        _ => return Err(Refusal::invalid("give with (a user id) or g_id (a group id)").into()),
-    };
-    let limit = number("limit")?.unwrap_or(20).clamp(1, 100);
+    let conversation = ConversationId::of(caller.user_id, target_in_query(req)?);
+    let limit = number_in_query(req, "limit")?.unwrap_or(20).clamp(1, 100);
     let before = query(req, "before").map(|id| EntryId::seq_in(id, conversation)).transpose()?;
     let entries = messages::history(&*ctx.clients, caller.user_id, conversation, 1, limit, before).await?;
     let mut tables = by_table(&entries);
@@ -53,4 +45,38 @@ pub async fn get_message_history(ctx: &Ctx, req: &Request) -> Result<Reply> {
         tables.remove("n");
     }
     Ok(Reply::ok(json!({})).with_tables(tables))
+}
+
+/// A number in the query string, if given.
+fn number_in_query(req: &Request, name: &str) -> Result<Option<u64>> {
+    query(req, name)
+        .map(|v| v.parse().map_err(|_| Refusal::invalid(format!("{name} must be a number")).into()))
+        .transpose()
+}
+
+/// The conversation a query string names: `with=<user>` or `g_id=<group>`, exactly one.
+fn target_in_query(req: &Request) -> Result<Target> {
+    let (with, group) = (number_in_query(req, "with")?, number_in_query(req, "g_id")?);
+    Target::either(with.map(UserId), group.map(GroupId))
+        .map_err(|_| Refusal::invalid("give with (a user id) or g_id (a group id)").into())
+}
+
+/// `POST /message/read` (`with` or `g_id`, `upto`): the caller read the conversation up to
+/// `upto` (at most its head; a marker never moves back); the others hear it (`NOTIFY_READ`).
+pub async fn post_message_read(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = ctx.actor()?;
+    let fields = Fields::parse(req)?;
+    let group = fields.opt_u64("g_id", u64::MAX)?.map(GroupId);
+    let target = Target::either(fields.opt_user("with")?, group).map_err(Refusal::invalid)?;
+    let upto = fields.opt_u64("upto", u64::MAX)?.ok_or_else(|| Refusal::invalid("upto is required"))?;
+    let upto = signals::read(&*ctx.clients, &actor, target, upto).await?;
+    Ok(Reply::ok(json!({ "read": [{ "upto": upto }] })))
+}
+
+/// `GET /message/receipts?with=<user>|g_id=<group>`: each other participant's read and
+/// delivered positions (`read` left out where a read receipts setting hides it).
+pub async fn get_message_receipts(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let receipts = signals::receipts(&*ctx.clients, caller.user_id, target_in_query(req)?).await?;
+    Ok(Reply::list("receipts", receipts))
 }

@@ -19,16 +19,16 @@ pub const TYPING_EVERY_MS: u64 = 3_000;
 /// Who may hear `actor`'s signals in the conversation with `target`: the other user, or the
 /// group's members. `None`: nobody (a block, a group too large). A non-member of the group is
 /// refused.
-async fn hearers(backend: &impl Backend, actor: &Actor, target: Target) -> Result<Option<Vec<UserId>>> {
+async fn hearers(backend: &impl Backend, user: UserId, target: Target) -> Result<Option<Vec<UserId>>> {
     match target {
-        Target::User(other) if other == actor.user_id => Err(Refusal::invalid("that is your own conversation").into()),
+        Target::User(other) if other == user => Err(Refusal::invalid("that is your own conversation").into()),
         Target::User(other) => {
-            let edge = backend.edge(actor.user_id, other).await?;
+            let edge = backend.edge(user, other).await?;
             Ok(relation::may_message(&edge).is_ok().then(|| vec![other]))
         }
         Target::Group(group) => {
             let members = backend.members(group).await?;
-            if !members.contains(&actor.user_id) {
+            if !members.contains(&user) {
                 return Err(Refusal::NotGroupMember.into());
             }
             Ok((members.len() <= SIGNALLED_GROUP).then_some(members))
@@ -36,11 +36,12 @@ async fn hearers(backend: &impl Backend, actor: &Actor, target: Target) -> Resul
     }
 }
 
-/// How a signal names its conversation to a hearer: `with` the actor (one to one), or `g_id`.
-fn named(actor: &Actor, target: Target) -> Value {
+/// A signal of `user`'s as a hearer sees it: the conversation (`with` the user, one to one, or
+/// `g_id`) and `user`.
+fn named(user: UserId, target: Target) -> Value {
     match target {
-        Target::User(_) => json!({ "with": actor.user_id }),
-        Target::Group(group) => json!({ "g_id": group }),
+        Target::User(_) => json!({ "with": user, "user": user }),
+        Target::Group(group) => json!({ "g_id": group, "user": user }),
     }
 }
 
@@ -48,15 +49,14 @@ fn named(actor: &Actor, target: Target) -> Value {
 /// per [`TYPING_EVERY_MS`] per user and conversation (one conditional write decides, whichever
 /// instance serves the frame); extra frames are dropped silently.
 pub async fn typing(backend: &impl Backend, actor: &Actor, target: Target, start: bool) -> Result<()> {
-    let Some(hearers) = hearers(backend, actor, target).await? else { return Ok(()) };
+    let Some(hearers) = hearers(backend, actor.user_id, target).await? else { return Ok(()) };
     let conversation = ConversationId::of(actor.user_id, target);
     if !backend.turn(&format!("limit#typing#{}#{conversation}", actor.user_id), TYPING_EVERY_MS).await? {
         return Ok(());
     }
-    let mut data = named(actor, target);
-    data["user"] = json!(actor.user_id);
+    let mut data = named(actor.user_id, target);
     data["state"] = json!(if start { "start" } else { "stop" });
-    delivery::signals::post(backend, actor, conversation, &hearers, ("NOTIFY_TYPING", &data)).await;
+    delivery::signals::post(backend, actor.user_id, conversation, &hearers, ("NOTIFY_TYPING", &data)).await;
     Ok(())
 }
 
@@ -65,7 +65,7 @@ pub async fn typing(backend: &impl Backend, actor: &Actor, target: Target, start
 /// and the other participants `NOTIFY_READ`, unless the reader turned read receipts off.
 /// Answers where the marker stands for this read.
 pub async fn read(backend: &impl Backend, actor: &Actor, target: Target, upto: u64) -> Result<u64> {
-    let hearers = hearers(backend, actor, target).await?;
+    let hearers = hearers(backend, actor.user_id, target).await?;
     let conversation = ConversationId::of(actor.user_id, target);
     let upto = upto.min(backend.head(conversation).await?);
     if upto == 0 || !backend.raise_read_marker(actor.user_id, conversation, upto).await? {
@@ -74,10 +74,75 @@ pub async fn read(backend: &impl Backend, actor: &Actor, target: Target, upto: u
     let settings = async { backend.push_settings(actor.user_id).await };
     let (settings, ()) = futures::join!(settings, delivery::push::queue_badge(backend, actor, conversation, upto));
     if let (Some(hearers), true) = (hearers, settings?.read_receipts) {
-        let mut data = named(actor, target);
-        data["user"] = json!(actor.user_id);
+        let mut data = named(actor.user_id, target);
         data["upto"] = json!(upto);
-        delivery::signals::post(backend, actor, conversation, &hearers, ("NOTIFY_READ", &data)).await;
+        delivery::signals::post(backend, actor.user_id, conversation, &hearers, ("NOTIFY_READ", &data)).await;
     }
     Ok(upto)
+}
+
+/// One delivered receipt per user and conversation per second at most: acks come in bursts.
+pub const DELIVERED_EVERY_MS: u64 = 1_000;
+
+/// A device of `user` confirmed entries of `conversation` up to `upto` for the first time (any
+/// device of theirs): the others in it hear `NOTIFY_DELIVERED`, at most once per
+/// [`DELIVERED_EVERY_MS`] (the next receipt carries the later `upto`; `GET /message/receipts`
+/// always has it). A user's own feed, a conversation across a block, and groups past
+/// [`SIGNALLED_GROUP`] signal nothing. Best effort: a failure is logged, never the ack's.
+pub async fn delivered(backend: &impl Backend, user: UserId, conversation: ConversationId, upto: u64) {
+    if let Err(err) = tell_delivered(backend, user, conversation, upto).await {
+        tracing::warn!(error = %err, "a delivered receipt was not sent");
+    }
+}
+
+async fn tell_delivered(backend: &impl Backend, user: UserId, conversation: ConversationId, upto: u64) -> Result<()> {
+    let target = match conversation {
+        ConversationId::Feed(_) => return Ok(()),
+        ConversationId::Direct(a, b) => Target::User(if a == user { b } else { a }),
+        ConversationId::Group(group) => Target::Group(group),
+    };
+    let Some(hearers) = hearers(backend, user, target).await? else { return Ok(()) };
+    if !backend.turn(&format!("limit#delivered#{user}#{conversation}"), DELIVERED_EVERY_MS).await? {
+        return Ok(());
+    }
+    let mut data = named(user, target);
+    data["upto"] = json!(upto);
+    delivery::signals::post(backend, user, conversation, &hearers, ("NOTIFY_DELIVERED", &data)).await;
+    Ok(())
+}
+
+/// `GET /message/receipts`: for each other participant, the `seq` they read (left out when
+/// their `read_receipts` is off, and for everyone when the caller's is: as in WhatsApp, who
+/// shows nothing sees nothing) and the highest `seq` any of their devices confirmed.
+pub async fn receipts(backend: &impl Backend, caller: UserId, target: Target) -> Result<Vec<Value>> {
+    let others: Vec<UserId> = match target {
+        Target::User(other) if other == caller => return Err(Refusal::invalid("that is your own conversation").into()),
+        // Across a block, nothing: as no signal crosses it.
+        Target::User(other) if relation::may_message(&backend.edge(caller, other).await?).is_err() => vec![],
+        Target::User(other) => vec![other],
+        Target::Group(group) => {
+            let members = backend.members(group).await?;
+            if !members.contains(&caller) {
+                return Err(Refusal::NotGroupMember.into());
+            }
+            members.into_iter().filter(|m| *m != caller).collect()
+        }
+    };
+    if others.is_empty() {
+        return Ok(vec![]);
+    }
+    let conversation = ConversationId::of(caller, target);
+    let mut everyone = others.clone();
+    everyone.push(caller);
+    let (positions, settings) = futures::join!(backend.receipts(conversation, &others), backend.settings_of(&everyone));
+    let (positions, settings) = (positions?, settings?);
+    let shows = |i: usize| settings[i].read_receipts && settings[others.len()].read_receipts;
+    let listed = others.iter().zip(positions).enumerate().map(|(i, (user, (read, delivered)))| {
+        let mut receipt = json!({ "user": user, "delivered": delivered });
+        if shows(i) {
+            receipt["read"] = json!(read);
+        }
+        receipt
+    });
+    Ok(listed.collect())
 }

@@ -9,6 +9,7 @@ use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, EntryId, UserId};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::messages::{conversations_and_requests, conversations_of, is_member};
+use crate::service::signals;
 use crate::store::Backend;
 use std::collections::BTreeMap;
 
@@ -96,7 +97,7 @@ pub async fn supersede_contact_changes(
     let seqs: Vec<u64> = changes.iter().map(|e| e.seq).collect();
     // Entries just read are stored: the highest of them bounds what is confirmed, as the head would.
     match seqs.iter().max() {
-        Some(&head) => Ok(confirm(backend, user, device, feed, head, &seqs, None).await?),
+        Some(&head) => Ok(confirm(backend, user, device, feed, head, &seqs, None).await.map(|_| ())?),
         None => Ok(()),
     }
 }
@@ -134,7 +135,9 @@ pub async fn acknowledge(
         }
         mine += 1;
         let head = backend.head(conversation).await?;
-        confirm(backend, user, device, conversation, head, &seqs, up_to).await?;
+        if let Some(upto) = confirm(backend, user, device, conversation, head, &seqs, up_to).await? {
+            signals::delivered(backend, user, conversation, upto).await;
+        }
     }
     if theirs > 0 && mine == 0 {
         return Err(Refusal::NotYourConversation.into());
@@ -183,6 +186,7 @@ pub async fn acknowledge_everything(backend: &impl Backend, user: UserId, device
     let mut all = vec![ConversationId::Feed(user)];
     all.extend(conversations_of(backend, user).await?);
     for position in backend.positions(user, device, &all).await?.iter().filter(|p| p.behind()) {
+        // Catching up at a login is no news to anyone: no delivered receipt.
         confirm(backend, user, device, position.conversation, position.head, &[], Some(u64::MAX)).await?;
     }
     Ok(())

@@ -69,6 +69,9 @@ impl StreamStore for Clients {
     async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
         streams::unread(self, user, conversation).await
     }
+    async fn receipts(&self, conversation: ConversationId, users: &[UserId]) -> Result<Vec<(u64, u64)>> {
+        streams::receipts(self, conversation, users).await
+    }
     async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<bool> {
         streams::raise_read_marker(self, user, conversation, seq).await
     }
@@ -84,7 +87,7 @@ impl StreamStore for Clients {
         seqs: &[u64],
         up_to: Option<u64>,
         expires_at: Option<u64>,
-    ) -> Result<()> {
+    ) -> Result<Option<u64>> {
         streams::confirm(self, user, device, conversation, head, seqs, up_to, expires_at).await
     }
     async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], expires_at: u64) -> Result<()> {

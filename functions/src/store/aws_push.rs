@@ -35,6 +35,9 @@ impl PushStore for Clients {
     async fn push_settings(&self, user: UserId) -> Result<push::Settings> {
         push::settings(self, user).await
     }
+    async fn settings_of(&self, users: &[UserId]) -> Result<Vec<push::Settings>> {
+        push::settings_of(self, users).await
+    }
     async fn set_flag(&self, user: UserId, flag: push::Flag, on: bool) -> Result<()> {
         push::set_flag(self, user, flag, on).await
     }

@@ -64,6 +64,12 @@ pub trait StreamStore: Sync {
     ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
     fn replace(&self, entry: &Entry) -> impl Future<Output = Result<()>> + Send;
     fn unread(&self, user: UserId, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
+    /// Where each of `users` stands: (read marker, highest entry any of their devices confirmed).
+    fn receipts(
+        &self,
+        conversation: ConversationId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<Vec<(u64, u64)>>> + Send;
     /// Raises the user's read marker to `seq` (never lowers it); whether it moved.
     fn raise_read_marker(
         &self,
@@ -82,7 +88,7 @@ pub trait StreamStore: Sync {
         seqs: &[u64],
         up_to: Option<u64>,
         expires_at: Option<u64>,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<Option<u64>>> + Send;
     /// Starts `device`'s cursors where `positions` stand, living until `expires_at`.
     fn start_cursors(
         &self,
@@ -294,6 +300,8 @@ pub trait PushStore: Sync {
     /// The user's push settings and mutes (`super::push::Settings`).
     fn push_settings(&self, user: UserId) -> impl Future<Output = Result<PushSettings>> + Send;
     fn set_flag(&self, user: UserId, flag: Flag, on: bool) -> impl Future<Output = Result<()>> + Send;
+    /// The settings of each of `users`, in their order.
+    fn settings_of(&self, users: &[UserId]) -> impl Future<Output = Result<Vec<PushSettings>>> + Send;
     /// Mutes a conversation (by its id) until `until` seconds; 0 unmutes.
     fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> impl Future<Output = Result<()>> + Send;
     /// Marks a device as registered for push (or not) where deliveries look (`Audience`).

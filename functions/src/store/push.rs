@@ -274,6 +274,18 @@ pub async fn settings(clients: &Clients, user: UserId) -> Result<Settings> {
     }
 }
 
+/// The settings of each of `users`, in their order (one BatchGetItem per 100; the defaults for
+/// a user who never set any).
+pub async fn settings_of(clients: &Clients, users: &[UserId]) -> Result<Vec<Settings>> {
+    let keys = users.iter().map(|u| HashMap::from([("pk".to_string(), s(settings_key(*u)))])).collect();
+    let mut found: HashMap<String, Settings> = HashMap::new();
+    for mut item in super::batch_get(clients, &clients.config.tables.users, keys, false).await? {
+        let Some(pk) = item.remove("pk").and_then(|pk| pk.as_s().ok().cloned()) else { continue };
+        found.insert(pk, from_item(item)?);
+    }
+    Ok(users.iter().map(|u| found.remove(&settings_key(*u)).unwrap_or_default()).collect())
+}
+
 /// Sets one flag.
 pub async fn set_flag(clients: &Clients, user: UserId, flag: Flag, on: bool) -> Result<()> {
     let update = clients.dynamodb.update_item().table_name(&clients.config.tables.users);

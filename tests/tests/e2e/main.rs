@@ -25,6 +25,7 @@ mod seed_000_001;
 mod seed_003;
 mod seed_clients;
 mod seed_simple_im;
+mod signals;
 mod socket_contacts;
 mod users;
 mod websocket;

@@ -191,6 +191,10 @@ impl PushStore for Memory {
         let stored = self.state().push_settings.get(&user).cloned();
         Ok(stored.unwrap_or_default())
     }
+    async fn settings_of(&self, users: &[UserId]) -> Result<Vec<PushSettings>> {
+        let state = self.state();
+        Ok(users.iter().map(|u| state.push_settings.get(u).cloned().unwrap_or_default()).collect())
+    }
     async fn set_flag(&self, user: UserId, flag: Flag, on: bool) -> Result<()> {
         let mut state = self.state();
         let settings = state.push_settings.entry(user).or_default();

@@ -97,6 +97,15 @@ impl StreamStore for Memory {
     async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
         Ok(Memory::unread_of(&self.state(), user, conversation))
     }
+    async fn receipts(&self, conversation: ConversationId, users: &[UserId]) -> Result<Vec<(u64, u64)>> {
+        let state = self.state();
+        let one = |user: &UserId| {
+            let read = state.read.get(&(conversation, *user)).copied().unwrap_or(0);
+            let key = (*user, crate::domain::ids::ANY_DEVICE.to_string(), conversation);
+            (read, state.cursors.get(&key).map_or(0, |c| c.highest()))
+        };
+        Ok(users.iter().map(one).collect())
+    }
     async fn raise_read_marker(&self, user: UserId, conversation: ConversationId, seq: u64) -> Result<bool> {
         let mut state = self.state();
         let marker = state.read.entry((conversation, user)).or_default();
@@ -116,9 +125,10 @@ impl StreamStore for Memory {
         seqs: &[u64],
         up_to: Option<u64>,
         _expires_at: Option<u64>,
-    ) -> Result<()> {
+    ) -> Result<Option<u64>> {
         let mut state = self.state();
         let mut cursor = state.cursors.get(&(user, device.to_string(), conversation)).cloned().unwrap_or_default();
+        let highest = cursor.highest();
         let mut changed = up_to.is_some_and(|seq| cursor.confirm_up_to(seq, head));
         for &seq in seqs {
             changed |= cursor.confirm(seq, head);
@@ -138,8 +148,9 @@ impl StreamStore for Memory {
                 }
             }
         }
+        let raised = (cursor.highest() > highest).then(|| cursor.highest());
         state.cursors.insert((user, device.to_string(), conversation), cursor);
-        Ok(())
+        Ok(raised)
     }
     async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], _: u64) -> Result<()> {
         let mut state = self.state();

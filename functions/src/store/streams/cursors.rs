@@ -24,7 +24,8 @@ async fn load_confirmed(clients: &Clients, cursor: &str) -> Result<(Confirmed, O
 /// write, whatever the gap; a concurrent confirmation of the same stream makes the loser read
 /// again, so none is lost. `expires_at` (a device's cursor dies with its sessions) is set on
 /// the write; `None` keeps the cursor for good. The user's own messages in the few gaps just
-/// below are taken in too ([`own_below`]): nothing confirms them when they are sent.
+/// below are taken in too ([`own_below`]): nothing confirms them when they are sent. Answers
+/// the highest entry confirmed when this raised it (what a delivered receipt says).
 #[allow(clippy::too_many_arguments)]
 pub async fn confirm(
     clients: &Clients,
@@ -35,17 +36,18 @@ pub async fn confirm(
     seqs: &[u64],
     up_to: Option<u64>,
     expires_at: Option<u64>,
-) -> Result<()> {
+) -> Result<Option<u64>> {
     let table = &clients.config.tables.conversations;
     let cursor = cursor_key(user, device, conversation);
     until_won(|| async {
         let (mut state, version) = load_confirmed(clients, &cursor).await?;
+        let highest = state.highest();
         let mut changed = up_to.is_some_and(|seq| state.confirm_up_to(seq, head));
         for &seq in seqs {
             changed |= state.confirm(seq, head);
         }
         if !changed {
-            return Ok(Some(()));
+            return Ok(Some(None));
         }
         let top = seqs.iter().copied().chain(up_to).max().unwrap_or(0).min(head);
         for seq in own_below(clients, (user, device), conversation, &state, top).await? {
@@ -69,7 +71,7 @@ pub async fn confirm(
             None => put.condition_expression("attribute_not_exists(#v)"),
         };
         match put.send().await {
-            Ok(_) => Ok(Some(())),
+            Ok(_) => Ok(Some((state.highest() > highest).then(|| state.highest()))),
             Err(err) if lost_condition(&err) => Ok(None),
             Err(err) => Err(aws(err)),
         }

@@ -46,4 +46,4 @@ pub use direct::{number_direct, send_slot, Numbered};
 pub use entries::{allocate, append, append_writes, read_page, read_range, replace, write, NewEntry, Placed};
 pub use holes::{seal, Holes, FINAL_AFTER_SECS};
 pub use markers::head;
-pub use read::{raise_read_marker, unread, unread_in};
+pub use read::{raise_read_marker, receipts, unread, unread_in};
