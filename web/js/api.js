@@ -154,7 +154,7 @@ export class Api {
     return (await this.request('GET', '/user/settings')).settings[0];
   }
 
-  /** A partial update (`{push_preview}`, `{read_receipts}`); answers the settings after it. */
+  /** A partial update (`{push_preview}`, `{read_receipts}`, `{presence: "friends" | "nobody"}`); answers the settings after it. */
   async updateSettings(fields) {
     return (await this.request('PUT', '/user/settings', { json: fields })).settings[0];
   }

@@ -1,6 +1,6 @@
 // The web client: sign-up and login, contacts, friend requests, groups, one-to-one and group
 // chat with history, voice notes, live over the WebSocket; mutes and the push settings are in
-// settings.js, ticks, reads and typing in signals.js. See web/README.md.
+// settings.js, ticks, reads and typing in signals.js, who is online in presence.js. See web/README.md.
 
 import { Api, ApiError } from './api.js';
 import { loadConfig, readOverrides, saveOverrides } from './config.js';
@@ -8,6 +8,7 @@ import { ImSocket } from './socket.js';
 import { toggleVoiceNote } from './audio.js';
 import { loadMutes, openPushSettings, wireSettings } from './settings.js';
 import { initSignals, watchSocket, resetSignals, conversationOpened, tickFor, noteShown } from './signals.js';
+import { initPresence, watchPresence, resetPresence, subscribeFriends } from './presence.js';
 import {
   $,
   showMessage,
@@ -117,6 +118,7 @@ function leave() {
   state.mutes.clear();
   state.current = null;
   resetSignals();
+  resetPresence();
   localStorage.removeItem(SESSION);
   $('#messages').replaceChildren();
 }
@@ -140,6 +142,7 @@ function startSocket(session) {
   socket.addEventListener('closed', checkSession);
   socket.addEventListener('ready', () => onReady());
   watchSocket(socket);
+  watchPresence(socket);
   socket.start();
 }
 
@@ -284,6 +287,7 @@ async function refreshContacts() {
           return [f.friend_id, { id: f.friend_id, name, phone: p.phone || null }];
         }),
       );
+      subscribeFriends();
       await refreshRequests();
       renderSidebar();
       renderGroupMemberPicker(state);
@@ -763,6 +767,7 @@ function wireStatic() {
   for (const button of document.querySelectorAll('.open-settings')) button.addEventListener('click', openSettings);
   wireSettings(state, renderMuted);
   initSignals(state, { render: () => renderCurrent('auto') });
+  initPresence(state, { render: renderMuted });
   $('#settings-form').addEventListener('submit', (e) => {
     const action = e.submitter && e.submitter.value;
     if (action !== 'save') return;

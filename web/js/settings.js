@@ -1,8 +1,9 @@
 // Push settings and mutes (docs/API.md §4.6b): the mute button of the open conversation and the
-// crossed-out bells of the sidebar (`state.mutes`, from GET /mute), and the push preview and read
-// receipts checkboxes of the settings dialog (GET / PUT /user/settings). They belong to the user,
-// not to this device: they decide what the phone apps' pushes say, which conversations get none,
-// and whether the others hear NOTIFY_READ.
+// crossed-out bells of the sidebar (`state.mutes`, from GET /mute), and the push preview, read
+// receipts and presence checkboxes of the settings dialog (GET / PUT /user/settings). They belong
+// to the user, not to this device: they decide what the phone apps' pushes say, which
+// conversations get none, whether the others hear NOTIFY_READ and whether friends see the user
+// online (NOTIFY_PRESENCE, "last seen").
 
 import { $, showMessage, isMuted } from './ui.js';
 
@@ -56,7 +57,8 @@ export async function toggleMute(state, render) {
   render();
 }
 
-// The account's switches in the settings dialog: a checkbox per `PUT /user/settings` field.
+// The account's switches in the settings dialog: a checkbox per `PUT /user/settings` field, a
+// boolean, or one of two strings (`values`: [checked, unchecked]).
 const SWITCHES = [
   {
     field: 'push_preview',
@@ -70,7 +72,19 @@ const SWITCHES = [
     on: 'Saved: others see when you have read their messages.',
     off: 'Saved: read receipts off; others do not see when you read.',
   },
+  {
+    field: 'presence',
+    check: '#presence',
+    values: ['friends', 'nobody'],
+    on: 'Saved: your friends see when you are online.',
+    off: 'Saved: nobody sees when you are online or when you were last seen.',
+  },
 ];
+
+/** Whether a switch's saved value means checked (on until set). */
+function isOn(s, value) {
+  return s.values ? value !== s.values[1] : value !== false;
+}
 
 /** The settings dialog opens: the push and privacy section, for a logged-in user, with the saved settings. */
 export async function openPushSettings(state) {
@@ -84,7 +98,7 @@ export async function openPushSettings(state) {
     const settings = await api.settings();
     if (api !== state.api) return;
     for (const s of SWITCHES) {
-      $(s.check).checked = settings[s.field] !== false; // true until set
+      $(s.check).checked = isOn(s, settings[s.field]);
       $(s.check).disabled = false;
     }
   } catch (err) {
@@ -102,8 +116,8 @@ async function saveSwitch(state, s) {
   check.disabled = true;
   showMessage(out, 'Saving…');
   try {
-    const settings = await api.updateSettings({ [s.field]: wanted });
-    check.checked = settings[s.field] !== false;
+    const settings = await api.updateSettings({ [s.field]: s.values ? s.values[wanted ? 0 : 1] : wanted });
+    check.checked = isOn(s, settings[s.field]);
     showMessage(out, check.checked ? s.on : s.off, 'ok');
   } catch (err) {
     check.checked = !wanted;

@@ -14,7 +14,8 @@
 // `unread` {counts: {key: n}, partial} for LIST_CONTACTS_UNREAD and NOTIFY_UPDATE_UNREAD,
 // `ready` after each (re)connect's sync, `keys` {key, id} when a push tells which contact key
 // belongs to which user, `signal` {event, data} for NOTIFY_TYPING, NOTIFY_READ and
-// NOTIFY_DELIVERED (signals.js; never stored, never acked).
+// NOTIFY_DELIVERED (signals.js; never stored, never acked), `presence` {user, online, last_seen}
+// for NOTIFY_PRESENCE (presence.js).
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const PING_EVERY_MS = 4 * 60_000; // API Gateway closes sockets idle for 10 minutes
@@ -290,6 +291,9 @@ export class ImSocket extends EventTarget {
       case 'NOTIFY_READ':
       case 'NOTIFY_DELIVERED':
         this.dispatchEvent(new CustomEvent('signal', { detail: { event, data } }));
+        return;
+      case 'NOTIFY_PRESENCE':
+        this.dispatchEvent(new CustomEvent('presence', { detail: data }));
         return;
       case 'SYNC':
         if (data.more) this.requestSync();

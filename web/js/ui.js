@@ -2,6 +2,7 @@
 // nodes (never innerHTML).
 
 import { voiceNoteLook } from './audio.js';
+import { presenceOf, lastSeenLabel } from './presence.js';
 
 export const $ = (selector) => document.querySelector(selector);
 
@@ -110,6 +111,15 @@ function muteMark(state, key, testid) {
   return isMuted(state, key) ? h('span.mute-mark', { 'data-testid': testid, role: 'img', title: 'Muted', 'aria-label': 'muted' }, bellOff()) : null;
 }
 
+/** A friend's presence dot (green when online; drawn but not shown when offline), or null when
+ * the friend does not show presence. */
+function presenceDot(id, testid) {
+  const p = presenceOf(id);
+  if (!p) return null;
+  const label = p.online ? 'Online' : p.last_seen > 0 ? lastSeenLabel(p.last_seen) : 'Offline';
+  return h('span.presence', { 'data-testid': testid, 'data-online': String(p.online), role: 'img', title: label, 'aria-label': label });
+}
+
 function badge(count, testid) {
   return count > 0 ? h('span.badge', { 'data-testid': testid, 'aria-label': `${count} unread` }, count > 99 ? '99+' : String(count)) : null;
 }
@@ -128,7 +138,7 @@ export function renderContacts(state, onOpen) {
         h(
           `button.item${state.current === key ? '.active' : ''}`,
           { type: 'button', 'data-testid': `contact-${f.id}`, onclick: () => onOpen(key) },
-          avatar(f.name, f.id),
+          h('span.avatar-wrap', {}, avatar(f.name, f.id), presenceDot(f.id, `presence-${f.id}`)),
           h('span.item-text', {}, h('span.item-name', {}, f.name), h('span.item-sub', {}, sub)),
           muteMark(state, key, `muted-${f.id}`),
           badge(state.unread.get(key) || 0, `unread-${f.id}`),
@@ -238,8 +248,12 @@ export function renderChatHeader(state) {
   mute.title = muted ? 'Muted: no push notifications from this conversation. Click to unmute.' : 'Mute: no push notifications from this conversation';
   if (conv.peer.user) {
     const f = state.friends.get(conv.peer.user);
-    title.textContent = (f && f.name) || state.names.get(conv.peer.user) || `User ${conv.peer.user}`;
-    subtitle.textContent = `id ${conv.peer.user}${f && f.phone ? ` · ${f.phone}` : ''}`;
+    const p = presenceOf(conv.peer.user);
+    const seen = p ? (p.online ? 'online · ' : p.last_seen > 0 ? `${lastSeenLabel(p.last_seen)} · ` : '') : '';
+    title.replaceChildren((f && f.name) || state.names.get(conv.peer.user) || `User ${conv.peer.user}`);
+    const dot = presenceDot(conv.peer.user, 'chat-presence');
+    if (dot) title.append(' ', dot);
+    subtitle.textContent = `${seen}id ${conv.peer.user}${f && f.phone ? ` · ${f.phone}` : ''}`;
   } else {
     const g = state.groups.get(conv.peer.group);
     title.textContent = (g && g.name) || `Group ${conv.peer.group}`;

@@ -1,5 +1,5 @@
 // The web client in headless Chromium, two users in two browser contexts: sign up and log in
-// through the page, a friend request by phone, accepted live, a live chat both ways, the
+// through the page, a friend request by phone, accepted live, B's presence dot, a live chat both ways, the
 // history after a reload, read ticks and the typing line, a voice note, then a mute and the push
 // preview setting (both checked through the HTTP API). Prints one line per step; exit 0 when all pass, 1 (with what failed, the
 // pages' console errors and failure screenshots) otherwise.
@@ -146,6 +146,9 @@ async function run() {
   });
   await step('B: has A in contacts', () => b.getByTestId(`contact-${A.id}`).waitFor());
   await step('A: has B in contacts (live, no reload)', () => a.getByTestId(`contact-${B.id}`).waitFor());
+  await step('A: sees B online (a green dot by B in the sidebar: PRESENCE_SUBSCRIBE)', () =>
+    a.getByTestId(`contact-${B.id}`).locator(`[data-testid="presence-${B.id}"][data-online="true"]`).waitFor(),
+  );
 
   await step('both: open the conversation', async () => {
     await b.getByTestId(`contact-${A.id}`).click();

@@ -10,6 +10,7 @@
 pub mod confirmations;
 pub mod fan_out;
 pub mod feedback;
+pub mod presence;
 pub mod push;
 pub mod render;
 pub mod signals;
@@ -357,9 +358,18 @@ async fn post_forgetting_gone(backend: &impl Backend, posts: Vec<(String, Arc<[u
 }
 
 async fn forget(backend: &impl Backend, cid: &str, why: &str) {
-    if let Err(err) = backend.forget(cid).await {
+    if let Err(err) = disconnected(backend, cid).await {
         tracing::warn!(error = %err, why, "could not forget a connection");
     }
+}
+
+/// Forgets a closed connection (`$disconnect`, a post answered 410 Gone, a socket closed from
+/// here); when it was its user's last, their watchers hear they went offline.
+pub async fn disconnected(backend: &impl Backend, cid: &str) -> store::Result<()> {
+    if let Some(user) = backend.forget(cid).await? {
+        presence::left(backend, user).await;
+    }
+    Ok(())
 }
 
 /// Pushes a frame of derived state (an unread count, say) to `user`'s JSON connections. Not

@@ -1,7 +1,7 @@
 //! Request fields, validated once at the edge: form-encoded (simple_im's curl `-d`), JSON or
 //! TOML bodies, read into typed values with a reason the client can act on.
 
-use crate::domain::ids::UserId;
+use crate::domain::ids::{GroupId, Target, UserId};
 use crate::domain::refusal::{Error, Refusal, Result};
 use http::header;
 use lambda_http::Request;
@@ -90,6 +90,12 @@ impl Fields {
             Some(n) if n <= max => Ok(Some(n)),
             _ => Err(Refusal::invalid(format!("{name} must be a whole number from 0 to {max}")).into()),
         }
+    }
+
+    /// The conversation a body names: `with` (a user) or `g_id` (a group), exactly one.
+    pub fn target(&self) -> Result<Target> {
+        let group = self.opt_u64("g_id", u64::MAX)?.map(GroupId);
+        Target::either(self.opt_user("with")?, group).map_err(|reason| Refusal::invalid(reason).into())
     }
 
     /// A user id in a seed 004 body: 400-3 when it is not a number.

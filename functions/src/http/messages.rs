@@ -66,8 +66,7 @@ fn target_in_query(req: &Request) -> Result<Target> {
 pub async fn post_message_read(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
-    let group = fields.opt_u64("g_id", u64::MAX)?.map(GroupId);
-    let target = Target::either(fields.opt_user("with")?, group).map_err(Refusal::invalid)?;
+    let target = fields.target()?;
     let upto = fields.opt_u64("upto", u64::MAX)?.ok_or_else(|| Refusal::invalid("upto is required"))?;
     let upto = signals::read(&*ctx.clients, &actor, target, upto).await?;
     Ok(Reply::ok(json!({ "read": [{ "upto": upto }] })))

@@ -3,11 +3,10 @@
 //! push settings (`GET/PUT /user/settings`) and mutes (`PUT /mute`, `GET /mute`).
 
 use super::{Ctx, Fields, Reply};
-use crate::domain::ids::{GroupId, Target};
 use crate::domain::push::{parse_token, Platform, MAX_TOKEN_LEN};
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::push;
-use crate::store::push::Flag;
+use crate::store::push::{Flag, Visibility};
 use lambda_http::Request;
 use serde_json::json;
 
@@ -38,15 +37,18 @@ pub async fn list_device_push(ctx: &Ctx, _req: &Request) -> Result<Reply> {
 
 /// The caller's settings as answered: `[[settings]] push_preview`.
 fn settings_reply(settings: &crate::store::push::Settings) -> Reply {
-    Reply::ok(
-        json!({ "settings": [{ "push_preview": settings.push_preview, "read_receipts": settings.read_receipts }] }),
-    )
+    let view = json!({
+        "push_preview": settings.push_preview,
+        "read_receipts": settings.read_receipts,
+        "presence": settings.presence.as_str(),
+    });
+    Reply::ok(json!({ "settings": [view] }))
 }
 
 /// `GET /user/settings`.
 pub async fn get_user_settings(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
-    Ok(settings_reply(&push::update_settings(&*ctx.clients, caller.user_id, &[]).await?))
+    Ok(settings_reply(&push::update_settings(&*ctx.clients, caller.user_id, &[], None).await?))
 }
 
 /// `PUT /user/settings`: a partial update (form, JSON or TOML); only the fields sent change.
@@ -59,15 +61,20 @@ pub async fn put_user_settings(ctx: &Ctx, req: &Request) -> Result<Reply> {
             flags.push((flag, on));
         }
     }
-    Ok(settings_reply(&push::update_settings(&*ctx.clients, caller.user_id, &flags).await?))
+    let presence = match fields.opt_text("presence", 1, 16)? {
+        Some(text) => {
+            Some(Visibility::parse(&text).ok_or_else(|| Refusal::invalid("presence must be friends or nobody"))?)
+        }
+        None => None,
+    };
+    Ok(settings_reply(&push::update_settings(&*ctx.clients, caller.user_id, &flags, presence).await?))
 }
 
 /// `PUT /mute` {with | g_id, until}: no pushes for that conversation until `until`; 0 unmutes.
 pub async fn put_mute(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let fields = Fields::parse(req)?;
-    let group = fields.opt_u64("g_id", u64::MAX)?.map(GroupId);
-    let target = Target::either(fields.opt_user("with")?, group).map_err(Refusal::invalid)?;
+    let target = fields.target()?;
     let until = fields.opt_u64("until", u64::MAX)?.ok_or_else(|| Refusal::invalid("until is required"))?;
     Ok(Reply::ok(json!({ "mute": push::mute(&*ctx.clients, caller.user_id, target, until).await? })))
 }

@@ -4,10 +4,14 @@
 //! of one user) is a device of its own and evicts nobody.
 
 use crate::delivery;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{Actor, UserId};
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::store::connections::Connection;
+use crate::store::push::Visibility;
+use crate::store::relations::List;
 use crate::store::Backend;
+use serde_json::Value;
+use std::collections::HashSet;
 
 /// Most live sockets one user keeps (one per device name): a new one past it closes the
 /// oldest, so device names a client makes up cannot grow the user's connection record (and
@@ -32,11 +36,40 @@ pub async fn bind(backend: &impl Backend, conn: &Connection) -> Result<()> {
         .into_iter()
         .filter(|c| c.connection_id != conn.connection_id)
         .partition(|c| c.device == conn.device && conn.device.is_named());
+    let first = older.is_empty() && others.is_empty();
     others.sort_by_key(|c| c.since);
     let excess = (others.len() + 1).saturating_sub(MAX_SOCKETS_PER_USER);
     older.extend(others.into_iter().take(excess));
     delivery::close_connections(backend, &older.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()).await;
+    if first {
+        delivery::presence::announce(backend, user, true).await;
+    }
     Ok(())
+}
+
+/// The most users one connection watches.
+pub const MAX_WATCHED: usize = 100;
+
+/// `PRESENCE_SUBSCRIBE`: connection `cid` of `actor` watches the presence of `users`, replacing
+/// what it watched before, until it closes. Only friends who show their presence are watched
+/// and answered (online, last seen); everyone else is left out of the answer and of every later
+/// `NOTIFY_PRESENCE`, so a stranger learns nothing, not even that the user exists.
+pub async fn subscribe(backend: &impl Backend, actor: &Actor, users: &[UserId]) -> Result<Vec<Value>> {
+    if users.len() > MAX_WATCHED {
+        return Err(Refusal::invalid(format!("users: at most {MAX_WATCHED}")).into());
+    }
+    let cid = actor.connection_id.as_deref().ok_or_else(|| Refusal::invalid("presence is for sockets"))?;
+    let friends: HashSet<UserId> = backend.list(actor.user_id, List::Friends).await?.iter().map(|c| c.other).collect();
+    let mut wanted: Vec<UserId> = users.iter().copied().filter(|u| friends.contains(u)).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let settings = backend.settings_of(&wanted).await?;
+    let visible: Vec<UserId> =
+        wanted.into_iter().zip(settings).filter(|(_, s)| s.presence == Visibility::Friends).map(|(u, _)| u).collect();
+    backend.watch(cid, actor.user_id, &visible).await?;
+    let states = backend.presence_of(&visible).await?;
+    let views = visible.iter().zip(states).map(|(user, (online, seen))| delivery::presence::view(*user, online, seen));
+    Ok(views.collect())
 }
 
 /// Closes the sockets of the sessions `ended` (their ids), whatever device names they gave.

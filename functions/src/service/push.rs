@@ -7,7 +7,7 @@ use crate::domain::ids::{ConversationId, Target, UserId};
 use crate::domain::now_secs;
 use crate::domain::push::{Platform, Registration};
 use crate::domain::refusal::{Refusal, Result};
-use crate::store::push::{Flag, Holder, Settings};
+use crate::store::push::{Flag, Holder, Settings, Visibility};
 use crate::store::Backend;
 use serde_json::{json, Value};
 
@@ -104,9 +104,17 @@ pub async fn forget_sessions(backend: &impl Backend, user: UserId, sessions: &[S
 
 /// The user's settings (`push_preview`, `read_receipts`), after a partial update: only the
 /// flags given change.
-pub async fn update_settings(backend: &impl Backend, user: UserId, flags: &[(Flag, bool)]) -> Result<Settings> {
+pub async fn update_settings(
+    backend: &impl Backend,
+    user: UserId,
+    flags: &[(Flag, bool)],
+    presence: Option<Visibility>,
+) -> Result<Settings> {
     for (flag, on) in flags {
         backend.set_flag(user, *flag, *on).await?;
+    }
+    if let Some(visibility) = presence {
+        backend.set_presence(user, visibility).await?;
     }
     Ok(backend.push_settings(user).await?)
 }

@@ -146,3 +146,64 @@ pub async fn receipts(backend: &impl Backend, caller: UserId, target: Target) ->
     });
     Ok(listed.collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::format::Format;
+    use crate::domain::message::Outgoing;
+    use crate::store::memory::{actor, refused, Memory};
+    use crate::store::ports::PushStore;
+
+    /// Ann (1) and Bob (2), friends; Bob's JSON socket.
+    fn ann_and_bob() -> (Memory, String) {
+        let memory = Memory::default();
+        memory.user(1, None);
+        memory.user(2, None);
+        memory.befriend(1, 2);
+        let socket = memory.connect(2, "web", Format::Json);
+        (memory, socket)
+    }
+
+    /// The events posted to `cid`, in order.
+    fn events(memory: &Memory, cid: &str) -> Vec<Value> {
+        let state = memory.state();
+        let frames = state.posts.iter().filter(|(c, _)| c == cid);
+        frames.map(|(_, f)| serde_json::from_slice::<Value>(f).unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn typing_is_relayed_once_per_window_and_never_to_a_non_member() {
+        let (memory, bob) = ann_and_bob();
+        for _ in 0..5 {
+            typing(&memory, &actor(1, "web"), Target::User(UserId(2)), true).await.unwrap();
+        }
+        let relayed = events(&memory, &bob);
+        assert_eq!(relayed.len(), 1, "{relayed:?}");
+        assert_eq!(relayed[0]["data"], json!({ "with": 1, "user": 1, "state": "start" }));
+        memory.group(9, &[2, 3]);
+        let outsider = typing(&memory, &actor(1, "web"), Target::Group(crate::domain::ids::GroupId(9)), true).await;
+        assert_eq!(refused(outsider), Refusal::NotGroupMember);
+    }
+
+    #[tokio::test]
+    async fn a_read_never_moves_back_and_receipts_off_hides_it_both_ways() {
+        let (memory, bob) = ann_and_bob();
+        let ann = memory.connect(1, "web", Format::Json);
+        for i in 0..3 {
+            let out = Outgoing::new(format!("c{i}"), "text", "hi".into(), Target::User(UserId(2))).unwrap();
+            crate::service::messages::send(&memory, &actor(1, "web"), &out).await.unwrap();
+        }
+        assert_eq!(read(&memory, &actor(2, "web"), Target::User(UserId(1)), 9).await.unwrap(), 3, "at most the head");
+        let told: Vec<Value> = events(&memory, &ann).into_iter().filter(|e| e["event"] == "NOTIFY_READ").collect();
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0]["data"], json!({ "with": 2, "user": 2, "upto": 3 }));
+        read(&memory, &actor(2, "web"), Target::User(UserId(1)), 1).await.unwrap();
+        let shown = receipts(&memory, UserId(1), Target::User(UserId(2))).await.unwrap();
+        assert_eq!(shown, [json!({ "user": 2, "delivered": 0, "read": 3 })], "the marker stayed at 3");
+        memory.set_flag(UserId(2), crate::store::push::Flag::ReadReceipts, false).await.unwrap();
+        assert!(receipts(&memory, UserId(1), Target::User(UserId(2))).await.unwrap()[0].get("read").is_none());
+        assert!(receipts(&memory, UserId(2), Target::User(UserId(1))).await.unwrap()[0].get("read").is_none());
+        let _ = bob;
+    }
+}

@@ -288,8 +288,20 @@ impl ConnectionStore for Clients {
     async fn sockets_of(&self, user: UserId) -> Result<Vec<Connection>> {
         connections::of_users(self, &[user], true).await
     }
-    async fn forget(&self, connection_id: &str) -> Result<()> {
+    async fn forget(&self, connection_id: &str) -> Result<Option<UserId>> {
         connections::forget(self, connection_id).await
+    }
+    async fn watch(&self, connection_id: &str, subscriber: UserId, users: &[UserId]) -> Result<()> {
+        super::watch::subscribe(self, connection_id, subscriber, users).await
+    }
+    async fn watchers(&self, user: UserId) -> Result<Vec<(String, UserId)>> {
+        super::watch::watchers(self, user).await
+    }
+    async fn presence_of(&self, users: &[UserId]) -> Result<Vec<(bool, u64)>> {
+        super::watch::presence_of(self, users).await
+    }
+    async fn mark_seen(&self, user: UserId, at: u64) -> Result<()> {
+        super::watch::mark_seen(self, user, at).await
     }
     async fn bind(&self, connection: &Connection) -> Result<()> {
         connections::bind(self, connection).await

@@ -35,6 +35,9 @@ impl PushStore for Clients {
     async fn push_settings(&self, user: UserId) -> Result<push::Settings> {
         push::settings(self, user).await
     }
+    async fn set_presence(&self, user: UserId, visibility: push::Visibility) -> Result<()> {
+        push::set_presence(self, user, visibility).await
+    }
     async fn settings_of(&self, users: &[UserId]) -> Result<Vec<push::Settings>> {
         push::settings_of(self, users).await
     }

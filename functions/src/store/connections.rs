@@ -171,22 +171,31 @@ pub async fn find(clients: &Clients, cid: &str) -> Result<Option<Connection>> {
     }))
 }
 
-/// Removes both records of a connection; forgetting an unknown connection is not an error.
-pub async fn forget(clients: &Clients, cid: &str) -> Result<()> {
+/// Removes both records of a connection, and takes it out of the presence maps it watched;
+/// forgetting an unknown connection is not an error. Answers its user, if it had one.
+pub async fn forget(clients: &Clients, cid: &str) -> Result<Option<UserId>> {
     let table = &clients.config.tables.connections;
     let delete = clients.dynamodb.delete_item().table_name(table).key("pk", s(conn_key(cid)));
     let removed = delete.return_values(ReturnValue::AllOld).send().await.map_err(aws)?;
     #[derive(Deserialize)]
     struct Owner {
         user_id: Option<UserId>,
+        #[serde(default)]
+        watching: Vec<UserId>,
     }
-    let Some(item) = removed.attributes else { return Ok(()) };
-    let Some(user) = from_item::<Owner>(item)?.user_id else { return Ok(()) };
+    let Some(item) = removed.attributes else { return Ok(None) };
+    let owner: Owner = from_item(item)?;
+    let Some(user) = owner.user_id else { return Ok(None) };
     let (key, names) = (user_key(user), [cid.to_string()]);
-    let (groups, removed) =
-        futures::join!(groups::groups_of(clients, user), remove_from_map(clients, table, &key, "conns", &names));
+    let (groups, removed, unwatched) = futures::join!(
+        groups::groups_of(clients, user),
+        remove_from_map(clients, table, &key, "conns", &names),
+        super::watch::unwatch(clients, cid, &owner.watching)
+    );
     removed?;
-    live::remove(clients, &groups?, &[cid.to_string()]).await
+    unwatched?;
+    live::remove(clients, &groups?, &[cid.to_string()]).await?;
+    Ok(Some(user))
 }
 
 /// The live connections of `users`: one BatchGetItem per 100 users, never a Scan. Records

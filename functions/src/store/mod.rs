@@ -19,6 +19,7 @@ pub mod relations;
 pub mod sessions;
 pub mod streams;
 pub mod users;
+pub mod watch;
 
 use crate::domain::refusal::{Error, Refusal};
 use aws_sdk_dynamodb::error::SdkError;

@@ -8,7 +8,7 @@ use super::blobs::Stat;
 use super::connections::{Audience, Connection};
 use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
-use super::push::{Flag, Holder, Published, Settings as PushSettings};
+use super::push::{Flag, Holder, Published, Settings as PushSettings, Visibility};
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
 use super::streams::{NewEntry, Numbered, Placed, Position};
@@ -245,7 +245,21 @@ pub trait ConnectionStore: Sync {
     fn audience(&self, users: &[UserId]) -> impl Future<Output = Result<Audience>> + Send;
     /// One user's live connections, read strongly consistent (a socket bound an instant ago).
     fn sockets_of(&self, user: UserId) -> impl Future<Output = Result<Vec<Connection>>> + Send;
-    fn forget(&self, connection_id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Forgets a connection; its user, if it had one.
+    fn forget(&self, connection_id: &str) -> impl Future<Output = Result<Option<UserId>>> + Send;
+    /// Makes a connection of `subscriber` watch exactly `users`' presence (`store::watch`).
+    fn watch(
+        &self,
+        connection_id: &str,
+        subscriber: UserId,
+        users: &[UserId],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The connections watching `user` (connection id, subscriber).
+    fn watchers(&self, user: UserId) -> impl Future<Output = Result<Vec<(String, UserId)>>> + Send;
+    /// Whether each of `users` is online, and when last seen (0: never).
+    fn presence_of(&self, users: &[UserId]) -> impl Future<Output = Result<Vec<(bool, u64)>>> + Send;
+    /// Notes that `user`'s last socket closed at `at`.
+    fn mark_seen(&self, user: UserId, at: u64) -> impl Future<Output = Result<()>> + Send;
     /// Binds a logged-in connection to its user.
     fn bind(&self, connection: &Connection) -> impl Future<Output = Result<()>> + Send;
     /// The live connections and push-registered devices listed for a group's members: who may
@@ -300,6 +314,7 @@ pub trait PushStore: Sync {
     /// The user's push settings and mutes (`super::push::Settings`).
     fn push_settings(&self, user: UserId) -> impl Future<Output = Result<PushSettings>> + Send;
     fn set_flag(&self, user: UserId, flag: Flag, on: bool) -> impl Future<Output = Result<()>> + Send;
+    fn set_presence(&self, user: UserId, visibility: Visibility) -> impl Future<Output = Result<()>> + Send;
     /// The settings of each of `users`, in their order.
     fn settings_of(&self, users: &[UserId]) -> impl Future<Output = Result<Vec<PushSettings>>> + Send;
     /// Mutes a conversation (by its id) until `until` seconds; 0 unmutes.

@@ -225,13 +225,41 @@ pub struct Settings {
     #[serde(default = "enabled")]
     pub read_receipts: bool,
     #[serde(default)]
+    pub presence: Visibility,
+    #[serde(default)]
     pub mutes: HashMap<String, u64>,
+}
+
+/// Who sees a user's presence: their friends (the default), or nobody.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    #[default]
+    Friends,
+    Nobody,
+}
+
+impl Visibility {
+    pub fn parse(text: &str) -> Option<Visibility> {
+        match text {
+            "friends" => Some(Visibility::Friends),
+            "nobody" => Some(Visibility::Nobody),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Friends => "friends",
+            Visibility::Nobody => "nobody",
+        }
+    }
 }
 
 impl Default for Settings {
     /// Every flag on, nothing muted.
     fn default() -> Settings {
-        Settings { push_preview: true, read_receipts: true, mutes: HashMap::new() }
+        Settings { push_preview: true, read_receipts: true, presence: Visibility::Friends, mutes: HashMap::new() }
     }
 }
 
@@ -284,6 +312,14 @@ pub async fn settings_of(clients: &Clients, users: &[UserId]) -> Result<Vec<Sett
         found.insert(pk, from_item(item)?);
     }
     Ok(users.iter().map(|u| found.remove(&settings_key(*u)).unwrap_or_default()).collect())
+}
+
+/// Sets who sees the user's presence.
+pub async fn set_presence(clients: &Clients, user: UserId, visibility: Visibility) -> Result<()> {
+    let update = clients.dynamodb.update_item().table_name(&clients.config.tables.users);
+    let update = update.key("pk", s(settings_key(user))).update_expression("SET presence = :v");
+    update.expression_attribute_values(":v", s(visibility.as_str())).send().await.map_err(aws)?;
+    Ok(())
 }
 
 /// Sets one flag.

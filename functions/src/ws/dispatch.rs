@@ -14,7 +14,7 @@ use crate::domain::now_secs;
 use crate::domain::push::{parse_token, Platform};
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::service::contacts;
-use crate::service::{messages, push, signals, sync, users};
+use crate::service::{messages, presence, push, signals, sync, users};
 use crate::store::connections;
 use im_adapters::Clients;
 use serde_json::{json, Value};
@@ -172,6 +172,10 @@ async fn serve(
             signals::typing(clients, actor, target, start).await?;
             // A signal gets no answer: API Gateway bills every frame, and there is nothing to say.
             Ok(String::new())
+        }
+        Request::PresenceSubscribe { users } => {
+            let states = presence::subscribe(clients, actor, &users).await?;
+            Ok(answer.json("OK", json!({ "users": states })))
         }
         Request::Read { target, upto } => {
             let upto = signals::read(clients, actor, target, upto).await?;

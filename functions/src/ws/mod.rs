@@ -7,6 +7,7 @@ pub mod dispatch;
 mod login;
 pub mod parse;
 
+use crate::delivery;
 use crate::domain::format::Format;
 use crate::domain::ids::DeviceName;
 use crate::domain::refusal::{Error, Refusal, Result};
@@ -101,7 +102,7 @@ async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
 /// `$disconnect`: forgets the connection. Also what a push does on 410 Gone.
 pub async fn disconnect(clients: &Clients, req: &Request) -> Response<Body> {
     let forgotten = match connection_id(req) {
-        Ok(cid) => connections::forget(clients, &cid).await.map_err(Error::from),
+        Ok(cid) => delivery::disconnected(clients, &cid).await.map_err(Error::from),
         Err(err) => Err(err),
     };
     answer(forgotten.map(|()| String::new()))

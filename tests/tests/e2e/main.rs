@@ -18,6 +18,7 @@ mod iam;
 mod invoke;
 mod matrix;
 mod messages;
+mod presence;
 mod push;
 mod push_reach;
 mod realtime;

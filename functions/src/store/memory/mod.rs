@@ -63,6 +63,9 @@ pub struct State {
     pub swap_after_stat: HashMap<String, Vec<u8>>,
     /// Every frame posted, in order, with the buffer it was posted from.
     pub posts: Vec<(String, Arc<[u8]>)>,
+    /// Presence subscriptions: (watching connection, its user, the user watched).
+    pub watching: Vec<(String, UserId, UserId)>,
+    pub last_seen: HashMap<UserId, u64>,
     /// Connections that answer 410 Gone.
     pub gone: HashSet<String>,
     pub disconnected: Vec<String>,

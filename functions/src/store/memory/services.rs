@@ -59,8 +59,32 @@ impl ConnectionStore for Memory {
     async fn sockets_of(&self, user: UserId) -> Result<Vec<Connection>> {
         self.of_users(&[user]).await
     }
-    async fn forget(&self, connection_id: &str) -> Result<()> {
-        self.state().connections.retain(|c| c.connection_id != connection_id);
+    async fn forget(&self, connection_id: &str) -> Result<Option<UserId>> {
+        let mut state = self.state();
+        let user = state.connections.iter().find(|c| c.connection_id == connection_id).and_then(|c| c.user_id);
+        state.connections.retain(|c| c.connection_id != connection_id);
+        state.watching.retain(|(cid, _, _)| cid != connection_id);
+        Ok(user)
+    }
+    async fn watch(&self, connection_id: &str, subscriber: UserId, users: &[UserId]) -> Result<()> {
+        let mut state = self.state();
+        state.watching.retain(|(cid, _, _)| cid != connection_id);
+        state.watching.extend(users.iter().map(|u| (connection_id.to_string(), subscriber, *u)));
+        Ok(())
+    }
+    async fn watchers(&self, user: UserId) -> Result<Vec<(String, UserId)>> {
+        let state = self.state();
+        Ok(state.watching.iter().filter(|(_, _, u)| *u == user).map(|(cid, s, _)| (cid.clone(), *s)).collect())
+    }
+    async fn presence_of(&self, users: &[UserId]) -> Result<Vec<(bool, u64)>> {
+        let state = self.state();
+        let one = |u: &UserId| {
+            (state.connections.iter().any(|c| c.user_id == Some(*u)), state.last_seen.get(u).copied().unwrap_or(0))
+        };
+        Ok(users.iter().map(one).collect())
+    }
+    async fn mark_seen(&self, user: UserId, at: u64) -> Result<()> {
+        self.state().last_seen.insert(user, at);
         Ok(())
     }
     async fn bind(&self, connection: &Connection) -> Result<()> {
@@ -190,6 +214,10 @@ impl PushStore for Memory {
     async fn push_settings(&self, user: UserId) -> Result<PushSettings> {
         let stored = self.state().push_settings.get(&user).cloned();
         Ok(stored.unwrap_or_default())
+    }
+    async fn set_presence(&self, user: UserId, visibility: crate::store::push::Visibility) -> Result<()> {
+        self.state().push_settings.entry(user).or_default().presence = visibility;
+        Ok(())
     }
     async fn settings_of(&self, users: &[UserId]) -> Result<Vec<PushSettings>> {
         let state = self.state();

@@ -109,6 +109,10 @@ enum JsonRequest {
         g_id: Option<Whole>,
         state: Text,
     },
+    #[serde(rename = "PRESENCE_SUBSCRIBE")]
+    PresenceSubscribe {
+        users: Vec<Whole>,
+    },
     #[serde(rename = "READ")]
     Read {
         with: Option<Whole>,
@@ -212,6 +216,9 @@ impl JsonRequest {
                     _ => return Err("state must be start or stop".into()),
                 },
             },
+            JsonRequest::PresenceSubscribe { users } => {
+                Request::PresenceSubscribe { users: users.into_iter().map(|u| UserId(u.0)).collect() }
+            }
             JsonRequest::Read { with, g_id, upto } => {
                 Request::Read { target: signal_target(with, g_id)?, upto: upto.0 }
             }

@@ -114,6 +114,10 @@ pub enum Request {
         target: Target,
         start: bool,
     },
+    /// Watch these users' presence (`service::presence::subscribe`).
+    PresenceSubscribe {
+        users: Vec<UserId>,
+    },
     /// The reader read a conversation up to `upto` (`service::signals::read`).
     Read {
         target: Target,
@@ -146,6 +150,7 @@ impl Request {
             Request::PushUnregister => "push_unregister",
             Request::Typing { .. } => "typing",
             Request::Read { .. } => "read",
+            Request::PresenceSubscribe { .. } => "presence_subscribe",
         }
     }
 }
