@@ -185,8 +185,7 @@ pub async fn push_message(backend: &impl Backend, actor: &Actor, reach: Reach, e
     }
 }
 
-/// Posts stored entries to their users' live connections and queues their push jobs
-/// (`push::queue`), side by side.
+/// Posts stored entries to their users' live connections and queues their pushes, side by side.
 async fn deliver_to(
     backend: &impl Backend,
     actor: &Actor,
@@ -215,9 +214,8 @@ pub async fn push_stored(backend: &impl Backend, actor: &Actor, stored: &[(UserI
 /// a contact change with its count, who sees it.
 type FrameKey = (ConversationId, u64, Format, Option<UserId>);
 
-/// Posts stored entries to their users' live connections (looked up here), except the acting
-/// device, and `event` to its user's JSON connections ([`post_to_live`]), and queues their
-/// pushes. Fails when the connections cannot be looked up (nothing was posted then).
+/// Posts stored entries to their users' live connections (looked up here) and queues their
+/// pushes ([`deliver_to`]). Fails when the connections cannot be looked up (nothing posted).
 async fn push_to_live(
     backend: &impl Backend,
     actor: &Actor,
@@ -358,18 +356,9 @@ async fn post_forgetting_gone(backend: &impl Backend, posts: Vec<(String, Arc<[u
 }
 
 async fn forget(backend: &impl Backend, cid: &str, why: &str) {
-    if let Err(err) = disconnected(backend, cid).await {
+    if let Err(err) = presence::disconnected(backend, cid).await {
         tracing::warn!(error = %err, why, "could not forget a connection");
     }
-}
-
-/// Forgets a closed connection (`$disconnect`, a post answered 410 Gone, a socket closed from
-/// here); when it was its user's last, their watchers hear they went offline.
-pub async fn disconnected(backend: &impl Backend, cid: &str) -> store::Result<()> {
-    if let Some(user) = backend.forget(cid).await? {
-        presence::left(backend, user).await;
-    }
-    Ok(())
 }
 
 /// Pushes a frame of derived state (an unread count, say) to `user`'s JSON connections. Not

@@ -19,6 +19,15 @@ pub fn view(user: UserId, online: bool, last_seen: u64) -> Value {
     json!({ "user": user, "online": online, "last_seen": last_seen })
 }
 
+/// Forgets a closed connection (`$disconnect`, a post answered 410 Gone, a socket closed from
+/// here); when it was its user's last, their watchers hear they went offline.
+pub async fn disconnected(backend: &impl Backend, cid: &str) -> store::Result<()> {
+    if let Some(user) = backend.forget(cid).await? {
+        left(backend, user).await;
+    }
+    Ok(())
+}
+
 /// After a socket of `user` closed: when it was their last, notes when and tells the watchers.
 pub async fn left(backend: &impl Backend, user: UserId) {
     let noted = async {

@@ -289,7 +289,9 @@ impl ConnectionStore for Clients {
         connections::of_users(self, &[user], true).await
     }
     async fn forget(&self, connection_id: &str) -> Result<Option<UserId>> {
-        connections::forget(self, connection_id).await
+        let Some((user, watching)) = connections::forget(self, connection_id).await? else { return Ok(None) };
+        super::watch::unwatch(self, connection_id, &watching).await?;
+        Ok(Some(user))
     }
     async fn watch(&self, connection_id: &str, subscriber: UserId, users: &[UserId]) -> Result<()> {
         super::watch::subscribe(self, connection_id, subscriber, users).await

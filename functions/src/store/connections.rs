@@ -171,9 +171,10 @@ pub async fn find(clients: &Clients, cid: &str) -> Result<Option<Connection>> {
     }))
 }
 
-/// Removes both records of a connection, and takes it out of the presence maps it watched;
-/// forgetting an unknown connection is not an error. Answers its user, if it had one.
-pub async fn forget(clients: &Clients, cid: &str) -> Result<Option<UserId>> {
+/// Removes both records of a connection; forgetting an unknown connection is not an error.
+/// Answers its user, if it had one, and the users whose presence it watched (`store::watch`
+/// takes it out of their maps).
+pub async fn forget(clients: &Clients, cid: &str) -> Result<Option<(UserId, Vec<UserId>)>> {
     let table = &clients.config.tables.connections;
     let delete = clients.dynamodb.delete_item().table_name(table).key("pk", s(conn_key(cid)));
     let removed = delete.return_values(ReturnValue::AllOld).send().await.map_err(aws)?;
@@ -187,15 +188,11 @@ pub async fn forget(clients: &Clients, cid: &str) -> Result<Option<UserId>> {
     let owner: Owner = from_item(item)?;
     let Some(user) = owner.user_id else { return Ok(None) };
     let (key, names) = (user_key(user), [cid.to_string()]);
-    let (groups, removed, unwatched) = futures::join!(
-        groups::groups_of(clients, user),
-        remove_from_map(clients, table, &key, "conns", &names),
-        super::watch::unwatch(clients, cid, &owner.watching)
-    );
+    let (groups, removed) =
+        futures::join!(groups::groups_of(clients, user), remove_from_map(clients, table, &key, "conns", &names));
     removed?;
-    unwatched?;
     live::remove(clients, &groups?, &[cid.to_string()]).await?;
-    Ok(Some(user))
+    Ok(Some((user, owner.watching)))
 }
 
 /// The live connections of `users`: one BatchGetItem per 100 users, never a Scan. Records

@@ -102,7 +102,7 @@ async fn record_connection(clients: &Clients, req: &Request) -> Result<()> {
 /// `$disconnect`: forgets the connection. Also what a push does on 410 Gone.
 pub async fn disconnect(clients: &Clients, req: &Request) -> Response<Body> {
     let forgotten = match connection_id(req) {
-        Ok(cid) => delivery::disconnected(clients, &cid).await.map_err(Error::from),
+        Ok(cid) => delivery::presence::disconnected(clients, &cid).await.map_err(Error::from),
         Err(err) => Err(err),
     };
     answer(forgotten.map(|()| String::new()))
