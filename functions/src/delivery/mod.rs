@@ -418,6 +418,7 @@ mod tests {
             us: 0,
             d: "web".into(),
             deleted: false,
+            details: Default::default(),
         };
         Entry { conversation: ConversationId::Group(group), seq, echo_of: None, body: Body::Message(message) }
     }

@@ -6,9 +6,8 @@
 //! event source) sends them. A job is a user and an entry; what to say and to whom is read
 //! when it runs, so a confirmation, an unregistering or a block in between counts.
 
-use crate::domain::entry::{Body, Entry};
+use crate::domain::entry::{Body, Entry, Message};
 use crate::domain::ids::{device_key, Actor, ConversationId, EntryId, UserId};
-use crate::domain::message::MessageKind;
 use crate::domain::notification::{notice_body, preview, Alert, Notification};
 use crate::domain::push::Registration;
 use crate::store::connections::Audience;
@@ -149,23 +148,22 @@ pub async fn deliver(backend: &impl Backend, job: &Job) -> store::Result<()> {
     if devices.is_empty() {
         return Ok(());
     }
+    let mut data = BTreeMap::from([
+        ("conversation".to_string(), job.conversation.clone()),
+        ("id".to_string(), EntryId::of(conversation, job.seq).to_string()),
+        ("seq".to_string(), job.seq.to_string()),
+    ]);
     let alert = match job.badge_only {
         true => None,
         false => match alert(backend, job, conversation).await? {
-            Some(alert) => Some(alert),
+            Some((alert, reply)) => {
+                data.extend(reply);
+                Some(alert)
+            }
             None => return Ok(()),
         },
     };
-    let notification = Notification {
-        alert,
-        badge: unread_total(backend, job.user).await?,
-        thread: job.conversation.clone(),
-        data: BTreeMap::from([
-            ("conversation".to_string(), job.conversation.clone()),
-            ("id".to_string(), EntryId::of(conversation, job.seq).to_string()),
-            ("seq".to_string(), job.seq.to_string()),
-        ]),
-    };
+    let notification = Notification { alert, badge: unread_total(backend, job.user).await?, thread: job.conversation.clone(), data };
     for registration in devices {
         let message = notification.sns_message(registration.platform);
         if let Published::Gone(why) = backend.publish(&registration.endpoint, &message).await? {
@@ -187,8 +185,13 @@ pub async fn forget(backend: &impl Backend, user: UserId, registration: &Registr
 
 /// What the push of a job's entry says: the group's name or the sender's (as the recipient may
 /// see it), and a preview of the message or what the notice was. `None` when it is not to be
-/// pushed any more: deleted, from someone the user blocks, in a conversation they muted.
-async fn alert(backend: &impl Backend, job: &Job, conversation: ConversationId) -> store::Result<Option<Alert>> {
+/// pushed any more: deleted, from someone the user blocks, in a conversation they muted. A
+/// reply's push also carries `reply_to` and, with previews on, `reply_snippet`.
+async fn alert(
+    backend: &impl Backend,
+    job: &Job,
+    conversation: ConversationId,
+) -> store::Result<Option<(Alert, Vec<(String, String)>)>> {
     let (entries, _) = backend.read_range(conversation, job.seq.saturating_sub(1), job.seq, 1).await?;
     let Some(entry) = entries.into_iter().next().filter(|e| e.alerts(job.user)) else { return Ok(None) };
     let from = entry.sender();
@@ -209,11 +212,21 @@ async fn alert(backend: &impl Backend, job: &Job, conversation: ConversationId) 
         ConversationId::Group(group) => backend.info(group).await?.map(|info| info.name),
         _ => None,
     };
-    let body = match &entry.body {
-        Body::Message(m) => preview(&m.c, m.t == MessageKind::Audio, settings.push_preview),
-        Body::Notice(n) => notice_body(&n.what, &sender),
+    let (body, reply) = match &entry.body {
+        Body::Message(m) => (preview(&m.c, m.t, settings.push_preview), reply_data(m, settings.push_preview)),
+        Body::Notice(n) => (notice_body(&n.what, &sender), vec![]),
     };
-    Ok(Some(Alert { title: group.unwrap_or(sender), body }))
+    Ok(Some((Alert { title: group.unwrap_or(sender), body }, reply)))
+}
+
+/// A reply's fields for a push's data: what it answers, and its quote when previews are on.
+fn reply_data(message: &Message, preview: bool) -> Vec<(String, String)> {
+    let Some(reply_to) = &message.details.reply_to else { return vec![] };
+    let mut data = vec![("reply_to".to_string(), reply_to.clone())];
+    if let Some(snippet) = message.details.reply_snippet.as_ref().filter(|_| preview) {
+        data.push(("reply_snippet".to_string(), snippet.clone()));
+    }
+    data
 }
 
 /// The user's exact unread total: every conversation's head less their read marker, the same

@@ -119,6 +119,7 @@ mod tests {
             us: 0,
             d: "android".into(),
             deleted: false,
+            details: Default::default(),
         };
         Entry {
             conversation: ConversationId::direct(UserId(1), UserId(2)),

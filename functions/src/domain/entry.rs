@@ -5,6 +5,7 @@
 use super::ids::{ConversationId, EntryId, Target, UserId, ANY_DEVICE};
 use super::message::MessageKind;
 use super::notice::Notice;
+use super::rich::Details;
 use serde::{Deserialize, Serialize};
 
 /// Which simple_im table an entry travels as.
@@ -66,6 +67,9 @@ pub struct Message {
     /// A tombstone: deleted by its sender, its content gone, its place kept.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// What it gathered since (an edit, reactions, a reply's quote, an attachment's facts).
+    #[serde(flatten)]
+    pub details: Details,
 }
 
 fn is_zero(us: &u32) -> bool {
@@ -83,10 +87,24 @@ impl Message {
         self.c.strip_prefix("file/").filter(|_| self.t != MessageKind::Text)
     }
 
-    /// The message as a tombstone: no content, marked deleted.
+    /// The message as a tombstone: no content, attachment, quote or reactions, marked deleted;
+    /// who hid it for themselves still has it hidden.
     pub fn tombstone(&mut self) {
         self.c.clear();
         self.deleted = true;
+        let Details { rev, reply_to, hidden_for, replies, .. } = std::mem::take(&mut self.details);
+        self.details = Details { rev, reply_to, hidden_for, replies, ..Details::default() };
+    }
+
+    /// The message as `reader` sees it: reactions counted with `mine`; its content gone when
+    /// they deleted it for themselves (`hidden`).
+    pub fn seen_by(&mut self, reader: UserId) {
+        self.details.seen_by(reader);
+        if self.details.hidden {
+            self.c.clear();
+            let rev = self.details.rev;
+            self.details = Details { rev, hidden: true, ..Details::default() };
+        }
     }
 }
 
@@ -198,6 +216,14 @@ impl Entry {
         }
     }
 
+    /// The entry as `reader` sees it (`Message::seen_by`).
+    pub fn seen_by(mut self, reader: UserId) -> Entry {
+        if let Body::Message(m) = &mut self.body {
+            m.seen_by(reader);
+        }
+        self
+    }
+
     pub fn message(&self) -> Option<&Message> {
         match &self.body {
             Body::Message(m) => Some(m),
@@ -250,6 +276,7 @@ mod tests {
             us: 0,
             d: "android".into(),
             deleted: false,
+            details: Details::default(),
         }
     }
 

@@ -191,6 +191,16 @@ impl ConversationId {
         }
     }
 
+    /// The conversation as `user` addresses it: the other user, or the group; a feed is nobody's.
+    pub fn target_for(&self, user: UserId) -> Option<Target> {
+        match *self {
+            ConversationId::Direct(a, b) if a == user => Some(Target::User(b)),
+            ConversationId::Direct(a, b) if b == user => Some(Target::User(a)),
+            ConversationId::Group(group) => Some(Target::Group(group)),
+            _ => None,
+        }
+    }
+
     /// Whether its id alone names `user` as a participant (a feed or a direct conversation).
     pub fn names(&self, user: UserId) -> bool {
         match *self {

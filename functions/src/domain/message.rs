@@ -12,6 +12,8 @@ pub enum MessageKind {
     Audio,
     Image,
     Video,
+    /// Any document, served as an attachment with its name.
+    File,
 }
 
 impl MessageKind {
@@ -21,6 +23,7 @@ impl MessageKind {
             MessageKind::Audio => "audio",
             MessageKind::Image => "image",
             MessageKind::Video => "video",
+            MessageKind::File => "file",
         }
     }
 }
@@ -33,7 +36,8 @@ impl FromStr for MessageKind {
             "audio" => MessageKind::Audio,
             "image" => MessageKind::Image,
             "video" => MessageKind::Video,
-            _ => return Err(Refusal::invalid("t must be text, audio, image or video")),
+            "file" => MessageKind::File,
+            _ => return Err(Refusal::invalid("t must be text, audio, image, video or file")),
         })
     }
 }
@@ -49,6 +53,8 @@ pub struct Outgoing {
     pub kind: MessageKind,
     pub content: String,
     pub target: Target,
+    /// The message it answers (`<conversation>:<seq>`), checked against the conversation when sent.
+    pub reply_to: Option<String>,
 }
 
 impl Outgoing {
@@ -65,7 +71,17 @@ impl Outgoing {
         if kind == MessageKind::Audio && !is_audio_key(&content) {
             return Err(Refusal::invalid("an audio message's c is the key from POST /audio/upload"));
         }
-        Ok(Outgoing { client_id, kind, content, target })
+        Ok(Outgoing { client_id, kind, content, target, reply_to: None })
+    }
+
+    /// The message as an answer to `reply_to` (a message id; empty is none).
+    pub fn replying_to(mut self, reply_to: Option<String>) -> Result<Outgoing, Refusal> {
+        let reply_to = reply_to.filter(|id| !id.is_empty());
+        if reply_to.as_ref().is_some_and(|id| super::ids::EntryId::message(id).is_none()) {
+            return Err(Refusal::invalid("reply_to must be a message id"));
+        }
+        self.reply_to = reply_to;
+        Ok(self)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod notification;
 pub mod push;
 pub mod refusal;
 pub mod relation;
+pub mod rich;
 pub mod toml_text;
 pub mod user;
 

@@ -45,6 +45,16 @@ pub enum Change {
     DeleteMessage {
         msg_id: String,
     },
+    /// Its sender edited a message: its new text, and when.
+    EditMessage {
+        msg_id: String,
+        c: String,
+        edited_at: u64,
+    },
+    /// The user deleted a message for themselves: their other devices hide it too.
+    HideMessage {
+        msg_id: String,
+    },
 }
 
 impl Change {
@@ -67,6 +77,8 @@ impl Change {
             DeleteGroup { .. } => "delete_group",
             UpdateGroupKey { .. } => "update_group_key",
             DeleteMessage { .. } => "delete_message",
+            EditMessage { .. } => "edit_message",
+            HideMessage { .. } => "hide_message",
         }
     }
 

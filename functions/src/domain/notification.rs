@@ -3,6 +3,7 @@
 //! push from a [`Notification`]; the SNS message carries only the platform's own key and SNS's
 //! required `default`.
 
+use super::message::MessageKind;
 use super::notice::Change;
 use super::push::Platform;
 use serde_json::{json, Value};
@@ -35,13 +36,16 @@ pub struct Alert {
 }
 
 /// A message's preview: its first [`PREVIEW_CHARS`] characters (an ellipsis when cut), or
-/// `Voice note`; `New message` alone when the user wants no preview (nothing private crosses
-/// Apple's or Google's servers then).
-pub fn preview(text: &str, voice: bool, show: bool) -> String {
-    match (show, voice) {
+/// what it attaches (`Voice note`, `Photo`, ...); `New message` alone when the user wants no
+/// preview (nothing private crosses Apple's or Google's servers then).
+pub fn preview(text: &str, kind: MessageKind, show: bool) -> String {
+    match (show, kind) {
         (false, _) => "New message".into(),
-        (true, true) => "Voice note".into(),
-        (true, false) => cut(text, PREVIEW_CHARS),
+        (true, MessageKind::Text) => cut(text, PREVIEW_CHARS),
+        (true, MessageKind::Audio) => "Voice note".into(),
+        (true, MessageKind::Image) => "Photo".into(),
+        (true, MessageKind::Video) => "Video".into(),
+        (true, MessageKind::File) => "File".into(),
     }
 }
 
@@ -145,11 +149,12 @@ mod tests {
 
     #[test]
     fn previews_are_cut_at_100_characters_or_withheld() {
-        assert_eq!(preview("hi", false, true), "hi");
+        assert_eq!(preview("hi", MessageKind::Text, true), "hi");
         let long = "é".repeat(150);
-        assert_eq!(preview(&long, false, true).chars().count(), PREVIEW_CHARS + 1);
-        assert_eq!(preview("secret", true, true), "Voice note");
-        assert_eq!(preview("secret", false, false), "New message");
+        assert_eq!(preview(&long, MessageKind::Text, true).chars().count(), PREVIEW_CHARS + 1);
+        assert_eq!(preview("secret", MessageKind::Audio, true), "Voice note");
+        assert_eq!(preview("file/image/x.png", MessageKind::Image, true), "Photo");
+        assert_eq!(preview("secret", MessageKind::Text, false), "New message");
     }
 
     #[test]

@@ -5,6 +5,8 @@ use crate::delivery::render::by_table;
 use crate::domain::ids::{ConversationId, EntryId, GroupId, Target, UserId};
 use crate::domain::message::{Outgoing, MAX_CONTENT_CHARS};
 use crate::domain::refusal::{Refusal, Result};
+use crate::domain::entry::Entry;
+use crate::service::changes;
 use crate::service::messages::{self, Sent};
 use crate::service::signals;
 use lambda_http::Request;
@@ -16,8 +18,8 @@ pub fn sent(client_id: &str, sent: &Sent) -> Reply {
     Reply::ok(json!({ "message": [{ "id": client_id, "sid": sent.id }] }))
 }
 
-/// `POST /message` (`to` or `g_id`, `id`, `t`, `c`): answers once the message is durable, with
-/// its server id.
+/// `POST /message` (`to` or `g_id`, `id`, `t`, `c`, optional `reply_to`): answers once the
+/// message is durable, with its server id.
 pub async fn send_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
@@ -28,8 +30,50 @@ pub async fn send_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
     };
     let client_id = fields.text("id", 1, 64)?;
     let kind = fields.opt_text("t", 1, 16)?.unwrap_or_else(|| "text".into());
-    let out = Outgoing::new(client_id, &kind, fields.text("c", 1, MAX_CONTENT_CHARS)?, target)?;
+    let out = Outgoing::new(client_id, &kind, fields.text("c", 1, MAX_CONTENT_CHARS)?, target)?
+        .replying_to(fields.opt_text("reply_to", 1, 100)?)?;
     Ok(sent(&out.client_id, &messages::send(&*ctx.clients, &actor, &out).await?))
+}
+
+/// The message a request names by `id` (a server id, `<conversation>:<seq>`).
+fn message_named(id: &str) -> Result<(ConversationId, u64)> {
+    Ok(EntryId::message(id).ok_or_else(|| Refusal::invalid("id must be a message id"))?)
+}
+
+/// A message as its changer now sees it.
+fn changed(entry: &Entry) -> Reply {
+    Reply::ok(json!({ "message": [entry.view()] }))
+}
+
+/// `PATCH /message` (`id`, `c`): the sender's new text for a text message, within the edit window.
+pub async fn edit_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = ctx.actor()?;
+    let fields = Fields::parse(req)?;
+    let id = message_named(&fields.text("id", 1, 100)?)?;
+    Ok(changed(&changes::edit(&*ctx.clients, &actor, id, &fields.text("c", 1, MAX_CONTENT_CHARS)?).await?))
+}
+
+/// `DELETE /message?id=<id>[&for=me]`: deletes a message for everyone (its sender), or hides it
+/// from the caller's own history (`for=me`, anyone's message).
+pub async fn delete_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = ctx.actor()?;
+    let (conversation, seq) = message_named(query(req, "id").ok_or_else(|| Refusal::invalid("id is required"))?)?;
+    match query(req, "for") {
+        None | Some("everyone") => changes::delete(&*ctx.clients, &actor, conversation, seq).await?,
+        Some("me") => changes::hide(&*ctx.clients, &actor, conversation, seq).await?,
+        Some(_) => return Err(Refusal::invalid("for must be me or everyone").into()),
+    }
+    Ok(Reply::no_content())
+}
+
+/// `POST /message/reaction` (`id`, `emoji`, `on`, default true): the caller's reaction added
+/// or taken back; answers the message with its `reactions`.
+pub async fn react_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let actor = ctx.actor()?;
+    let fields = Fields::parse(req)?;
+    let id = message_named(&fields.text("id", 1, 100)?)?;
+    let (emoji, on) = (fields.text("emoji", 1, 64)?, fields.opt_bool("on")?.unwrap_or(true));
+    Ok(changed(&changes::react(&*ctx.clients, &actor, id, &emoji, on).await?))
 }
 
 /// `GET /message/history?with=<user>|g_id=<group>[&before=<id>][&limit=20]`: the newest `limit`

@@ -9,12 +9,13 @@ use crate::domain::entry::{Body, Entry, Message};
 use crate::domain::ids::{device_key, Actor, ConversationId, Target, UserId};
 use crate::domain::limits::SENDS_PER_USER;
 use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
-use crate::domain::notice::Change;
 use crate::domain::now_micros;
-use crate::domain::refusal::{Error, Refusal, Result};
+use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation;
+use crate::domain::rich::Details;
 use crate::domain::user::Profile;
-use crate::service::{attachments, limits};
+use crate::service::{attachments, changes, limits};
+pub use crate::service::changes::is_member;
 use crate::store::streams::{self, NewEntry, Placed};
 use crate::store::Backend;
 use crate::store::StoreError;
@@ -73,15 +74,23 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
     // Independent round trips at once, none with an effect but the rate counter's; their
     // answers are judged in the order of the rules (rate limit first).
     let subject = actor.user_id.to_string();
-    let (admitted, audience, sender, sent_before) = futures::join!(
+    let quote = async {
+        match &out.reply_to {
+            Some(reply_to) => changes::quote(backend, conversation, reply_to).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (admitted, audience, sender, sent_before, quote) = futures::join!(
         limits::check_often(backend, &SENDS_PER_USER, &subject),
         check_allowed(backend, actor.user_id, out.target),
         backend.profile(actor.user_id),
         sent_before,
+        quote,
     );
     admitted?;
     let audience = audience?;
     let sender = sender?;
+    let quote = quote?;
     let (stored, reach) = match sent_before? {
         Some(seq) => {
             let entry = stored(backend, conversation, seq).await?;
@@ -90,10 +99,16 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
                 delivery::reach(backend, actor, conversation, &audience).await,
             )
         }
-        None => store(backend, actor, out, (conversation, &audience), sender.as_ref(), dedup.as_deref()).await?,
+        None => {
+            let details = Details { reply_to: quote.as_ref().map(|q| q.0.clone()), reply_snippet: quote.map(|q| q.1), ..Details::default() };
+            store(backend, actor, out, (conversation, &audience), (sender.as_ref(), details), dedup.as_deref()).await?
+        }
     };
     let Stored { entry, new, peer_unread } = stored;
     let seq = entry.seq;
+    if let (true, Some(reply_to)) = (new, &out.reply_to) {
+        changes::note_reply(backend, conversation, reply_to, seq).await;
+    }
     // Seed 003's unread count for a one-to-one recipient rides on the same connection look-up.
     let unread = match out.target {
         Target::User(to) => {
@@ -140,7 +155,7 @@ async fn store(
     actor: &Actor,
     out: &Outgoing,
     (conversation, audience): (ConversationId, &[UserId]),
-    sender: Option<&Profile>,
+    (sender, details): (Option<&Profile>, Details),
     dedup: Option<&str>,
 ) -> Result<(Stored, delivery::Reach)> {
     let content = if out.kind == MessageKind::Audio {
@@ -165,6 +180,7 @@ async fn store(
         us,
         d: actor.device.as_str().to_string(),
         deleted: false,
+        details,
     });
     // The sending device's key: sync never offers the message back to it (`Entry::is_own`).
     let device = device_key(&actor.device, &actor.tag);
@@ -248,14 +264,6 @@ pub async fn unread(backend: &impl Backend, user: UserId, conversation: Conversa
     Ok(backend.unread(user, conversation).await?)
 }
 
-/// Whether `user` takes part in a conversation (its id names them, or they are a member).
-pub async fn is_member(backend: &impl Backend, user: UserId, conversation: ConversationId) -> Result<bool> {
-    match conversation {
-        ConversationId::Group(group) => Ok(backend.members(group).await?.contains(&user)),
-        other => Ok(other.names(user)),
-    }
-}
-
 /// The conversations a user takes part in: one per contact or pending request, one per group.
 pub async fn conversations_of(backend: &impl Backend, user: UserId) -> Result<Vec<ConversationId>> {
     Ok(delivery::conversations_of(backend, user).await?)
@@ -269,7 +277,8 @@ pub async fn conversations_and_requests(backend: &impl Backend, user: UserId) ->
 
 /// One page of history, oldest first: `page` 1 is the newest `pagesize` messages (seed 003);
 /// a page is a key range of sequence numbers, not an offset scan (a rare hole makes it short).
-/// `before` (a message's sequence) pages by cursor instead. Only participants may read it.
+/// `before` (a message's sequence) pages by cursor instead. Only participants may read it;
+/// each message as the reader sees it (`Entry::seen_by`), those they deleted for themselves left out.
 pub async fn history(
     backend: &impl Backend,
     user: UserId,
@@ -288,50 +297,9 @@ pub async fn history(
         None => head.saturating_sub((page.max(1) - 1).saturating_mul(pagesize)),
     };
     let after = until.saturating_sub(pagesize);
-    Ok(backend.read_range(conversation, after, until, pagesize as usize).await?.0)
-}
-
-/// Deletes a message for both sides (seed 003's `CHAT_DELETE`): only its sender may, once,
-/// within the send limit, and not across a block (each delete tells every participant); the
-/// message stays in place as a tombstone (`deleted = true`, no content), so sequence numbers
-/// and unread counts stay exact. Only an object the message really attached (claimed for this
-/// very conversation) is deleted with it.
-pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: ConversationId, seq: u64) -> Result<()> {
-    limits::check(backend, &SENDS_PER_USER, &actor.user_id.to_string()).await?;
-    let not_found = || Error::from(Refusal::NotFound("message not found".into()));
-    if !is_member(backend, actor.user_id, conversation).await? {
-        return Err(not_found());
-    }
-    if let ConversationId::Direct(a, b) = conversation {
-        let other = if a == actor.user_id { b } else { a };
-        relation::may_reach(&backend.edge(actor.user_id, other).await?)?;
-    }
-    let (entries, _) = backend.read_range(conversation, seq.saturating_sub(1), seq, 1).await?;
-    let mut entry = entries.into_iter().next().ok_or_else(not_found)?;
-    let Body::Message(message) = &mut entry.body else { return Err(not_found()) };
-    if message.from != actor.user_id {
-        return Err(Refusal::Forbidden("only the sender can delete a message".into()).into());
-    }
-    if message.deleted {
-        return Err(Refusal::Conflict("message already deleted".into()).into());
-    }
-    let audio = message.attachment().map(String::from);
-    message.tombstone();
-    backend.replace(&entry).await?;
-    if let Some(object) = audio.filter(|o| is_audio_key(o)) {
-        if backend.audio_owner(&object).await? == Some(conversation) {
-            attachments::discard(backend, &object).await?;
-        }
-    }
-    let participants: Vec<UserId> = match conversation {
-        ConversationId::Group(group) => backend.members(group).await?,
-        ConversationId::Direct(a, b) => vec![a, b],
-        ConversationId::Feed(user) => vec![user],
-    };
-    let others: Vec<UserId> = participants.into_iter().filter(|u| *u != actor.user_id).collect();
-    // A delete notice is addressed to nobody in particular: it has no `to`.
-    let change = Change::DeleteMessage { msg_id: format!("{conversation}:{seq}") };
-    Ok(delivery::tell_users(backend, actor, &others, change, None).await?)
+    let (entries, _) = backend.read_range(conversation, after, until, pagesize as usize).await?;
+    let seen = entries.into_iter().map(|entry| entry.seen_by(user));
+    Ok(seen.filter(|entry| !entry.message().is_some_and(|m| m.details.hidden)).collect())
 }
 
 #[cfg(test)]
@@ -480,50 +448,6 @@ mod tests {
         let before = history(&memory, UserId(2), dm, 1, 2, Some(4)).await.unwrap();
         assert_eq!(before.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
         assert!(matches!(refused(history(&memory, UserId(3), dm, 1, 2, None).await), Refusal::Forbidden(_)));
-    }
-
-    #[tokio::test]
-    async fn only_the_sender_deletes_a_message_and_its_place_stays_as_a_tombstone() {
-        let (memory, _) = alice_and_bob();
-        let dm = ConversationId::direct(UserId(1), UserId(2));
-        send(&memory, &actor(1, "web"), &text("c1", "oops", Target::User(UserId(2)))).await.unwrap();
-        assert!(matches!(refused(delete(&memory, &actor(2, "ipad"), dm, 1).await), Refusal::Forbidden(_)));
-        assert!(matches!(refused(delete(&memory, &actor(3, "ipad"), dm, 1).await), Refusal::NotFound(_)));
-        delete(&memory, &actor(1, "web"), dm, 1).await.unwrap();
-        let tombstone = memory.stream(dm)[0].message().unwrap().clone();
-        assert!(tombstone.deleted && tombstone.c.is_empty());
-        let told = memory.stream(ConversationId::Feed(UserId(2)));
-        assert!(
-            matches!(&told[0].body, Body::Notice(n) if n.what == Change::DeleteMessage { msg_id: "dm#1#2:1".into() })
-        );
-    }
-
-    #[tokio::test]
-    async fn deleting_a_text_that_names_someone_elses_voice_note_deletes_no_audio() {
-        let (memory, _) = alice_and_bob();
-        let object = format!("audio/{}.amr", "a".repeat(32));
-        memory.state().blobs.insert(object.clone(), b"#!AMR\n".to_vec());
-        memory.state().audio.insert(object.clone(), ConversationId::direct(UserId(7), UserId(8)));
-        let bait = text("c1", &format!("file/{object}"), Target::User(UserId(2)));
-        send(&memory, &actor(1, "web"), &bait).await.unwrap();
-        delete(&memory, &actor(1, "web"), ConversationId::direct(UserId(1), UserId(2)), 1).await.unwrap();
-        assert!(memory.state().blobs.contains_key(&object), "the voice note of 7 and 8 is still there");
-        assert_eq!(memory.state().audio.get(&object), Some(&ConversationId::direct(UserId(7), UserId(8))));
-    }
-
-    #[tokio::test]
-    async fn a_message_is_deleted_once_and_not_across_a_block() {
-        let (memory, _) = alice_and_bob();
-        let dm = ConversationId::direct(UserId(1), UserId(2));
-        send(&memory, &actor(1, "web"), &text("c1", "hi", Target::User(UserId(2)))).await.unwrap();
-        send(&memory, &actor(1, "web"), &text("c2", "hi again", Target::User(UserId(2)))).await.unwrap();
-        delete(&memory, &actor(1, "web"), dm, 1).await.unwrap();
-        assert!(matches!(refused(delete(&memory, &actor(1, "web"), dm, 1).await), Refusal::Conflict(_)));
-        assert_eq!(memory.told(2), ["delete_message"], "one notice");
-        memory.state().edges.get_mut(&(UserId(2), UserId(1))).unwrap().blocking = true;
-        memory.state().edges.get_mut(&(UserId(1), UserId(2))).unwrap().blocked_by = true;
-        assert_eq!(refused(delete(&memory, &actor(1, "web"), dm, 2).await), Refusal::MessageBlocked);
-        assert_eq!(memory.told(2), ["delete_message"]);
     }
 
     #[tokio::test]

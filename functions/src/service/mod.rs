@@ -10,6 +10,8 @@ pub mod contacts;
 pub mod friends;
 pub mod groups;
 pub mod limits;
+pub mod changes;
+pub mod media;
 pub mod messages;
 pub mod presence;
 pub mod push;

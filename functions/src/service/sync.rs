@@ -55,6 +55,8 @@ pub async fn pending(
             break;
         }
     }
+    // A message the user deleted for themselves stays in its place, shown without its content.
+    let messages = messages.into_iter().map(|entry| entry.seen_by(user)).collect();
     Ok(Pending { feed, messages, more: more_feed || more_messages, friend_requests })
 }
 

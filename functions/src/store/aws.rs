@@ -63,8 +63,8 @@ impl StreamStore for Clients {
     ) -> Result<(Vec<Entry>, bool)> {
         streams::read_range(self, conversation, after, until, limit).await
     }
-    async fn replace(&self, entry: &Entry) -> Result<()> {
-        streams::replace(self, entry).await
+    async fn replace(&self, entry: &Entry, seen: u64) -> Result<bool> {
+        streams::replace(self, entry, seen).await
     }
     async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
         streams::unread(self, user, conversation).await
@@ -373,6 +373,9 @@ impl Settings for Clients {
     }
     fn token_lifetime(&self) -> u64 {
         self.config.token_ttl_secs
+    }
+    fn edit_window_secs(&self) -> u64 {
+        self.config.edit_window_secs
     }
 }
 

@@ -62,7 +62,9 @@ pub trait StreamStore: Sync {
         until: u64,
         limit: usize,
     ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
-    fn replace(&self, entry: &Entry) -> impl Future<Output = Result<()>> + Send;
+    /// Rewrites a message in place if it is still at revision `seen` (its `details.rev` as read,
+    /// `entry` carrying the next); false when another change came first (read it again).
+    fn replace(&self, entry: &Entry, seen: u64) -> impl Future<Output = Result<bool>> + Send;
     fn unread(&self, user: UserId, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
     /// Where each of `users` stands: (read marker, highest entry any of their devices confirmed).
     fn receipts(
@@ -341,6 +343,8 @@ pub trait Settings: Sync {
     fn strong_passwords(&self) -> bool;
     /// How long a login's token lives (seconds).
     fn token_lifetime(&self) -> u64;
+    /// How long after sending a message its sender may edit it (seconds, `EDIT_WINDOW_SECS`).
+    fn edit_window_secs(&self) -> u64;
 }
 
 /// Every port: what the use cases and the delivery take.

@@ -120,6 +120,7 @@ mod tests {
                     us: 0,
                     d: "web".into(),
                     deleted: false,
+                    details: Default::default(),
                 };
                 Entry {
                     conversation: ConversationId::Direct(UserId(1), UserId(2)),

@@ -14,7 +14,7 @@ use crate::domain::now_secs;
 use crate::domain::push::{parse_token, Platform};
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::service::contacts;
-use crate::service::{messages, presence, push, signals, sync, users};
+use crate::service::{changes, messages, presence, push, signals, sync, users};
 use crate::store::connections;
 use im_adapters::Clients;
 use serde_json::{json, Value};
@@ -132,12 +132,12 @@ async fn serve(
             let entries: Vec<Entry> = pending.feed.into_iter().chain(pending.messages).collect();
             Ok(answer.sync(&entries, pending.more, pending.friend_requests))
         }
-        Request::Send { client_id, kind, content, to } => {
+        Request::Send { client_id, kind, content, to, reply_to } => {
             let target = match to {
                 Addressee::User(name) => Target::User(users::named(clients, &name).await?),
                 Addressee::Group(id) => Target::Group(GroupId(id)),
             };
-            let out = Outgoing::new(client_id, &kind, content, target)?;
+            let out = Outgoing::new(client_id, &kind, content, target)?.replying_to(reply_to)?;
             let sent = messages::send(clients, actor, &out).await?;
             Ok(match answer.dialect {
                 Format::Json => answer.json("OK", json!({ "id": sent.id })),
@@ -154,7 +154,7 @@ async fn serve(
             chat_history(clients, answer, actor.user_id, other, page, pagesize, before).await
         }
         Request::ChatReceive { id: Some(id), .. } => {
-            EntryId::message(&id).ok_or_else(|| Refusal::invalid("not a message id"))?;
+            message_id(&id)?;
             sync::acknowledge(clients, actor.user_id, device, &[id], None).await?;
             Ok(answer.json("OK", json!({})))
         }
@@ -163,10 +163,21 @@ async fn serve(
             sync::receive(clients, actor.user_id, device, content.as_deref(), SYNC_PAGE).await?;
             Ok(answer.json("OK", json!({})))
         }
-        Request::ChatDelete { id } => {
-            let (conversation, seq) = EntryId::message(&id).ok_or_else(|| Refusal::invalid("not a message id"))?;
-            messages::delete(clients, actor, conversation, seq).await?;
+        Request::ChatDelete { id, for_me } => {
+            let (conversation, seq) = message_id(&id)?;
+            match for_me {
+                true => changes::hide(clients, actor, conversation, seq).await?,
+                false => changes::delete(clients, actor, conversation, seq).await?,
+            }
             Ok(answer.json("OK", json!({})))
+        }
+        Request::ChatEdit { id, content } => {
+            let edited = changes::edit(clients, actor, message_id(&id)?, &content).await?;
+            Ok(answer.json("OK", json!({ "msg": edited.view() })))
+        }
+        Request::ChatReact { id, emoji, on } => {
+            let reacted = changes::react(clients, actor, message_id(&id)?, &emoji, on).await?;
+            Ok(answer.json("OK", json!({ "msg": reacted.view() })))
         }
         Request::Typing { target, start } => {
             signals::typing(clients, actor, target, start).await?;
@@ -217,6 +228,11 @@ async fn serve(
             Err(Error::internal("connection requests are served before login"))
         }
     }
+}
+
+/// A message id a frame names: its conversation and place.
+fn message_id(id: &str) -> Result<(ConversationId, u64)> {
+    Ok(EntryId::message(id).ok_or_else(|| Refusal::invalid("not a message id"))?)
 }
 
 /// Seed 003's `CHAT_HISTORY`: one page, oldest first, each entry as the seed shows it.

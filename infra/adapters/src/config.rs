@@ -63,6 +63,8 @@ pub struct Config {
     /// The SNS platform applications a device may register with, one per platform; a
     /// platform without one is off (registering for it is refused).
     pub push_platforms: PushPlatforms,
+    /// How long after sending a message its sender may edit it (`EDIT_WINDOW_SECS`).
+    pub edit_window_secs: u64,
 }
 
 /// The SNS platform application of each push platform (the template's
@@ -104,6 +106,9 @@ pub const DEFAULT_DIRECT_AUDIENCE: usize = 100;
 /// Ten seconds: a phone in the foreground confirms a message within a second; one that has
 /// not by then is backgrounded (its socket only believed alive) and gets the push.
 pub const DEFAULT_PUSH_AFTER_SECS: u32 = 10;
+
+/// Forty-eight hours (`functions::domain::rich` says why).
+pub const DEFAULT_EDIT_WINDOW_SECS: u64 = 48 * 3600;
 
 /// Fifteen minutes: long enough to play a voice note, short enough not to be shared.
 pub const DEFAULT_AUDIO_URL_TTL_SECS: u64 = 15 * 60;
@@ -154,6 +159,7 @@ impl Config {
                 apns_sandbox: optional("APNS_SANDBOX_PLATFORM_APPLICATION_ARN"),
                 fcm: optional("FCM_PLATFORM_APPLICATION_ARN"),
             },
+            edit_window_secs: number("EDIT_WINDOW_SECS", DEFAULT_EDIT_WINDOW_SECS)?,
         })
     }
 
@@ -175,6 +181,7 @@ impl Config {
             ("FUNCTION_TIMEOUT_SECS", self.function_timeout_secs.to_string()),
             ("DIRECT_AUDIENCE", self.direct_audience.to_string()),
             ("PUSH_AFTER_SECS", self.push_after_secs.to_string()),
+            ("EDIT_WINDOW_SECS", self.edit_window_secs.to_string()),
         ];
         let endpoints = [
             ("WEBSOCKET_MANAGEMENT_ENDPOINT", &self.websocket_management_endpoint),

@@ -279,5 +279,10 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         push_queue_url: None,
         push_after_secs: im_adapters::config::DEFAULT_PUSH_AFTER_SECS,
         push_platforms: im_adapters::PushPlatforms::default(),
+        // `EDIT_WINDOW_SECS=5 make run` lets a client see an edit refused without waiting 48 h.
+        edit_window_secs: std::env::var("EDIT_WINDOW_SECS")
+            .ok()
+            .and_then(|secs| secs.parse().ok())
+            .unwrap_or(im_adapters::config::DEFAULT_EDIT_WINDOW_SECS),
     }
 }

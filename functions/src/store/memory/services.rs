@@ -287,4 +287,7 @@ impl Settings for Memory {
     fn token_lifetime(&self) -> u64 {
         30 * 24 * 3600
     }
+    fn edit_window_secs(&self) -> u64 {
+        crate::domain::rich::DEFAULT_EDIT_WINDOW_SECS
+    }
 }

@@ -88,11 +88,15 @@ impl StreamStore for Memory {
         let page: Vec<Entry> = range.by_ref().take(limit).collect();
         Ok((page, range.next().is_some()))
     }
-    async fn replace(&self, entry: &Entry) -> Result<()> {
+    async fn replace(&self, entry: &Entry, seen: u64) -> Result<bool> {
         let mut state = self.state();
         let stored = state.entries.get_mut(&(entry.conversation, entry.seq));
-        *stored.ok_or_else(|| StoreError::Aws("ConditionalCheckFailed: no such entry".into()))? = entry.clone();
-        Ok(())
+        let stored = stored.ok_or_else(|| StoreError::Aws("ConditionalCheckFailed: no such entry".into()))?;
+        if stored.message().map_or(0, |m| m.details.rev) != seen {
+            return Ok(false);
+        }
+        *stored = entry.clone();
+        Ok(true)
     }
     async fn unread(&self, user: UserId, conversation: ConversationId) -> Result<u64> {
         Ok(Memory::unread_of(&self.state(), user, conversation))

@@ -239,10 +239,13 @@ pub fn append_writes(
     ])
 }
 
-/// Rewrites an existing entry's fields in place (a deleted message's tombstone).
-pub async fn replace(clients: &Clients, entry: &Entry) -> Result<()> {
+/// Rewrites an existing message in place (an edit, a tombstone, a reaction), on condition that
+/// it is still at revision `seen` (`details.rev`, absent while 0): of two changes made from one
+/// read, the second finds the revision moved and reads again. False then.
+pub async fn replace(clients: &Clients, entry: &Entry, seen: u64) -> Result<bool> {
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
     let body = stored_body(&entry.body)?;
-    clients
+    let request = clients
         .dynamodb
         .put_item()
         .table_name(&clients.config.tables.conversations)
@@ -250,12 +253,22 @@ pub async fn replace(clients: &Clients, entry: &Entry) -> Result<()> {
         .item("sk", n(entry.seq))
         .item("kind", s(entry.kind().table()))
         .item("body", body)
-        .item("ts", n(now_secs()))
-        .condition_expression("attribute_exists(sk)")
-        .send()
-        .await
-        .map_err(aws)?;
-    Ok(())
+        .item("ts", n(now_secs()));
+    let request = match &entry.echo_of {
+        Some(device) => request.item("echo_of", s(device)),
+        None => request,
+    };
+    let request = match seen {
+        0 => request.condition_expression("attribute_exists(sk) AND attribute_not_exists(body.rev)"),
+        seen => request.condition_expression("body.rev = :rev").expression_attribute_values(":rev", n(seen)),
+    };
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+            Ok(false)
+        }
+        Err(err) => Err(aws(err)),
+    }
 }
 
 /// A body as DynamoDB holds it: a map of its fields.

@@ -74,6 +74,7 @@ enum JsonRequest {
         content: Text,
         g_id: Option<Whole>,
         user: Option<Who>,
+        reply_to: Option<Text>,
     },
     #[serde(rename = "CHAT_WITH")]
     ChatWith {
@@ -95,6 +96,19 @@ enum JsonRequest {
     #[serde(rename = "CHAT_DELETE")]
     ChatDelete {
         id: Text,
+        #[serde(rename = "for")]
+        for_whom: Option<Text>,
+    },
+    #[serde(rename = "CHAT_EDIT")]
+    ChatEdit {
+        id: Text,
+        content: Text,
+    },
+    #[serde(rename = "CHAT_REACT")]
+    ChatReact {
+        id: Text,
+        emoji: Text,
+        on: Option<bool>,
     },
     #[serde(rename = "PUSH_REGISTER")]
     PushRegister {
@@ -186,7 +200,7 @@ impl JsonRequest {
             },
             JsonRequest::Confirm { friend_id } => Request::Confirm { friend: friend_id.0 },
             JsonRequest::Revoke { id, user } => Request::Revoke { id: text(id), user: user.0 },
-            JsonRequest::ChatSendMsg { id, t, content, g_id, user } => Request::Send {
+            JsonRequest::ChatSendMsg { id, t, content, g_id, user, reply_to } => Request::Send {
                 client_id: text(id).unwrap_or_else(server_id),
                 kind: text(t).unwrap_or_else(|| "text".into()),
                 content: content.0,
@@ -195,6 +209,7 @@ impl JsonRequest {
                     (None, Some(user)) => Addressee::User(user.0),
                     (None, None) => return Err("user is required".into()),
                 },
+                reply_to: text(reply_to),
             },
             JsonRequest::ChatWith { user } => Request::ChatWith { user: user.0 },
             JsonRequest::ChatHistory { user, page, pagesize, before } => Request::ChatHistory {
@@ -207,7 +222,18 @@ impl JsonRequest {
                 id: text(id),
                 content: content.as_ref().and_then(Value::as_str).filter(|c| !c.is_empty()).map(str::to_string),
             },
-            JsonRequest::ChatDelete { id } => Request::ChatDelete { id: id.0 },
+            JsonRequest::ChatDelete { id, for_whom } => Request::ChatDelete {
+                id: id.0,
+                for_me: match text(for_whom).as_deref() {
+                    None | Some("everyone") => false,
+                    Some("me") => true,
+                    Some(_) => return Err("for must be me or everyone".into()),
+                },
+            },
+            JsonRequest::ChatEdit { id, content } => Request::ChatEdit { id: id.0, content: content.0 },
+            JsonRequest::ChatReact { id, emoji, on } => {
+                Request::ChatReact { id: id.0, emoji: emoji.0, on: on.unwrap_or(true) }
+            }
             JsonRequest::Typing { with, g_id, state } => Request::Typing {
                 target: signal_target(with, g_id)?,
                 start: match state.0.as_str() {
@@ -337,7 +363,7 @@ mod tests {
     #[test]
     fn json_chat_send_msg_as_in_the_seed() {
         let frame = r#"{"event":"CHAT_SEND_MSG","data":{"content":"《金刚狼吧》","time":"2017-03-22T16:36:45.272345","user":"sinchb@gmail.com"}}"#;
-        let Request::Send { client_id, kind, content, to } = json_request(frame) else { panic!("a send") };
+        let Request::Send { client_id, kind, content, to, .. } = json_request(frame) else { panic!("a send") };
         assert!(client_id.starts_with("srv-"), "the seed sends no id: one is made");
         assert_eq!((kind.as_str(), content.as_str()), ("text", "《金刚狼吧》"));
         assert_eq!(to, Addressee::User("sinchb@gmail.com".into()));
@@ -356,7 +382,12 @@ mod tests {
         let odd = json_request(r#"{"event":"CHAT_RECEIVE_MSG","data":{"content":{"x":1}}}"#);
         assert_eq!(odd, Request::ChatReceive { id: None, content: None });
         let delete = json_request(r#"{"event":"CHAT_DELETE","data":{"id":"58d2384deba27c5fb1e7600e"}}"#);
-        assert_eq!(delete, Request::ChatDelete { id: "58d2384deba27c5fb1e7600e".into() });
+        assert_eq!(delete, Request::ChatDelete { id: "58d2384deba27c5fb1e7600e".into(), for_me: false });
+        let mine = json_request(r#"{"event":"CHAT_DELETE","data":{"id":"dm#1#2:3","for":"me"}}"#);
+        assert_eq!(mine, Request::ChatDelete { id: "dm#1#2:3".into(), for_me: true });
+        assert!(bad(r#"{"event":"CHAT_DELETE","data":{"id":"dm#1#2:3","for":"them"}}"#).reason.contains("for must"));
+        let react = json_request(r#"{"event":"CHAT_REACT","data":{"id":"dm#1#2:3","emoji":"👍"}}"#);
+        assert_eq!(react, Request::ChatReact { id: "dm#1#2:3".into(), emoji: "👍".into(), on: true });
     }
 
     // Seed 002's PRIVATE tuples as JSON events.

@@ -81,6 +81,8 @@ pub enum Request {
         kind: String,
         content: String,
         to: Addressee,
+        /// The message it answers, if any.
+        reply_to: Option<String>,
     },
     /// Seed 003 `CHAT_WITH`: open a conversation and mark it read.
     ChatWith {
@@ -99,9 +101,21 @@ pub enum Request {
         id: Option<String>,
         content: Option<String>,
     },
-    /// Seed 003 `CHAT_DELETE`.
+    /// Seed 003 `CHAT_DELETE`: for everyone, or (`for: "me"`) for the caller only.
     ChatDelete {
         id: String,
+        for_me: bool,
+    },
+    /// The sender's new text for a message (`service::changes::edit`).
+    ChatEdit {
+        id: String,
+        content: String,
+    },
+    /// A reaction added or taken back (`service::changes::react`).
+    ChatReact {
+        id: String,
+        emoji: String,
+        on: bool,
     },
     /// This device's push registration (`service::push`).
     PushRegister {
@@ -146,6 +160,8 @@ impl Request {
             Request::ChatHistory { .. } => "chat_history",
             Request::ChatReceive { .. } => "chat_receive",
             Request::ChatDelete { .. } => "chat_delete",
+            Request::ChatEdit { .. } => "chat_edit",
+            Request::ChatReact { .. } => "chat_react",
             Request::PushRegister { .. } => "push_register",
             Request::PushUnregister => "push_unregister",
             Request::Typing { .. } => "typing",

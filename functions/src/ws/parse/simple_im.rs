@@ -56,6 +56,8 @@ struct MessageTable {
     c: Text,
     to: Option<Text>,
     g_id: Option<Text>,
+    /// The message it answers (issue 26).
+    reply_to: Option<Text>,
 }
 
 /// A simple_im frame: the tables it may carry.
@@ -123,7 +125,8 @@ impl TomlFrame {
             let to = text(m.to).ok_or("to is required")?;
             Addressee::User(to.parse().map(UserRef::Id).unwrap_or(UserRef::Name(to)))
         };
-        Ok(Request::Send { client_id: m.id.0, kind: text(m.t).unwrap_or_else(|| "text".into()), content: m.c.0, to })
+        let kind = text(m.t).unwrap_or_else(|| "text".into());
+        Ok(Request::Send { client_id: m.id.0, kind, content: m.c.0, to, reply_to: text(m.reply_to) })
     }
 }
 
@@ -293,6 +296,7 @@ mod tests {
             kind: "text".into(),
             content: content.into(),
             to,
+            reply_to: None,
         };
         let ack = |ids: &[&str]| Request::Ack { ids: ids.iter().map(|&id| id.into()).collect(), up_to: None };
         let requests = |frame: &str| -> Vec<Result<Request, String>> {
@@ -359,8 +363,11 @@ mod tests {
             kind: "text".into(),
             content: "hello".into(),
             to: Addressee::User(UserRef::Id(UserId(2))),
+            reply_to: None,
         };
         assert_eq!(m, expected);
+        let reply = toml_request("[[m]]\nid = \"c-2\"\nc = \"yes\"\nto = 2\nreply_to = \"dm#1#2:1\"\n");
+        assert!(matches!(reply, Request::Send { reply_to: Some(id), .. } if id == "dm#1#2:1"));
         let gm = toml_request("[[gm]]\nid = \"g1\"\nt = \"text\"\nc = \"hi all\"\ng_id = 9\n");
         assert!(matches!(gm, Request::Send { to: Addressee::Group(9), .. }));
         assert_eq!(bad("[[gm]]\nid = \"g1\"\nc = \"x\"\ng_id = \"nine\"\n").reason, "g_id must be a number");

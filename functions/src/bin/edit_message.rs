@@ -1,0 +1,5 @@
+//! The `edit_message` Lambda: see `im_functions::by_name::edit_message`.
+#[tokio::main]
+async fn main() -> Result<(), im_functions::Error> {
+    im_functions::lambda_main(im_functions::by_name::edit_message()).await
+}
