@@ -192,8 +192,10 @@ export class Api {
   }
 
   /** The HTTP fallback of a send: idempotent on the client id, like the socket's. */
-  async sendMessage(peer, clientId, content) {
+  async sendMessage(peer, clientId, content, { t = 'text', reply_to } = {}) {
     const json = peer.group ? { g_id: peer.group, id: clientId, c: content } : { to: peer.user, id: clientId, c: content };
+    if (t !== 'text') json.t = t;
+    if (reply_to) json.reply_to = reply_to;
     return (await this.request('POST', '/message', { json })).message[0].sid;
   }
 
@@ -208,13 +210,59 @@ export class Api {
     return (await this.request('POST', path, { form })).message[0].sid;
   }
 
+  // --- attachments: voice notes, photos, videos, files
+
   /**
-   * The bytes of an audio message. `c` is its stable path (`file/audio/<hex>.amr`); the route
-   * answers 302 to a presigned S3 URL, which fetch follows (S3 must answer CORS for this page's
-   * origin, or the browser refuses to hand over the body).
+   * An attachment's stable path (a message's `c`: `file/audio/<hex>.amr`, `file/image/<hex>`;
+   * an image's `thumb`: `file/media/<hex>.jpg`). The route answers 302 to a presigned S3 URL,
+   * which fetch follows (S3 must answer CORS for this page's origin, or the browser refuses to
+   * hand over the body). A 404 is an ApiError with that status.
    */
+  async file(path) {
+    return this.request('GET', '/' + path.replace(/^\/+/, ''), { raw: true });
+  }
+
+  /** The bytes of an audio message. */
   async audio(path) {
-    const res = await this.request('GET', '/' + path.replace(/^\/+/, ''), { raw: true });
-    return res.arrayBuffer();
+    return (await this.file(path)).arrayBuffer();
+  }
+
+  /** The bytes of a photo or a thumbnail. */
+  async fileBlob(path) {
+    return (await this.file(path)).blob();
+  }
+
+  /** The presigned URL an attachment's route redirects to (for a video or a download): the body is not read. */
+  async fileUrl(path) {
+    const res = await this.file(path);
+    if (res.body) res.body.cancel().catch(() => {});
+    return res.url;
+  }
+
+  /**
+   * A presigned POST form for one attachment (`POST /media/upload`; `kind`: image, video or
+   * file; `type`: its MIME type): `{key, url, method, content_type, max_bytes, fields}`.
+   */
+  async presignMedia(kind, type) {
+    return (await this.request('POST', '/media/upload', { json: { kind, type } })).upload[0];
+  }
+
+  /** The file to S3 through a presigned form: every field as given, then the file, last. */
+  async uploadFile(upload, file) {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(upload.fields || {})) form.append(key, value);
+    form.append('file', file);
+    let res;
+    try {
+      res = await fetch(upload.url, { method: 'POST', body: form, credentials: 'omit' });
+    } catch (err) {
+      throw new ApiError(0, `cannot reach the storage (${err.message})`);
+    }
+    if (!res.ok) {
+      // S3 explains itself in XML: <Error><Code>…</Code><Message>…</Message></Error>.
+      const text = await res.text().catch(() => '');
+      const reason = (/<Message>([^<]*)<\/Message>/.exec(text) || [])[1];
+      throw new ApiError(res.status, reason || `the storage answered ${res.status}`);
+    }
   }
 }

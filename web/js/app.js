@@ -1,6 +1,7 @@
 // The web client: sign-up and login, contacts, friend requests, groups, one-to-one and group
 // chat with history, voice notes, live over the WebSocket; mutes and the push settings are in
-// settings.js, ticks, reads and typing in signals.js, who is online in presence.js. See web/README.md.
+// settings.js, ticks, reads and typing in signals.js, who is online in presence.js, replies,
+// reactions, edits and deletes in rich.js, photos, videos and files in media.js. See web/README.md.
 
 import { Api, ApiError } from './api.js';
 import { loadConfig, readOverrides, saveOverrides } from './config.js';
@@ -9,6 +10,19 @@ import { toggleVoiceNote } from './audio.js';
 import { loadMutes, openPushSettings, wireSettings } from './settings.js';
 import { initSignals, watchSocket, resetSignals, conversationOpened, tickFor, noteShown } from './signals.js';
 import { initPresence, watchPresence, resetPresence, subscribeFriends } from './presence.js';
+import {
+  initRich,
+  watchRich,
+  resetRich,
+  conversationSwitched,
+  decorate,
+  applyNotice,
+  isEditing,
+  submitEdit,
+  takeReply,
+  stopComposing,
+} from './rich.js';
+import { initMedia, resetMedia, attachment } from './media.js';
 import {
   $,
   showMessage,
@@ -119,6 +133,8 @@ function leave() {
   state.current = null;
   resetSignals();
   resetPresence();
+  resetRich();
+  resetMedia();
   localStorage.removeItem(SESSION);
   $('#messages').replaceChildren();
 }
@@ -143,6 +159,7 @@ function startSocket(session) {
   socket.addEventListener('ready', () => onReady());
   watchSocket(socket);
   watchPresence(socket);
+  watchRich(socket);
   socket.start();
 }
 
@@ -229,6 +246,7 @@ function onEntry({ kind, data, live }) {
         }
       }
       if (data.t === 'delete_group' && state.current === `g:${gid}`) {
+        stopComposing();
         state.current = null;
         renderChatHeader(state);
         $('#messages').replaceChildren();
@@ -236,14 +254,9 @@ function onEntry({ kind, data, live }) {
       break;
     }
     case 'delete_message':
-      for (const conv of state.convs.values()) {
-        const entry = conv.entries.get(data.msg_id);
-        if (entry) {
-          entry.deleted = true;
-          entry.c = '';
-          if (conv.key === state.current) renderCurrent('auto');
-        }
-      }
+    case 'edit_message':
+    case 'hide_message':
+      applyNotice(data); // rich.js: the message changes in place
       break;
     default:
       break;
@@ -417,9 +430,19 @@ function normalize(data) {
     ts: data.ts || Math.floor(Date.now() / 1000),
     deleted: Boolean(data.deleted),
     event: Boolean(data.event),
-    name: data.name,
+    name: data.name, // a group event's group name, or a file's name
     member_id: data.member_id,
     gm_id: data.gm_id,
+    // What a message gathers after it is sent (rich.js) and an attachment's facts (media.js).
+    edited_at: data.edited_at,
+    reply_to: data.reply_to,
+    reply_snippet: data.reply_snippet,
+    reactions: { ...data.reactions }, // {emoji: {count, mine}}
+    hidden: Boolean(data.hidden),
+    size: data.size,
+    w: data.w,
+    h: data.h,
+    thumb: data.thumb,
   };
 }
 
@@ -439,6 +462,7 @@ async function openConversation(key) {
   state.unread.set(key, 0);
   renderSidebar();
   renderChatHeader(state);
+  conversationSwitched(conv);
   renderCurrent('bottom');
   if (conv.peer.user) markRead(conv);
   else loadMembers(conv);
@@ -527,7 +551,13 @@ function markReadSoon(conv) {
 function renderCurrent(mode) {
   const conv = state.current && state.convs.get(state.current);
   if (!conv) return;
-  renderMessages(state, conv, mode, { onPlay: playVoiceNote, onRetry: retrySend, tick: (entry) => tickFor(conv, entry) });
+  renderMessages(state, conv, mode, {
+    onPlay: playVoiceNote,
+    onRetry: retrySend,
+    tick: (entry) => tickFor(conv, entry),
+    attachment,
+    decorate: (entry, mine) => decorate(conv, entry, mine),
+  });
   noteShown(conv);
 }
 
@@ -548,13 +578,28 @@ async function send(event) {
   const text = box.value.trim();
   const conv = state.current && state.convs.get(state.current);
   if (!text || !conv) return;
+  if (isEditing(conv)) {
+    await submitEdit(conv, text); // rich.js: CHAT_EDIT, and the composer empties once saved
+    return;
+  }
   box.value = '';
   autoGrow();
+  await post(conv, { t: 'text', c: text });
+}
+
+/**
+ * A new message, shown at once as pending, then delivered: a text, or an uploaded attachment
+ * (`t` = its kind, `c` = its key, a file's `name`). It answers the message being replied to,
+ * if any (`reply_to`).
+ */
+async function post(conv, { t, c, name }) {
   const pending = {
     id: null,
     client_id: clientId(),
-    t: 'text',
-    c: text,
+    t,
+    c,
+    name,
+    ...takeReply(conv), // {reply_to, reply_snippet} or nothing
     from: state.me.id,
     ts: Math.floor(Date.now() / 1000),
     pending: true,
@@ -568,9 +613,10 @@ async function send(event) {
 
 /** CHAT_SEND_MSG over the socket; POST /message (same client id, so no double) without one. */
 async function deliver(conv, pending) {
-  const data = conv.peer.group
-    ? { g_id: conv.peer.group, content: pending.c, t: 'text', id: pending.client_id }
-    : { user: conv.peer.user, content: pending.c, t: 'text', id: pending.client_id };
+  const { client_id, t, c, name, reply_to, reply_snippet, ts } = pending;
+  const data = { ...(conv.peer.group ? { g_id: conv.peer.group } : { user: conv.peer.user }), content: c, t, id: client_id };
+  if (reply_to) data.reply_to = reply_to;
+  if (name) data.name = name;
   let sid;
   try {
     try {
@@ -578,7 +624,7 @@ async function deliver(conv, pending) {
       sid = (await state.socket.request('CHAT_SEND_MSG', data)).id;
     } catch (err) {
       if (!err.transport) throw err;
-      sid = await state.api.sendMessage(conv.peer, pending.client_id, pending.c);
+      sid = await state.api.sendMessage(conv.peer, client_id, c, { t, reply_to });
     }
   } catch (err) {
     pending.failed = err.message;
@@ -586,19 +632,13 @@ async function deliver(conv, pending) {
     return;
   }
   conv.pending = conv.pending.filter((p) => p !== pending);
-  merge(conv, {
-    id: sid,
-    client_id: pending.client_id,
-    t: 'text',
-    c: pending.c,
-    from: state.me.id,
-    to: conv.peer.user,
-    g_id: conv.peer.group,
-    ts: pending.ts,
-  });
+  merge(conv, { id: sid, client_id, t, c, name, reply_to, reply_snippet, from: state.me.id, to: conv.peer.user, g_id: conv.peer.group, ts });
   if (conv.peer.user) state.unread.set(conv.key, 0);
   if (conv.key === state.current) renderCurrent('bottom');
   renderSidebar();
+  // An attachment is stored under its server path (a photo with its size and thumbnail), which
+  // the answer does not give: read the newest page, as after a voice note.
+  if (t !== 'text') loadLatest(conv).catch(() => {});
 }
 
 function retrySend(pending) {
@@ -768,6 +808,15 @@ function wireStatic() {
   wireSettings(state, renderMuted);
   initSignals(state, { render: () => renderCurrent('auto') });
   initPresence(state, { render: renderMuted });
+  initRich(state, {
+    render: () => {
+      renderCurrent('auto');
+      renderSidebar();
+    },
+    merge,
+    resize: autoGrow,
+  });
+  initMedia(state, { send: post });
   $('#settings-form').addEventListener('submit', (e) => {
     const action = e.submitter && e.submitter.value;
     if (action !== 'save') return;

@@ -15,7 +15,8 @@
 // `ready` after each (re)connect's sync, `keys` {key, id} when a push tells which contact key
 // belongs to which user, `signal` {event, data} for NOTIFY_TYPING, NOTIFY_READ and
 // NOTIFY_DELIVERED (signals.js; never stored, never acked), `presence` {user, online, last_seen}
-// for NOTIFY_PRESENCE (presence.js).
+// for NOTIFY_PRESENCE (presence.js), `reaction` {with | g_id, user, id, emoji, on, count} for
+// NOTIFY_REACTION (rich.js; a signal too).
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const PING_EVERY_MS = 4 * 60_000; // API Gateway closes sockets idle for 10 minutes
@@ -294,6 +295,9 @@ export class ImSocket extends EventTarget {
         return;
       case 'NOTIFY_PRESENCE':
         this.dispatchEvent(new CustomEvent('presence', { detail: data }));
+        return;
+      case 'NOTIFY_REACTION':
+        this.dispatchEvent(new CustomEvent('reaction', { detail: data }));
         return;
       case 'SYNC':
         if (data.more) this.requestSync();

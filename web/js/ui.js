@@ -204,10 +204,16 @@ export function renderGroupMemberPicker(state) {
   );
 }
 
+const KINDS = { audio: 'Voice note', image: 'Photo', video: 'Video' };
+
 function preview(entry, state) {
   if (entry.event) return describeEvent(entry, state);
   const mine = entry.from === state.me.id;
-  const body = entry.deleted ? 'message deleted' : entry.t === 'audio' ? 'Voice note' : entry.t === 'text' ? entry.c : `[${entry.t}]`;
+  let body;
+  if (entry.deleted || entry.hidden) body = 'message deleted';
+  else if (entry.t === 'text') body = entry.c;
+  else if (entry.t === 'file') body = `File: ${entry.name || ''}`;
+  else body = KINDS[entry.t] || `[${entry.t}]`;
   return mine ? `You: ${body}` : body;
 }
 
@@ -272,11 +278,12 @@ export function renderMessages(state, conv, mode, actions) {
   const fromBottom = box.scrollHeight - box.scrollTop;
   const atBottom = fromBottom - box.clientHeight < 80;
   const nodes = [];
+  const entries = orderedEntries(conv).filter((e) => !e.hidden); // deleted for this user only: out of view
   if (conv.loadingOlder) nodes.push(h('div.loading.muted.small', {}, 'Loading older messages…'));
-  else if (conv.loaded && !conv.hasMore && conv.entries.size) nodes.push(h('div.start.muted.small', {}, 'Start of the conversation'));
+  else if (conv.loaded && !conv.hasMore && entries.length) nodes.push(h('div.start.muted.small', {}, 'Start of the conversation'));
   let lastDay = null;
   let lastFrom = null;
-  for (const entry of orderedEntries(conv)) {
+  for (const entry of entries) {
     const day = dayLabel(entry.ts);
     if (day !== lastDay) {
       nodes.push(h('div.day', {}, h('span', {}, day)));
@@ -293,7 +300,7 @@ export function renderMessages(state, conv, mode, actions) {
     lastFrom = entry.from;
     nodes.push(messageNode(state, entry, mine, showSender, actions));
   }
-  if (!nodes.length || (conv.loaded && conv.entries.size === 0 && conv.pending.length === 0)) {
+  if (!nodes.length || (conv.loaded && entries.length === 0)) {
     nodes.push(h('div.placeholder.muted', {}, conv.loaded ? 'No messages yet: say hello.' : 'Loading…'));
   }
   box.replaceChildren(...nodes);
@@ -306,10 +313,14 @@ export function orderedEntries(conv) {
   return [...stored, ...conv.pending];
 }
 
-/** `tick(entry)`: the delivered / read mark of one of the user's own stored messages, or null. */
-function messageNode(state, entry, mine, showSender, { onPlay, onRetry, tick }) {
+/**
+ * `tick(entry)`: the delivered / read mark of one of the user's own stored messages, or null.
+ * `attachment(entry)`: the body of a photo, video or file (media.js), or null.
+ * `decorate(entry, mine)`: `{quote, reactions, tools, menu}` (rich.js), each a node or null.
+ */
+function messageNode(state, entry, mine, showSender, { onPlay, onRetry, tick, attachment, decorate }) {
   let body;
-  if (entry.deleted) body = h('span.text.deleted', {}, 'This message was deleted');
+  if (entry.deleted) body = h('span.text.deleted', {}, 'Message deleted');
   else if (entry.t === 'audio') {
     const look = voiceNoteLook(entry.c);
     body = h(
@@ -318,7 +329,12 @@ function messageNode(state, entry, mine, showSender, { onPlay, onRetry, tick }) 
       look.text,
     );
   } else if (entry.t === 'text') body = h('span.text', {}, entry.c);
-  else body = h('span.text', {}, `[${entry.t}] ${entry.c}`);
+  else body = attachment(entry) || h('span.text', {}, `[${entry.t}] ${entry.c}`);
+  const { quote, reactions, tools, menu } = decorate(entry, mine);
+  const edited =
+    entry.edited_at && !entry.deleted
+      ? h('span.edited', { 'data-testid': 'edited', title: `Edited ${new Date(entry.edited_at * 1000).toLocaleString()}` }, '(edited)')
+      : null;
   const status = entry.failed
     ? h('button.link.failed', { type: 'button', title: entry.failed, onclick: () => onRetry(entry) }, `Not sent: ${entry.failed} · retry`)
     : entry.pending
@@ -329,7 +345,9 @@ function messageNode(state, entry, mine, showSender, { onPlay, onRetry, tick }) 
     `div.msg${mine ? '.mine' : ''}${entry.pending ? '.pending' : ''}`,
     { 'data-testid': 'message', 'data-id': entry.id || '', 'data-mine': mine ? 'true' : 'false' },
     showSender ? h('div.sender', {}, state.names.get(entry.from) || `User ${entry.from}`) : null,
-    h('div.bubble', {}, body),
-    h('div.meta', {}, clock(entry.ts), status ? ' · ' : '', status, mark ? ' ' : '', mark),
+    h(`div.bubble${entry.t === 'image' && !entry.deleted ? '.media' : ''}`, {}, quote, body),
+    reactions,
+    h('div.meta', {}, clock(entry.ts), edited ? ' ' : '', edited, status ? ' · ' : '', status, mark ? ' ' : '', mark, tools),
+    menu,
   );
 }

@@ -123,6 +123,7 @@ async fn a_handed_off_delivery_that_fails_is_retried_by_lambda() {
         us: 0,
         d: "android".into(),
         deleted: false,
+        details: Default::default(),
     });
     let new = NewEntry { echo_of: None, body: &body };
     streams::append(&clients, conversation, new).await.unwrap();

@@ -34,6 +34,7 @@ async fn every_function_binary_answers_its_sample_event() {
                 us: 0,
                 d: "android".into(),
                 deleted: false,
+                details: Default::default(),
             });
             let new = im_functions::store::streams::NewEntry { echo_of: None, body: &body };
             let group = im_functions::domain::ids::ConversationId::Group(im_functions::domain::ids::GroupId(1));

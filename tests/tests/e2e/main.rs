@@ -22,6 +22,7 @@ mod presence;
 mod push;
 mod push_reach;
 mod realtime;
+mod rich;
 mod seed_000_001;
 mod seed_003;
 mod seed_clients;
