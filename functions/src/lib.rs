@@ -163,6 +163,14 @@ functions! {
     send_group_audio => rest!(http::audio::send_group_audio, Toml),
     presign_audio_upload => rest!(http::audio::presign_audio_upload, Toml),
     get_audio => rest!(http::audio::get_audio, Toml),
+    presign_media_upload => rest!(http::media::presign_media_upload, Json),
+    send_image => rest!(http::media::send_image, Toml),
+    send_group_image => rest!(http::media::send_group_image, Toml),
+    send_video => rest!(http::media::send_video, Toml),
+    send_group_video => rest!(http::media::send_group_video, Toml),
+    get_image => rest!(http::media::get_image, Json),
+    get_video => rest!(http::media::get_video, Json),
+    get_media => rest!(http::media::get_media, Json),
     authorize => authorizer!(http::authorizer::authorize),
     ws_connect => socket!(ws::connect),
     ws_disconnect => socket!(ws::disconnect),
@@ -170,6 +178,7 @@ functions! {
     fan_out => event!(delivery::fan_out::run),
     push => event!(delivery::push::run),
     push_feedback => event!(delivery::feedback::run),
+    thumbnail => event!(service::media::make_thumbnail),
 }
 
 /// Runs one event through a function: the same path on Lambda and in the local stack.

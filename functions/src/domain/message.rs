@@ -55,6 +55,8 @@ pub struct Outgoing {
     pub target: Target,
     /// The message it answers (`<conversation>:<seq>`), checked against the conversation when sent.
     pub reply_to: Option<String>,
+    /// A file's name, as its sender gives it (a file message's only).
+    pub name: Option<String>,
 }
 
 impl Outgoing {
@@ -71,7 +73,7 @@ impl Outgoing {
         if kind == MessageKind::Audio && !is_audio_key(&content) {
             return Err(Refusal::invalid("an audio message's c is the key from POST /audio/upload"));
         }
-        Ok(Outgoing { client_id, kind, content, target, reply_to: None })
+        Ok(Outgoing { client_id, kind, content, target, reply_to: None, name: None })
     }
 
     /// The message as an answer to `reply_to` (a message id; empty is none).
@@ -81,6 +83,19 @@ impl Outgoing {
             return Err(Refusal::invalid("reply_to must be a message id"));
         }
         self.reply_to = reply_to;
+        Ok(self)
+    }
+
+    /// A file's name: 1 to 255 characters, no path and no control characters (it becomes a
+    /// download's `Content-Disposition`).
+    pub fn named(mut self, name: Option<String>) -> Result<Outgoing, Refusal> {
+        let Some(name) = name.filter(|n| !n.trim().is_empty()) else { return Ok(self) };
+        let name = name.trim();
+        let ok = name.chars().count() <= 255 && !name.chars().any(|c| c.is_control() || c == '/' || c == '\\');
+        if !ok || name == "." || name == ".." {
+            return Err(Refusal::invalid("name must be a file name of 1 to 255 characters"));
+        }
+        self.name = Some(name.to_string());
         Ok(self)
     }
 }

@@ -6,6 +6,7 @@ pub mod entry;
 pub mod format;
 pub mod ids;
 pub mod limits;
+pub mod media;
 pub mod message;
 pub mod names;
 pub mod notice;
@@ -14,6 +15,7 @@ pub mod push;
 pub mod refusal;
 pub mod relation;
 pub mod rich;
+pub mod strip;
 pub mod toml_text;
 pub mod user;
 

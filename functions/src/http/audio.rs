@@ -7,7 +7,7 @@ use crate::domain::ids::Target;
 use crate::domain::message::MAX_AUDIO_BYTES;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::audio::{self, Upload};
-use crate::service::messages;
+use crate::service::media;
 use lambda_http::Request;
 use serde_json::json;
 
@@ -48,7 +48,7 @@ fn text_part(parts: &[Part], name: &str) -> Result<String> {
 }
 
 /// The uploaded file and its recipient from a multipart body.
-async fn upload(req: &Request, group: bool) -> Result<(Target, Upload)> {
+pub async fn upload(req: &Request, group: bool) -> Result<(Target, Upload)> {
     let content_type = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
         return Err(Refusal::UnsupportedMedia("send multipart/form-data with the file and its recipient".into()).into());
@@ -67,7 +67,7 @@ async fn upload(req: &Request, group: bool) -> Result<(Target, Upload)> {
         .iter()
         .position(|p| p.content_type.is_some() || p.name == "filename" || p.name == "file")
         .map(|i| parts.swap_remove(i))
-        .ok_or_else(|| Refusal::invalid("the audio file part is missing"))?;
+        .ok_or_else(|| Refusal::invalid("the file part is missing"))?;
     Ok((target, Upload { bytes: file.data, content_type: file.content_type, client_id }))
 }
 
@@ -109,9 +109,14 @@ pub async fn presign_audio_upload(ctx: &Ctx, _req: &Request) -> Result<Reply> {
 /// `GET /file/audio/{name}`: an audio message's `c` (simple_im's `file/audio/<name>.amr`),
 /// for participants of its conversation: `302` to a freshly signed URL of the file.
 pub async fn get_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    redirect(ctx, req, "audio", "audio").await
+}
+
+/// `302` to a freshly signed URL of the object at `file/<prefix>/{name}`, answered in `section`.
+pub async fn redirect(ctx: &Ctx, req: &Request, prefix: &str, section: &'static str) -> Result<Reply> {
     let caller = ctx.caller()?;
-    let url = messages::audio_url(&*ctx.clients, caller.user_id, path_param(req, "name")?).await?;
-    let reply = Reply::ok(json!({ "audio": [{ "url": url }] })).with_status(http::StatusCode::FOUND);
+    let url = media::file_url(&*ctx.clients, caller.user_id, (prefix, path_param(req, "name")?)).await?;
+    let reply = Reply::ok(json!({ section: [{ "url": url }] })).with_status(http::StatusCode::FOUND);
     Ok(reply.with_header(http::header::LOCATION, url))
 }
 

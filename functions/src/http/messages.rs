@@ -31,7 +31,8 @@ pub async fn send_message(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let client_id = fields.text("id", 1, 64)?;
     let kind = fields.opt_text("t", 1, 16)?.unwrap_or_else(|| "text".into());
     let out = Outgoing::new(client_id, &kind, fields.text("c", 1, MAX_CONTENT_CHARS)?, target)?
-        .replying_to(fields.opt_text("reply_to", 1, 100)?)?;
+        .replying_to(fields.opt_text("reply_to", 1, 100)?)?
+        .named(fields.opt_text("name", 1, 255)?)?;
     Ok(sent(&out.client_id, &messages::send(&*ctx.clients, &actor, &out).await?))
 }
 

@@ -9,6 +9,7 @@ pub mod contacts;
 mod fields;
 pub mod friends;
 pub mod groups;
+pub mod media;
 pub mod messages;
 pub mod offline;
 pub mod push;

@@ -17,8 +17,8 @@ use crate::store::Backend;
 pub async fn attach(backend: &impl Backend, sender: UserId, key: &str, conversation: ConversationId) -> Result<()> {
     let upload = upload_object(sender, key);
     let Some(stat) = backend.stat(&upload).await? else {
-        return match backend.audio_owner(key).await? {
-            Some(owner) if owner == conversation && backend.stat(key).await?.is_some() => Ok(()),
+        return match backend.attachment_owner(key).await? {
+            Some(claim) if claim.conversation == conversation && backend.stat(key).await?.is_some() => Ok(()),
             _ => Err(Refusal::invalid("no upload of yours under that key").into()),
         };
     };
@@ -32,7 +32,7 @@ pub async fn attach(backend: &impl Backend, sender: UserId, key: &str, conversat
     if head != AMR_MAGIC {
         return Err(Refusal::UnsupportedMedia("not an AMR file (no #!AMR header)".into()).into());
     }
-    if !backend.claim_audio(key, conversation).await? {
+    if !backend.claim_attachment(key, conversation, None).await? {
         return Err(Refusal::Forbidden("that audio belongs to another conversation".into()).into());
     }
     // A failed move leaves the claim: it names this very conversation, and a retry checks again.
@@ -50,7 +50,7 @@ fn changed() -> Error {
 /// Deletes an attached audio object and its claim (its message was deleted).
 pub async fn discard(backend: &impl Backend, key: &str) -> Result<()> {
     backend.delete(key).await?;
-    Ok(backend.release_audio(key).await?)
+    Ok(backend.release_attachment(key).await?)
 }
 
 #[cfg(test)]

@@ -8,13 +8,13 @@ use crate::delivery;
 use crate::domain::entry::{Body, Entry, Message};
 use crate::domain::ids::{device_key, Actor, ConversationId, Target, UserId};
 use crate::domain::limits::SENDS_PER_USER;
-use crate::domain::message::{is_audio_key, MessageKind, Outgoing};
+use crate::domain::message::Outgoing;
 use crate::domain::now_micros;
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation;
 use crate::domain::rich::Details;
 use crate::domain::user::Profile;
-use crate::service::{attachments, changes, limits};
+use crate::service::{changes, limits, media};
 pub use crate::service::changes::is_member;
 use crate::store::streams::{self, NewEntry, Placed};
 use crate::store::Backend;
@@ -158,14 +158,7 @@ async fn store(
     (sender, details): (Option<&Profile>, Details),
     dedup: Option<&str>,
 ) -> Result<(Stored, delivery::Reach)> {
-    let content = if out.kind == MessageKind::Audio {
-        attachments::attach(backend, actor.user_id, &out.content, conversation).await?;
-        // The message names the object by a stable server path (simple_im's
-        // `file/audio/<name>.amr`) that signs a fresh URL for each participant who fetches it.
-        audio_path(&out.content)
-    } else {
-        out.content.clone()
-    };
+    let (content, details) = media::attach(backend, actor.user_id, out, conversation, details).await?;
     let (ts, us) = now_micros();
     let body = Body::Message(Message {
         client_id: out.client_id.clone(),
@@ -237,26 +230,6 @@ async fn renumber_direct(
         }
     }
     Err(StoreError::Contended.into())
-}
-
-/// The server path of an audio object (`audio/<name>.amr` → `file/audio/<name>.amr`).
-fn audio_path(object: &str) -> String {
-    format!("file/{object}")
-}
-
-/// A fresh signed URL for the audio at a message's path, for a participant of the
-/// conversation it was sent in; anyone else is told it does not exist.
-pub async fn audio_url(backend: &impl Backend, user: UserId, name: &str) -> Result<String> {
-    let object = format!("audio/{name}");
-    let not_found = || Refusal::NotFound("no such audio".into());
-    if !is_audio_key(&object) {
-        return Err(not_found().into());
-    }
-    let conversation = backend.audio_owner(&object).await?.ok_or_else(not_found)?;
-    if !is_member(backend, user, conversation).await? {
-        return Err(not_found().into());
-    }
-    Ok(backend.download_url(&object).await?)
 }
 
 /// Unread messages of `user` in a conversation: head minus read marker, exact under races.

@@ -93,14 +93,14 @@ impl StreamStore for Clients {
     async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], expires_at: u64) -> Result<()> {
         streams::start_cursors(self, user, device, positions, expires_at).await
     }
-    async fn claim_audio(&self, object: &str, conversation: ConversationId) -> Result<bool> {
-        streams::claim_audio(self, object, conversation).await
+    async fn claim_attachment(&self, object: &str, conversation: ConversationId, name: Option<&str>) -> Result<bool> {
+        streams::claim_attachment(self, object, conversation, name).await
     }
-    async fn release_audio(&self, object: &str) -> Result<()> {
-        streams::release_audio(self, object).await
+    async fn release_attachment(&self, object: &str) -> Result<()> {
+        streams::release_attachment(self, object).await
     }
-    async fn audio_owner(&self, object: &str) -> Result<Option<ConversationId>> {
-        streams::audio_owner(self, object).await
+    async fn attachment_owner(&self, object: &str) -> Result<Option<streams::Claim>> {
+        streams::attachment_owner(self, object).await
     }
     async fn unread_in(&self, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
         streams::unread_in(self, user, conversations).await
@@ -333,14 +333,14 @@ impl BlobStore for Clients {
     async fn delete(&self, key: &str) -> Result<()> {
         blobs::delete(self, key).await
     }
-    async fn download_url(&self, key: &str) -> Result<String> {
-        blobs::download_url(self, key).await
+    async fn download_url(&self, key: &str, response: &blobs::Download) -> Result<String> {
+        blobs::download_url(self, key, response).await
     }
-    async fn put_blob(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
-        blobs::put(self, key, bytes).await
+    async fn put_blob(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()> {
+        blobs::put(self, key, bytes, content_type).await
     }
-    async fn upload_form(&self, key: &str, max_bytes: u64) -> Result<UploadForm> {
-        blobs::upload_form(self, key, max_bytes).await
+    async fn upload_form(&self, key: &str, content_type: &str, max_bytes: u64) -> Result<UploadForm> {
+        blobs::upload_form(self, key, content_type, max_bytes).await
     }
 }
 
@@ -382,6 +382,9 @@ impl Settings for Clients {
 impl Workers for Clients {
     fn fan_out_worker(&self) -> Option<(&str, usize)> {
         self.config.fan_out_function.as_deref().map(|function| (function, self.config.direct_audience))
+    }
+    fn thumbnail_worker(&self) -> Option<&str> {
+        self.config.thumbnail_function.as_deref()
     }
     async fn queue(&self, function: &str, payload: Vec<u8>) -> std::result::Result<(), String> {
         self.invoker.queue(function, payload).await

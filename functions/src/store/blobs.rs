@@ -21,30 +21,49 @@ pub struct Stat {
     pub etag: String,
 }
 
-/// Stores an AMR file under `key`.
-pub async fn put(clients: &Clients, key: &str, bytes: Vec<u8>) -> Result<()> {
-    let put = clients.s3.put_object().bucket(&clients.config.audio_bucket).key(key).content_type("audio/amr");
+/// Stores a file under `key`.
+pub async fn put(clients: &Clients, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()> {
+    let put = clients.s3.put_object().bucket(&clients.config.audio_bucket).key(key).content_type(content_type);
     put.body(bytes.into()).send().await.map_err(aws)?;
     Ok(())
 }
 
-/// A presigned GET URL for a stored key, working for the configured lifetime.
-pub async fn download_url(clients: &Clients, key: &str) -> Result<String> {
+/// How a download is answered: its type, and for a file, the name it is saved under.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Download {
+    pub content_type: Option<String>,
+    /// Served as an attachment with this name (`Content-Disposition`).
+    pub file_name: Option<String>,
+}
+
+/// A presigned GET URL for a stored key, working for the configured lifetime, answered with
+/// the headers `response` asks for (S3's `response-content-type`, `response-content-disposition`).
+pub async fn download_url(clients: &Clients, key: &str, response: &Download) -> Result<String> {
     let lifetime = Duration::from_secs(clients.config.audio_url_ttl_secs);
     let config = PresigningConfig::expires_in(lifetime).map_err(malformed)?;
-    let request = clients.s3.get_object().bucket(&clients.config.audio_bucket).key(key).presigned(config).await;
+    let get = clients.s3.get_object().bucket(&clients.config.audio_bucket).key(key);
+    let get = get.set_response_content_type(response.content_type.clone());
+    let get = get.set_response_content_disposition(response.file_name.as_deref().map(attachment));
+    let request = get.presigned(config).await;
     Ok(request.map_err(aws)?.uri().to_string())
+}
+
+/// `attachment` with RFC 6266's `filename*` (UTF-8, percent-encoded) and an ASCII fallback.
+fn attachment(name: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", utf8_percent_encode(name, NON_ALPHANUMERIC))
 }
 
 /// The presigned POST form a phone uploads an AMR file with: S3 itself refuses another key or
 /// type, or a body outside 1..=`max_bytes` (see `post_policy`). Signed with the S3 client's own
 /// credentials, which may put objects under `upload/` only.
-pub async fn upload_form(clients: &Clients, key: &str, max_bytes: u64) -> Result<UploadForm> {
+pub async fn upload_form(clients: &Clients, key: &str, content_type: &str, max_bytes: u64) -> Result<UploadForm> {
     let provider = clients.credentials.as_ref().ok_or_else(|| StoreError::Aws("clients without credentials".into()))?;
     let credentials = provider.provide_credentials().await.map_err(|e| StoreError::Unavailable(format!("{e:?}")))?;
     let region = clients.s3.config().region().map_or(clients.config.region.as_str(), |r| r.as_ref());
     let bucket = &clients.config.audio_bucket;
-    let upload = post_policy::Upload { bucket, key, content_type: "audio/amr", max_bytes };
+    let upload = post_policy::Upload { bucket, key, content_type, max_bytes };
     let signer = post_policy::Signer {
         access_key: credentials.access_key_id(),
         secret_key: credentials.secret_access_key(),

@@ -4,14 +4,14 @@
 //! rules above use an in-memory implementation (`super::memory`). A use case asks for
 //! [`Backend`], every port at once, so its signature stays short.
 
-use super::blobs::Stat;
+use super::blobs::{Download, Stat};
 use super::connections::{Audience, Connection};
 use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
 use super::push::{Flag, Holder, Published, Settings as PushSettings, Visibility};
 use super::relations::{List, ListedEdge, Page, Pair, Told};
 use super::sessions::{Listed, Session};
-use super::streams::{NewEntry, Numbered, Placed, Position};
+use super::streams::{Claim, NewEntry, Numbered, Placed, Position};
 use super::Result;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
@@ -99,9 +99,15 @@ pub trait StreamStore: Sync {
         positions: &[Position],
         expires_at: u64,
     ) -> impl Future<Output = Result<()>> + Send;
-    fn claim_audio(&self, object: &str, conversation: ConversationId) -> impl Future<Output = Result<bool>> + Send;
-    fn release_audio(&self, object: &str) -> impl Future<Output = Result<()>> + Send;
-    fn audio_owner(&self, object: &str) -> impl Future<Output = Result<Option<ConversationId>>> + Send;
+    /// Claims an attached object for one conversation (a file keeps its `name` beside it).
+    fn claim_attachment(
+        &self,
+        object: &str,
+        conversation: ConversationId,
+        name: Option<&str>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    fn release_attachment(&self, object: &str) -> impl Future<Output = Result<()>> + Send;
+    fn attachment_owner(&self, object: &str) -> impl Future<Output = Result<Option<Claim>>> + Send;
     /// Unread counts of `user` in each conversation, in their order.
     fn unread_in(
         &self,
@@ -278,10 +284,11 @@ pub trait BlobStore: Sync {
     /// `false` when the object under `from` is no longer `etag`'s (nothing moved).
     fn rename_if(&self, from: &str, to: &str, etag: &str) -> impl Future<Output = Result<bool>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
-    fn download_url(&self, key: &str) -> impl Future<Output = Result<String>> + Send;
-    fn put_blob(&self, key: &str, bytes: Vec<u8>) -> impl Future<Output = Result<()>> + Send;
+    fn download_url(&self, key: &str, response: &Download) -> impl Future<Output = Result<String>> + Send;
+    fn put_blob(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> impl Future<Output = Result<()>> + Send;
     /// A presigned POST for `key`, of 1 to `max_bytes` bytes.
-    fn upload_form(&self, key: &str, max_bytes: u64) -> impl Future<Output = Result<UploadForm>> + Send;
+    fn upload_form(&self, key: &str, content_type: &str, max_bytes: u64)
+        -> impl Future<Output = Result<UploadForm>> + Send;
 }
 
 /// API Gateway's `@connections`: posting to live sockets.
@@ -297,6 +304,8 @@ pub trait Workers: Sync {
     /// The worker's function and the audience above which deliveries go to it; `None` when no
     /// worker is configured (everything is posted in place).
     fn fan_out_worker(&self) -> Option<(&str, usize)>;
+    /// The function that makes an attached image's thumbnail; `None`: no thumbnails.
+    fn thumbnail_worker(&self) -> Option<&str>;
     fn queue(&self, function: &str, payload: Vec<u8>) -> impl Future<Output = std::result::Result<(), String>> + Send;
 }
 

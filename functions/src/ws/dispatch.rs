@@ -132,12 +132,12 @@ async fn serve(
             let entries: Vec<Entry> = pending.feed.into_iter().chain(pending.messages).collect();
             Ok(answer.sync(&entries, pending.more, pending.friend_requests))
         }
-        Request::Send { client_id, kind, content, to, reply_to } => {
+        Request::Send { client_id, kind, content, to, reply_to, name } => {
             let target = match to {
                 Addressee::User(name) => Target::User(users::named(clients, &name).await?),
                 Addressee::Group(id) => Target::Group(GroupId(id)),
             };
-            let out = Outgoing::new(client_id, &kind, content, target)?.replying_to(reply_to)?;
+            let out = Outgoing::new(client_id, &kind, content, target)?.replying_to(reply_to)?.named(name)?;
             let sent = messages::send(clients, actor, &out).await?;
             Ok(match answer.dialect {
                 Format::Json => answer.json("OK", json!({ "id": sent.id })),

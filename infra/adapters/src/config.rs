@@ -65,6 +65,9 @@ pub struct Config {
     pub push_platforms: PushPlatforms,
     /// How long after sending a message its sender may edit it (`EDIT_WINDOW_SECS`).
     pub edit_window_secs: u64,
+    /// The function that makes an attached image's thumbnail (`THUMBNAIL_FUNCTION`), invoked
+    /// asynchronously at attach; `None`: no thumbnails.
+    pub thumbnail_function: Option<String>,
 }
 
 /// The SNS platform application of each push platform (the template's
@@ -160,6 +163,7 @@ impl Config {
                 fcm: optional("FCM_PLATFORM_APPLICATION_ARN"),
             },
             edit_window_secs: number("EDIT_WINDOW_SECS", DEFAULT_EDIT_WINDOW_SECS)?,
+            thumbnail_function: optional("THUMBNAIL_FUNCTION"),
         })
     }
 
@@ -192,6 +196,7 @@ impl Config {
             ("AWS_ENDPOINT_URL_SQS", &self.sqs_endpoint),
             ("PUSH_QUEUE_URL", &self.push_queue_url),
             ("FAN_OUT_FUNCTION", &self.fan_out_function),
+            ("THUMBNAIL_FUNCTION", &self.thumbnail_function),
             ("APNS_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns),
             ("APNS_SANDBOX_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns_sandbox),
             ("FCM_PLATFORM_APPLICATION_ARN", &self.push_platforms.fcm),

@@ -169,6 +169,7 @@ impl LocalStack {
         config.sqs_endpoint = Some(lambda_url.clone());
         config.push_queue_url = template.push_queue.as_deref().map(|queue| sqs::queue_url(ws_port, queue));
         config.fan_out_function = template.fan_out_function.clone();
+        config.thumbnail_function = template.thumbnail_function.clone();
         let clients = Arc::new(Clients::local_keyed(config, &keys));
         for table in &template.tables {
             dynamodb::create_table(&clients.dynamodb, table).await?;
@@ -273,6 +274,7 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         function_timeout_secs: im_adapters::config::DEFAULT_FUNCTION_TIMEOUT_SECS,
         direct_audience: im_adapters::config::DEFAULT_DIRECT_AUDIENCE,
         fan_out_function: None,
+        thumbnail_function: None,
         lambda_endpoint: None,
         sns_endpoint: None,
         sqs_endpoint: None,

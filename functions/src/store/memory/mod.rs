@@ -41,6 +41,8 @@ pub struct State {
     pub holes: BTreeSet<(ConversationId, u64)>,
     pub cursors: HashMap<(UserId, String, ConversationId), Confirmed>,
     pub audio: HashMap<String, ConversationId>,
+    /// Files' names, by object, as their claims keep them.
+    pub attachment_names: HashMap<String, String>,
     pub members: BTreeMap<GroupId, Vec<UserId>>,
     pub groups: BTreeMap<GroupId, Info>,
     pub creations: HashMap<(UserId, String), Creation>,

@@ -6,7 +6,7 @@ use super::Memory;
 use crate::domain::ids::{GroupId, UserId};
 use crate::domain::limits::Tallies;
 use crate::domain::push::{Platform, Registration};
-use crate::store::blobs::Stat;
+use crate::store::blobs::{Download, Stat};
 use crate::store::connections::{Audience, Connection};
 use crate::store::ports::{BlobStore, ConnectionStore, LimitStore, PushStore, Settings, Sockets, Workers};
 use crate::store::post_policy::UploadForm;
@@ -135,14 +135,14 @@ impl BlobStore for Memory {
         self.state().blobs.remove(key);
         Ok(())
     }
-    async fn download_url(&self, key: &str) -> Result<String> {
+    async fn download_url(&self, key: &str, _response: &Download) -> Result<String> {
         Ok(format!("memory://{key}"))
     }
-    async fn put_blob(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+    async fn put_blob(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<()> {
         self.state().blobs.insert(key.to_string(), bytes);
         Ok(())
     }
-    async fn upload_form(&self, key: &str, max_bytes: u64) -> Result<UploadForm> {
+    async fn upload_form(&self, key: &str, _content_type: &str, max_bytes: u64) -> Result<UploadForm> {
         let fields = vec![("key".to_string(), key.to_string()), ("max".to_string(), max_bytes.to_string())];
         Ok(UploadForm { url: "memory://upload".into(), fields })
     }
@@ -173,6 +173,9 @@ impl Sockets for Memory {
 impl Workers for Memory {
     fn fan_out_worker(&self) -> Option<(&str, usize)> {
         self.worker.as_ref().map(|(function, direct)| (function.as_str(), *direct))
+    }
+    fn thumbnail_worker(&self) -> Option<&str> {
+        Some("thumbnail")
     }
     async fn queue(&self, function: &str, payload: Vec<u8>) -> std::result::Result<(), String> {
         self.state().queued.push((function.to_string(), payload));

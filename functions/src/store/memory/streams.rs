@@ -5,7 +5,7 @@ use super::{Memory, State};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::store::ports::StreamStore;
-use crate::store::streams::{send_slot, NewEntry, Numbered, Placed, Position};
+use crate::store::streams::{send_slot, Claim, NewEntry, Numbered, Placed, Position};
 use crate::store::{Result, StoreError};
 impl StreamStore for Memory {
     async fn head(&self, conversation: ConversationId) -> Result<u64> {
@@ -163,17 +163,22 @@ impl StreamStore for Memory {
         }
         Ok(())
     }
-    async fn claim_audio(&self, object: &str, conversation: ConversationId) -> Result<bool> {
+    async fn claim_attachment(&self, object: &str, conversation: ConversationId, name: Option<&str>) -> Result<bool> {
         let mut state = self.state();
         let owner = *state.audio.entry(object.to_string()).or_insert(conversation);
+        if let (true, Some(name)) = (owner == conversation, name) {
+            state.attachment_names.insert(object.to_string(), name.to_string());
+        }
         Ok(owner == conversation)
     }
-    async fn release_audio(&self, object: &str) -> Result<()> {
+    async fn release_attachment(&self, object: &str) -> Result<()> {
         self.state().audio.remove(object);
         Ok(())
     }
-    async fn audio_owner(&self, object: &str) -> Result<Option<ConversationId>> {
-        Ok(self.state().audio.get(object).copied())
+    async fn attachment_owner(&self, object: &str) -> Result<Option<Claim>> {
+        let state = self.state();
+        let name = state.attachment_names.get(object).cloned();
+        Ok(state.audio.get(object).map(|&conversation| Claim { conversation, name }))
     }
     async fn unread_in(&self, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
         let state = self.state();

@@ -1,5 +1,6 @@
-//! Attachment claims: `audio#audio/<name>.amr` names the one conversation an audio object
-//! belongs to, so only its participants get a signed URL for it.
+//! Attachment claims: `audio#<object>` names the one conversation an attached object (a voice
+//! note, an image, a file, a video) belongs to, so only its participants get a signed URL for
+//! it; a file's claim also keeps the name it is downloaded under.
 
 use super::keys::audio_key;
 use crate::domain::ids::ConversationId;
@@ -7,16 +8,34 @@ use crate::store::{aws, from_item, lost_condition, malformed, n, s, Result};
 use im_adapters::Clients;
 use serde::Deserialize;
 
-/// Claims an audio object for the conversation whose message names it: `false` when another
+/// Who an attached object belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub conversation: ConversationId,
+    /// A file's name, as its sender gave it.
+    pub name: Option<String>,
+}
+
+/// Claims an object for the conversation whose message names it: `false` when another
 /// conversation holds it. Claiming it again for the same conversation (a retry) is fine.
-pub async fn claim_audio(clients: &Clients, object: &str, conversation: ConversationId) -> Result<bool> {
+pub async fn claim_attachment(
+    clients: &Clients,
+    object: &str,
+    conversation: ConversationId,
+    name: Option<&str>,
+) -> Result<bool> {
     let put = clients
         .dynamodb
         .put_item()
         .table_name(&clients.config.tables.conversations)
         .item("pk", s(audio_key(object)))
         .item("sk", n(0))
-        .item("conversation", s(conversation.to_string()))
+        .item("conversation", s(conversation.to_string()));
+    let put = match name {
+        Some(name) => put.item("name", s(name)),
+        None => put,
+    };
+    let put = put
         .condition_expression("attribute_not_exists(pk) OR #c = :c")
         .expression_attribute_names("#c", "conversation")
         .expression_attribute_values(":c", s(conversation.to_string()));
@@ -27,21 +46,25 @@ pub async fn claim_audio(clients: &Clients, object: &str, conversation: Conversa
     }
 }
 
-/// Forgets which conversation an audio object belonged to (its message was deleted).
-pub async fn release_audio(clients: &Clients, object: &str) -> Result<()> {
+/// Forgets which conversation an object belonged to (its message was deleted).
+pub async fn release_attachment(clients: &Clients, object: &str) -> Result<()> {
     let delete = clients.dynamodb.delete_item().table_name(&clients.config.tables.conversations);
     delete.key("pk", s(audio_key(object))).key("sk", n(0)).send().await.map_err(aws)?;
     Ok(())
 }
 
-/// The conversation an audio object belongs to.
-pub async fn audio_owner(clients: &Clients, object: &str) -> Result<Option<ConversationId>> {
+/// The claim on an object, if any.
+pub async fn attachment_owner(clients: &Clients, object: &str) -> Result<Option<Claim>> {
     #[derive(Deserialize)]
-    struct Claim {
+    struct Stored {
         conversation: String,
+        #[serde(default)]
+        name: Option<String>,
     }
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.conversations);
     let out = get.key("pk", s(audio_key(object))).key("sk", n(0)).send().await.map_err(aws)?;
-    let claim = out.item.map(from_item::<Claim>).transpose()?;
-    claim.map(|c| c.conversation.parse().map_err(malformed)).transpose()
+    let claim = out.item.map(from_item::<Stored>).transpose()?;
+    claim
+        .map(|c| Ok(Claim { conversation: c.conversation.parse().map_err(malformed)?, name: c.name }))
+        .transpose()
 }

@@ -39,7 +39,7 @@ mod keys;
 mod markers;
 mod read;
 
-pub use audio::{audio_owner, claim_audio, release_audio};
+pub use audio::{attachment_owner, claim_attachment, release_attachment, Claim};
 pub use cursors::{confirm, positions, start as start_cursors, unconfirmed, unconfirmed_at, Position};
 pub use dedup::{dedup_key, sent_before};
 pub use direct::{number_direct, send_slot, Numbered};

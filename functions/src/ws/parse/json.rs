@@ -75,6 +75,7 @@ enum JsonRequest {
         g_id: Option<Whole>,
         user: Option<Who>,
         reply_to: Option<Text>,
+        name: Option<Text>,
     },
     #[serde(rename = "CHAT_WITH")]
     ChatWith {
@@ -200,7 +201,7 @@ impl JsonRequest {
             },
             JsonRequest::Confirm { friend_id } => Request::Confirm { friend: friend_id.0 },
             JsonRequest::Revoke { id, user } => Request::Revoke { id: text(id), user: user.0 },
-            JsonRequest::ChatSendMsg { id, t, content, g_id, user, reply_to } => Request::Send {
+            JsonRequest::ChatSendMsg { id, t, content, g_id, user, reply_to, name } => Request::Send {
                 client_id: text(id).unwrap_or_else(server_id),
                 kind: text(t).unwrap_or_else(|| "text".into()),
                 content: content.0,
@@ -210,6 +211,7 @@ impl JsonRequest {
                     (None, None) => return Err("user is required".into()),
                 },
                 reply_to: text(reply_to),
+                name: text(name),
             },
             JsonRequest::ChatWith { user } => Request::ChatWith { user: user.0 },
             JsonRequest::ChatHistory { user, page, pagesize, before } => Request::ChatHistory {

@@ -83,6 +83,8 @@ pub enum Request {
         to: Addressee,
         /// The message it answers, if any.
         reply_to: Option<String>,
+        /// A file's name.
+        name: Option<String>,
     },
     /// Seed 003 `CHAT_WITH`: open a conversation and mark it read.
     ChatWith {

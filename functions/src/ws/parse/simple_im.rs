@@ -58,6 +58,8 @@ struct MessageTable {
     g_id: Option<Text>,
     /// The message it answers (issue 26).
     reply_to: Option<Text>,
+    /// A file's name.
+    name: Option<Text>,
 }
 
 /// A simple_im frame: the tables it may carry.
@@ -126,7 +128,7 @@ impl TomlFrame {
             Addressee::User(to.parse().map(UserRef::Id).unwrap_or(UserRef::Name(to)))
         };
         let kind = text(m.t).unwrap_or_else(|| "text".into());
-        Ok(Request::Send { client_id: m.id.0, kind, content: m.c.0, to, reply_to: text(m.reply_to) })
+        Ok(Request::Send { client_id: m.id.0, kind, content: m.c.0, to, reply_to: text(m.reply_to), name: text(m.name) })
     }
 }
 
@@ -297,6 +299,7 @@ mod tests {
             content: content.into(),
             to,
             reply_to: None,
+            name: None,
         };
         let ack = |ids: &[&str]| Request::Ack { ids: ids.iter().map(|&id| id.into()).collect(), up_to: None };
         let requests = |frame: &str| -> Vec<Result<Request, String>> {
@@ -364,6 +367,7 @@ mod tests {
             content: "hello".into(),
             to: Addressee::User(UserRef::Id(UserId(2))),
             reply_to: None,
+            name: None,
         };
         assert_eq!(m, expected);
         let reply = toml_request("[[m]]\nid = \"c-2\"\nc = \"yes\"\nto = 2\nreply_to = \"dm#1#2:1\"\n");

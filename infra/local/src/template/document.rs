@@ -59,6 +59,8 @@ pub(super) struct Environment {
 pub(super) struct Variables {
     #[serde(rename = "FAN_OUT_FUNCTION")]
     pub fan_out_function: Option<Expr>,
+    #[serde(rename = "THUMBNAIL_FUNCTION")]
+    pub thumbnail_function: Option<Expr>,
     /// `!Ref` of the queue the functions hand pushes to (a queue's `!Ref` is its URL).
     #[serde(rename = "PUSH_QUEUE_URL")]
     pub push_queue_url: Option<Expr>,

@@ -105,6 +105,8 @@ pub struct Template {
     pub async_retries: BTreeMap<String, u32>,
     /// The fan-out worker's name as `Globals` gives it to every function (`FAN_OUT_FUNCTION`).
     pub fan_out_function: Option<String>,
+    /// The thumbnail function's name, likewise (`THUMBNAIL_FUNCTION`).
+    pub thumbnail_function: Option<String>,
     /// The SQS queues, in logical id order.
     pub queues: Vec<Queue>,
     /// The functions' `SQS` events, function by function in logical id order.
@@ -177,6 +179,9 @@ impl Template {
         let fan_out_function = global.environment.variables.fan_out_function.as_ref();
         let fan_out_function =
             fan_out_function.map(|name| arns.resolve(name)).transpose().map_err(TemplateError::Shape)?;
+        let thumbnail_function = global.environment.variables.thumbnail_function.as_ref();
+        let thumbnail_function =
+            thumbnail_function.map(|name| arns.resolve(name)).transpose().map_err(TemplateError::Shape)?;
         let queues = read_queues(resources)?;
         let queue_mappings = read_queue_mappings(resources, &functions, &queues, &timeouts)?;
         let push_queue = match &global.environment.variables.push_queue_url {
@@ -203,6 +208,7 @@ impl Template {
             function_names,
             async_retries,
             fan_out_function,
+            thumbnail_function,
             queues,
             queue_mappings,
             push_queue,

@@ -1,0 +1,5 @@
+//! The `get_video` Lambda: see `im_functions::by_name::get_video`.
+#[tokio::main]
+async fn main() -> Result<(), im_functions::Error> {
+    im_functions::lambda_main(im_functions::by_name::get_video()).await
+}
