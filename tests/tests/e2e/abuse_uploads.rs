@@ -141,10 +141,10 @@ async fn a_read_or_copy_pinned_to_a_stale_etag_is_refused_by_s3() {
     let clients = im_adapters::Clients::local(im_tests::stack().config());
     let name = format!("{}.amr", uuid::Uuid::new_v4().simple());
     let (from, to) = (format!("upload/0/{name}"), format!("audio/{name}"));
-    blobs::put(&clients, &from, amr(1000)).await.unwrap();
+    blobs::put(&clients, &from, amr(1000), "audio/amr").await.unwrap();
     let checked = blobs::stat(&clients, &from).await.unwrap().unwrap();
     assert_eq!(checked.size, 1000);
-    blobs::put(&clients, &from, b"swapped in after the check".to_vec()).await.unwrap();
+    blobs::put(&clients, &from, b"swapped in after the check".to_vec(), "audio/amr").await.unwrap();
 
     assert_eq!(blobs::first_bytes(&clients, &from, 6, &checked.etag).await.unwrap(), None);
     assert!(!blobs::rename_if(&clients, &from, &to, &checked.etag).await.unwrap(), "the stale copy is refused");

@@ -17,6 +17,7 @@ mod holes;
 mod iam;
 mod invoke;
 mod matrix;
+mod media;
 mod messages;
 mod presence;
 mod push;
