@@ -18,7 +18,9 @@ pub async fn attach(backend: &impl Backend, sender: UserId, key: &str, conversat
     let upload = upload_object(sender, key);
     let Some(stat) = backend.stat(&upload).await? else {
         return match backend.attachment_owner(key).await? {
-            Some(claim) if claim.conversation == conversation && backend.stat(key).await?.is_some() => Ok(()),
+            Some(claim) if claim.conversation == conversation && claim.by == Some(sender) && backend.stat(key).await?.is_some() => {
+                Ok(())
+            }
             _ => Err(Refusal::invalid("no upload of yours under that key").into()),
         };
     };
@@ -32,7 +34,7 @@ pub async fn attach(backend: &impl Backend, sender: UserId, key: &str, conversat
     if head != AMR_MAGIC {
         return Err(Refusal::UnsupportedMedia("not an AMR file (no #!AMR header)".into()).into());
     }
-    if !backend.claim_attachment(key, conversation, None).await? {
+    if !backend.claim_attachment(key, conversation, (sender, None)).await? {
         return Err(Refusal::Forbidden("that audio belongs to another conversation".into()).into());
     }
     // A failed move leaves the claim: it names this very conversation, and a retry checks again.

@@ -16,17 +16,10 @@ use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation;
 use crate::domain::rich::{self, Emoji};
+use crate::service::access::is_member;
 use crate::service::{limits, media, signals};
 use crate::store::{Backend, StoreError};
 use serde_json::json;
-
-/// Whether `user` takes part in a conversation (its id names them, or they are a member).
-pub async fn is_member(backend: &impl Backend, user: UserId, conversation: ConversationId) -> Result<bool> {
-    match conversation {
-        ConversationId::Group(group) => Ok(backend.members(group).await?.contains(&user)),
-        other => Ok(other.names(user)),
-    }
-}
 
 /// How often a change is tried again after another change of the same message came first.
 const ATTEMPTS: usize = 5;
@@ -145,7 +138,7 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: Convers
     })
     .await?;
     let attached = attached.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or_default();
-    media::discard_attached(backend, conversation, &attached).await?;
+    media::discard_attached(backend, (actor.user_id, conversation), &attached).await?;
     requote(backend, &entry).await;
     // A delete notice is addressed to nobody in particular: it has no `to`.
     let change = Change::DeleteMessage { msg_id: entry.id().to_string() };

@@ -15,7 +15,7 @@ use crate::domain::message::{is_audio_key, upload_object, MessageKind, Outgoing}
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::rich::Details;
 use crate::domain::strip::strip_metadata;
-use crate::service::changes::is_member;
+use crate::service::access::is_member;
 use crate::service::{attachments, limits};
 use crate::store::blobs::Download;
 use crate::store::post_policy::UploadForm;
@@ -56,7 +56,7 @@ pub async fn attach(
     let upload = upload_object(sender, key);
     let mut details = Details { name: name.clone(), ..details };
     let Some(stat) = backend.stat(&upload).await? else {
-        return attached_before(backend, (media, key), conversation, details).await;
+        return attached_before(backend, (media, key), (sender, conversation), details).await;
     };
     if stat.size > media.max_bytes() {
         backend.delete(&upload).await?;
@@ -68,7 +68,7 @@ pub async fn attach(
         let checked = media::check_image(&bytes)?;
         let clean = strip_metadata(checked.format, &bytes)
             .ok_or_else(|| Refusal::UnsupportedMedia("a broken image file".into()))?;
-        claim(backend, key, conversation, None).await?;
+        claim(backend, key, (sender, conversation), None).await?;
         details = Details { size: Some(clean.len() as u64), w: Some(checked.w), h: Some(checked.h), ..details };
         details.thumb = Some(path_of(&media::thumb_key(key)));
         backend.put_blob(key, clean, checked.format.to_mime_type()).await?;
@@ -82,7 +82,7 @@ pub async fn attach(
             return Err(Refusal::UnsupportedMedia("a video must be MP4 or QuickTime".into()).into());
         }
     }
-    claim(backend, key, conversation, name.as_deref()).await?;
+    claim(backend, key, (sender, conversation), name.as_deref()).await?;
     match backend.rename_if(&upload, key, &stat.etag).await? {
         true => Ok((path_of(key), details)),
         false => Err(changed()),
@@ -90,15 +90,17 @@ pub async fn attach(
 }
 
 /// A retry of an attach that completed: the object is in place, claimed for this very
-/// conversation; its details are read again.
+/// conversation by this very sender (another participant naming it attaches nothing); its
+/// details are read again.
 async fn attached_before(
     backend: &impl Backend,
     (media, key): (Media, &str),
-    conversation: ConversationId,
+    (sender, conversation): (UserId, ConversationId),
     details: Details,
 ) -> Result<(String, Details)> {
     let refused = || Error::from(Refusal::invalid("no upload of yours under that key"));
-    let claim = backend.attachment_owner(key).await?.filter(|c| c.conversation == conversation).ok_or_else(refused)?;
+    let claim = backend.attachment_owner(key).await?;
+    let claim = claim.filter(|c| c.conversation == conversation && c.by == Some(sender)).ok_or_else(refused)?;
     let stat = backend.stat(key).await?.ok_or_else(refused)?;
     let mut details = Details { size: Some(stat.size), name: claim.name.or(details.name), ..details };
     if media == Media::Image {
@@ -109,8 +111,13 @@ async fn attached_before(
     Ok((path_of(key), details))
 }
 
-async fn claim(backend: &impl Backend, key: &str, conversation: ConversationId, name: Option<&str>) -> Result<()> {
-    match backend.claim_attachment(key, conversation, name).await? {
+async fn claim(
+    backend: &impl Backend,
+    key: &str,
+    (sender, conversation): (UserId, ConversationId),
+    name: Option<&str>,
+) -> Result<()> {
+    match backend.claim_attachment(key, conversation, (sender, name)).await? {
         true => Ok(()),
         false => Err(Refusal::Forbidden("that upload belongs to another conversation".into()).into()),
     }
@@ -198,12 +205,19 @@ pub fn attached_objects(message: &Message) -> Option<Vec<String>> {
     Some(thumb.into_iter().chain(std::iter::once(file)).map(String::from).collect())
 }
 
-/// Deletes the objects a deleted message attached, each only if it (or, for a thumbnail, its
-/// image) is claimed for this very conversation: a text naming someone else's file deletes nothing.
-pub async fn discard_attached(backend: &impl Backend, conversation: ConversationId, objects: &[String]) -> Result<()> {
+/// Deletes the objects a deleted message of `sender` attached, each only if it (or, for a
+/// thumbnail, its image) is claimed for this very conversation by that sender: a message naming
+/// someone else's file deletes nothing.
+pub async fn discard_attached(
+    backend: &impl Backend,
+    (sender, conversation): (UserId, ConversationId),
+    objects: &[String],
+) -> Result<()> {
     for object in objects {
         let claimed = media::image_of_thumb(object).unwrap_or_else(|| object.clone());
-        if backend.attachment_owner(&claimed).await?.map(|c| c.conversation) != Some(conversation) {
+        let claim = backend.attachment_owner(&claimed).await?;
+        let theirs = claim.is_some_and(|c| c.conversation == conversation && c.by.is_none_or(|by| by == sender));
+        if !theirs {
             continue;
         }
         match &claimed == object {

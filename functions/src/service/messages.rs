@@ -15,7 +15,7 @@ use crate::domain::relation;
 use crate::domain::rich::Details;
 use crate::domain::user::Profile;
 use crate::service::{changes, limits, media};
-pub use crate::service::changes::is_member;
+pub use crate::service::access::is_member;
 use crate::store::streams::{self, NewEntry, Placed};
 use crate::store::Backend;
 use crate::store::StoreError;

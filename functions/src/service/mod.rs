@@ -3,6 +3,7 @@
 //! check of "may this caller do this?" lives here, once per use case; the surfaces only
 //! translate.
 
+pub mod access;
 pub mod attachments;
 pub mod audio;
 pub mod auth;

@@ -99,12 +99,12 @@ pub trait StreamStore: Sync {
         positions: &[Position],
         expires_at: u64,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Claims an attached object for one conversation (a file keeps its `name` beside it).
+    /// Claims an attached object for one conversation, by its uploader (a file keeps its `name`).
     fn claim_attachment(
         &self,
         object: &str,
         conversation: ConversationId,
-        name: Option<&str>,
+        by_and_name: (UserId, Option<&str>),
     ) -> impl Future<Output = Result<bool>> + Send;
     fn release_attachment(&self, object: &str) -> impl Future<Output = Result<()>> + Send;
     fn attachment_owner(&self, object: &str) -> impl Future<Output = Result<Option<Claim>>> + Send;

@@ -40,6 +40,13 @@ async fn every_function_binary_answers_its_sample_event() {
             let group = im_functions::domain::ids::ConversationId::Group(im_functions::domain::ids::GroupId(1));
             im_functions::store::streams::append(&own.clients, group, new).await.unwrap();
         }
+        if binary == "thumbnail" {
+            // The function is handed an attached image: a small PNG under the sample's key.
+            let mut png = std::io::Cursor::new(Vec::new());
+            image::RgbImage::new(640, 480).write_to(&mut png, image::ImageFormat::Png).unwrap();
+            let key = event["key"].as_str().unwrap();
+            im_functions::store::blobs::put(&own.clients, key, png.into_inner(), "image/png").await.unwrap();
+        }
         let mut results = im_local::runtime_api::run_binary(&path, binary, &env, vec![event]).await.unwrap();
         let answer = results.remove(0).outcome.unwrap_or_else(|e| panic!("{binary} failed: {e}"));
         if binary == "fan_out" {
@@ -50,6 +57,8 @@ async fn every_function_binary_answers_its_sample_event() {
         } else if binary == "push" {
             // User 1 has no registered device: nothing to send, nothing to retry.
             assert_eq!(answer, serde_json::json!({ "batchItemFailures": [] }), "{answer}");
+        } else if binary == "thumbnail" {
+            assert_eq!(answer["thumb"], "media/0123456789abcdef0123456789abcdef.jpg", "{answer}");
         } else if binary == "authorize" {
             assert_eq!(answer["isAuthorized"], true, "{answer}");
             assert!(answer["context"]["auth_error"].is_string(), "the sample token is unknown: {answer}");

@@ -43,6 +43,8 @@ pub struct State {
     pub audio: HashMap<String, ConversationId>,
     /// Files' names, by object, as their claims keep them.
     pub attachment_names: HashMap<String, String>,
+    /// Who attached each object, as its claim keeps it.
+    pub attachment_by: HashMap<String, UserId>,
     pub members: BTreeMap<GroupId, Vec<UserId>>,
     pub groups: BTreeMap<GroupId, Info>,
     pub creations: HashMap<(UserId, String), Creation>,

@@ -163,11 +163,14 @@ impl StreamStore for Memory {
         }
         Ok(())
     }
-    async fn claim_attachment(&self, object: &str, conversation: ConversationId, name: Option<&str>) -> Result<bool> {
+    async fn claim_attachment(&self, object: &str, conversation: ConversationId, (by, name): (UserId, Option<&str>)) -> Result<bool> {
         let mut state = self.state();
         let owner = *state.audio.entry(object.to_string()).or_insert(conversation);
-        if let (true, Some(name)) = (owner == conversation, name) {
-            state.attachment_names.insert(object.to_string(), name.to_string());
+        if owner == conversation {
+            state.attachment_by.entry(object.to_string()).or_insert(by);
+            if let Some(name) = name {
+                state.attachment_names.insert(object.to_string(), name.to_string());
+            }
         }
         Ok(owner == conversation)
     }
@@ -177,8 +180,8 @@ impl StreamStore for Memory {
     }
     async fn attachment_owner(&self, object: &str) -> Result<Option<Claim>> {
         let state = self.state();
-        let name = state.attachment_names.get(object).cloned();
-        Ok(state.audio.get(object).map(|&conversation| Claim { conversation, name }))
+        let (name, by) = (state.attachment_names.get(object).cloned(), state.attachment_by.get(object).copied());
+        Ok(state.audio.get(object).map(|&conversation| Claim { conversation, by, name }))
     }
     async fn unread_in(&self, user: UserId, conversations: &[ConversationId]) -> Result<Vec<u64>> {
         let state = self.state();

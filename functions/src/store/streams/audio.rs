@@ -3,7 +3,7 @@
 //! it; a file's claim also keeps the name it is downloaded under.
 
 use super::keys::audio_key;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::store::{aws, from_item, lost_condition, malformed, n, s, Result};
 use im_adapters::Clients;
 use serde::Deserialize;
@@ -12,6 +12,8 @@ use serde::Deserialize;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Claim {
     pub conversation: ConversationId,
+    /// Who attached it (claims from before this was kept name nobody).
+    pub by: Option<UserId>,
     /// A file's name, as its sender gave it.
     pub name: Option<String>,
 }
@@ -22,7 +24,7 @@ pub async fn claim_attachment(
     clients: &Clients,
     object: &str,
     conversation: ConversationId,
-    name: Option<&str>,
+    (by, name): (UserId, Option<&str>),
 ) -> Result<bool> {
     let put = clients
         .dynamodb
@@ -30,7 +32,8 @@ pub async fn claim_attachment(
         .table_name(&clients.config.tables.conversations)
         .item("pk", s(audio_key(object)))
         .item("sk", n(0))
-        .item("conversation", s(conversation.to_string()));
+        .item("conversation", s(conversation.to_string()))
+        .item("by", n(by.0));
     let put = match name {
         Some(name) => put.item("name", s(name)),
         None => put,
@@ -59,12 +62,14 @@ pub async fn attachment_owner(clients: &Clients, object: &str) -> Result<Option<
     struct Stored {
         conversation: String,
         #[serde(default)]
+        by: Option<u64>,
+        #[serde(default)]
         name: Option<String>,
     }
     let get = clients.dynamodb.get_item().table_name(&clients.config.tables.conversations);
     let out = get.key("pk", s(audio_key(object))).key("sk", n(0)).send().await.map_err(aws)?;
     let claim = out.item.map(from_item::<Stored>).transpose()?;
     claim
-        .map(|c| Ok(Claim { conversation: c.conversation.parse().map_err(malformed)?, name: c.name }))
+        .map(|c| Ok(Claim { conversation: c.conversation.parse().map_err(malformed)?, by: c.by.map(UserId), name: c.name }))
         .transpose()
 }

@@ -176,12 +176,9 @@ impl Template {
             function_names.insert(binary.clone(), binary.clone());
             async_retries.insert(binary.clone(), properties.event_invoke_config.maximum_retry_attempts.unwrap_or(2));
         }
-        let fan_out_function = global.environment.variables.fan_out_function.as_ref();
-        let fan_out_function =
-            fan_out_function.map(|name| arns.resolve(name)).transpose().map_err(TemplateError::Shape)?;
-        let thumbnail_function = global.environment.variables.thumbnail_function.as_ref();
-        let thumbnail_function =
-            thumbnail_function.map(|name| arns.resolve(name)).transpose().map_err(TemplateError::Shape)?;
+        let worker = |name: Option<&Expr>| name.map(|name| arns.resolve(name)).transpose().map_err(TemplateError::Shape);
+        let fan_out_function = worker(global.environment.variables.fan_out_function.as_ref())?;
+        let thumbnail_function = worker(global.environment.variables.thumbnail_function.as_ref())?;
         let queues = read_queues(resources)?;
         let queue_mappings = read_queue_mappings(resources, &functions, &queues, &timeouts)?;
         let push_queue = match &global.environment.variables.push_queue_url {

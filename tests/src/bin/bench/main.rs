@@ -8,6 +8,7 @@
 //! - `--push`: a push job of the push worker, measured and priced ([`push`]);
 //! - `--scale`: one message to 10 000 and 100 000 recipients through the fan-out worker ([`scale`]);
 //! - `--throughput`: one conversation with N members sending at once ([`throughput`]);
+//! - `--thumbnail`: memory and time of an image's attach and thumbnail ([`thumbnail`]);
 //! - `--fan-out`, `--messages`, `--relations`: through the local stack's emulators.
 
 mod cost;
@@ -15,6 +16,7 @@ mod push;
 mod scale;
 mod stub;
 mod throughput;
+mod thumbnail;
 
 use im_tests::{new_user, stack, Client};
 use serde_json::Value;
@@ -371,6 +373,14 @@ async fn cost_per_million() {
 
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let [_, step @ ("--attach-child" | "--thumbnail-child"), file] = args.as_slice() {
+        return thumbnail::child(step, file);
+    }
+    if args.contains(&"--thumbnail") {
+        return thumbnail::measure();
+    }
     let root = im_local::project_root();
     let template = im_local::template::Template::load(&root.join("template.yaml")).unwrap();
     if std::env::args().any(|a| a == "--stub-connections") {
