@@ -79,7 +79,7 @@ $(CHECKOV):
 ## `local` profile, so the run does not wait for LTO of every binary. One section or a few:
 ## make bench SECTIONS="--stub-connections --cost"
 BENCH_FUNCTIONS := health get_user_by_id send_message ws_default fan_out
-SECTIONS ?= --sizes --stub-connections --cost --throughput --scale --fan-out --messages --relations
+SECTIONS ?= --sizes --stub-connections --cost --throughput --scale --fan-out --messages --relations --thumbnail
 bench: $(REFERENCE_MODULES)
 	cargo build --quiet --release -p im-functions $(addprefix --bin ,$(BENCH_FUNCTIONS))
 	cargo build --quiet --profile local -p im-tests --bin bench

@@ -142,6 +142,22 @@ mod tests {
     }
 
     #[test]
+    fn a_message_with_reactions_and_a_quote_reads_back_in_toml() {
+        let mut entry = text("hi");
+        if let Body::Message(m) = &mut entry.body {
+            let thumbs = crate::domain::rich::Emoji::parse("👍").unwrap();
+            m.details.react(UserId(2), &thumbs, true).unwrap();
+            m.details.reply_to = Some("dm#1#2:3".into());
+            m.details.reply_snippet = Some("say \"when\"\n".into());
+        }
+        let entry = entry.seen_by(UserId(2));
+        let toml: toml::Table = toml::from_str(&toml_frame(&entry)).unwrap();
+        assert_eq!(toml["m"][0]["reactions"]["👍"]["count"].as_integer(), Some(1));
+        assert_eq!(toml["m"][0]["reply_snippet"].as_str(), Some("say \"when\"\n"));
+        assert!(toml["m"][0].get("reacted_by").is_none(), "who reacted is not shown");
+    }
+
+    #[test]
     fn a_contact_change_carries_its_count_in_json_only() {
         let notice = Notice { what: Change::AcceptContact, from: UserId(2), to: Some(1), ts: 0, d: "ipad".into() };
         let entry =

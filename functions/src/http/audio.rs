@@ -8,6 +8,7 @@ use crate::domain::message::MAX_AUDIO_BYTES;
 use crate::domain::refusal::{Refusal, Result};
 use crate::service::audio::{self, Upload};
 use crate::service::media;
+use crate::store::post_policy::UploadForm;
 use lambda_http::Request;
 use serde_json::json;
 
@@ -93,17 +94,23 @@ pub async fn send_group_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
 pub async fn presign_audio_upload(ctx: &Ctx, _req: &Request) -> Result<Reply> {
     let caller = ctx.caller()?;
     let (key, form) = audio::presign_upload(&*ctx.clients, caller.user_id).await?;
+    Ok(upload_answer(&key, form, ("audio/amr", MAX_AUDIO_BYTES as u64)))
+}
+
+/// The answer to a presign: the key to send as the message's `c`, and the form (`url`,
+/// `fields`) to POST the file with, which S3 holds to `content_type` and `max_bytes`.
+pub fn upload_answer(key: &str, form: UploadForm, (content_type, max_bytes): (&str, u64)) -> Reply {
     let fields: serde_json::Map<String, serde_json::Value> =
         form.fields.into_iter().map(|(k, v)| (k, v.into())).collect();
     let upload = json!({
         "key": key,
         "url": form.url,
         "method": "POST",
-        "content_type": "audio/amr",
-        "max_bytes": MAX_AUDIO_BYTES,
+        "content_type": content_type,
+        "max_bytes": max_bytes,
         "fields": fields,
     });
-    Ok(Reply::ok(json!({ "upload": [upload] })))
+    Reply::ok(json!({ "upload": [upload] }))
 }
 
 /// `GET /file/audio/{name}`: an audio message's `c` (simple_im's `file/audio/<name>.amr`),

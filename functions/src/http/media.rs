@@ -2,14 +2,13 @@
 //! simple_im's multipart `POST /m/image`, `/gm/image`, `/m/video`, `/gm/video` for files that
 //! fit a Lambda request, and `GET /file/image|video|media/{name}` for a signed URL.
 
-use super::audio::{redirect, upload};
+use super::audio::{redirect, upload, upload_answer};
 use super::messages::sent;
 use super::{Ctx, Fields, Reply};
 use crate::domain::media::Media;
 use crate::domain::refusal::Result;
 use crate::service::{audio, media};
 use lambda_http::Request;
-use serde_json::json;
 
 /// `POST /media/upload` (`kind`, `type`): the presigned POST form (`url` and `fields`; the file
 /// goes last) and the key to send as the message's `c` once the upload is done.
@@ -19,17 +18,7 @@ pub async fn presign_media_upload(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let kind = Media::parse(&fields.text("kind", 1, 16)?)?;
     let declared = fields.opt_text("type", 1, 129)?;
     let (key, content_type, form) = media::presign(&*ctx.clients, caller.user_id, kind, declared.as_deref()).await?;
-    let fields: serde_json::Map<String, serde_json::Value> =
-        form.fields.into_iter().map(|(k, v)| (k, v.into())).collect();
-    let upload = json!({
-        "key": key,
-        "url": form.url,
-        "method": "POST",
-        "content_type": content_type,
-        "max_bytes": kind.max_bytes(),
-        "fields": fields,
-    });
-    Ok(Reply::ok(json!({ "upload": [upload] })))
+    Ok(upload_answer(&key, form, (&content_type, kind.max_bytes())))
 }
 
 async fn upload_and_send(ctx: &Ctx, req: &Request, kind: Media, group: bool) -> Result<Reply> {
