@@ -29,6 +29,8 @@ const users = {
 const hello = 'hello from A';
 const answer = 'Hi Ada! Grace here, got your message.';
 const afterReload = 'Welcome back, Grace. Shall we meet at the Analytical Engine at three?';
+const replyText = 'Lovely, see you soon.';
+const editedText = 'Lovely, see you at three.';
 
 let browser;
 const pages = {};
@@ -220,6 +222,59 @@ async function run() {
       { timeout: WAIT },
     );
   });
+  await step(`B: reacts 👍 to "${hello}", A sees the count live`, async () => {
+    const mine = b.locator('[data-testid="message"][data-mine="false"]', { hasText: hello }).first();
+    await mine.hover();
+    await mine.getByTestId('react').click();
+    await mine.getByTestId('emoji').filter({ hasText: '👍' }).click();
+    await mine.locator('[data-testid="reaction"][data-emoji="👍"][data-mine="true"]').waitFor();
+    const theirs = a.locator('[data-testid="message"][data-mine="true"]', { hasText: hello }).first();
+    await theirs.locator('[data-testid="reaction"][data-emoji="👍"]', { hasText: '1' }).waitFor();
+  });
+  await step(`A: replies to "${answer}" quoting it, B sees the quote`, async () => {
+    const quoted = a.locator('[data-testid="message"][data-mine="false"]', { hasText: answer }).first();
+    await quoted.hover();
+    await quoted.getByTestId('reply').click();
+    await a.fill('#composer', replyText);
+    await a.click('#send');
+    await expectMessage(a, replyText, true);
+    const reply = b.locator('[data-testid="message"][data-mine="false"]', { hasText: replyText }).first();
+    await reply.getByTestId('quote').filter({ hasText: answer }).waitFor();
+  });
+  await step(`A: edits "${replyText}", B sees the new text marked edited`, async () => {
+    const sent = a.locator('[data-testid="message"][data-mine="true"]', { hasText: replyText }).first();
+    await sent.hover();
+    await sent.getByTestId('edit').click();
+    await a.fill('#composer', editedText);
+    await a.click('#send');
+    await b.locator('[data-testid="message"][data-mine="false"]', { hasText: editedText }).filter({ hasText: 'edited' }).waitFor();
+  });
+  await step(`A: deletes "${afterReload}" for everyone, B sees it deleted in place`, async () => {
+    const sent = a.locator('[data-testid="message"][data-mine="true"]', { hasText: afterReload }).first();
+    const id = await sent.getAttribute('data-id');
+    await sent.hover();
+    await sent.getByTestId('delete').click();
+    await sent.getByTestId('delete-everyone').click();
+    await b.locator(`[data-testid="message"][data-id="${id}"]`, { hasText: 'Message deleted' }).waitFor();
+  });
+  await step('A: sends a photo, B sees its thumbnail (made by the thumbnail function)', async () => {
+    // A 2x2 PNG.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    await a.setInputFiles('#media-file', { name: 'dot.png', mimeType: 'image/png', buffer: png });
+    await b.locator('[data-testid="image"]').last().waitFor();
+    await b.waitForFunction(
+      () => {
+        const images = document.querySelectorAll('[data-testid="image"] img, img[data-testid="image"]');
+        const img = images[images.length - 1];
+        return img && img.complete && img.naturalWidth > 0;
+      },
+      null,
+      { timeout: WAIT },
+    );
+  });
   await step('A: mutes the conversation with B, the sidebar marks it, GET /mute lists it', async () => {
     await a.locator('#mute[aria-pressed="false"]').click();
     await a.locator('#mute[aria-pressed="true"]', { hasText: 'Unmute' }).waitFor();
@@ -278,7 +333,7 @@ const watchdog = setTimeout(() => {
 let code = 0;
 try {
   await run();
-  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, and mute and push preview settings reached the API');
+  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, a reaction, a quoted reply, an edit, a delete and a photo reached the other side, and mute and push preview settings reached the API');
 } catch (err) {
   code = 1;
   log(`FAIL ${err.step ? `${err.step}: ` : ''}${String(err.message || err).split('\n')[0]}`);

@@ -163,7 +163,8 @@ pub async fn deliver(backend: &impl Backend, job: &Job) -> store::Result<()> {
             None => return Ok(()),
         },
     };
-    let notification = Notification { alert, badge: unread_total(backend, job.user).await?, thread: job.conversation.clone(), data };
+    let notification =
+        Notification { alert, badge: unread_total(backend, job.user).await?, thread: job.conversation.clone(), data };
     for registration in devices {
         let message = notification.sns_message(registration.platform);
         if let Published::Gone(why) = backend.publish(&registration.endpoint, &message).await? {

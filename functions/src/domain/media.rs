@@ -85,7 +85,9 @@ impl Media {
 /// `type/subtype`, each a token.
 fn is_media_type(text: &str) -> bool {
     let token = |part: &str| {
-        !part.is_empty() && part.len() <= 64 && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+        !part.is_empty()
+            && part.len() <= 64
+            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
     };
     text.split_once('/').is_some_and(|(kind, sub)| token(kind) && token(sub))
 }
@@ -171,7 +173,9 @@ mod tests {
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7])).write_to(&mut out, ImageFormat::Png).unwrap();
+        image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]))
+            .write_to(&mut out, ImageFormat::Png)
+            .unwrap();
         out.into_inner()
     }
 

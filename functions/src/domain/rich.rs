@@ -211,11 +211,13 @@ mod tests {
     #[test]
     fn at_most_twenty_distinct_emoji() {
         let mut details = Details::default();
-        let all: Vec<Emoji> = ["😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰",
-            "😍", "🤩", "😘", "😗", "😚", "😙", "😋"]
-            .iter()
-            .map(|e| Emoji::parse(e).unwrap())
-            .collect();
+        let all: Vec<Emoji> = [
+            "😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰", "😍", "🤩", "😘", "😗",
+            "😚", "😙", "😋",
+        ]
+        .iter()
+        .map(|e| Emoji::parse(e).unwrap())
+        .collect();
         for emoji in &all[..20] {
             details.react(UserId(1), emoji, true).unwrap();
         }

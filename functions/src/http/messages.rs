@@ -2,10 +2,10 @@
 
 use super::{query, Ctx, Fields, Reply};
 use crate::delivery::render::by_table;
+use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, EntryId, GroupId, Target, UserId};
 use crate::domain::message::{Outgoing, MAX_CONTENT_CHARS};
 use crate::domain::refusal::{Refusal, Result};
-use crate::domain::entry::Entry;
 use crate::service::changes;
 use crate::service::messages::{self, Sent};
 use crate::service::signals;

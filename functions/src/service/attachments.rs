@@ -18,7 +18,11 @@ pub async fn attach(backend: &impl Backend, sender: UserId, key: &str, conversat
     let upload = upload_object(sender, key);
     let Some(stat) = backend.stat(&upload).await? else {
         return match backend.attachment_owner(key).await? {
-            Some(claim) if claim.conversation == conversation && claim.by == Some(sender) && backend.stat(key).await?.is_some() => {
+            Some(claim)
+                if claim.conversation == conversation
+                    && claim.by == Some(sender)
+                    && backend.stat(key).await?.is_some() =>
+            {
                 Ok(())
             }
             _ => Err(Refusal::invalid("no upload of yours under that key").into()),

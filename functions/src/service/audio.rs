@@ -4,8 +4,8 @@
 //! message attaches it (`service::media`).
 
 use crate::domain::ids::{Actor, Target, UserId};
-use crate::domain::media::{new_key, Media};
 use crate::domain::limits::PRESIGNS_PER_USER;
+use crate::domain::media::{new_key, Media};
 use crate::domain::message::{check_amr, new_audio_key, upload_object, Outgoing, MAX_AUDIO_BYTES};
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::service::limits;
@@ -37,8 +37,10 @@ pub async fn send(backend: &impl Backend, actor: &Actor, target: Target, upload:
 pub async fn presign_upload(backend: &impl Backend, uploader: UserId) -> Result<(String, UploadForm)> {
     limits::check(backend, &PRESIGNS_PER_USER, &uploader.to_string()).await?;
     let key = new_audio_key();
-    let form =
-        backend.upload_form(&upload_object(uploader, &key), "audio/amr", MAX_AUDIO_BYTES as u64).await.map_err(Error::from)?;
+    let form = backend
+        .upload_form(&upload_object(uploader, &key), "audio/amr", MAX_AUDIO_BYTES as u64)
+        .await
+        .map_err(Error::from)?;
     Ok((key, form))
 }
 
@@ -55,7 +57,8 @@ pub async fn send_upload(
     if upload.bytes.len() as u64 > media.max_bytes() {
         return Err(Refusal::TooLarge(format!("at most {} bytes", media.max_bytes())).into());
     }
-    let content_type = media.content_type(upload.content_type.as_deref())
+    let content_type = media
+        .content_type(upload.content_type.as_deref())
         .map_err(|refusal| Refusal::UnsupportedMedia(refusal.to_string()))?;
     messages::check_allowed(backend, actor.user_id, target).await?;
     let key = new_key(media);

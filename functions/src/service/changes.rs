@@ -30,7 +30,12 @@ fn not_found() -> Error {
 
 /// The conversation's participants other than the actor, once the actor may change a message
 /// there: a participant (else "not found"), and one to one, nobody they block or who blocks them.
-async fn others(backend: &impl Backend, actor: &Actor, conversation: ConversationId, reach: bool) -> Result<Vec<UserId>> {
+async fn others(
+    backend: &impl Backend,
+    actor: &Actor,
+    conversation: ConversationId,
+    reach: bool,
+) -> Result<Vec<UserId>> {
     if !is_member(backend, actor.user_id, conversation).await? {
         return Err(not_found());
     }
@@ -150,7 +155,8 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, conversation: Convers
 /// The caller's other devices are told (`hide_message`); nobody else is.
 pub async fn hide(backend: &impl Backend, actor: &Actor, conversation: ConversationId, seq: u64) -> Result<()> {
     others(backend, actor, conversation, false).await?;
-    let (entry, changed) = rewrite(backend, conversation, seq, |message| Ok(message.details.hide_for(actor.user_id))).await?;
+    let (entry, changed) =
+        rewrite(backend, conversation, seq, |message| Ok(message.details.hide_for(actor.user_id))).await?;
     if !changed {
         return Err(Refusal::Conflict("message already deleted for you".into()).into());
     }

@@ -47,7 +47,11 @@ pub async fn attach(
         kind => Media::of(kind).ok_or_else(|| Refusal::invalid("not an attachment"))?,
     };
     if !media::is_key(media, key) {
-        return Err(Refusal::invalid(format!("a {} message's c is the key from POST /media/upload", out.kind.as_str())).into());
+        return Err(Refusal::invalid(format!(
+            "a {} message's c is the key from POST /media/upload",
+            out.kind.as_str()
+        ))
+        .into());
     }
     let name = match media {
         Media::File => Some(out.name.clone().unwrap_or_else(|| "file".into())),
@@ -106,7 +110,8 @@ async fn attached_before(
     if media == Media::Image {
         let bytes = backend.first_bytes(key, stat.size as usize, &stat.etag).await?.ok_or_else(changed)?;
         let checked = media::check_image(&bytes)?;
-        details = Details { w: Some(checked.w), h: Some(checked.h), thumb: Some(path_of(&media::thumb_key(key))), ..details };
+        details =
+            Details { w: Some(checked.w), h: Some(checked.h), thumb: Some(path_of(&media::thumb_key(key))), ..details };
     }
     Ok((path_of(key), details))
 }

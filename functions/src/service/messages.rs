@@ -14,8 +14,8 @@ use crate::domain::refusal::{Refusal, Result};
 use crate::domain::relation;
 use crate::domain::rich::Details;
 use crate::domain::user::Profile;
-use crate::service::{changes, limits, media};
 pub use crate::service::access::is_member;
+use crate::service::{changes, limits, media};
 use crate::store::streams::{self, NewEntry, Placed};
 use crate::store::Backend;
 use crate::store::StoreError;
@@ -100,7 +100,11 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
             )
         }
         None => {
-            let details = Details { reply_to: quote.as_ref().map(|q| q.0.clone()), reply_snippet: quote.map(|q| q.1), ..Details::default() };
+            let details = Details {
+                reply_to: quote.as_ref().map(|q| q.0.clone()),
+                reply_snippet: quote.map(|q| q.1),
+                ..Details::default()
+            };
             store(backend, actor, out, (conversation, &audience), (sender.as_ref(), details), dedup.as_deref()).await?
         }
     };

@@ -93,7 +93,12 @@ impl StreamStore for Clients {
     async fn start_cursors(&self, user: UserId, device: &str, positions: &[Position], expires_at: u64) -> Result<()> {
         streams::start_cursors(self, user, device, positions, expires_at).await
     }
-    async fn claim_attachment(&self, object: &str, conversation: ConversationId, by: (UserId, Option<&str>)) -> Result<bool> {
+    async fn claim_attachment(
+        &self,
+        object: &str,
+        conversation: ConversationId,
+        by: (UserId, Option<&str>),
+    ) -> Result<bool> {
         streams::claim_attachment(self, object, conversation, by).await
     }
     async fn release_attachment(&self, object: &str) -> Result<()> {

@@ -51,7 +51,8 @@ pub async fn download_url(clients: &Clients, key: &str, response: &Download) -> 
 /// `attachment` with RFC 6266's `filename*` (UTF-8, percent-encoded) and an ASCII fallback.
 fn attachment(name: &str) -> String {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", utf8_percent_encode(name, NON_ALPHANUMERIC))
 }
 

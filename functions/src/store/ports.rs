@@ -287,8 +287,12 @@ pub trait BlobStore: Sync {
     fn download_url(&self, key: &str, response: &Download) -> impl Future<Output = Result<String>> + Send;
     fn put_blob(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> impl Future<Output = Result<()>> + Send;
     /// A presigned POST for `key`, of 1 to `max_bytes` bytes.
-    fn upload_form(&self, key: &str, content_type: &str, max_bytes: u64)
-        -> impl Future<Output = Result<UploadForm>> + Send;
+    fn upload_form(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<UploadForm>> + Send;
 }
 
 /// API Gateway's `@connections`: posting to live sockets.

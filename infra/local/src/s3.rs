@@ -57,10 +57,10 @@ fn random_keys() -> LocalKeys {
     LocalKeys { access_key: text("LOCAL", 16).to_ascii_uppercase(), secret_key: text("", 40) }
 }
 
-/// Serves S3 from `root` on `listener` until the task is dropped. A GET or HEAD from a page of
-/// the web client (an origin on `web_port`, the HTTP API's) is answered with CORS headers, as
-/// the deployed bucket's CORS rule does for `WebClientOrigin`: a voice note's signed URL is
-/// fetched by the page's script.
+/// Serves S3 from `root` on `listener` until the task is dropped. A GET, HEAD or POST from a
+/// page of the web client (an origin on `web_port`, the HTTP API's) is answered with CORS
+/// headers, as the deployed bucket's CORS rule does for `WebClientOrigin`: a voice note's signed
+/// URL is fetched by the page's script, a photo is POSTed with its presigned form.
 pub fn serve(
     root: &Path,
     listener: TcpListener,
@@ -80,7 +80,8 @@ pub fn serve(
                 let service = service.clone();
                 let asked = crate::s3_answers::Asked::of(&request);
                 let origin = request.headers().get(http::header::ORIGIN).cloned().filter(|origin| {
-                    let readable = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+                    let readable =
+                        matches!(*request.method(), http::Method::GET | http::Method::HEAD | http::Method::POST);
                     readable && is_web_client(origin.to_str().unwrap_or(""), web_port)
                 });
                 async move {

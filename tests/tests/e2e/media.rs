@@ -146,7 +146,8 @@ async fn simple_ims_multipart_image_route_and_a_delete_takes_the_image_with_it()
     assert!(audio_url(&bob, &path).await.is_ok());
     // Bob naming ann's image in a message of his own attaches nothing (and so can delete nothing).
     let key = path.strip_prefix("file/").unwrap();
-    let theft = client(&bob).post_json("/message", &json!({ "to": ann.id, "id": "steal", "t": "image", "c": key })).await;
+    let theft =
+        client(&bob).post_json("/message", &json!({ "to": ann.id, "id": "steal", "t": "image", "c": key })).await;
     assert_eq!(theft.status, 400, "{}", theft.text);
     let (text_type, not_an_image) = im_tests::multipart(b"hello", "text/plain", "to", &bob.id.to_string());
     assert_eq!(client(&ann).send("POST", "/m/image", None, Some((&text_type, not_an_image))).await.status, 415);

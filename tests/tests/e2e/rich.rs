@@ -79,7 +79,14 @@ async fn an_edit_shows_in_history_and_in_the_sync_of_a_device_offline_during_it(
     assert!(first["m"].to_string().contains("see you at 5"), "{first}");
 
     // The phone is away; ann fixes her message.
-    let edited = client(&ann).send("PATCH", "/message", None, Some(("application/json", json!({ "id": id, "c": "see you at 6" }).to_string().into_bytes()))).await;
+    let edited = client(&ann)
+        .send(
+            "PATCH",
+            "/message",
+            None,
+            Some(("application/json", json!({ "id": id, "c": "see you at 6" }).to_string().into_bytes())),
+        )
+        .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
     assert_eq!(edited.doc()["message"][0]["c"], "see you at 6");
     let shown = history(&bob, &ann).await;
@@ -99,7 +106,9 @@ async fn an_edit_shows_in_history_and_in_the_sync_of_a_device_offline_during_it(
     };
     assert_eq!(patch(&bob, &id, "mine now").await, 403);
     let upload = im_tests::upload_audio(&ann, b"#!AMR\n\x00\x01").await;
-    let voice = client(&ann).post_json("/message", &json!({ "to": bob.id, "id": "v1", "t": "audio", "c": upload["key"] })).await;
+    let voice = client(&ann)
+        .post_json("/message", &json!({ "to": bob.id, "id": "v1", "t": "audio", "c": upload["key"] }))
+        .await;
     assert_eq!(voice.status, 200, "{}", voice.text);
     let voice = voice.doc()["message"][0]["sid"].as_str().unwrap().to_string();
     assert_eq!(patch(&ann, &voice, "words").await, 400);
@@ -129,7 +138,8 @@ async fn a_deleted_message_is_a_tombstone_in_history_and_in_the_sync_of_an_offli
     let tombstone = by_id(&shown, &gone).expect("the tombstone keeps its place");
     assert_eq!((tombstone["deleted"].as_bool(), tombstone["c"].as_str()), (Some(true), Some("")));
     let synced = drain_offline(&phone).await;
-    let told = synced["n"].as_array().is_some_and(|n| n.iter().any(|n| n["t"] == "delete_message" && n["msg_id"] == gone));
+    let told =
+        synced["n"].as_array().is_some_and(|n| n.iter().any(|n| n["t"] == "delete_message" && n["msg_id"] == gone));
     assert!(told, "the phone learns the delete in sync: {synced}");
 
     // For me: bob hides ann's other message from his own history; ann still has it.
@@ -187,13 +197,21 @@ async fn a_reply_carries_its_quote_through_history_and_push_and_stays_in_its_con
     let answer_id = answer["sid"].as_str().unwrap();
     let shown = history(&bob, &ann).await;
     let quoted = by_id(&shown, answer_id).expect("the reply in history");
-    assert_eq!((quoted["reply_to"].as_str(), quoted["reply_snippet"].as_str()),
-        (Some(question.as_str()), Some("Are we still on for Saturday's hike up the ridge?")), "{quoted}");
+    assert_eq!(
+        (quoted["reply_to"].as_str(), quoted["reply_snippet"].as_str()),
+        (Some(question.as_str()), Some("Are we still on for Saturday's hike up the ridge?")),
+        "{quoted}"
+    );
     assert!(by_id(&shown, &reply).unwrap().get("reply_to").is_none());
 
-    let pushes = || async { Client::new().get(&format!("/_local/push?token={token}")).await.doc().as_array().cloned().unwrap_or_default() };
+    let pushes = || async {
+        Client::new().get(&format!("/_local/push?token={token}")).await.doc().as_array().cloned().unwrap_or_default()
+    };
     let pushed_reply = |pushes: &[Value]| {
-        pushes.iter().find(|p| p["payload"]["fcmV1Message"]["message"]["data"]["reply_to"] == question.as_str()).cloned()
+        pushes
+            .iter()
+            .find(|p| p["payload"]["fcmV1Message"]["message"]["data"]["reply_to"] == question.as_str())
+            .cloned()
     };
     im_tests::eventually_within("the reply's push", 30, || async { pushed_reply(&pushes().await).is_some() }).await;
     let data = pushed_reply(&pushes().await).unwrap()["payload"]["fcmV1Message"]["message"]["data"].clone();
@@ -207,5 +225,8 @@ async fn a_reply_carries_its_quote_through_history_and_push_and_stays_in_its_con
     let escaped = question.replace('#', "%23").replace(':', "%3A");
     assert_eq!(client(&bob).send("DELETE", &format!("/message?id={escaped}"), None, None).await.status, 204);
     let requoted = by_id(&history(&ann, &bob).await, answer_id).unwrap().clone();
-    assert_eq!((requoted["reply_to"].as_str(), requoted["reply_snippet"].as_str()), (Some(question.as_str()), Some("")));
+    assert_eq!(
+        (requoted["reply_to"].as_str(), requoted["reply_snippet"].as_str()),
+        (Some(question.as_str()), Some(""))
+    );
 }

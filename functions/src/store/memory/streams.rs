@@ -163,7 +163,12 @@ impl StreamStore for Memory {
         }
         Ok(())
     }
-    async fn claim_attachment(&self, object: &str, conversation: ConversationId, (by, name): (UserId, Option<&str>)) -> Result<bool> {
+    async fn claim_attachment(
+        &self,
+        object: &str,
+        conversation: ConversationId,
+        (by, name): (UserId, Option<&str>),
+    ) -> Result<bool> {
         let mut state = self.state();
         let owner = *state.audio.entry(object.to_string()).or_insert(conversation);
         if owner == conversation {

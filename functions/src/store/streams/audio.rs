@@ -70,6 +70,8 @@ pub async fn attachment_owner(clients: &Clients, object: &str) -> Result<Option<
     let out = get.key("pk", s(audio_key(object))).key("sk", n(0)).send().await.map_err(aws)?;
     let claim = out.item.map(from_item::<Stored>).transpose()?;
     claim
-        .map(|c| Ok(Claim { conversation: c.conversation.parse().map_err(malformed)?, by: c.by.map(UserId), name: c.name }))
+        .map(|c| {
+            Ok(Claim { conversation: c.conversation.parse().map_err(malformed)?, by: c.by.map(UserId), name: c.name })
+        })
         .transpose()
 }

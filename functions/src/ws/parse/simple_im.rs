@@ -128,7 +128,14 @@ impl TomlFrame {
             Addressee::User(to.parse().map(UserRef::Id).unwrap_or(UserRef::Name(to)))
         };
         let kind = text(m.t).unwrap_or_else(|| "text".into());
-        Ok(Request::Send { client_id: m.id.0, kind, content: m.c.0, to, reply_to: text(m.reply_to), name: text(m.name) })
+        Ok(Request::Send {
+            client_id: m.id.0,
+            kind,
+            content: m.c.0,
+            to,
+            reply_to: text(m.reply_to),
+            name: text(m.name),
+        })
     }
 }
 

@@ -176,7 +176,8 @@ impl Template {
             function_names.insert(binary.clone(), binary.clone());
             async_retries.insert(binary.clone(), properties.event_invoke_config.maximum_retry_attempts.unwrap_or(2));
         }
-        let worker = |name: Option<&Expr>| name.map(|name| arns.resolve(name)).transpose().map_err(TemplateError::Shape);
+        let worker =
+            |name: Option<&Expr>| name.map(|name| arns.resolve(name)).transpose().map_err(TemplateError::Shape);
         let fan_out_function = worker(global.environment.variables.fan_out_function.as_ref())?;
         let thumbnail_function = worker(global.environment.variables.thumbnail_function.as_ref())?;
         let queues = read_queues(resources)?;
