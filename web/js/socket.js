@@ -273,6 +273,7 @@ export class ImSocket extends EventTarget {
         return;
       }
       case 'NOTIFY_UPDATE_CONTACT':
+      case 'NOTIFY_EDIT_MSG':
       case 'NOTIFY': {
         if (data.more) return this.requestSync();
         if (data.contacts && data.from !== undefined) {

@@ -1,9 +1,10 @@
 //! How a stored entry travels, one function per dialect: simple_im's `[[m]]` / `[[gm]]` /
 //! `[[n]]` tables in TOML, seed 003's events in JSON (`NOTIFY_NEW_MSG` for messages,
-//! `NOTIFY_UPDATE_CONTACT` for contact changes, `NOTIFY` for the rest).
+//! `NOTIFY_UPDATE_CONTACT` for contact changes, `NOTIFY_EDIT_MSG` for edits, `NOTIFY` for the rest).
 
 use crate::domain::entry::{Body, Entry, View};
 use crate::domain::format::Format;
+use crate::domain::notice::{Change, Notice};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ pub fn json_event(entry: &Entry) -> &'static str {
     match &entry.body {
         Body::Message(_) => "NOTIFY_NEW_MSG",
         Body::Notice(notice) if notice.what.is_contact_change() => "NOTIFY_UPDATE_CONTACT",
+        Body::Notice(Notice { what: Change::EditMessage { .. }, .. }) => "NOTIFY_EDIT_MSG",
         Body::Notice(_) => "NOTIFY",
     }
 }

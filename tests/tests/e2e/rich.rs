@@ -78,7 +78,8 @@ async fn an_edit_shows_in_history_and_in_the_sync_of_a_device_offline_during_it(
     let first = drain_offline(&phone).await;
     assert!(first["m"].to_string().contains("see you at 5"), "{first}");
 
-    // The phone is away; ann fixes her message.
+    // The phone is away; ann fixes her message. Bob's open web socket hears it at once.
+    let mut bobs_socket = connect(&format!("token={}", bob.token)).await.unwrap();
     let edited = client(&ann)
         .send(
             "PATCH",
@@ -89,6 +90,11 @@ async fn an_edit_shows_in_history_and_in_the_sync_of_a_device_offline_during_it(
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
     assert_eq!(edited.doc()["message"][0]["c"], "see you at 6");
+    let live = im_tests::next_event(&mut bobs_socket, "NOTIFY_EDIT_MSG").await;
+    assert_eq!(
+        (live["data"]["msg_id"].as_str(), live["data"]["c"].as_str()),
+        (Some(id.as_str()), Some("see you at 6"))
+    );
     let shown = history(&bob, &ann).await;
     let message = by_id(&shown, &id).expect("the message in bob's history");
     assert_eq!(message["c"], "see you at 6");
