@@ -104,6 +104,32 @@ async function expectMessage(page, text, mine) {
   }
 }
 
+/**
+ * Clicks a message's action (`testid`) until `shown` appears: the conversation redraws on every
+ * receipt and presence change, and a redraw between press and release loses a click (a user
+ * clicks again).
+ */
+async function act(message, testid, shown) {
+  await until(shown, async () => {
+    await message.hover();
+    await message.getByTestId(testid).click();
+  });
+}
+
+/** Does `attempt` until `shown` is there (at most three tries; none once it is there). */
+async function until(shown, attempt) {
+  for (let tries = 1; ; tries++) {
+    if (await shown.count()) return;
+    await attempt();
+    try {
+      await shown.first().waitFor({ timeout: 3000 });
+      return;
+    } catch (err) {
+      if (tries === 3) throw err;
+    }
+  }
+}
+
 /** GET `path` from the page, as its user (the session it keeps in localStorage): the JSON answer. */
 async function apiGet(page, path) {
   return page.evaluate(async (p) => {
@@ -224,17 +250,15 @@ async function run() {
   });
   await step(`B: reacts 👍 to "${hello}", A sees the count live`, async () => {
     const mine = b.locator('[data-testid="message"][data-mine="false"]', { hasText: hello }).first();
-    await mine.hover();
-    await mine.getByTestId('react').click();
-    await mine.getByTestId('emoji').filter({ hasText: '👍' }).click();
-    await mine.locator('[data-testid="reaction"][data-emoji="👍"][data-mine="true"]').waitFor();
+    const chip = mine.locator('[data-testid="reaction"][data-emoji="👍"][data-mine="true"]');
+    await act(mine, 'react', mine.getByTestId('emoji-picker'));
+    await until(chip, () => mine.getByTestId('emoji').filter({ hasText: '👍' }).click());
     const theirs = a.locator('[data-testid="message"][data-mine="true"]', { hasText: hello }).first();
     await theirs.locator('[data-testid="reaction"][data-emoji="👍"]', { hasText: '1' }).waitFor();
   });
   await step(`A: replies to "${answer}" quoting it, B sees the quote`, async () => {
     const quoted = a.locator('[data-testid="message"][data-mine="false"]', { hasText: answer }).first();
-    await quoted.hover();
-    await quoted.getByTestId('reply').click();
+    await act(quoted, 'reply', a.locator('#compose-bar[data-mode="reply"]'));
     await a.fill('#composer', replyText);
     await a.click('#send');
     await expectMessage(a, replyText, true);
@@ -243,8 +267,7 @@ async function run() {
   });
   await step(`A: edits "${replyText}", B sees the new text marked edited`, async () => {
     const sent = a.locator('[data-testid="message"][data-mine="true"]', { hasText: replyText }).first();
-    await sent.hover();
-    await sent.getByTestId('edit').click();
+    await act(sent, 'edit', a.locator('#compose-bar[data-mode="edit"]'));
     await a.fill('#composer', editedText);
     await a.click('#send');
     await b.locator('[data-testid="message"][data-mine="false"]', { hasText: editedText }).filter({ hasText: 'edited' }).waitFor();
@@ -252,9 +275,9 @@ async function run() {
   await step(`A: deletes "${afterReload}" for everyone, B sees it deleted in place`, async () => {
     const sent = a.locator('[data-testid="message"][data-mine="true"]', { hasText: afterReload }).first();
     const id = await sent.getAttribute('data-id');
-    await sent.hover();
-    await sent.getByTestId('delete').click();
-    await sent.getByTestId('delete-everyone').click();
+    const mineNow = a.locator(`[data-testid="message"][data-id="${id}"]`);
+    await act(mineNow, 'delete', mineNow.getByTestId('delete-everyone'));
+    await until(mineNow.filter({ hasText: 'Message deleted' }), () => mineNow.getByTestId('delete-everyone').click());
     await b.locator(`[data-testid="message"][data-id="${id}"]`, { hasText: 'Message deleted' }).waitFor();
   });
   await step('A: sends a photo, B sees its thumbnail (made by the thumbnail function)', async () => {
