@@ -109,6 +109,8 @@ functions! {
     create_user => rest!(http::users::create_user, Toml),
     login => rest!(http::users::login, Toml),
     logout => rest!(http::users::logout, Toml),
+    list_sessions => rest!(http::users::list_sessions, Json),
+    delete_session => rest!(http::users::delete_session, Json),
     change_password => rest!(http::users::change_password, Toml),
     create_ws_ticket => rest!(http::users::create_ws_ticket, Toml),
     reconnect => rest!(http::users::reconnect, Toml),

@@ -5,7 +5,7 @@ use crate::domain::ids::{DeviceName, UserId};
 use crate::domain::names::{Email, LoginName, Phone};
 use crate::domain::refusal::{Refusal, Result};
 use crate::domain::user::{NewUser, Profile};
-use crate::service::{auth, users};
+use crate::service::{auth, devices, users};
 use cookie::{Cookie, SameSite};
 use lambda_http::Request;
 use serde_json::{json, Value};
@@ -115,6 +115,21 @@ pub async fn logout(ctx: &Ctx, req: &Request) -> Result<Reply> {
     }
     auth::log_out(&*ctx.clients, caller).await?;
     Ok(Reply::ok(json!({})).with_header(http::header::SET_COOKIE, session_cookie("", 0)))
+}
+
+/// `GET /user/sessions`: the caller's devices (sessions), newest first, the current one marked.
+pub async fn list_sessions(ctx: &Ctx, _req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    let devices = devices::list(&*ctx.clients, caller).await?;
+    Ok(Reply::list("sessions", devices.iter().map(|d| serde_json::to_value(d).unwrap_or_default()).collect()))
+}
+
+/// `DELETE /user/sessions/{id}`: ends one of the caller's sessions, its sockets and its push
+/// registration (its token answers 401 from then on).
+pub async fn delete_session(ctx: &Ctx, req: &Request) -> Result<Reply> {
+    let caller = ctx.caller()?;
+    devices::end(&*ctx.clients, caller.user_id, path_param(req, "id")?).await?;
+    Ok(Reply::no_content())
 }
 
 /// `PUT /user/password`: `password` (the current one) and `new_password`. Every other session

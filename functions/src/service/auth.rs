@@ -153,7 +153,9 @@ pub async fn end_sessions(backend: &impl Backend, user: UserId, keep: Option<&st
     end(backend, user, ended.collect()).await
 }
 
-async fn end(backend: &impl Backend, user: UserId, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
+/// Ends these listed sessions of `user`: their tokens, their devices' push registrations, the
+/// sockets they opened.
+pub async fn end(backend: &impl Backend, user: UserId, ended: Vec<(String, sessions::Listed)>) -> Result<()> {
     let ids: Vec<String> = ended.into_iter().map(|(id, _)| id).collect();
     backend.end_sessions(user, &ids).await?;
     push::forget_sessions(backend, user, &ids).await?;

@@ -9,6 +9,7 @@ pub mod audio;
 pub mod auth;
 pub mod changes;
 pub mod contacts;
+pub mod devices;
 pub mod friends;
 pub mod groups;
 pub mod limits;

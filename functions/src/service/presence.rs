@@ -37,6 +37,10 @@ pub async fn bind(backend: &impl Backend, conn: &Connection) -> Result<()> {
         .filter(|c| c.connection_id != conn.connection_id)
         .partition(|c| c.device == conn.device && conn.device.is_named());
     let first = older.is_empty() && others.is_empty();
+    // The devices list's "last seen" (`GET /user/sessions`): best effort, never the login's failure.
+    if let Err(err) = backend.touch_session(user, &conn.session, crate::domain::now_secs()).await {
+        tracing::warn!(error = %err, "a session's last login was not noted");
+    }
     others.sort_by_key(|c| c.since);
     let excess = (others.len() + 1).saturating_sub(MAX_SOCKETS_PER_USER);
     older.extend(others.into_iter().take(excess));

@@ -255,6 +255,9 @@ impl SessionStore for Clients {
     async fn sessions_of(&self, user: UserId) -> Result<HashMap<String, Listed>> {
         sessions::of_user(self, user).await
     }
+    async fn touch_session(&self, user: UserId, id: &str, at: u64) -> Result<()> {
+        sessions::touch(self, user, id, at).await
+    }
     async fn end_sessions(&self, user: UserId, ids: &[String]) -> Result<()> {
         sessions::end(self, user, ids).await
     }

@@ -227,6 +227,8 @@ pub trait SessionStore: Sync {
     /// A live session, read strongly consistent.
     fn session(&self, id: &str) -> impl Future<Output = Result<Option<Session>>> + Send;
     fn sessions_of(&self, user: UserId) -> impl Future<Output = Result<HashMap<String, Listed>>> + Send;
+    /// A socket of the session logged in at `at`.
+    fn touch_session(&self, user: UserId, id: &str, at: u64) -> impl Future<Output = Result<()>> + Send;
     fn end_sessions(&self, user: UserId, ids: &[String]) -> impl Future<Output = Result<()>> + Send;
     /// A one-time socket ticket (by its hash) for a session, until `expires_at`.
     fn issue_ticket(&self, ticket: &str, session: &str, expires_at: u64) -> impl Future<Output = Result<()>> + Send;

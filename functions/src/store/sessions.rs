@@ -41,6 +41,12 @@ pub struct Listed {
     pub g: String,
     /// When it expires (seconds).
     pub x: u64,
+    /// When it was opened (seconds); 0 for sessions listed before this was kept.
+    #[serde(default)]
+    pub c: u64,
+    /// When a socket of it last logged in (seconds); 0: never.
+    #[serde(default)]
+    pub l: u64,
 }
 
 fn hash(token: &str) -> String {
@@ -66,7 +72,7 @@ pub async fn open(clients: &Clients, id: &str, session: &Session) -> Result<()> 
     let table = &clients.config.tables.users;
     let put = clients.dynamodb.put_item().table_name(table).set_item(Some(to_item(&item)?));
     put.send().await.map_err(aws)?;
-    let listed = Listed { d: device, g: tag, x: expires_at };
+    let listed = Listed { d: device, g: tag, x: expires_at, c: now_secs(), l: 0 };
     put_in_map(clients, table, &index_key(user_id), ("s", id), AttributeValue::M(to_item(&listed)?)).await
 }
 
@@ -141,6 +147,28 @@ pub async fn end(clients: &Clients, user: UserId, hashes: &[String]) -> Result<(
         .collect::<Result<Vec<_>>>()?;
     batch_write(clients, table, deletes).await?;
     remove_from_map(clients, table, &index_key(user), "s", hashes).await
+}
+
+/// Notes that a socket of the session `id` logged in at `at` (the devices list's "last seen");
+/// nothing when the session is no longer listed.
+pub async fn touch(clients: &Clients, user: UserId, id: &str, at: u64) -> Result<()> {
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+    let update = clients
+        .dynamodb
+        .update_item()
+        .table_name(&clients.config.tables.users)
+        .key("pk", s(index_key(user)))
+        .update_expression("SET s.#id.l = :at")
+        .condition_expression("attribute_exists(s.#id)")
+        .expression_attribute_names("#id", id)
+        .expression_attribute_values(":at", AttributeValue::N(at.to_string()));
+    match update.send().await {
+        Ok(_) => Ok(()),
+        Err(err) if matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+            Ok(())
+        }
+        Err(err) => Err(aws(err)),
+    }
 }
 
 /// A session's id, or a ticket's: the hash of its secret (the secret itself is never stored).

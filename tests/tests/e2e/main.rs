@@ -10,6 +10,7 @@ mod busy_group;
 mod churn;
 mod contacts;
 mod costs;
+mod devices;
 mod ecosystem;
 mod friends;
 mod fuzz;

@@ -233,7 +233,8 @@ impl SessionStore for Memory {
     async fn open_session(&self, id: &str, session: &Session) -> Result<()> {
         let mut state = self.state();
         state.sessions.insert(id.to_string(), session.clone());
-        let listed = Listed { d: session.device.clone(), g: session.tag.clone(), x: session.expires_at };
+        let (d, g, x) = (session.device.clone(), session.tag.clone(), session.expires_at);
+        let listed = Listed { d, g, x, c: crate::domain::now_secs(), l: 0 };
         state.session_lists.entry(session.user_id).or_default().insert(id.to_string(), listed);
         Ok(())
     }
@@ -246,6 +247,12 @@ impl SessionStore for Memory {
     }
     async fn session(&self, id: &str) -> Result<Option<Session>> {
         Ok(self.state().sessions.get(id).filter(|s| s.expires_at > now_secs()).cloned())
+    }
+    async fn touch_session(&self, user: UserId, id: &str, at: u64) -> Result<()> {
+        if let Some(listed) = self.state().session_lists.entry(user).or_default().get_mut(id) {
+            listed.l = at;
+        }
+        Ok(())
     }
     async fn sessions_of(&self, user: UserId) -> Result<HashMap<String, Listed>> {
         Ok(self.state().session_lists.get(&user).cloned().unwrap_or_default())
