@@ -57,8 +57,8 @@ impl World {
     }
 
     /// Everything stored, one line per item, sorted: the tables (less the rate-limit counters,
-    /// which count refused attempts by design, and the connections, which the matrix's own
-    /// sockets make) and the bucket's keys.
+    /// which count refused attempts by design, and the connections and each session's last
+    /// socket login, which the matrix's own sockets make) and the bucket's keys.
     async fn dump(&self) -> Vec<String> {
         let mut lines = vec![];
         for table in ["UsersTable", "ConversationsTable", "RelationsTable", "GroupsTable"] {
@@ -69,6 +69,17 @@ impl World {
                     let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                     if pk.starts_with("limit#") {
                         continue;
+                    }
+                    let mut item = item.clone();
+                    if pk.starts_with("sessions#") {
+                        // A session's last socket login (`l`): the matrix's own sockets set it.
+                        if let Some(aws_sdk_dynamodb::types::AttributeValue::M(sessions)) = item.get_mut("s") {
+                            for session in sessions.values_mut() {
+                                if let aws_sdk_dynamodb::types::AttributeValue::M(fields) = session {
+                                    fields.remove("l");
+                                }
+                            }
+                        }
                     }
                     let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={}", canonical(v))).collect();
                     fields.sort();
