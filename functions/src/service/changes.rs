@@ -53,8 +53,8 @@ async fn others(
     Ok(participants.into_iter().filter(|u| *u != actor.user_id).collect())
 }
 
-/// The message at `seq`.
-async fn message_at(backend: &impl Backend, conversation: ConversationId, seq: u64) -> Result<Entry> {
+/// The message at `seq` ("not found" when there is none).
+pub async fn message_at(backend: &impl Backend, conversation: ConversationId, seq: u64) -> Result<Entry> {
     let (entries, _) = backend.read_range(conversation, seq.saturating_sub(1), seq, 1).await?;
     entries.into_iter().next().filter(|e| e.message().is_some()).ok_or_else(not_found)
 }
@@ -177,7 +177,7 @@ pub async fn react(
 ) -> Result<Entry> {
     let emoji = Emoji::parse(emoji)?;
     limits::check(backend, &SENDS_PER_USER, &actor.user_id.to_string()).await?;
-    others(backend, actor, conversation, true).await?;
+    let others = others(backend, actor, conversation, true).await?;
     let (entry, changed) = rewrite(backend, conversation, seq, |message| {
         if message.deleted {
             return Err(Refusal::Conflict("message deleted".into()).into());
@@ -189,7 +189,7 @@ pub async fn react(
     if changed {
         let count = entry.message().and_then(|m| m.details.reactions.get(emoji.as_str())).map_or(0, |t| t.count);
         let data = json!({ "id": entry.id().to_string(), "emoji": emoji.as_str(), "on": on, "count": count });
-        signals::reacted(backend, actor.user_id, conversation, data).await;
+        signals::reacted(backend, (actor.user_id, &others), conversation, data).await;
     }
     Ok(entry)
 }

@@ -144,8 +144,7 @@ struct Stored {
 
 /// The entry at `seq` of a conversation.
 async fn stored(backend: &impl Backend, conversation: ConversationId, seq: u64) -> Result<Entry> {
-    let (entries, _) = backend.read_range(conversation, seq.saturating_sub(1), seq, 1).await?;
-    Ok(entries.into_iter().next().ok_or_else(|| Refusal::NotFound("message not found".into()))?)
+    changes::message_at(backend, conversation, seq).await
 }
 
 /// Stores a new message (its audio attached first); not new when a concurrent retry won. A

@@ -81,22 +81,25 @@ pub async fn read(backend: &impl Backend, actor: &Actor, target: Target, upto: u
     Ok(upto)
 }
 
-/// `user`'s reaction changed (`data`: the message id, emoji, on, count): the conversation's
-/// other participants hear `NOTIFY_REACTION` on their live sockets. Best effort, as every
-/// signal; a client that missed it sees the counts in history.
-pub async fn reacted(backend: &impl Backend, user: UserId, conversation: ConversationId, data: Value) {
+/// `user`'s reaction changed (`data`: the message id, emoji, on, count): `others`, the
+/// conversation's other participants as the reaction's own check found them (so never across
+/// a block), hear `NOTIFY_REACTION` on their live sockets, in groups up to [`SIGNALLED_GROUP`].
+/// Best effort, as every signal; a client that missed it sees the counts in history.
+pub async fn reacted(
+    backend: &impl Backend,
+    (user, others): (UserId, &[UserId]),
+    conversation: ConversationId,
+    data: Value,
+) {
     let Some(target) = conversation.target_for(user) else { return };
-    match hearers(backend, user, target).await {
-        Ok(Some(hearers)) => {
-            let mut named = named(user, target);
-            if let (Some(named), Value::Object(fields)) = (named.as_object_mut(), data) {
-                named.extend(fields);
-            }
-            delivery::signals::post(backend, user, conversation, &hearers, ("NOTIFY_REACTION", &named)).await;
-        }
-        Ok(None) => {}
-        Err(err) => tracing::warn!(error = %err, "a reaction was not signalled"),
+    if others.len() >= SIGNALLED_GROUP {
+        return;
     }
+    let mut named = named(user, target);
+    if let (Some(named), Value::Object(fields)) = (named.as_object_mut(), data) {
+        named.extend(fields);
+    }
+    delivery::signals::post(backend, user, conversation, others, ("NOTIFY_REACTION", &named)).await;
 }
 
 /// One delivered receipt per user and conversation per second at most: acks come in bursts.
