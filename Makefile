@@ -36,7 +36,8 @@ logs:
 test: $(SAM) $(CHECKOV) $(SCHEMATHESIS) $(WEB_MODULES) $(CHROMIUM)
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
-	cargo build --quiet --workspace --bins
+	# Bins with the tests' feature set, so `cargo test` reuses them instead of building all again.
+	cargo build --quiet --workspace --bins --tests
 	rm -f target/iam-usage.txt target/contracts.log
 	IAM_USAGE_FILE=$(CURDIR)/target/iam-usage.txt IM_CONTRACT_LOG=$(CURDIR)/target/contracts.log cargo test --quiet --workspace
 	target/debug/iam_unused target/iam-usage.txt
