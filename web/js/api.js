@@ -92,6 +92,44 @@ export class Api {
     return (await this.request('GET', `/user/phone/${encodeURIComponent(phone)}`)).user[0];
   }
 
+  /** A partial update of one's own profile (`PUT /user`: `name`, `nick_name`, `show_*`, …): the profile after it. */
+  async updateProfile(fields) {
+    return (await this.request('PUT', '/user', { json: fields })).user[0];
+  }
+
+  /** One's avatar from an image uploaded with `presignMedia('image', …)`: the profile, `avatar` = `file/avatar/<hex>.jpg`. */
+  async setAvatar(key) {
+    return (await this.request('PUT', '/user/avatar', { json: { key } })).user[0];
+  }
+
+  /** The sessions of one's account, newest first: a bare array of `{id, device, platform?, created, last_seen, current}`. */
+  async sessions() {
+    return this.request('GET', '/user/sessions');
+  }
+
+  /** Ends one session (204), the current one included: its token answers 401 from then on. */
+  async endSession(id) {
+    await this.request('DELETE', `/user/sessions/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * A report (`POST /report`): `{user}` or `{message}` (a message id), a `reason` (spam, abuse,
+   * other) and an optional `text`: the report's id.
+   */
+  async report(what, reason, text) {
+    const json = { ...what, reason };
+    if (text) json.text = text;
+    return (await this.request('POST', '/report', { json })).report[0].id;
+  }
+
+  // --- the inbox (§4.6d)
+
+  /** A page of one's conversations, latest activity first: `{conversation: [...], next?}`. */
+  async conversations({ limit = 20, after } = {}) {
+    const doc = await this.request('GET', '/conversations', { query: { limit, after } });
+    return { conversation: doc.conversation || [], next: doc.next || null };
+  }
+
   /** The contact list as of version 0: profiles (with phones) and pending requests (§2.6). */
   async contactsVersion(version = 0) {
     return this.request('GET', `/contact/version/${version}`);

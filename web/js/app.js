@@ -1,7 +1,9 @@
 // The web client: sign-up and login, contacts, friend requests, groups, one-to-one and group
 // chat with history, voice notes, live over the WebSocket; mutes and the push settings are in
 // settings.js, ticks, reads and typing in signals.js, who is online in presence.js, replies,
-// reactions, edits and deletes in rich.js, photos, videos and files in media.js. See web/README.md.
+// reactions, edits and deletes in rich.js, photos, videos and files in media.js, the sidebar's
+// conversation list in inbox.js, the profile in profile.js (pictures: avatars.js), the
+// sessions in devices.js, reports in report.js. See web/README.md.
 
 import { Api, ApiError } from './api.js';
 import { loadConfig, readOverrides, saveOverrides } from './config.js';
@@ -23,6 +25,11 @@ import {
   stopComposing,
 } from './rich.js';
 import { initMedia, resetMedia, attachment } from './media.js';
+import { initAvatars, resetAvatars } from './avatars.js';
+import { initInbox, resetInbox, refreshInbox, refreshInboxSoon, renderInbox } from './inbox.js';
+import { initProfile, resetProfile, noteProfile, applyUserUpdate } from './profile.js';
+import { initDevices, resetDevices } from './devices.js';
+import { initReport, resetReport, reportMessage } from './report.js';
 import {
   $,
   showMessage,
@@ -49,6 +56,7 @@ const state = {
   requests: [], // GET /friends/request
   groups: new Map(), // g_id -> {g_id, name, creator}
   names: new Map(), // user id -> display name
+  profiles: new Map(), // user id -> {name, nick_name, avatar}: others' profiles as last seen (profile.js)
   keyToId: new Map(), // LIST_CONTACTS_UNREAD key (email, else phone, else id) -> user id
   unread: new Map(), // conversation key -> count
   convs: new Map(), // 'u:<id>' | 'g:<id>' -> conversation
@@ -126,6 +134,7 @@ function leave() {
   state.requests = [];
   state.groups.clear();
   state.names.clear();
+  state.profiles.clear();
   state.keyToId.clear();
   state.unread.clear();
   state.convs.clear();
@@ -135,6 +144,11 @@ function leave() {
   resetPresence();
   resetRich();
   resetMedia();
+  resetInbox();
+  resetProfile();
+  resetDevices();
+  resetReport();
+  resetAvatars();
   localStorage.removeItem(SESSION);
   $('#messages').replaceChildren();
 }
@@ -200,9 +214,11 @@ function refreshUnreadSoon() {
 /**
  * A new message, notification or group event, live or from SYNC. What SYNC returns is what
  * this device has not confirmed (on a new login: the whole history), not what is unread, so
- * only live messages count as unread here; the server's counts come with LIST_CONTACTS_UNREAD.
+ * only live messages count as unread here; the server's counts come with LIST_CONTACTS_UNREAD
+ * and the inbox (inbox.js), read again shortly after each entry.
  */
 function onEntry({ kind, data, live }) {
+  refreshInboxSoon(); // its order, last lines and counts
   if (kind === 'm' || kind === 'gm') {
     const key = kind === 'gm' ? `g:${data.g_id}` : `u:${data.from === state.me.id ? data.to : data.from}`;
     const conv = conversation(key);
@@ -258,6 +274,9 @@ function onEntry({ kind, data, live }) {
     case 'hide_message':
       applyNotice(data); // rich.js: the message changes in place
       break;
+    case 'update_user':
+      applyUserUpdate(data, live); // profile.js: the name and picture shown
+      break;
     default:
       break;
   }
@@ -266,7 +285,7 @@ function onEntry({ kind, data, live }) {
 // ---------------------------------------------------------------- lists
 
 async function refreshAll() {
-  await Promise.allSettled([refreshContacts(), refreshGroups(), refreshMutes()]);
+  await Promise.allSettled([refreshContacts(), refreshGroups(), refreshMutes(), refreshInbox()]);
 }
 
 async function refreshMutes() {
@@ -300,6 +319,7 @@ async function refreshContacts() {
           return [f.friend_id, { id: f.friend_id, name, phone: p.phone || null }];
         }),
       );
+      for (const p of profiles.values()) if (state.friends.has(p.id)) noteProfile(p); // their pictures
       subscribeFriends();
       await refreshRequests();
       renderSidebar();
@@ -335,6 +355,7 @@ async function refreshGroups() {
 
 function renderSidebar() {
   if (!state.me) return;
+  renderInbox();
   renderContacts(state, openConversation);
   renderGroups(state, openConversation);
 }
@@ -636,6 +657,7 @@ async function deliver(conv, pending) {
   if (conv.peer.user) state.unread.set(conv.key, 0);
   if (conv.key === state.current) renderCurrent('bottom');
   renderSidebar();
+  refreshInboxSoon(); // a first message adds the conversation
   // An attachment is stored under its server path (a photo with its size and thumbnail), which
   // the answer does not give: read the newest page, as after a voice note.
   if (t !== 'text') loadLatest(conv).catch(() => {});
@@ -815,8 +837,19 @@ function wireStatic() {
     },
     merge,
     resize: autoGrow,
+    report: reportMessage,
   });
   initMedia(state, { send: post });
+  initAvatars(state);
+  initInbox(state, { open: openConversation, render: renderMuted });
+  initProfile(state, { render: renderMuted });
+  initDevices(state, {
+    onEnded: () => {
+      leave();
+      showAuth('This device was logged out (My devices).', 'info');
+    },
+  });
+  initReport(state);
   $('#settings-form').addEventListener('submit', (e) => {
     const action = e.submitter && e.submitter.value;
     if (action !== 'save') return;

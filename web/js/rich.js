@@ -14,6 +14,7 @@
 //   `NOTIFY_REACTION` brings the others' counts live.
 // - Reply: the bar above the composer quotes the message; the next send carries `reply_to`.
 //   A reply shows its `reply_snippet` ("" once the quoted message is deleted).
+// - Report (someone else's messages): report.js's dialog, through the `report` hook.
 
 import { $, h, showMessage } from './ui.js';
 
@@ -24,18 +25,21 @@ let state = null;
 let rerender = () => {};
 let mergeMessage = () => {};
 let composerChanged = () => {};
+let reportHook = null;
 let menu = null; // the menu open under one message: {id, kind: 'react' | 'delete'}
 let composing = null; // the bar above the composer: {key, mode: 'reply' | 'edit', entry, saving}
 
 /**
  * Once, at boot. `render()` redraws the open conversation and the sidebar; `merge(conv, msg)`
- * stores a message as the server answered it; `resize()` fits the composer to its text.
+ * stores a message as the server answered it; `resize()` fits the composer to its text;
+ * `report(conv, entry)` reports someone else's message (report.js).
  */
-export function initRich(appState, { render, merge, resize }) {
+export function initRich(appState, { render, merge, resize, report }) {
   state = appState;
   rerender = render;
   mergeMessage = merge;
   composerChanged = resize;
+  reportHook = report || null;
   $('#compose-cancel').addEventListener('click', () => {
     stopComposing();
     $('#composer').focus();
@@ -184,6 +188,7 @@ function tools(conv, entry, mine) {
     live ? action('React', 'react', () => toggleMenu(entry, 'react')) : null,
     live && mine && entry.t === 'text' ? action('Edit', 'edit', () => startComposing(conv, entry, 'edit')) : null,
     action('Delete', 'delete', () => toggleMenu(entry, 'delete')),
+    live && !mine && reportHook ? action('Report', 'report', () => reportHook(conv, entry)) : null,
   );
 }
 

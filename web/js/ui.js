@@ -3,6 +3,7 @@
 
 import { voiceNoteLook } from './audio.js';
 import { presenceOf, lastSeenLabel } from './presence.js';
+import { avatarSrc } from './avatars.js';
 
 export const $ = (selector) => document.querySelector(selector);
 
@@ -32,10 +33,26 @@ export function showMessage(el, text, kind = 'info') {
 
 const PALETTE = ['#3b82f6', '#10b981', '#f59e0b', '#ef4444', '#8b5cf6', '#06b6d4', '#ec4899', '#84cc16'];
 
-export function avatar(name, seed, extra = '') {
+/**
+ * A round badge with the name's initial; with `path` (a profile's `avatar`), its picture over
+ * the initial once loaded (avatars.js).
+ */
+export function avatar(name, seed, extra = '', path = null) {
   const initial = (String(name || '?').trim()[0] || '?').toUpperCase();
   const color = PALETTE[Math.abs(Number(seed) || 0) % PALETTE.length];
-  return h(`span.avatar${extra}`, { style: `background:${color}`, 'aria-hidden': 'true' }, initial);
+  const picture = path ? avatarSrc(path) : undefined; // undefined while it loads
+  return h(
+    `span.avatar${extra}`,
+    { style: `background:${color}`, 'aria-hidden': 'true' },
+    initial,
+    path ? h('img', { alt: '', 'data-avatar': path, 'data-testid': 'avatar-img', src: picture }) : null,
+  );
+}
+
+/** The avatar path known for a user (`state.profiles`: inbox, contacts, `update_user`), or null. */
+export function avatarOf(state, id) {
+  const p = state.profiles && state.profiles.get(id);
+  return (p && p.avatar) || null;
 }
 
 export function clock(ts) {
@@ -58,7 +75,7 @@ export function renderMe(me) {
   $('#me-name').textContent = me.name || `User ${me.id}`;
   $('#me-id').textContent = String(me.id);
   const slot = $('#me-avatar');
-  slot.replaceWith(Object.assign(avatar(me.name, me.id), { id: 'me-avatar' }));
+  slot.replaceWith(Object.assign(avatar(me.name, me.id, '', me.avatar), { id: 'me-avatar' }));
 }
 
 export function renderConnection(detail) {
@@ -107,41 +124,41 @@ function bellOff() {
   return svg;
 }
 
-function muteMark(state, key, testid) {
+export function muteMark(state, key, testid) {
   return isMuted(state, key) ? h('span.mute-mark', { 'data-testid': testid, role: 'img', title: 'Muted', 'aria-label': 'muted' }, bellOff()) : null;
 }
 
 /** A friend's presence dot (green when online; drawn but not shown when offline), or null when
  * the friend does not show presence. */
-function presenceDot(id, testid) {
+export function presenceDot(id, testid) {
   const p = presenceOf(id);
   if (!p) return null;
   const label = p.online ? 'Online' : p.last_seen > 0 ? lastSeenLabel(p.last_seen) : 'Offline';
   return h('span.presence', { 'data-testid': testid, 'data-online': String(p.online), role: 'img', title: label, 'aria-label': label });
 }
 
-function badge(count, testid) {
+export function badge(count, testid) {
   return count > 0 ? h('span.badge', { 'data-testid': testid, 'aria-label': `${count} unread` }, count > 99 ? '99+' : String(count)) : null;
 }
 
+/**
+ * Friends, by name: where a chat with someone not in the inbox yet starts (the inbox, inbox.js,
+ * shows the conversations with their last line, mute mark and unread count).
+ */
 export function renderContacts(state, onOpen) {
   const list = $('#contacts');
   const friends = [...state.friends.values()].sort((a, b) => a.name.localeCompare(b.name));
   list.replaceChildren(
     ...friends.map((f) => {
       const key = `u:${f.id}`;
-      const conv = state.convs.get(key);
-      const sub = conv && conv.last ? preview(conv.last, state) : `id ${f.id}`;
       return h(
         'li',
         {},
         h(
-          `button.item${state.current === key ? '.active' : ''}`,
+          `button.item.compact${state.current === key ? '.active' : ''}`,
           { type: 'button', 'data-testid': `contact-${f.id}`, onclick: () => onOpen(key) },
-          h('span.avatar-wrap', {}, avatar(f.name, f.id), presenceDot(f.id, `presence-${f.id}`)),
-          h('span.item-text', {}, h('span.item-name', {}, f.name), h('span.item-sub', {}, sub)),
-          muteMark(state, key, `muted-${f.id}`),
-          badge(state.unread.get(key) || 0, `unread-${f.id}`),
+          h('span.avatar-wrap', {}, avatar(f.name, f.id, '.small', avatarOf(state, f.id)), presenceDot(f.id, `presence-${f.id}`)),
+          h('span.item-text', {}, h('span.item-name', {}, f.name), h('span.item-sub', {}, `id ${f.id}`)),
         ),
       );
     }),
@@ -149,24 +166,21 @@ export function renderContacts(state, onOpen) {
   $('#contacts-empty').hidden = friends.length > 0;
 }
 
+/** The user's groups, by name (their conversations are in the inbox too). */
 export function renderGroups(state, onOpen) {
   const list = $('#groups');
   const groups = [...state.groups.values()].sort((a, b) => a.name.localeCompare(b.name));
   list.replaceChildren(
     ...groups.map((g) => {
       const key = `g:${g.g_id}`;
-      const conv = state.convs.get(key);
-      const sub = conv && conv.last ? preview(conv.last, state) : `group ${g.g_id}`;
       return h(
         'li',
         {},
         h(
-          `button.item${state.current === key ? '.active' : ''}`,
+          `button.item.compact${state.current === key ? '.active' : ''}`,
           { type: 'button', 'data-testid': `group-${g.g_id}`, onclick: () => onOpen(key) },
-          avatar(g.name, g.g_id + 3, '.square'),
-          h('span.item-text', {}, h('span.item-name', {}, g.name), h('span.item-sub', {}, sub)),
-          muteMark(state, key, `muted-group-${g.g_id}`),
-          badge(state.unread.get(key) || 0, `unread-group-${g.g_id}`),
+          avatar(g.name, g.g_id + 3, '.square.small'),
+          h('span.item-text', {}, h('span.item-name', {}, g.name), h('span.item-sub', {}, `group ${g.g_id}`)),
         ),
       );
     }),
@@ -206,7 +220,7 @@ export function renderGroupMemberPicker(state) {
 
 const KINDS = { audio: 'Voice note', image: 'Photo', video: 'Video' };
 
-function preview(entry, state) {
+export function preview(entry, state) {
   if (entry.event) return describeEvent(entry, state);
   const mine = entry.from === state.me.id;
   let body;
@@ -240,6 +254,7 @@ export function renderChatHeader(state) {
   const title = $('#chat-title');
   const subtitle = $('#chat-subtitle');
   const mute = $('#mute');
+  $('#report-user').hidden = !(conv && conv.peer.user); // report.js: one-to-one chats only
   if (!conv) {
     title.textContent = 'No conversation';
     subtitle.textContent = '';

@@ -1,8 +1,10 @@
 // The web client in headless Chromium, two users in two browser contexts: sign up and log in
 // through the page, a friend request by phone, accepted live, B's presence dot, a live chat both ways, the
 // history after a reload, read ticks and the typing line, a voice note, then a mute and the push
-// preview setting (both checked through the HTTP API). Prints one line per step; exit 0 when all pass, 1 (with what failed, the
-// pages' console errors and failure screenshots) otherwise.
+// preview setting (both checked through the HTTP API), the inbox (last line, unread badge), a
+// new name and picture reaching the other side, My devices, and a report. Prints one line per
+// step; exit 0 when all pass, 1 (with what failed, the pages' console errors and failure
+// screenshots) otherwise.
 //
 //   IM_WEB_URL=http://127.0.0.1:3000/app/ node web/test/browser.mjs
 //
@@ -31,6 +33,14 @@ const answer = 'Hi Ada! Grace here, got your message.';
 const afterReload = 'Welcome back, Grace. Shall we meet at the Analytical Engine at three?';
 const replyText = 'Lovely, see you soon.';
 const editedText = 'Lovely, see you at three.';
+const inboxText = 'Is this in your inbox?';
+const unreadText = 'One more, unread.';
+const newName = 'Ada King';
+// A 2x2 PNG: a photo, then a profile picture.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 let browser;
 const pages = {};
@@ -128,6 +138,18 @@ async function until(shown, attempt) {
       if (tries === 3) throw err;
     }
   }
+}
+
+/** Waits until the image `selector` names has loaded (it has pixels). */
+async function imageLoaded(page, selector) {
+  await page.waitForFunction(
+    (sel) => {
+      const img = document.querySelector(sel);
+      return img && img.complete && img.naturalWidth > 0;
+    },
+    selector,
+    { timeout: WAIT },
+  );
 }
 
 /** GET `path` from the page, as its user (the session it keeps in localStorage): the JSON answer. */
@@ -281,12 +303,7 @@ async function run() {
     await b.locator(`[data-testid="message"][data-id="${id}"]`, { hasText: 'Message deleted' }).waitFor();
   });
   await step('A: sends a photo, B sees its thumbnail (made by the thumbnail function)', async () => {
-    // A 2x2 PNG.
-    const png = Buffer.from(
-      'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
-      'base64',
-    );
-    await a.setInputFiles('#media-file', { name: 'dot.png', mimeType: 'image/png', buffer: png });
+    await a.setInputFiles('#media-file', { name: 'dot.png', mimeType: 'image/png', buffer: PNG });
     await b.locator('[data-testid="image"]').last().waitFor();
     await b.waitForFunction(
       () => {
@@ -328,6 +345,65 @@ async function run() {
     await a.locator('#settings-form button[value="cancel"]').click();
     await a.locator('#settings').waitFor({ state: 'hidden' });
   });
+  await step(`B: reloads; its sidebar lists the chat with A from the inbox, last line "${inboxText}"`, async () => {
+    await a.fill('#composer', inboxText);
+    await a.click('#send');
+    await expectMessage(b, inboxText, false);
+    await b.reload();
+    await b.locator('#app-view').waitFor({ state: 'visible' });
+    await b.locator('#conn[data-state="online"]').waitFor();
+    const row = b.getByTestId(`chat-u-${A.id}`);
+    await row.getByTestId('chat-name').filter({ hasText: A.name }).waitFor();
+    await row.getByTestId('chat-snippet').filter({ hasText: inboxText }).waitFor();
+  });
+  await step(`A: sends "${unreadText}"; B's row shows it with an unread badge (no chat open)`, async () => {
+    await a.fill('#composer', unreadText);
+    await a.click('#send');
+    await expectMessage(a, unreadText, true);
+    const row = b.getByTestId(`chat-u-${A.id}`);
+    await row.getByTestId('chat-snippet').filter({ hasText: unreadText }).waitFor();
+    await row.getByTestId(`unread-${A.id}`).filter({ hasText: /^[1-9]/ }).waitFor();
+  });
+  await step(`A: renames itself "${newName}" in its profile; B's sidebar shows the new name (update_user)`, async () => {
+    await a.click('#open-profile');
+    await a.locator('#profile').waitFor({ state: 'visible' });
+    await a.fill('#profile-name', newName);
+    await a.click('#profile-save');
+    await a.locator('#profile-message', { hasText: 'Saved' }).waitFor();
+    await a.locator('#me-name', { hasText: newName }).waitFor();
+    await b.getByTestId(`chat-u-${A.id}`).getByTestId('chat-name').filter({ hasText: newName }).waitFor();
+    await b.getByTestId(`contact-${A.id}`).filter({ hasText: newName }).waitFor();
+  });
+  await step('A: chooses a profile picture; it shows in its header and in B\'s sidebar', async () => {
+    await a.setInputFiles('#profile-avatar-file', { name: 'me.png', mimeType: 'image/png', buffer: PNG });
+    await a.locator('#profile-message', { hasText: 'Picture saved' }).waitFor();
+    await imageLoaded(a, '#me-avatar img[data-avatar]');
+    await imageLoaded(b, `[data-testid="chat-u-${A.id}"] img[data-avatar]`);
+    await a.click('#profile-close');
+    await a.locator('#profile').waitFor({ state: 'hidden' });
+  });
+  await step('A: My devices lists its sessions, this one marked "this device"', async () => {
+    await a.click('#open-devices');
+    const current = a.locator('#devices-list [data-testid="session"][data-current="true"]');
+    await current.getByTestId('this-device').waitFor();
+    if ((await current.count()) !== 1) throw new Error(`${await current.count()} sessions marked current`);
+    await current.filter({ hasText: 'web' }).waitFor(); // the device name of the page's login
+    await a.click('#devices-close');
+    await a.locator('#devices').waitFor({ state: 'hidden' });
+  });
+  await step(`B: reports A's message "${hello}" as spam and sees the confirmation`, async () => {
+    await b.getByTestId(`chat-u-${A.id}`).click();
+    await b.locator('#chat-title', { hasText: newName }).waitFor();
+    const message = b.locator('[data-testid="message"][data-mine="false"]', { hasText: hello }).first();
+    await message.waitFor();
+    await act(message, 'report', b.locator('#report[open]'));
+    await b.selectOption('#report-reason', 'spam');
+    await b.fill('#report-text', 'Only a test of the report form.');
+    await b.click('#report-send');
+    await b.locator('#report-message', { hasText: 'Report sent' }).waitFor();
+    await b.click('#report-close');
+    await b.locator('#report').waitFor({ state: 'hidden' });
+  });
   await step(`screenshot ${screenshot}`, async () => {
     mkdirSync(dirname(screenshot), { recursive: true });
     await b.locator('#composer').blur();
@@ -356,7 +432,7 @@ const watchdog = setTimeout(() => {
 let code = 0;
 try {
   await run();
-  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, a reaction, a quoted reply, an edit, a delete and a photo reached the other side, and mute and push preview settings reached the API');
+  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, a reaction, a quoted reply, an edit, a delete and a photo reached the other side, mute and push preview settings reached the API, the inbox showed the last line and the unread count, a new name and picture reached the other side, My devices showed this session, and a report was sent');
 } catch (err) {
   code = 1;
   log(`FAIL ${err.step ? `${err.step}: ` : ''}${String(err.message || err).split('\n')[0]}`);

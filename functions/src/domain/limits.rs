@@ -42,6 +42,19 @@ pub const ADDS_PER_USER: Limit = Limit { action: "add", max: 20, window_secs: 36
 /// phone needs one per voice note.
 pub const PRESIGNS_PER_USER: Limit = Limit { action: "presign", max: 60, window_secs: 3600 };
 
+/// Profile and avatar changes per user: each tells every friend.
+pub const PROFILE_CHANGES_PER_USER: Limit = Limit { action: "profile", max: 30, window_secs: 3600 };
+
+/// Password reset codes asked for per address (a phone or an email, whether or not an account
+/// has it) and per account.
+pub const RESETS_PER_ADDRESS: Limit = Limit { action: "reset-address", max: 5, window_secs: 3600 };
+pub const RESETS_PER_ACCOUNT: Limit = Limit { action: "reset-account", max: 5, window_secs: 3600 };
+/// Reset confirmations per source address, across accounts: each is a guess.
+pub const RESET_GUESSES_PER_SOURCE: Limit = Limit { action: "reset-source", max: 60, window_secs: 900 };
+
+/// Reports per user.
+pub const REPORTS_PER_USER: Limit = Limit { action: "report", max: 20, window_secs: 3600 };
+
 impl Limit {
     /// The counter's key for `subject` at `now`, and when its window ends.
     pub fn counter(&self, subject: &str, now: u64) -> (String, u64) {

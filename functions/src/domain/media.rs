@@ -154,16 +154,36 @@ pub const VIDEO_SIGNATURE_BYTES: usize = 12;
 /// A JPEG thumbnail of an image, its long side at most [`THUMB_EDGE`]. Decoding is bounded by
 /// the same pixel limit the attach checked.
 pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
+    jpeg(&decode(bytes)?.thumbnail(THUMB_EDGE, THUMB_EDGE).into_rgb8(), 80)
+}
+
+/// The longest side of an avatar.
+pub const AVATAR_EDGE: u32 = 512;
+
+/// A profile picture from an image: its centre square, at most [`AVATAR_EDGE`] pixels a side,
+/// as a JPEG (re-encoded from pixels, so nothing of the upload's metadata survives).
+pub fn avatar(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let image = decode(bytes)?;
+    let side = image.width().min(image.height());
+    let square = image.crop_imm((image.width() - side) / 2, (image.height() - side) / 2, side, side);
+    let edge = side.min(AVATAR_EDGE);
+    let small = square.resize_exact(edge, edge, image::imageops::FilterType::Triangle).into_rgb8();
+    jpeg(&small, 85)
+}
+
+fn decode(bytes: &[u8]) -> Result<image::DynamicImage, Refusal> {
     let unreadable = |_| Refusal::UnsupportedMedia("not a readable image".into());
     let mut reader = image::ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(unreadable)?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4 + 64 * 1024 * 1024);
     reader.limits(limits);
-    let image = reader.decode().map_err(|_| Refusal::UnsupportedMedia("not a decodable image".into()))?;
-    let small = image.thumbnail(THUMB_EDGE, THUMB_EDGE).into_rgb8();
+    reader.decode().map_err(|_| Refusal::UnsupportedMedia("not a decodable image".into()))
+}
+
+fn jpeg(pixels: &image::RgbImage, quality: u8) -> Result<Vec<u8>, Refusal> {
     let mut out = Cursor::new(Vec::new());
-    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80);
-    small.write_with_encoder(encoder).map_err(|_| Refusal::invalid("the thumbnail could not be encoded"))?;
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+    pixels.write_with_encoder(encoder).map_err(|_| Refusal::invalid("the image could not be encoded"))?;
     Ok(out.into_inner())
 }
 
@@ -177,6 +197,16 @@ mod tests {
             .write_to(&mut out, ImageFormat::Png)
             .unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn an_avatar_is_the_centre_square_at_most_512_pixels_as_jpeg() {
+        let made = avatar(&png(1200, 700)).unwrap();
+        let checked = check_image(&made).unwrap();
+        assert_eq!((checked.format, checked.w, checked.h), (ImageFormat::Jpeg, 512, 512));
+        let small = check_image(&avatar(&png(90, 300)).unwrap()).unwrap();
+        assert_eq!((small.w, small.h), (90, 90), "never enlarged");
+        assert!(avatar(b"GIF89a not really").is_err());
     }
 
     #[test]

@@ -55,6 +55,13 @@ pub enum Change {
     HideMessage {
         msg_id: String,
     },
+    /// The user (`from`) changed their profile: what everyone but them sees of it now.
+    UpdateUser {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        nick_name: String,
+        avatar: String,
+    },
 }
 
 impl Change {
@@ -79,6 +86,7 @@ impl Change {
             DeleteMessage { .. } => "delete_message",
             EditMessage { .. } => "edit_message",
             HideMessage { .. } => "hide_message",
+            UpdateUser { .. } => "update_user",
         }
     }
 

@@ -91,6 +91,43 @@ impl Profile {
     }
 }
 
+/// A partial profile update (`PUT /user`): the fields given, each checked as at sign-up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProfileChange {
+    pub name: Option<String>,
+    pub nick_name: Option<String>,
+    pub age: Option<u64>,
+    pub gender: Option<String>,
+    /// `file/avatar/<name>.jpg`, set by `PUT /user/avatar` only.
+    pub avatar: Option<String>,
+    pub show_user_name: Option<bool>,
+    pub show_age: Option<bool>,
+    pub show_gender: Option<bool>,
+    pub show_phone: Option<bool>,
+}
+
+impl ProfileChange {
+    pub fn is_empty(&self) -> bool {
+        *self == ProfileChange::default()
+    }
+
+    /// The stored attributes it sets, by name.
+    pub fn attributes(&self) -> Vec<(&'static str, Value)> {
+        let fields = [
+            ("name", self.name.as_ref().map(|v| json!(v))),
+            ("nick_name", self.nick_name.as_ref().map(|v| json!(v))),
+            ("age", self.age.map(|v| json!(v))),
+            ("gender", self.gender.as_ref().map(|v| json!(v))),
+            ("avatar", self.avatar.as_ref().map(|v| json!(v))),
+            ("show_user_name", self.show_user_name.map(|v| json!(v))),
+            ("show_age", self.show_age.map(|v| json!(v))),
+            ("show_gender", self.show_gender.map(|v| json!(v))),
+            ("show_phone", self.show_phone.map(|v| json!(v))),
+        ];
+        fields.into_iter().filter_map(|(name, value)| value.map(|v| (name, v))).collect()
+    }
+}
+
 /// Passwords guessers try first (`common_passwords.txt`, lower case).
 const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
 

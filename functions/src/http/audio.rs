@@ -123,8 +123,13 @@ pub async fn get_audio(ctx: &Ctx, req: &Request) -> Result<Reply> {
 pub async fn redirect(ctx: &Ctx, req: &Request, prefix: &str, section: &'static str) -> Result<Reply> {
     let caller = ctx.caller()?;
     let url = media::file_url(&*ctx.clients, caller.user_id, (prefix, path_param(req, "name")?)).await?;
+    Ok(found(url, section))
+}
+
+/// `302 Found` to `url`, which the body names too (in `section`).
+pub fn found(url: String, section: &'static str) -> Reply {
     let reply = Reply::ok(json!({ section: [{ "url": url }] })).with_status(http::StatusCode::FOUND);
-    Ok(reply.with_header(http::header::LOCATION, url))
+    reply.with_header(http::header::LOCATION, url)
 }
 
 #[cfg(test)]

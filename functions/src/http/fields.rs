@@ -2,6 +2,7 @@
 //! TOML bodies, read into typed values with a reason the client can act on.
 
 use crate::domain::ids::{GroupId, Target, UserId};
+use crate::domain::names::LoginName;
 use crate::domain::refusal::{Error, Refusal, Result};
 use http::header;
 use lambda_http::Request;
@@ -123,6 +124,12 @@ impl Fields {
             })
             .map(|id| id.ok_or_else(|| Refusal::invalid(format!("{name} must be user ids")).into()))
             .collect()
+    }
+
+    /// The account a login or a reset names: `phone` (simple_im), else `email` (seed 003).
+    pub fn login_name(&self) -> Result<LoginName> {
+        let phone = self.opt_text("phone", 1, 32)?;
+        Ok(LoginName::from_fields(phone.as_deref(), self.opt_text("email", 3, 254)?.as_deref())?)
     }
 
     /// A boolean: JSON/TOML true/false, or the strings true/false/1/0 from a form.

@@ -9,10 +9,14 @@ pub mod contacts;
 mod fields;
 pub mod friends;
 pub mod groups;
+pub mod inbox;
 pub mod media;
 pub mod messages;
 pub mod offline;
+pub mod profile;
 pub mod push;
+pub mod reports;
+pub mod reset;
 pub mod users;
 
 pub use fields::{parse_form, Fields, MAX_BODY_BYTES};

@@ -2,9 +2,9 @@
 
 use super::{path_number, path_param, Ctx, Fields, Reply};
 use crate::domain::ids::{DeviceName, UserId};
-use crate::domain::names::{Email, LoginName, Phone};
+use crate::domain::names::{Email, Phone};
 use crate::domain::refusal::{Refusal, Result};
-use crate::domain::user::{NewUser, Profile};
+use crate::domain::user::{NewUser, Profile, ProfileChange};
 use crate::service::{auth, devices, users};
 use cookie::{Cookie, SameSite};
 use lambda_http::Request;
@@ -15,6 +15,21 @@ pub async fn health(_ctx: &Ctx, _req: &Request) -> Result<Reply> {
     Ok(Reply::ok(json!({})))
 }
 
+/// The profile fields a sign-up or an update (`PUT /user`) may give, checked the same way.
+pub(super) fn profile_fields(fields: &Fields) -> Result<ProfileChange> {
+    Ok(ProfileChange {
+        name: fields.opt_text("name", 1, 64)?,
+        nick_name: fields.opt_text("nick_name", 0, 64)?,
+        age: fields.opt_u64("age", 150)?,
+        gender: fields.opt_text("gender", 1, 16)?,
+        avatar: None,
+        show_user_name: fields.opt_bool("show_user_name")?,
+        show_age: fields.opt_bool("show_age")?,
+        show_gender: fields.opt_bool("show_gender")?,
+        show_phone: fields.opt_bool("show_phone")?,
+    })
+}
+
 /// Sign-up fields: a phone (simple_im) or an email (seed 003), or both.
 fn new_user(fields: &Fields) -> Result<NewUser> {
     let phone = fields.opt_text("phone", 1, 32)?.map(|p| Phone::parse(&p)).transpose()?;
@@ -22,19 +37,20 @@ fn new_user(fields: &Fields) -> Result<NewUser> {
     if phone.is_none() && email.is_none() {
         return Err(Refusal::invalid("phone is required (or an email)").into());
     }
+    let given = profile_fields(fields)?;
     let profile = Profile {
         id: UserId(0),
         phone,
         email,
         name: fields.text("name", 1, 64)?,
-        nick_name: fields.opt_text("nick_name", 0, 64)?.unwrap_or_default(),
-        age: fields.opt_u64("age", 150)?,
-        gender: fields.opt_text("gender", 1, 16)?,
+        nick_name: given.nick_name.unwrap_or_default(),
+        age: given.age,
+        gender: given.gender,
         avatar: fields.opt_text("avatar", 0, 1024)?.unwrap_or_default(),
-        show_user_name: fields.opt_bool("show_user_name")?.unwrap_or(true),
-        show_age: fields.opt_bool("show_age")?.unwrap_or(true),
-        show_gender: fields.opt_bool("show_gender")?.unwrap_or(true),
-        show_phone: fields.opt_bool("show_phone")?.unwrap_or(true),
+        show_user_name: given.show_user_name.unwrap_or(true),
+        show_age: given.show_age.unwrap_or(true),
+        show_gender: given.show_gender.unwrap_or(true),
+        show_phone: given.show_phone.unwrap_or(true),
     };
     Ok(NewUser { profile, password: fields.text("password", 6, 128)?.into() })
 }
@@ -66,8 +82,7 @@ pub async fn login(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let fields = Fields::parse(req)?;
     let password = fields.text("password", 1, 128)?.into();
     let device = DeviceName::parse(fields.opt_text("device", 1, 16)?.as_deref())?;
-    let phone = fields.opt_text("phone", 1, 32)?;
-    let name = LoginName::from_fields(phone.as_deref(), fields.opt_text("email", 3, 254)?.as_deref())?;
+    let name = fields.login_name()?;
     let id = auth::authenticate(&*ctx.clients, &name, password, &ctx.source).await?;
     let lifetime = ctx.clients.config.token_ttl_secs;
     let token = auth::open_session(&*ctx.clients, id, &device, lifetime).await?.token;

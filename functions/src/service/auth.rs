@@ -16,7 +16,7 @@ use base64::Engine;
 use rand::RngCore;
 
 /// Hashes a password with argon2id off the async threads (it is deliberately slow).
-async fn hash_password(password: Password) -> Result<String> {
+pub(crate) async fn hash_password(password: Password) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default().hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string())
@@ -198,7 +198,7 @@ pub async fn redeem_ticket(backend: &impl Backend, ticket: &str) -> Result<Calle
 
 /// The password rule of new passwords: the seeds' 6 to 128 characters, or the strong rule
 /// when the deployment asks for it.
-fn check_password(backend: &impl Backend, password: &str) -> Result<()> {
+pub(crate) fn check_password(backend: &impl Backend, password: &str) -> Result<()> {
     if backend.strong_passwords() {
         return Ok(check_strong_password(password)?);
     }

@@ -9,7 +9,7 @@ use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
 use crate::domain::relation::{self, Edge};
 use crate::domain::user::Profile;
-use crate::service::limits;
+use crate::service::{inbox, limits};
 use crate::store::groups::{Creation, Info};
 use crate::store::relations::List;
 use crate::store::until_won;
@@ -39,10 +39,9 @@ async fn announce(
     group: GroupId,
     members: &[UserId],
     change: Change,
-) -> Result<()> {
+) -> Result<u64> {
     let notice = Notice::new(change, actor, Some(group.0), now_secs());
-    delivery::tell_group(backend, actor, ConversationId::Group(group), members, &notice).await?;
-    Ok(())
+    Ok(delivery::tell_group(backend, actor, ConversationId::Group(group), members, &notice).await?)
 }
 
 /// A new group.
@@ -114,8 +113,11 @@ pub async fn create(
         false => existing(backend, id).await?.g_key,
     };
     backend.write_memberships(id, &members, true).await?;
+    inbox::enter(backend, &members, ConversationId::Group(id)).await;
     let change = Change::CreateGroup { g_id: id, g_key: key.clone(), name: name.to_string() };
-    announce(backend, actor, id, &members, change).await?;
+    let seq = announce(backend, actor, id, &members, change).await?;
+    // The creator has read their own group's creation; the members it adds have it to read.
+    backend.raise_read_marker(actor.user_id, ConversationId::Group(id), seq).await?;
     Ok(Created { id, key, members })
 }
 
@@ -137,6 +139,7 @@ pub async fn delete(backend: &impl Backend, actor: &Actor, group: GroupId) -> Re
     // the one group event whose writes grow with the members.
     delivery::tell_users(backend, actor, &members, Change::DeleteGroup { g_id: group }, Some(group.0)).await?;
     backend.write_memberships(group, &members, false).await?;
+    inbox::leave(backend, &members, ConversationId::Group(group)).await;
     Ok(backend.delete_group(group, &info).await?)
 }
 
@@ -169,6 +172,11 @@ async fn add_member(backend: &impl Backend, actor: &Actor, group: GroupId, membe
     })
     .await?;
     members.push(member);
+    inbox::enter(backend, &[member], ConversationId::Group(group)).await;
+    if member == actor.user_id {
+        // What came before one's own join is not unread (one who was added has the notice to read).
+        backend.raise_read_marker(member, ConversationId::Group(group), entry.seq).await?;
+    }
     delivery::push_to_members(backend, actor, &members, &entry).await;
     Ok(())
 }
@@ -228,6 +236,7 @@ async fn take_out(backend: &impl Backend, actor: &Actor, group: GroupId, member:
         Ok::<_, Error>(backend.leave(group, member, &notice).await?)
     })
     .await?;
+    inbox::leave(backend, &[member], ConversationId::Group(group)).await;
     delivery::push_to_members(backend, actor, &current, &entry).await;
     Ok(())
 }

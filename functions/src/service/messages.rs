@@ -15,7 +15,7 @@ use crate::domain::relation;
 use crate::domain::rich::Details;
 use crate::domain::user::Profile;
 pub use crate::service::access::is_member;
-use crate::service::{changes, limits, media};
+use crate::service::{changes, inbox, limits, media};
 use crate::store::streams::{self, NewEntry, Placed};
 use crate::store::Backend;
 use crate::store::StoreError;
@@ -95,7 +95,7 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
         Some(seq) => {
             let entry = stored(backend, conversation, seq).await?;
             (
-                Stored { entry, new: false, peer_unread: None },
+                Stored { entry, new: false, peer_unread: None, inbox_at: None },
                 delivery::reach(backend, actor, conversation, &audience).await,
             )
         }
@@ -108,7 +108,7 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
             store(backend, actor, out, (conversation, &audience), (sender.as_ref(), details), dedup.as_deref()).await?
         }
     };
-    let Stored { entry, new, peer_unread } = stored;
+    let Stored { entry, new, peer_unread, inbox_at } = stored;
     let seq = entry.seq;
     if let (true, Some(reply_to)) = (new, &out.reply_to) {
         changes::note_reply(backend, conversation, reply_to, seq).await;
@@ -129,7 +129,12 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
         }
         Target::Group(_) => None,
     };
-    delivery::push_message(backend, actor, reach, &entry, unread).await;
+    let noted = async {
+        if new {
+            inbox::note_message(backend, conversation, &audience, inbox_at).await;
+        }
+    };
+    futures::join!(delivery::push_message(backend, actor, reach, &entry, unread), noted);
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
 }
 
@@ -140,6 +145,9 @@ struct Stored {
     new: bool,
     /// The one-to-one recipient's unread count, when the store's answer tells it.
     peer_unread: Option<u64>,
+    /// When the conversation's activity was last written into its participants' inboxes (ms),
+    /// as the head's update that numbered it read.
+    inbox_at: Option<u64>,
 }
 
 /// The entry at `seq` of a conversation.
@@ -182,9 +190,10 @@ async fn store(
     let device = device_key(&actor.device, &actor.tag);
     let new = NewEntry { echo_of: Some(&device), body: &body };
     let reach = delivery::reach(backend, actor, conversation, audience);
-    let (written, reach, peer_unread) = match dedup {
+    let (written, reach, peer_unread, inbox_at) = match dedup {
         Some(key) => {
-            let seq = backend.allocate(conversation).await?;
+            let allocated = backend.allocate(conversation).await?;
+            let seq = allocated.seq;
             // What one sends is read; a marker is only ever raised, so racing sends of one
             // sender leave it at the highest.
             let (written, read, reach) = futures::join!(
@@ -193,7 +202,7 @@ async fn store(
                 reach
             );
             read?;
-            (written?, reach, None)
+            (written?, reach, None, Some(allocated.inbox_at))
         }
         None => {
             let numbered = backend.number_direct(conversation, actor.user_id, &out.client_id, None).await?;
@@ -202,7 +211,7 @@ async fn store(
                 Placed::Sealed(seq) => renumber_direct(backend, actor.user_id, out, (conversation, seq), &new).await?,
                 placed => (placed, numbered.peer_unread),
             };
-            (written, reach, peer_unread)
+            (written, reach, peer_unread, Some(numbered.inbox_at))
         }
     };
     let (entry, new) = match written {
@@ -210,7 +219,7 @@ async fn store(
         Placed::Earlier(seq) => (stored(backend, conversation, seq).await?, false),
         Placed::Sealed(_) => return Err(StoreError::Contended.into()),
     };
-    Ok((Stored { entry, new, peer_unread }, reach))
+    Ok((Stored { entry, new, peer_unread, inbox_at }, reach))
 }
 
 /// A one-to-one retry whose number was sealed as a hole (its first attempt died before writing
@@ -361,7 +370,7 @@ mod tests {
         let first = send(&memory, &alice, &text("c1", "hi", Target::Group(GroupId(9)))).await.unwrap();
         // A retry that looked for its key before the first attempt stored it takes number 2.
         let key = streams::dedup_key(group, UserId(1), "c1");
-        let seq = memory.allocate(group).await.unwrap();
+        let seq = memory.allocate(group).await.unwrap().seq;
         let body = memory.stream(group)[0].body.clone();
         let placed = memory.write(group, seq, &NewEntry { echo_of: None, body: &body }, Some(&key)).await.unwrap();
         assert_eq!((seq, placed), (2, Placed::Earlier(first.seq)));

@@ -6,22 +6,20 @@ use super::connections::{self, Audience, Connection};
 use super::groups::{Creation, Info};
 use super::ports::{
     BlobStore, ConnectionStore, GroupStore, LimitStore, RelationStore, SessionStore, Settings, Sockets, StreamStore,
-    UserStore, Workers,
+    Workers,
 };
 use super::post_policy::UploadForm;
 use super::relations::{self, List, ListedEdge, Page, Pair, Told};
 use super::sessions::{self, Listed, Session};
 use super::streams::{self, NewEntry, Numbered, Placed, Position};
-use super::{blobs, groups, limits, live, users, Result};
+use super::{blobs, groups, limits, live, Result};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
 use crate::domain::limits::Tallies;
-use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::push::Platform;
 use crate::domain::refusal::Error;
 use crate::domain::relation::{Edge, Rule};
-use crate::domain::user::Profile;
 use im_adapters::{Clients, PostOutcome};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,7 +40,7 @@ impl StreamStore for Clients {
     ) -> Result<Numbered> {
         streams::number_direct(self, conversation, sender, client_id, sealed).await
     }
-    async fn allocate(&self, conversation: ConversationId) -> Result<u64> {
+    async fn allocate(&self, conversation: ConversationId) -> Result<streams::Allocated> {
         streams::allocate(self, conversation).await
     }
     async fn write(
@@ -215,30 +213,6 @@ impl RelationStore for Clients {
     }
     async fn find_request(&self, request_id: u64) -> Result<Option<(UserId, UserId)>> {
         relations::find_request(self, request_id).await
-    }
-}
-
-impl UserStore for Clients {
-    async fn profile(&self, id: UserId) -> Result<Option<Profile>> {
-        users::profile(self, id).await
-    }
-    async fn profiles(&self, ids: &[UserId]) -> Result<HashMap<UserId, Profile>> {
-        users::profiles(self, ids).await
-    }
-    async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<UserId> {
-        users::insert(self, profile, password_hash).await
-    }
-    async fn next_id(&self, counter: &str) -> Result<u64> {
-        users::next_id(self, counter).await
-    }
-    async fn claimed_by(&self, name: &LoginName) -> Result<Option<UserId>> {
-        users::claimed_by(self, name).await
-    }
-    async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
-        users::password_hash(self, id).await
-    }
-    async fn set_password_hash(&self, id: UserId, hash: String) -> Result<()> {
-        users::set_password_hash(self, id, hash).await
     }
 }
 

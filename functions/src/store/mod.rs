@@ -7,6 +7,7 @@ mod aws_push;
 pub mod blobs;
 pub mod connections;
 pub mod groups;
+pub mod inbox;
 pub mod limits;
 pub mod live;
 #[cfg(test)]
@@ -16,6 +17,8 @@ pub mod post_policy;
 pub mod push;
 pub mod pushable;
 pub mod relations;
+pub mod reports;
+pub mod resets;
 pub mod sessions;
 pub mod streams;
 pub mod users;

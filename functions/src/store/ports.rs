@@ -10,18 +10,21 @@ use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
 use super::push::{Flag, Holder, Published, Settings as PushSettings, Visibility};
 use super::relations::{List, ListedEdge, Page, Pair, Told};
+use super::resets::Reset;
 use super::sessions::{Listed, Session};
-use super::streams::{Claim, NewEntry, Numbered, Placed, Position};
+use super::streams::{Allocated, Claim, NewEntry, Numbered, Placed, Position};
 use super::Result;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
+use crate::domain::inbox::Cursor;
 use crate::domain::limits::Tallies;
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
 use crate::domain::push::{Platform, Registration};
 use crate::domain::refusal::Error;
 use crate::domain::relation::{Edge, Rule};
-use crate::domain::user::Profile;
+use crate::domain::report::Report;
+use crate::domain::user::{Profile, ProfileChange};
 use im_adapters::PostOutcome;
 use std::collections::HashMap;
 use std::future::Future;
@@ -45,7 +48,7 @@ pub trait StreamStore: Sync {
         sealed: Option<u64>,
     ) -> impl Future<Output = Result<Numbered>> + Send;
     /// The next number of a stream, for an entry [`StreamStore::write`] writes.
-    fn allocate(&self, conversation: ConversationId) -> impl Future<Output = Result<u64>> + Send;
+    fn allocate(&self, conversation: ConversationId) -> impl Future<Output = Result<Allocated>> + Send;
     /// Writes an entry at a number taken for it (`streams::write`): where it went, or that the
     /// same send was stored before, or (one-to-one) that the number was sealed as a hole.
     fn write(
@@ -141,6 +144,67 @@ pub trait StreamStore: Sync {
     ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
 }
 
+/// The inbox (`super::inbox`): each user's conversations by their last activity.
+pub trait InboxStore: Sync {
+    /// Notes activity at `at` (ms) in a conversation in each user's inbox.
+    fn touch_inbox(
+        &self,
+        users: &[UserId],
+        conversation: ConversationId,
+        at: u64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn forget_in_inbox(
+        &self,
+        users: &[UserId],
+        conversation: ConversationId,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// At most `limit` of `user`'s conversations, newest activity first, after `after`; where
+    /// the next page starts, if one may follow.
+    fn inbox_page(
+        &self,
+        user: UserId,
+        limit: usize,
+        after: Option<&Cursor>,
+    ) -> impl Future<Output = Result<(Vec<Cursor>, Option<Cursor>)>> + Send;
+    /// A conversation's last entry.
+    fn latest(&self, conversation: ConversationId) -> impl Future<Output = Result<Option<Entry>>> + Send;
+    /// Claims the writing of a conversation's activity into inboxes at `now` (ms), unless it
+    /// was claimed within `every` ms.
+    fn claim_inbox_refresh(
+        &self,
+        conversation: ConversationId,
+        now: u64,
+        every: u64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// Password reset codes (`super::resets`), one per account.
+pub trait ResetStore: Sync {
+    fn put_reset(&self, user: UserId, reset: &Reset) -> impl Future<Output = Result<()>> + Send;
+    /// The account's code, read strongly consistent.
+    fn reset_of(&self, user: UserId) -> impl Future<Output = Result<Option<Reset>>> + Send;
+    /// Counts a wrong guess: the guesses so far (`u64::MAX` once the code is gone).
+    fn count_reset_try(&self, user: UserId) -> impl Future<Output = Result<u64>> + Send;
+    fn delete_reset(&self, user: UserId) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Messages to a person outside the app: SMS (SNS) and email (SES).
+pub trait Messenger: Sync {
+    /// One SMS to an E.164 number.
+    fn send_sms(&self, number: &str, text: &str) -> impl Future<Output = Result<()>> + Send;
+    fn send_email(&self, to: &str, subject: &str, text: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Whether the deployment has a sender for emails (`ResetEmailFrom`).
+    fn can_email(&self) -> bool;
+    /// The calling code of phones written without one (`SmsCallingCode`).
+    fn calling_code(&self) -> &str;
+}
+
+/// Reports of abuse, kept for the operator (`super::reports`).
+pub trait ReportStore: Sync {
+    /// Stores a report under its day at `number`; `false` when the number is taken.
+    fn file_report(&self, day: &str, number: u64, report: &Report) -> impl Future<Output = Result<bool>> + Send;
+}
+
 /// The groups table, as the messaging rules read it.
 pub trait GroupStore: Sync {
     fn members(&self, group: GroupId) -> impl Future<Output = Result<Vec<UserId>>> + Send;
@@ -218,6 +282,12 @@ pub trait UserStore: Sync {
     fn claimed_by(&self, name: &LoginName) -> impl Future<Output = Result<Option<UserId>>> + Send;
     fn password_hash(&self, id: UserId) -> impl Future<Output = Result<Option<String>>> + Send;
     fn set_password_hash(&self, id: UserId, hash: String) -> impl Future<Output = Result<()>> + Send;
+    /// Sets the fields a partial update gives; the profile now, `None` for no such user.
+    fn update_profile(
+        &self,
+        id: UserId,
+        change: &ProfileChange,
+    ) -> impl Future<Output = Result<Option<Profile>>> + Send;
 }
 
 /// Sessions (in the users table), known by their id: their token's hash.
@@ -365,6 +435,10 @@ pub trait Settings: Sync {
 /// Every port: what the use cases and the delivery take.
 pub trait Backend:
     StreamStore
+    + InboxStore
+    + ReportStore
+    + ResetStore
+    + Messenger
     + GroupStore
     + RelationStore
     + UserStore
@@ -381,6 +455,10 @@ pub trait Backend:
 
 impl<T> Backend for T where
     T: StreamStore
+        + InboxStore
+        + ReportStore
+        + ResetStore
+        + Messenger
         + GroupStore
         + RelationStore
         + UserStore

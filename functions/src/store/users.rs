@@ -2,11 +2,12 @@
 //! `email#<email>` (uniqueness claims pointing at the id, written in the same transaction as
 //! the profile), `counter#<name>` (id sequences). Sessions live here too (see `sessions`).
 
+use super::ports::UserStore;
 use super::{aws, batch_get, from_item, malformed, n, pk, s, to_item, Claim, Item, Result, StoreError};
 use crate::domain::ids::UserId;
 use crate::domain::names::LoginName;
 use crate::domain::now_secs;
-use crate::domain::user::Profile;
+use crate::domain::user::{Profile, ProfileChange};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use im_adapters::Clients;
@@ -156,4 +157,60 @@ pub async fn set_password_hash(clients: &Clients, id: UserId, hash: String) -> R
     let update = update.update_expression("SET password_hash = :h").condition_expression("attribute_exists(pk)");
     update.expression_attribute_values(":h", s(hash)).send().await.map_err(aws)?;
     Ok(())
+}
+
+/// Sets the fields a partial update gives, on an existing user only: one UpdateItem, so two
+/// updates of different fields never undo each other. The profile as it now stands; `None`:
+/// no such user.
+pub async fn update_profile(clients: &Clients, id: UserId, change: &ProfileChange) -> Result<Option<Profile>> {
+    let mut update = clients
+        .dynamodb
+        .update_item()
+        .table_name(&clients.config.tables.users)
+        .key("pk", s(user_key(id)))
+        .condition_expression("attribute_exists(pk)")
+        .return_values(ReturnValue::AllNew);
+    let mut sets = vec![];
+    for (i, (name, value)) in change.attributes().into_iter().enumerate() {
+        sets.push(format!("#f{i} = :v{i}"));
+        let value: AttributeValue = serde_dynamo::to_attribute_value(value).map_err(malformed)?;
+        update = update
+            .expression_attribute_names(format!("#f{i}"), name)
+            .expression_attribute_values(format!(":v{i}"), value);
+    }
+    if sets.is_empty() {
+        return profile(clients, id).await;
+    }
+    match update.update_expression(format!("SET {}", sets.join(", "))).send().await {
+        Ok(out) => out.attributes.map(from_item).transpose(),
+        Err(err) if super::lost_condition(&err) => Ok(None),
+        Err(err) => Err(aws(err)),
+    }
+}
+
+impl UserStore for Clients {
+    async fn profile(&self, id: UserId) -> Result<Option<Profile>> {
+        profile(self, id).await
+    }
+    async fn profiles(&self, ids: &[UserId]) -> Result<HashMap<UserId, Profile>> {
+        profiles(self, ids).await
+    }
+    async fn insert_user(&self, profile: &Profile, password_hash: String) -> Result<UserId> {
+        insert(self, profile, password_hash).await
+    }
+    async fn next_id(&self, counter: &str) -> Result<u64> {
+        next_id(self, counter).await
+    }
+    async fn claimed_by(&self, name: &LoginName) -> Result<Option<UserId>> {
+        claimed_by(self, name).await
+    }
+    async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
+        password_hash(self, id).await
+    }
+    async fn set_password_hash(&self, id: UserId, hash: String) -> Result<()> {
+        set_password_hash(self, id, hash).await
+    }
+    async fn update_profile(&self, id: UserId, change: &ProfileChange) -> Result<Option<Profile>> {
+        update_profile(self, id, change).await
+    }
 }

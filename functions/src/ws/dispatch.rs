@@ -13,8 +13,10 @@ use crate::domain::message::Outgoing;
 use crate::domain::now_secs;
 use crate::domain::push::{parse_token, Platform};
 use crate::domain::refusal::{Error, Refusal, Result};
+use crate::domain::report::Reason;
 use crate::service::contacts;
-use crate::service::{changes, messages, presence, push, signals, sync, users};
+use crate::service::reports::{self, Reported};
+use crate::service::{changes, inbox, messages, presence, push, signals, sync, users};
 use crate::store::connections;
 use im_adapters::Clients;
 use serde_json::{json, Value};
@@ -196,6 +198,20 @@ async fn serve(
             let (platform, token) = (Platform::parse(&platform)?, parse_token(&token)?);
             let registration = push::register(clients, (actor.user_id, device, session), platform, &token).await?;
             Ok(answer.json("OK", json!({ "push": push::view(&registration) })))
+        }
+        Request::Conversations { limit, after } => {
+            let page = inbox::list(clients, actor.user_id, limit, after.as_deref()).await?;
+            Ok(answer.json("OK", page.fields()))
+        }
+        Request::Report { user, message, reason, text } => {
+            let reported = match (user, message) {
+                (Some(user), None) => Reported::User(user),
+                (None, Some(message)) => Reported::Message(message),
+                _ => return Err(Refusal::invalid("give user (an id) or message (a message id)").into()),
+            };
+            let text = text.filter(|t| !t.is_empty());
+            let id = reports::report(clients, actor, reported, Reason::parse(&reason)?, text).await?;
+            Ok(answer.json("OK", json!({ "report": { "id": id } })))
         }
         Request::PushUnregister => {
             push::unregister(clients, (actor.user_id, device)).await?;

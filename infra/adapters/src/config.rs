@@ -68,6 +68,14 @@ pub struct Config {
     /// The function that makes an attached image's thumbnail (`THUMBNAIL_FUNCTION`), invoked
     /// asynchronously at attach; `None`: no thumbnails.
     pub thumbnail_function: Option<String>,
+    /// The SES identity password reset codes are emailed from (`RESET_EMAIL_FROM`, the
+    /// template's `ResetEmailFrom`); `None`: codes go by SMS only.
+    pub reset_email_from: Option<String>,
+    /// The calling code of phones written without one (`SMS_CALLING_CODE`, the template's
+    /// `SmsCallingCode`): simple_im's numbers are national ones.
+    pub sms_calling_code: String,
+    /// Local stack only: the SES API codes are emailed through.
+    pub ses_endpoint: Option<String>,
 }
 
 /// The SNS platform application of each push platform (the template's
@@ -112,6 +120,9 @@ pub const DEFAULT_PUSH_AFTER_SECS: u32 = 10;
 
 /// Forty-eight hours (`functions::domain::rich` says why).
 pub const DEFAULT_EDIT_WINDOW_SECS: u64 = 48 * 3600;
+
+/// China's: simple_im's example phones (`13800138000`) are Chinese mobile numbers.
+pub const DEFAULT_SMS_CALLING_CODE: &str = "86";
 
 /// Fifteen minutes: long enough to play a voice note, short enough not to be shared.
 pub const DEFAULT_AUDIO_URL_TTL_SECS: u64 = 15 * 60;
@@ -164,6 +175,9 @@ impl Config {
             },
             edit_window_secs: number("EDIT_WINDOW_SECS", DEFAULT_EDIT_WINDOW_SECS)?,
             thumbnail_function: optional("THUMBNAIL_FUNCTION"),
+            reset_email_from: optional("RESET_EMAIL_FROM"),
+            sms_calling_code: optional("SMS_CALLING_CODE").unwrap_or_else(|| DEFAULT_SMS_CALLING_CODE.into()),
+            ses_endpoint: optional("AWS_ENDPOINT_URL_SESV2"),
         })
     }
 
@@ -186,6 +200,7 @@ impl Config {
             ("DIRECT_AUDIENCE", self.direct_audience.to_string()),
             ("PUSH_AFTER_SECS", self.push_after_secs.to_string()),
             ("EDIT_WINDOW_SECS", self.edit_window_secs.to_string()),
+            ("SMS_CALLING_CODE", self.sms_calling_code.clone()),
         ];
         let endpoints = [
             ("WEBSOCKET_MANAGEMENT_ENDPOINT", &self.websocket_management_endpoint),
@@ -197,6 +212,8 @@ impl Config {
             ("PUSH_QUEUE_URL", &self.push_queue_url),
             ("FAN_OUT_FUNCTION", &self.fan_out_function),
             ("THUMBNAIL_FUNCTION", &self.thumbnail_function),
+            ("RESET_EMAIL_FROM", &self.reset_email_from),
+            ("AWS_ENDPOINT_URL_SESV2", &self.ses_endpoint),
             ("APNS_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns),
             ("APNS_SANDBOX_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns_sandbox),
             ("FCM_PLATFORM_APPLICATION_ARN", &self.push_platforms.fcm),

@@ -17,6 +17,7 @@ use aws_sdk_apigatewaymanagement as apigw;
 use aws_sdk_dynamodb as dynamodb;
 use aws_sdk_lambda as lambda;
 use aws_sdk_s3 as s3;
+use aws_sdk_sesv2 as sesv2;
 use aws_sdk_sns as sns;
 use aws_sdk_sqs as sqs;
 pub use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
@@ -33,6 +34,8 @@ pub struct Clients {
     pub sns: sns::Client,
     /// Push jobs, queued for the push worker (with a delay for devices that have a socket).
     pub sqs: sqs::Client,
+    /// Emails (password reset codes), through SES.
+    pub sesv2: sesv2::Client,
     pub config: Config,
     /// The credentials the clients sign with: a presigned POST form is signed with them too
     /// (the S3 client's own config no longer tells them).
@@ -88,7 +91,12 @@ impl Clients {
         if let Some(url) = &config.sqs_endpoint {
             sqsb = sqsb.endpoint_url(url);
         }
+        let mut sesb = sesv2::config::Builder::from(sdk);
+        if let Some(url) = &config.ses_endpoint {
+            sesb = sesb.endpoint_url(url);
+        }
         if let Some(guard) = guard {
+            sesb.push_interceptor(guard.clone());
             sqsb.push_interceptor(guard.clone());
             ddb.push_interceptor(guard.clone());
             s3b.push_interceptor(guard.clone());
@@ -103,6 +111,7 @@ impl Clients {
             invoker: Invoker::new(lambda::Client::from_conf(lambdab.build())),
             sns: sns::Client::from_conf(snsb.build()),
             sqs: sqs::Client::from_conf(sqsb.build()),
+            sesv2: sesv2::Client::from_conf(sesb.build()),
             credentials: sdk.credentials_provider(),
             config,
             dynamodb_requests,

@@ -143,6 +143,8 @@ pub struct Gateway {
     pub own_port: u16,
     /// The turns of synchronous invocations ([`CALLS_AT_ONCE`]).
     calls: Semaphore,
+    /// The SMS and emails the functions sent (`crate::outbox`).
+    pub outbox: crate::outbox::Outbox,
     /// The SNS API's platform applications, endpoints, what the local platforms received, and
     /// the application events waiting for their topic's subscribers.
     pub sns: crate::sns::registry::Sns,
@@ -205,6 +207,7 @@ impl Gateway {
             keys: keys.clone(),
             own_port: 0,
             calls: Semaphore::new(CALLS_AT_ONCE),
+            outbox: Default::default(),
             sns,
             sqs,
         })

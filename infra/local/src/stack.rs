@@ -164,6 +164,8 @@ impl LocalStack {
         config.lambda_endpoint = Some(lambda_url.clone());
         // The SNS API and its three local platform applications: registering works out of the box.
         config.sns_endpoint = Some(lambda_url.clone());
+        // SES (restJson1, `/v2/...`) at the same root: password reset codes by email.
+        config.ses_endpoint = Some(lambda_url.clone());
         config.push_platforms = crate::sns::local_platforms();
         // The SQS API at the same root; the queue `Globals` names (`PUSH_QUEUE_URL`) by its local URL.
         config.sqs_endpoint = Some(lambda_url.clone());
@@ -210,6 +212,8 @@ impl LocalStack {
         let http = Router::new()
             .merge(site::routes(site))
             .route("/_local/push", get(sns::recorded))
+            .route("/_local/sms", get(crate::outbox::sms))
+            .route("/_local/mail", get(crate::outbox::mail))
             .fallback(any(http_gateway::handle))
             .with_state(gateway.clone());
         // The Lambda API and `@connections` answer programs, never a page (`callers`).
@@ -217,6 +221,7 @@ impl LocalStack {
             .route("/2015-03-31/functions/{name}/invocations", post(lambda_api::invoke))
             // SNS (awsQuery) and SQS (JSON, `x-amz-target: AmazonSQS.*`) share the root.
             .route("/", post(sqs::aws_root))
+            .route("/v2/email/outbound-emails", post(crate::ses::send_email))
             .route(&format!("/{}/{{queue}}", crate::template::LOCAL_ACCOUNT), post(sqs::handle))
             .route(
                 "/{stage}/@connections/{id}",
@@ -275,6 +280,9 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         direct_audience: im_adapters::config::DEFAULT_DIRECT_AUDIENCE,
         fan_out_function: None,
         thumbnail_function: None,
+        reset_email_from: Some(crate::outbox::LOCAL_SENDER.into()),
+        sms_calling_code: im_adapters::config::DEFAULT_SMS_CALLING_CODE.into(),
+        ses_endpoint: None,
         lambda_endpoint: None,
         sns_endpoint: None,
         sqs_endpoint: None,

@@ -132,7 +132,7 @@ async fn a_group_retry_racing_its_first_attempt_seals_its_own_number() {
     let (stored, _) = streams::read_range(&clients, group, 0, head, 10).await.unwrap();
     let first = stored.iter().find(|e| e.message().is_some_and(|m| m.client_id == "g1")).unwrap();
     let key = streams::dedup_key(group, UserId(owner.id), "g1");
-    let seq = streams::allocate(&clients, group).await.unwrap();
+    let seq = streams::allocate(&clients, group).await.unwrap().seq;
     let entry = NewEntry { echo_of: None, body: &first.body };
     let placed = streams::write(&clients, group, seq, &entry, Some(&key)).await.unwrap();
     assert_eq!(placed, Placed::Earlier(first.seq), "the first attempt's number is answered");

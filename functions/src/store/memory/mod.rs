@@ -5,6 +5,8 @@
 //! The stream ports are in `streams.rs`, the tables' in `tables.rs`, the AWS services' in
 //! `services.rs`.
 
+mod account;
+mod inbox;
 mod services;
 mod streams;
 mod tables;
@@ -86,6 +88,14 @@ pub struct State {
     pub gone_endpoints: HashSet<String>,
     pub push_jobs: Vec<(String, u32)>,
     pub push_settings: HashMap<UserId, super::push::Settings>,
+    /// Inboxes: (user, conversation) → last activity (ms); heads' inbox refresh times.
+    pub inbox: HashMap<(UserId, ConversationId), u64>,
+    pub inbox_at: HashMap<ConversationId, u64>,
+    /// Reports by (day, number).
+    pub reports: BTreeMap<(String, u64), crate::domain::report::Report>,
+    /// Password reset codes by account; every SMS and email sent (to, text).
+    pub resets: HashMap<UserId, super::resets::Reset>,
+    pub outbox: Vec<(String, String)>,
 }
 
 /// The refusal a use case answered; panics on anything else.
@@ -138,7 +148,11 @@ impl Memory {
         let email = email.map(|e| Email::parse(e).expect("an email"));
         let phone = email.is_none().then(|| Phone::parse(&format!("86{id:09}")).expect("a phone"));
         let profile = Profile { id, ..Profile::named(format!("user {id}"), phone, email) };
-        self.state().profiles.insert(id, profile);
+        let mut state = self.state();
+        for (_, claim) in super::users::claims_of(&profile) {
+            state.claims.insert(claim, id);
+        }
+        state.profiles.insert(id, profile);
     }
 
     /// Makes two users friends, both ways.

@@ -5,7 +5,7 @@ use super::{Memory, State};
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::store::ports::StreamStore;
-use crate::store::streams::{send_slot, Claim, NewEntry, Numbered, Placed, Position};
+use crate::store::streams::{send_slot, Allocated, Claim, NewEntry, Numbered, Placed, Position};
 use crate::store::{Result, StoreError};
 impl StreamStore for Memory {
     async fn head(&self, conversation: ConversationId) -> Result<u64> {
@@ -31,17 +31,21 @@ impl StreamStore for Memory {
         let peer_unread = |state: &State| Some(Memory::unread_of(state, peer, conversation));
         if let Some(&(stored, seq)) = state.send_slots.get(&(conversation, sender, slot)) {
             if stored == hash && sealed != Some(seq) {
-                return Ok(Numbered { seq, first: false, peer_unread: peer_unread(&state) });
+                let inbox_at = state.inbox_at.get(&conversation).copied().unwrap_or(0);
+                return Ok(Numbered { seq, first: false, peer_unread: peer_unread(&state), inbox_at });
             }
         }
         let seq = Memory::allocate_in(&mut state, conversation);
         state.send_slots.insert((conversation, sender, slot), (hash, seq));
         let marker = state.read.entry((conversation, sender)).or_default();
         *marker = (*marker).max(seq);
-        Ok(Numbered { seq, first: true, peer_unread: peer_unread(&state) })
+        let inbox_at = state.inbox_at.get(&conversation).copied().unwrap_or(0);
+        Ok(Numbered { seq, first: true, peer_unread: peer_unread(&state), inbox_at })
     }
-    async fn allocate(&self, conversation: ConversationId) -> Result<u64> {
-        Ok(Memory::allocate_in(&mut self.state(), conversation))
+    async fn allocate(&self, conversation: ConversationId) -> Result<Allocated> {
+        let mut state = self.state();
+        let seq = Memory::allocate_in(&mut state, conversation);
+        Ok(Allocated { seq, inbox_at: state.inbox_at.get(&conversation).copied().unwrap_or(0) })
     }
     async fn write(
         &self,

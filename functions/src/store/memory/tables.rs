@@ -10,7 +10,7 @@ use crate::domain::notice::Notice;
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal};
 use crate::domain::relation::{Edge, Rule};
-use crate::domain::user::Profile;
+use crate::domain::user::{Profile, ProfileChange};
 use crate::store::groups::{Creation, Info};
 use crate::store::ports::{GroupStore, RelationStore, SessionStore, UserStore};
 use crate::store::relations::{List, ListedEdge, Page, Pair, Told};
@@ -220,6 +220,16 @@ impl UserStore for Memory {
     async fn set_password_hash(&self, id: UserId, hash: String) -> Result<()> {
         self.state().password_hashes.insert(id, hash);
         Ok(())
+    }
+    async fn update_profile(&self, id: UserId, change: &ProfileChange) -> Result<Option<Profile>> {
+        let mut state = self.state();
+        let Some(profile) = state.profiles.get_mut(&id) else { return Ok(None) };
+        let mut stored = serde_json::to_value(&*profile).map_err(crate::store::malformed)?;
+        for (name, value) in change.attributes() {
+            stored[name] = value;
+        }
+        *profile = serde_json::from_value(stored).map_err(crate::store::malformed)?;
+        Ok(Some(profile.clone()))
     }
 }
 

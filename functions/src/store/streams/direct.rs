@@ -34,6 +34,8 @@ pub struct Numbered {
     /// that holds none. A conversation from before markers moved onto heads keeps its marker
     /// item: unread counts read the higher of the two, this count misses it until the peer reads.
     pub peer_unread: Option<u64>,
+    /// When the head's activity was last written into the participants' inboxes (ms; 0: never).
+    pub inbox_at: u64,
 }
 
 /// A client id's hash (64-bit FNV-1a: stable across builds, unlike std's hasher) and its slot.
@@ -110,7 +112,8 @@ pub async fn number_direct(
         Above::Exact(sealed) => Some(head_seq.saturating_sub(read).saturating_sub(sealed)),
         Above::Partly { .. } => None,
     });
-    Ok(Numbered { seq, first, peer_unread })
+    let inbox_at = number(&head, super::activity::INBOX_AT).unwrap_or(0);
+    Ok(Numbered { seq, first, peer_unread, inbox_at })
 }
 
 #[cfg(test)]

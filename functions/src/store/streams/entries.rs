@@ -54,7 +54,7 @@ pub enum Placed {
 /// (`service::messages`).
 pub async fn append(clients: &Clients, conversation: ConversationId, entry: NewEntry<'_>) -> Result<u64> {
     loop {
-        let seq = allocate(clients, conversation).await?;
+        let seq = allocate(clients, conversation).await?.seq;
         // Only a writer slower than every function's timeout finds its number sealed.
         if let Placed::Written(seq) = write(clients, conversation, seq, &entry, None).await? {
             return Ok(seq);
@@ -84,7 +84,7 @@ pub async fn write(
                 holes::seal(clients, conversation, &[seq]).await?;
                 return Ok(Placed::Earlier(first));
             }
-            Placed::Sealed(_) => seq = allocate(clients, conversation).await?,
+            Placed::Sealed(_) => seq = allocate(clients, conversation).await?.seq,
             written => return Ok(written),
         }
     }
@@ -98,9 +98,17 @@ async fn is_hole(clients: &Clients, conversation: ConversationId, seq: u64) -> R
     Ok(kind.as_deref() == Some(holes::HOLE_KIND))
 }
 
+/// A number taken on a stream's head, with when the head last had its activity written into
+/// its members' inboxes (ms; 0: never), which the same answer reads for free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Allocated {
+    pub seq: u64,
+    pub inbox_at: u64,
+}
+
 /// The next sequence number of a stream: `ADD 1` on its head, never conditioned, so it never
 /// loses a race. It only waits out a relationship change's transaction on a feed's head.
-pub async fn allocate(clients: &Clients, conversation: ConversationId) -> Result<u64> {
+pub async fn allocate(clients: &Clients, conversation: ConversationId) -> Result<Allocated> {
     let allocated = until_won(|| async {
         let update = clients
             .dynamodb
@@ -111,7 +119,7 @@ pub async fn allocate(clients: &Clients, conversation: ConversationId) -> Result
             .update_expression("ADD #seq :one")
             .expression_attribute_names("#seq", "seq")
             .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::UpdatedNew)
+            .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match update {
@@ -123,8 +131,8 @@ pub async fn allocate(clients: &Clients, conversation: ConversationId) -> Result
         }
     })
     .await?;
-    let seq = allocated.get("seq").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok());
-    seq.ok_or_else(|| malformed("a head without its sequence"))
+    let seq = number(&allocated, "seq").ok_or_else(|| malformed("a head without its sequence"))?;
+    Ok(Allocated { seq, inbox_at: number(&allocated, super::activity::INBOX_AT).unwrap_or(0) })
 }
 
 /// The put of `entry` at `seq`, conditioned on the place being free.
@@ -290,7 +298,7 @@ fn body_of(kind: EntryKind, stored: AttributeValue) -> Result<Body> {
     })
 }
 
-fn entry(conversation: ConversationId, mut item: Item) -> Result<Entry> {
+pub(super) fn entry(conversation: ConversationId, mut item: Item) -> Result<Entry> {
     let body = item.remove("body").ok_or_else(|| malformed("an entry without a body"))?;
     let stored: StoredEntry = from_item(item)?;
     let kind = stored.kind.as_deref().unwrap_or("n");

@@ -29,6 +29,7 @@
 //! one-to-one send's one update of the head), `audio` (attachment claims),
 //! `cursors` (what each device confirmed); the keys themselves are built in `keys` only.
 
+mod activity;
 mod audio;
 mod cursors;
 mod dedup;
@@ -39,11 +40,14 @@ mod keys;
 mod markers;
 mod read;
 
+pub use activity::{claim_inbox_refresh, latest};
 pub use audio::{attachment_owner, claim_attachment, release_attachment, Claim};
 pub use cursors::{confirm, positions, start as start_cursors, unconfirmed, unconfirmed_at, Position};
 pub use dedup::{dedup_key, sent_before};
 pub use direct::{number_direct, send_slot, Numbered};
-pub use entries::{allocate, append, append_writes, read_page, read_range, replace, write, NewEntry, Placed};
+pub use entries::{
+    allocate, append, append_writes, read_page, read_range, replace, write, Allocated, NewEntry, Placed,
+};
 pub use holes::{seal, Holes, FINAL_AFTER_SECS};
 pub use markers::head;
 pub use read::{raise_read_marker, receipts, unread, unread_in};

@@ -134,6 +134,18 @@ enum JsonRequest {
         g_id: Option<Whole>,
         upto: Whole,
     },
+    #[serde(rename = "CONVERSATIONS")]
+    Conversations {
+        limit: Option<Whole>,
+        after: Option<Text>,
+    },
+    #[serde(rename = "REPORT")]
+    Report {
+        user: Option<Whole>,
+        message: Option<Text>,
+        reason: Text,
+        text: Option<Text>,
+    },
 }
 
 /// The conversation a signal names (`with` a user or `g_id` a group).
@@ -250,6 +262,15 @@ impl JsonRequest {
             JsonRequest::Read { with, g_id, upto } => {
                 Request::Read { target: signal_target(with, g_id)?, upto: upto.0 }
             }
+            JsonRequest::Conversations { limit, after } => {
+                Request::Conversations { limit: limit.map(|l| l.0), after: text(after) }
+            }
+            JsonRequest::Report { user, message, reason, text: said } => Request::Report {
+                user: user.map(|u| UserId(u.0)),
+                message: text(message),
+                reason: reason.0,
+                text: text(said),
+            },
         })
     }
 }

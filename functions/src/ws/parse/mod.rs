@@ -139,6 +139,18 @@ pub enum Request {
         target: Target,
         upto: u64,
     },
+    /// A page of the inbox (`service::inbox::list`).
+    Conversations {
+        limit: Option<u64>,
+        after: Option<String>,
+    },
+    /// A report of a user or a message (`service::reports::report`).
+    Report {
+        user: Option<UserId>,
+        message: Option<String>,
+        reason: String,
+        text: Option<String>,
+    },
 }
 
 impl Request {
@@ -169,6 +181,8 @@ impl Request {
             Request::Typing { .. } => "typing",
             Request::Read { .. } => "read",
             Request::PresenceSubscribe { .. } => "presence_subscribe",
+            Request::Conversations { .. } => "conversations",
+            Request::Report { .. } => "report",
         }
     }
 }

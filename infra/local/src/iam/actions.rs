@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::operation as ddb;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_lambda::operation as lambda;
 use aws_sdk_s3::operation as s3;
+use aws_sdk_sesv2::operation as sesv2;
 use aws_sdk_sns::operation as sns;
 use aws_sdk_sqs::operation as sqs;
 use std::collections::HashMap;
@@ -150,7 +151,17 @@ pub(super) fn needed(
         return one("sns", "sns:DeleteEndpoint", arn(i.endpoint_arn()));
     }
     if let Some(i) = input.downcast_ref::<sns::publish::PublishInput>() {
-        return one("sns", "sns:Publish", arn(i.target_arn().or(i.topic_arn())));
+        // An SMS has no resource of its own: only a policy on `*` allows it, as on AWS.
+        let resource = match i.phone_number() {
+            Some(_) => "*".to_string(),
+            None => arn(i.target_arn().or(i.topic_arn())),
+        };
+        return one("sns", "sns:Publish", resource);
+    }
+    if let Some(i) = input.downcast_ref::<sesv2::send_email::SendEmailInput>() {
+        // The sending identity: the From address (a domain identity is matched by `identity/*`).
+        let from = i.from_email_address().unwrap_or_default();
+        return one("ses", "ses:SendEmail", format!("arn:aws:ses:{LOCAL_REGION}:{LOCAL_ACCOUNT}:identity/{from}"));
     }
     // A queue URL's last segment is the queue's name: its logical id, locally.
     let queue = |url: Option<&str>| {

@@ -245,7 +245,7 @@ pub async fn denied(
                 [("content-type", "application/x-amz-json-1.0"), ("x-amzn-query-error", "AccessDenied;Sender")];
             (StatusCode::FORBIDDEN, headers, body.to_string()).into_response()
         }
-        "execute-api" | "lambda" => {
+        "execute-api" | "lambda" | "ses" => {
             let body = serde_json::json!({ "message": message }).to_string();
             (StatusCode::FORBIDDEN, [("x-amzn-errortype", "AccessDeniedException")], body).into_response()
         }

@@ -22,9 +22,12 @@
 //! asynchronously, with Lambda's retries (`lambda_api::run_event`); an event of a topic
 //! without subscribers is dropped, as SNS drops it.
 //!
+//! SMS: `Publish` with `PhoneNumber` checks the number and the message as SNS does and records
+//! the text in the stack's outbox (`crate::outbox`, read at `GET /_local/sms?to=`).
+//!
 //! Not emulated: publishing to topics and any other topic API, the other application events
 //! (`EventEndpointCreated`, `EventEndpointDeleted`, `EventEndpointUpdated`), subscription
-//! protocols other than Lambda, filter policies, SMS, creating or configuring platform
+//! protocols other than Lambda, filter policies, SMS sender ids and spending limits, creating or configuring platform
 //! applications, delivery-status logging, message attributes, the platforms' own payload checks
 //! (an `aps` dictionary, FCM's message fields) and the token formats they accept.
 //!
@@ -97,7 +100,10 @@ pub async fn handle(
     }
     let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let action = params.get("Action").cloned().unwrap_or_default();
-    let acted = gateway.sns.act(&action, &params);
+    let acted = match (action.as_str(), params.get("PhoneNumber").filter(|p| !p.is_empty())) {
+        ("Publish", Some(number)) => text_message(&gateway, number, &params),
+        _ => gateway.sns.act(&action, &params),
+    };
     notify_subscribers(&gateway);
     match acted {
         Ok(result) => xml_response(StatusCode::OK, success_xml(&action, &result, &request_id), &request_id),
@@ -106,6 +112,13 @@ pub async fn handle(
             error_response(&error, &request_id)
         }
     }
+}
+
+/// `Publish` with `PhoneNumber`: an SMS, recorded in the stack's outbox (`crate::outbox`).
+fn text_message(gateway: &Gateway, number: &str, params: &HashMap<String, String>) -> Result<String, SnsError> {
+    let message = params.get("Message").map(String::as_str).unwrap_or_default();
+    gateway.outbox.text(number, message).map_err(SnsError::invalid)?;
+    Ok(format!("<MessageId>{}</MessageId>", uuid::Uuid::new_v4()))
 }
 
 /// Hands the application events queued by the action to the functions subscribed to their

@@ -1,0 +1,5 @@
+//! The `get_avatar` Lambda: see `im_functions::by_name::get_avatar`.
+#[tokio::main]
+async fn main() -> Result<(), im_functions::Error> {
+    im_functions::lambda_main(im_functions::by_name::get_avatar()).await
+}

@@ -1,0 +1,5 @@
+//! The `update_user` Lambda: see `im_functions::by_name::update_user`.
+#[tokio::main]
+async fn main() -> Result<(), im_functions::Error> {
+    im_functions::lambda_main(im_functions::by_name::update_user()).await
+}
