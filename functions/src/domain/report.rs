@@ -50,8 +50,8 @@ pub struct Report {
 
 /// The day partition (`YYYY-MM-DD`, UTC) of a time in seconds.
 pub fn day_of(secs: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs as i64)
-        .map_or_else(|_| "1970-01-01".into(), |t| t.date().to_string())
+    let at = time::OffsetDateTime::from_unix_timestamp(secs as i64).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    at.date().to_string()
 }
 
 #[cfg(test)]
@@ -63,6 +63,6 @@ mod tests {
         assert_eq!(Reason::parse("spam").unwrap(), Reason::Spam);
         assert!(Reason::parse("Spam").is_err() && Reason::parse("").is_err());
         assert_eq!(day_of(1_796_601_600), "2026-12-07");
-        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(0), time::OffsetDateTime::UNIX_EPOCH.date().to_string());
     }
 }

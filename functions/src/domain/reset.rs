@@ -2,6 +2,7 @@
 //! [`CODE_SECS`] and [`MAX_TRIES`] wrong guesses, sent by SMS to the account's phone or by email.
 //! Only its hash is stored, bound to the account.
 
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub const CODE_DIGITS: usize = 6;
@@ -11,6 +12,15 @@ pub const CODE_SECS: u64 = 900;
 const MIN_NATIONAL_DIGITS: usize = 8;
 /// Wrong codes before the code is blocked (a new one must be asked for).
 pub const MAX_TRIES: u64 = 5;
+
+/// A code as stored (its hash), until when, and the guesses so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reset {
+    pub code: String,
+    pub expires_at: u64,
+    #[serde(default)]
+    pub tries: u64,
+}
 
 /// A fresh code: six uniformly drawn digits.
 pub fn new_code() -> String {

@@ -73,7 +73,9 @@ pub async fn list(backend: &impl Backend, user: UserId, limit: Option<u64>, afte
         let at = last.as_ref().map_or(cursor.at, |entry| cursor.at.max(entry.body.ts() * 1000));
         let muted = settings.mutes.get(&conversation.to_string()).is_some_and(|until| *until > now);
         let mut item = json!({ "id": conversation.to_string(), "at": at, "unread": unread, "muted": muted });
-        item.as_object_mut().map(|fields| fields.extend(with.as_object().cloned().unwrap_or_default()));
+        if let (Some(fields), Some(side)) = (item.as_object_mut(), with.as_object()) {
+            fields.extend(side.clone());
+        }
         if let Some(entry) = &last {
             item["last"] = last_line(entry);
         }
@@ -81,7 +83,7 @@ pub async fn list(backend: &impl Backend, user: UserId, limit: Option<u64>, afte
     }
     // The index orders by when each item was last written; a busy group's may be up to a minute
     // behind its own last entry, so the page is ordered by what it read.
-    page.sort_by(|a, b| b.0.cmp(&a.0));
+    page.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     Ok(Page { conversations: page.into_iter().map(|(_, item)| item).collect(), next: next.map(|c| c.text()) })
 }
 

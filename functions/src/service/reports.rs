@@ -59,8 +59,8 @@ pub async fn report(
     }
     let (secs, micros) = now_micros();
     let day = day_of(secs);
-    let mut number = secs * 1_000_000 + u64::from(micros);
-    for _ in 0..5 {
+    // Two reports in one microsecond: the later takes the next number.
+    for number in (secs * 1_000_000 + u64::from(micros)..).take(5) {
         let filed = Report {
             id: format!("{day}:{number}"),
             by: actor.user_id,
@@ -72,11 +72,27 @@ pub async fn report(
             at: secs,
         };
         if backend.file_report(&day, number, &filed).await? {
+            tell_operator(backend, &filed).await;
             return Ok(filed.id);
         }
-        number += 1;
     }
     Err(StoreError::Contended.into())
+}
+
+/// Publishes a filed report to the operator's topic; stored already, so a failure is logged.
+async fn tell_operator(backend: &impl Backend, report: &Report) {
+    let reason = serde_json::to_value(report.reason).unwrap_or_default();
+    let subject = format!(
+        "Report {}: {} by user {} of user {}",
+        report.id,
+        reason.as_str().unwrap_or(""),
+        report.by,
+        report.user
+    );
+    let text = serde_json::to_string_pretty(report).unwrap_or_default();
+    if let Err(err) = backend.notify_operator(&subject, &text).await {
+        tracing::warn!(error = %err, report = %report.id, "could not tell the operator of a report");
+    }
 }
 
 #[cfg(test)]
@@ -105,11 +121,14 @@ mod tests {
             report(&memory, &actor(1, "web"), Reported::Message(sent.id.clone()), Reason::Spam, None).await.unwrap();
         let (conversation, seq) = EntryId::message(&sent.id).unwrap();
         changes::delete(&memory, &actor(2, "web"), conversation, seq).await.unwrap();
-        let state = memory.state();
-        let filed = state.reports.values().find(|r| r.id == id).expect("filed");
-        assert_eq!((filed.user, filed.by, filed.reason), (UserId(2), UserId(1), Reason::Spam));
-        assert_eq!(filed.content.as_ref().unwrap()["c"], "buy cheap pills", "as it was");
-        drop(state);
+        {
+            let state = memory.state();
+            let filed = state.reports.values().find(|r| r.id == id).expect("filed");
+            let told = state.outbox.iter().any(|(to, subject)| to == "operator" && subject.contains(&id));
+            assert!(told, "the operator is told");
+            assert_eq!((filed.user, filed.by, filed.reason), (UserId(2), UserId(1), Reason::Spam));
+            assert_eq!(filed.content.as_ref().unwrap()["c"], "buy cheap pills", "as it was");
+        }
 
         let long = Some("x".repeat(MAX_REPORT_TEXT + 1));
         assert!(matches!(

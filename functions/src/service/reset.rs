@@ -9,10 +9,10 @@ use crate::domain::limits::{RESETS_PER_ACCOUNT, RESETS_PER_ADDRESS, RESET_GUESSE
 use crate::domain::names::{LoginName, Password};
 use crate::domain::now_secs;
 use crate::domain::refusal::{Error, Refusal, Result};
+use crate::domain::reset::Reset;
 use crate::domain::reset::{code_hash, is_code, message, new_code, sms_number, CODE_SECS, MAX_TRIES};
 use crate::service::auth::{check_password, end_sessions, hash_password};
 use crate::service::limits;
-use crate::store::resets::Reset;
 use crate::store::Backend;
 
 /// The address a code goes to, as its rate-limit subject.

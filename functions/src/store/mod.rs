@@ -2,6 +2,7 @@
 //! returns [`StoreError`], never an HTTP answer; only rules applied inside a transaction
 //! (relationships) come back as the domain's refusals.
 
+mod account_ports;
 mod aws;
 mod aws_push;
 pub mod blobs;
@@ -12,9 +13,11 @@ pub mod limits;
 pub mod live;
 #[cfg(test)]
 pub mod memory;
+mod outside;
 pub mod ports;
 pub mod post_policy;
 pub mod push;
+mod push_ports;
 pub mod pushable;
 pub mod relations;
 pub mod reports;

@@ -4,26 +4,24 @@
 //! rules above use an in-memory implementation (`super::memory`). A use case asks for
 //! [`Backend`], every port at once, so its signature stays short.
 
+pub use super::account_ports::{InboxStore, Messenger, ReportStore, ResetStore};
 use super::blobs::{Download, Stat};
 use super::connections::{Audience, Connection};
 use super::groups::{Creation, Info};
 use super::post_policy::UploadForm;
-use super::push::{Flag, Holder, Published, Settings as PushSettings, Visibility};
+pub use super::push_ports::PushStore;
 use super::relations::{List, ListedEdge, Page, Pair, Told};
-use super::resets::Reset;
 use super::sessions::{Listed, Session};
 use super::streams::{Allocated, Claim, NewEntry, Numbered, Placed, Position};
 use super::Result;
 use crate::domain::entry::Entry;
 use crate::domain::ids::{ConversationId, GroupId, UserId};
-use crate::domain::inbox::Cursor;
 use crate::domain::limits::Tallies;
 use crate::domain::names::LoginName;
 use crate::domain::notice::Notice;
-use crate::domain::push::{Platform, Registration};
+use crate::domain::push::Platform;
 use crate::domain::refusal::Error;
 use crate::domain::relation::{Edge, Rule};
-use crate::domain::report::Report;
 use crate::domain::user::{Profile, ProfileChange};
 use im_adapters::PostOutcome;
 use std::collections::HashMap;
@@ -142,67 +140,6 @@ pub trait StreamStore: Sync {
         limit: usize,
         keep: impl Fn(&Entry) -> bool + Send + Sync,
     ) -> impl Future<Output = Result<(Vec<Entry>, bool)>> + Send;
-}
-
-/// The inbox (`super::inbox`): each user's conversations by their last activity.
-pub trait InboxStore: Sync {
-    /// Notes activity at `at` (ms) in a conversation in each user's inbox.
-    fn touch_inbox(
-        &self,
-        users: &[UserId],
-        conversation: ConversationId,
-        at: u64,
-    ) -> impl Future<Output = Result<()>> + Send;
-    fn forget_in_inbox(
-        &self,
-        users: &[UserId],
-        conversation: ConversationId,
-    ) -> impl Future<Output = Result<()>> + Send;
-    /// At most `limit` of `user`'s conversations, newest activity first, after `after`; where
-    /// the next page starts, if one may follow.
-    fn inbox_page(
-        &self,
-        user: UserId,
-        limit: usize,
-        after: Option<&Cursor>,
-    ) -> impl Future<Output = Result<(Vec<Cursor>, Option<Cursor>)>> + Send;
-    /// A conversation's last entry.
-    fn latest(&self, conversation: ConversationId) -> impl Future<Output = Result<Option<Entry>>> + Send;
-    /// Claims the writing of a conversation's activity into inboxes at `now` (ms), unless it
-    /// was claimed within `every` ms.
-    fn claim_inbox_refresh(
-        &self,
-        conversation: ConversationId,
-        now: u64,
-        every: u64,
-    ) -> impl Future<Output = Result<bool>> + Send;
-}
-
-/// Password reset codes (`super::resets`), one per account.
-pub trait ResetStore: Sync {
-    fn put_reset(&self, user: UserId, reset: &Reset) -> impl Future<Output = Result<()>> + Send;
-    /// The account's code, read strongly consistent.
-    fn reset_of(&self, user: UserId) -> impl Future<Output = Result<Option<Reset>>> + Send;
-    /// Counts a wrong guess: the guesses so far (`u64::MAX` once the code is gone).
-    fn count_reset_try(&self, user: UserId) -> impl Future<Output = Result<u64>> + Send;
-    fn delete_reset(&self, user: UserId) -> impl Future<Output = Result<()>> + Send;
-}
-
-/// Messages to a person outside the app: SMS (SNS) and email (SES).
-pub trait Messenger: Sync {
-    /// One SMS to an E.164 number.
-    fn send_sms(&self, number: &str, text: &str) -> impl Future<Output = Result<()>> + Send;
-    fn send_email(&self, to: &str, subject: &str, text: &str) -> impl Future<Output = Result<()>> + Send;
-    /// Whether the deployment has a sender for emails (`ResetEmailFrom`).
-    fn can_email(&self) -> bool;
-    /// The calling code of phones written without one (`SmsCallingCode`).
-    fn calling_code(&self) -> &str;
-}
-
-/// Reports of abuse, kept for the operator (`super::reports`).
-pub trait ReportStore: Sync {
-    /// Stores a report under its day at `number`; `false` when the number is taken.
-    fn file_report(&self, day: &str, number: u64, report: &Report) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// The groups table, as the messaging rules read it.
@@ -383,39 +320,6 @@ pub trait Workers: Sync {
     /// The function that makes an attached image's thumbnail; `None`: no thumbnails.
     fn thumbnail_worker(&self) -> Option<&str>;
     fn queue(&self, function: &str, payload: Vec<u8>) -> impl Future<Output = std::result::Result<(), String>> + Send;
-}
-
-/// Push registrations (in the users table) and their SNS platform endpoints (`super::push`).
-pub trait PushStore: Sync {
-    /// The user's registrations, one per device.
-    fn registrations(&self, user: UserId) -> impl Future<Output = Result<Vec<Registration>>> + Send;
-    fn put_registration(&self, user: UserId, registration: &Registration) -> impl Future<Output = Result<()>> + Send;
-    fn remove_registrations(&self, user: UserId, devices: &[String]) -> impl Future<Output = Result<()>> + Send;
-    /// Makes `holder` the token's holder; the one it replaces, if any.
-    fn claim_push_token(&self, token: &str, holder: &Holder) -> impl Future<Output = Result<Option<Holder>>> + Send;
-    /// Lets the token go if `holder` still holds it; whether it did.
-    fn release_push_token(&self, token: &str, holder: &Holder) -> impl Future<Output = Result<bool>> + Send;
-    /// The token's SNS platform endpoint under `application`, enabled.
-    fn push_endpoint(&self, application: &str, token: &str) -> impl Future<Output = Result<String>> + Send;
-    fn delete_push_endpoint(&self, endpoint: &str) -> impl Future<Output = Result<()>> + Send;
-    /// The user's push settings and mutes (`super::push::Settings`).
-    fn push_settings(&self, user: UserId) -> impl Future<Output = Result<PushSettings>> + Send;
-    fn set_flag(&self, user: UserId, flag: Flag, on: bool) -> impl Future<Output = Result<()>> + Send;
-    fn set_presence(&self, user: UserId, visibility: Visibility) -> impl Future<Output = Result<()>> + Send;
-    /// The settings of each of `users`, in their order.
-    fn settings_of(&self, users: &[UserId]) -> impl Future<Output = Result<Vec<PushSettings>>> + Send;
-    /// Mutes a conversation (by its id) until `until` seconds; 0 unmutes.
-    fn set_mute(&self, user: UserId, conversation: &str, until: u64) -> impl Future<Output = Result<()>> + Send;
-    /// Marks a device as registered for push (or not) where deliveries look (`Audience`).
-    fn mark_pushable(&self, user: UserId, device: &str, on: bool) -> impl Future<Output = Result<()>> + Send;
-    /// Publishes an SNS message (`Notification::sns_message`) to one endpoint.
-    fn publish(&self, endpoint: &str, message: &str) -> impl Future<Output = Result<Published>> + Send;
-    /// Queues push jobs for the push worker: each a body and the seconds it waits first.
-    fn enqueue_pushes(&self, jobs: &[(String, u32)]) -> impl Future<Output = Result<()>> + Send;
-    /// Whether SNS has an endpoint enabled, and its token; `None` when it has none.
-    fn push_endpoint_state(&self, endpoint: &str) -> impl Future<Output = Result<Option<(bool, String)>>> + Send;
-    /// Who holds a token, if anyone.
-    fn push_token_holder(&self, token: &str) -> impl Future<Output = Result<Option<Holder>>> + Send;
 }
 
 /// What the deployment chose that the rules read (`template.yaml`'s parameters).

@@ -76,6 +76,9 @@ pub struct Config {
     pub sms_calling_code: String,
     /// Local stack only: the SES API codes are emailed through.
     pub ses_endpoint: Option<String>,
+    /// The topic reports of abuse are published to (`REPORT_TOPIC_ARN`, the template's
+    /// `ReportTopic`); `None`: reports are only stored.
+    pub report_topic_arn: Option<String>,
 }
 
 /// The SNS platform application of each push platform (the template's
@@ -178,6 +181,7 @@ impl Config {
             reset_email_from: optional("RESET_EMAIL_FROM"),
             sms_calling_code: optional("SMS_CALLING_CODE").unwrap_or_else(|| DEFAULT_SMS_CALLING_CODE.into()),
             ses_endpoint: optional("AWS_ENDPOINT_URL_SESV2"),
+            report_topic_arn: optional("REPORT_TOPIC_ARN"),
         })
     }
 
@@ -214,6 +218,7 @@ impl Config {
             ("THUMBNAIL_FUNCTION", &self.thumbnail_function),
             ("RESET_EMAIL_FROM", &self.reset_email_from),
             ("AWS_ENDPOINT_URL_SESV2", &self.ses_endpoint),
+            ("REPORT_TOPIC_ARN", &self.report_topic_arn),
             ("APNS_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns),
             ("APNS_SANDBOX_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns_sandbox),
             ("FCM_PLATFORM_APPLICATION_ARN", &self.push_platforms.fcm),

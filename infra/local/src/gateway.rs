@@ -144,7 +144,7 @@ pub struct Gateway {
     /// The turns of synchronous invocations ([`CALLS_AT_ONCE`]).
     calls: Semaphore,
     /// The SMS and emails the functions sent (`crate::outbox`).
-    pub outbox: crate::outbox::Outbox,
+    pub outbox: crate::outbox::boxes::Outbox,
     /// The SNS API's platform applications, endpoints, what the local platforms received, and
     /// the application events waiting for their topic's subscribers.
     pub sns: crate::sns::registry::Sns,

@@ -172,6 +172,8 @@ impl LocalStack {
         config.push_queue_url = template.push_queue.as_deref().map(|queue| sqs::queue_url(ws_port, queue));
         config.fan_out_function = template.fan_out_function.clone();
         config.thumbnail_function = template.thumbnail_function.clone();
+        let report_topic = template.topics.iter().find(|id| *id == crate::template::REPORT_TOPIC);
+        config.report_topic_arn = report_topic.map(|id| crate::template::topic_arn(id));
         let clients = Arc::new(Clients::local_keyed(config, &keys));
         for table in &template.tables {
             dynamodb::create_table(&clients.dynamodb, table).await?;
@@ -214,6 +216,7 @@ impl LocalStack {
             .route("/_local/push", get(sns::recorded))
             .route("/_local/sms", get(crate::outbox::sms))
             .route("/_local/mail", get(crate::outbox::mail))
+            .route("/_local/topic", get(crate::outbox::topic))
             .fallback(any(http_gateway::handle))
             .with_state(gateway.clone());
         // The Lambda API and `@connections` answer programs, never a page (`callers`).
@@ -283,6 +286,7 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         reset_email_from: Some(crate::outbox::LOCAL_SENDER.into()),
         sms_calling_code: im_adapters::config::DEFAULT_SMS_CALLING_CODE.into(),
         ses_endpoint: None,
+        report_topic_arn: None,
         lambda_endpoint: None,
         sns_endpoint: None,
         sqs_endpoint: None,

@@ -52,11 +52,18 @@ async fn a_reported_message_deleted_afterwards_still_holds_its_text_for_the_oper
     assert_eq!(item["by"].as_n().unwrap(), &ann.id.to_string());
     assert_eq!(item["user"].as_n().unwrap(), &bob.id.to_string());
 
+    // The operator's topic heard of it (an email subscription would show this subject).
+    let url = format!("{}/_local/topic?name=ReportTopic", im_tests::stack().http);
+    let published: Vec<Value> = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    let told = published.iter().find(|m| m["subject"].as_str().is_some_and(|s| s.contains(&id)));
+    let told = told.expect("the report published to the topic");
+    assert!(told["text"].as_str().unwrap().contains("send me your password"), "{told}");
+
     // A user too, over the socket; bad reports change nothing.
     let mut socket = connect(&format!("token={}", ann.token)).await.unwrap();
     let over_socket = ask(&mut socket, "REPORT", json!({ "user": bob.id, "reason": "spam" })).await;
     assert_eq!(over_socket["event"], "OK", "{over_socket}");
-    assert!(filed(over_socket["data"]["report"]["id"].as_str().unwrap()).await.get("message").is_none());
+    assert!(!filed(over_socket["data"]["report"]["id"].as_str().unwrap()).await.contains_key("message"));
     for bad in [
         json!({ "reason": "spam" }),
         json!({ "user": bob.id, "reason": "rude" }),

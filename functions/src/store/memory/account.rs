@@ -3,8 +3,8 @@
 
 use super::Memory;
 use crate::domain::ids::UserId;
+use crate::domain::reset::Reset;
 use crate::store::ports::{Messenger, ResetStore};
-use crate::store::resets::Reset;
 use crate::store::Result;
 
 impl ResetStore for Memory {
@@ -35,6 +35,10 @@ impl Messenger for Memory {
     }
     async fn send_email(&self, to: &str, _subject: &str, text: &str) -> Result<()> {
         self.state().outbox.push((to.to_string(), text.to_string()));
+        Ok(())
+    }
+    async fn notify_operator(&self, subject: &str, _text: &str) -> Result<()> {
+        self.state().outbox.push(("operator".to_string(), subject.to_string()));
         Ok(())
     }
     fn can_email(&self) -> bool {

@@ -94,7 +94,7 @@ pub struct State {
     /// Reports by (day, number).
     pub reports: BTreeMap<(String, u64), crate::domain::report::Report>,
     /// Password reset codes by account; every SMS and email sent (to, text).
-    pub resets: HashMap<UserId, super::resets::Reset>,
+    pub resets: HashMap<UserId, crate::domain::reset::Reset>,
     pub outbox: Vec<(String, String)>,
 }
 

@@ -3,7 +3,7 @@
 
 use super::entries::entry;
 use super::holes;
-use super::keys::stream_key;
+use super::keys::{stream_key, INBOX_AT};
 use crate::domain::entry::Entry;
 use crate::domain::ids::ConversationId;
 use crate::store::{aws, lost_condition, n, s, Result};
@@ -29,9 +29,6 @@ pub async fn latest(clients: &Clients, conversation: ConversationId) -> Result<O
         items.find(|item| item.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) != Some(holes::HOLE_KIND));
     last.map(|item| entry(conversation, item)).transpose()
 }
-
-/// The head's attribute: when its activity was last written into inboxes (ms).
-pub const INBOX_AT: &str = "inbox_at";
 
 /// Claims the writing of a conversation's activity into its members' inboxes at `now` (ms),
 /// unless another send did within `every` ms: one conditional update of the head.

@@ -112,7 +112,7 @@ pub async fn number_direct(
         Above::Exact(sealed) => Some(head_seq.saturating_sub(read).saturating_sub(sealed)),
         Above::Partly { .. } => None,
     });
-    let inbox_at = number(&head, super::activity::INBOX_AT).unwrap_or(0);
+    let inbox_at = number(&head, super::keys::INBOX_AT).unwrap_or(0);
     Ok(Numbered { seq, first, peer_unread, inbox_at })
 }
 

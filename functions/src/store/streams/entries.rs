@@ -132,7 +132,7 @@ pub async fn allocate(clients: &Clients, conversation: ConversationId) -> Result
     })
     .await?;
     let seq = number(&allocated, "seq").ok_or_else(|| malformed("a head without its sequence"))?;
-    Ok(Allocated { seq, inbox_at: number(&allocated, super::activity::INBOX_AT).unwrap_or(0) })
+    Ok(Allocated { seq, inbox_at: number(&allocated, super::keys::INBOX_AT).unwrap_or(0) })
 }
 
 /// The put of `entry` at `seq`, conditioned on the place being free.

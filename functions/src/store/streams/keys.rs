@@ -33,6 +33,9 @@ pub(super) fn cursor_key(user: UserId, device: &str, conversation: ConversationI
     format!("cursor#{user}#{device}#{conversation}")
 }
 
+/// The head's attribute: when its activity was last written into inboxes (ms).
+pub const INBOX_AT: &str = "inbox_at";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,10 @@
 //! SMS: `Publish` with `PhoneNumber` checks the number and the message as SNS does and records
 //! the text in the stack's outbox (`crate::outbox`, read at `GET /_local/sms?to=`).
 //!
-//! Not emulated: publishing to topics and any other topic API, the other application events
+//! Topics: `Publish` with `TopicArn` to a topic of the template records the message in the
+//! outbox (`GET /_local/topic?name=`) and hands it to the topic's Lambda subscribers.
+//!
+//! Not emulated: any other topic API, the other application events
 //! (`EventEndpointCreated`, `EventEndpointDeleted`, `EventEndpointUpdated`), subscription
 //! protocols other than Lambda, filter policies, SMS sender ids and spending limits, creating or configuring platform
 //! applications, delivery-status logging, message attributes, the platforms' own payload checks
@@ -100,8 +103,10 @@ pub async fn handle(
     }
     let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let action = params.get("Action").cloned().unwrap_or_default();
-    let acted = match (action.as_str(), params.get("PhoneNumber").filter(|p| !p.is_empty())) {
-        ("Publish", Some(number)) => text_message(&gateway, number, &params),
+    let non_empty = |name: &str| params.get(name).filter(|v| !v.is_empty());
+    let acted = match (action.as_str(), non_empty("PhoneNumber"), non_empty("TopicArn")) {
+        ("Publish", Some(number), None) => text_message(&gateway, number, &params),
+        ("Publish", None, Some(topic)) => publish_to_topic(&gateway, topic, &params),
         _ => gateway.sns.act(&action, &params),
     };
     notify_subscribers(&gateway);
@@ -118,6 +123,29 @@ pub async fn handle(
 fn text_message(gateway: &Gateway, number: &str, params: &HashMap<String, String>) -> Result<String, SnsError> {
     let message = params.get("Message").map(String::as_str).unwrap_or_default();
     gateway.outbox.text(number, message).map_err(SnsError::invalid)?;
+    Ok(format!("<MessageId>{}</MessageId>", uuid::Uuid::new_v4()))
+}
+
+/// `Publish` with `TopicArn`: to a topic of the template, checked as SNS checks it (the message
+/// at most 256 KB, the subject under 100 printable characters), recorded in the outbox under the
+/// topic and handed to the topic's Lambda subscribers.
+fn publish_to_topic(gateway: &Gateway, topic: &str, params: &HashMap<String, String>) -> Result<String, SnsError> {
+    if !gateway.template.topics.iter().any(|id| topic_arn(id) == topic) {
+        return Err(SnsError::not_found("Topic does not exist"));
+    }
+    let message = params.get("Message").map(String::as_str).unwrap_or_default();
+    if message.is_empty() {
+        return Err(SnsError::invalid("Invalid parameter: Empty message"));
+    }
+    if message.len() > MAX_MESSAGE_BYTES {
+        return Err(SnsError::too_long());
+    }
+    let subject = params.get("Subject").map(String::as_str).unwrap_or_default();
+    if subject.chars().count() >= 100 || subject.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return Err(SnsError::invalid("Invalid parameter: Subject"));
+    }
+    gateway.outbox.publish(topic, subject, message);
+    gateway.sns.queue_event(topic, message);
     Ok(format!("<MessageId>{}</MessageId>", uuid::Uuid::new_v4()))
 }
 

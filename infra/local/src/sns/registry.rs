@@ -128,6 +128,11 @@ impl Sns {
         registry.failure_topics = topics;
     }
 
+    /// Queues a message published to a topic for the topic's subscribers.
+    pub fn queue_event(&self, topic_arn: &str, message: &str) {
+        self.lock().events.push((topic_arn.to_string(), message.to_string()));
+    }
+
     /// The application events queued since the last call, oldest first: (topic ARN, message).
     pub fn take_events(&self) -> Vec<(String, String)> {
         std::mem::take(&mut self.lock().events)

@@ -64,7 +64,7 @@ pub fn bucket_name(logical_id: &str) -> String {
 }
 
 /// Resolves a value to the local stack's names: a literal as it is, `!GetAtt X.Arn` of a table,
-/// a queue or the bucket, and `!Sub` with `${X.Arn}` (`${X}` of a topic: its ARN, as its `!Ref`),
+/// a queue or the bucket, `!Ref` of a topic (its ARN), and `!Sub` with `${X.Arn}` (`${X}` of a topic: its ARN, as its `!Ref`),
 /// `${AWS::Region}`, `${AWS::AccountId}`, `${AWS::Partition}`, `${AWS::StackName}`,
 /// `${WebSocketApi}` and `${StageName}`.
 pub(super) struct LocalArns<'a> {
@@ -109,6 +109,8 @@ impl LocalArns<'_> {
                 out.push_str(rest);
                 Ok(out)
             }
+            // A topic's `!Ref` is its ARN; any other resource's is a name, never a policy's resource.
+            Expr::Ref(id) if self.resources.get(id).is_some_and(|r| r.kind == "AWS::SNS::Topic") => Ok(topic_arn(id)),
             Expr::Ref(id) => Err(format!("unsupported Resource !Ref {id}")),
             Expr::Other(other) => Err(format!("unsupported Resource {other:?}")),
         }

@@ -1,8 +1,7 @@
 //! Reads `template.yaml`: the HTTP routes, the WebSocket routes, the tables, the bucket and the
 //! queues with the functions their messages go to.
-//! The local stack serves exactly what this finds; nothing else repeats the routes.
-//! The queues and their event source mappings are read in `queues`, the topics and their
-//! Lambda subscriptions in `topics`.
+//! The local stack serves exactly what this finds; nothing else repeats the routes. Queues and
+//! their event source mappings are read in `queues`, topics and their subscriptions in `topics`.
 
 mod arns;
 mod document;
@@ -23,7 +22,7 @@ use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use topics::{read_topic_subscriptions, read_topics};
-pub use topics::{TopicSubscription, PUSH_EVENTS_TOPIC};
+pub use topics::{TopicSubscription, PUSH_EVENTS_TOPIC, REPORT_TOPIC};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -115,9 +114,10 @@ pub struct Template {
     pub push_queue: Option<String>,
     /// The functions' `SNS` events, function by function in logical id order.
     pub topic_subscriptions: Vec<TopicSubscription>,
-    /// [`PUSH_EVENTS_TOPIC`] when the template has it: the local platform applications'
-    /// `EventDeliveryFailure` topic.
+    /// [`PUSH_EVENTS_TOPIC`] if present: the local applications' `EventDeliveryFailure` topic.
     pub push_events_topic: Option<String>,
+    /// Every topic's logical id: what a function may publish to ([`REPORT_TOPIC`] among them).
+    pub topics: Vec<String>,
 }
 
 /// One `Allow` statement of a function's policy: actions and resources, `*` wildcards kept,
@@ -192,7 +192,7 @@ impl Template {
         };
         let topics = read_topics(resources)?;
         let topic_subscriptions = read_topic_subscriptions(resources, &functions)?;
-        let push_events_topic = topics.into_iter().find(|id| id == PUSH_EVENTS_TOPIC);
+        let push_events_topic = topics.iter().find(|id| *id == PUSH_EVENTS_TOPIC).cloned();
         Ok(Template {
             http_routes,
             authorizer,
@@ -212,6 +212,7 @@ impl Template {
             push_queue,
             topic_subscriptions,
             push_events_topic,
+            topics,
         })
     }
 

@@ -1,6 +1,7 @@
 //! The template's SNS topics (`AWS::SNS::Topic`) and the functions' `SNS` events, the Lambda
 //! subscriptions SNS invokes with what is published to a topic. Locally nothing but SNS itself
-//! publishes to them: the platform applications' delivery failures (`crate::sns`).
+//! publishes to them: the platform applications' delivery failures (`crate::sns`) and the
+//! functions' own `Publish` to a topic (reports of abuse to `ReportTopic`).
 
 use super::document::{Expr, Resource};
 use super::{of_type, shaped, FunctionResource, TemplateError};
@@ -12,6 +13,10 @@ use std::collections::BTreeMap;
 /// (`EventDeliveryFailure`), when the template has one by this logical id: on AWS the operator
 /// sets it on each application (docs/DEPLOYMENT.md).
 pub const PUSH_EVENTS_TOPIC: &str = "PushEventsTopic";
+
+/// The topic reports of abuse are published to, when the template has one by this logical id
+/// (its `REPORT_TOPIC_ARN`).
+pub const REPORT_TOPIC: &str = "ReportTopic";
 
 /// A function's `SNS` event: the function subscribed to a topic.
 #[derive(Clone, Debug, PartialEq, Eq)]

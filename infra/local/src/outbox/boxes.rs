@@ -1,23 +1,7 @@
-//! What the local stack sends to people outside the app, as AWS would: SMS (SNS `Publish` to
-//! a phone number) and email (SES `SendEmail`). Nothing leaves the machine: each message is
-//! recorded, for the developer and the tests to read at `GET /_local/sms?to=` and
-//! `GET /_local/mail?to=` (loopback only), as a phone or a mailbox would receive it.
-//!
-//! Checked as AWS checks them: an SMS goes to an E.164 number (`+` and 2 to 15 digits, SNS's
-//! `InvalidParameter` otherwise) and is at most 1600 bytes (SNS splits longer ones into
-//! 140-byte parts, up to that); an email comes from the stack's one verified identity
-//! ([`LOCAL_SENDER`], SES's `MessageRejected` for any other), to 1 to 50 recipients, with a
-//! subject and a body. The account is out of SES's sandbox (any recipient), as a production
-//! deployment must be (docs/DEPLOYMENT.md).
+//! The outboxes themselves: what each recipient got, checked as AWS checks it.
 
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// The local stack's verified SES identity: `RESET_EMAIL_FROM` of its functions.
 pub const LOCAL_SENDER: &str = "no-reply@im.localhost";
@@ -42,8 +26,10 @@ pub struct Received {
 
 #[derive(Default)]
 pub struct Outbox {
-    sms: Mutex<Vec<Received>>,
-    mail: Mutex<Vec<Received>>,
+    pub(super) sms: Mutex<Vec<Received>>,
+    pub(super) mail: Mutex<Vec<Received>>,
+    /// What was published to topics, `to` the topic's ARN (an email subscription's view).
+    pub(super) topics: Mutex<Vec<Received>>,
 }
 
 fn now() -> u64 {
@@ -90,46 +76,21 @@ impl Outbox {
         }
     }
 
-    fn to(list: &Mutex<Vec<Received>>, to: &str) -> Vec<Received> {
+    /// A message published to a topic.
+    pub fn publish(&self, topic_arn: &str, subject: &str, text: &str) {
+        let received = Received {
+            to: topic_arn.into(),
+            from: String::new(),
+            subject: subject.into(),
+            text: text.into(),
+            at: now(),
+        };
+        self.topics.lock().unwrap_or_else(|e| e.into_inner()).push(received);
+    }
+
+    pub(super) fn to(list: &Mutex<Vec<Received>>, to: &str) -> Vec<Received> {
         list.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|m| m.to == to).cloned().collect()
     }
-}
-
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
-    (status, [("content-type", "application/json")], body.to_string()).into_response()
-}
-
-/// `GET /_local/sms?to=` and `GET /_local/mail?to=`: what one recipient got, oldest first.
-async fn received(
-    gateway: &crate::gateway::Gateway,
-    peer: SocketAddr,
-    query: &HashMap<String, String>,
-    mail: bool,
-) -> Response {
-    if !peer.ip().is_loopback() {
-        return json_response(StatusCode::FORBIDDEN, json!({ "message": "the outboxes are for this machine only" }));
-    }
-    let Some(to) = query.get("to").filter(|t| !t.is_empty()) else {
-        return json_response(StatusCode::BAD_REQUEST, json!({ "message": "the query needs a recipient: ?to=" }));
-    };
-    let list = if mail { &gateway.outbox.mail } else { &gateway.outbox.sms };
-    json_response(StatusCode::OK, json!(Outbox::to(list, to)))
-}
-
-pub async fn sms(
-    State(gateway): State<Arc<crate::gateway::Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    received(&gateway, peer, &query, false).await
-}
-
-pub async fn mail(
-    State(gateway): State<Arc<crate::gateway::Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    received(&gateway, peer, &query, true).await
 }
 
 #[cfg(test)]
