@@ -11,6 +11,11 @@ export class ApiError extends Error {
   }
 }
 
+/** A login name as the routes take it: `{email}` when it has an `@`, else `{phone}` (as typed). */
+function address(who) {
+  return who.includes('@') ? { email: who } : { phone: who };
+}
+
 export class Api {
   /**
    * @param {string} baseUrl the HTTP API, without a trailing slash
@@ -74,10 +79,27 @@ export class Api {
 
   /** `{id, token, wsUrl}`; `who` is a phone, or an email when it has an `@`. */
   async logIn(who, password) {
-    const json = who.includes('@') ? { email: who, password, device: 'web' } : { phone: who, password, device: 'web' };
-    const doc = await this.request('POST', '/server/login', { json });
+    const doc = await this.request('POST', '/server/login', { json: { ...address(who), password, device: 'web' } });
     const answer = doc.response[0];
     return { id: answer.user.id, token: answer.user.token, wsUrl: answer.ws_url };
+  }
+
+  /**
+   * Asks for a password reset code at `who` (a phone, or an email when it has an `@`; no token).
+   * The answer is 202 whether or not an account has the address, so it tells nothing; 429 past
+   * 5 requests an hour for the address.
+   */
+  async askPasswordReset(who) {
+    await this.request('POST', '/user/password/reset', { json: address(who) });
+  }
+
+  /**
+   * Sets a new password with the code sent to `who` (no token). Every session of the account
+   * ends. A wrong, expired or blocked code, or a password the rules refuse, is a 400 whose
+   * reason says which.
+   */
+  async confirmPasswordReset(who, code, password) {
+    await this.request('POST', '/user/password/reset/confirm', { json: { ...address(who), code, password } });
   }
 
   async logOut() {

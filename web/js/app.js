@@ -3,7 +3,8 @@
 // settings.js, ticks, reads and typing in signals.js, who is online in presence.js, replies,
 // reactions, edits and deletes in rich.js, photos, videos and files in media.js, the sidebar's
 // conversation list in inbox.js, the profile in profile.js (pictures: avatars.js), the
-// sessions in devices.js, reports in report.js. See web/README.md.
+// sessions in devices.js, reports in report.js, a forgotten password in reset.js. See
+// web/README.md.
 
 import { Api, ApiError } from './api.js';
 import { loadConfig, readOverrides, saveOverrides } from './config.js';
@@ -30,6 +31,7 @@ import { initInbox, resetInbox, refreshInbox, refreshInboxSoon, renderInbox } fr
 import { initProfile, resetProfile, noteProfile, applyUserUpdate } from './profile.js';
 import { initDevices, resetDevices } from './devices.js';
 import { initReport, resetReport, reportMessage } from './report.js';
+import { initReset } from './reset.js';
 import {
   $,
   showMessage,
@@ -850,6 +852,7 @@ function wireStatic() {
     },
   });
   initReport(state);
+  initReset({ makeApi: () => makeApi(null) });
   $('#settings-form').addEventListener('submit', (e) => {
     const action = e.submitter && e.submitter.value;
     if (action !== 'save') return;

@@ -2,9 +2,10 @@
 // through the page, a friend request by phone, accepted live, B's presence dot, a live chat both ways, the
 // history after a reload, read ticks and the typing line, a voice note, then a mute and the push
 // preview setting (both checked through the HTTP API), the inbox (last line, unread badge), a
-// new name and picture reaching the other side, My devices, and a report. Prints one line per
-// step; exit 0 when all pass, 1 (with what failed, the pages' console errors and failure
-// screenshots) otherwise.
+// new name and picture reaching the other side, My devices, a report, and last, in a fresh
+// logged-out page, a forgotten password reset with the code from the local stack's SMS outbox.
+// Prints one line per step; exit 0 when all pass, 1 (with what failed, the pages' console errors
+// and failure screenshots) otherwise.
 //
 //   IM_WEB_URL=http://127.0.0.1:3000/app/ node web/test/browser.mjs
 //
@@ -36,6 +37,7 @@ const editedText = 'Lovely, see you at three.';
 const inboxText = 'Is this in your inbox?';
 const unreadText = 'One more, unread.';
 const newName = 'Ada King';
+const resetPassword = 'mark-ii-moth-1947';
 // A 2x2 PNG: a photo, then a profile picture.
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==',
@@ -150,6 +152,36 @@ async function imageLoaded(page, selector) {
     selector,
     { timeout: WAIT },
   );
+}
+
+/**
+ * The number the stack texts a phone at, as the functions make it (functions/src/domain/reset.rs
+ * `sms_number`, local calling code 86): a phone with `+` as it is; one that already begins with
+ * 86 (the test's, `86` + time digits) with a `+` in front; any other with `+86` in front.
+ */
+function smsNumber(phone) {
+  if (phone.startsWith('+')) return phone;
+  return phone.startsWith('86') ? `+${phone}` : `+86${phone.replace(/^0+/, '')}`;
+}
+
+/**
+ * The six-digit code of the last SMS the local stack sent to `number` (`GET /_local/sms?to=`,
+ * oldest first; loopback only). Read again every 200 ms until one is there (the send goes out
+ * before the 202, so the first read finds it), for at most WAIT.
+ */
+async function smsCode(base, number) {
+  const address = `${base}/_local/sms?to=${encodeURIComponent(number)}`; // + as %2B
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const res = await fetch(address, { headers: { Accept: 'application/json' } });
+    if (!res.ok) throw new Error(`GET ${address}: HTTP ${res.status} ${await res.text()}`);
+    const received = await res.json();
+    const last = received[received.length - 1];
+    const code = last && (/\b(\d{6})\b/.exec(last.text) || [])[1];
+    if (code) return code;
+    if (Date.now() > deadline) throw new Error(`no code texted to ${number}: ${JSON.stringify(received)}`);
+    await new Promise((done) => setTimeout(done, 200));
+  }
 }
 
 /** GET `path` from the page, as its user (the session it keeps in localStorage): the JSON answer. */
@@ -409,6 +441,39 @@ async function run() {
     await b.locator('#composer').blur();
     await b.screenshot({ path: screenshot });
   });
+
+  // Last: it ends every session of B's account (B's page logs out). The outbox is on the stack's
+  // HTTP port: the API's URL, as B's page has it.
+  const base = await b.evaluate(() => JSON.parse(localStorage.getItem('im.session') || '{}').httpUrl || location.origin);
+  const r = await openUser('R'); // a fresh context: logged out
+  await step(`R (a fresh page): "Forgot password?" asks a code for B's phone (${B.phone})`, async () => {
+    await r.goto(url);
+    await r.locator('#phone').waitFor({ state: 'visible' });
+    await until(r.locator('#reset-view:not([hidden])'), () => r.getByTestId('forgot-link').click());
+    await r.getByTestId('reset-address').fill(B.phone);
+    await r.getByTestId('reset-send').click();
+    await r.getByTestId('reset-status').filter({ hasText: 'If an account has this address, a code is on its way' }).waitFor();
+    await r.getByTestId('reset-code').waitFor({ state: 'visible' });
+  });
+  const code = await step(`R: reads the code texted to ${smsNumber(B.phone)} (GET /_local/sms)`, () => smsCode(base, smsNumber(B.phone)));
+  await step('R: sets a new password with it, and is back at the login with the phone filled in', async () => {
+    await r.getByTestId('reset-code').fill(code);
+    await r.getByTestId('reset-password').fill(resetPassword);
+    await r.getByTestId('reset-password2').fill(resetPassword);
+    await r.getByTestId('reset-confirm').click();
+    await r.locator('#auth-message', { hasText: 'Password changed: log in with the new one' }).waitFor();
+    await r.locator('#auth-form').waitFor({ state: 'visible' });
+    const phone = await r.inputValue('#phone');
+    if (phone !== B.phone) throw new Error(`the login form holds "${phone}", not ${B.phone}`);
+  });
+  await step('R: logs in as B with the new password', async () => {
+    await r.fill('#password', resetPassword);
+    await r.click('#login');
+    await r.locator('#app-view').waitFor({ state: 'visible' });
+    await r.locator('#me-name', { hasText: B.name }).waitFor();
+    const id = Number(await r.locator('#me-id').textContent());
+    if (id !== B.id) throw new Error(`logged in as user ${id}, not B (${B.id})`);
+  });
 }
 
 async function failureScreenshots() {
@@ -432,7 +497,7 @@ const watchdog = setTimeout(() => {
 let code = 0;
 try {
   await run();
-  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, a reaction, a quoted reply, an edit, a delete and a photo reached the other side, mute and push preview settings reached the API, the inbox showed the last line and the unread count, a new name and picture reached the other side, My devices showed this session, and a report was sent');
+  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, a reaction, a quoted reply, an edit, a delete and a photo reached the other side, mute and push preview settings reached the API, the inbox showed the last line and the unread count, a new name and picture reached the other side, My devices showed this session, a report was sent, and a password reset by SMS code let B log in with the new password');
 } catch (err) {
   code = 1;
   log(`FAIL ${err.step ? `${err.step}: ` : ''}${String(err.message || err).split('\n')[0]}`);
