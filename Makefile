@@ -32,7 +32,7 @@ logs:
 
 ## Formatting, lints, every test (unit and end-to-end, schemathesis and the browser test among
 ## them), the contract report (every answer and frame held to docs/openapi.yaml and
-## docs/asyncapi.yaml), the SAM template checks. Artifacts (screenshot, reports): target/artifacts/
+## docs/asyncapi.yaml), the SAM template checks (alarms, tracing, the 500-resource limit). Artifacts (screenshot, reports): target/artifacts/
 test: $(SAM) $(CHECKOV) $(SCHEMATHESIS) $(WEB_MODULES) $(CHROMIUM)
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
@@ -45,6 +45,7 @@ test: $(SAM) $(CHECKOV) $(SCHEMATHESIS) $(WEB_MODULES) $(CHROMIUM)
 	@echo "schemathesis: $$(cat target/artifacts/schemathesis-cases.txt) cases, 0 failures (target/artifacts/schemathesis.txt)"
 	@echo "browser test screenshot: target/artifacts/web-chat.png"
 	$(SAM) validate --lint
+	$(VENV)/bin/python tests/template_checks.py
 	$(CHECKOV) -f template.yaml --config-file .checkov.yaml
 	$(VENV)/bin/python tests/sam_routes.py target/debug/local_stack
 
