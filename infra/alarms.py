@@ -82,10 +82,12 @@ def dashboard(names):
         {"title": "Messages sent (invocations of the send functions)", "metrics": [
             lambda_metric("Sum", f, "Invocations") for f in names if f.startswith("Send")
         ] + [lambda_metric("Sum", "WsDefaultFunction", "Invocations")]},
-        {"title": "Deliveries and pushes", "metrics": [
-            lambda_metric("Sum", "FanOutFunction", "Invocations"),
-            lambda_metric("Sum", "PushFunction", "Invocations"),
-            ["AWS/SQS", "NumberOfMessagesSent", "QueueName", "${PushQueue.QueueName}", {"stat": "Sum"}],
+        {"title": "Messages stored, posts, pushes (embedded metrics)", "metrics": [
+            ["Messenger", name, {"stat": "Sum"}]
+            for name in ("MessagesStored", "Posts", "Gone", "PostsFailed", "PushesSent", "PushesFailed", "FanOutBatches")
+        ]},
+        {"title": "From a message stored to its last post, p50 and p99 (ms)", "metrics": [
+            ["Messenger", "StoreToLastPostMs", {"stat": "p50"}], ["Messenger", "StoreToLastPostMs", {"stat": "p99"}],
         ]},
         {"title": "Send and fan-out duration, p50 and p99 (ms)", "metrics": [
             lambda_metric(stat, f, "Duration") for f in TIMED for stat in ("p50", "p99")

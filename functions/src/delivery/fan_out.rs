@@ -18,6 +18,7 @@ use crate::domain::entry::Entry;
 use crate::domain::ids::{Actor, ConversationId, DeviceName, UserId};
 use crate::store::Backend;
 use futures::StreamExt;
+use im_adapters::emf::{self, Unit};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -132,6 +133,7 @@ pub async fn run(backend: &impl Backend, payload: Value) -> Result<Value, String
         backend.read_range(conversation, batch.seq.saturating_sub(1), batch.seq, 1).await.map_err(|e| e.to_string())?;
     let entry = entries.into_iter().next().ok_or_else(|| format!("{conversation}:{} is not stored", batch.seq))?;
     let audience = if batch.audience == 0 { usize::MAX } else { batch.audience };
+    emf::emit(&[("FanOutBatches", 1.0, Unit::Count)]);
     for part in users.chunks(USERS_PER_DELIVERY) {
         let mut part = part.to_vec();
         part.sort_unstable();

@@ -10,6 +10,7 @@
 pub mod confirmations;
 pub mod fan_out;
 pub mod feedback;
+mod posts;
 pub mod presence;
 pub mod push;
 pub mod render;
@@ -27,6 +28,7 @@ use crate::store::streams::NewEntry;
 use crate::store::{self, Backend};
 use futures::{StreamExt, TryStreamExt};
 use im_adapters::PostOutcome;
+use posts::{forget, post_forgetting_gone};
 use render::Contacts;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -343,21 +345,6 @@ async fn confirm_for_acting_device(backend: &impl Backend, actor: &Actor, own: V
         if let Err(err) = confirmed {
             tracing::warn!(error = %err, "could not confirm the acting device's own entry");
         }
-    }
-}
-
-/// Posts frames; a connection that answers 410 Gone is forgotten.
-async fn post_forgetting_gone(backend: &impl Backend, posts: Vec<(String, Arc<[u8]>)>) {
-    for (cid, outcome) in backend.post_all(posts).await {
-        if outcome == PostOutcome::Gone {
-            forget(backend, &cid, "gone").await;
-        }
-    }
-}
-
-async fn forget(backend: &impl Backend, cid: &str, why: &str) {
-    if let Err(err) = presence::disconnected(backend, cid).await {
-        tracing::warn!(error = %err, why, "could not forget a connection");
     }
 }
 

@@ -13,6 +13,7 @@ use crate::domain::push::Registration;
 use crate::store::connections::Audience;
 use crate::store::push::{Holder, Published};
 use crate::store::{self, Backend};
+use im_adapters::emf::{self, Unit};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -165,13 +166,18 @@ pub async fn deliver(backend: &impl Backend, job: &Job) -> store::Result<()> {
     };
     let notification =
         Notification { alert, badge: unread_total(backend, job.user).await?, thread: job.conversation.clone(), data };
+    let (mut sent, mut gone) = (0.0, 0.0);
     for registration in devices {
         let message = notification.sns_message(registration.platform);
         if let Published::Gone(why) = backend.publish(&registration.endpoint, &message).await? {
             tracing::info!(device = %registration.device, why, "push endpoint gone: registration removed");
             forget(backend, job.user, &registration).await?;
+            gone += 1.0;
+        } else {
+            sent += 1.0;
         }
     }
+    emf::emit(&[("PushesSent", sent, Unit::Count), ("PushesFailed", gone, Unit::Count)]);
     Ok(())
 }
 

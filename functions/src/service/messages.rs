@@ -19,6 +19,7 @@ use crate::service::{changes, inbox, limits, media};
 use crate::store::streams::{self, NewEntry, Placed};
 use crate::store::Backend;
 use crate::store::StoreError;
+use im_adapters::emf::{self, Unit};
 use serde_json::json;
 
 /// What a send produced.
@@ -109,6 +110,7 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
         }
     };
     let Stored { entry, new, peer_unread, inbox_at } = stored;
+    let stored_at = std::time::Instant::now();
     let seq = entry.seq;
     if let (true, Some(reply_to)) = (new, &out.reply_to) {
         changes::note_reply(backend, conversation, reply_to, seq).await;
@@ -135,6 +137,11 @@ pub async fn send(backend: &impl Backend, actor: &Actor, out: &Outgoing) -> Resu
         }
     };
     futures::join!(delivery::push_message(backend, actor, reach, &entry, unread), noted);
+    let delivered_ms = stored_at.elapsed().as_secs_f64() * 1000.0;
+    emf::emit(&[
+        ("MessagesStored", f64::from(u8::from(new)), Unit::Count),
+        ("StoreToLastPostMs", delivered_ms, Unit::Milliseconds),
+    ]);
     Ok(Sent { id: format!("{conversation}:{seq}"), seq, new })
 }
 

@@ -2,6 +2,7 @@
 //! the WebSocket pusher and the fan-out worker's invocations. Clients are built once per process (cold start) and shared.
 
 pub mod config;
+pub mod emf;
 pub mod https;
 pub mod invoker;
 pub mod logging;

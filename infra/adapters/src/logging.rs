@@ -96,10 +96,36 @@ where
         let mut fields = Map::new();
         event.record(&mut Collect(&mut fields));
         let level = event.metadata().level().as_str();
-        let line = render(self.style, level, context, fields);
+        let metrics = match fields.get("emf") {
+            Some(Value::String(text)) if event.metadata().target() == crate::emf::TARGET => {
+                serde_json::from_str::<Value>(text).ok()
+            }
+            _ => None,
+        };
+        let line = match metrics {
+            Some(document) => metric_line(self.style, level, context, document),
+            None => render(self.style, level, context, fields),
+        };
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let _ = writer.write_all(line.as_bytes());
         let _ = writer.flush();
+    }
+}
+
+/// A metrics event (`crate::emf`): in JSON, the EMF object itself with the spans' fields beside
+/// its metrics (CloudWatch reads it as it is); as a short line, the metrics and their values.
+fn metric_line(style: Style, level: &str, context: Map<String, Value>, document: Value) -> String {
+    match (style, document) {
+        (Style::Json, Value::Object(mut object)) => {
+            object.extend(context);
+            format!("{}\n", Value::Object(object))
+        }
+        (_, document) => {
+            let mut fields: Map<String, Value> =
+                crate::emf::values(&document).into_iter().map(|(name, value)| (name, value.into())).collect();
+            fields.insert("message".into(), "metrics".into());
+            render(Style::Line, level, context, fields)
+        }
     }
 }
 
@@ -178,6 +204,23 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    /// A metrics event is written as its EMF object, the request id beside its metrics, so
+    /// CloudWatch Logs makes metrics of the line itself.
+    #[test]
+    fn a_metrics_event_is_an_emf_line() {
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::registry().with(LogLayer::new(Style::Json, buffer.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("invocation", requestId = "r-2");
+            let _entered = span.enter();
+            crate::emf::emit(&[("Posts", 3.0, crate::emf::Unit::Count)]);
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!((line["Posts"].as_f64(), line["requestId"].as_str()), (Some(3.0), Some("r-2")), "{line}");
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "Posts");
     }
 
     /// A line logged deep in a handler carries the request id, the route and the caller

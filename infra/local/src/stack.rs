@@ -175,6 +175,8 @@ impl LocalStack {
         let report_topic = template.topics.iter().find(|id| *id == crate::template::REPORT_TOPIC);
         config.report_topic_arn = report_topic.map(|id| crate::template::topic_arn(id));
         let clients = Arc::new(Clients::local_keyed(config, &keys));
+        // The functions run in this process: their embedded metrics are summed here too.
+        im_adapters::emf::collect();
         for table in &template.tables {
             dynamodb::create_table(&clients.dynamodb, table).await?;
         }
@@ -217,6 +219,7 @@ impl LocalStack {
             .route("/_local/sms", get(crate::outbox::sms))
             .route("/_local/mail", get(crate::outbox::mail))
             .route("/_local/topic", get(crate::outbox::topic))
+            .route("/_local/metrics", get(crate::outbox::metrics))
             .fallback(any(http_gateway::handle))
             .with_state(gateway.clone());
         // The Lambda API and `@connections` answer programs, never a page (`callers`).

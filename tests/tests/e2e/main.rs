@@ -21,6 +21,7 @@ mod invoke;
 mod matrix;
 mod media;
 mod messages;
+mod metrics;
 mod presence;
 mod profile;
 mod push;

@@ -80,3 +80,12 @@ pub async fn topic(
 ) -> Response {
     received(&gateway, peer, &query, Kind::Topic).await
 }
+
+/// `GET /_local/metrics`: the sums of the embedded metrics the functions emitted since the stack
+/// started (`im_adapters::emf`), as `{name: sum}`. This machine only.
+pub async fn metrics(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
+    if !peer.ip().is_loopback() {
+        return json_response(StatusCode::FORBIDDEN, json!({ "message": "the metrics are for this machine only" }));
+    }
+    json_response(StatusCode::OK, json!(im_adapters::emf::sums()))
+}
