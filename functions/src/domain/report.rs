@@ -26,6 +26,15 @@ impl Reason {
             _ => Err(Refusal::invalid("reason must be spam, abuse or other")),
         }
     }
+
+    /// As clients write it (and as it is stored).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Spam => "spam",
+            Reason::Abuse => "abuse",
+            Reason::Other => "other",
+        }
+    }
 }
 
 /// A report as the operator reads it.

@@ -2,7 +2,7 @@
 
 use super::{Ctx, Fields, Reply};
 use crate::domain::ids::UserId;
-use crate::domain::refusal::{Refusal, Result};
+use crate::domain::refusal::Result;
 use crate::domain::report::{Reason, MAX_REPORT_TEXT};
 use crate::service::reports::{self, Reported};
 use http::StatusCode;
@@ -13,11 +13,8 @@ use serde_json::json;
 pub async fn report(ctx: &Ctx, req: &Request) -> Result<Reply> {
     let actor = ctx.actor()?;
     let fields = Fields::parse(req)?;
-    let reported = match (fields.opt_u64("user", u64::MAX)?, fields.opt_text("message", 1, 100)?) {
-        (Some(user), None) => Reported::User(UserId(user)),
-        (None, Some(message)) => Reported::Message(message),
-        _ => return Err(Refusal::invalid("give user (an id) or message (a message id)").into()),
-    };
+    let user = fields.opt_u64("user", u64::MAX)?.map(UserId);
+    let reported = Reported::named(user, fields.opt_text("message", 1, 100)?)?;
     let reason = Reason::parse(&fields.text("reason", 1, 16)?)?;
     let text = fields.opt_text("text", 0, MAX_REPORT_TEXT)?;
     let id = reports::report(&*ctx.clients, &actor, reported, reason, text).await?;

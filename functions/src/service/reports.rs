@@ -20,6 +20,17 @@ pub enum Reported {
     Message(String),
 }
 
+impl Reported {
+    /// What a report names, as both surfaces give it: a user or a message, exactly one.
+    pub fn named(user: Option<UserId>, message: Option<String>) -> Result<Reported> {
+        match (user, message) {
+            (Some(user), None) => Ok(Reported::User(user)),
+            (None, Some(message)) => Ok(Reported::Message(message)),
+            _ => Err(Refusal::invalid("give user (an id) or message (a message id)").into()),
+        }
+    }
+}
+
 /// `POST /report`: files the report (at most [`REPORTS_PER_USER`] an hour); its id.
 pub async fn report(
     backend: &impl Backend,
@@ -81,14 +92,8 @@ pub async fn report(
 
 /// Publishes a filed report to the operator's topic; stored already, so a failure is logged.
 async fn tell_operator(backend: &impl Backend, report: &Report) {
-    let reason = serde_json::to_value(report.reason).unwrap_or_default();
-    let subject = format!(
-        "Report {}: {} by user {} of user {}",
-        report.id,
-        reason.as_str().unwrap_or(""),
-        report.by,
-        report.user
-    );
+    let subject =
+        format!("Report {}: {} by user {} of user {}", report.id, report.reason.as_str(), report.by, report.user);
     let text = serde_json::to_string_pretty(report).unwrap_or_default();
     if let Err(err) = backend.notify_operator(&subject, &text).await {
         tracing::warn!(error = %err, report = %report.id, "could not tell the operator of a report");

@@ -204,11 +204,7 @@ async fn serve(
             Ok(answer.json("OK", page.fields()))
         }
         Request::Report { user, message, reason, text } => {
-            let reported = match (user, message) {
-                (Some(user), None) => Reported::User(user),
-                (None, Some(message)) => Reported::Message(message),
-                _ => return Err(Refusal::invalid("give user (an id) or message (a message id)").into()),
-            };
+            let reported = Reported::named(user, message)?;
             let text = text.filter(|t| !t.is_empty());
             let id = reports::report(clients, actor, reported, Reason::parse(&reason)?, text).await?;
             Ok(answer.json("OK", json!({ "report": { "id": id } })))
