@@ -119,6 +119,8 @@ functions! {
     confirm_password_reset => rest!(http::reset::confirm_password_reset, Toml),
     delete_session => rest!(http::users::delete_session, Json),
     change_password => rest!(http::users::change_password, Toml),
+    delete_user => rest!(http::account::delete_user, Json),
+    export_user => rest!(http::account::export_user, Json),
     create_ws_ticket => rest!(http::users::create_ws_ticket, Toml),
     reconnect => rest!(http::users::reconnect, Toml),
     report_failed_server => rest!(http::users::report_failed_server, Toml),

@@ -42,6 +42,9 @@ pub const ADDS_PER_USER: Limit = Limit { action: "add", max: 20, window_secs: 36
 /// phone needs one per voice note.
 pub const PRESIGNS_PER_USER: Limit = Limit { action: "presign", max: 60, window_secs: 3600 };
 
+/// Account exports per user: each reads the whole history of the user's conversations.
+pub const EXPORTS_PER_USER: Limit = Limit { action: "export", max: 5, window_secs: 3600 };
+
 /// Profile and avatar changes per user: each tells every friend.
 pub const PROFILE_CHANGES_PER_USER: Limit = Limit { action: "profile", max: 30, window_secs: 3600 };
 

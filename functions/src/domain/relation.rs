@@ -191,6 +191,11 @@ pub fn unblock(ab: &Edge, ba: &Edge) -> Decision {
     Ok((Edge { blocking: false, ..ab.clone() }, Edge { blocked_by: false, ..ba.clone() }))
 }
 
+/// Forgets everything between the two, both ways: one of them deletes their account.
+pub fn erase(_: &Edge, _: &Edge) -> Decision {
+    Ok((Edge::default(), Edge::default()))
+}
+
 /// Seed 004's view of a relationship from one side, as its block rules name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Flags {

@@ -3,6 +3,7 @@
 //! authorizer's context), the response format (TOML or JSON by `Accept`), the one rendering of
 //! refusals, and request fields validated once at the edge.
 
+pub mod account;
 pub mod audio;
 pub mod authorizer;
 pub mod contacts;

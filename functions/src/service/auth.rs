@@ -81,7 +81,7 @@ pub async fn authenticate(
 /// Checks the password of account `id` under the account's one limit of failures (logins by
 /// any of its names and password changes share it): counted before hashing, given back when
 /// right.
-async fn check_account_password(backend: &impl Backend, id: UserId, password: Password) -> Result<bool> {
+pub(super) async fn check_account_password(backend: &impl Backend, id: UserId, password: Password) -> Result<bool> {
     let attempt = limits::check_refundable(backend, &LOGINS_PER_ACCOUNT, &format!("user#{id}")).await?;
     let right = verify_password(password, backend.password_hash(id).await?).await;
     if right {

@@ -222,7 +222,7 @@ pub async fn remove(backend: &impl Backend, actor: &Actor, group: GroupId, membe
 
 /// Takes a member out: the membership and the group's notice in one transaction; everyone
 /// who was a member is told.
-async fn take_out(backend: &impl Backend, actor: &Actor, group: GroupId, member: UserId) -> Result<()> {
+pub(super) async fn take_out(backend: &impl Backend, actor: &Actor, group: GroupId, member: UserId) -> Result<()> {
     let current = backend.members(group).await?;
     if !current.contains(&member) {
         return Err(Refusal::NotFound("not a member".into()).into());

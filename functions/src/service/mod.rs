@@ -4,6 +4,7 @@
 //! translate.
 
 pub mod access;
+pub mod account;
 pub mod attachments;
 pub mod audio;
 pub mod auth;

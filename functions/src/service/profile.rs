@@ -19,7 +19,7 @@ use crate::store::relations::List;
 use crate::store::Backend;
 
 /// Where avatars live in the bucket (profiles show them under `file/`).
-const AVATAR_PREFIX: &str = "avatar/";
+pub const AVATAR_PREFIX: &str = "avatar/";
 
 /// `PUT /user`: sets the fields given (checked as at sign-up).
 pub async fn update(backend: &impl Backend, actor: &Actor, change: &ProfileChange) -> Result<Profile> {

@@ -160,6 +160,9 @@ impl GroupStore for Clients {
     async fn set_group_key(&self, group: GroupId, key: &str) -> Result<()> {
         groups::set_key(self, group, key).await
     }
+    async fn pass_group(&self, group: GroupId, to: UserId) -> Result<()> {
+        groups::pass(self, group, to).await
+    }
     // A join lists the user's live connections in the group's index once the membership is
     // written (`store::live`). A leave leaves them listed: the leave's own notice reaches the
     // leaver through them, and past it the members a send checked keep them out; they go when

@@ -145,6 +145,15 @@ pub async fn set_key(clients: &Clients, group: GroupId, key: &str) -> Result<()>
     Ok(())
 }
 
+/// Gives an existing group to a new creator (its creator's account is being deleted).
+pub async fn pass(clients: &Clients, group: GroupId, to: UserId) -> Result<()> {
+    let update =
+        clients.dynamodb.update_item().table_name(&clients.config.tables.groups).set_key(Some(info_key(group)));
+    let update = update.update_expression("SET creator = :to").expression_attribute_values(":to", n(to));
+    update.condition_expression("attribute_exists(pk)").send().await.map_err(aws)?;
+    Ok(())
+}
+
 /// A Query of the items of one partition of the groups table whose sort keys start with
 /// `prefix` (eventually consistent unless the caller asks).
 pub(super) fn under(clients: &Clients, pk: &str, prefix: &str) -> QueryFluentBuilder {

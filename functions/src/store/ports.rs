@@ -161,6 +161,8 @@ pub trait GroupStore: Sync {
     /// The group's record and its creation's claim.
     fn delete_group(&self, group: GroupId, info: &Info) -> impl Future<Output = Result<()>> + Send;
     fn set_group_key(&self, group: GroupId, key: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Gives the group to another creator.
+    fn pass_group(&self, group: GroupId, to: UserId) -> impl Future<Output = Result<()>> + Send;
     /// One member in, under `max`, with the group's notice of it, atomically; `None` when refused.
     fn join(
         &self,
@@ -225,6 +227,8 @@ pub trait UserStore: Sync {
         id: UserId,
         change: &ProfileChange,
     ) -> impl Future<Output = Result<Option<Profile>>> + Send;
+    /// The account's own items: profile, password hash, phone and email claims, sessions list.
+    fn erase_user(&self, profile: &Profile) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Sessions (in the users table), known by their id: their token's hash.

@@ -246,6 +246,8 @@ pub enum List {
     Blocking,
     /// Everyone the owner has a conversation with: contacts and pending requests either way.
     Correspondents,
+    /// Every edge that says anything: friendship, request, follow or block, either way.
+    Any,
 }
 
 impl List {
@@ -259,6 +261,7 @@ impl List {
             List::Followers => edge.followed_by,
             List::Blocking => edge.blocking,
             List::Correspondents => edge.friendship != Friendship::None,
+            List::Any => edge.state() != Edge::default(),
         }
     }
 
@@ -274,6 +277,15 @@ impl List {
             List::Correspondents => (
                 "friendship IN (:v0, :v1, :v2)",
                 [Friendship::Friends, Friendship::Requested, Friendship::RequestedBy].map(|f| s(f.as_str())).to_vec(),
+            ),
+            List::Any => (
+                "friendship IN (:v0, :v1, :v2) OR following = :v3 OR followed_by = :v3 OR blocking = :v3 \
+                 OR blocked_by = :v3",
+                [Friendship::Friends, Friendship::Requested, Friendship::RequestedBy]
+                    .map(|f| s(f.as_str()))
+                    .into_iter()
+                    .chain([AttributeValue::Bool(true)])
+                    .collect(),
             ),
         }
     }

@@ -61,7 +61,7 @@ fn ticket_key(hash: &str) -> String {
     format!("ticket#{hash}")
 }
 
-fn index_key(user: UserId) -> String {
+pub(super) fn index_key(user: UserId) -> String {
     format!("sessions#{user}")
 }
 

@@ -9,7 +9,7 @@ use crate::domain::names::LoginName;
 use crate::domain::now_secs;
 use crate::domain::user::{Profile, ProfileChange};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
 use im_adapters::Clients;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -70,6 +70,30 @@ pub async fn insert(clients: &Clients, profile: &Profile, password_hash: String)
         });
     }
     Ok(id)
+}
+
+/// Deletes an account's own items in one transaction: the profile with its password hash, its
+/// phone and email claims (each only while it is still theirs), its sessions list and any reset
+/// code. The phone and email are free to sign up again; the id is never given again.
+pub async fn erase(clients: &Clients, profile: &Profile) -> Result<()> {
+    let table = &clients.config.tables.users;
+    let own = [user_key(profile.id), super::sessions::index_key(profile.id), format!("reset#{}", profile.id)];
+    let delete = |key: String, claim: bool| {
+        let delete = Delete::builder().table_name(table).key("pk", s(key));
+        let delete = match claim {
+            true => delete
+                .condition_expression("attribute_not_exists(pk) OR user_id = :id")
+                .expression_attribute_values(":id", n(profile.id)),
+            false => delete,
+        };
+        Ok::<_, StoreError>(TransactWriteItem::builder().delete(delete.build().map_err(malformed)?).build())
+    };
+    let mut deletes = own.into_iter().map(|key| delete(key, false)).collect::<Result<Vec<_>>>()?;
+    for (_, key) in claims_of(profile) {
+        deletes.push(delete(key, true)?);
+    }
+    clients.dynamodb.transact_write_items().set_transact_items(Some(deletes)).send().await.map_err(aws)?;
+    Ok(())
 }
 
 /// Draws the next number of a counter item (`counter#users`, `counter#requests`,
@@ -212,5 +236,8 @@ impl UserStore for Clients {
     }
     async fn update_profile(&self, id: UserId, change: &ProfileChange) -> Result<Option<Profile>> {
         update_profile(self, id, change).await
+    }
+    async fn erase_user(&self, profile: &Profile) -> Result<()> {
+        erase(self, profile).await
     }
 }

@@ -61,6 +61,12 @@ impl GroupStore for Memory {
         info.g_key = key.to_string();
         Ok(())
     }
+    async fn pass_group(&self, group: GroupId, to: UserId) -> Result<()> {
+        let mut state = self.state();
+        let info = state.groups.get_mut(&group).ok_or_else(|| StoreError::Malformed("no such group".into()))?;
+        info.creator = to;
+        Ok(())
+    }
     async fn join(&self, group: GroupId, user: UserId, max: usize, notice: &Notice) -> Result<Option<Entry>> {
         let mut state = self.state();
         let members = state.members.entry(group).or_default();
@@ -230,6 +236,15 @@ impl UserStore for Memory {
         }
         *profile = serde_json::from_value(stored).map_err(crate::store::malformed)?;
         Ok(Some(profile.clone()))
+    }
+    async fn erase_user(&self, profile: &Profile) -> Result<()> {
+        let mut state = self.state();
+        state.claims.retain(|_, id| *id != profile.id);
+        state.profiles.remove(&profile.id);
+        state.password_hashes.remove(&profile.id);
+        state.session_lists.remove(&profile.id);
+        state.resets.remove(&profile.id);
+        Ok(())
     }
 }
 

@@ -1,0 +1,178 @@
+//! Leaving for good and taking one's data along (issue 28): `DELETE /user` (App Store Review
+//! Guideline 5.1.1(v), GDPR Art. 17) and `GET /user/export` (Art. 20).
+//!
+//! A deletion undoes what the account holds, each step safe to run again, so a deletion cut
+//! short is finished by asking again (the session and password still work until the last
+//! step): uploads, group memberships, relationships, push registrations, the inbox index,
+//! sessions and sockets, and last the profile with its phone and email claims. Messages the
+//! user sent stay in the other side's history under the old id, whose profile answers 404:
+//! clients show them as from a deleted user (docs/API.md §2.4e).
+
+use crate::domain::entry::Entry;
+use crate::domain::ids::{Actor, Caller, ConversationId, GroupId, UserId};
+use crate::domain::inbox::Cursor;
+use crate::domain::limits::EXPORTS_PER_USER;
+use crate::domain::names::Password;
+use crate::domain::notice::Change;
+use crate::domain::now_secs;
+use crate::domain::refusal::{Refusal, Result};
+use crate::domain::relation::{self, Friendship};
+use crate::service::contacts::{self, Telling};
+use crate::service::profile::AVATAR_PREFIX;
+use crate::service::{auth, groups, limits, media, push};
+use crate::store::blobs::Download;
+use crate::store::relations::List;
+use crate::store::Backend;
+use serde_json::{json, Value};
+
+/// What `GET /user/export` answers inline at most: a Lambda answer holds 6 MB, and the
+/// gateway's encoding and headers need some of it. A larger archive goes to S3.
+pub const EXPORT_INLINE_MAX: usize = 5 * 1024 * 1024;
+
+/// Where exports larger than an answer are written (a lifecycle rule deletes them after a day).
+pub const EXPORT_PREFIX: &str = "export/";
+
+/// How many entries one read of a conversation takes.
+const PAGE: usize = 100;
+
+/// `DELETE /user`: the password again (a wrong one counts as a failed login), then everything
+/// the account holds, the profile last.
+pub async fn delete(backend: &impl Backend, caller: &Caller, password: Password) -> Result<()> {
+    let me = caller.user_id;
+    if !auth::check_account_password(backend, me, password).await? {
+        return Err(Refusal::WrongCredentials.into());
+    }
+    let profile = backend.profile(me).await?.ok_or(Refusal::UserNotFound)?;
+    let actor = Actor::from(caller);
+    let conversations = conversations_of(backend, me).await?;
+    for conversation in &conversations {
+        for entry in sent_in(backend, me, *conversation).await? {
+            let objects = entry.message().and_then(media::attached_objects).unwrap_or_default();
+            media::discard_attached(backend, (me, *conversation), &objects).await?;
+        }
+    }
+    for group in backend.groups_of(me).await? {
+        leave_group(backend, &actor, group).await?;
+    }
+    for listed in backend.list(me, List::Any).await? {
+        // They hear of it where they had a friendship or a request with the account.
+        let tell = listed.edge.friendship != Friendship::None;
+        contacts::change(backend, &actor, listed.other, relation::erase, |_| {
+            Telling::plain(Change::DeleteContact, tell)
+        })
+        .await?;
+    }
+    for registration in push::list(backend, me).await? {
+        push::unregister(backend, (me, &registration.device)).await?;
+    }
+    for conversation in conversations {
+        backend.forget_in_inbox(&[me], conversation).await?;
+    }
+    if let Some(avatar) = profile.avatar.strip_prefix("file/").filter(|a| a.starts_with(AVATAR_PREFIX)) {
+        backend.delete(avatar).await?;
+    }
+    auth::end_sessions(backend, me, None).await?;
+    Ok(backend.erase_user(&profile).await?)
+}
+
+/// Leaves a group on the way out. A group the account created passes to the member with the
+/// oldest account (the lowest id: ids grow with sign-ups); with no one else in it, it is deleted.
+async fn leave_group(backend: &impl Backend, actor: &Actor, group: GroupId) -> Result<()> {
+    let Some(info) = backend.info(group).await? else { return Ok(()) };
+    if info.creator == actor.user_id {
+        let heir = backend.members(group).await?.into_iter().filter(|m| *m != actor.user_id).min();
+        match heir {
+            Some(heir) => backend.pass_group(group, heir).await?,
+            None => return groups::delete(backend, actor, group).await,
+        }
+    }
+    groups::take_out(backend, actor, group, actor.user_id).await
+}
+
+/// Every conversation in the user's inbox index (one-to-one and groups), oldest pages last.
+async fn conversations_of(backend: &impl Backend, user: UserId) -> Result<Vec<ConversationId>> {
+    let mut found = vec![];
+    let mut after: Option<Cursor> = None;
+    loop {
+        let (page, next) = backend.inbox_page(user, PAGE, after.as_ref()).await?;
+        found.extend(page.into_iter().map(|cursor| cursor.conversation));
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    for group in backend.groups_of(user).await? {
+        if !found.contains(&ConversationId::Group(group)) {
+            found.push(ConversationId::Group(group));
+        }
+    }
+    Ok(found)
+}
+
+/// The messages `user` sent in one conversation, oldest first (the whole history is read: an
+/// export or a deletion is rare, and its cost is said in docs/BENCHMARKS.md).
+async fn sent_in(backend: &impl Backend, user: UserId, conversation: ConversationId) -> Result<Vec<Entry>> {
+    let head = backend.head(conversation).await?;
+    let (mut sent, mut after) = (vec![], 0);
+    loop {
+        let (entries, more) = backend.read_range(conversation, after, head, PAGE).await?;
+        after = entries.last().map_or(head, |entry| entry.seq);
+        sent.extend(entries.into_iter().filter(|entry| entry.message().is_some_and(|m| m.from == user)));
+        if !more || after >= head {
+            return Ok(sent);
+        }
+    }
+}
+
+/// What `GET /user/export` answers: the archive itself, or where a larger one was written.
+#[derive(Debug, PartialEq)]
+pub enum Export {
+    Inline(Value),
+    Stored { url: String, bytes: usize },
+}
+
+/// `GET /user/export`: the caller's profile, relationships, groups and the messages they sent,
+/// as JSON; past `inline_max` bytes it is written to S3 and a signed link answers.
+pub async fn export(backend: &impl Backend, user: UserId, inline_max: usize) -> Result<Export> {
+    limits::check(backend, &EXPORTS_PER_USER, &user.to_string()).await?;
+    let profile = backend.profile(user).await?.ok_or(Refusal::UserNotFound)?;
+    let relationships: Vec<Value> = backend
+        .list(user, List::Any)
+        .await?
+        .into_iter()
+        .map(|listed| {
+            let edge = listed.edge;
+            json!({
+                "user": listed.other, "friendship": edge.friendship.as_str(), "following": edge.following,
+                "followed_by": edge.followed_by, "blocking": edge.blocking, "blocked_by": edge.blocked_by,
+            })
+        })
+        .collect();
+    let groups: Vec<Value> = groups::of_user(backend, user)
+        .await?
+        .into_iter()
+        .map(|(id, info)| json!({ "g_id": id, "name": info.name, "creator": info.creator }))
+        .collect();
+    let mut messages = vec![];
+    for conversation in conversations_of(backend, user).await? {
+        for entry in sent_in(backend, user, conversation).await? {
+            // A view is plain fields: it always serializes.
+            let mut view = serde_json::to_value(entry.view()).unwrap_or_default();
+            view["conversation"] = json!(conversation.to_string());
+            messages.push(view);
+        }
+    }
+    let archive = json!({
+        "format": "im-export/1", "exported_at": now_secs(), "profile": profile.view(Some(user)),
+        "relationships": relationships, "groups": groups, "messages": messages,
+    });
+    let bytes = serde_json::to_vec(&archive).unwrap_or_default();
+    if bytes.len() <= inline_max {
+        return Ok(Export::Inline(archive));
+    }
+    let key = format!("{EXPORT_PREFIX}{user}/{:032x}.json", rand::random::<u128>());
+    let size = bytes.len();
+    backend.put_blob(&key, bytes, "application/json").await?;
+    let download = Download { content_type: Some("application/json".into()), file_name: Some("export.json".into()) };
+    Ok(Export::Stored { url: backend.download_url(&key, &download).await?, bytes: size })
+}
