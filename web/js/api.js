@@ -28,7 +28,11 @@ export class Api {
     this.onExpired = onExpired;
   }
 
-  async request(method, path, { query, json, form, raw = false } = {}) {
+  /**
+   * `wrongPassword`: the route checks a password again, so a 401 answers that password, not an
+   * ended session, and must not log the page out.
+   */
+  async request(method, path, { query, json, form, raw = false, wrongPassword = false } = {}) {
     const url = new URL(this.base + path);
     for (const [key, value] of Object.entries(query || {})) {
       if (value !== undefined && value !== null) url.searchParams.append(key, String(value));
@@ -64,7 +68,7 @@ export class Api {
       // API Gateway's own: {"message": ...}.
       const entry = doc && Array.isArray(doc.response) ? doc.response[0] || {} : {};
       const reason = entry.reason || (doc && doc.message) || res.statusText || `HTTP ${res.status}`;
-      if (res.status === 401 && token) this.onExpired();
+      if (res.status === 401 && token && !wrongPassword) this.onExpired();
       throw new ApiError(res.status, reason, entry.code, res.headers.get('Retry-After'));
     }
     return doc;
@@ -122,6 +126,24 @@ export class Api {
   /** One's avatar from an image uploaded with `presignMedia('image', …)`: the profile, `avatar` = `file/avatar/<hex>.jpg`. */
   async setAvatar(key) {
     return (await this.request('PUT', '/user/avatar', { json: { key } })).user[0];
+  }
+
+  /**
+   * One's data (`GET /user/export`, issue 28): `{export}`, the archive itself, or, when it is
+   * more than one answer holds, `{export_url, bytes}`, a signed link to it (valid a while).
+   * A 429 past 5 exports an hour.
+   */
+  async exportData() {
+    return this.request('GET', '/user/export');
+  }
+
+  /**
+   * Deletes one's account for good (`DELETE /user`, issue 28): 204, and every session has
+   * ended. The password is asked again: a wrong one is a 401 that leaves the session alone
+   * (and counts as a failed login, so many of them are a 429).
+   */
+  async deleteAccount(password) {
+    await this.request('DELETE', '/user', { json: { password }, wrongPassword: true });
   }
 
   /** The sessions of one's account, newest first: a bare array of `{id, device, platform?, created, last_seen, current}`. */

@@ -3,14 +3,14 @@
 // settings.js, ticks, reads and typing in signals.js, who is online in presence.js, replies,
 // reactions, edits and deletes in rich.js, photos, videos and files in media.js, the sidebar's
 // conversation list in inbox.js, the profile in profile.js (pictures: avatars.js), the
-// sessions in devices.js, reports in report.js, a forgotten password in reset.js. See
-// web/README.md.
+// sessions in devices.js, reports in report.js, a forgotten password in reset.js, the export
+// and deletion of the account in settings.js. See web/README.md.
 
 import { Api, ApiError } from './api.js';
 import { loadConfig, readOverrides, saveOverrides } from './config.js';
 import { ImSocket } from './socket.js';
 import { toggleVoiceNote } from './audio.js';
-import { loadMutes, openPushSettings, wireSettings } from './settings.js';
+import { loadMutes, openPushSettings, wireSettings, resetAccount } from './settings.js';
 import { initSignals, watchSocket, resetSignals, conversationOpened, tickFor, noteShown } from './signals.js';
 import { initPresence, watchPresence, resetPresence, subscribeFriends } from './presence.js';
 import {
@@ -151,6 +151,7 @@ function leave() {
   resetDevices();
   resetReport();
   resetAvatars();
+  resetAccount();
   localStorage.removeItem(SESSION);
   $('#messages').replaceChildren();
 }
@@ -829,7 +830,13 @@ function wireStatic() {
     }
   });
   for (const button of document.querySelectorAll('.open-settings')) button.addEventListener('click', openSettings);
-  wireSettings(state, renderMuted);
+  wireSettings(state, renderMuted, {
+    // DELETE /user ended every session: forget this one as a logout does (no POST /server/logout).
+    onDeleted: () => {
+      leave();
+      showAuth('Your account was deleted.', 'info');
+    },
+  });
   initSignals(state, { render: () => renderCurrent('auto') });
   initPresence(state, { render: renderMuted });
   initRich(state, {

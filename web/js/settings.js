@@ -3,9 +3,11 @@
 // receipts and presence checkboxes of the settings dialog (GET / PUT /user/settings). They belong
 // to the user, not to this device: they decide what the phone apps' pushes say, which
 // conversations get none, whether the others hear NOTIFY_READ and whether friends see the user
-// online (NOTIFY_PRESENCE, "last seen").
+// online (NOTIFY_PRESENCE, "last seen"). Below them, the account itself (issue 28): "Export my
+// data" (GET /user/export) and "Delete my account" (DELETE /user, the password again).
 
-import { $, showMessage, isMuted } from './ui.js';
+import { $, h, showMessage, isMuted } from './ui.js';
+import { formatSize } from './media.js';
 
 /**
  * A mute for good: 2100-01-01 UTC. The API's own far future value (18446744073709551615) is
@@ -91,6 +93,8 @@ export async function openPushSettings(state) {
   const out = $('#push-message');
   const api = state.api;
   $('#push-settings').hidden = !api;
+  $('#account-settings').hidden = !api; // export and deletion: logged in only too
+  showMessage($('#account-message'), '');
   showMessage(out, '');
   if (!api) return;
   for (const s of SWITCHES) $(s.check).disabled = true; // until the saved values are known
@@ -127,7 +131,119 @@ async function saveSwitch(state, s) {
   }
 }
 
-export function wireSettings(state, render) {
+// ---------------------------------------------------------------- the account (issue 28)
+
+/** A temporary link, clicked and gone: how a page starts a download. */
+function follow(attrs) {
+  const link = h('a', attrs);
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+/**
+ * "Export my data": the archive in the answer becomes `im-export.json`; a larger one, written
+ * to S3 by the server, comes as a signed link, opened as media.js opens a file (S3 sends it as
+ * a download). That link is also left in the status line: the browser may refuse to open a tab
+ * when the export took long after the click.
+ */
+async function exportData(state) {
+  const api = state.api;
+  const out = $('#account-message');
+  const button = $('#export-data');
+  if (!api) return;
+  button.disabled = true;
+  showMessage(out, 'Preparing your export…');
+  try {
+    const answer = await api.exportData();
+    if (api !== state.api) return;
+    if (answer && answer.export_url) {
+      follow({ href: answer.export_url, target: '_blank', rel: 'noopener', download: 'im-export.json' });
+      const size = Number.isFinite(answer.bytes) ? ` (${formatSize(answer.bytes)})` : '';
+      showMessage(out, `Your export${size} is downloading. If it does not start, `, 'ok');
+      out.append(h('a', { href: answer.export_url, target: '_blank', rel: 'noopener', 'data-testid': 'export-link' }, 'download it here'));
+    } else if (answer && answer.export) {
+      const blob = new Blob([JSON.stringify(answer.export, null, 2)], { type: 'application/json' });
+      const href = URL.createObjectURL(blob);
+      follow({ href, download: 'im-export.json' }); // same origin: the name is ours
+      setTimeout(() => URL.revokeObjectURL(href), 60_000); // not at once: the download reads it first
+      showMessage(out, `Saved as im-export.json (${formatSize(blob.size)}).`, 'ok');
+    } else {
+      throw new Error('the answer holds no export');
+    }
+  } catch (err) {
+    showMessage(out, `Export: ${err.message}`, 'error'); // a 429 says when to try again
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** "Delete my account…": the confirmation dialog over the settings, the password field empty. */
+function openDelete(state) {
+  if (!state.api) return;
+  $('#delete-account-password').value = '';
+  showMessage($('#delete-account-message'), '');
+  $('#delete-account-confirm').disabled = false;
+  $('#delete-account').showModal();
+  $('#delete-account-password').focus();
+}
+
+/**
+ * DELETE /user with the password typed again. 204: every session has ended, so the page forgets
+ * its own as a logout does (`onDeleted`). 401: a wrong password, nothing changed; the session is
+ * read once to tell a session that ended meanwhile (that 401 logs out as any other does).
+ */
+async function deleteAccount(state, onDeleted) {
+  const api = state.api;
+  const out = $('#delete-account-message');
+  const input = $('#delete-account-password');
+  const button = $('#delete-account-confirm');
+  if (!api) return;
+  if (!input.value) {
+    showMessage(out, 'Enter your password to confirm.', 'error');
+    input.focus();
+    return;
+  }
+  button.disabled = true;
+  showMessage(out, 'Deleting your account…');
+  try {
+    await api.deleteAccount(input.value);
+  } catch (err) {
+    if (api !== state.api) return; // logged out meanwhile
+    button.disabled = false;
+    if (err.status === 401) {
+      showMessage(out, 'Wrong password: your account was not deleted.', 'error');
+      input.select();
+      if (state.me) api.user(state.me.id).catch(() => {});
+    } else {
+      showMessage(out, `Not deleted: ${err.message}`, 'error');
+    }
+    return;
+  }
+  // The server closes the sockets before it answers, so the page may have logged out already
+  // ("session ended"): it still says why. Only another login since then drops the answer.
+  if (state.api && api !== state.api) return;
+  input.value = '';
+  $('#delete-account').close();
+  if ($('#settings').open) $('#settings').close();
+  onDeleted();
+}
+
+/** Log out: the confirmation closes, the typed password forgotten. */
+export function resetAccount() {
+  $('#delete-account-password').value = '';
+  if ($('#delete-account').open) $('#delete-account').close();
+}
+
+/** Once, at boot. `onDeleted()` logs the page out after its account was deleted. */
+export function wireSettings(state, render, { onDeleted }) {
   $('#mute').addEventListener('click', () => toggleMute(state, render));
   for (const s of SWITCHES) $(s.check).addEventListener('change', () => saveSwitch(state, s));
+  $('#export-data').addEventListener('click', () => exportData(state));
+  $('#delete-account-open').addEventListener('click', () => openDelete(state));
+  $('#delete-account-form').addEventListener('submit', (e) => {
+    if (!e.submitter || e.submitter.value !== 'delete') return; // Cancel
+    e.preventDefault(); // the dialog stays open for the outcome
+    deleteAccount(state, onDeleted);
+  });
 }

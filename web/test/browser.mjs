@@ -2,8 +2,9 @@
 // through the page, a friend request by phone, accepted live, B's presence dot, a live chat both ways, the
 // history after a reload, read ticks and the typing line, a voice note, then a mute and the push
 // preview setting (both checked through the HTTP API), the inbox (last line, unread badge), a
-// new name and picture reaching the other side, My devices, a report, and last, in a fresh
-// logged-out page, a forgotten password reset with the code from the local stack's SMS outbox.
+// new name and picture reaching the other side, My devices, a report, an export of A's data, and
+// last, in a fresh logged-out page, a forgotten password reset with the code from the local
+// stack's SMS outbox, and B's account deleted from the settings (a wrong password first).
 // Prints one line per step; exit 0 when all pass, 1 (with what failed, the pages' console errors
 // and failure screenshots) otherwise.
 //
@@ -13,7 +14,7 @@
 // web/test-artifacts/chat.png), CHROMIUM (default /usr/bin/chromium).
 
 import { chromium } from 'playwright-core';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -377,6 +378,21 @@ async function run() {
     await a.locator('#settings-form button[value="cancel"]').click();
     await a.locator('#settings').waitFor({ state: 'hidden' });
   });
+  await step('A: "Export my data" in the settings downloads im-export.json: its profile and what it sent', async () => {
+    await a.locator('.me-actions .open-settings').click();
+    await a.getByTestId('export-data').waitFor({ state: 'visible' });
+    // Small enough to come in the answer: the page saves it from an object URL.
+    const [download] = await Promise.all([a.waitForEvent('download'), a.getByTestId('export-data').click()]);
+    if (download.suggestedFilename() !== 'im-export.json') throw new Error(`downloaded as ${download.suggestedFilename()}`);
+    const archive = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    const texts = (archive.messages || []).map((m) => m.c);
+    if (!archive.profile || archive.profile.id !== A.id || !texts.includes(hello)) {
+      throw new Error(`the export of A (${A.id}) holds ${JSON.stringify(archive).slice(0, 300)}`);
+    }
+    await a.getByTestId('account-message').filter({ hasText: 'Saved as im-export.json' }).waitFor();
+    await a.locator('#settings-form button[value="cancel"]').click();
+    await a.locator('#settings').waitFor({ state: 'hidden' });
+  });
   await step(`B: reloads; its sidebar lists the chat with A from the inbox, last line "${inboxText}"`, async () => {
     await a.fill('#composer', inboxText);
     await a.click('#send');
@@ -474,6 +490,23 @@ async function run() {
     const id = Number(await r.locator('#me-id').textContent());
     if (id !== B.id) throw new Error(`logged in as user ${id}, not B (${B.id})`);
   });
+  await step('R: "Delete my account" with a wrong password says so and changes nothing', async () => {
+    await r.locator('.me-actions .open-settings').click();
+    await r.getByTestId('delete-account-open').click();
+    await r.locator('#delete-account').waitFor({ state: 'visible' });
+    await r.getByTestId('delete-account-password').fill('not-the-password');
+    await r.getByTestId('delete-account-confirm').click();
+    await r.getByTestId('delete-account-message').filter({ hasText: 'Wrong password' }).waitFor();
+    if (!(await r.locator('#app-view').isVisible())) throw new Error('the page logged out on a wrong password');
+  });
+  await step('R: deletes the account of B with its password, and is back at the login, the session forgotten', async () => {
+    await r.getByTestId('delete-account-password').fill(resetPassword);
+    await r.getByTestId('delete-account-confirm').click();
+    await r.locator('#auth-message', { hasText: 'Your account was deleted' }).waitFor();
+    await r.locator('#auth-form').waitFor({ state: 'visible' });
+    const session = await r.evaluate(() => localStorage.getItem('im.session'));
+    if (session !== null) throw new Error(`the session is still stored: ${session}`);
+  });
 }
 
 async function failureScreenshots() {
@@ -497,7 +530,7 @@ const watchdog = setTimeout(() => {
 let code = 0;
 try {
   await run();
-  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, a reaction, a quoted reply, an edit, a delete and a photo reached the other side, mute and push preview settings reached the API, the inbox showed the last line and the unread count, a new name and picture reached the other side, My devices showed this session, a report was sent, and a password reset by SMS code let B log in with the new password');
+  log('PASS two users signed up, became friends, chatted live both ways, the history survived a reload, read ticks and typing showed, a reaction, a quoted reply, an edit, a delete and a photo reached the other side, mute and push preview settings reached the API, the inbox showed the last line and the unread count, a new name and picture reached the other side, My devices showed this session, a report was sent, A exported its data, a password reset by SMS code let B log in with the new password, and B deleted its account from the settings');
 } catch (err) {
   code = 1;
   log(`FAIL ${err.step ? `${err.step}: ` : ''}${String(err.message || err).split('\n')[0]}`);

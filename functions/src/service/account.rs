@@ -176,3 +176,56 @@ pub async fn export(backend: &impl Backend, user: UserId, inline_max: usize) -> 
     let download = Download { content_type: Some("application/json".into()), file_name: Some("export.json".into()) };
     Ok(Export::Stored { url: backend.download_url(&key, &download).await?, bytes: size })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::Target;
+    use crate::domain::message::Outgoing;
+    use crate::service::messages;
+    use crate::store::memory::{actor, refused, Memory};
+
+    async fn say(memory: &Memory, from: u64, id: &str, to: u64) {
+        let out = Outgoing::new(id.into(), "text", format!("text {id}"), Target::User(UserId(to))).unwrap();
+        messages::send(memory, &actor(from, "web"), &out).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_export_holds_only_what_the_user_sent_and_past_the_limit_goes_to_s3() {
+        let memory = Memory::default();
+        memory.user(1, None);
+        memory.user(2, None);
+        memory.befriend(1, 2);
+        say(&memory, 1, "a", 2).await;
+        say(&memory, 2, "b", 1).await;
+        say(&memory, 1, "c", 2).await;
+        let Export::Inline(archive) = export(&memory, UserId(1), EXPORT_INLINE_MAX).await.unwrap() else {
+            panic!("a small archive is answered inline");
+        };
+        let texts: Vec<&str> = archive["messages"].as_array().unwrap().iter().filter_map(|m| m["c"].as_str()).collect();
+        assert_eq!(texts, ["text a", "text c"]);
+        assert_eq!(archive["relationships"][0]["friendship"], "friend");
+
+        let Export::Stored { url, bytes } = export(&memory, UserId(1), 100).await.unwrap() else {
+            panic!("past the limit it is stored");
+        };
+        let key = url.strip_prefix("memory://").unwrap();
+        assert!(key.starts_with("export/1/"), "{key}");
+        let stored: Value = serde_json::from_slice(&memory.state().blobs[key]).unwrap();
+        assert_eq!((stored["messages"].as_array().map(Vec::len), bytes > 100), (Some(2), true));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_deletes_nothing() {
+        let memory = Memory::default();
+        memory.user(1, None);
+        memory.user(2, None);
+        memory.befriend(1, 2);
+        let device = crate::domain::ids::DeviceName::parse(Some("web")).unwrap();
+        let caller = Caller { user_id: UserId(1), device, tag: String::new(), session: String::new() };
+        let wrong = delete(&memory, &caller, Password::from("not-the-password")).await;
+        assert!(matches!(refused(wrong), Refusal::WrongCredentials));
+        assert!(memory.state().profiles.contains_key(&UserId(1)));
+        assert_eq!(memory.state().profiles.len(), 2);
+    }
+}

@@ -6,6 +6,7 @@ mod abuse_reach;
 mod abuse_sessions;
 mod abuse_stack;
 mod abuse_uploads;
+mod account;
 mod busy_group;
 mod churn;
 mod contacts;
