@@ -15,7 +15,7 @@ REFERENCE_MODULES := tests/reference/node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run logs test bench soak fuzz package build-release invoke clean-data
+.PHONY: run logs test smoke bench soak fuzz package build-release invoke clean-data
 
 ## The backend on the local stack: HTTP API :3000, WebSocket API :3001, the web client at
 ## http://127.0.0.1:3000/app/ (DynamoDB Local and the web client's modules are installed on
@@ -32,7 +32,8 @@ logs:
 
 ## Formatting, lints, every test (unit and end-to-end, schemathesis and the browser test among
 ## them), the contract report (every answer and frame held to docs/openapi.yaml and
-## docs/asyncapi.yaml), the SAM template checks (alarms, tracing, the 500-resource limit). Artifacts (screenshot, reports): target/artifacts/
+## docs/asyncapi.yaml), the SAM template checks (alarms, tracing, the 500-resource limit), the smoke suite against
+## the stack `make run` starts. Artifacts (screenshot, reports): target/artifacts/
 test: $(SAM) $(CHECKOV) $(SCHEMATHESIS) $(WEB_MODULES) $(CHROMIUM)
 	cargo fmt --all --check
 	cargo clippy --quiet --workspace --all-targets -- -D warnings
@@ -48,6 +49,16 @@ test: $(SAM) $(CHECKOV) $(SCHEMATHESIS) $(WEB_MODULES) $(CHROMIUM)
 	$(VENV)/bin/python tests/template_checks.py
 	$(CHECKOV) -f template.yaml --config-file .checkov.yaml
 	$(VENV)/bin/python tests/sam_routes.py target/debug/local_stack
+	tests/smoke_local.sh
+
+## The smoke suite against any stack, a deployed one too (docs/DEPLOYMENT.md): two throwaway
+## users sign up, befriend, message over HTTP and WebSocket, in a group, by voice note, sync
+## after a disconnect, log out and delete their accounts; one PASS/FAIL line per step.
+## make smoke HTTP_URL=https://<id>.execute-api.<region>.amazonaws.com WS_URL=wss://<id>.execute-api.<region>.amazonaws.com/v1
+smoke:
+	@test -n "$(HTTP_URL)" -a -n "$(WS_URL)" || { echo "make smoke HTTP_URL=<the HTTP API's URL> WS_URL=<the WebSocket stage's URL>"; exit 2; }
+	cargo build --quiet -p im-tests --bin smoke
+	HTTP_URL=$(HTTP_URL) WS_URL=$(WS_URL) target/debug/smoke
 
 $(SAM):
 	@python3 -m venv $(VENV)

@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+pub mod smoke;
 pub mod toml_erl;
 
 /// Fails the test when TOML the stack sent is not readable by simple_im's own reader.
