@@ -59,6 +59,9 @@ async fn a_deleted_account_is_gone_but_its_messages_stay_and_its_export_held_the
     assert!(texts.contains(&"so long"), "{archive}");
     assert!(archive["messages"].as_array().unwrap().iter().any(|m| m["t"] == "audio"), "{archive}");
     assert_eq!(export(&bob).await["messages"].as_array().map(Vec::len), Some(0), "bob sent nothing");
+    let in_toml = client(&ann).send("GET", "/user/export", Some("application/toml"), None).await;
+    assert_eq!(in_toml.status, 200, "{}", in_toml.text);
+    assert_eq!(in_toml.doc()["response"][0]["export"]["profile"]["id"], ann.id, "{}", in_toml.text);
 
     // A wrong password, or none, is refused and changes nothing.
     let wrong = delete_account(&ann, json!({ "password": "not-it" })).await;
