@@ -205,7 +205,10 @@ pub async fn invoke(
     let span = invocation_span(&payload, &context);
     let started = std::time::Instant::now();
     let done = if matches!(function, Function::Authorizer(_)) { "authorized" } else { "answered" };
-    let answer = run(clients, function, payload, context).instrument(span.clone()).await;
+    // A sampled invocation (the template's `Tracing: Active`) traces its AWS calls.
+    let trace = context.xray_trace_id.clone();
+    let work = run(clients, function, payload, context).instrument(span.clone());
+    let answer = im_adapters::xray::traced(trace.as_deref(), work).await;
     span.in_scope(|| match &answer {
         Ok(answer) => {
             tracing::info!(status = answer["statusCode"].as_u64(), ms = started.elapsed().as_millis() as u64, "{done}")

@@ -285,11 +285,21 @@ pub async fn stack_with_policy_changed(
     grant: &str,
     instead: &str,
 ) -> (im_local::LocalStack, std::path::PathBuf) {
+    stack_with_template_changed(&format!("  {function}:"), grant, instead).await
+}
+
+/// A stack of its own on a copy of the template where the first `old` after `after` reads
+/// `new` (a parameter's default, a grant ...). The copy's path comes back to be removed once done.
+pub async fn stack_with_template_changed(
+    after: &str,
+    old: &str,
+    new: &str,
+) -> (im_local::LocalStack, std::path::PathBuf) {
     let root = im_local::project_root();
     let template = std::fs::read_to_string(root.join("template.yaml")).expect("the template");
-    let start = template.find(&format!("  {function}:")).expect("the function is in the template");
-    let at = start + template[start..].find(grant).expect("the function has the grant");
-    let altered = format!("{}{instead}{}", &template[..at], &template[at + grant.len()..]);
+    let start = template.find(after).expect("the anchor is in the template");
+    let at = start + template[start..].find(old).expect("the text follows the anchor");
+    let altered = format!("{}{new}{}", &template[..at], &template[at + old.len()..]);
     let copy = std::env::temp_dir().join(format!("im-template-{}.yaml", uuid::Uuid::new_v4()));
     std::fs::write(&copy, altered).expect("a temporary copy");
     let mut options = im_local::StackOptions::ephemeral(root);

@@ -79,6 +79,9 @@ pub struct Config {
     /// The topic reports of abuse are published to (`REPORT_TOPIC_ARN`, the template's
     /// `ReportTopic`); `None`: reports are only stored.
     pub report_topic_arn: Option<String>,
+    /// The X-Ray daemon traced calls are sent to (`AWS_XRAY_DAEMON_ADDRESS`, which Lambda sets;
+    /// the local stack's own daemon): see [`crate::xray`].
+    pub xray_daemon_address: Option<String>,
 }
 
 /// The SNS platform application of each push platform (the template's
@@ -182,6 +185,7 @@ impl Config {
             sms_calling_code: optional("SMS_CALLING_CODE").unwrap_or_else(|| DEFAULT_SMS_CALLING_CODE.into()),
             ses_endpoint: optional("AWS_ENDPOINT_URL_SESV2"),
             report_topic_arn: optional("REPORT_TOPIC_ARN"),
+            xray_daemon_address: optional("AWS_XRAY_DAEMON_ADDRESS"),
         })
     }
 
@@ -219,6 +223,7 @@ impl Config {
             ("RESET_EMAIL_FROM", &self.reset_email_from),
             ("AWS_ENDPOINT_URL_SESV2", &self.ses_endpoint),
             ("REPORT_TOPIC_ARN", &self.report_topic_arn),
+            ("AWS_XRAY_DAEMON_ADDRESS", &self.xray_daemon_address),
             ("APNS_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns),
             ("APNS_SANDBOX_PLATFORM_APPLICATION_ARN", &self.push_platforms.apns_sandbox),
             ("FCM_PLATFORM_APPLICATION_ARN", &self.push_platforms.fcm),

@@ -8,6 +8,7 @@ pub mod invoker;
 pub mod logging;
 pub mod metrics;
 pub mod pusher;
+pub mod xray;
 
 pub use config::{Config, PushPlatforms, Tables};
 pub use invoker::Invoker;
@@ -96,14 +97,17 @@ impl Clients {
         if let Some(url) = &config.ses_endpoint {
             sesb = sesb.endpoint_url(url);
         }
-        if let Some(guard) = guard {
-            sesb.push_interceptor(guard.clone());
-            sqsb.push_interceptor(guard.clone());
-            ddb.push_interceptor(guard.clone());
-            s3b.push_interceptor(guard.clone());
-            lambdab.push_interceptor(guard.clone());
-            snsb.push_interceptor(guard.clone());
-            mgmt.push_interceptor(guard);
+        // Every client gets the X-Ray tracer when a daemon is configured, and the local IAM check.
+        let tracer = config.xray_daemon_address.as_deref().and_then(xray::daemon_address);
+        let tracer = tracer.and_then(xray::XrayInterceptor::new).map(SharedInterceptor::new);
+        for interceptor in tracer.into_iter().chain(guard) {
+            sesb.push_interceptor(interceptor.clone());
+            sqsb.push_interceptor(interceptor.clone());
+            ddb.push_interceptor(interceptor.clone());
+            s3b.push_interceptor(interceptor.clone());
+            lambdab.push_interceptor(interceptor.clone());
+            snsb.push_interceptor(interceptor.clone());
+            mgmt.push_interceptor(interceptor);
         }
         Clients {
             dynamodb: dynamodb::Client::from_conf(ddb.build()),

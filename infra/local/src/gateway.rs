@@ -145,6 +145,8 @@ pub struct Gateway {
     calls: Semaphore,
     /// The SMS and emails the functions sent (`crate::outbox`).
     pub outbox: crate::outbox::boxes::Outbox,
+    /// What the X-Ray daemon received, and the segments of traced invocations (`crate::xray`).
+    pub traces: Arc<crate::xray::Traces>,
     /// The SNS API's platform applications, endpoints, what the local platforms received, and
     /// the application events waiting for their topic's subscribers.
     pub sns: crate::sns::registry::Sns,
@@ -208,6 +210,7 @@ impl Gateway {
             own_port: 0,
             calls: Semaphore::new(CALLS_AT_ONCE),
             outbox: Default::default(),
+            traces: Default::default(),
             sns,
             sqs,
         })
@@ -220,10 +223,27 @@ impl Gateway {
             return Err(LambdaFailure);
         };
         let Ok(_turn) = self.calls.acquire().await else { return Err(LambdaFailure) };
-        let context = lambda_http::Context::default();
+        let mut context = lambda_http::Context::default();
+        // Lambda samples an invocation of a function with active tracing (every one, locally).
+        let trace = self.template.traced.contains(binary).then(im_adapters::xray::TraceHeader::new_sampled);
+        context.xray_trace_id = trace.as_ref().map(|t| t.to_header());
+        let started = std::time::SystemTime::now();
         // On Lambda's stack size, not the caller's runtime's (`functions_runtime`).
         let invocation =
             crate::functions_runtime().spawn(im_functions::invoke(clients.clone(), function, event, context));
+        let outcome = self.outcome(binary, invocation).await;
+        if let Some(trace) = &trace {
+            self.traces.record_function(binary, trace, started, outcome.is_err());
+        }
+        outcome
+    }
+
+    /// How an invocation ended, as Lambda tells it: its answer, or a failure (logged).
+    async fn outcome(
+        &self,
+        binary: &str,
+        invocation: tokio::task::JoinHandle<Result<Value, im_functions::Error>>,
+    ) -> Result<Value, LambdaFailure> {
         // Lambda cuts a function off at its `Timeout`; so does the local stack.
         let limit = Duration::from_secs(self.template.timeouts.get(binary).copied().unwrap_or(3));
         let abort = invocation.abort_handle();

@@ -24,6 +24,7 @@ pub mod sqs;
 pub mod stack;
 pub mod template;
 pub mod websocket;
+pub mod xray;
 
 pub use gateway::WsLimits;
 pub use stack::{ContractChecks, LocalStack, StackOptions};

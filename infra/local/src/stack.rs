@@ -174,6 +174,9 @@ impl LocalStack {
         config.thumbnail_function = template.thumbnail_function.clone();
         let report_topic = template.topics.iter().find(|id| *id == crate::template::REPORT_TOPIC);
         config.report_topic_arn = report_topic.map(|id| crate::template::topic_arn(id));
+        // Lambda's X-Ray daemon beside the functions: every client traces a sampled invocation.
+        let traces = Arc::new(crate::xray::Traces::default());
+        config.xray_daemon_address = Some(crate::xray::listen(options.host, traces.clone()).await?.to_string());
         let clients = Arc::new(Clients::local_keyed(config, &keys));
         // The functions run in this process: their embedded metrics are summed here too.
         im_adapters::emf::collect();
@@ -207,6 +210,7 @@ impl LocalStack {
         };
         let mut gateway = Gateway::new(template, clients.clone(), options.ws_limits.clone(), &deny_base, &keys)?;
         gateway.own_port = ws_port;
+        gateway.traces = traces;
         gateway.contracts = contracts.clone().filter(|_| options.contract_checks != ContractChecks::Off);
         let gateway = Arc::new(gateway);
         // Lambda's SQS event source mappings: the template's queues delivered to their functions.
@@ -220,6 +224,7 @@ impl LocalStack {
             .route("/_local/mail", get(crate::outbox::mail))
             .route("/_local/topic", get(crate::outbox::topic))
             .route("/_local/metrics", get(crate::outbox::metrics))
+            .route("/_local/traces", get(crate::outbox::traces))
             .fallback(any(http_gateway::handle))
             .with_state(gateway.clone());
         // The Lambda API and `@connections` answer programs, never a page (`callers`).
@@ -290,6 +295,7 @@ pub fn local_config(dynamodb: &str, s3: &str, management: &str, bucket: &str) ->
         sms_calling_code: im_adapters::config::DEFAULT_SMS_CALLING_CODE.into(),
         ses_endpoint: None,
         report_topic_arn: None,
+        xray_daemon_address: None,
         lambda_endpoint: None,
         sns_endpoint: None,
         sqs_endpoint: None,

@@ -37,5 +37,6 @@ mod seed_clients;
 mod seed_simple_im;
 mod signals;
 mod socket_contacts;
+mod traces;
 mod users;
 mod websocket;

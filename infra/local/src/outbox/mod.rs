@@ -89,3 +89,17 @@ pub async fn metrics(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
     }
     json_response(StatusCode::OK, json!(im_adapters::emf::sums()))
 }
+
+/// `GET /_local/traces`: the X-Ray documents the stack's daemon received and the segments of
+/// traced invocations (`crate::xray`), all or `?trace_id=`; with the reasons of dropped ones.
+/// This machine only.
+pub async fn traces(
+    State(gateway): State<Arc<crate::gateway::Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return json_response(StatusCode::FORBIDDEN, json!({ "message": "the traces are for this machine only" }));
+    }
+    json_response(StatusCode::OK, gateway.traces.view(query.get("trace_id").map(String::as_str)))
+}

@@ -25,6 +25,7 @@ pub(super) struct Document {
 #[serde(rename_all = "PascalCase")]
 pub(super) struct Parameters {
     pub stage_name: Option<Parameter>,
+    pub tracing: Option<Parameter>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +45,7 @@ pub(super) struct Globals {
 #[serde(rename_all = "PascalCase")]
 pub(super) struct GlobalFunction {
     pub timeout: Option<u64>,
+    pub tracing: Option<Expr>,
     #[serde(default)]
     pub environment: Environment,
 }
@@ -119,6 +121,7 @@ pub(super) struct FunctionProperties {
     #[serde(default)]
     pub policies: Vec<Policy>,
     pub timeout: Option<u64>,
+    pub tracing: Option<Expr>,
     pub function_name: Option<Expr>,
     #[serde(default)]
     pub event_invoke_config: EventInvokeConfig,

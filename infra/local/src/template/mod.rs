@@ -14,12 +14,12 @@ pub use arns::{
 };
 use document::{
     Document, Expr, FunctionMetadata, FunctionProperties, HttpApiEvent, HttpApiProperties, IntegrationProperties,
-    Resource, RouteProperties, RouteResponseProperties,
+    Parameter, Resource, RouteProperties, RouteResponseProperties,
 };
 use queues::{read_queue_mappings, read_queues};
 pub use queues::{Queue, QueueMapping};
 use serde_yaml::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use topics::{read_topic_subscriptions, read_topics};
 pub use topics::{TopicSubscription, PUSH_EVENTS_TOPIC, REPORT_TOPIC};
@@ -93,6 +93,9 @@ pub struct Template {
     pub functions: BTreeMap<String, String>,
     /// Every function's `Timeout` in seconds (its own, else `Globals`), by binary name.
     pub timeouts: BTreeMap<String, u64>,
+    /// The functions whose `Tracing` (their own, else `Globals`) is `Active`, by binary name:
+    /// Lambda samples their invocations and records a segment for each (`crate::xray`).
+    pub traced: BTreeSet<String>,
     /// Every function's IAM statements (its `Policies`), by binary name, resources resolved
     /// to local ARNs: what the IAM guard holds each function to.
     pub policies: BTreeMap<String, Vec<Statement>>,
@@ -164,12 +167,17 @@ impl Template {
         let global = &document.globals.function;
         let mut policies = BTreeMap::new();
         let mut timeouts = BTreeMap::new();
+        let mut traced = BTreeSet::new();
         let mut function_names = BTreeMap::new();
         let mut async_retries = BTreeMap::new();
         for function in &functions {
             let (binary, properties) = (&function.binary, &function.properties);
             policies.insert(binary.clone(), read_statements(function, &arns)?);
             timeouts.insert(binary.clone(), properties.timeout.or(global.timeout).unwrap_or(3));
+            let tracing = properties.tracing.as_ref().or(global.tracing.as_ref());
+            if tracing_mode(tracing, document.parameters.tracing.as_ref())? == "Active" {
+                traced.insert(binary.clone());
+            }
             if let Some(name) = &properties.function_name {
                 function_names.insert(arns.resolve(name).map_err(TemplateError::Shape)?, binary.clone());
             }
@@ -202,6 +210,7 @@ impl Template {
             buckets,
             functions: binaries.0,
             timeouts,
+            traced,
             policies,
             function_names,
             async_retries,
@@ -265,6 +274,19 @@ fn of_type<'a>(
 /// A resource's part read as its type's shape; a part of another shape is a template error.
 fn shaped<T>(id: &str, read: Result<T, serde_yaml::Error>) -> Result<T, TemplateError> {
     read.map_err(|err| TemplateError::Shape(format!("{id}: {err}")))
+}
+
+/// A function's tracing mode: its `Tracing` (`Active`, `PassThrough`, or `!Ref` of the
+/// `Tracing` parameter, at its default); `PassThrough` when none is given, as Lambda's default.
+fn tracing_mode(tracing: Option<&Expr>, parameter: Option<&Parameter>) -> Result<String, TemplateError> {
+    match tracing {
+        None => Ok("PassThrough".into()),
+        Some(Expr::Literal(mode)) => Ok(mode.clone()),
+        Some(Expr::Ref(name)) if name == "Tracing" => {
+            Ok(parameter.and_then(|p| p.default.clone()).unwrap_or_else(|| "PassThrough".into()))
+        }
+        Some(other) => Err(TemplateError::Shape(format!("Tracing must be a mode or !Ref Tracing, not {other:?}"))),
+    }
 }
 
 fn read_functions(resources: &BTreeMap<String, Resource>) -> Result<Vec<FunctionResource<'_>>, TemplateError> {
@@ -451,6 +473,9 @@ mod tests {
         assert_eq!(t.fan_out_function.as_deref(), Some("local-fan-out"));
         assert_eq!(t.authorizer.as_ref().unwrap().ttl_secs, 0);
         assert_eq!(t.ws_stage, "v1");
+        assert!(t.traced.is_empty(), "tracing is off by default: {:?}", t.traced);
+        let active = text.replacen("Default: PassThrough", "Default: Active", 1);
+        assert_eq!(Template::parse(&active).unwrap().traced.len(), t.functions.len(), "the parameter turns it on");
     }
 
     /// CloudFormation's intrinsics are YAML tags: `!Ref`, `!GetAtt` and `!Sub` resolve, one
