@@ -259,7 +259,7 @@ mod tests {
         let seen = traced(Some(sampled), async { TRACE.try_with(|t| t.parent.clone()).ok() }).await;
         assert_eq!(seen.as_deref(), Some("53995c3f42cd8ad8"));
         let unsampled = sampled.replace("Sampled=1", "Sampled=0");
-        assert_eq!(traced(Some(&unsampled), async { TRACE.try_with(|_| ()).is_ok() }).await, false);
-        assert_eq!(traced(None, async { TRACE.try_with(|_| ()).is_ok() }).await, false);
+        assert!(!traced(Some(&unsampled), async { TRACE.try_with(|_| ()).is_ok() }).await);
+        assert!(!traced(None, async { TRACE.try_with(|_| ()).is_ok() }).await);
     }
 }

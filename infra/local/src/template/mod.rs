@@ -5,6 +5,7 @@
 
 mod arns;
 mod document;
+mod policies;
 mod queues;
 mod topics;
 
@@ -16,6 +17,8 @@ use document::{
     Document, Expr, FunctionMetadata, FunctionProperties, HttpApiEvent, HttpApiProperties, IntegrationProperties,
     Parameter, Resource, RouteProperties, RouteResponseProperties,
 };
+use policies::read_statements;
+pub use policies::{Condition, Statement};
 use queues::{read_queue_mappings, read_queues};
 pub use queues::{Queue, QueueMapping};
 use serde_yaml::Value;
@@ -122,28 +125,6 @@ pub struct Template {
     /// Every topic's logical id: what a function may publish to ([`REPORT_TOPIC`] among them).
     pub topics: Vec<String>,
 }
-
-/// One `Allow` statement of a function's policy: actions and resources, `*` wildcards kept,
-/// and the conditions that must all hold.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Statement {
-    pub actions: Vec<String>,
-    pub resources: Vec<String>,
-    pub conditions: Vec<Condition>,
-}
-
-/// One condition of a statement: `operator` on `key` (lower case, as IAM compares keys) with `values`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Condition {
-    pub operator: String,
-    pub key: String,
-    pub values: Vec<String>,
-}
-
-/// The conditions the local IAM check evaluates as AWS does (`iam::conditions`). Any other is
-/// a template error, so that a policy never grants more locally than on AWS.
-const EVALUATED: [(&str, &str); 2] =
-    [("ForAllValues:StringLike", "dynamodb:leadingkeys"), ("ForAllValues:StringEquals", "dynamodb:leadingkeys")];
 
 impl Template {
     pub fn load(path: &Path) -> Result<Template, TemplateError> {
@@ -359,42 +340,6 @@ fn read_ws_routes(resources: &BTreeMap<String, Resource>, binaries: &Binaries) -
         });
     }
     Ok(routes)
-}
-
-/// A function's `Policies`: inline `Allow` statements, resources resolved to local ARNs.
-fn read_statements(function: &FunctionResource, arns: &LocalArns) -> Result<Vec<Statement>, TemplateError> {
-    let id = function.id;
-    let mut statements = vec![];
-    for policy in &function.properties.policies {
-        let Some(listed) = &policy.statement else {
-            return Err(TemplateError::Shape(format!("{id}: only inline Statement policies are read")));
-        };
-        for statement in listed {
-            if statement.effect != "Allow" {
-                return Err(TemplateError::Shape(format!("{id}: only Allow statements are read")));
-            }
-            let resources = statement.resource.0.iter().map(|r| arns.resolve(r)).collect::<Result<_, _>>();
-            let mut conditions = vec![];
-            for (operator, keys) in &statement.condition {
-                for (key, values) in keys {
-                    let key = key.to_ascii_lowercase();
-                    if !EVALUATED.contains(&(operator.as_str(), key.as_str())) {
-                        let message = format!(
-                            "{id}: the local IAM check does not evaluate {operator} on {key} (infra/local/src/iam)"
-                        );
-                        return Err(TemplateError::Shape(message));
-                    }
-                    conditions.push(Condition { operator: operator.clone(), key, values: values.0.clone() });
-                }
-            }
-            statements.push(Statement {
-                actions: statement.action.0.clone(),
-                resources: resources.map_err(TemplateError::Shape)?,
-                conditions,
-            });
-        }
-    }
-    Ok(statements)
 }
 
 fn match_segments(pattern: &[&str], segments: &[&str]) -> Option<(BTreeMap<String, String>, usize)> {
