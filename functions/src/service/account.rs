@@ -182,6 +182,8 @@ mod tests {
     use super::*;
     use crate::domain::ids::Target;
     use crate::domain::message::Outgoing;
+    use crate::domain::push::Platform;
+    use crate::domain::relation::Edge;
     use crate::service::messages;
     use crate::store::memory::{actor, refused, Memory};
 
@@ -213,6 +215,46 @@ mod tests {
         assert!(key.starts_with("export/1/"), "{key}");
         let stored: Value = serde_json::from_slice(&memory.state().blobs[key]).unwrap();
         assert_eq!((stored["messages"].as_array().map(Vec::len), bytes > 100), (Some(2), true));
+    }
+
+    #[tokio::test]
+    async fn a_deletion_leaves_nothing_of_the_account_but_its_messages() {
+        let memory = Memory::default();
+        for user in 1..=3 {
+            memory.user(user, None);
+        }
+        memory.befriend(1, 2);
+        memory.befriend(1, 3);
+        memory.group(7, &[1, 3, 2]);
+        memory.group(8, &[1]);
+        say(&memory, 1, "a", 2).await;
+        let hash = auth::hash_password("pw-of-one".into()).await.unwrap();
+        memory.state().password_hashes.insert(UserId(1), hash);
+        push::register(&memory, (UserId(1), "phone~1", "s1"), Platform::Fcm, "fcm-token-of-one").await.unwrap();
+        let device = crate::domain::ids::DeviceName::parse(Some("phone")).unwrap();
+        let caller = Caller { user_id: UserId(1), device, tag: "1".into(), session: "s1".into() };
+
+        delete(&memory, &caller, Password::from("pw-of-one")).await.unwrap();
+
+        let state = memory.state();
+        assert!(!state.profiles.contains_key(&UserId(1)));
+        assert!(!state.claims.values().any(|id| *id == UserId(1)), "its phone can sign up again");
+        // What stays is a tombstone: no relationship, only the version the other side's contact
+        // sync reads to learn of the removal (`GET /contact/version/{v}`).
+        let left = state.edges.iter().filter(|((a, b), _)| *a == UserId(1) || *b == UserId(1));
+        let relationships: Vec<_> =
+            left.filter(|(_, edge)| **edge != Edge { version: edge.version, ..Edge::default() }).collect();
+        assert!(relationships.is_empty(), "no relationship left: {relationships:?}");
+        assert!(state.push.get(&UserId(1)).is_none_or(|r| r.is_empty()), "no push registration left");
+        assert!(!state.push_tokens.contains_key("fcm-token-of-one"));
+        assert_eq!(state.members[&GroupId(7)], [UserId(3), UserId(2)]);
+        assert_eq!(state.groups[&GroupId(7)].creator, UserId(2), "the oldest account takes the group over");
+        assert!(!state.groups.contains_key(&GroupId(8)), "a group of one goes with it");
+        drop(state);
+        assert_eq!(memory.told(2), ["delete_contact"], "a friend is told");
+        assert_eq!(memory.stream(ConversationId::Group(GroupId(7))).len(), 1, "the members hear it left the group");
+        let dm = ConversationId::direct(UserId(1), UserId(2));
+        assert_eq!(memory.stream(dm).len(), 1, "the message stays in the other side's history");
     }
 
     #[tokio::test]
