@@ -540,10 +540,16 @@ pub fn s3() -> aws_sdk_s3::Client {
 /// The body of a presigned POST upload: `fields` (a presign answer's, in order), then the file
 /// in part `file`, last, as S3 requires.
 pub fn upload_body(fields: &Value, file: &[u8]) -> (String, Vec<u8>) {
+    try_upload_body(fields, file).expect("a presign answer's fields are text")
+}
+
+/// [`upload_body`], or why `fields` cannot make one (a field that is not text): for a caller
+/// that must not panic on what a server answered (the smoke suite).
+pub fn try_upload_body(fields: &Value, file: &[u8]) -> Result<(String, Vec<u8>), String> {
     let boundary = "----im-upload-boundary";
     let mut body = vec![];
-    for (name, value) in fields.as_object().expect("the form's fields") {
-        let value = value.as_str().expect("a text field");
+    for (name, value) in fields.as_object().ok_or_else(|| format!("the upload form's fields are {fields}"))? {
+        let value = value.as_str().ok_or_else(|| format!("the upload form's {name} is not text: {value}"))?;
         body.extend(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
         );
@@ -552,7 +558,7 @@ pub fn upload_body(fields: &Value, file: &[u8]) -> (String, Vec<u8>) {
     body.extend(format!("--{boundary}\r\n{file_part}\r\n\r\n").bytes());
     body.extend_from_slice(file);
     body.extend(format!("\r\n--{boundary}--\r\n").bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    Ok((format!("multipart/form-data; boundary={boundary}"), body))
 }
 
 /// POSTs `file` to a presign answer's `url` with `fields`: S3's status and body.

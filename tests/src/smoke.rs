@@ -207,19 +207,7 @@ impl Ctx {
     /// POSTs `file` to a presigned upload form at `url`: every field of `fields`, then the file
     /// in part `file`, last, as S3 requires (docs/API.md §4.5).
     async fn post_upload(&self, url: &str, fields: &Value, file: &[u8]) -> Result<(), String> {
-        let boundary = format!("smoke-{}", uuid::Uuid::new_v4().simple());
-        let mut body = vec![];
-        for (name, value) in fields.as_object().into_iter().flatten() {
-            let value = value.as_str().ok_or_else(|| format!("the upload form's {name} is not text: {value}"))?;
-            body.extend(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
-            );
-        }
-        let part = "Content-Disposition: form-data; name=\"file\"; filename=\"smoke.amr\"\r\nContent-Type: audio/amr";
-        body.extend(format!("--{boundary}\r\n{part}\r\n\r\n").bytes());
-        body.extend_from_slice(file);
-        body.extend(format!("\r\n--{boundary}--\r\n").bytes());
-        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let (content_type, body) = crate::try_upload_body(fields, file)?;
         let request = self.http.post(url).header(CONTENT_TYPE, content_type).body(body);
         let response = request.send().await.map_err(|e| format!("the upload to S3: {}", chain(&e)))?;
         let status = response.status().as_u16();
