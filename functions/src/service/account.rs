@@ -32,8 +32,12 @@ pub const EXPORT_INLINE_MAX: usize = 5 * 1024 * 1024;
 /// Where exports larger than an answer are written (a lifecycle rule deletes them after a day).
 pub const EXPORT_PREFIX: &str = "export/";
 
-/// How many entries one read of a conversation takes.
+/// How many conversations one read of the inbox index takes.
 const PAGE: usize = 100;
+
+/// How many entries one read of a conversation's history takes: a whole history is read, so in
+/// large Queries (DynamoDB stops a page at 1 MB first, and the reading goes on from there).
+const HISTORY_PAGE: usize = 1000;
 
 /// `DELETE /user`: the password again (a wrong one counts as a failed login), then everything
 /// the account holds, the profile last.
@@ -115,7 +119,7 @@ async fn sent_in(backend: &impl Backend, user: UserId, conversation: Conversatio
     let head = backend.head(conversation).await?;
     let (mut sent, mut after) = (vec![], 0);
     loop {
-        let (entries, more) = backend.read_range(conversation, after, head, PAGE).await?;
+        let (entries, more) = backend.read_range(conversation, after, head, HISTORY_PAGE).await?;
         after = entries.last().map_or(head, |entry| entry.seq);
         sent.extend(entries.into_iter().filter(|entry| entry.message().is_some_and(|m| m.from == user)));
         if !more || after >= head {
