@@ -48,14 +48,15 @@ pub async fn delete(backend: &impl Backend, caller: &Caller, password: Password)
     }
     let profile = backend.profile(me).await?.ok_or(Refusal::UserNotFound)?;
     let actor = Actor::from(caller);
-    let conversations = conversations_of(backend, me).await?;
+    let groups = backend.groups_of(me).await?;
+    let conversations = conversations_of(backend, me, &groups).await?;
     for conversation in &conversations {
         for entry in sent_in(backend, me, *conversation).await? {
             let objects = entry.message().and_then(media::attached_objects).unwrap_or_default();
             media::discard_attached(backend, (me, *conversation), &objects).await?;
         }
     }
-    for group in backend.groups_of(me).await? {
+    for group in groups {
         leave_group(backend, &actor, group).await?;
     }
     for listed in backend.list(me, List::Any).await? {
@@ -93,8 +94,9 @@ async fn leave_group(backend: &impl Backend, actor: &Actor, group: GroupId) -> R
     groups::take_out(backend, actor, group, actor.user_id).await
 }
 
-/// Every conversation in the user's inbox index (one-to-one and groups), oldest pages last.
-async fn conversations_of(backend: &impl Backend, user: UserId) -> Result<Vec<ConversationId>> {
+/// Every conversation in the user's inbox index (one-to-one and groups), oldest pages last, and
+/// the user's `groups` not in it.
+async fn conversations_of(backend: &impl Backend, user: UserId, groups: &[GroupId]) -> Result<Vec<ConversationId>> {
     let mut found = vec![];
     let mut after: Option<Cursor> = None;
     loop {
@@ -105,9 +107,9 @@ async fn conversations_of(backend: &impl Backend, user: UserId) -> Result<Vec<Co
             None => break,
         }
     }
-    for group in backend.groups_of(user).await? {
-        if !found.contains(&ConversationId::Group(group)) {
-            found.push(ConversationId::Group(group));
+    for group in groups {
+        if !found.contains(&ConversationId::Group(*group)) {
+            found.push(ConversationId::Group(*group));
         }
     }
     Ok(found)
@@ -152,13 +154,14 @@ pub async fn export(backend: &impl Backend, user: UserId, inline_max: usize) -> 
             })
         })
         .collect();
-    let groups: Vec<Value> = groups::of_user(backend, user)
-        .await?
+    let memberships = groups::of_user(backend, user).await?;
+    let ids: Vec<GroupId> = memberships.iter().map(|(id, _)| *id).collect();
+    let groups: Vec<Value> = memberships
         .into_iter()
         .map(|(id, info)| json!({ "g_id": id, "name": info.name, "creator": info.creator }))
         .collect();
     let mut messages = vec![];
-    for conversation in conversations_of(backend, user).await? {
+    for conversation in conversations_of(backend, user, &ids).await? {
         for entry in sent_in(backend, user, conversation).await? {
             // A view is plain fields: it always serializes.
             let mut view = serde_json::to_value(entry.view()).unwrap_or_default();

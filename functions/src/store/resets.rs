@@ -9,7 +9,8 @@ use crate::domain::reset::Reset;
 use aws_sdk_dynamodb::types::ReturnValue;
 use im_adapters::Clients;
 
-fn key(user: UserId) -> String {
+/// The item of a user's reset code (an account deletion deletes it too: `users::erase`).
+pub(super) fn key(user: UserId) -> String {
     format!("reset#{user}")
 }
 

@@ -77,7 +77,7 @@ pub async fn insert(clients: &Clients, profile: &Profile, password_hash: String)
 /// code. The phone and email are free to sign up again; the id is never given again.
 pub async fn erase(clients: &Clients, profile: &Profile) -> Result<()> {
     let table = &clients.config.tables.users;
-    let own = [user_key(profile.id), super::sessions::index_key(profile.id), format!("reset#{}", profile.id)];
+    let own = [user_key(profile.id), super::sessions::index_key(profile.id), super::resets::key(profile.id)];
     let delete = |key: String, claim: bool| {
         let delete = Delete::builder().table_name(table).key("pk", s(key));
         let delete = match claim {
